@@ -1,0 +1,145 @@
+"""Log-in, log-out, the account page (password, API token) and the admin's user list."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, get, post
+from litestar.datastructures import Cookie
+from litestar.response import Redirect, Template
+
+from conference.accounts import services
+from conference.accounts.tables import User
+from conference.i18n import gettext as _
+from conference.registry.tables import Conference, MemberUnit, Person, Street
+from conference.settings import get_settings
+from conference.web.auth import SESSION_COOKIE, actor_of
+from conference.web.fields import Field
+from conference.web.forms import form_data, submit
+from conference.web.listing import paginate
+from conference.web.templating import redirect, render
+
+ALL_ROLES = ("admin", "office", "convenor", "street", "unit")
+
+
+def _safe_next(target: str | None) -> str:
+    """Only local paths: a crafted ?next= must not send the user to another site."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+@get("/login", opt={"public": True}, include_in_schema=False)
+async def login_page(request: Request[Any, Any, Any], next: str | None = None) -> Template:
+    return render(request, "accounts/login.html", form={"next": _safe_next(next)}, errors={})
+
+
+@post("/login", opt={"public": True}, include_in_schema=False)
+async def login(request: Request[Any, Any, Any]) -> Template | Redirect:
+    data = await form_data(request)
+    username = (data.get("username") or "").strip()[:40]
+    password = (data.get("password") or "")[:200]
+    actor = await services.authenticate(username, password) if username and password else None
+    if actor is None:
+        errors = {}
+        if not username:
+            errors["username"] = _("请填写用户名。")
+        if not password:
+            errors["password"] = _("请填写密码。")
+        message = _("用户名或密码不正确。") if not errors else _("请填写用户名和密码。")
+        return render(request, "accounts/login.html", 400, form={"username": username, "next": _safe_next(data.get("next"))},
+                      errors=errors, error_message=message)
+    token = await services.start_session(actor)
+    settings = get_settings()
+    cookie = Cookie(key=SESSION_COOKIE, value=token, httponly=True, samesite="lax", path="/",
+                    secure=settings.secure_cookies, max_age=settings.session_days * 86400)
+    response = redirect(_safe_next(data.get("next")))
+    response.cookies.append(cookie)
+    return response
+
+
+@post("/logout", opt={"roles": ALL_ROLES}, include_in_schema=False)
+async def logout(request: Request[Any, Any, Any]) -> Redirect:
+    if token := request.cookies.get(SESSION_COOKIE):
+        await services.end_session(token)
+    response = redirect("/login", _("您已退出登录。"))
+    response.cookies.append(Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/"))
+    return response
+
+
+PASSWORD_FIELDS = [
+    Field("old_password", _("原密码"), "password", required=True),
+    Field("new_password", _("新密码"), "password", required=True, help=_("至少 8 位。")),
+]
+
+
+@get("/account", opt={"roles": ALL_ROLES}, include_in_schema=False)
+async def account_page(request: Request[Any, Any, Any]) -> Template:
+    return render(request, "accounts/account.html", fields=PASSWORD_FIELDS, form={}, errors={})
+
+
+@post("/account/password", opt={"roles": ALL_ROLES}, include_in_schema=False)
+async def change_password(request: Request[Any, Any, Any]) -> Template | Redirect:
+    actor = actor_of(request)
+    return await submit(
+        request, template="accounts/account.html", fields=PASSWORD_FIELDS,
+        action=lambda data: services.change_password(actor, data),
+        success=lambda _r: "/account", flash=_("密码已修改。"),
+    )
+
+
+@post("/account/token", opt={"roles": ALL_ROLES}, include_in_schema=False)
+async def new_token(request: Request[Any, Any, Any]) -> Template:
+    actor = actor_of(request)
+    token = await services.issue_api_token(actor, actor.id)
+    # Shown once on this page and never again: only its hash is stored.
+    return render(request, "accounts/account.html", fields=PASSWORD_FIELDS, form={}, errors={}, new_token=token)
+
+
+async def _user_link_options() -> list[Field]:
+    conferences = await Conference.select(Conference.id, Conference.name).order_by(Conference.name)
+    streets = await Street.select(Street.id, Street.name).order_by(Street.name)
+    units = await MemberUnit.select(MemberUnit.id, MemberUnit.name).order_by(MemberUnit.name)
+    persons = await Person.select(Person.id, Person.name).order_by(Person.name)
+
+    def opts(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
+        return [("", _("（不适用）"))] + [(str(r["id"]), r["name"]) for r in rows]
+
+    return [
+        Field("username", _("用户名"), required=True, max_length=40),
+        Field("display_name", _("姓名"), max_length=60),
+        Field("password", _("初始密码"), "password", required=True, help=_("至少 8 位。")),
+        Field("role", _("角色"), "select", required=True, options=[("", _("请选择"))] + list(services.ROLE_LABELS.items())),
+        Field("conference", _("所属联席会议（办公室账号）"), "select", options=opts(conferences)),
+        Field("street", _("所属街道（街道账号）"), "select", options=opts(streets)),
+        Field("unit", _("所属成员单位（单位账号）"), "select", options=opts(units)),
+        Field("person", _("召集人本人（召集人账号）"), "select", options=opts(persons)),
+    ]
+
+
+@get("/admin/users", opt={"roles": ("admin",)}, include_in_schema=False)
+async def user_list(request: Request[Any, Any, Any]) -> Template:
+    page = await paginate(
+        User, [User.id, User.username, User.display_name, User.role, User.active, User.created_at],
+        dict(request.query_params), search=[User.username, User.display_name],
+        sorts={"username": User.username, "role": User.role, "created_at": User.created_at}, default_sort="username",
+    )
+    return render(request, "accounts/users.html", page=page)
+
+
+@get("/admin/users/new", opt={"roles": ("admin",)}, include_in_schema=False)
+async def user_new(request: Request[Any, Any, Any]) -> Template:
+    return render(request, "form_page.html", fields=await _user_link_options(), form={}, errors={},
+                  title=_("新建账号"), back="/admin/users")
+
+
+@post("/admin/users/new", opt={"roles": ("admin",)}, include_in_schema=False)
+async def user_create(request: Request[Any, Any, Any]) -> Template | Redirect:
+    actor = actor_of(request)
+    return await submit(
+        request, template="form_page.html", fields=await _user_link_options(), title=_("新建账号"), back="/admin/users",
+        action=lambda data: services.create_user(actor, data), success=lambda _r: "/admin/users", flash=_("账号已创建。"),
+    )
+
+
+ROUTES = [login_page, login, logout, account_page, change_password, new_token, user_list, user_new, user_create]

@@ -1,0 +1,64 @@
+"""Who may see which conferences. Every list and every by-id lookup goes through these, so a role
+never sees another's records: out-of-scope ids answer 404 exactly like missing ones."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from conference.accounts.actor import Actor
+from conference.errors import NotFound
+from conference.i18n import gettext as _
+from conference.registry.tables import Conference, ConvenorAppointment, Membership
+from conference.timefmt import today
+
+
+def subtree(parent_of: dict[int, int | None], root: int) -> set[int]:
+    children: dict[int | None, list[int]] = defaultdict(list)
+    for cid, parent in parent_of.items():
+        children[parent].append(cid)
+    found, stack = set(), [root]
+    while stack:
+        cid = stack.pop()
+        if cid in found:
+            continue
+        found.add(cid)
+        stack.extend(children.get(cid, []))
+    return found
+
+
+async def visible_conference_ids(actor: Actor) -> set[int] | None:
+    """None means every conference (admin). A higher-level office sees the conferences below it."""
+    if actor.role == "admin":
+        return None
+    if actor.role == "office" and actor.conference_id:
+        rows = await Conference.select(Conference.id, Conference.parent)
+        return subtree({r["id"]: r["parent"] for r in rows}, actor.conference_id)
+    day = today()
+    if actor.role == "convenor" and actor.person_id:
+        rows = await ConvenorAppointment.select(ConvenorAppointment.conference).where(
+            (ConvenorAppointment.person == actor.person_id)
+            & (ConvenorAppointment.start_date <= day)
+            & ((ConvenorAppointment.end_date.is_null()) | (ConvenorAppointment.end_date >= day))
+        )
+        return {r["conference"] for r in rows}
+    if actor.role == "street" and actor.street_id:
+        rows = await Conference.select(Conference.id).where(Conference.street == actor.street_id)
+        return {r["id"] for r in rows}
+    if actor.role == "unit" and actor.unit_id:
+        rows = await Membership.select(Membership.conference).where(
+            (Membership.unit == actor.unit_id)
+            & ((Membership.end_date.is_null()) | (Membership.end_date >= day))
+        )
+        return {r["conference"] for r in rows}
+    return set()
+
+
+async def require_conference(actor: Actor, conference_id: int) -> None:
+    ids = await visible_conference_ids(actor)
+    if ids is not None and conference_id not in ids:
+        raise NotFound(_("没有找到该联席会议，或您无权查看。"))
+
+
+def manages(actor: Actor) -> bool:
+    """Admins and offices maintain the registry; the other roles only read their own part."""
+    return actor.role in ("admin", "office")

@@ -1,0 +1,152 @@
+"""Accounts: log-in, database sessions, API tokens and user creation."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+from conference import db
+from conference.accounts.actor import Actor
+from conference.accounts.passwords import hash_password, verify_password
+from conference.accounts.tables import ROLES, Session, User
+from conference.audit.services import record
+from conference.errors import NotFound, ValidationFailed
+from conference.forms import FormReader
+from conference.i18n import gettext as _
+from conference.registry.tables import Conference, MemberUnit, Person, Street
+from conference.settings import get_settings
+from conference.timefmt import now
+
+ROLE_LABELS = {
+    "admin": _("系统管理员"),
+    "office": _("联席会议办公室"),
+    "convenor": _("召集人"),
+    "street": _("街道"),
+    "unit": _("成员单位"),
+}
+ACTOR_COLUMNS = (User.id, User.username, User.display_name, User.role, User.conference, User.street, User.unit, User.person)
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def actor_from_row(row: Mapping[str, Any], prefix: str = "") -> Actor:
+    return Actor(
+        id=row[f"{prefix}id"],
+        username=row[f"{prefix}username"],
+        display_name=row[f"{prefix}display_name"],
+        role=row[f"{prefix}role"],
+        conference_id=row[f"{prefix}conference"],
+        street_id=row[f"{prefix}street"],
+        unit_id=row[f"{prefix}unit"],
+        person_id=row[f"{prefix}person"],
+    )
+
+
+async def authenticate(username: str, password: str) -> Actor | None:
+    row = await User.select(*ACTOR_COLUMNS, User.password_hash).where(
+        (User.username == username) & (User.active == True)  # noqa: E712 - Piccolo builds SQL from ==
+    ).first()
+    ok = await verify_password(row["password_hash"] if row else None, password)
+    return actor_from_row(row) if row and ok else None
+
+
+async def start_session(actor: Actor) -> str:
+    """A new random session id for every log-in (no session fixation); only its hash is stored."""
+    token = secrets.token_urlsafe(32)
+    await Session.insert(
+        Session(
+            key_hash=digest(token),
+            account=actor.id,
+            created_at=now(),
+            expires_at=now() + dt.timedelta(days=get_settings().session_days),
+        )
+    )
+    return token
+
+
+async def end_session(token: str) -> None:
+    await Session.delete().where(Session.key_hash == digest(token))
+
+
+async def actor_for_session(token: str) -> Actor | None:
+    row = await Session.select(*(getattr(Session.account, c._meta.name) for c in ACTOR_COLUMNS)).where(
+        (Session.key_hash == digest(token)) & (Session.expires_at > now()) & (Session.account.active == True)  # noqa: E712
+    ).first()
+    return actor_from_row(row, prefix="account.") if row else None
+
+
+async def actor_for_api_token(token: str) -> Actor | None:
+    row = await User.select(*ACTOR_COLUMNS).where(
+        (User.api_token_hash == digest(token)) & (User.active == True)  # noqa: E712
+    ).first()
+    return actor_from_row(row) if row else None
+
+
+async def issue_api_token(actor: Actor | None, user_id: int) -> str:
+    """A new token replaces the old one (which stops working at once). Shown once, stored hashed."""
+    token = "lx_" + secrets.token_urlsafe(32)
+    async with db.atomic():
+        if not await User.exists().where(User.id == user_id):
+            raise NotFound(_("没有找到该账号。"))
+        await User.update({User.api_token_hash: digest(token)}).where(User.id == user_id)
+        await record(actor, "issue_token", "user", user_id)
+    return token
+
+
+async def create_user(actor: Actor | None, data: Mapping[str, Any]) -> int:
+    form = FormReader(data)
+    username = form.text("username", _("用户名"), required=True, max_length=40)
+    display_name = form.text("display_name", _("姓名"), max_length=60)
+    password = form.text("password", _("密码"), required=True, max_length=200)
+    role = form.choice("role", _("角色"), ROLE_LABELS)
+    if password and len(password) < 8:
+        form.fail("password", _("密码至少 8 位。"))
+    links = {"office": ("conference", Conference), "street": ("street", Street),
+             "unit": ("unit", MemberUnit), "convenor": ("person", Person)}
+    link_values: dict[str, Any] = {name: None for name, _table in links.values()}
+    if role in links:
+        name, table = links[role]
+        ref = form.ref(name, _("所属对象"))
+        if ref is not None and not await table.exists().where(table._meta.primary_key == ref):
+            form.fail(name, _("所选对象不存在。"))
+        link_values[name] = ref
+    if username and await User.exists().where(User.username == username):
+        form.fail("username", _("用户名已被使用。"))
+    form.done()
+    password_hash = await hash_password(password)
+    async with db.atomic():
+        values: dict[str, Any] = {"username": username, "display_name": display_name, "password_hash": password_hash,
+                                  "role": role, "created_at": now(), **link_values}
+        rows = await User.insert(User(**values)).returning(User.id)
+        user_id = int(rows[0]["id"])
+        await record(actor, "create", "user", user_id,
+                     after={"username": username, "role": role, **link_values},
+                     conference_id=link_values["conference"])
+    return user_id
+
+
+async def change_password(actor: Actor, data: Mapping[str, Any]) -> None:
+    form = FormReader(data)
+    old = form.text("old_password", _("原密码"), required=True, max_length=200)
+    new = form.text("new_password", _("新密码"), required=True, max_length=200)
+    if new and len(new) < 8:
+        form.fail("new_password", _("密码至少 8 位。"))
+    form.done()
+    row = await User.select(User.password_hash).where(User.id == actor.id).first()
+    if not row or not await verify_password(row["password_hash"], old):
+        raise ValidationFailed({"old_password": _("原密码不正确。")})
+    new_hash = await hash_password(new)
+    async with db.atomic():
+        await User.update({User.password_hash: new_hash}).where(User.id == actor.id)
+        await record(actor, "change_password", "user", actor.id)
+
+
+def role_in(*roles: str) -> tuple[str, ...]:
+    unknown = set(roles) - set(ROLES)
+    assert not unknown, unknown
+    return roles

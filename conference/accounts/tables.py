@@ -1,0 +1,40 @@
+"""Accounts, their database-backed sessions and API tokens."""
+
+from __future__ import annotations
+
+from piccolo.columns import Boolean, ForeignKey, Serial, Timestamptz, Varchar
+from piccolo.table import Table
+
+from conference.registry.tables import Conference, MemberUnit, Person, Street
+
+ROLES = ("admin", "office", "convenor", "street", "unit")
+
+
+class User(Table, tablename="app_user"):
+    """One account. Its scope hangs on the role: office -> conference, convenor -> person,
+    street -> street, unit -> member unit; admin sees everything."""
+
+    id = Serial(primary_key=True)
+    username = Varchar(length=40, unique=True)
+    display_name = Varchar(length=60, default="")
+    password_hash = Varchar(length=200)
+    role = Varchar(length=16)
+    conference = ForeignKey(Conference, null=True, index=True)
+    street = ForeignKey(Street, null=True, index=True)
+    unit = ForeignKey(MemberUnit, null=True, index=True)
+    person = ForeignKey(Person, null=True, index=True)
+    # Only the SHA-256 of the token is kept: a copy of the database does not hand out API access.
+    api_token_hash = Varchar(length=64, null=True, default=None, unique=True)
+    active = Boolean(default=True)
+    created_at = Timestamptz()
+
+
+class Session(Table, tablename="web_session"):
+    """A log-in session. Keyed by the SHA-256 of the cookie value, so the table alone cannot be
+    replayed; kept in the database so it survives restarts and is shared by every process."""
+
+    id = Serial(primary_key=True)
+    key_hash = Varchar(length=64, unique=True)
+    account = ForeignKey(User, index=True)
+    created_at = Timestamptz()
+    expires_at = Timestamptz()

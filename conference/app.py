@@ -1,0 +1,56 @@
+"""The Litestar application: routes of every domain, auth, CSRF, templates, errors, OpenAPI."""
+
+from __future__ import annotations
+
+import logging
+
+from litestar import Litestar, Router
+from litestar.config.csrf import CSRFConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.static_files import create_static_files_router
+
+from conference import api, db
+from conference.accounts import routes as account_routes
+from conference.audit import routes as audit_routes
+from conference.registry import import_routes
+from conference.registry import routes as registry_routes
+from conference.settings import ROOT, Settings, get_settings
+from conference.web import home
+from conference.web.auth import AuthMiddleware, access_guard
+from conference.web.errors import EXCEPTION_HANDLERS
+from conference.web.templating import template_config
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or get_settings()
+    static = create_static_files_router(path="/static", directories=[ROOT / "static"], opt={"public": True},
+                                        include_in_schema=False)
+    return Litestar(
+        route_handlers=[
+            static, *home.ROUTES, *account_routes.ROUTES, *registry_routes.ROUTES, *import_routes.ROUTES,
+            *audit_routes.ROUTES, *api.ROUTES,
+        ],
+        middleware=[AuthMiddleware],
+        guards=[access_guard],
+        # The JSON API authenticates with Bearer tokens only (never cookies), so CSRF does not apply there.
+        csrf_config=CSRFConfig(secret=settings.secret_key, cookie_secure=settings.secure_cookies,
+                               cookie_httponly=True, exclude=["^/api/"]),
+        template_config=template_config(),
+        exception_handlers=EXCEPTION_HANDLERS,
+        openapi_config=OpenAPIConfig(
+            title="联席会议议事督办系统 API", version="1.0.0", path="/schema",
+            render_plugins=[SwaggerRenderPlugin(js_url="/static/vendor/swagger-ui-bundle.js", css_url="/static/vendor/swagger-ui.css", standalone_preset_js_url="/static/vendor/swagger-ui-standalone-preset.js")],
+            openapi_router=Router(path="/schema", route_handlers=[], opt={"public": True}),
+            description="成员单位、联席会议、街道、召集人等登记信息的 JSON 接口。认证：Authorization: Bearer <令牌>。",
+        ),
+        on_startup=[lambda: db.start(settings)],
+        on_shutdown=[db.stop],
+        request_max_body_size=10 * 1024 * 1024,
+        logging_config=None,
+        debug=False,
+    )
+
+
+logging.basicConfig(level=logging.INFO)
+app = create_app()

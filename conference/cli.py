@@ -1,0 +1,125 @@
+"""The `conference` command: serve, migrate, demo, createuser, token."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import os
+import sys
+from collections.abc import Coroutine
+from typing import Any
+
+os.environ.setdefault("PICCOLO_CONF", "conference.piccolo_conf")
+
+
+def _run(coro: Coroutine[Any, Any, Any]) -> Any:
+    from conference import db
+
+    async def wrapped() -> Any:
+        await db.start()
+        try:
+            return await coro
+        finally:
+            await db.stop()
+
+    return asyncio.run(wrapped())
+
+
+async def migrate_forwards() -> None:
+    from piccolo.apps.migrations.commands.forwards import run_forwards
+
+    result = await run_forwards("conference")
+    if not result.success:
+        raise SystemExit(f"迁移失败：{result.message}")
+
+
+async def migrate_backwards(migration_id: str = "all") -> None:
+    from piccolo.apps.migrations.commands.backwards import run_backwards
+
+    result = await run_backwards("conference", migration_id=migration_id, auto_agree=True)
+    if not result.success:
+        raise SystemExit(f"回滚失败：{result.message}")
+
+
+def cmd_serve(args: argparse.Namespace) -> None:
+    import uvicorn
+
+    uvicorn.run("conference.app:app", host=args.host, port=args.port, workers=args.workers, proxy_headers=True)
+
+
+def cmd_migrate(args: argparse.Namespace) -> None:
+    _run(migrate_backwards(args.to) if args.backwards else migrate_forwards())
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    from conference.demo import load_demo, print_logins
+
+    created = _run(load_demo(only_if_empty=args.if_empty))
+    print("已载入演示数据。" if created else "演示数据已存在，未重复载入。")
+    print_logins()
+
+
+def cmd_createuser(args: argparse.Namespace) -> None:
+    from conference.accounts.services import create_user
+    from conference.errors import ValidationFailed
+
+    password = args.password or os.environ.get("CONFERENCE_PASSWORD") or getpass.getpass("密码：")
+    data = {"username": args.username, "display_name": args.name or "", "password": password, "role": args.role,
+            "conference": args.conference, "street": args.street, "unit": args.unit, "person": args.person}
+    try:
+        user_id = _run(create_user(None, data))
+    except ValidationFailed as exc:
+        for field, message in exc.errors.items():
+            print(f"{field}: {message}", file=sys.stderr)
+        raise SystemExit(2) from exc
+    print(f"已创建账号 {args.username}（id {user_id}）。")
+
+
+def cmd_token(args: argparse.Namespace) -> None:
+    from conference.accounts.services import issue_api_token
+    from conference.accounts.tables import User
+
+    async def issue() -> str:
+        row = await User.select(User.id).where(User.username == args.username).first()
+        if row is None:
+            raise SystemExit(f"没有账号 {args.username}。")
+        return await issue_api_token(None, row["id"])
+
+    print(_run(issue()))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="conference", description="联席会议议事督办系统")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("serve", help="启动网页服务")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--workers", type=int, default=1)
+    p.set_defaults(func=cmd_serve)
+    p = sub.add_parser("migrate", help="执行数据库迁移")
+    p.add_argument("--backwards", action="store_true", help="回滚")
+    p.add_argument("--to", default="all", help="回滚到的迁移 ID（默认全部）")
+    p.set_defaults(func=cmd_migrate)
+    p = sub.add_parser("demo", help="载入演示数据（可重复执行）")
+    p.add_argument("--if-empty", action="store_true", help="仅当数据库为空时载入")
+    p.set_defaults(func=cmd_demo)
+    p = sub.add_parser("createuser", help="创建账号")
+    p.add_argument("username")
+    p.add_argument("--role", required=True, choices=["admin", "office", "convenor", "street", "unit"])
+    p.add_argument("--name")
+    p.add_argument("--password", help="不填则从 CONFERENCE_PASSWORD 或提示输入读取")
+    p.add_argument("--conference", type=int)
+    p.add_argument("--street", type=int)
+    p.add_argument("--unit", type=int)
+    p.add_argument("--person", type=int)
+    p.set_defaults(func=cmd_createuser)
+    p = sub.add_parser("token", help="为账号生成新的接口令牌（旧令牌作废）")
+    p.add_argument("username")
+    p.set_defaults(func=cmd_token)
+    args = parser.parse_args(argv)
+    args.func(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,156 @@
+"""Demo data for Linyi (临沂市): conferences, streets, member units, convenors and one account
+per role. Loading is idempotent: records are looked up by their unique name first."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from piccolo.table import Table
+
+from conference import db
+from conference.accounts.passwords import hash_password
+from conference.accounts.tables import User
+from conference.records import insert_audited
+from conference.registry.tables import Conference, ConvenorAppointment, Membership, MemberUnit, Person, Street
+from conference.timefmt import now
+
+DEMO_PASSWORD = "demo12345"  # noqa: S105 - published demo log-in, printed by `make run`
+
+STREETS = {
+    "兰山区": ["兰山街道", "银雀山街道", "金雀山街道", "柳青街道", "白沙埠街道", "枣园街道", "半程街道", "义堂街道"],
+    "罗庄区": ["罗庄街道", "盛庄街道", "傅庄街道", "册山街道", "高都街道", "罗西街道", "双月湖街道"],
+    "河东区": ["九曲街道", "芝麻墩街道", "凤凰岭街道", "梅家埠街道", "太平街道", "相公街道", "朝阳街道"],
+}
+SECRETARIES = {"兰山街道": "赵立华", "罗庄街道": "孙晓东"}
+
+# (name, kind, parent, duties, liaison, phone, leader)
+def _district_units(d: str, stations: list[str], police: list[str]) -> list[tuple[str, str, str | None, str]]:
+    units: list[tuple[str, str, str | None, str]] = [
+        (f"{d}行政审批服务局", "department", None, "政务服务事项审批、企业开办、项目审批协调"),
+        (f"{d}自然资源和规划局", "department", None, "国土空间规划、土地利用、违法用地查处"),
+        (f"{d}市场监管局", "department", None, "市场主体登记、食品安全、特种设备和价格监管"),
+        (f"{d}公安分局", "department", None, "社会治安、交通秩序、流动人口管理"),
+        (f"{d}综合行政执法局", "department", None, "市容环境、违法建设、占道经营执法"),
+        (f"{d}应急管理局", "department", None, "安全生产监管、防汛防灾、应急救援"),
+        (f"{d}生态环境分局", "department", None, "大气水土污染防治、环境信访处理"),
+        (f"{d}司法局", "department", None, "人民调解、法律援助、普法宣传"),
+    ]
+    units += [(s, "dispatched_agency", f"{d}市场监管局", "辖区市场主体日常监管、投诉举报处理") for s in stations]
+    units += [(p, "dispatched_agency", f"{d}公安分局", "辖区治安巡防、户籍管理、矛盾纠纷排查") for p in police]
+    return units
+
+
+UNITS = _district_units(
+    "兰山区",
+    ["兰山市场监管所", "银雀山市场监管所", "金雀山市场监管所", "柳青市场监管所", "白沙埠市场监管所", "枣园市场监管所"],
+    ["兰山派出所", "银雀山派出所", "金雀山派出所", "柳青派出所"],
+) + _district_units("罗庄区", ["罗庄市场监管所", "盛庄市场监管所"], ["罗庄派出所", "盛庄派出所"])
+
+LIAISONS = ["张伟", "王芳", "李娜", "刘洋", "陈静", "杨帆", "赵磊", "黄敏", "周杰", "吴倩", "徐涛", "孙丽", "马超", "朱琳",
+            "胡斌", "郭亮", "何雪", "高峰", "林强", "罗敏", "郑凯", "梁晨", "宋佳", "谢楠", "韩冰", "唐宁", "冯越", "董雪"]
+
+PERSONS = [("王建国", "兰山区委常委、组织部部长"), ("李红梅", "罗庄区副区长"), ("陈志远", "兰山区政协副主席")]
+START = dt.date(2025, 1, 1)
+
+
+async def _get_or_create(table: type[Table], key: dict[str, Any], values: dict[str, Any], entity: str,
+                         conference_id: int | None = None) -> tuple[int, bool]:
+    query = table.select(table._meta.primary_key)
+    for name, value in key.items():
+        query = query.where(table._meta.get_column_by_name(name) == value)
+    row = await query.first()
+    if row:
+        return int(row["id"]), False
+    return await insert_audited(None, table, entity, {**key, **values}, conference_id=conference_id), True
+
+
+async def load_demo(only_if_empty: bool = False) -> bool:
+    if only_if_empty and await Conference.count() > 0:
+        return False
+    created_any = False
+    async with db.atomic():
+        street_ids: dict[str, int] = {}
+        for district, names in STREETS.items():
+            for name in names:
+                street_ids[name], created = await _get_or_create(
+                    Street, {"name": name}, {"district": district, "secretary_name": SECRETARIES.get(name, ""),
+                                             "phone": "0539-8" + str(1000000 + len(street_ids))[1:], "created_at": now()},
+                    "street")
+                created_any |= created
+        conf: dict[str, int] = {}
+        conf["city"], _c = await _get_or_create(Conference, {"name": "临沂市城市基层党建联席会议"},
+                                                {"level": "city", "office_email": "lxhy@linyi.example.gov.cn", "created_at": now()}, "conference")
+        for district in ("兰山区", "罗庄区"):
+            conf[district], _c = await _get_or_create(
+                Conference, {"name": f"{district}城市基层党建联席会议"},
+                {"level": "district", "parent": conf["city"], "office_email": "lxhy@" + ("lanshan" if district == "兰山区" else "luozhuang") + ".example.gov.cn",
+                 "created_at": now()}, "conference")
+        for street, district in (("兰山街道", "兰山区"), ("银雀山街道", "兰山区"), ("罗庄街道", "罗庄区")):
+            conf[street], _c = await _get_or_create(
+                Conference, {"name": f"{street}城市基层党建联席会议"},
+                {"level": "street", "parent": conf[district], "street": street_ids[street],
+                 "office_email": f"lxhy-{street_ids[street]}@example.gov.cn", "created_at": now()}, "conference")
+        unit_ids: dict[str, int] = {}
+        for i, (name, kind, parent, duties) in enumerate(UNITS):
+            liaison = LIAISONS[i % len(LIAISONS)]
+            unit_ids[name], created = await _get_or_create(
+                MemberUnit, {"name": name},
+                {"kind": kind, "parent_unit": unit_ids.get(parent) if parent else None, "duties": duties,
+                 "liaison_name": liaison, "liaison_phone": f"1390539{i:04d}", "liaison_email": f"liaison{i + 1:02d}@example.gov.cn",
+                 "leader_name": LIAISONS[(i + 7) % len(LIAISONS)] + "（副局长）" if kind == "department" else LIAISONS[(i + 7) % len(LIAISONS)] + "（所长）",
+                 "created_at": now()}, "member_unit")
+            created_any |= created
+        members = {
+            "兰山街道": [n for n, *_r in UNITS if n.startswith("兰山区")] + ["兰山市场监管所", "兰山派出所"],
+            "银雀山街道": [n for n, *_r in UNITS if n.startswith("兰山区")] + ["银雀山市场监管所", "银雀山派出所"],
+            "罗庄街道": [n for n, *_r in UNITS if n.startswith("罗庄区")] + ["罗庄市场监管所", "罗庄派出所"],
+            "兰山区": [n for n, *_r in UNITS if n.startswith("兰山区")],
+            "罗庄区": [n for n, *_r in UNITS if n.startswith("罗庄区")],
+        }
+        for key, names in members.items():
+            for name in names:
+                await _get_or_create(Membership, {"unit": unit_ids[name], "conference": conf[key]},
+                                     {"start_date": START}, "membership", conference_id=conf[key])
+        # A member that left: history must still show it for past meetings.
+        await _get_or_create(Membership, {"unit": unit_ids["柳青派出所"], "conference": conf["兰山街道"]},
+                             {"start_date": START, "end_date": dt.date(2025, 12, 31)}, "membership", conference_id=conf["兰山街道"])
+        person_ids: dict[str, int] = {}
+        for name, title in PERSONS:
+            person_ids[name], _c = await _get_or_create(Person, {"name": name}, {"title": title, "phone": "13905390000",
+                                                                                 "email": ""}, "person")
+        for person, street in (("王建国", "兰山街道"), ("李红梅", "罗庄街道"), ("陈志远", "银雀山街道")):
+            await _get_or_create(ConvenorAppointment, {"person": person_ids[person], "conference": conf[street]},
+                                 {"title": "正县级" if person == "王建国" else "副县级", "start_date": START},
+                                 "convenor_appointment", conference_id=conf[street])
+        for username, display, role, link in DEMO_ACCOUNTS:
+            if await User.exists().where(User.username == username):
+                continue
+            ids = {"conference": conf, "street": street_ids, "unit": unit_ids, "person": person_ids}
+            fk = {"office": "conference", "street": "street", "unit": "unit", "convenor": "person"}.get(role)
+            extra = {fk: ids[fk][link]} if fk and link else {}
+            await insert_audited(None, User, "user", {"username": username, "display_name": display, "role": role,
+                                                      "password_hash": await hash_password(DEMO_PASSWORD),
+                                                      "created_at": now(), **extra},
+                                 conference_id=extra.get("conference"))
+            created_any = True
+    return created_any
+
+
+# username, display name, role, the record its scope hangs on
+DEMO_ACCOUNTS = [
+    ("admin", "系统管理员", "admin", None),
+    ("office", "兰山区联席会议办公室", "office", "兰山区"),
+    ("office_luozhuang", "罗庄街道联席会议办公室", "office", "罗庄街道"),
+    ("convenor", "王建国", "convenor", "王建国"),
+    ("street", "兰山街道党工委", "street", "兰山街道"),
+    ("street_luozhuang", "罗庄街道党工委", "street", "罗庄街道"),
+    ("unit", "兰山区市场监管局", "unit", "兰山区市场监管局"),
+    ("unit_police", "兰山派出所", "unit", "兰山派出所"),
+]
+
+
+def print_logins() -> None:
+    print("演示账号（密码均为 %s）：" % DEMO_PASSWORD)
+    for username, display, role, _link in DEMO_ACCOUNTS:
+        print(f"  {username:<18} {display}（{role}）")

@@ -1,0 +1,38 @@
+"""Domain errors. Services raise these; one exception handler (conference.web.errors) maps them to
+HTTP for pages and for the JSON API, so business code never speaks HTTP."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    status_code = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class NotFound(DomainError):
+    status_code = 404
+
+
+class Forbidden(DomainError):
+    status_code = 403
+
+
+class Conflict(DomainError):
+    """Wrong state for the operation, or someone else saved the record first."""
+
+    status_code = 409
+
+
+class ValidationFailed(DomainError):
+    """Bad input: `errors` maps each field to a message a person understands."""
+
+    status_code = 400
+
+    def __init__(self, errors: dict[str, str], message: str | None = None) -> None:
+        from conference.i18n import gettext as _
+
+        super().__init__(message or _("提交的内容有误，请按提示修改。"))
+        self.errors = errors

@@ -1,0 +1,23 @@
+"""The one Piccolo app; its migrations live in the top-level migrations/ folder."""
+
+from piccolo.conf.apps import AppConfig
+
+from conference.accounts.tables import Session, User
+from conference.audit.tables import AuditEvent
+from conference.registry.tables import (
+    Conference,
+    ConvenorAppointment,
+    Membership,
+    MemberUnit,
+    Person,
+    Street,
+)
+from conference.settings import ROOT
+
+APP_CONFIG = AppConfig(
+    app_name="conference",
+    migrations_folder_path=str(ROOT / "migrations"),
+    table_classes=[Street, Conference, MemberUnit, Membership, Person, ConvenorAppointment, User, Session, AuditEvent],
+    migration_dependencies=[],
+    commands=[],
+)

@@ -1,0 +1,5 @@
+"""Registry JSON API."""
+
+from typing import Any
+
+ROUTES: list[Any] = []

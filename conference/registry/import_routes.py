@@ -1,0 +1,5 @@
+"""Member-unit import page."""
+
+from typing import Any
+
+ROUTES: list[Any] = []

@@ -1,0 +1,221 @@
+"""Registry pages for the office: list (search, sort, pages), create, view, edit, end.
+
+Streets, member units, convenors and conferences share one page pattern, built by `resource_routes`
+from a `Resource` description; what differs (fields, columns, services, detail context) is data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from litestar import Request, get, post
+from litestar.handlers import HTTPRouteHandler
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+from piccolo.columns import Column as DbColumn
+from piccolo.table import Table
+
+from conference.accounts.actor import Actor
+from conference.accounts.scope import visible_conference_ids
+from conference.i18n import gettext as _
+from conference.records import get_or_404
+from conference.registry import services, views
+from conference.registry.tables import Conference, ConvenorAppointment, Membership, MemberUnit, Person, Street
+from conference.web.auth import actor_of
+from conference.web.fields import Field
+from conference.web.forms import submit
+from conference.web.listing import paginate
+from conference.web.templating import render
+
+OFFICE = ("admin", "office")
+
+
+@dataclass(frozen=True)
+class Resource:
+    slug: str  # URL segment
+    table: type[Table]
+    title: str  # plural, for the list
+    noun: str  # singular, for buttons and headings
+    fields: Callable[[], Awaitable[list[Field]]]
+    columns: list[views.Column]
+    search: Callable[[], list[DbColumn]]
+    sorts: Callable[[], dict[str, DbColumn]]
+    default_sort: str
+    create: Callable[[Actor, dict[str, Any]], Awaitable[int]]
+    update: Callable[[Actor, int, dict[str, Any]], Awaitable[None]]
+    detail: Callable[[Actor, int], Awaitable[dict[str, Any]]]
+    scoped: bool = False  # conferences: only those the actor can see
+    read_roles: tuple[str, ...] = OFFICE
+
+
+async def _no_detail(actor: Actor, record_id: FromPath[int]) -> dict[str, Any]:
+    return {}
+
+
+def resource_routes(res: Resource) -> list[HTTPRouteHandler]:
+    base = f"/registry/{res.slug}"
+
+    async def load(actor: Actor, record_id: FromPath[int]) -> dict[str, Any]:
+        if res.scoped:
+            return await services.require_visible_conference(actor, record_id)
+        return await get_or_404(res.table, record_id)
+
+    @get(base, name=f"{res.slug}_list", opt={"roles": res.read_roles}, include_in_schema=False)
+    async def list_page(request: Request[Any, Any, Any]) -> Template:
+        actor = actor_of(request)
+        where = None
+        if res.scoped:
+            visible = await visible_conference_ids(actor)
+            if visible is not None:
+                where = res.table._meta.primary_key.is_in(list(visible) or [0])
+        page = await paginate(res.table, [], dict(request.query_params), search=res.search(), sorts=res.sorts(),
+                              default_sort=res.default_sort, where=where)
+        return render(request, "registry/list.html", res=res, page=page, base=base)
+
+    @get(f"{base}/new", name=f"{res.slug}_new", opt={"roles": OFFICE}, include_in_schema=False)
+    async def new_page(request: Request[Any, Any, Any]) -> Template:
+        return render(request, "form_page.html", fields=await res.fields(), form={}, errors={},
+                      title=_("新建{noun}").format(noun=res.noun), back=base)
+
+    @post(f"{base}/new", name=f"{res.slug}_create", opt={"roles": OFFICE}, include_in_schema=False)
+    async def create(request: Request[Any, Any, Any]) -> Template | Redirect:
+        actor = actor_of(request)
+        return await submit(request, template="form_page.html", fields=await res.fields(),
+                            title=_("新建{noun}").format(noun=res.noun), back=base,
+                            action=lambda data: res.create(actor, data),
+                            success=lambda new_id: f"{base}/{new_id}", flash=_("已保存。"))
+
+    @get(f"{base}/{{record_id:int}}", name=f"{res.slug}_detail", opt={"roles": res.read_roles}, include_in_schema=False)
+    async def detail(request: Request[Any, Any, Any], record_id: FromPath[int]) -> Template:
+        actor = actor_of(request)
+        record = await load(actor, record_id)
+        return render(request, f"registry/{res.slug}_detail.html", res=res, record=record, base=base,
+                      fields=await res.fields(), **await res.detail(actor, record_id))
+
+    @get(f"{base}/{{record_id:int}}/edit", name=f"{res.slug}_edit", opt={"roles": OFFICE}, include_in_schema=False)
+    async def edit_page(request: Request[Any, Any, Any], record_id: FromPath[int]) -> Template:
+        record = await load(actor_of(request), record_id)
+        form = {k: ("" if v is None else str(v)) for k, v in record.items()}
+        return render(request, "form_page.html", fields=await res.fields(), form=form, errors={},
+                      title=_("编辑{noun}").format(noun=res.noun), back=f"{base}/{record_id}")
+
+    @post(f"{base}/{{record_id:int}}/edit", name=f"{res.slug}_update", opt={"roles": OFFICE}, include_in_schema=False)
+    async def update(request: Request[Any, Any, Any], record_id: FromPath[int]) -> Template | Redirect:
+        actor = actor_of(request)
+        await load(actor, record_id)
+        return await submit(request, template="form_page.html", fields=await res.fields(),
+                            title=_("编辑{noun}").format(noun=res.noun), back=f"{base}/{record_id}",
+                            action=lambda data: res.update(actor, record_id, data),
+                            success=lambda _r: f"{base}/{record_id}", flash=_("已保存。"))
+
+    return [list_page, new_page, create, detail, edit_page, update]
+
+
+async def _unit_detail(actor: Actor, unit_id: int) -> dict[str, Any]:
+    return {"memberships": await views.unit_memberships(unit_id)}
+
+
+async def _person_detail(actor: Actor, person_id: int) -> dict[str, Any]:
+    rows = await ConvenorAppointment.select(
+        ConvenorAppointment.id, ConvenorAppointment.title, ConvenorAppointment.start_date, ConvenorAppointment.end_date,
+        ConvenorAppointment.conference.name.as_alias("conference_name"),
+        ConvenorAppointment.conference.id.as_alias("conference_id"),
+    ).where(ConvenorAppointment.person == person_id).order_by(ConvenorAppointment.start_date, ascending=False)
+    return {"appointments": rows}
+
+
+async def _street_detail(actor: Actor, street_id: int) -> dict[str, Any]:
+    rows = await Conference.select(Conference.id, Conference.name).where(Conference.street == street_id)
+    return {"conferences": rows}
+
+
+async def _conference_detail(actor: Actor, conference_id: int) -> dict[str, Any]:
+    context = await views.conference_detail(conference_id)
+    context["can_manage"] = actor.role in OFFICE
+    return context
+
+
+STREETS = Resource(
+    "streets", Street, _("街道"), _("街道"), views.street_fields, views.STREET_COLUMNS,
+    search=lambda: [Street.name, Street.district, Street.secretary_name],
+    sorts=lambda: {"name": Street.name, "district": Street.district}, default_sort="name",
+    create=services.create_street, update=services.update_street, detail=_street_detail,
+)
+UNITS = Resource(
+    "units", MemberUnit, _("成员单位"), _("成员单位"), views.unit_fields, views.UNIT_COLUMNS,
+    search=lambda: [MemberUnit.name, MemberUnit.liaison_name, MemberUnit.duties],
+    sorts=lambda: {"name": MemberUnit.name, "kind": MemberUnit.kind, "ended_on": MemberUnit.ended_on}, default_sort="name",
+    create=services.create_unit, update=services.update_unit, detail=_unit_detail,
+)
+PERSONS = Resource(
+    "convenors", Person, _("召集人"), _("召集人"), views.person_fields, views.PERSON_COLUMNS,
+    search=lambda: [Person.name, Person.title], sorts=lambda: {"name": Person.name, "title": Person.title},
+    default_sort="name", create=services.create_person, update=services.update_person, detail=_person_detail,
+)
+CONFERENCES = Resource(
+    "conferences", Conference, _("联席会议"), _("联席会议"), views.conference_fields, views.CONFERENCE_COLUMNS,
+    search=lambda: [Conference.name], sorts=lambda: {"name": Conference.name, "level": Conference.level},
+    default_sort="name", create=services.create_conference, update=services.update_conference,
+    detail=_conference_detail, scoped=True, read_roles=("admin", "office", "convenor"),
+)
+
+
+@post("/registry/units/{record_id:int}/end", opt={"roles": OFFICE}, include_in_schema=False)
+async def end_unit(request: Request[Any, Any, Any], record_id: FromPath[int]) -> Template | Redirect:
+    actor = actor_of(request)
+    record = await get_or_404(MemberUnit, record_id)
+    return await submit(request, template="registry/units_detail.html", res=UNITS, record=record, base="/registry/units",
+                        fields=await UNITS.fields(), **await _unit_detail(actor, record_id),
+                        action=lambda data: services.end_unit(actor, record_id, data),
+                        success=lambda _r: f"/registry/units/{record_id}", flash=_("该单位已撤销，其成员资格同日结束。"))
+
+
+async def _conference_page_submit(request: Request[Any, Any, Any], conference_id: int,
+                                  action: Callable[[dict[str, Any]], Awaitable[Any]], flash: str) -> Template | Redirect:
+    actor = actor_of(request)
+    record = await services.require_visible_conference(actor, conference_id)
+    return await submit(request, template="registry/conferences_detail.html", res=CONFERENCES, record=record,
+                        base="/registry/conferences", fields=await CONFERENCES.fields(),
+                        **await _conference_detail(actor, conference_id),
+                        action=action, success=lambda _r: f"/registry/conferences/{conference_id}", flash=flash)
+
+
+@post("/registry/conferences/{record_id:int}/memberships", opt={"roles": OFFICE}, include_in_schema=False)
+async def add_membership(request: Request[Any, Any, Any], record_id: FromPath[int]) -> Template | Redirect:
+    actor = actor_of(request)
+    return await _conference_page_submit(request, record_id, lambda d: services.add_membership(actor, record_id, d),
+                                         _("已添加成员单位。"))
+
+
+@post("/registry/conferences/{record_id:int}/appointments", opt={"roles": OFFICE}, include_in_schema=False)
+async def add_appointment(request: Request[Any, Any, Any], record_id: FromPath[int]) -> Template | Redirect:
+    actor = actor_of(request)
+    return await _conference_page_submit(request, record_id, lambda d: services.add_appointment(actor, record_id, d),
+                                         _("已任命召集人。"))
+
+
+@post("/registry/memberships/{record_id:int}/end", opt={"roles": OFFICE}, include_in_schema=False)
+async def end_membership(request: Request[Any, Any, Any], record_id: FromPath[int]) -> Template | Redirect:
+    actor = actor_of(request)
+    row = await get_or_404(Membership, record_id)
+    return await _conference_page_submit(
+        request, row["conference"], lambda d: services.end_period(actor, Membership, "membership", record_id, d),
+        _("成员资格已结束。"))
+
+
+@post("/registry/appointments/{record_id:int}/end", opt={"roles": OFFICE}, include_in_schema=False)
+async def end_appointment(request: Request[Any, Any, Any], record_id: FromPath[int]) -> Template | Redirect:
+    actor = actor_of(request)
+    row = await get_or_404(ConvenorAppointment, record_id)
+    return await _conference_page_submit(
+        request, row["conference"],
+        lambda d: services.end_period(actor, ConvenorAppointment, "convenor_appointment", record_id, d),
+        _("召集人任期已结束。"))
+
+
+ROUTES: list[Any] = [
+    *resource_routes(STREETS), *resource_routes(UNITS), *resource_routes(PERSONS), *resource_routes(CONFERENCES),
+    end_unit, add_membership, add_appointment, end_membership, end_appointment,
+]

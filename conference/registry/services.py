@@ -1,0 +1,327 @@
+"""Registry business rules: validation, scope checks and audited changes for streets, conferences,
+member units, memberships, convenors and their appointments."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+from piccolo.table import Table
+
+from conference import db
+from conference.accounts.actor import Actor
+from conference.accounts.scope import subtree, visible_conference_ids
+from conference.errors import Forbidden, NotFound, ValidationFailed
+from conference.forms import FormReader
+from conference.i18n import gettext as _
+from conference.records import get_or_404, insert_audited, update_audited
+from conference.registry.tables import (
+    Conference,
+    ConvenorAppointment,
+    Membership,
+    MemberUnit,
+    Person,
+    Street,
+)
+from conference.timefmt import now, today
+
+LEVEL_LABELS = {"city": _("市级"), "district": _("县区级"), "street": _("街道级")}
+# The level a conference's parent must have.
+PARENT_LEVEL = {"district": "city", "street": "district"}
+KIND_LABELS = {
+    "department": _("区直部门"),
+    "dispatched_agency": _("派驻机构"),
+    "street": _("街道"),
+    "other": _("其他"),
+}
+NOT_FOUND = _("没有找到该记录，或您无权查看。")
+
+
+# ---------------------------------------------------------------- scope helpers
+
+
+async def _linked_conferences(table: type[Table], fk: str, record_id: int) -> set[int]:
+    column = table._meta.get_column_by_name(fk)
+    rows = await table.select(table._meta.get_column_by_name("conference")).where(column == record_id)
+    return {r["conference"] for r in rows}
+
+
+async def require_editable(actor: Actor, linked: set[int]) -> None:
+    """Shared reference records (streets, units, convenors) may be edited by an office when they are
+    linked to one of its conferences, or not linked anywhere yet (just created)."""
+    visible = await visible_conference_ids(actor)
+    if visible is None or not linked or linked & visible:
+        return
+    raise Forbidden(_("该记录属于其他联席会议，您无权修改。"))
+
+
+async def require_visible_conference(actor: Actor, conference_id: int) -> dict[str, Any]:
+    visible = await visible_conference_ids(actor)
+    if visible is not None and conference_id not in visible:
+        raise NotFound(NOT_FOUND)
+    return await get_or_404(Conference, conference_id, NOT_FOUND)
+
+
+async def _unique(form: FormReader, table: type[Table], field: str, value: str, exclude_id: int | None, message: str) -> None:
+    if not value:
+        return
+    column = table._meta.get_column_by_name(field)
+    query = table.exists().where(column == value)
+    if exclude_id is not None:
+        query = table.exists().where((column == value) & (table._meta.primary_key != exclude_id))
+    if await query:
+        form.fail(field, message)
+
+
+async def _existing(form: FormReader, table: type[Table], field: str, ref: int | None, label: str) -> None:
+    if ref is not None and not await table.exists().where(table._meta.primary_key == ref):
+        form.fail(field, _("所选{label}不存在。").format(label=label))
+
+
+# ---------------------------------------------------------------- streets
+
+
+async def _street_values(data: Mapping[str, Any], exclude_id: int | None) -> tuple[dict[str, Any], int | None]:
+    form = FormReader(data)
+    values = {
+        "name": form.text("name", _("街道名称"), required=True, max_length=60),
+        "district": form.text("district", _("所属县区"), required=True, max_length=60),
+        "secretary_name": form.text("secretary_name", _("党工委书记"), max_length=40),
+        "phone": form.phone("phone", _("联系电话")),
+    }
+    await _unique(form, Street, "name", values["name"], exclude_id, _("已有同名街道。"))
+    version = form.version()
+    form.done()
+    return values, version
+
+
+async def create_street(actor: Actor, data: Mapping[str, Any]) -> int:
+    values, _v = await _street_values(data, None)
+    async with db.atomic():
+        return await insert_audited(actor, Street, "street", {**values, "created_at": now()})
+
+
+async def update_street(actor: Actor, street_id: int, data: Mapping[str, Any]) -> None:
+    values, version = await _street_values(data, street_id)
+    async with db.atomic():
+        current = await get_or_404(Street, street_id, NOT_FOUND)
+        await require_editable(actor, {r["id"] for r in await Conference.select(Conference.id).where(Conference.street == street_id)})
+        await update_audited(actor, Street, "street", current, values, expected_version=version)
+
+
+# ---------------------------------------------------------------- conferences
+
+
+async def _conference_values(actor: Actor, data: Mapping[str, Any], conference_id: int | None) -> tuple[dict[str, Any], int | None]:
+    form = FormReader(data)
+    values: dict[str, Any] = {
+        "name": form.text("name", _("联席会议名称"), required=True, max_length=100),
+        "level": form.choice("level", _("层级"), LEVEL_LABELS),
+        "parent": form.ref("parent", _("上级联席会议"), required=False),
+        "street": form.ref("street", _("所属街道"), required=False),
+        "office_email": form.email("office_email", _("办公室邮箱")),
+    }
+    await _unique(form, Conference, "name", values["name"], conference_id, _("已有同名联席会议。"))
+    level, parent = values["level"], values["parent"]
+    visible = await visible_conference_ids(actor)
+    if parent is not None:
+        parent_row = await Conference.select(Conference.id, Conference.level).where(Conference.id == parent).first()
+        if parent_row is None or (visible is not None and parent not in visible):
+            form.fail("parent", _("所选上级联席会议不存在。"))
+        elif level and PARENT_LEVEL.get(level) != parent_row["level"]:
+            form.fail("parent", _("上级联席会议的层级不对：街道级的上级应为县区级，县区级的上级应为市级。"))
+        elif conference_id is not None:
+            rows = await Conference.select(Conference.id, Conference.parent)
+            if parent in subtree({r["id"]: r["parent"] for r in rows}, conference_id):
+                form.fail("parent", _("不能把联席会议设为自己下级的下级。"))
+    elif level and level != "city":
+        form.fail("parent", _("请选择上级联席会议。"))
+    elif visible is not None:
+        form.fail("parent", _("只有系统管理员可以设立市级联席会议。"))
+    if level == "street":
+        if values["street"] is None:
+            form.fail("street", _("街道级联席会议须选择所属街道。"))
+        await _existing(form, Street, "street", values["street"], _("街道"))
+    else:
+        values["street"] = None
+    version = form.version()
+    form.done()
+    return values, version
+
+
+async def create_conference(actor: Actor, data: Mapping[str, Any]) -> int:
+    values, _v = await _conference_values(actor, data, None)
+    async with db.atomic():
+        new_id = await insert_audited(actor, Conference, "conference", {**values, "created_at": now()})
+        return new_id
+
+
+async def update_conference(actor: Actor, conference_id: int, data: Mapping[str, Any]) -> None:
+    current = await require_visible_conference(actor, conference_id)
+    values, version = await _conference_values(actor, data, conference_id)
+    if actor.role != "admin" and conference_id == actor.conference_id and values["parent"] != current["parent"]:
+        raise ValidationFailed({"parent": _("不能更改本级联席会议的上级。")})
+    async with db.atomic():
+        current = await get_or_404(Conference, conference_id, NOT_FOUND)
+        await update_audited(actor, Conference, "conference", current, values, expected_version=version, conference_id=conference_id)
+
+
+# ---------------------------------------------------------------- member units
+
+UNIT_FIELDS = ("name", "kind", "parent_unit", "duties", "liaison_name", "liaison_phone", "liaison_email", "leader_name")
+
+
+async def unit_values(data: Mapping[str, Any], unit_id: int | None) -> tuple[dict[str, Any], int | None, FormReader]:
+    """Validated fields of a member unit; also used row by row by the import (hence the reader)."""
+    form = FormReader(data)
+    values: dict[str, Any] = {
+        "name": form.text("name", _("单位名称"), required=True, max_length=100),
+        "kind": form.choice("kind", _("单位类别"), KIND_LABELS),
+        "parent_unit": form.ref("parent_unit", _("上级单位"), required=False),
+        "duties": form.text("duties", _("职责任务"), max_length=2000),
+        "liaison_name": form.text("liaison_name", _("联络员"), max_length=40),
+        "liaison_phone": form.phone("liaison_phone", _("联络员电话")),
+        "liaison_email": form.email("liaison_email", _("联络员邮箱")),
+        "leader_name": form.text("leader_name", _("分管负责人"), max_length=40),
+    }
+    await _unique(form, MemberUnit, "name", values["name"], unit_id, _("已有同名成员单位。"))
+    await _existing(form, MemberUnit, "parent_unit", values["parent_unit"], _("上级单位"))
+    if unit_id is not None and values["parent_unit"] == unit_id:
+        form.fail("parent_unit", _("上级单位不能是本单位。"))
+    return values, form.version(), form
+
+
+async def create_unit(actor: Actor, data: Mapping[str, Any]) -> int:
+    values, _v, form = await unit_values(data, None)
+    form.done()
+    async with db.atomic():
+        return await insert_audited(actor, MemberUnit, "member_unit", {**values, "created_at": now()})
+
+
+async def update_unit(actor: Actor, unit_id: int, data: Mapping[str, Any]) -> None:
+    values, version, form = await unit_values(data, unit_id)
+    form.done()
+    async with db.atomic():
+        current = await get_or_404(MemberUnit, unit_id, NOT_FOUND)
+        await require_editable(actor, await _linked_conferences(Membership, "unit", unit_id))
+        await update_audited(actor, MemberUnit, "member_unit", current, values, expected_version=version)
+
+
+async def end_unit(actor: Actor, unit_id: int, data: Mapping[str, Any]) -> None:
+    """撤销: the unit stays in history (past meetings keep it); its open memberships end that day."""
+    form = FormReader(data)
+    ended_on = form.date("ended_on", _("撤销日期"), required=True)
+    version = form.version()
+    form.done()
+    assert ended_on is not None
+    async with db.atomic():
+        current = await get_or_404(MemberUnit, unit_id, NOT_FOUND)
+        await require_editable(actor, await _linked_conferences(Membership, "unit", unit_id))
+        if current["ended_on"] is not None:
+            raise ValidationFailed({"ended_on": _("该单位已撤销。")})
+        await update_audited(actor, MemberUnit, "member_unit", current, {"ended_on": ended_on}, expected_version=version, action="end")
+        open_rows = await Membership.select().where((Membership.unit == unit_id) & Membership.end_date.is_null())
+        for row in open_rows:
+            await update_audited(actor, Membership, "membership", row, {"end_date": max(ended_on, row["start_date"])},
+                                 expected_version=None, action="end", conference_id=row["conference"])
+
+
+# ---------------------------------------------------------------- persons (convenors)
+
+
+async def _person_values(data: Mapping[str, Any]) -> tuple[dict[str, Any], int | None]:
+    form = FormReader(data)
+    values = {
+        "name": form.text("name", _("姓名"), required=True, max_length=40),
+        "title": form.text("title", _("职务"), max_length=60),
+        "phone": form.phone("phone", _("联系电话")),
+        "email": form.email("email", _("电子邮箱")),
+    }
+    version = form.version()
+    form.done()
+    return values, version
+
+
+async def create_person(actor: Actor, data: Mapping[str, Any]) -> int:
+    values, _v = await _person_values(data)
+    async with db.atomic():
+        return await insert_audited(actor, Person, "person", values)
+
+
+async def update_person(actor: Actor, person_id: int, data: Mapping[str, Any]) -> None:
+    values, version = await _person_values(data)
+    async with db.atomic():
+        current = await get_or_404(Person, person_id, NOT_FOUND)
+        await require_editable(actor, await _linked_conferences(ConvenorAppointment, "person", person_id))
+        await update_audited(actor, Person, "person", current, values, expected_version=version)
+
+
+# ---------------------------------------------------------------- memberships and appointments
+
+
+async def _period(form: FormReader) -> tuple[dt.date | None, dt.date | None]:
+    start = form.date("start_date", _("开始日期"), required=True)
+    end = form.date("end_date", _("结束日期"))
+    form.date_range(start, end, "end_date")
+    return start, end
+
+
+def _overlaps(rows: list[dict[str, Any]], start: dt.date, end: dt.date | None) -> bool:
+    far = dt.date.max
+    return any(r["start_date"] <= (end or far) and start <= (r["end_date"] or far) for r in rows)
+
+
+async def add_membership(actor: Actor, conference_id: int, data: Mapping[str, Any]) -> int:
+    await require_visible_conference(actor, conference_id)
+    form = FormReader(data)
+    unit_id = form.ref("unit", _("成员单位"))
+    start, end = await _period(form)
+    await _existing(form, MemberUnit, "unit", unit_id, _("成员单位"))
+    if unit_id and start and not form.errors:
+        existing = await Membership.select().where((Membership.unit == unit_id) & (Membership.conference == conference_id))
+        if _overlaps(existing, start, end):
+            form.fail("unit", _("该单位在这段时间已是本联席会议的成员。"))
+    form.done()
+    async with db.atomic():
+        return await insert_audited(actor, Membership, "membership",
+                                    {"unit": unit_id, "conference": conference_id, "start_date": start, "end_date": end},
+                                    conference_id=conference_id)
+
+
+async def add_appointment(actor: Actor, conference_id: int, data: Mapping[str, Any]) -> int:
+    await require_visible_conference(actor, conference_id)
+    form = FormReader(data)
+    person_id = form.ref("person", _("召集人"))
+    title = form.text("title", _("职级"), max_length=60)
+    start, end = await _period(form)
+    await _existing(form, Person, "person", person_id, _("召集人"))
+    if start and not form.errors:
+        existing = await ConvenorAppointment.select().where(ConvenorAppointment.conference == conference_id)
+        if _overlaps(existing, start, end):
+            form.fail("start_date", _("这段时间本联席会议已有召集人，请先结束现任召集人的任期。"))
+    form.done()
+    async with db.atomic():
+        return await insert_audited(actor, ConvenorAppointment, "convenor_appointment",
+                                    {"person": person_id, "conference": conference_id, "title": title,
+                                     "start_date": start, "end_date": end},
+                                    conference_id=conference_id)
+
+
+async def end_period(actor: Actor, table: type[Membership] | type[ConvenorAppointment], entity: str,
+                     record_id: int, data: Mapping[str, Any]) -> int:
+    """Ends a membership or an appointment; returns its conference id."""
+    form = FormReader(data)
+    end = form.date("end_date", _("结束日期"), required=True)
+    version = form.version()
+    form.done()
+    async with db.atomic():
+        current = await get_or_404(table, record_id, NOT_FOUND)
+        await require_visible_conference(actor, current["conference"])
+        if current["end_date"] is not None and current["end_date"] <= today():
+            raise ValidationFailed({"end_date": _("该任期已经结束。")})
+        if end and end < current["start_date"]:
+            raise ValidationFailed({"end_date": _("结束日期不能早于开始日期。")})
+        await update_audited(actor, table, entity, current, {"end_date": end}, expected_version=version,
+                             action="end", conference_id=current["conference"])
+        return int(current["conference"])

@@ -1,0 +1,88 @@
+"""The registry: streets, conferences, member units, memberships, convenors and their appointments.
+
+Editable records carry `version` for optimistic locking: an update names the version it read
+and fails with a conflict when someone else saved first.
+"""
+
+from __future__ import annotations
+
+from piccolo.columns import Date, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
+from piccolo.table import Table
+
+LEVELS = ("city", "district", "street")
+UNIT_KINDS = ("department", "dispatched_agency", "street", "other")
+
+
+class Street(Table, tablename="street"):
+    """A subdistrict (街道). Its Party working committee submits agenda items."""
+
+    id = Serial(primary_key=True)
+    name = Varchar(length=60, unique=True)
+    district = Varchar(length=60)
+    secretary_name = Varchar(length=40, default="")
+    phone = Varchar(length=40, default="")
+    ended_on = Date(null=True, default=None)
+    version = Integer(default=1)
+    created_at = Timestamptz()
+
+
+class Conference(Table, tablename="conference"):
+    """A joint conference at city, district or street level; `parent` is the level above."""
+
+    id = Serial(primary_key=True)
+    name = Varchar(length=100, unique=True)
+    level = Varchar(length=16)
+    parent: ForeignKey = ForeignKey("self", null=True, index=True)
+    street = ForeignKey(Street, null=True, index=True)
+    office_email = Varchar(length=120, default="")
+    version = Integer(default=1)
+    created_at = Timestamptz()
+
+
+class MemberUnit(Table, tablename="member_unit"):
+    """A department or dispatched agency (成员单位); invitations go to its liaison."""
+
+    id = Serial(primary_key=True)
+    name = Varchar(length=100, unique=True)
+    kind = Varchar(length=24)
+    parent_unit: ForeignKey = ForeignKey("self", null=True, index=True)
+    duties = Text(default="")
+    liaison_name = Varchar(length=40, default="")
+    liaison_phone = Varchar(length=40, default="")
+    liaison_email = Varchar(length=120, default="")
+    leader_name = Varchar(length=40, default="")
+    ended_on = Date(null=True, default=None)
+    version = Integer(default=1)
+    created_at = Timestamptz()
+
+
+class Membership(Table, tablename="membership"):
+    """Unit x conference over a period; past meetings use the membership valid on their date."""
+
+    id = Serial(primary_key=True)
+    unit = ForeignKey(MemberUnit, index=True)
+    conference = ForeignKey(Conference, index=True)
+    start_date = Date()
+    end_date = Date(null=True, default=None)
+    version = Integer(default=1)
+
+
+class Person(Table, tablename="person"):
+    """A convenor (召集人): usually a county-level leader assigned to a street."""
+
+    id = Serial(primary_key=True)
+    name = Varchar(length=40)
+    title = Varchar(length=60, default="")
+    phone = Varchar(length=40, default="")
+    email = Varchar(length=120, default="")
+    version = Integer(default=1)
+
+
+class ConvenorAppointment(Table, tablename="convenor_appointment"):
+    id = Serial(primary_key=True)
+    person = ForeignKey(Person, index=True)
+    conference = ForeignKey(Conference, index=True)
+    title = Varchar(length=60, default="")
+    start_date = Date()
+    end_date = Date(null=True, default=None)
+    version = Integer(default=1)

@@ -1,0 +1,113 @@
+"""Presentation of registry records: form fields, list columns and the detail context of each
+entity, as plain values for templates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from conference.i18n import gettext as _
+from conference.registry.services import KIND_LABELS, LEVEL_LABELS
+from conference.registry.tables import Conference, ConvenorAppointment, Membership, MemberUnit, Person, Street
+from conference.web.fields import Field
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    label: str
+    sortable: bool = False
+    labels: dict[str, str] = field(default_factory=dict)  # code -> display text
+    kind: str = "text"  # text | date | link
+
+
+def _options(rows: list[dict[str, Any]], blank: str) -> list[tuple[str, str]]:
+    return [("", blank)] + [(str(r["id"]), r["name"]) for r in rows]
+
+
+async def street_fields() -> list[Field]:
+    return [
+        Field("name", _("街道名称"), required=True, max_length=60),
+        Field("district", _("所属县区"), required=True, max_length=60),
+        Field("secretary_name", _("党工委书记"), max_length=40),
+        Field("phone", _("联系电话"), "tel", max_length=20),
+    ]
+
+
+async def unit_fields() -> list[Field]:
+    parents = await MemberUnit.select(MemberUnit.id, MemberUnit.name).where(MemberUnit.kind == "department").order_by(MemberUnit.name)
+    return [
+        Field("name", _("单位名称"), required=True, max_length=100),
+        Field("kind", _("单位类别"), "select", required=True, options=[("", _("请选择"))] + list(KIND_LABELS.items())),
+        Field("parent_unit", _("上级单位"), "select", options=_options(parents, _("（无）")),
+              help=_("派驻机构请选择派出它的区直部门。")),
+        Field("duties", _("职责任务"), "textarea", max_length=2000),
+        Field("liaison_name", _("联络员"), max_length=40),
+        Field("liaison_phone", _("联络员电话"), "tel", max_length=20),
+        Field("liaison_email", _("联络员邮箱"), "email", help=_("会议通知和日历邀请发往此邮箱。")),
+        Field("leader_name", _("分管负责人"), max_length=40),
+    ]
+
+
+async def person_fields() -> list[Field]:
+    return [
+        Field("name", _("姓名"), required=True, max_length=40),
+        Field("title", _("职务"), max_length=60, help=_("例如：区委常委、组织部部长")),
+        Field("phone", _("联系电话"), "tel", max_length=20),
+        Field("email", _("电子邮箱"), "email"),
+    ]
+
+
+async def conference_fields() -> list[Field]:
+    parents = await Conference.select(Conference.id, Conference.name).where(Conference.level != "street").order_by(Conference.name)
+    streets = await Street.select(Street.id, Street.name).order_by(Street.name)
+    return [
+        Field("name", _("联席会议名称"), required=True, max_length=100),
+        Field("level", _("层级"), "select", required=True, options=[("", _("请选择"))] + list(LEVEL_LABELS.items())),
+        Field("parent", _("上级联席会议"), "select", options=_options(parents, _("（无，市级）"))),
+        Field("street", _("所属街道"), "select", options=_options(streets, _("（非街道级）")),
+              help=_("仅街道级联席会议需要选择。")),
+        Field("office_email", _("办公室邮箱"), "email", help=_("会议邀请的组织者邮箱。")),
+    ]
+
+
+STREET_COLUMNS = [Column("name", _("街道名称"), True, kind="link"), Column("district", _("所属县区"), True),
+                  Column("secretary_name", _("党工委书记")), Column("phone", _("联系电话"))]
+UNIT_COLUMNS = [Column("name", _("单位名称"), True, kind="link"), Column("kind", _("类别"), True, KIND_LABELS),
+                Column("liaison_name", _("联络员")), Column("liaison_phone", _("联络员电话")),
+                Column("ended_on", _("撤销日期"), True, kind="date")]
+PERSON_COLUMNS = [Column("name", _("姓名"), True, kind="link"), Column("title", _("职务"), True),
+                  Column("phone", _("联系电话"))]
+CONFERENCE_COLUMNS = [Column("name", _("联席会议名称"), True, kind="link"), Column("level", _("层级"), True, LEVEL_LABELS),
+                      Column("office_email", _("办公室邮箱"))]
+
+
+async def unit_memberships(unit_id: int) -> list[dict[str, Any]]:
+    return await Membership.select(
+        Membership.id, Membership.start_date, Membership.end_date, Membership.conference.name.as_alias("conference_name"),
+        Membership.conference.id.as_alias("conference_id"),
+    ).where(Membership.unit == unit_id).order_by(Membership.start_date, ascending=False)
+
+
+async def conference_detail(conference_id: int) -> dict[str, Any]:
+    memberships = await Membership.select(
+        Membership.id, Membership.start_date, Membership.end_date, Membership.version,
+        Membership.unit.name.as_alias("unit_name"), Membership.unit.id.as_alias("unit_id"),
+        Membership.unit.kind.as_alias("unit_kind"),
+    ).where(Membership.conference == conference_id).order_by(Membership.unit.name)
+    memberships.sort(key=lambda m: m["end_date"] is not None)  # current members first
+    appointments = await ConvenorAppointment.select(
+        ConvenorAppointment.id, ConvenorAppointment.title, ConvenorAppointment.start_date, ConvenorAppointment.end_date,
+        ConvenorAppointment.version, ConvenorAppointment.person.name.as_alias("person_name"),
+        ConvenorAppointment.person.id.as_alias("person_id"),
+    ).where(ConvenorAppointment.conference == conference_id).order_by(ConvenorAppointment.start_date, ascending=False)
+    children = await Conference.select(Conference.id, Conference.name, Conference.level).where(Conference.parent == conference_id).order_by(Conference.name)
+    units = await MemberUnit.select(MemberUnit.id, MemberUnit.name).where(MemberUnit.ended_on.is_null()).order_by(MemberUnit.name)
+    persons = await Person.select(Person.id, Person.name).order_by(Person.name)
+    return {
+        "memberships": memberships,
+        "appointments": appointments,
+        "children": children,
+        "unit_options": _options(units, _("请选择")),
+        "person_options": _options(persons, _("请选择")),
+    }

@@ -1,0 +1,80 @@
+"""All settings come from environment variables, read once here (documented in README.md)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+ROOT = Path(__file__).resolve().parent.parent
+VAR = ROOT / "var"
+
+
+def _secret_key() -> str:
+    """A secret from the environment, else one generated once and kept under var/.
+
+    Keeping it on disk means sessions and CSRF tokens survive restarts and are shared by every
+    process started from this checkout, without asking a first-time user to invent a key.
+    """
+    if key := os.environ.get("SECRET_KEY"):
+        return key
+    path = VAR / "secret_key"
+    if not path.exists():
+        VAR.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = field(
+        default_factory=lambda: os.environ.get("DATABASE_URL", f"sqlite:///{VAR / 'conference.sqlite3'}")
+    )
+    secret_key: str = field(default_factory=_secret_key)
+    base_url: str = field(default_factory=lambda: os.environ.get("BASE_URL", "http://127.0.0.1:8000"))
+    time_zone: str = field(default_factory=lambda: os.environ.get("TIME_ZONE", "Asia/Shanghai"))
+    smtp_host: str = field(default_factory=lambda: os.environ.get("SMTP_HOST", ""))
+    smtp_port: int = field(default_factory=lambda: int(os.environ.get("SMTP_PORT", "25")))
+    smtp_user: str = field(default_factory=lambda: os.environ.get("SMTP_USER", ""))
+    smtp_password: str = field(default_factory=lambda: os.environ.get("SMTP_PASSWORD", ""))
+    smtp_security: str = field(default_factory=lambda: os.environ.get("SMTP_SECURITY", "none"))  # none|starttls|ssl
+    mail_from: str = field(default_factory=lambda: os.environ.get("MAIL_FROM", "lxhy-office@example.gov.cn"))
+    session_days: int = field(default_factory=lambda: int(os.environ.get("SESSION_DAYS", "7")))
+    # Cookies marked Secure only when served over https, so that http://127.0.0.1 works out of the box.
+    db_pool_size: int = field(default_factory=lambda: int(os.environ.get("DB_POOL_SIZE", "10")))
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith(("postgres://", "postgresql://"))
+
+    @property
+    def sqlite_path(self) -> Path:
+        return Path(self.database_url.removeprefix("sqlite:///"))
+
+    @property
+    def secure_cookies(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+
+_settings: Settings | None = None
+
+
+def get_settings() -> Settings:
+    global _settings
+    if _settings is None:
+        _settings = Settings()
+    return _settings
+
+
+def reset_settings() -> Settings:
+    """Re-read the environment (tests switch databases this way)."""
+    global _settings
+    _settings = Settings()
+    return _settings

@@ -1,0 +1,71 @@
+"""Authentication middleware and the app-wide guard (deny by default).
+
+Pages authenticate with the `sid` session cookie; the JSON API only with `Authorization: Bearer`,
+so that API calls need no CSRF token and a browser session can never be ridden into the API.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.enums import ScopeType
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import AbstractMiddleware
+from litestar.types import Receive, Scope, Scopes, Send
+
+from conference.accounts.actor import Actor
+from conference.accounts.services import actor_for_api_token, actor_for_session
+from conference.i18n import gettext as _
+
+SESSION_COOKIE = "sid"
+
+
+def is_api(path: str) -> bool:
+    return path.startswith("/api/") or path == "/api"
+
+
+class AuthMiddleware(AbstractMiddleware):
+    scopes: Scopes = {ScopeType.HTTP}
+    exclude = ["^/static/"]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["user"] = await self.resolve(scope)
+        await self.app(scope, receive, send)
+
+    @staticmethod
+    async def resolve(scope: Scope) -> Actor | None:
+        headers = dict(scope.get("headers", []))
+        if is_api(scope["path"]):
+            auth = headers.get(b"authorization", b"").decode("latin-1")
+            scheme, _sep, token = auth.partition(" ")
+            if scheme.lower() == "bearer" and token.strip():
+                return await actor_for_api_token(token.strip())
+            return None
+        cookie = headers.get(b"cookie", b"").decode("latin-1")
+        for part in cookie.split(";"):
+            name, _sep, value = part.strip().partition("=")
+            if name == SESSION_COOKIE and value and value != "null":
+                return await actor_for_session(value)
+        return None
+
+
+def access_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """Every route must say who may call it: `opt={"public": True}` or `opt={"roles": (...)}`.
+    A route that says neither is refused to everyone, so a forgotten declaration fails closed."""
+    if handler.opt.get("public"):
+        return
+    actor: Actor | None = connection.scope.get("user")
+    if actor is None:
+        raise NotAuthorizedException(_("请先登录。"))
+    roles = handler.opt.get("roles")
+    if not roles or actor.role not in roles:
+        raise PermissionDeniedException(_("您的角色无权访问此页面。"))
+
+
+def actor_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Actor:
+    actor: Actor | None = connection.scope.get("user")
+    if actor is None:  # the guard has already refused anonymous callers; this is for type checkers
+        raise NotAuthorizedException(_("请先登录。"))
+    return actor

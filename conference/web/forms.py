@@ -1,0 +1,37 @@
+"""The one POST-handling pattern of every form page: run the service, and on bad input show the
+form again with each message beside its field and everything the user typed kept."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from litestar import Request
+from litestar.response import Redirect, Template
+
+from conference.errors import Conflict, ValidationFailed
+from conference.web.templating import redirect, render
+
+
+async def form_data(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    form = await request.form()
+    return {k: v for k, v in form.items() if k != "_csrf_token" and isinstance(v, str)}
+
+
+async def submit(
+    request: Request[Any, Any, Any],
+    *,
+    template: str,
+    action: Callable[[dict[str, Any]], Awaitable[Any]],
+    success: Callable[[Any], str],
+    flash: str,
+    **context: Any,
+) -> Template | Redirect:
+    data = await form_data(request)
+    try:
+        result = await action(data)
+    except ValidationFailed as exc:
+        return render(request, template, 400, form=data, errors=exc.errors, error_message=exc.message, **context)
+    except Conflict as exc:
+        return render(request, template, 409, form=data, errors={}, error_message=exc.message, **context)
+    return redirect(success(result), flash)

@@ -1,0 +1,70 @@
+"""Jinja2 set-up (gettext, date filters) and the one `render` helper every page handler uses."""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from typing import Any
+
+from jinja2 import Environment
+from litestar import Request
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.datastructures import Cookie
+from litestar.response import Redirect, Template
+from litestar.template.config import TemplateConfig
+
+from conference.accounts.services import ROLE_LABELS
+from conference.i18n import translations
+from conference.settings import ROOT
+from conference.timefmt import cn_date, cn_datetime
+
+FLASH_COOKIE = "flash"
+
+
+def configure_environment(engine: JinjaTemplateEngine) -> None:
+    env: Environment = engine.engine
+    env.add_extension("jinja2.ext.i18n")
+    env.install_gettext_translations(translations(), newstyle=True)  # type: ignore[attr-defined]
+    env.filters["cn_date"] = cn_date
+    env.filters["cn_datetime"] = cn_datetime
+    env.filters["json_text"] = json_text
+    env.globals["ROLE_LABELS"] = ROLE_LABELS
+
+
+def json_text(value: Any) -> str:
+    """Audit before/after values as readable JSON (Chinese left as is); autoescaped by Jinja."""
+    if value in (None, ""):
+        return ""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return value
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def template_config() -> TemplateConfig[JinjaTemplateEngine]:
+    return TemplateConfig(
+        directory=ROOT / "templates",
+        engine=JinjaTemplateEngine,
+        engine_callback=configure_environment,
+    )
+
+
+def render(request: Request[Any, Any, Any], template: str, status_code: int = 200, **context: Any) -> Template:
+    """Render a page with the actor and any flash message; the flash cookie is spent here."""
+    flash = request.cookies.get(FLASH_COOKIE)
+    cookies = []
+    if flash:
+        context["flash"] = urllib.parse.unquote(flash)
+        cookies.append(Cookie(key=FLASH_COOKIE, value="", max_age=0, path="/"))
+    context.setdefault("actor", request.scope.get("user"))
+    return Template(template_name=template, context=context, status_code=status_code, cookies=cookies)
+
+
+def redirect(url: str, flash: str | None = None) -> Redirect:
+    """303 after a successful POST, with an optional one-time message for the next page."""
+    cookies = []
+    if flash:
+        cookies.append(Cookie(key=FLASH_COOKIE, value=urllib.parse.quote(flash), path="/", httponly=True, samesite="lax"))
+    return Redirect(path=url, status_code=303, cookies=cookies)

@@ -1,0 +1,115 @@
+"""Shared fixtures: one migrated database with the demo data per test session, an app, and
+logged-in HTTP clients per demo account (httpx against the ASGI app, on the session's event loop)."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+from bs4 import BeautifulSoup
+
+from tests import dbsetup
+
+os.environ.setdefault("PICCOLO_CONF", "conference.piccolo_conf")
+os.environ.setdefault("SECRET_KEY", "test-secret-key-0123456789abcdef")
+
+from conference.demo import DEMO_PASSWORD
+
+BASE = "http://testserver"
+
+
+@pytest.fixture(scope="session")
+async def database_url() -> AsyncIterator[str]:
+    if dbsetup.backend() == "postgres":
+        reason = await dbsetup.postgres_available()
+        if reason:
+            if os.environ.get("CI") == "true":
+                pytest.fail(f"CI requires PostgreSQL: {reason}")
+            pytest.skip(reason)
+    url = await dbsetup.fresh_database_url("main")
+    os.environ["DATABASE_URL"] = url
+    from conference import db
+    from conference.settings import reset_settings
+
+    settings = reset_settings()
+    db.configure(settings)
+    await db.start(settings)
+    from conference.cli import migrate_forwards
+    from conference.demo import load_demo
+
+    await migrate_forwards()
+    await load_demo()
+    yield url
+    await db.stop()
+
+
+@pytest.fixture(scope="session")
+async def app(database_url: str) -> Any:
+    from conference.app import create_app
+
+    return create_app()
+
+
+def make_client(app: Any) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE, follow_redirects=False)
+
+
+async def login(client: httpx.AsyncClient, username: str, password: str = DEMO_PASSWORD) -> httpx.Response:
+    await client.get("/login")
+    return await client.post("/login", data={"username": username, "password": password,
+                                             "_csrf_token": client.cookies.get("csrftoken", "")})
+
+
+_clients: dict[str, httpx.AsyncClient] = {}
+
+
+@pytest.fixture
+async def anon(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    async with make_client(app) as client:
+        await client.get("/login")  # obtain a CSRF cookie like a browser would
+        yield client
+
+
+@pytest.fixture
+async def as_user(app: Any) -> Any:
+    """`await as_user("office")` -> a client logged in as that demo account (cached per session)."""
+
+    async def get(username: str) -> httpx.AsyncClient:
+        if username not in _clients:
+            client = make_client(app)
+            response = await login(client, username)
+            assert response.status_code == 303, response.text
+            _clients[username] = client
+        return _clients[username]
+
+    return get
+
+
+async def post_form(client: httpx.AsyncClient, url: str, data: dict[str, Any], **kwargs: Any) -> httpx.Response:
+    """POST a form as the browser would, CSRF token included."""
+    return await client.post(url, data={**data, "_csrf_token": client.cookies.get("csrftoken", "")}, **kwargs)
+
+
+def html(response: httpx.Response) -> BeautifulSoup:
+    return BeautifulSoup(response.text, "html.parser")
+
+
+def field_error(response: httpx.Response, name: str) -> str | None:
+    node = html(response).find(id=f"e-{name}")
+    return node.get_text(strip=True) if node else None
+
+
+def field_value(response: httpx.Response, name: str) -> str | None:
+    node = html(response).find(attrs={"name": name, "id": re.compile("^f-")})
+    if node is None:
+        return None
+    if node.name == "textarea":
+        return node.get_text()
+    if node.name == "select":
+        selected = node.find("option", selected=True)
+        return selected.get("value") if selected else None
+    return node.get("value")

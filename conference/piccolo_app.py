@@ -3,7 +3,10 @@
 from piccolo.conf.apps import AppConfig
 
 from conference.accounts.tables import Session, User
+from conference.agenda.tables import AgendaItem, AgendaItemUnit, AgendaSlot, Attachment
 from conference.audit.tables import AuditEvent
+from conference.meetings.tables import Invitation, Meeting, SpecialMeetingRequest
+from conference.notifications.tables import Notification
 from conference.registry.tables import (
     Conference,
     ConvenorAppointment,
@@ -17,7 +20,10 @@ from conference.settings import ROOT
 APP_CONFIG = AppConfig(
     app_name="conference",
     migrations_folder_path=str(ROOT / "migrations"),
-    table_classes=[Street, Conference, MemberUnit, Membership, Person, ConvenorAppointment, User, Session, AuditEvent],
+    table_classes=[
+        Street, Conference, MemberUnit, Membership, Person, ConvenorAppointment, User, Session, AuditEvent,
+        Meeting, Invitation, SpecialMeetingRequest, AgendaItem, AgendaItemUnit, AgendaSlot, Attachment, Notification,
+    ],
     migration_dependencies=[],
     commands=[],
 )

@@ -1,0 +1,355 @@
+"""Agenda item rules: streets submit, the office triages (accept / return / merge / schedule),
+items are ordered on a meeting's agenda, and after the meeting each is discussed → resolved or
+deferred and carried over, keeping its history of meetings. The submitting street is notified of
+every change of status."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+from conference import db
+from conference.accounts.actor import Actor
+from conference.accounts.scope import visible_conference_ids
+from conference.agenda.tables import AgendaItem, AgendaItemUnit, AgendaSlot, Attachment
+from conference.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from conference.forms import FormReader
+from conference.i18n import gettext as _
+from conference.meetings.services import street_conference
+from conference.meetings.tables import Meeting
+from conference.notifications.services import queue
+from conference.records import get_or_404, insert_audited, update_audited
+from conference.registry.tables import MemberUnit
+from conference.timefmt import now
+
+STATUS_LABELS = {
+    "draft": _("草稿"), "submitted": _("已提交"), "accepted": _("已受理"), "returned": _("已退回"), "merged": _("已合并"),
+    "scheduled": _("已列入议程"), "discussed": _("已研究"), "resolved": _("已解决"), "deferred": _("暂缓，待下次会议"),
+}
+URGENCY_LABELS = {"normal": _("一般"), "urgent": _("紧急"), "critical": _("特急")}
+CATEGORY_LABELS = {
+    "urban_management": _("城市管理"), "planning": _("规划建设"), "market": _("市场监管"), "safety": _("安全生产"),
+    "environment": _("生态环境"), "public_order": _("社会治安"), "services": _("民生服务"), "other": _("其他"),
+}
+OUTCOME_LABELS = {"pending": _("待研究"), "discussed": _("已研究"), "resolved": _("已解决"), "deferred": _("暂缓"),
+                  "not_discussed": _("未及研究")}
+ITEM_NOT_FOUND = _("没有找到该议题，或您无权查看。")
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+MAX_ATTACHMENTS = 10
+# Allowed attachment types, recognised by their first bytes, not by what the browser claims.
+SIGNATURES = {
+    ".pdf": (b"%PDF-", "application/pdf"),
+    ".png": (b"\x89PNG\r\n\x1a\n", "image/png"),
+    ".jpg": (b"\xff\xd8\xff", "image/jpeg"),
+    ".jpeg": (b"\xff\xd8\xff", "image/jpeg"),
+    ".docx": (b"PK\x03\x04", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+    ".xlsx": (b"PK\x03\x04", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    ".doc": (b"\xd0\xcf\x11\xe0", "application/msword"),
+    ".xls": (b"\xd0\xcf\x11\xe0", "application/vnd.ms-excel"),
+}
+
+
+def _wrong_state(status: str, doing: str) -> Conflict:
+    return Conflict(_("议题当前状态为“{state}”，不能{doing}。").format(state=STATUS_LABELS.get(status, status), doing=doing))
+
+
+# ---------------------------------------------------------------- access
+
+
+async def item_for(actor: Actor, item_id: int) -> dict[str, Any]:
+    """A street sees only its own items (drafts included); offices and convenors see the items of
+    their conferences, except other people's drafts; units see items that request them."""
+    row = await AgendaItem.select().where(AgendaItem.id == item_id).first()
+    if row is None:
+        raise NotFound(ITEM_NOT_FOUND)
+    if actor.role == "street":
+        if row["street"] != actor.street_id:
+            raise NotFound(ITEM_NOT_FOUND)
+        return row
+    if row["status"] == "draft" and row["submitted_by"] != actor.id:
+        raise NotFound(ITEM_NOT_FOUND)
+    if actor.role == "unit":
+        if not await AgendaItemUnit.exists().where((AgendaItemUnit.item == item_id) & (AgendaItemUnit.unit == actor.unit_id)):
+            raise NotFound(ITEM_NOT_FOUND)
+        return row
+    visible = await visible_conference_ids(actor)
+    if visible is not None and row["conference"] not in visible:
+        raise NotFound(ITEM_NOT_FOUND)
+    return row
+
+
+def _office(actor: Actor) -> None:
+    if actor.role not in ("admin", "office"):
+        raise Forbidden(_("只有联席会议办公室可以处理议题。"))
+
+
+async def _notify_street(item: Mapping[str, Any], status: str, detail: str = "") -> None:
+    if item["street"] is None:
+        return
+    body = _("议题“{title}”的状态变为：{state}。").format(title=item["title"], state=STATUS_LABELS[status])
+    await queue("item_" + status, street_id=item["street"], entity="agenda_item", entity_id=item["id"],
+                subject=_("议题状态更新：{title}").format(title=item["title"]), body=body + ("\n" + detail if detail else ""))
+
+
+async def _change(actor: Actor, item: Mapping[str, Any], status: str, action: str, detail: str = "",
+                  expected_version: int | None = None, **extra: Any) -> None:
+    await update_audited(actor, AgendaItem, "agenda_item", item, {"status": status, **extra},
+                         expected_version=expected_version, action=action, conference_id=item["conference"])
+    await _notify_street(item, status, detail)
+
+
+# ---------------------------------------------------------------- draft and submit
+
+
+async def _item_values(data: Mapping[str, Any], unit_ids: list[str]) -> tuple[dict[str, Any], list[int], int | None]:
+    form = FormReader(data)
+    values = {
+        "title": form.text("title", _("议题名称"), required=True, max_length=120),
+        "description": form.text("description", _("情况说明"), required=True, max_length=5000),
+        "category": form.choice("category", _("类别"), CATEGORY_LABELS),
+        "urgency": form.choice("urgency", _("紧急程度"), URGENCY_LABELS),
+    }
+    units: list[int] = []
+    for raw in unit_ids[:50]:
+        try:
+            units.append(int(raw))
+        except (TypeError, ValueError):
+            form.fail("units", _("请从列表中选择提请单位。"))
+    if units:
+        found = {r["id"] for r in await MemberUnit.select(MemberUnit.id).where(MemberUnit.id.is_in(units))}
+        if found != set(units):
+            form.fail("units", _("所选单位不存在。"))
+    version = form.version()
+    form.done()
+    return values, sorted(set(units)), version
+
+
+async def create_item(actor: Actor, data: Mapping[str, Any], unit_ids: list[str], submit: bool = False) -> int:
+    """A street raises an item in its own street conference; an office in its own conference."""
+    if actor.role == "street":
+        conference_id, street_id = await street_conference(actor.street_id), actor.street_id
+    elif actor.role in ("office", "admin"):
+        form = FormReader(data)
+        conference_id = form.ref("conference", _("联席会议")) or 0
+        form.done()
+        visible = await visible_conference_ids(actor)
+        if visible is not None and conference_id not in visible:
+            raise ValidationFailed({"conference": _("所选联席会议不存在。")})
+        street_id = None
+    else:
+        raise Forbidden(_("议题由街道或联席会议办公室提出。"))
+    values, units, _v = await _item_values(data, unit_ids)
+    async with db.atomic():
+        item_id = await insert_audited(actor, AgendaItem, "agenda_item", {
+            **values, "conference": conference_id, "street": street_id, "submitted_by": actor.id,
+            "status": "submitted" if submit else "draft", "submitted_at": now() if submit else None, "created_at": now(),
+        }, conference_id=conference_id)
+        for unit_id in units:
+            await AgendaItemUnit.insert(AgendaItemUnit(item=item_id, unit=unit_id))
+    return item_id
+
+
+async def update_item(actor: Actor, item_id: int, data: Mapping[str, Any], unit_ids: list[str]) -> None:
+    item = await item_for(actor, item_id)
+    if item["status"] not in ("draft", "returned", "submitted"):
+        raise _wrong_state(item["status"], _("修改"))
+    if actor.role == "street" and item["status"] == "submitted":
+        raise _wrong_state(item["status"], _("修改（已提交的议题由办公室处理）"))
+    values, units, version = await _item_values(data, unit_ids)
+    async with db.atomic():
+        current = await get_or_404(AgendaItem, item_id, ITEM_NOT_FOUND)
+        await update_audited(actor, AgendaItem, "agenda_item", current, values, expected_version=version,
+                             conference_id=current["conference"])
+        await AgendaItemUnit.delete().where(AgendaItemUnit.item == item_id)
+        for unit_id in units:
+            await AgendaItemUnit.insert(AgendaItemUnit(item=item_id, unit=unit_id))
+
+
+async def submit_item(actor: Actor, item_id: int) -> None:
+    async with db.atomic():
+        item = await item_for(actor, item_id)
+        if actor.role == "street" and item["street"] != actor.street_id:
+            raise NotFound(ITEM_NOT_FOUND)
+        if item["status"] not in ("draft", "returned"):
+            raise _wrong_state(item["status"], _("提交"))
+        await update_audited(actor, AgendaItem, "agenda_item", item,
+                             {"status": "submitted", "submitted_at": item["submitted_at"] or now(), "return_reason": ""},
+                             expected_version=None, action="submit", conference_id=item["conference"])
+
+
+# ---------------------------------------------------------------- triage
+
+
+async def accept_item(actor: Actor, item_id: int) -> None:
+    _office(actor)
+    async with db.atomic():
+        item = await item_for(actor, item_id)
+        if item["status"] != "submitted":
+            raise _wrong_state(item["status"], _("受理"))
+        await _change(actor, item, "accepted", "accept")
+
+
+async def return_item(actor: Actor, item_id: int, data: Mapping[str, Any]) -> None:
+    _office(actor)
+    form = FormReader(data)
+    reason = form.text("reason", _("退回理由"), required=True, max_length=1000)
+    form.done()
+    async with db.atomic():
+        item = await item_for(actor, item_id)
+        if item["status"] not in ("submitted", "accepted"):
+            raise _wrong_state(item["status"], _("退回"))
+        await _change(actor, item, "returned", "return", _("退回理由：{reason}").format(reason=reason), return_reason=reason)
+
+
+async def merge_item(actor: Actor, item_id: int, data: Mapping[str, Any]) -> int:
+    """Folds a duplicate into another open item of the same conference; its requested units join."""
+    _office(actor)
+    form = FormReader(data)
+    target_id = form.ref("into", _("合并到的议题"))
+    form.done()
+    async with db.atomic():
+        item = await item_for(actor, item_id)
+        if item["status"] not in ("submitted", "accepted"):
+            raise _wrong_state(item["status"], _("合并"))
+        target = await AgendaItem.select().where(AgendaItem.id == target_id).first()
+        if target is None or target["conference"] != item["conference"] or target_id == item_id:
+            raise ValidationFailed({"into": _("只能合并到本联席会议的另一个议题。")})
+        if target["status"] not in ("submitted", "accepted", "scheduled", "deferred"):
+            raise ValidationFailed({"into": _("目标议题已办结或已合并，不能再合并。")})
+        have = {r["unit"] for r in await AgendaItemUnit.select(AgendaItemUnit.unit).where(AgendaItemUnit.item == target_id)}
+        for row in await AgendaItemUnit.select(AgendaItemUnit.unit).where(AgendaItemUnit.item == item_id):
+            if row["unit"] not in have:
+                await AgendaItemUnit.insert(AgendaItemUnit(item=target_id, unit=row["unit"]))
+        await _change(actor, item, "merged", "merge", _("已并入议题“{title}”。").format(title=target["title"]), merged_into=target_id)
+        return int(target_id or 0)
+
+
+async def schedule_item(actor: Actor, item_id: int, data: Mapping[str, Any]) -> int:
+    """Puts an accepted item, or a deferred one (carry-over), on a coming meeting's agenda."""
+    _office(actor)
+    form = FormReader(data)
+    meeting_id = form.ref("meeting", _("会议"))
+    form.done()
+    async with db.atomic():
+        item = await item_for(actor, item_id)
+        if item["status"] not in ("accepted", "deferred"):
+            raise _wrong_state(item["status"], _("列入议程"))
+        meeting = await Meeting.select().where(Meeting.id == meeting_id).first()
+        if meeting is None or meeting["conference"] != item["conference"]:
+            raise ValidationFailed({"meeting": _("只能列入本联席会议的会议。")})
+        if meeting["status"] not in ("draft", "notified"):
+            raise ValidationFailed({"meeting": _("只能列入尚未召开的会议。")})
+        last = await AgendaItem.select(AgendaItem.position).where(AgendaItem.meeting == meeting_id).order_by(
+            AgendaItem.position, ascending=False).first()
+        await AgendaSlot.insert(AgendaSlot(item=item_id, meeting=meeting_id, outcome="pending"))
+        await _change(actor, item, "scheduled", "schedule", _("列入会议：{title}").format(title=meeting["title"]),
+                      meeting=meeting_id, position=(last["position"] + 1) if last else 1)
+        return int(meeting["id"])
+
+
+async def move_item(actor: Actor, item_id: int, direction: str) -> int:
+    """Swaps the item with its neighbour on the agenda (direction up or down)."""
+    _office(actor)
+    async with db.atomic():
+        item = await item_for(actor, item_id)
+        if item["status"] != "scheduled" or item["meeting"] is None:
+            raise _wrong_state(item["status"], _("调整顺序"))
+        rows = await AgendaItem.select(AgendaItem.id, AgendaItem.position).where(
+            (AgendaItem.meeting == item["meeting"]) & (AgendaItem.status == "scheduled")).order_by(AgendaItem.position).order_by(AgendaItem.id)
+        ids = [r["id"] for r in rows]
+        index = ids.index(item_id)
+        other = index - 1 if direction == "up" else index + 1
+        if 0 <= other < len(ids):
+            ids[index], ids[other] = ids[other], ids[index]
+            for position, row_id in enumerate(ids, start=1):
+                await AgendaItem.update({AgendaItem.position: position}).where(AgendaItem.id == row_id)
+        return int(item["meeting"])
+
+
+# ---------------------------------------------------------------- after the meeting
+
+
+async def _current_slot(item: Mapping[str, Any]) -> dict[str, Any]:
+    slot = await AgendaSlot.select().where((AgendaSlot.item == item["id"]) & (AgendaSlot.meeting == item["meeting"])).order_by(
+        AgendaSlot.id, ascending=False).first()
+    if slot is None:
+        raise Conflict(_("议题不在会议议程上。"))
+    return slot
+
+
+async def record_outcome(actor: Actor, item_id: int, data: Mapping[str, Any]) -> int:
+    """After the meeting is held: discussed, resolved, deferred, or not discussed (also deferred)."""
+    _office(actor)
+    form = FormReader(data)
+    outcome = form.choice("outcome", _("研究结果"), {k: v for k, v in OUTCOME_LABELS.items() if k != "pending"})
+    note = form.text("note", _("说明"), max_length=1000)
+    form.done()
+    async with db.atomic():
+        item = await item_for(actor, item_id)
+        allowed = {"scheduled": ("discussed", "resolved", "deferred", "not_discussed"), "discussed": ("resolved", "deferred")}
+        if outcome not in allowed.get(item["status"], ()):
+            raise _wrong_state(item["status"], _("记为“{outcome}”").format(outcome=OUTCOME_LABELS[outcome]))
+        meeting = await get_or_404(Meeting, item["meeting"])
+        if meeting["status"] in ("draft", "notified", "cancelled"):
+            raise Conflict(_("会议召开后才能记录议题的研究结果。"))
+        slot = await _current_slot(item)
+        await AgendaSlot.update({AgendaSlot.outcome: outcome, AgendaSlot.note: note, AgendaSlot.decided_at: now()}).where(
+            AgendaSlot.id == slot["id"])
+        status = "deferred" if outcome == "not_discussed" else outcome
+        extra: dict[str, Any] = {}
+        if status == "deferred":
+            # Carried over: it leaves this meeting's agenda and waits for the next one.
+            extra = {"meeting": None, "position": 0, "meetings_waited": item["meetings_waited"] + 1}
+        await _change(actor, item, status, outcome, note, **extra)
+        return int(meeting["id"])
+
+
+# ---------------------------------------------------------------- attachments
+
+
+def check_attachment(filename: str, content: bytes) -> str:
+    """The content type of an acceptable attachment, or ValidationFailed with the reason."""
+    name = filename.lower()
+    ext = name[name.rfind("."):] if "." in name else ""
+    if ext not in SIGNATURES:
+        raise ValidationFailed({"file": _("只能上传 PDF、Word、Excel 或 JPG/PNG 图片。")})
+    if not content:
+        raise ValidationFailed({"file": _("文件是空的。")})
+    if len(content) > MAX_ATTACHMENT_BYTES:
+        raise ValidationFailed({"file": _("附件不能超过 10 MB。")})
+    magic, content_type = SIGNATURES[ext]
+    if not content.startswith(magic):
+        raise ValidationFailed({"file": _("文件内容与扩展名不符。")})
+    return content_type
+
+
+async def add_attachment(actor: Actor, item_id: int, filename: str, content: bytes) -> int:
+    item = await item_for(actor, item_id)
+    if actor.role == "street" and item["status"] not in ("draft", "submitted", "returned"):
+        raise _wrong_state(item["status"], _("上传附件"))
+    if actor.role not in ("street", "office", "admin"):
+        raise Forbidden(_("您无权上传附件。"))
+    content_type = check_attachment(filename, content)
+    safe_name = filename.replace("/", "_").replace("\\", "_").strip()[-200:] or "attachment"
+    async with db.atomic():
+        if await Attachment.count().where(Attachment.item == item_id) >= MAX_ATTACHMENTS:
+            raise ValidationFailed({"file": _("每个议题最多 10 个附件。")})
+        rows = await Attachment.insert(Attachment(
+            item=item_id, filename=safe_name, content_type=content_type, size=len(content),
+            sha256=hashlib.sha256(content).hexdigest(), data=content, uploaded_by=actor.id, created_at=now(),
+        )).returning(Attachment.id)
+        attachment_id = int(rows[0]["id"])
+        from conference.audit.services import record
+
+        await record(actor, "attach", "agenda_item", item_id, after={"attachment": attachment_id, "filename": safe_name,
+                                                                     "size": len(content)}, conference_id=item["conference"])
+        return attachment_id
+
+
+async def attachment_for(actor: Actor, attachment_id: int) -> dict[str, Any]:
+    row = await Attachment.select().where(Attachment.id == attachment_id).first()
+    if row is None:
+        raise NotFound(_("没有找到该附件，或您无权查看。"))
+    await item_for(actor, row["item"])
+    return row

@@ -1,0 +1,67 @@
+"""Agenda items (议题) escalated by streets, their requested units, attachments, and their history
+across meetings (one slot per meeting the item was put on, with the decision taken there)."""
+
+from __future__ import annotations
+
+from piccolo.columns import Bytea, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
+from piccolo.table import Table
+
+from conference.accounts.tables import User
+from conference.meetings.tables import Meeting
+from conference.registry.tables import Conference, MemberUnit, Street
+
+ITEM_STATES = ("draft", "submitted", "accepted", "returned", "merged", "scheduled", "discussed", "resolved", "deferred")
+
+
+class AgendaItem(Table, tablename="agenda_item"):
+    id = Serial(primary_key=True)
+    conference = ForeignKey(Conference, index=True)
+    street = ForeignKey(Street, null=True, index=True)  # None when the office raised it
+    submitted_by = ForeignKey(User, null=True)
+    title = Varchar(length=120)
+    description = Text(default="")
+    category = Varchar(length=40, default="")
+    urgency = Varchar(length=16, default="normal")  # normal | urgent | critical
+    status = Varchar(length=16, default="draft", index=True)
+    return_reason = Text(default="")
+    merged_into: ForeignKey = ForeignKey("self", null=True, index=True)
+    meeting = ForeignKey(Meeting, null=True, index=True)  # the meeting it is scheduled on now
+    position = Integer(default=0)  # order on that meeting's agenda
+    meetings_waited = Integer(default=0)  # meetings it was carried over from
+    submitted_at = Timestamptz(null=True, default=None, index=True)
+    version = Integer(default=1)
+    created_at = Timestamptz()
+
+
+class AgendaItemUnit(Table, tablename="agenda_item_unit"):
+    """The member units the street asks to deal with the item."""
+
+    id = Serial(primary_key=True)
+    item = ForeignKey(AgendaItem, index=True)
+    unit = ForeignKey(MemberUnit, index=True)
+
+
+class AgendaSlot(Table, tablename="agenda_slot"):
+    """The item on one meeting's agenda and what was decided there; carry-over adds a new slot,
+    so the item's history keeps every meeting it waited on."""
+
+    id = Serial(primary_key=True)
+    item = ForeignKey(AgendaItem, index=True)
+    meeting = ForeignKey(Meeting, index=True)
+    outcome = Varchar(length=16, default="pending")  # pending | discussed | resolved | deferred | not_discussed
+    note = Text(default="")
+    decided_at = Timestamptz(null=True, default=None)
+
+
+class Attachment(Table, tablename="attachment"):
+    """Kept in the database so that every server process sees it; size and type are limited."""
+
+    id = Serial(primary_key=True)
+    item = ForeignKey(AgendaItem, index=True)
+    filename = Varchar(length=200)
+    content_type = Varchar(length=100)
+    size = Integer()
+    sha256 = Varchar(length=64)
+    data = Bytea()
+    uploaded_by = ForeignKey(User, null=True)
+    created_at = Timestamptz()

@@ -1,0 +1,422 @@
+"""Meeting rules: creation with default invitations, edits that re-notify, the lifecycle
+draft → notified → held (→ minutes, see the minutes domain) or cancelled, invitations, replies
+through personal links, sign-in, and special-meeting requests from streets."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from conference import db
+from conference.accounts.actor import Actor
+from conference.accounts.scope import visible_conference_ids
+from conference.audit.services import record
+from conference.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from conference.forms import FormReader
+from conference.i18n import gettext as _
+from conference.meetings.tables import Invitation, Meeting, SpecialMeetingRequest
+from conference.notifications.services import queue
+from conference.records import get_or_404, insert_audited, update_audited
+from conference.registry.tables import Conference, ConvenorAppointment, MemberUnit, Membership, Person
+from conference.settings import get_settings
+from conference.timefmt import cn_datetime, now
+
+KIND_LABELS = {"plenary": _("全体会议"), "special": _("专题会议")}
+STATUS_LABELS = {
+    "draft": _("草稿"), "notified": _("已通知"), "held": _("已召开"), "minutes_in_review": _("纪要审签中"),
+    "minutes_published": _("纪要已印发"), "cancelled": _("已取消"),
+}
+REPLY_LABELS = {"pending": _("未回复"), "attending": _("参会"), "leave": _("请假"), "delegated": _("委托参会")}
+ATTENDANCE_LABELS = {"present": _("出席"), "leave": _("请假"), "absent": _("缺席")}
+ROLE_LABELS = {"member": _("成员单位"), "observer": _("列席单位")}
+REQUEST_STATUS_LABELS = {"requested": _("待审批"), "approved": _("已同意"), "declined": _("未同意")}
+# Changing one of these after notification re-notifies every invited unit (iCalendar SEQUENCE+1).
+NOTIFIED_FIELDS = ("title", "starts_at", "ends_at", "location")
+MEETING_NOT_FOUND = _("没有找到该会议，或您无权查看。")
+EDITABLE = ("draft", "notified")
+
+
+def _wrong_state(status: str, doing: str) -> Conflict:
+    return Conflict(_("会议当前状态为“{state}”，不能{doing}。").format(state=STATUS_LABELS.get(status, status), doing=doing))
+
+
+# ---------------------------------------------------------------- access
+
+
+async def meeting_for(actor: Actor, meeting_id: int) -> dict[str, Any]:
+    """The meeting if the actor may see it: offices and convenors by conference, a unit only when
+    invited, a street when it is its own conference's meeting or one of its items is on it."""
+    row = await Meeting.select().where(Meeting.id == meeting_id).first()
+    if row is None:
+        raise NotFound(MEETING_NOT_FOUND)
+    if actor.role == "unit":
+        if not await Invitation.exists().where((Invitation.meeting == meeting_id) & (Invitation.unit == actor.unit_id)):
+            raise NotFound(MEETING_NOT_FOUND)
+        return row
+    visible = await visible_conference_ids(actor)
+    if visible is None or row["conference"] in visible:
+        return row
+    if actor.role == "street":
+        from conference.agenda.tables import AgendaSlot
+
+        if await AgendaSlot.exists().where((AgendaSlot.meeting == meeting_id) & (AgendaSlot.item.street == actor.street_id)):
+            return row
+    raise NotFound(MEETING_NOT_FOUND)
+
+
+def require_manager(actor: Actor) -> None:
+    if actor.role not in ("admin", "office"):
+        raise Forbidden(_("只有联席会议办公室可以执行此操作。"))
+
+
+async def managed_meeting(actor: Actor, meeting_id: int) -> dict[str, Any]:
+    require_manager(actor)
+    return await meeting_for(actor, meeting_id)
+
+
+# ---------------------------------------------------------------- create and edit
+
+
+def _local(day: dt.date | None, time: str, form: FormReader, name: str, label: str) -> dt.datetime | None:
+    if day is None:
+        return None
+    try:
+        clock = dt.time.fromisoformat(time) if time else None
+    except ValueError:
+        clock = None
+    if clock is None:
+        form.fail(name, _("请按 09:00 的格式填写{label}。").format(label=label))
+        return None
+    return dt.datetime.combine(day, clock, get_settings().tz)
+
+
+async def _meeting_values(actor: Actor, data: Mapping[str, Any], conference_id: int) -> dict[str, Any]:
+    form = FormReader(data)
+    kind = form.choice("kind", _("会议类型"), KIND_LABELS)
+    title = form.text("title", _("会议名称"), required=True, max_length=120)
+    day = form.date("date", _("会议日期"), required=True)
+    starts_at = _local(day, form.text("start_time", _("开始时间"), required=True, max_length=5), form, "start_time", _("开始时间"))
+    ends_at = _local(day, form.text("end_time", _("结束时间"), required=True, max_length=5), form, "end_time", _("结束时间"))
+    if starts_at and ends_at and ends_at <= starts_at:
+        form.fail("end_time", _("结束时间必须晚于开始时间。"))
+    location = form.text("location", _("会议地点"), required=True, max_length=200)
+    presiding = form.ref("presiding", _("主持召集人"), required=False)
+    if presiding is not None and not await Person.exists().where(Person.id == presiding):
+        form.fail("presiding", _("所选召集人不存在。"))
+    notes = form.text("notes", _("备注"), max_length=2000)
+    form.done()
+    return {"kind": kind, "title": title, "starts_at": starts_at, "ends_at": ends_at, "location": location,
+            "presiding": presiding, "notes": notes}
+
+
+async def active_member_ids(conference_id: int, day: dt.date) -> list[int]:
+    rows = await Membership.select(Membership.unit).where(
+        (Membership.conference == conference_id) & (Membership.start_date <= day)
+        & (Membership.end_date.is_null() | (Membership.end_date >= day))
+        & Membership.unit.ended_on.is_null()
+    )
+    return sorted({r["unit"] for r in rows})
+
+
+async def current_convenor(conference_id: int, day: dt.date) -> int | None:
+    row = await ConvenorAppointment.select(ConvenorAppointment.person).where(
+        (ConvenorAppointment.conference == conference_id) & (ConvenorAppointment.start_date <= day)
+        & (ConvenorAppointment.end_date.is_null() | (ConvenorAppointment.end_date >= day))
+    ).first()
+    return row["person"] if row else None
+
+
+async def _invite(meeting_id: int, unit_id: int, role: str) -> int:
+    rows = await Invitation.insert(
+        Invitation(meeting=meeting_id, unit=unit_id, role=role, token=secrets.token_urlsafe(24))
+    ).returning(Invitation.id)
+    return int(rows[0]["id"])
+
+
+async def create_meeting(actor: Actor, conference_id: int, data: Mapping[str, Any]) -> int:
+    """A draft meeting inviting the conference's active members on the meeting date."""
+    require_manager(actor)
+    visible = await visible_conference_ids(actor)
+    if (visible is not None and conference_id not in visible) or not await Conference.exists().where(Conference.id == conference_id):
+        raise NotFound(_("没有找到该联席会议，或您无权查看。"))
+    values = await _meeting_values(actor, data, conference_id)
+    day = values["starts_at"].astimezone(get_settings().tz).date()
+    if values["presiding"] is None:
+        values["presiding"] = await current_convenor(conference_id, day)
+    async with db.atomic():
+        meeting_id = await insert_audited(actor, Meeting, "meeting", {
+            **values, "conference": conference_id, "status": "draft", "uid": f"{uuid.uuid4()}@conference",
+            "sequence": 0, "created_at": now(),
+        }, conference_id=conference_id)
+        for unit_id in await active_member_ids(conference_id, day):
+            await _invite(meeting_id, unit_id, "member")
+    return meeting_id
+
+
+async def update_meeting(actor: Actor, meeting_id: int, data: Mapping[str, Any]) -> None:
+    current = await managed_meeting(actor, meeting_id)
+    if current["status"] not in EDITABLE:
+        raise _wrong_state(current["status"], _("修改"))
+    values = await _meeting_values(actor, data, current["conference"])
+    version = FormReader(data).version()
+    async with db.atomic():
+        current = await get_or_404(Meeting, meeting_id, MEETING_NOT_FOUND)
+        changed = [f for f in NOTIFIED_FIELDS if values[f] != current[f]]
+        if current["status"] == "notified" and changed:
+            # Recorded as its own audit action, and the higher SEQUENCE marks every invitation
+            # (notified_sequence < sequence) for re-notification.
+            values["sequence"] = current["sequence"] + 1
+        await update_audited(actor, Meeting, "meeting", current, values, expected_version=version,
+                             action="reschedule" if "sequence" in values else "update",
+                             conference_id=current["conference"])
+
+
+async def _transition(actor: Actor, meeting: Mapping[str, Any], status: str, action: str, **extra: Any) -> None:
+    await update_audited(actor, Meeting, "meeting", meeting, {"status": status, **extra},
+                         expected_version=None, action=action, conference_id=meeting["conference"])
+
+
+def _meeting_text(meeting: Mapping[str, Any]) -> str:
+    return _("会议：{title}\n时间：{start}\n地点：{location}").format(
+        title=meeting["title"], start=cn_datetime(meeting["starts_at"]), location=meeting["location"])
+
+
+async def notify_meeting(actor: Actor, meeting_id: int) -> int:
+    """Send (or re-send after a change) the invitation to every unit not yet told of the current
+    version. Returns how many were queued."""
+    async with db.atomic():
+        meeting = await managed_meeting(actor, meeting_id)
+        if meeting["status"] not in EDITABLE:
+            raise _wrong_state(meeting["status"], _("发送通知"))
+        invitations = await Invitation.select(Invitation.id, Invitation.unit, Invitation.token, Invitation.notified_sequence).where(
+            Invitation.meeting == meeting_id)
+        if not invitations:
+            raise Conflict(_("会议还没有邀请任何单位，不能发送通知。"))
+        pending = [i for i in invitations if i["notified_sequence"] is None or i["notified_sequence"] < meeting["sequence"]]
+        if not pending:
+            raise Conflict(_("所有受邀单位都已收到最新通知。"))
+        base = get_settings().base_url
+        for inv in pending:
+            changed = inv["notified_sequence"] is not None
+            subject = (_("【会议变更】{title}") if changed else _("【会议通知】{title}")).format(title=meeting["title"])
+            body = _meeting_text(meeting) + "\n" + _("请通过以下链接回复参会情况：{url}").format(url=f"{base}/r/{inv['token']}")
+            await queue("meeting_updated" if changed else "meeting_notified", subject=subject, body=body,
+                        unit_id=inv["unit"], entity="invitation", entity_id=inv["id"])
+            await Invitation.update({Invitation.notified_sequence: meeting["sequence"]}).where(Invitation.id == inv["id"])
+        if meeting["status"] == "draft":
+            await _transition(actor, meeting, "notified", "notify", notified_at=now())
+        else:
+            await record(actor, "renotify", "meeting", meeting_id, after={"units": len(pending)},
+                         conference_id=meeting["conference"])
+        return len(pending)
+
+
+async def hold_meeting(actor: Actor, meeting_id: int) -> None:
+    async with db.atomic():
+        meeting = await managed_meeting(actor, meeting_id)
+        if meeting["status"] != "notified":
+            raise _wrong_state(meeting["status"], _("标记为已召开"))
+        if meeting["starts_at"] > now() + dt.timedelta(hours=1):
+            raise Conflict(_("会议尚未开始，不能标记为已召开。"))
+        await _transition(actor, meeting, "held", "hold")
+
+
+async def cancel_meeting(actor: Actor, meeting_id: int, data: Mapping[str, Any]) -> None:
+    form = FormReader(data)
+    reason = form.text("reason", _("取消原因"), required=True, max_length=500)
+    form.done()
+    async with db.atomic():
+        meeting = await managed_meeting(actor, meeting_id)
+        if meeting["status"] not in EDITABLE:
+            raise _wrong_state(meeting["status"], _("取消"))
+        was_notified = meeting["status"] == "notified"
+        await _transition(actor, meeting, "cancelled", "cancel", cancel_reason=reason, sequence=meeting["sequence"] + 1)
+        if was_notified:
+            rows = await Invitation.select(Invitation.id, Invitation.unit).where(
+                (Invitation.meeting == meeting_id) & Invitation.notified_sequence.is_not_null())
+            for inv in rows:
+                await queue("meeting_cancelled", subject=_("【会议取消】{title}").format(title=meeting["title"]),
+                            body=_meeting_text(meeting) + "\n" + _("取消原因：{reason}").format(reason=reason),
+                            unit_id=inv["unit"], entity="invitation", entity_id=inv["id"])
+
+
+# ---------------------------------------------------------------- invitations
+
+
+async def add_invitation(actor: Actor, meeting_id: int, data: Mapping[str, Any]) -> int:
+    form = FormReader(data)
+    unit_id = form.ref("unit", _("单位"))
+    role = form.choice("role", _("邀请身份"), ROLE_LABELS)
+    form.done()
+    async with db.atomic():
+        meeting = await managed_meeting(actor, meeting_id)
+        if meeting["status"] not in EDITABLE:
+            raise _wrong_state(meeting["status"], _("调整受邀单位"))
+        if not await MemberUnit.exists().where((MemberUnit.id == unit_id) & MemberUnit.ended_on.is_null()):
+            raise ValidationFailed({"unit": _("所选单位不存在或已撤销。")})
+        if await Invitation.exists().where((Invitation.meeting == meeting_id) & (Invitation.unit == unit_id)):
+            raise ValidationFailed({"unit": _("该单位已在受邀名单中。")})
+        assert unit_id is not None
+        invitation_id = await _invite(meeting_id, unit_id, role)
+        await record(actor, "invite", "invitation", invitation_id, after={"unit": unit_id, "role": role},
+                     conference_id=meeting["conference"])
+        return invitation_id
+
+
+async def invitation_for_manager(actor: Actor, invitation_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    inv = await get_or_404(Invitation, invitation_id)
+    meeting = await managed_meeting(actor, inv["meeting"])
+    return inv, meeting
+
+
+async def remove_invitation(actor: Actor, invitation_id: int) -> int:
+    async with db.atomic():
+        inv, meeting = await invitation_for_manager(actor, invitation_id)
+        if meeting["status"] not in EDITABLE:
+            raise _wrong_state(meeting["status"], _("调整受邀单位"))
+        await Invitation.delete().where(Invitation.id == invitation_id)
+        await record(actor, "uninvite", "invitation", invitation_id, before={"unit": inv["unit"], "role": inv["role"]},
+                     conference_id=meeting["conference"])
+        if inv["notified_sequence"] is not None:
+            await queue("meeting_uninvited", subject=_("【参会调整】{title}").format(title=meeting["title"]),
+                        body=_meeting_text(meeting) + "\n" + _("贵单位无需再参加此次会议。"), unit_id=inv["unit"],
+                        entity="meeting", entity_id=meeting["id"])
+        return int(meeting["id"])
+
+
+async def revoke_token(actor: Actor, invitation_id: int) -> int:
+    """Kills the personal link (e.g. forwarded by mistake) and issues a new one for the next notice."""
+    async with db.atomic():
+        inv, meeting = await invitation_for_manager(actor, invitation_id)
+        await Invitation.update({Invitation.token: secrets.token_urlsafe(24), Invitation.notified_sequence: None}).where(
+            Invitation.id == invitation_id)
+        await record(actor, "revoke_token", "invitation", invitation_id, conference_id=meeting["conference"])
+        return int(meeting["id"])
+
+
+async def invitation_by_token(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The invitation behind a personal link; the link answers nothing once revoked or cancelled."""
+    if not token or len(token) > 64:
+        raise NotFound(_("链接无效或已失效。"))
+    inv = await Invitation.select().where((Invitation.token == token) & (Invitation.token_revoked == False)).first()  # noqa: E712
+    if inv is None:
+        raise NotFound(_("链接无效或已失效。"))
+    meeting = await get_or_404(Meeting, inv["meeting"])
+    if meeting["status"] == "cancelled":
+        raise NotFound(_("会议已取消，此链接已失效。"))
+    return inv, meeting
+
+
+async def reply(actor: Actor | None, invitation: Mapping[str, Any], meeting: Mapping[str, Any], data: Mapping[str, Any]) -> None:
+    """The unit's answer: who attends (name, title), leave with a reason, or a delegate."""
+    if meeting["status"] not in ("draft", "notified"):
+        raise _wrong_state(meeting["status"], _("回复参会情况"))
+    form = FormReader(data)
+    answer = form.choice("reply", _("参会情况"), {k: v for k, v in REPLY_LABELS.items() if k != "pending"})
+    values: dict[str, Any] = {"reply": answer, "attendee_name": "", "attendee_title": "", "leave_reason": ""}
+    if answer in ("attending", "delegated"):
+        values["attendee_name"] = form.text("attendee_name", _("参会人姓名"), required=True, max_length=40)
+        values["attendee_title"] = form.text("attendee_title", _("参会人职务"), required=True, max_length=60)
+    if answer == "leave":
+        values["leave_reason"] = form.text("leave_reason", _("请假事由"), required=True, max_length=500)
+    form.done()
+    async with db.atomic():
+        current = await get_or_404(Invitation, invitation["id"])
+        await update_audited(actor, Invitation, "invitation", current, {**values, "replied_at": now()},
+                             expected_version=None, action="reply", conference_id=meeting["conference"])
+
+
+async def record_attendance(actor: Actor, invitation_id: int, data: Mapping[str, Any]) -> int:
+    form = FormReader(data)
+    attendance = form.choice("attendance", _("签到情况"), ATTENDANCE_LABELS)
+    form.done()
+    async with db.atomic():
+        inv, meeting = await invitation_for_manager(actor, invitation_id)
+        if meeting["status"] not in ("notified", "held"):
+            raise _wrong_state(meeting["status"], _("签到"))
+        await update_audited(actor, Invitation, "invitation", inv,
+                             {"attendance": attendance, "signed_in_at": now() if attendance == "present" else None},
+                             expected_version=None, action="sign_in", conference_id=meeting["conference"])
+        return int(meeting["id"])
+
+
+# ---------------------------------------------------------------- special meeting requests
+
+
+async def street_conference(street_id: int | None) -> int:
+    row = await Conference.select(Conference.id).where(Conference.street == street_id).first()
+    if row is None:
+        raise Conflict(_("本街道尚未设立联席会议，请联系办公室。"))
+    return int(row["id"])
+
+
+async def request_special_meeting(actor: Actor, data: Mapping[str, Any]) -> int:
+    if actor.role != "street":
+        raise Forbidden(_("专题会议由街道提请。"))
+    form = FormReader(data)
+    reason = form.text("reason", _("提请事由"), required=True, max_length=2000)
+    items = form.text("proposed_items", _("拟议事项"), max_length=2000)
+    day = form.date("proposed_date", _("建议日期"), required=True)
+    if day and day < now().astimezone(get_settings().tz).date():
+        form.fail("proposed_date", _("建议日期不能早于今天。"))
+    form.done()
+    conference_id = await street_conference(actor.street_id)
+    async with db.atomic():
+        return await insert_audited(actor, SpecialMeetingRequest, "special_request", {
+            "conference": conference_id, "street": actor.street_id, "requested_by": actor.id, "reason": reason,
+            "proposed_items": items, "proposed_date": day, "status": "requested", "created_at": now(),
+        }, conference_id=conference_id)
+
+
+async def special_request_for(actor: Actor, request_id: int) -> dict[str, Any]:
+    row = await SpecialMeetingRequest.select().where(SpecialMeetingRequest.id == request_id).first()
+    if row is None:
+        raise NotFound(_("没有找到该提请，或您无权查看。"))
+    if actor.role == "street":
+        if row["street"] != actor.street_id:
+            raise NotFound(_("没有找到该提请，或您无权查看。"))
+        return row
+    if actor.role == "unit":
+        raise NotFound(_("没有找到该提请，或您无权查看。"))
+    visible = await visible_conference_ids(actor)
+    if visible is not None and row["conference"] not in visible:
+        raise NotFound(_("没有找到该提请，或您无权查看。"))
+    return row
+
+
+async def decide_special_request(actor: Actor, request_id: int, approve: bool, data: Mapping[str, Any]) -> int | None:
+    """The convenor approves (a draft special meeting is created) or declines with a comment."""
+    if actor.role not in ("convenor", "admin"):
+        raise Forbidden(_("专题会议由召集人审批。"))
+    form = FormReader(data)
+    comment = form.text("comment", _("审批意见"), required=not approve, max_length=1000)
+    form.done()
+    async with db.atomic():
+        req = await special_request_for(actor, request_id)
+        if req["status"] != "requested":
+            raise Conflict(_("该提请已经审批过了。"))
+        meeting_id = None
+        if approve:
+            day = req["proposed_date"]
+            tz = get_settings().tz
+            meeting_id = await insert_audited(actor, Meeting, "meeting", {
+                "conference": req["conference"], "kind": "special",
+                "title": _("{date}专题会议").format(date=f"{day.year}年{day.month}月{day.day}日"),
+                "starts_at": dt.datetime.combine(day, dt.time(9, 0), tz), "ends_at": dt.datetime.combine(day, dt.time(11, 0), tz),
+                "location": "", "presiding": actor.person_id or await current_convenor(req["conference"], day),
+                "status": "draft", "uid": f"{uuid.uuid4()}@conference", "sequence": 0, "notes": req["reason"],
+                "created_at": now(),
+            }, conference_id=req["conference"])
+            for unit_id in await active_member_ids(req["conference"], day):
+                await _invite(meeting_id, unit_id, "member")
+        await update_audited(actor, SpecialMeetingRequest, "special_request", req, {
+            "status": "approved" if approve else "declined", "decision_comment": comment, "decided_by": actor.id,
+            "decided_at": now(), "meeting": meeting_id,
+        }, expected_version=None, action="approve" if approve else "decline", conference_id=req["conference"])
+        await queue("special_request_decided", street_id=req["street"], entity="special_request", entity_id=request_id,
+                    subject=(_("专题会议提请已同意") if approve else _("专题会议提请未获同意")),
+                    body=_("提请事由：{reason}\n审批意见：{comment}").format(reason=req["reason"], comment=comment or "—"))
+        return meeting_id

@@ -1,0 +1,58 @@
+"""Queueing notifications into the outbox. Called inside the transaction of the change it
+announces, so a rolled-back change never sends anything."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from conference.notifications.tables import Notification
+from conference.registry.tables import MemberUnit
+from conference.timefmt import now
+
+
+async def queue(
+    event: str,
+    *,
+    subject: str,
+    body: str,
+    unit_id: int | None = None,
+    street_id: int | None = None,
+    email: str | None = None,
+    entity: str = "",
+    entity_id: int | None = None,
+    ics: str | None = None,
+    dedupe_key: str | None = None,
+) -> int | None:
+    """Queue one message. Returns its id, or None when `dedupe_key` was already queued."""
+    if email is None:
+        email = await _address(unit_id, street_id)
+    if dedupe_key is not None and await Notification.exists().where(Notification.dedupe_key == dedupe_key):
+        return None
+    rows = await Notification.insert(
+        Notification(
+            created_at=now(), event=event, unit=unit_id, street=street_id, email=email, subject=subject[:200],
+            body=body, ics=ics, entity=entity, entity_id=entity_id, dedupe_key=dedupe_key, status="queued",
+            next_attempt_at=now(),
+        )
+    ).returning(Notification.id)
+    return int(rows[0]["id"])
+
+
+async def _address(unit_id: int | None, street_id: int | None) -> str:
+    if unit_id is not None:
+        row: dict[str, Any] | None = await MemberUnit.select(MemberUnit.liaison_email).where(MemberUnit.id == unit_id).first()
+        return row["liaison_email"] if row else ""
+    # Streets have no mailbox in the registry: they read their notifications in the UI.
+    return ""
+
+
+async def recent_for(*, unit_id: int | None = None, street_id: int | None = None, limit: int = 20) -> list[dict[str, Any]]:
+    query = Notification.select(Notification.id, Notification.created_at, Notification.event, Notification.subject,
+                                Notification.body, Notification.status)
+    if unit_id is not None:
+        query = query.where(Notification.unit == unit_id)
+    elif street_id is not None:
+        query = query.where(Notification.street == street_id)
+    else:
+        return []
+    return await query.order_by(Notification.id, ascending=False).limit(limit)

@@ -1,0 +1,31 @@
+"""The outbox: notifications queued in the same transaction as the change they announce, delivered
+later (e-mail) and shown in the UI to the unit or street they concern."""
+
+from __future__ import annotations
+
+from piccolo.columns import ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
+from piccolo.table import Table
+
+from conference.registry.tables import MemberUnit, Street
+
+
+class Notification(Table, tablename="notification"):
+    id = Serial(primary_key=True)
+    created_at = Timestamptz(index=True)
+    event = Varchar(length=40, index=True)  # e.g. meeting_notified, item_returned
+    unit = ForeignKey(MemberUnit, null=True, index=True)
+    street = ForeignKey(Street, null=True, index=True)
+    email = Varchar(length=120, default="")
+    subject = Varchar(length=200)
+    body = Text()
+    ics = Text(null=True, default=None)  # iCalendar attachment for meeting invitations
+    entity = Varchar(length=40, default="")
+    entity_id = Integer(null=True, default=None)
+    # Unique when set: a rule that must fire once (a reminder per task per rule per day) inserts
+    # with a key and the database refuses the duplicate, also across processes.
+    dedupe_key = Varchar(length=120, null=True, default=None, unique=True)
+    status = Varchar(length=16, default="queued", index=True)  # queued | sending | sent | dead
+    attempts = Integer(default=0)
+    next_attempt_at = Timestamptz(null=True, default=None)
+    last_error = Text(default="")
+    sent_at = Timestamptz(null=True, default=None)

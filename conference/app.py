@@ -12,7 +12,11 @@ from litestar.static_files import create_static_files_router
 
 from conference import api, db
 from conference.accounts import routes as account_routes
+from conference.agenda import routes as agenda_routes
 from conference.audit import routes as audit_routes
+from conference.meetings import reply_routes, special_routes
+from conference.meetings import routes as meeting_routes
+from conference.notifications import routes as notification_routes
 from conference.registry import import_routes
 from conference.registry import routes as registry_routes
 from conference.settings import ROOT, Settings, get_settings
@@ -29,7 +33,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=[
             static, *home.ROUTES, *account_routes.ROUTES, *registry_routes.ROUTES, *import_routes.ROUTES,
-            *audit_routes.ROUTES, *api.ROUTES,
+            *audit_routes.ROUTES, *meeting_routes.ROUTES, *special_routes.ROUTES, *reply_routes.ROUTES,
+            *agenda_routes.ROUTES, *notification_routes.ROUTES, *api.ROUTES,
         ],
         middleware=[AuthMiddleware],
         guards=[access_guard],

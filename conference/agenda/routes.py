@@ -1,0 +1,5 @@
+"""Route handlers (to be written)."""
+
+from typing import Any
+
+ROUTES: list[Any] = []

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from litestar import Litestar, Router
 from litestar.config.csrf import CSRFConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
 from conference import api, db
@@ -45,11 +47,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(
             title="联席会议议事督办系统 API", version="1.0.0", path="/schema",
-            render_plugins=[SwaggerRenderPlugin(js_url="/static/vendor/swagger-ui-bundle.js", css_url="/static/vendor/swagger-ui.css", standalone_preset_js_url="/static/vendor/swagger-ui-standalone-preset.js")],
+            render_plugins=[SwaggerRenderPlugin(js_url="/static/vendor/swagger-ui-bundle.js", css_url="/static/vendor/swagger-ui.css", standalone_preset_js_url="/static/vendor/swagger-ui-standalone-preset.js",
+                                                # no CDN favicon (the default): the page must work offline
+                                                favicon="<link rel='icon' href='data:,'>")],
+            components=Components(security_schemes={api.SECURITY_SCHEME: SecurityScheme(
+                type="http", scheme="bearer", description="Authorization: Bearer <令牌>")}),
             openapi_router=Router(path="/schema", route_handlers=[], opt={"public": True}),
             description="成员单位、联席会议、街道、召集人等登记信息的 JSON 接口。认证：Authorization: Bearer <令牌>。",
         ),
-        on_startup=[lambda: db.start(settings)],
+        on_startup=[partial(db.start, settings)],
         on_shutdown=[db.stop],
         request_max_body_size=10 * 1024 * 1024,
         logging_config=None,

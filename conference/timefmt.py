@@ -35,3 +35,18 @@ def cn_datetime(value: dt.datetime | None) -> str:
         return ""
     t = local(value)
     return f"{cn_date(t)} {t:%H:%M}"
+
+
+def cn_time(value: dt.datetime | None) -> str:
+    return f"{local(value):%H:%M}" if value is not None else ""
+
+
+def days_since(value: dt.datetime | None) -> int:
+    """Whole days since `value`, counted on local calendar dates (the item's age)."""
+    if value is None:
+        return 0
+    return (today() - local(value).date()).days
+
+
+def cn_month_day(value: dt.date) -> str:
+    return f"{value.month}月{value.day}日"

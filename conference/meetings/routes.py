@@ -1,5 +1,280 @@
-"""Route handlers (to be written)."""
+"""Meeting pages: list with filters, week/month calendar, the half-year plenary overview, create
+and edit, the meeting page (agenda, invitations, replies, sign-in) and its lifecycle actions."""
 
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import math
+import urllib.parse
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-ROUTES: list[Any] = []
+from litestar import Request, get, post
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+
+from conference.accounts.actor import Actor
+from conference.accounts.scope import visible_conference_ids
+from conference.i18n import gettext as _
+from conference.meetings import services, views
+from conference.registry.tables import Conference, MemberUnit, Person
+from conference.settings import get_settings
+from conference.timefmt import cn_month_day, local, today
+from conference.web.auth import actor_of
+from conference.web.fields import Field
+from conference.web.forms import form_data, submit
+from conference.web.templating import redirect, render
+
+OFFICE = ("admin", "office")
+READERS = ("admin", "office", "convenor", "street", "unit")
+PER_PAGE = 20
+WEEKDAYS = [_("周一"), _("周二"), _("周三"), _("周四"), _("周五"), _("周六"), _("周日")]
+
+
+def _day(value: str | None) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def _filter(query: dict[str, str]) -> views.MeetingFilter:
+    conference = query.get("conference", "")
+    return views.MeetingFilter(
+        conference_id=int(conference) if conference.isdigit() and len(conference) < 10 else None,
+        kind=query.get("kind", "") if query.get("kind") in services.KIND_LABELS else "",
+        status=query.get("status", "") if query.get("status") in services.STATUS_LABELS else "",
+        start=_day(query.get("start")), end=_day(query.get("end")), q=(query.get("q") or "").strip()[:50],
+    )
+
+
+async def _conference_options(actor: Actor) -> list[tuple[str, str]]:
+    visible = await visible_conference_ids(actor)
+    query = Conference.select(Conference.id, Conference.name).order_by(Conference.name)
+    if visible is not None:
+        query = query.where(Conference.id.is_in(list(visible) or [0]))
+    return [(str(r["id"]), r["name"]) for r in await query]
+
+
+@get("/meetings", opt={"roles": READERS}, include_in_schema=False)
+async def meeting_list(request: Request[Any, Any, Any]) -> Template:
+    actor = actor_of(request)
+    query = dict(request.query_params)
+    flt = _filter(query)
+    sorts = {"starts_at": "m.starts_at", "title": "m.title", "status": "m.status"}
+    sort = query.get("sort") if query.get("sort") in sorts else "starts_at"
+    desc = query.get("desc", "1" if sort == "starts_at" else "") == "1"
+    page = max(1, int(query["page"])) if query.get("page", "").isdigit() and len(query["page"]) < 7 else 1
+    rows, total = await views.meeting_rows(actor, flt, order=f"{sorts[sort]} {'DESC' if desc else 'ASC'}",
+                                           limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
+    pages = max(1, math.ceil(total / PER_PAGE))
+    params = {k: v for k, v in query.items() if k in ("conference", "kind", "status", "start", "end", "q") and v}
+
+    def url(**changes: Any) -> str:
+        merged = {**params, "sort": sort, "desc": "1" if desc else "", "page": page, **changes}
+        return "?" + urllib.parse.urlencode({k: v for k, v in merged.items() if v not in ("", None)})
+
+    return render(request, "meetings/list.html", rows=rows, total=total, page=page, pages=pages, url=url, sort=sort,
+                  desc=desc, filters=params, conference_options=await _conference_options(actor),
+                  kind_labels=services.KIND_LABELS, status_labels=services.STATUS_LABELS)
+
+
+@get("/meetings/calendar", opt={"roles": READERS}, include_in_schema=False)
+async def meeting_calendar(request: Request[Any, Any, Any]) -> Template:
+    """Month view (Monday-first weeks) or week view, one query for the range shown."""
+    actor = actor_of(request)
+    query = dict(request.query_params)
+    view = "week" if query.get("view") == "week" else "month"
+    anchor = _day(query.get("date")) or today()
+    if view == "month":
+        first = anchor.replace(day=1)
+        start = first - dt.timedelta(days=first.weekday())
+        last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
+        end = last + dt.timedelta(days=6 - last.weekday())
+        prev_anchor = (first - dt.timedelta(days=1)).replace(day=1)
+        next_anchor = last + dt.timedelta(days=1)
+        heading = _("{y}年{m}月").format(y=first.year, m=first.month)
+    else:
+        start = anchor - dt.timedelta(days=anchor.weekday())
+        end = start + dt.timedelta(days=6)
+        prev_anchor, next_anchor = start - dt.timedelta(days=7), start + dt.timedelta(days=7)
+        heading = _("{a} 至 {b}").format(a=cn_month_day(start), b=cn_month_day(end))
+    flt = _filter({**query, "start": start.isoformat(), "end": end.isoformat()})
+    rows, _total = await views.meeting_rows(actor, flt, order="m.starts_at ASC")
+    by_day: dict[dt.date, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_day.setdefault(local(row["starts_at"]).date(), []).append(row)
+    days = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
+    weeks = [days[i:i + 7] for i in range(0, len(days), 7)]
+    return render(request, "meetings/calendar.html", view=view, weeks=weeks, by_day=by_day, heading=heading,
+                  anchor=anchor, prev_anchor=prev_anchor, next_anchor=next_anchor, today=today(), weekdays=WEEKDAYS,
+                  status_labels=services.STATUS_LABELS, kind_labels=services.KIND_LABELS)
+
+
+@get("/meetings/plenaries", opt={"roles": ("admin", "office", "convenor")}, include_in_schema=False)
+async def plenaries(request: Request[Any, Any, Any]) -> Template:
+    actor = actor_of(request)
+    return render(request, "meetings/plenaries.html", rows=await views.plenary_overview(actor, today()),
+                  can_create=actor.role in OFFICE)
+
+
+async def _meeting_fields(actor: Actor, with_conference: bool) -> list[Field]:
+    persons = await Person.select(Person.id, Person.name, Person.title).order_by(Person.name)
+    fields = []
+    if with_conference:
+        fields.append(Field("conference", _("联席会议"), "select", required=True,
+                            options=[("", _("请选择"))] + await _conference_options(actor)))
+    fields += [
+        Field("kind", _("会议类型"), "select", required=True, options=[("", _("请选择"))] + list(services.KIND_LABELS.items())),
+        Field("title", _("会议名称"), required=True, max_length=120, help=_("例如：2026年第2次全体会议")),
+        Field("date", _("会议日期"), "date", required=True),
+        Field("start_time", _("开始时间"), "time", required=True),
+        Field("end_time", _("结束时间"), "time", required=True),
+        Field("location", _("会议地点"), required=True, max_length=200),
+        Field("presiding", _("主持召集人"), "select",
+              options=[("", _("（默认：现任召集人）"))] + [(str(p["id"]), f"{p['name']} {p['title']}") for p in persons]),
+        Field("notes", _("备注"), "textarea", max_length=2000),
+    ]
+    return fields
+
+
+@get("/meetings/new", opt={"roles": OFFICE}, include_in_schema=False)
+async def meeting_new(request: Request[Any, Any, Any]) -> Template:
+    actor = actor_of(request)
+    query = dict(request.query_params)
+    form = {k: query[k][:120] for k in ("conference", "kind", "title", "date") if query.get(k)}
+    form.setdefault("start_time", "09:00")
+    form.setdefault("end_time", "11:00")
+    return render(request, "form_page.html", fields=await _meeting_fields(actor, True), form=form, errors={},
+                  title=_("新建会议"), back="/meetings")
+
+
+async def _create(actor: Actor, data: dict[str, Any]) -> int:
+    conference = data.get("conference", "")
+    if not (isinstance(conference, str) and conference.isdigit() and len(conference) < 10):
+        from conference.errors import ValidationFailed
+
+        raise ValidationFailed({"conference": _("请选择联席会议。")})
+    return await services.create_meeting(actor, int(conference), data)
+
+
+@post("/meetings/new", opt={"roles": OFFICE}, include_in_schema=False)
+async def meeting_create(request: Request[Any, Any, Any]) -> Template | Redirect:
+    actor = actor_of(request)
+    return await submit(request, template="form_page.html", fields=await _meeting_fields(actor, True),
+                        title=_("新建会议"), back="/meetings", action=lambda data: _create(actor, data),
+                        success=lambda new_id: f"/meetings/{new_id}", flash=_("会议已创建（草稿），受邀单位已按成员名单生成。"))
+
+
+async def _detail_context(actor: Actor, meeting_id: int) -> dict[str, Any]:
+    await services.meeting_for(actor, meeting_id)
+    context = await views.meeting_detail(meeting_id)
+    if actor.role == "unit":
+        # A unit sees only its own invitation, never the other units' replies.
+        context["invitations"] = [i for i in context["invitations"] if i["unit"] == actor.unit_id]
+    elif actor.role == "street":
+        context["invitations"] = []
+    context["can_manage"] = actor.role in OFFICE
+    if context["can_manage"]:
+        invited = {i["unit"] for i in context["invitations"]}
+        units = await MemberUnit.select(MemberUnit.id, MemberUnit.name).where(MemberUnit.ended_on.is_null()).order_by(MemberUnit.name)
+        context["unit_options"] = [("", _("请选择"))] + [(str(u["id"]), u["name"]) for u in units if u["id"] not in invited]
+    context.update(kind_labels=services.KIND_LABELS, status_labels=services.STATUS_LABELS,
+                   reply_labels=services.REPLY_LABELS, attendance_labels=services.ATTENDANCE_LABELS,
+                   role_labels=services.ROLE_LABELS, base_url=get_settings().base_url)
+    from conference.agenda.services import STATUS_LABELS as ITEM_STATUS, URGENCY_LABELS, OUTCOME_LABELS
+
+    context.update(item_status_labels=ITEM_STATUS, urgency_labels=URGENCY_LABELS, outcome_labels=OUTCOME_LABELS)
+    return context
+
+
+@get("/meetings/{meeting_id:int}", opt={"roles": READERS}, include_in_schema=False)
+async def meeting_page(request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Template:
+    actor = actor_of(request)
+    return render(request, "meetings/detail.html", **await _detail_context(actor, meeting_id))
+
+
+def _edit_form(meeting: dict[str, Any]) -> dict[str, str]:
+    start, end = local(meeting["starts_at"]), local(meeting["ends_at"])
+    return {"kind": meeting["kind"], "title": meeting["title"], "date": start.date().isoformat(),
+            "start_time": f"{start:%H:%M}", "end_time": f"{end:%H:%M}", "location": meeting["location"],
+            "presiding": str(meeting["presiding"] or ""), "notes": meeting["notes"], "version": str(meeting["version"])}
+
+
+@get("/meetings/{meeting_id:int}/edit", opt={"roles": OFFICE}, include_in_schema=False)
+async def meeting_edit(request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Template:
+    actor = actor_of(request)
+    meeting = await services.managed_meeting(actor, meeting_id)
+    notice = _("会议已通知：修改时间、地点或名称后，需要向全部受邀单位重新发送通知。") if meeting["status"] == "notified" else ""
+    return render(request, "form_page.html", fields=await _meeting_fields(actor, False), form=_edit_form(meeting), errors={},
+                  title=_("编辑会议"), back=f"/meetings/{meeting_id}", notice=notice)
+
+
+@post("/meetings/{meeting_id:int}/edit", opt={"roles": OFFICE}, include_in_schema=False)
+async def meeting_update(request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Template | Redirect:
+    actor = actor_of(request)
+    await services.managed_meeting(actor, meeting_id)
+    return await submit(request, template="form_page.html", fields=await _meeting_fields(actor, False),
+                        title=_("编辑会议"), back=f"/meetings/{meeting_id}",
+                        action=lambda data: services.update_meeting(actor, meeting_id, data),
+                        success=lambda _r: f"/meetings/{meeting_id}", flash=_("会议已保存。"))
+
+
+async def _action(request: Request[Any, Any, Any], meeting_id: int, action: Callable[[dict[str, Any]], Awaitable[Any]],
+                  flash: str) -> Template | Redirect:
+    """An action form on the meeting page; bad input re-renders the page with the messages."""
+    actor = actor_of(request)
+    context = await _detail_context(actor, meeting_id)
+    return await submit(request, template="meetings/detail.html", action=action,
+                        success=lambda _r: f"/meetings/{meeting_id}", flash=flash, **context)
+
+
+@post("/meetings/{meeting_id:int}/notify", opt={"roles": OFFICE}, include_in_schema=False)
+async def meeting_notify(request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Redirect:
+    actor = actor_of(request)
+    count = await services.notify_meeting(actor, meeting_id)
+    return redirect(f"/meetings/{meeting_id}", _("已向 {n} 个单位发送会议通知。").format(n=count))
+
+
+@post("/meetings/{meeting_id:int}/hold", opt={"roles": OFFICE}, include_in_schema=False)
+async def meeting_hold(request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Redirect:
+    await services.hold_meeting(actor_of(request), meeting_id)
+    return redirect(f"/meetings/{meeting_id}", _("会议已标记为已召开。"))
+
+
+@post("/meetings/{meeting_id:int}/cancel", opt={"roles": OFFICE}, include_in_schema=False)
+async def meeting_cancel(request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Template | Redirect:
+    actor = actor_of(request)
+    return await _action(request, meeting_id, lambda d: services.cancel_meeting(actor, meeting_id, d), _("会议已取消。"))
+
+
+@post("/meetings/{meeting_id:int}/invitations", opt={"roles": OFFICE}, include_in_schema=False)
+async def invitation_add(request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Template | Redirect:
+    actor = actor_of(request)
+    return await _action(request, meeting_id, lambda d: services.add_invitation(actor, meeting_id, d), _("已添加受邀单位。"))
+
+
+@post("/invitations/{invitation_id:int}/remove", opt={"roles": OFFICE}, include_in_schema=False)
+async def invitation_remove(request: Request[Any, Any, Any], invitation_id: FromPath[int]) -> Redirect:
+    meeting_id = await services.remove_invitation(actor_of(request), invitation_id)
+    return redirect(f"/meetings/{meeting_id}", _("已移除受邀单位。"))
+
+
+@post("/invitations/{invitation_id:int}/attendance", opt={"roles": OFFICE}, include_in_schema=False)
+async def invitation_attendance(request: Request[Any, Any, Any], invitation_id: FromPath[int]) -> Redirect:
+    actor = actor_of(request)
+    meeting_id = await services.record_attendance(actor, invitation_id, await form_data(request))
+    return redirect(f"/meetings/{meeting_id}#sign-in", _("已记录签到。"))
+
+
+@post("/invitations/{invitation_id:int}/revoke", opt={"roles": OFFICE}, include_in_schema=False)
+async def invitation_revoke(request: Request[Any, Any, Any], invitation_id: FromPath[int]) -> Redirect:
+    meeting_id = await services.revoke_token(actor_of(request), invitation_id)
+    return redirect(f"/meetings/{meeting_id}", _("原回执链接已作废，下次通知将发送新链接。"))
+
+
+ROUTES = [
+    meeting_list, meeting_calendar, plenaries, meeting_new, meeting_create, meeting_page, meeting_edit, meeting_update,
+    meeting_notify, meeting_hold, meeting_cancel, invitation_add, invitation_remove, invitation_attendance, invitation_revoke,
+]

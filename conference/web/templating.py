@@ -16,7 +16,7 @@ from litestar.template.config import TemplateConfig
 from conference.accounts.services import ROLE_LABELS
 from conference.i18n import translations
 from conference.settings import ROOT
-from conference.timefmt import cn_date, cn_datetime
+from conference.timefmt import cn_date, cn_datetime, cn_month_day, cn_time, days_since
 
 FLASH_COOKIE = "flash"
 
@@ -27,6 +27,9 @@ def configure_environment(engine: JinjaTemplateEngine) -> None:
     env.install_gettext_translations(translations(), newstyle=True)  # type: ignore[attr-defined]
     env.filters["cn_date"] = cn_date
     env.filters["cn_datetime"] = cn_datetime
+    env.filters["cn_time"] = cn_time
+    env.filters["cn_month_day"] = cn_month_day
+    env.filters["days_since"] = days_since
     env.filters["json_text"] = json_text
     env.globals["ROLE_LABELS"] = ROLE_LABELS
 

@@ -1,0 +1,177 @@
+"""Read side of meetings: lists, calendar and detail in a fixed number of queries (joins and
+aggregates, never one query per row), as plain dicts for templates and the API."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from conference.accounts.actor import Actor
+from conference.accounts.scope import visible_conference_ids
+from conference.meetings.tables import Meeting
+from conference.settings import get_settings
+
+
+@dataclass(frozen=True)
+class MeetingFilter:
+    conference_id: int | None = None
+    kind: str = ""
+    status: str = ""
+    start: dt.date | None = None  # on or after, local date
+    end: dt.date | None = None  # on or before, local date
+    q: str = ""
+
+
+def _ids(values: set[int] | list[int]) -> str:
+    # Only integers reach this string, so inlining them cannot inject SQL.
+    return ",".join(str(int(v)) for v in values) or "0"
+
+
+async def scope_clause(actor: Actor) -> str:
+    """SQL condition on meeting alias `m` limiting rows to the meetings the actor may see."""
+    if actor.role == "unit":
+        return f"EXISTS (SELECT 1 FROM invitation i WHERE i.meeting = m.id AND i.unit = {int(actor.unit_id or 0)})"
+    visible = await visible_conference_ids(actor)
+    if visible is None:
+        return "1=1"
+    clause = f"m.conference IN ({_ids(visible)})"
+    if actor.role == "street":
+        clause = (f"({clause} OR EXISTS (SELECT 1 FROM agenda_slot s JOIN agenda_item a ON a.id = s.item "
+                  f"WHERE s.meeting = m.id AND a.street = {int(actor.street_id or 0)}))")
+    return clause
+
+
+def _local_start(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), get_settings().tz)
+
+
+async def meeting_rows(actor: Actor, flt: MeetingFilter, *, order: str = "m.starts_at DESC", limit: int | None = None,
+                       offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    """Meetings with conference name, presiding convenor, invitation/reply/attendance counts and
+    agenda size: two queries (rows and total) whatever the number of meetings."""
+    where = [await scope_clause(actor)]
+    params: list[Any] = []
+    if flt.conference_id:
+        where.append(f"m.conference = {int(flt.conference_id)}")
+    if flt.kind:
+        where.append("m.kind = {}")
+        params.append(flt.kind)
+    if flt.status:
+        where.append("m.status = {}")
+        params.append(flt.status)
+    if flt.start:
+        where.append("m.starts_at >= {}")
+        params.append(_local_start(flt.start))
+    if flt.end:
+        where.append("m.starts_at < {}")
+        params.append(_local_start(flt.end + dt.timedelta(days=1)))
+    if flt.q:
+        where.append("(m.title LIKE {} OR m.location LIKE {})")
+        term = "%" + flt.q.replace("%", "").replace("_", "") + "%"
+        params += [term, term]
+    condition = " AND ".join(where)
+    paging = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
+    sql = f"""
+        SELECT m.id, m.title, m.kind, m.status, m.starts_at, m.ends_at, m.location, m.conference,
+               m.sequence, c.name AS conference_name, p.name AS presiding_name,
+               COALESCE(inv.invited, 0) AS invited, COALESCE(inv.replied, 0) AS replied,
+               COALESCE(inv.present, 0) AS present, COALESCE(inv.stale, 0) AS stale,
+               COALESCE(ag.items, 0) AS items
+        FROM meeting m
+        JOIN conference c ON c.id = m.conference
+        LEFT JOIN person p ON p.id = m.presiding
+        LEFT JOIN (SELECT meeting, COUNT(*) AS invited,
+                          SUM(CASE WHEN reply <> 'pending' THEN 1 ELSE 0 END) AS replied,
+                          SUM(CASE WHEN attendance = 'present' THEN 1 ELSE 0 END) AS present,
+                          SUM(CASE WHEN notified_sequence IS NULL THEN 1 ELSE 0 END) AS stale
+                   FROM invitation GROUP BY meeting) inv ON inv.meeting = m.id
+        LEFT JOIN (SELECT meeting, COUNT(*) AS items FROM agenda_item WHERE meeting IS NOT NULL GROUP BY meeting) ag
+               ON ag.meeting = m.id
+        WHERE {condition}
+        ORDER BY {order}, m.id{paging}
+    """
+    rows = await Meeting.raw(sql, *params)
+    if limit is None:
+        return rows, len(rows)
+    total = await Meeting.raw(f"SELECT COUNT(*) AS n FROM meeting m WHERE {condition}", *params)
+    return rows, int(total[0]["n"])
+
+
+async def meeting_detail(meeting_id: int) -> dict[str, Any]:
+    """Everything the meeting page shows, in four queries."""
+    meeting = (await Meeting.raw(
+        """SELECT m.*, c.name AS conference_name, p.name AS presiding_name, p.title AS presiding_title
+           FROM meeting m JOIN conference c ON c.id = m.conference LEFT JOIN person p ON p.id = m.presiding
+           WHERE m.id = {}""", meeting_id))[0]
+    invitations = await Meeting.raw(
+        """SELECT i.id, i.unit, i.role, i.reply, i.attendee_name, i.attendee_title, i.leave_reason, i.replied_at,
+                  i.attendance, i.signed_in_at, i.notified_sequence, i.token, u.name AS unit_name, u.kind AS unit_kind
+           FROM invitation i JOIN member_unit u ON u.id = i.unit WHERE i.meeting = {}
+           ORDER BY i.role, u.name""", meeting_id)
+    items = await Meeting.raw(
+        """SELECT a.id, a.title, a.status, a.urgency, a.position, a.submitted_at, a.meetings_waited, s.name AS street_name
+           FROM agenda_item a LEFT JOIN street s ON s.id = a.street WHERE a.meeting = {}
+           ORDER BY a.position, a.id""", meeting_id)
+    # Items once on this meeting and since decided (resolved here, or deferred to a later one).
+    history = await Meeting.raw(
+        """SELECT a.id, a.title, a.status, sl.outcome, sl.note, s.name AS street_name
+           FROM agenda_slot sl JOIN agenda_item a ON a.id = sl.item LEFT JOIN street s ON s.id = a.street
+           WHERE sl.meeting = {} AND (a.meeting IS NULL OR a.meeting <> sl.meeting) ORDER BY sl.id""", meeting_id)
+    counts = {
+        "invited": sum(1 for i in invitations if i["role"] == "member"),
+        "observers": sum(1 for i in invitations if i["role"] == "observer"),
+        "replied": sum(1 for i in invitations if i["reply"] != "pending"),
+        "attending": sum(1 for i in invitations if i["reply"] in ("attending", "delegated")),
+        "leave": sum(1 for i in invitations if i["reply"] == "leave"),
+        "present": sum(1 for i in invitations if i["attendance"] == "present"),
+        "absent": sum(1 for i in invitations if i["attendance"] == "absent"),
+        "on_leave": sum(1 for i in invitations if i["attendance"] == "leave"),
+        "to_notify": sum(1 for i in invitations
+                         if i["notified_sequence"] is None or i["notified_sequence"] < meeting["sequence"]),
+    }
+    return {"meeting": meeting, "invitations": invitations, "items": items, "history": history, "counts": counts}
+
+
+def half_year(day: dt.date) -> tuple[dt.date, dt.date]:
+    """First and last day of the half-year (H1: Jan-Jun, H2: Jul-Dec) containing `day`."""
+    if day.month <= 6:
+        return dt.date(day.year, 1, 1), dt.date(day.year, 6, 30)
+    return dt.date(day.year, 7, 1), dt.date(day.year, 12, 31)
+
+
+async def plenary_overview(actor: Actor, today: dt.date) -> list[dict[str, Any]]:
+    """For every conference the actor sees: last held plenary, next planned one, and whether the
+    half-year rule is met (two queries)."""
+    visible = await visible_conference_ids(actor)
+    where = "" if visible is None else f"WHERE c.id IN ({_ids(visible)})"
+    conferences = await Meeting.raw(f"SELECT c.id, c.name, c.level FROM conference c {where} ORDER BY c.level, c.name")
+    scope = "" if visible is None else f"AND m.conference IN ({_ids(visible)})"
+    plenaries = await Meeting.raw(
+        f"""SELECT m.id, m.conference, m.title, m.status, m.starts_at FROM meeting m
+            WHERE m.kind = 'plenary' AND m.status <> 'cancelled' {scope} ORDER BY m.starts_at""")
+    tz = get_settings().tz
+    h_start, h_end = half_year(today)
+    p_start, p_end = half_year(h_start - dt.timedelta(days=1))
+    result = []
+    for conf in conferences:
+        own = [m for m in plenaries if m["conference"] == conf["id"]]
+        for m in own:
+            m["day"] = m["starts_at"].astimezone(tz).date()
+        held = [m for m in own if m["status"] in ("held", "minutes_in_review", "minutes_published")]
+        planned = [m for m in own if m["status"] in ("draft", "notified") and m["day"] >= today]
+        this_half = [m for m in own if h_start <= m["day"] <= h_end]
+        previous_half = [m for m in held if p_start <= m["day"] <= p_end]
+        year_count = sum(1 for m in own if m["day"].year == today.year)
+        if any(m in held for m in this_half):
+            state = "done"
+        elif this_half:
+            state = "planned"
+        else:
+            state = "overdue" if (h_end - today).days < 45 or not previous_half else "due"
+        result.append({
+            **conf, "last": held[-1] if held else None, "next": planned[0] if planned else None, "state": state,
+            "missed_previous": not previous_half, "half_end": h_end,
+            "next_title": f"{today.year}年第{year_count + 1}次全体会议",
+        })
+    return result

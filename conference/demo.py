@@ -134,6 +134,9 @@ async def load_demo(only_if_empty: bool = False) -> bool:
                                                       "created_at": now(), **extra},
                                  conference_id=extra.get("conference"))
             created_any = True
+    from conference.demo_meetings import load_meeting_demo
+
+    created_any |= await load_meeting_demo()
     return created_any
 
 

@@ -72,24 +72,25 @@ async def meeting_rows(actor: Actor, flt: MeetingFilter, *, order: str = "m.star
         params += [term, term]
     condition = " AND ".join(where)
     paging = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
+    # The page's meetings are chosen first (index on starts_at), then only their invitations and
+    # items are aggregated: the cost follows the page size, not the size of the tables.
     sql = f"""
+        WITH page AS (SELECT m.id FROM meeting m WHERE {condition} ORDER BY {order}, m.id{paging})
         SELECT m.id, m.title, m.kind, m.status, m.starts_at, m.ends_at, m.location, m.conference,
                m.sequence, c.name AS conference_name, p.name AS presiding_name,
                COALESCE(inv.invited, 0) AS invited, COALESCE(inv.replied, 0) AS replied,
-               COALESCE(inv.present, 0) AS present, COALESCE(inv.stale, 0) AS stale,
-               COALESCE(ag.items, 0) AS items
-        FROM meeting m
+               COALESCE(inv.present, 0) AS present, COALESCE(ag.items, 0) AS items
+        FROM page
+        JOIN meeting m ON m.id = page.id
         JOIN conference c ON c.id = m.conference
         LEFT JOIN person p ON p.id = m.presiding
         LEFT JOIN (SELECT meeting, COUNT(*) AS invited,
                           SUM(CASE WHEN reply <> 'pending' THEN 1 ELSE 0 END) AS replied,
-                          SUM(CASE WHEN attendance = 'present' THEN 1 ELSE 0 END) AS present,
-                          SUM(CASE WHEN notified_sequence IS NULL THEN 1 ELSE 0 END) AS stale
-                   FROM invitation GROUP BY meeting) inv ON inv.meeting = m.id
-        LEFT JOIN (SELECT meeting, COUNT(*) AS items FROM agenda_item WHERE meeting IS NOT NULL GROUP BY meeting) ag
-               ON ag.meeting = m.id
-        WHERE {condition}
-        ORDER BY {order}, m.id{paging}
+                          SUM(CASE WHEN attendance = 'present' THEN 1 ELSE 0 END) AS present
+                   FROM invitation WHERE meeting IN (SELECT id FROM page) GROUP BY meeting) inv ON inv.meeting = m.id
+        LEFT JOIN (SELECT meeting, COUNT(*) AS items FROM agenda_item
+                   WHERE meeting IN (SELECT id FROM page) GROUP BY meeting) ag ON ag.meeting = m.id
+        ORDER BY {order}, m.id
     """
     rows = await Meeting.raw(sql, *params)
     if limit is None:

@@ -23,7 +23,7 @@ from conference.registry import import_routes
 from conference.registry import routes as registry_routes
 from conference.settings import ROOT, Settings, get_settings
 from conference.web import home
-from conference.web.auth import AuthMiddleware, access_guard
+from conference.web.auth import AuthMiddleware, access_guard, reject_impossible_ids
 from conference.web.errors import EXCEPTION_HANDLERS
 from conference.web.templating import template_config
 
@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         middleware=[AuthMiddleware],
         guards=[access_guard],
+        before_request=reject_impossible_ids,
         # The JSON API authenticates with Bearer tokens only (never cookies), so CSRF does not apply there.
         csrf_config=CSRFConfig(secret=settings.secret_key, cookie_secure=settings.secure_cookies,
                                cookie_httponly=True, exclude=["^/api/"]),
@@ -47,12 +48,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(
             title="联席会议议事督办系统 API", version="1.0.0", path="/schema",
-            render_plugins=[SwaggerRenderPlugin(js_url="/static/vendor/swagger-ui-bundle.js", css_url="/static/vendor/swagger-ui.css", standalone_preset_js_url="/static/vendor/swagger-ui-standalone-preset.js",
-                                                # no CDN favicon (the default): the page must work offline
-                                                favicon="<link rel='icon' href='data:,'>")],
+            render_plugins=[SwaggerRenderPlugin(
+                js_url="/static/vendor/swagger-ui-bundle.js", css_url="/static/vendor/swagger-ui.css",
+                standalone_preset_js_url="/static/vendor/swagger-ui-standalone-preset.js",
+                # no CDN favicon (the default): the page must work offline
+                favicon="<link rel='icon' href='data:,'>",
+            )],
             components=Components(security_schemes={api.SECURITY_SCHEME: SecurityScheme(
                 type="http", scheme="bearer", description="Authorization: Bearer <令牌>")}),
-            openapi_router=Router(path="/schema", route_handlers=[], opt={"public": True}),
+            openapi_router=Router(path="/schema", route_handlers=[], opt={"public": True}, include_in_schema=False),
             description="成员单位、联席会议、街道、召集人等登记信息的 JSON 接口。认证：Authorization: Bearer <令牌>。",
         ),
         on_startup=[partial(db.start, settings)],

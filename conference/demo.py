@@ -52,6 +52,7 @@ LIAISONS = ["张伟", "王芳", "李娜", "刘洋", "陈静", "杨帆", "赵磊"
 
 PERSONS = [("王建国", "兰山区委常委、组织部部长"), ("李红梅", "罗庄区副区长"), ("陈志远", "兰山区政协副主席")]
 START = dt.date(2025, 1, 1)
+DISTRICT_DOMAINS = {"兰山区": "lanshan", "罗庄区": "luozhuang"}
 
 
 async def _get_or_create(table: type[Table], key: dict[str, Any], values: dict[str, Any], entity: str,
@@ -84,7 +85,7 @@ async def load_demo(only_if_empty: bool = False) -> bool:
         for district in ("兰山区", "罗庄区"):
             conf[district], _c = await _get_or_create(
                 Conference, {"name": f"{district}城市基层党建联席会议"},
-                {"level": "district", "parent": conf["city"], "office_email": "lxhy@" + ("lanshan" if district == "兰山区" else "luozhuang") + ".example.gov.cn",
+                {"level": "district", "parent": conf["city"], "office_email": f"lxhy@{DISTRICT_DOMAINS[district]}.example.gov.cn",
                  "created_at": now()}, "conference")
         for street, district in (("兰山街道", "兰山区"), ("银雀山街道", "兰山区"), ("罗庄街道", "罗庄区")):
             conf[street], _c = await _get_or_create(
@@ -154,6 +155,6 @@ DEMO_ACCOUNTS = [
 
 
 def print_logins() -> None:
-    print("演示账号（密码均为 %s）：" % DEMO_PASSWORD)
+    print(f"演示账号（密码均为 {DEMO_PASSWORD}）：")
     for username, display, role, _link in DEMO_ACCOUNTS:
         print(f"  {username:<18} {display}（{role}）")

@@ -45,7 +45,9 @@ class FormReader:
         if len(value) > max_length:
             self.fail(name, _("{label}不能超过{n}个字。").format(label=label, n=max_length))
         if "\x00" in value:
+            # Refused, and not passed on: PostgreSQL rejects NUL in text even in a uniqueness lookup.
             self.fail(name, _("{label}含有不允许的字符。").format(label=label))
+            return ""
         return value
 
     def email(self, name: str, label: str, *, required: bool = False) -> str:

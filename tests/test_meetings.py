@@ -11,7 +11,7 @@ from conference.meetings.tables import Invitation, Meeting
 from conference.notifications.tables import Notification
 from conference.registry.tables import MemberUnit
 from tests.conftest import field_error, field_value, html, post_form
-from tests.factories import LANSHAN_STREET, actor, conference_id, make_meeting, make_past_meeting, meeting_form, unique
+from tests.factories import LANSHAN_STREET, conference_id, make_meeting, make_past_meeting, meeting_form, unique
 from tests.querycount import count_queries
 
 

@@ -1,5 +1,165 @@
-"""Route handlers (to be written)."""
+"""Invitation replies (参会回执).
+
+`/r/{token}` is the personal link a member unit receives by e-mail: public (no password), it shows
+only the one invitation behind the token and dies when the token is revoked or the meeting is
+cancelled. Because the token is in the URL, these pages tell search engines not to index them and
+browsers not to send them on as a Referer.
+
+`/my/invitations` is the same for a logged-in unit account: its own invitations only, and the
+same reply form and service."""
+
+from __future__ import annotations
 
 from typing import Any
 
-ROUTES: list[Any] = []
+from litestar import Request, Response, get, post
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+
+from conference.accounts.actor import Actor
+from conference.errors import NotFound
+from conference.i18n import gettext as _
+from conference.meetings import services
+from conference.meetings.tables import Invitation, Meeting
+from conference.records import get_or_404
+from conference.registry.tables import Conference, MemberUnit
+from conference.timefmt import local
+from conference.web.auth import actor_of
+from conference.web.fields import Field
+from conference.web.forms import submit
+from conference.web.listing import paginate
+from conference.web.templating import render
+
+REPLY_TEMPLATE = "invitations/reply.html"
+PRIVATE_HEADERS = {"X-Robots-Tag": "noindex, nofollow", "Referrer-Policy": "no-referrer"}
+INVITATION_NOT_FOUND = _("没有找到该会议邀请，或您无权查看。")
+UNIT = ("unit",)
+
+
+def reply_fields() -> list[Field]:
+    return [
+        Field("attendee_name", _("参会人姓名"), max_length=40, help=_("选择“参会”或“委托参会”时填写；委托参会请填写受委托人。")),
+        Field("attendee_title", _("参会人职务"), max_length=60),
+        Field("leave_reason", _("请假事由"), "textarea", max_length=500, help=_("选择“请假”时填写。")),
+    ]
+
+
+def _private(response: Response[Any]) -> Response[Any]:
+    for name, value in PRIVATE_HEADERS.items():
+        response.set_header(name, value)
+    return response
+
+
+def _initial(invitation: dict[str, Any]) -> dict[str, str]:
+    """The form as last answered, so a unit changing its reply starts from what it sent."""
+    if invitation["reply"] == "pending":
+        return {}
+    return {"reply": invitation["reply"], "attendee_name": invitation["attendee_name"],
+            "attendee_title": invitation["attendee_title"], "leave_reason": invitation["leave_reason"]}
+
+
+async def _context(invitation: dict[str, Any], meeting: dict[str, Any]) -> dict[str, Any]:
+    unit = await MemberUnit.select(MemberUnit.name).where(MemberUnit.id == invitation["unit"]).first()
+    conference = await Conference.select(Conference.name).where(Conference.id == meeting["conference"]).first()
+    return {
+        "invitation": invitation,
+        "meeting": meeting,
+        "unit_name": unit["name"] if unit else "",
+        "conference_name": conference["name"] if conference else "",
+        "ends_clock": local(meeting["ends_at"]).strftime("%H:%M"),
+        "can_reply": meeting["status"] in services.EDITABLE,
+        "fields": reply_fields(),
+        "reply_options": [(k, v) for k, v in services.REPLY_LABELS.items() if k != "pending"],
+        "reply_labels": services.REPLY_LABELS,
+        "kind_labels": services.KIND_LABELS,
+        "status_labels": services.STATUS_LABELS,
+        "role_labels": services.ROLE_LABELS,
+    }
+
+
+def _not_found(request: Request[Any, Any, Any], exc: NotFound) -> Template:
+    # Rendered here (not by the app's exception handler) so the 404 carries the private headers too.
+    return render(request, "error.html", 404, status=404, message=exc.message, errors={})
+
+
+# ---------------------------------------------------------------- the personal link
+
+
+@get("/r/{token:str}", opt={"public": True}, include_in_schema=False)
+async def token_page(request: Request[Any, Any, Any], token: FromPath[str]) -> Response[Any]:
+    try:
+        invitation, meeting = await services.invitation_by_token(token)
+    except NotFound as exc:
+        return _private(_not_found(request, exc))
+    return _private(render(request, REPLY_TEMPLATE, form=_initial(invitation), errors={},
+                           **await _context(invitation, meeting)))
+
+
+@post("/r/{token:str}", opt={"public": True}, include_in_schema=False)
+async def token_reply(request: Request[Any, Any, Any], token: FromPath[str]) -> Response[Any]:
+    try:
+        invitation, meeting = await services.invitation_by_token(token)
+    except NotFound as exc:
+        return _private(_not_found(request, exc))
+    response = await submit(request, template=REPLY_TEMPLATE, **await _context(invitation, meeting),
+                            action=lambda data: services.reply(None, invitation, meeting, data),
+                            success=lambda _r: f"/r/{token}", flash=_("已收到贵单位的回复，谢谢。"))
+    return _private(response)
+
+
+# ---------------------------------------------------------------- the unit's own account
+
+
+async def own_invitation(actor: Actor, invitation_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The unit's own invitation to a meeting it has been told of; anything else answers 404."""
+    if actor.unit_id is None:
+        raise NotFound(INVITATION_NOT_FOUND)
+    invitation = await Invitation.select().where(
+        (Invitation.id == invitation_id) & (Invitation.unit == actor.unit_id)).first()
+    if invitation is None:
+        raise NotFound(INVITATION_NOT_FOUND)
+    meeting = await get_or_404(Meeting, invitation["meeting"], INVITATION_NOT_FOUND)
+    if meeting["status"] == "draft":  # not sent yet: the office may still change it
+        raise NotFound(INVITATION_NOT_FOUND)
+    if meeting["status"] == "cancelled":
+        raise NotFound(_("会议已取消，无需回复。"))
+    return invitation, meeting
+
+
+@get("/my/invitations", opt={"roles": UNIT}, include_in_schema=False)
+async def my_invitations(request: Request[Any, Any, Any]) -> Template:
+    actor = actor_of(request)
+    query = dict(request.query_params)
+    if "sort" not in query:  # latest meetings first
+        query["desc"] = "1"
+    where = (Invitation.unit == (actor.unit_id or 0)) & (Invitation.meeting.status != "draft")
+    columns = [
+        Invitation.id, Invitation.reply, Invitation.role, Invitation.attendee_name, Invitation.replied_at,
+        Invitation.meeting.title.as_alias("title"), Invitation.meeting.starts_at.as_alias("starts_at"),
+        Invitation.meeting.status.as_alias("status"), Invitation.meeting.location.as_alias("location"),
+        Invitation.meeting.conference.name.as_alias("conference_name"),  # type: ignore[union-attr]
+    ]
+    page = await paginate(Invitation, columns, query, search=[Invitation.meeting.title],
+                          sorts={"starts_at": Invitation.meeting.starts_at}, default_sort="starts_at", where=where)
+    return render(request, "invitations/mine.html", page=page, reply_labels=services.REPLY_LABELS,
+                  status_labels=services.STATUS_LABELS, role_labels=services.ROLE_LABELS,
+                  open_states=services.EDITABLE)
+
+
+@get("/my/invitations/{invitation_id:int}", opt={"roles": UNIT}, include_in_schema=False)
+async def my_invitation(request: Request[Any, Any, Any], invitation_id: FromPath[int]) -> Template:
+    invitation, meeting = await own_invitation(actor_of(request), invitation_id)
+    return render(request, REPLY_TEMPLATE, form=_initial(invitation), errors={}, back="/my/invitations",
+                  **await _context(invitation, meeting))
+
+
+@post("/my/invitations/{invitation_id:int}", opt={"roles": UNIT}, include_in_schema=False)
+async def my_invitation_reply(request: Request[Any, Any, Any], invitation_id: FromPath[int]) -> Template | Redirect:
+    actor = actor_of(request)
+    invitation, meeting = await own_invitation(actor, invitation_id)
+    return await submit(request, template=REPLY_TEMPLATE, back="/my/invitations", **await _context(invitation, meeting),
+                        action=lambda data: services.reply(actor, invitation, meeting, data),
+                        success=lambda _r: f"/my/invitations/{invitation_id}", flash=_("回复已保存。"))
+
+
+ROUTES: list[Any] = [token_page, token_reply, my_invitations, my_invitation, my_invitation_reply]

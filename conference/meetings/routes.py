@@ -63,7 +63,9 @@ async def meeting_list(request: Request[Any, Any, Any]) -> Template:
     query = dict(request.query_params)
     flt = _filter(query)
     sorts = {"starts_at": "m.starts_at", "title": "m.title", "status": "m.status"}
-    sort = query.get("sort") if query.get("sort") in sorts else "starts_at"
+    sort = query.get("sort") or "starts_at"
+    if sort not in sorts:
+        sort = "starts_at"
     desc = query.get("desc", "1" if sort == "starts_at" else "") == "1"
     page = max(1, int(query["page"])) if query.get("page", "").isdigit() and len(query["page"]) < 7 else 1
     rows, total = await views.meeting_rows(actor, flt, order=f"{sorts[sort]} {'DESC' if desc else 'ASC'}",
@@ -126,7 +128,7 @@ async def _meeting_fields(actor: Actor, with_conference: bool) -> list[Field]:
         fields.append(Field("conference", _("联席会议"), "select", required=True,
                             options=[("", _("请选择"))] + await _conference_options(actor)))
     fields += [
-        Field("kind", _("会议类型"), "select", required=True, options=[("", _("请选择"))] + list(services.KIND_LABELS.items())),
+        Field("kind", _("会议类型"), "select", required=True, options=[("", _("请选择")), *services.KIND_LABELS.items()]),
         Field("title", _("会议名称"), required=True, max_length=120, help=_("例如：2026年第2次全体会议")),
         Field("date", _("会议日期"), "date", required=True),
         Field("start_time", _("开始时间"), "time", required=True),
@@ -183,7 +185,8 @@ async def _detail_context(actor: Actor, meeting_id: int) -> dict[str, Any]:
     context.update(kind_labels=services.KIND_LABELS, status_labels=services.STATUS_LABELS,
                    reply_labels=services.REPLY_LABELS, attendance_labels=services.ATTENDANCE_LABELS,
                    role_labels=services.ROLE_LABELS, base_url=get_settings().base_url)
-    from conference.agenda.services import STATUS_LABELS as ITEM_STATUS, URGENCY_LABELS, OUTCOME_LABELS
+    from conference.agenda.services import OUTCOME_LABELS, URGENCY_LABELS
+    from conference.agenda.services import STATUS_LABELS as ITEM_STATUS
 
     context.update(item_status_labels=ITEM_STATUS, urgency_labels=URGENCY_LABELS, outcome_labels=OUTCOME_LABELS)
     return context

@@ -20,7 +20,7 @@ from conference.i18n import gettext as _
 from conference.meetings.tables import Invitation, Meeting, SpecialMeetingRequest
 from conference.notifications.services import queue
 from conference.records import get_or_404, insert_audited, update_audited
-from conference.registry.tables import Conference, ConvenorAppointment, MemberUnit, Membership, Person
+from conference.registry.tables import Conference, ConvenorAppointment, Membership, MemberUnit, Person
 from conference.settings import get_settings
 from conference.timefmt import cn_datetime, now
 
@@ -290,7 +290,7 @@ async def remove_invitation(actor: Actor, invitation_id: int) -> int:
 async def revoke_token(actor: Actor, invitation_id: int) -> int:
     """Kills the personal link (e.g. forwarded by mistake) and issues a new one for the next notice."""
     async with db.atomic():
-        inv, meeting = await invitation_for_manager(actor, invitation_id)
+        _inv, meeting = await invitation_for_manager(actor, invitation_id)
         await Invitation.update({Invitation.token: secrets.token_urlsafe(24), Invitation.notified_sequence: None}).where(
             Invitation.id == invitation_id)
         await record(actor, "revoke_token", "invitation", invitation_id, conference_id=meeting["conference"])

@@ -9,7 +9,7 @@ from typing import Any
 
 from conference.accounts.actor import Actor
 from conference.accounts.scope import visible_conference_ids
-from conference.meetings.tables import Meeting
+from conference.db import fetch
 from conference.settings import get_settings
 
 
@@ -92,30 +92,30 @@ async def meeting_rows(actor: Actor, flt: MeetingFilter, *, order: str = "m.star
                    WHERE meeting IN (SELECT id FROM page) GROUP BY meeting) ag ON ag.meeting = m.id
         ORDER BY {order}, m.id
     """
-    rows = await Meeting.raw(sql, *params)
+    rows = await fetch(sql, *params)
     if limit is None:
         return rows, len(rows)
-    total = await Meeting.raw(f"SELECT COUNT(*) AS n FROM meeting m WHERE {condition}", *params)
+    total = await fetch(f"SELECT COUNT(*) AS n FROM meeting m WHERE {condition}", *params)
     return rows, int(total[0]["n"])
 
 
 async def meeting_detail(meeting_id: int) -> dict[str, Any]:
     """Everything the meeting page shows, in four queries."""
-    meeting = (await Meeting.raw(
+    meeting = (await fetch(
         """SELECT m.*, c.name AS conference_name, p.name AS presiding_name, p.title AS presiding_title
            FROM meeting m JOIN conference c ON c.id = m.conference LEFT JOIN person p ON p.id = m.presiding
            WHERE m.id = {}""", meeting_id))[0]
-    invitations = await Meeting.raw(
+    invitations = await fetch(
         """SELECT i.id, i.unit, i.role, i.reply, i.attendee_name, i.attendee_title, i.leave_reason, i.replied_at,
                   i.attendance, i.signed_in_at, i.notified_sequence, i.token, u.name AS unit_name, u.kind AS unit_kind
            FROM invitation i JOIN member_unit u ON u.id = i.unit WHERE i.meeting = {}
            ORDER BY i.role, u.name""", meeting_id)
-    items = await Meeting.raw(
+    items = await fetch(
         """SELECT a.id, a.title, a.status, a.urgency, a.position, a.submitted_at, a.meetings_waited, s.name AS street_name
            FROM agenda_item a LEFT JOIN street s ON s.id = a.street WHERE a.meeting = {}
            ORDER BY a.position, a.id""", meeting_id)
     # Items once on this meeting and since decided (resolved here, or deferred to a later one).
-    history = await Meeting.raw(
+    history = await fetch(
         """SELECT a.id, a.title, a.status, sl.outcome, sl.note, s.name AS street_name
            FROM agenda_slot sl JOIN agenda_item a ON a.id = sl.item LEFT JOIN street s ON s.id = a.street
            WHERE sl.meeting = {} AND (a.meeting IS NULL OR a.meeting <> sl.meeting) ORDER BY sl.id""", meeting_id)
@@ -146,9 +146,9 @@ async def plenary_overview(actor: Actor, today: dt.date) -> list[dict[str, Any]]
     half-year rule is met (two queries)."""
     visible = await visible_conference_ids(actor)
     where = "" if visible is None else f"WHERE c.id IN ({_ids(visible)})"
-    conferences = await Meeting.raw(f"SELECT c.id, c.name, c.level FROM conference c {where} ORDER BY c.level, c.name")
+    conferences = await fetch(f"SELECT c.id, c.name, c.level FROM conference c {where} ORDER BY c.level, c.name")
     scope = "" if visible is None else f"AND m.conference IN ({_ids(visible)})"
-    plenaries = await Meeting.raw(
+    plenaries = await fetch(
         f"""SELECT m.id, m.conference, m.title, m.status, m.starts_at FROM meeting m
             WHERE m.kind = 'plenary' AND m.status <> 'cancelled' {scope} ORDER BY m.starts_at""")
     tz = get_settings().tz

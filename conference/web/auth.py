@@ -6,11 +6,11 @@ so that API calls need no CSRF token and a browser session can never be ridden i
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from litestar.connection import ASGIConnection
 from litestar.enums import ScopeType
-from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractMiddleware
 from litestar.types import Receive, Scope, Scopes, Send
@@ -27,8 +27,8 @@ def is_api(path: str) -> bool:
 
 
 class AuthMiddleware(AbstractMiddleware):
-    scopes: Scopes = {ScopeType.HTTP}
-    exclude = ["^/static/"]
+    scopes: ClassVar[Scopes] = {ScopeType.HTTP}
+    exclude: ClassVar[list[str]] = ["^/static/"]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope["user"] = await self.resolve(scope)
@@ -69,3 +69,14 @@ def actor_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Actor:
     if actor is None:  # the guard has already refused anonymous callers; this is for type checkers
         raise NotAuthorizedException(_("请先登录。"))
     return actor
+
+
+MAX_ID = 2**31 - 1
+
+
+async def reject_impossible_ids(request: Any) -> None:
+    """Record ids are 32-bit: a larger number in a path can name no record, so it is a 404 here,
+    before PostgreSQL would refuse the parameter."""
+    for value in request.path_params.values():
+        if isinstance(value, int) and not 0 < value <= MAX_ID:
+            raise NotFoundException(_("没有找到该页面或记录，或您无权查看。"))

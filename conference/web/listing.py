@@ -64,7 +64,7 @@ async def paginate(
     default_sort: str,
     where: Where | And | Or | WhereRaw | None = None,
 ) -> Page:
-    q = (query.get("q") or "").strip()[:100]
+    q = (query.get("q") or "").replace("\x00", "").strip()[:100]  # PostgreSQL rejects NUL in text
     sort = query.get("sort") or default_sort
     if sort not in sorts:
         sort = default_sort

@@ -1,0 +1,20 @@
+"""Runs every benchmark: `python -m tests.bench [name ...]`."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from tests.bench import meetings
+
+BENCHMARKS = {"meetings": meetings.main}
+
+
+def main() -> None:
+    names = sys.argv[1:] or list(BENCHMARKS)
+    for name in names:
+        asyncio.run(BENCHMARKS[name]())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,248 @@
+"""Browser-test helpers: the real server in a subprocess, and Debian's Chromium driven by Playwright.
+
+A browser test module imports all five fixtures (pytest looks fixtures and the fixtures they
+depend on up in the module's namespace; the functions have names of their own, so that test
+parameters do not shadow the imports), marks itself `browser`, and is a plain (non-async) test
+using Playwright's sync API:
+
+    from tests.browser import (  # noqa: F401
+        browser_fixture, chromium_fixture, live_server_fixture, page_fixture, seen_requests_fixture)
+
+    pytestmark = pytest.mark.browser
+
+    def test_something(page, live_server): ...
+
+- `live_server` (session): `conference migrate`, `conference demo` and `conference serve` run as
+  subprocesses of the venv's `conference` command on a fresh SQLite file in a temp directory and a
+  free port; it is ready once /healthz answers. Browser tests share it, so they create records
+  with unique names.
+- `browser` (module): Chromium from /usr/bin/chromium (Playwright's own download is not used).
+  Missing Chromium skips with the reason, except under CI=true where it fails. Module scope on
+  purpose: while the sync API is alive it marks its own event loop as running in this thread, so it
+  must be gone before pytest-asyncio runs the async tests of the next module on its session loop.
+- `page` (function): a fresh context (tablet viewport 820x1180, zh-CN) with its own cookies. At
+  teardown it fails the test when the browser asked any host other than 127.0.0.1 for anything
+  (the app must work on an offline government network: no CDN, fonts or analytics), when a
+  sub-resource (CSS, image, script) failed to load, or when a script raised an uncaught error.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
+    "--no-first-run", "--disable-component-update", "--disable-sync",
+]
+HOST = "127.0.0.1"
+TABLET = {"width": 820, "height": 1180}
+STARTUP_TIMEOUT = 60.0  # seconds for /healthz to answer
+COMMAND_TIMEOUT = 300  # seconds for `conference migrate` / `conference demo`
+
+
+def conference_command() -> str:
+    """The venv's `conference` script (beside the running interpreter, i.e. .venv/bin/conference)."""
+    candidate = Path(sys.executable).parent / "conference"
+    if candidate.exists():
+        return str(candidate)
+    fallback = ROOT / ".venv" / "bin" / "conference"
+    if fallback.exists():
+        return str(fallback)
+    pytest.fail(f"`conference` command not found beside {sys.executable} nor in {fallback.parent}; run `make test`")
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def _get(url: str, timeout: float = 2.0) -> int:
+    """Status of a GET, ignoring any HTTP(S)_PROXY from the environment."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(url, timeout=timeout) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+
+
+@dataclass
+class LiveServer:
+    url: str  # http://127.0.0.1:<port>, no trailing slash
+    database_url: str
+    log_path: Path
+    process: subprocess.Popen[bytes]
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+def _server_env(database_url: str, base_url: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({
+        "DATABASE_URL": database_url,
+        "PICCOLO_CONF": "conference.piccolo_conf",
+        "SECRET_KEY": os.environ.get("SECRET_KEY") or "browser-test-secret-key-0123456789",
+        "BASE_URL": base_url,
+        "PYTHONUNBUFFERED": "1",
+    })
+    return env
+
+
+def _run(args: list[str], env: dict[str, str], what: str) -> None:
+    result = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=COMMAND_TIMEOUT, check=False)
+    if result.returncode != 0:
+        pytest.fail(f"{what} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
+
+
+def start_server(directory: Path) -> LiveServer:
+    """Migrate and load the demo data into a fresh SQLite file in `directory`, then serve it."""
+    command = conference_command()
+    database_url = f"sqlite:///{directory / 'conference.sqlite3'}"
+    port = free_port()
+    url = f"http://{HOST}:{port}"
+    env = _server_env(database_url, url)
+    _run([command, "migrate"], env, "conference migrate")
+    _run([command, "demo"], env, "conference demo")
+    log_path = directory / "server.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen([command, "serve", "--host", HOST, "--port", str(port)], cwd=ROOT, env=env,
+                                   stdout=log, stderr=subprocess.STDOUT)
+    server = LiveServer(url=url, database_url=database_url, log_path=log_path, process=process)
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"`conference serve` exited with {process.returncode} before answering:\n{server.log_tail()}")
+        try:
+            if _get(f"{url}/healthz") == 200:
+                return server
+        except OSError:
+            pass  # not listening yet
+        if time.monotonic() > deadline:
+            stop_server(server)
+            pytest.fail(f"{url}/healthz did not answer within {STARTUP_TIMEOUT:.0f} s:\n{server.log_tail()}")
+        time.sleep(0.1)
+
+
+def stop_server(server: LiveServer) -> None:
+    if server.process.poll() is None:
+        server.process.terminate()
+        try:
+            server.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.process.kill()
+            server.process.wait(timeout=15)
+
+
+@pytest.fixture(name="live_server", scope="session")
+def live_server_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    server = start_server(tmp_path_factory.mktemp("live-server"))
+    try:
+        yield server
+    finally:
+        stop_server(server)
+
+
+@pytest.fixture(name="chromium", scope="session")
+def chromium_fixture() -> Path:
+    """Debian's Chromium; skipped with the reason when absent, except under CI=true."""
+    reason = None
+    if not CHROMIUM.exists():
+        reason = f"{CHROMIUM} is missing (apt-get install chromium; `make system-test` does it)"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError as exc:
+            reason = f"the playwright package is missing ({exc}); pip install -e '.[dev]'"
+    if reason:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI requires the browser tests to run: {reason}")
+        pytest.skip(reason)
+    return CHROMIUM
+
+
+def launch(playwright: Any, executable: Path = CHROMIUM) -> Any:
+    return playwright.chromium.launch(executable_path=str(executable), args=CHROMIUM_ARGS, headless=True)
+
+
+@pytest.fixture(name="browser", scope="module")
+def browser_fixture(chromium: Path) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = launch(playwright, chromium)
+        try:
+            yield instance
+        finally:
+            instance.close()
+
+
+@dataclass
+class RequestLog:
+    """What the page asked for and what went wrong, recorded by the `page` fixture."""
+
+    urls: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # sub-resources that failed or answered >= 400
+    page_errors: list[str] = field(default_factory=list)
+
+    def foreign(self) -> list[str]:
+        """Requests to any host other than the test server's (data:/blob: URLs stay in the browser)."""
+        return [u for u in self.urls if urlsplit(u).scheme not in ("data", "blob", "about") and urlsplit(u).hostname != HOST]
+
+
+@pytest.fixture(name="seen_requests")
+def seen_requests_fixture() -> RequestLog:
+    return RequestLog()
+
+
+@pytest.fixture(name="page")
+def page_fixture(chromium: Path, live_server: LiveServer, browser: Any, seen_requests: RequestLog) -> Iterator[Any]:
+    context = browser.new_context(base_url=live_server.url, viewport=TABLET, locale="zh-CN", timezone_id="Asia/Shanghai")
+    context.set_default_timeout(15_000)
+    context.on("request", lambda request: seen_requests.urls.append(request.url))
+    context.on("requestfailed", lambda request: seen_requests.failed.append(f"{request.url}: {request.failure}"))
+
+    def on_response(response: Any) -> None:
+        if response.status >= 400 and response.request.resource_type != "document":
+            seen_requests.failed.append(f"{response.url}: HTTP {response.status}")
+
+    context.on("response", on_response)
+    tab = context.new_page()
+    tab.on("pageerror", lambda error: seen_requests.page_errors.append(str(error)))
+    try:
+        yield tab
+    finally:
+        context.close()
+    assert not seen_requests.foreign(), f"the browser contacted hosts other than {HOST}: {seen_requests.foreign()}"
+    assert not seen_requests.failed, f"sub-resources failed to load: {seen_requests.failed}"
+    assert not seen_requests.page_errors, f"uncaught script errors: {seen_requests.page_errors}"
+
+
+def horizontal_overflow(tab: Any) -> tuple[int, int]:
+    """(scrollWidth, clientWidth) of the document: scrollWidth > clientWidth means a horizontal scrollbar."""
+    widths = tab.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    return int(widths[0]), int(widths[1])
+
+
+def assert_fits_width(tab: Any) -> None:
+    scroll_width, client_width = horizontal_overflow(tab)
+    assert scroll_width <= client_width, f"{tab.url} scrolls sideways at {client_width}px: content is {scroll_width}px wide"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-import logging
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
 from functools import partial
 
 from litestar import Litestar, Router
@@ -22,10 +24,25 @@ from conference.notifications import routes as notification_routes
 from conference.registry import import_routes
 from conference.registry import routes as registry_routes
 from conference.settings import ROOT, Settings, get_settings
+from conference.tasks.reminders import reminder_loop
 from conference.web import home
 from conference.web.auth import AuthMiddleware, access_guard, reject_impossible_ids
 from conference.web.errors import EXCEPTION_HANDLERS
 from conference.web.templating import template_config
+
+
+@asynccontextmanager
+async def background_jobs(settings: Settings, app: Litestar) -> AsyncIterator[None]:
+    """Each server process runs the reminder job on a schedule; duplicates across processes are
+    impossible by construction (see conference.tasks.reminders)."""
+    job = asyncio.create_task(reminder_loop(settings.reminder_interval)) if settings.reminder_interval > 0 else None
+    try:
+        yield
+    finally:
+        if job is not None:
+            job.cancel()
+            with suppress(asyncio.CancelledError):
+                await job
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -59,6 +76,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             openapi_router=Router(path="/schema", route_handlers=[], opt={"public": True}, include_in_schema=False),
             description="成员单位、联席会议、街道、召集人等登记信息的 JSON 接口。认证：Authorization: Bearer <令牌>。",
         ),
+        lifespan=[partial(background_jobs, settings)],
         on_startup=[partial(db.start, settings)],
         on_shutdown=[db.stop],
         request_max_body_size=10 * 1024 * 1024,
@@ -67,5 +85,4 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
 
 
-logging.basicConfig(level=logging.INFO)
 app = create_app()

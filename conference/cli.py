@@ -28,7 +28,11 @@ def _run(coro: Coroutine[Any, Any, Any]) -> Any:
 
 async def migrate_forwards() -> None:
     from piccolo.apps.migrations.commands.forwards import run_forwards
+    from piccolo.apps.migrations.tables import Migration
 
+    # Piccolo checks for its `migration` table in every schema of a PostgreSQL database, so with the
+    # table present in another schema it skips creating it in ours; create it here in ours first.
+    await Migration.create_table(if_not_exists=True)
     result = await run_forwards("conference")
     if not result.success:
         raise SystemExit(f"迁移失败：{result.message}")
@@ -43,13 +47,25 @@ async def migrate_backwards(migration_id: str = "all") -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
+    import logging
+
     import uvicorn
 
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     uvicorn.run("conference.app:app", host=args.host, port=args.port, workers=args.workers, proxy_headers=True)
 
 
 def cmd_migrate(args: argparse.Namespace) -> None:
     _run(migrate_backwards(args.to) if args.backwards else migrate_forwards())
+
+
+def cmd_remind(args: argparse.Namespace) -> None:
+    import datetime as dt
+
+    from conference.tasks.reminders import run_reminders
+
+    day = dt.date.fromisoformat(args.date) if args.date else None
+    print(f"新排队催办 {_run(run_reminders(day))} 条。")
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
@@ -101,6 +117,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--backwards", action="store_true", help="回滚")
     p.add_argument("--to", default="all", help="回滚到的迁移 ID（默认全部）")
     p.set_defaults(func=cmd_migrate)
+    p = sub.add_parser("remind", help="排队今天的催办提醒（可反复执行，同一任务同一规则每天只发一次）")
+    p.add_argument("--date", help="按指定日期计算（YYYY-MM-DD），默认今天")
+    p.set_defaults(func=cmd_remind)
     p = sub.add_parser("demo", help="载入演示数据（可重复执行）")
     p.add_argument("--if-empty", action="store_true", help="仅当数据库为空时载入")
     p.set_defaults(func=cmd_demo)

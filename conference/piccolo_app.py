@@ -16,6 +16,7 @@ from conference.registry.tables import (
     Street,
 )
 from conference.settings import ROOT
+from conference.tasks.tables import Resolution, ResolutionUnit, Task, TaskAttachment, TaskReport
 
 APP_CONFIG = AppConfig(
     app_name="conference",
@@ -23,6 +24,7 @@ APP_CONFIG = AppConfig(
     table_classes=[
         Street, Conference, MemberUnit, Membership, Person, ConvenorAppointment, User, Session, AuditEvent,
         Meeting, Invitation, SpecialMeetingRequest, AgendaItem, AgendaItemUnit, AgendaSlot, Attachment, Notification,
+        Resolution, ResolutionUnit, Task, TaskReport, TaskAttachment,
     ],
     migration_dependencies=[],
     commands=[],

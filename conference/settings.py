@@ -44,6 +44,8 @@ class Settings:
     mail_from: str = field(default_factory=lambda: os.environ.get("MAIL_FROM", "lxhy-office@example.gov.cn"))
     session_days: int = field(default_factory=lambda: int(os.environ.get("SESSION_DAYS", "7")))
     # Cookies marked Secure only when served over https, so that http://127.0.0.1 works out of the box.
+    # How often each server process runs the reminder job (seconds); 0 turns it off.
+    reminder_interval: int = field(default_factory=lambda: int(os.environ.get("REMINDER_INTERVAL", "3600")))
     db_pool_size: int = field(default_factory=lambda: int(os.environ.get("DB_POOL_SIZE", "10")))
 
     @property

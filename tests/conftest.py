@@ -16,6 +16,7 @@ from tests import dbsetup
 
 os.environ.setdefault("PICCOLO_CONF", "conference.piccolo_conf")
 os.environ.setdefault("SECRET_KEY", "test-secret-key-0123456789abcdef")
+os.environ.setdefault("REMINDER_INTERVAL", "0")
 
 from conference.demo import DEMO_PASSWORD
 

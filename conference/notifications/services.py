@@ -26,16 +26,19 @@ async def queue(
     """Queue one message. Returns its id, or None when `dedupe_key` was already queued."""
     if email is None:
         email = await _address(unit_id, street_id)
-    if dedupe_key is not None and await Notification.exists().where(Notification.dedupe_key == dedupe_key):
-        return None
-    rows = await Notification.insert(
+    insert = Notification.insert(
         Notification(
             created_at=now(), event=event, unit=unit_id, street=street_id, email=email, subject=subject[:200],
             body=body, ics=ics, entity=entity, entity_id=entity_id, dedupe_key=dedupe_key, status="queued",
             next_attempt_at=now(),
         )
-    ).returning(Notification.id)
-    return int(rows[0]["id"])
+    )
+    if dedupe_key is not None:
+        # The unique key decides, not a prior SELECT: two processes queueing the same reminder at
+        # the same moment both reach the INSERT, and the database keeps exactly one.
+        insert = insert.on_conflict(target=Notification.dedupe_key, action="DO NOTHING")
+    rows = await insert.returning(Notification.id)
+    return int(rows[0]["id"]) if rows else None
 
 
 async def _address(unit_id: int | None, street_id: int | None) -> str:

@@ -1,0 +1,397 @@
+"""Supervision (督办) rules: adopting a resolution creates one task per named unit; each task goes
+assigned → acknowledged (签收) → in_progress → reported_done (办结) → closed (销号), may be
+returned for rework, extended, cancelled, rated by the street, and reopened after a
+dissatisfied rating. Every change is audited and announced through the outbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from conference import db
+from conference.accounts.actor import Actor
+from conference.accounts.scope import visible_conference_ids
+from conference.agenda.services import check_attachment
+from conference.agenda.tables import AgendaItem, AgendaSlot
+from conference.audit.services import record
+from conference.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from conference.forms import FormReader
+from conference.i18n import gettext as _
+from conference.meetings.tables import Meeting
+from conference.notifications.services import queue
+from conference.records import get_or_404, insert_audited, update_audited
+from conference.registry.tables import MemberUnit
+from conference.settings import get_settings
+from conference.tasks.tables import Resolution, ResolutionUnit, Task, TaskAttachment, TaskReport
+from conference.timefmt import cn_date, now, today
+from conference.workdays import CalendarUnknown, add_workdays, is_workday
+
+STATUS_LABELS = {
+    "assigned": _("待签收"), "acknowledged": _("已签收"), "in_progress": _("办理中"), "reported_done": _("已报办结"),
+    "returned": _("退回重办"), "closed": _("已销号"), "cancelled": _("已撤销"),
+}
+ROLE_LABELS = {"lead": _("牵头单位"), "cooperate": _("配合单位")}
+RATING_LABELS = {"satisfied": _("满意"), "basically_satisfied": _("基本满意"), "dissatisfied": _("不满意")}
+EXTENSION_LABELS = {"": "", "requested": _("延期申请中"), "approved": _("已同意延期"), "declined": _("未同意延期")}
+REPORT_LABELS = {
+    "assigned": _("交办"), "acknowledged": _("签收"), "progress": _("进展"), "done": _("报办结"), "returned": _("退回重办"),
+    "closed": _("销号"), "cancelled": _("撤销"), "extension_requested": _("申请延期"), "extension_approved": _("同意延期"),
+    "extension_declined": _("不同意延期"), "rated": _("街道评价"), "reopened": _("重新办理"),
+}
+OPEN = ("assigned", "acknowledged", "in_progress", "reported_done", "returned")
+WORKING = ("acknowledged", "in_progress", "returned")
+TASK_NOT_FOUND = _("没有找到该任务，或您无权查看。")
+ACK_WORKDAYS = 2
+YELLOW_WORKDAYS = 3
+
+
+def _wrong_state(status: str, doing: str) -> Conflict:
+    return Conflict(_("任务当前状态为“{state}”，不能{doing}。").format(state=STATUS_LABELS.get(status, status), doing=doing))
+
+
+def workdays_after(start: dt.date, n: int) -> dt.date:
+    """For the system's own dates (acknowledgement due): beyond the published holiday calendar
+    weekends alone are skipped, so a task assigned late in December still gets a due date."""
+    try:
+        return add_workdays(start, n)
+    except CalendarUnknown:
+        day, counted = start, 0
+        while counted < n:
+            day += dt.timedelta(days=1)
+            counted += day.weekday() < 5
+        return day
+
+
+# ---------------------------------------------------------------- alerts
+
+
+def alert(task: Mapping[str, Any], day: dt.date | None = None) -> str:
+    """red: overdue; yellow: due within 3 working days; unack: not acknowledged within 2 working
+    days of assignment; "" otherwise. Closed and cancelled tasks raise no alert."""
+    day = day or today()
+    if task["status"] not in OPEN:
+        return ""
+    if task["deadline"] < day:
+        return "red"
+    if task["status"] == "assigned" and task["ack_due"] < day:
+        return "unack"
+    try:
+        remaining = sum(1 for i in range(1, (task["deadline"] - day).days + 1) if is_workday(day + dt.timedelta(days=i)))
+    except CalendarUnknown:
+        remaining = sum(1 for i in range(1, (task["deadline"] - day).days + 1) if (day + dt.timedelta(days=i)).weekday() < 5)
+    if remaining <= YELLOW_WORKDAYS:
+        return "yellow"
+    return ""
+
+
+ALERT_LABELS = {"red": _("已逾期"), "yellow": _("即将到期"), "unack": _("超时未签收"), "": ""}
+
+
+# ---------------------------------------------------------------- access
+
+
+async def task_for(actor: Actor, task_id: int) -> dict[str, Any]:
+    """A unit sees its own tasks; a street the tasks of its items; offices and convenors those of
+    their conferences. Everything else is a 404."""
+    row = await Task.select().where(Task.id == task_id).first()
+    if row is None:
+        raise NotFound(TASK_NOT_FOUND)
+    if actor.role == "unit":
+        if row["unit"] != actor.unit_id:
+            raise NotFound(TASK_NOT_FOUND)
+        return row
+    if actor.role == "street":
+        if row["street"] is None or row["street"] != actor.street_id:
+            raise NotFound(TASK_NOT_FOUND)
+        return row
+    visible = await visible_conference_ids(actor)
+    if visible is not None and row["conference"] not in visible:
+        raise NotFound(TASK_NOT_FOUND)
+    return row
+
+
+def _office(actor: Actor) -> None:
+    if actor.role not in ("admin", "office"):
+        raise Forbidden(_("只有联席会议办公室可以执行此操作。"))
+
+
+def _own_unit(actor: Actor, task: Mapping[str, Any]) -> None:
+    if actor.role != "unit" or actor.unit_id != task["unit"]:
+        raise Forbidden(_("只有承办单位可以执行此操作。"))
+
+
+async def _log(actor: Actor | None, task_id: int, kind: str, text: str = "") -> int:
+    rows = await TaskReport.insert(TaskReport(task=task_id, kind=kind, text=text, author=actor.id if actor else None,
+                                              author_name=actor.label if actor else "system",
+                                              created_at=now())).returning(TaskReport.id)
+    return int(rows[0]["id"])
+
+
+async def _change(actor: Actor, task: Mapping[str, Any], values: dict[str, Any], action: str, text: str = "",
+                  notify_unit: str | None = None, notify_street: str | None = None) -> None:
+    await update_audited(actor, Task, "task", task, values, expected_version=None, action=action,
+                         conference_id=task["conference"])
+    await _log(actor, task["id"], action, text)
+    link = f"{get_settings().base_url}/tasks/{task['id']}"
+    if notify_unit:
+        await queue("task_" + action, unit_id=task["unit"], entity="task", entity_id=task["id"],
+                    subject=notify_unit, body=(text + "\n" if text else "") + link)
+    if notify_street and task["street"] is not None:
+        await queue("task_" + action, street_id=task["street"], entity="task", entity_id=task["id"],
+                    subject=notify_street, body=(text + "\n" if text else "") + link)
+
+
+# ---------------------------------------------------------------- resolutions
+
+
+async def _resolution_values(data: Mapping[str, Any], cooperating: Sequence[str], meeting_day: dt.date) -> dict[str, Any]:
+    form = FormReader(data)
+    text = form.text("text", _("议定事项内容"), required=True, max_length=2000)
+    lead = form.ref("lead_unit", _("牵头单位"))
+    mode = form.choice("deadline_mode", _("期限方式"), {"date": _("指定日期"), "workdays": _("工作日")})
+    deadline: dt.date | None = None
+    workdays: int | None = None
+    if mode == "date":
+        deadline = form.date("deadline", _("办结期限"), required=True)
+        if deadline and deadline < meeting_day:
+            form.fail("deadline", _("办结期限不能早于会议日期。"))
+    elif mode == "workdays":
+        raw = form.text("deadline_workdays", _("工作日数"), required=True, max_length=4)
+        if raw and (not raw.isdigit() or not 1 <= int(raw) <= 365):
+            form.fail("deadline_workdays", _("工作日数应为 1 到 365 之间的整数。"))
+        elif raw:
+            workdays = int(raw)
+            try:
+                deadline = add_workdays(meeting_day, workdays)
+            except CalendarUnknown as exc:
+                form.fail("deadline_workdays", exc.message)
+    units: list[int] = []
+    for value in list(cooperating)[:50]:
+        if not str(value).isdigit() or len(str(value)) > 9:
+            form.fail("cooperating", _("请从列表中选择配合单位。"))
+            continue
+        units.append(int(value))
+    coop = sorted(set(units) - {lead})
+    known = {r["id"] for r in await MemberUnit.select(MemberUnit.id).where(MemberUnit.id.is_in([*coop, lead or 0]))}
+    if lead and lead not in known:
+        form.fail("lead_unit", _("所选牵头单位不存在。"))
+    if set(coop) - known:
+        form.fail("cooperating", _("所选配合单位不存在。"))
+    form.done()
+    return {"text": text, "lead_unit": lead, "cooperating": coop, "deadline": deadline, "deadline_workdays": workdays}
+
+
+async def adopt_resolution(actor: Actor, meeting_id: int, data: Mapping[str, Any], cooperating: Sequence[str]) -> int:
+    """Records the resolution for an item discussed at a held meeting and assigns one task to the
+    lead unit and one to each cooperating unit."""
+    _office(actor)
+    form = FormReader(data)
+    item_id = form.ref("item", _("议题"))
+    form.done()
+    async with db.atomic():
+        meeting = await get_or_404(Meeting, meeting_id, _("没有找到该会议，或您无权查看。"))
+        visible = await visible_conference_ids(actor)
+        if visible is not None and meeting["conference"] not in visible:
+            raise NotFound(_("没有找到该会议，或您无权查看。"))
+        if meeting["status"] not in ("held", "minutes_in_review"):
+            raise Conflict(_("会议召开后、纪要印发前才能记录议定事项。"))
+        if not await AgendaSlot.exists().where((AgendaSlot.meeting == meeting_id) & (AgendaSlot.item == item_id)):
+            raise ValidationFailed({"item": _("该议题不在本次会议的议程上。")})
+        item = await get_or_404(AgendaItem, item_id or 0)
+        meeting_day = meeting["starts_at"].astimezone(get_settings().tz).date()
+        values = await _resolution_values(data, cooperating, meeting_day)
+        number = await Resolution.count().where(Resolution.meeting == meeting_id) + 1
+        resolution_id = await insert_audited(actor, Resolution, "resolution", {
+            "meeting": meeting_id, "item": item_id, "conference": meeting["conference"], "number": number,
+            "text": values["text"], "lead_unit": values["lead_unit"], "deadline": values["deadline"],
+            "deadline_workdays": values["deadline_workdays"], "adopted_by": actor.id, "adopted_at": now(),
+        }, conference_id=meeting["conference"])
+        assigned = [(values["lead_unit"], "lead")] + [(u, "cooperate") for u in values["cooperating"]]
+        day = today()
+        for unit_id, role in assigned:
+            await ResolutionUnit.insert(ResolutionUnit(resolution=resolution_id, unit=unit_id, role=role))
+            rows = await Task.insert(Task(
+                resolution=resolution_id, unit=unit_id, conference=meeting["conference"], street=item["street"], role=role,
+                status="assigned", assigned_at=now(), deadline=values["deadline"], ack_due=workdays_after(day, ACK_WORKDAYS),
+            )).returning(Task.id)
+            task_id = int(rows[0]["id"])
+            await record(actor, "assign", "task", task_id, after={"unit": unit_id, "role": role,
+                                                                  "deadline": values["deadline"].isoformat()},
+                         conference_id=meeting["conference"])
+            await _log(actor, task_id, "assigned", values["text"])
+            await queue("task_assigned", unit_id=unit_id, entity="task", entity_id=task_id,
+                        subject=_("【督办任务】{title}").format(title=item["title"]),
+                        body=_("议定事项：{text}\n承办角色：{role}\n办结期限：{deadline}\n请在 {ack} 前签收：{url}").format(
+                            text=values["text"], role=ROLE_LABELS[role], deadline=cn_date(values["deadline"]),
+                            ack=cn_date(workdays_after(day, ACK_WORKDAYS)), url=f"{get_settings().base_url}/tasks/{task_id}"))
+        return resolution_id
+
+
+# ---------------------------------------------------------------- the unit's side
+
+
+async def acknowledge(actor: Actor, task_id: int) -> None:
+    async with db.atomic():
+        task = await task_for(actor, task_id)
+        _own_unit(actor, task)
+        if task["status"] != "assigned":
+            raise _wrong_state(task["status"], _("签收"))
+        await _change(actor, task, {"status": "acknowledged", "acknowledged_at": now()}, "acknowledged")
+
+
+async def _attach(report_id: int, task_id: int, files: Sequence[tuple[str, bytes]]) -> None:
+    for filename, content in files[:10]:
+        content_type = check_attachment(filename, content)
+        await TaskAttachment.insert(TaskAttachment(
+            report=report_id, task=task_id, filename=filename.replace("/", "_").replace("\\", "_")[-200:],
+            content_type=content_type, size=len(content), sha256=hashlib.sha256(content).hexdigest(), data=content,
+            created_at=now()))
+
+
+async def report_progress(actor: Actor, task_id: int, data: Mapping[str, Any], files: Sequence[tuple[str, bytes]] = ()) -> None:
+    form = FormReader(data)
+    text = form.text("text", _("进展情况"), required=True, max_length=5000)
+    form.done()
+    for filename, content in files:
+        check_attachment(filename, content)
+    async with db.atomic():
+        task = await task_for(actor, task_id)
+        _own_unit(actor, task)
+        if task["status"] not in WORKING:
+            raise _wrong_state(task["status"], _("报送进展"))
+        await update_audited(actor, Task, "task", task, {"status": "in_progress"}, expected_version=None,
+                             action="progress", conference_id=task["conference"])
+        report_id = await _log(actor, task_id, "progress", text)
+        await _attach(report_id, task_id, files)
+
+
+async def report_done(actor: Actor, task_id: int, data: Mapping[str, Any], files: Sequence[tuple[str, bytes]] = ()) -> None:
+    form = FormReader(data)
+    evidence = form.text("evidence", _("办结情况及佐证"), required=True, max_length=5000)
+    form.done()
+    for filename, content in files:
+        check_attachment(filename, content)
+    async with db.atomic():
+        task = await task_for(actor, task_id)
+        _own_unit(actor, task)
+        if task["status"] not in WORKING:
+            raise _wrong_state(task["status"], _("报办结"))
+        await update_audited(actor, Task, "task", task, {"status": "reported_done", "reported_done_at": now(), "evidence": evidence},
+                             expected_version=None, action="done", conference_id=task["conference"])
+        report_id = await _log(actor, task_id, "done", evidence)
+        await _attach(report_id, task_id, files)
+
+
+async def request_extension(actor: Actor, task_id: int, data: Mapping[str, Any]) -> None:
+    form = FormReader(data)
+    new_deadline = form.date("extension_deadline", _("申请延期至"), required=True)
+    reason = form.text("extension_reason", _("延期理由"), required=True, max_length=2000)
+    form.done()
+    async with db.atomic():
+        task = await task_for(actor, task_id)
+        _own_unit(actor, task)
+        if task["status"] not in ("assigned", *WORKING):
+            raise _wrong_state(task["status"], _("申请延期"))
+        if task["extension_status"] == "requested":
+            raise Conflict(_("已有延期申请在审批中。"))
+        if new_deadline is None or new_deadline <= task["deadline"]:
+            raise ValidationFailed({"extension_deadline": _("延期后的期限应晚于现期限（{d}）。").format(d=cn_date(task["deadline"]))})
+        await _change(actor, task, {"extension_status": "requested", "extension_deadline": new_deadline, "extension_reason": reason},
+                      "extension_requested", _("申请延期至{d}：{r}").format(d=cn_date(new_deadline), r=reason))
+
+
+# ---------------------------------------------------------------- the office's side
+
+
+async def decide_extension(actor: Actor, task_id: int, approve: bool, data: Mapping[str, Any]) -> None:
+    _office(actor)
+    form = FormReader(data)
+    comment = form.text("comment", _("审批意见"), required=not approve, max_length=1000)
+    form.done()
+    async with db.atomic():
+        task = await task_for(actor, task_id)
+        if task["extension_status"] != "requested":
+            raise Conflict(_("该任务没有待审批的延期申请。"))
+        if approve:
+            values = {"extension_status": "approved", "deadline": task["extension_deadline"]}
+            text = _("同意延期至{d}。{c}").format(d=cn_date(task["extension_deadline"]), c=comment)
+        else:
+            values = {"extension_status": "declined"}
+            text = _("不同意延期：{c}").format(c=comment)
+        await _change(actor, task, values, "extension_approved" if approve else "extension_declined", text,
+                      notify_unit=_("延期申请审批结果"))
+
+
+async def close_task(actor: Actor, task_id: int, data: Mapping[str, Any]) -> None:
+    """销号: the office verifies the completion; the street is asked to rate it."""
+    _office(actor)
+    form = FormReader(data)
+    comment = form.text("comment", _("销号意见"), max_length=1000)
+    form.done()
+    async with db.atomic():
+        task = await task_for(actor, task_id)
+        if task["status"] != "reported_done":
+            raise _wrong_state(task["status"], _("销号"))
+        await _change(actor, task, {"status": "closed", "closed_at": now()}, "closed", comment,
+                      notify_unit=_("督办任务已销号"), notify_street=_("督办任务已办结，请评价"))
+
+
+async def return_task(actor: Actor, task_id: int, data: Mapping[str, Any]) -> None:
+    _office(actor)
+    form = FormReader(data)
+    reason = form.text("reason", _("退回理由"), required=True, max_length=1000)
+    form.done()
+    async with db.atomic():
+        task = await task_for(actor, task_id)
+        if task["status"] != "reported_done":
+            raise _wrong_state(task["status"], _("退回重办"))
+        await _change(actor, task, {"status": "returned"}, "returned", reason, notify_unit=_("督办任务被退回重办"))
+
+
+async def cancel_task(actor: Actor, task_id: int, data: Mapping[str, Any]) -> None:
+    _office(actor)
+    form = FormReader(data)
+    reason = form.text("reason", _("撤销理由"), required=True, max_length=1000)
+    form.done()
+    async with db.atomic():
+        task = await task_for(actor, task_id)
+        if task["status"] not in OPEN:
+            raise _wrong_state(task["status"], _("撤销"))
+        await _change(actor, task, {"status": "cancelled"}, "cancelled", reason, notify_unit=_("督办任务已撤销"))
+
+
+async def reopen_task(actor: Actor, task_id: int, data: Mapping[str, Any]) -> None:
+    """After a dissatisfied rating the office can send the task back to the unit."""
+    _office(actor)
+    form = FormReader(data)
+    reason = form.text("reason", _("重新办理的要求"), required=True, max_length=1000)
+    form.done()
+    async with db.atomic():
+        task = await task_for(actor, task_id)
+        if task["status"] != "closed" or task["rating"] != "dissatisfied":
+            raise Conflict(_("只有街道评价为“不满意”的已销号任务才能重新办理。"))
+        await _change(actor, task, {"status": "in_progress", "closed_at": None, "reported_done_at": None,
+                                    "rating": "", "rating_comment": "", "rated_at": None, "reopened": task["reopened"] + 1},
+                      "reopened", reason, notify_unit=_("督办任务需重新办理"))
+
+
+# ---------------------------------------------------------------- the street's side
+
+
+async def rate_task(actor: Actor, task_id: int, data: Mapping[str, Any]) -> None:
+    form = FormReader(data)
+    rating = form.choice("rating", _("评价"), RATING_LABELS)
+    comment = form.text("rating_comment", _("评价意见"), required=rating == "dissatisfied", max_length=1000)
+    form.done()
+    async with db.atomic():
+        task = await task_for(actor, task_id)
+        if actor.role != "street" or task["street"] != actor.street_id:
+            raise Forbidden(_("由提请议题的街道评价。"))
+        if task["status"] != "closed":
+            raise _wrong_state(task["status"], _("评价"))
+        if task["rating"]:
+            raise Conflict(_("该任务已经评价过了。"))
+        await _change(actor, task, {"rating": rating, "rating_comment": comment, "rated_at": now()}, "rated",
+                      f"{RATING_LABELS[rating]}：{comment}" if comment else RATING_LABELS[rating])

@@ -15,7 +15,7 @@ from conference.timefmt import now
 def _plain(value: Any) -> Any:
     # Instants in UTC, so that one moment written in two zones is not reported as a change.
     if isinstance(value, dt.datetime) and value.tzinfo is not None:
-        return value.astimezone(dt.timezone.utc).isoformat()
+        return value.astimezone(dt.UTC).isoformat()
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
     return value

@@ -46,6 +46,6 @@ async def reminder_loop(interval_seconds: float) -> None:
             count = await run_reminders()
             if count:
                 log.info("queued %d reminders", count)
-        except Exception:  # noqa: BLE001 - the loop must survive a bad tick (database restart, ...)
+        except Exception:  # the loop must survive a bad tick (database restart, ...)
             log.exception("reminder run failed")
         await asyncio.sleep(interval_seconds)

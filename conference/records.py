@@ -30,6 +30,8 @@ async def insert_audited(
 ) -> int:
     rows = await table.insert(table(**values)).returning(table._meta.primary_key)
     new_id = int(rows[0]["id"])
+    if entity == "conference" and conference_id is None:
+        conference_id = new_id  # a conference is on its own trail, so that its office sees it was set up
     await record(actor, "create", entity, new_id, after=snapshot(values, values.keys()), conference_id=conference_id)
     return new_id
 
@@ -44,6 +46,7 @@ async def update_audited(
     expected_version: int | None,
     action: str = "update",
     conference_id: int | None = None,
+    actor_name: str | None = None,
 ) -> None:
     """`current` is the row as read inside the same transaction."""
     version = current["version"]
@@ -56,4 +59,5 @@ async def update_audited(
     updated = await table.update(columns).where((pk == current["id"]) & (table._meta.get_column_by_name("version") == version)).returning(pk)
     if not updated:
         raise Conflict(_("该记录已被他人修改，您看到的不是最新内容。请刷新页面，核对后重新保存。"))
-    await record(actor, action, entity, int(current["id"]), before=before, after=after, conference_id=conference_id)
+    await record(actor, action, entity, int(current["id"]), before=before, after=after, conference_id=conference_id,
+                 actor_name=actor_name)

@@ -186,8 +186,10 @@ async def test_scope_of_meetings(as_user):
     assert (await post_form(office_lz, f"/meetings/{meeting_id}/notify", {})).status_code == 404
     titles = [a.get_text() for a in html(await office_lz.get("/meetings?q=兰山会议")).select("table.meetings td a")]
     assert titles == []
-    # the police unit is invited (member of 兰山街道); the Luozhuang street is not concerned
+    # the police unit is invited (member of 兰山街道) but sees the meeting only once notified
     unit = await as_user("unit_police")
+    assert (await unit.get(f"/meetings/{meeting_id}")).status_code == 404
+    await post_form(await as_user("office"), f"/meetings/{meeting_id}/notify", {})
     page = html(await unit.get(f"/meetings/{meeting_id}"))
     assert [r["data-unit"] for r in page.select("table.invitations tr[data-unit]")] == ["兰山派出所"]
     street_lz = await as_user("street_luozhuang")

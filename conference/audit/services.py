@@ -40,12 +40,14 @@ async def record(
     before: Mapping[str, Any] | None = None,
     after: Mapping[str, Any] | None = None,
     conference_id: int | None = None,
+    actor_name: str | None = None,
 ) -> None:
+    """`actor_name` names an actor without an account (e.g. a unit answering through its link)."""
     await AuditEvent.insert(
         AuditEvent(
             at=now(),
             actor=actor.id if actor else None,
-            actor_name=actor.label if actor else "system",
+            actor_name=actor.label if actor else (actor_name or "system"),
             action=action,
             entity=entity,
             entity_id=entity_id,

@@ -31,7 +31,7 @@ from conference.web.listing import paginate
 from conference.web.templating import render
 
 REPLY_TEMPLATE = "invitations/reply.html"
-PRIVATE_HEADERS = {"X-Robots-Tag": "noindex, nofollow", "Referrer-Policy": "no-referrer"}
+PRIVATE_HEADERS = {"X-Robots-Tag": "noindex", "Referrer-Policy": "no-referrer"}
 INVITATION_NOT_FOUND = _("没有找到该会议邀请，或您无权查看。")
 UNIT = ("unit",)
 

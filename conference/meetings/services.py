@@ -53,7 +53,9 @@ async def meeting_for(actor: Actor, meeting_id: int) -> dict[str, Any]:
     if row is None:
         raise NotFound(MEETING_NOT_FOUND)
     if actor.role == "unit":
-        if not await Invitation.exists().where((Invitation.meeting == meeting_id) & (Invitation.unit == actor.unit_id)):
+        # A draft has not been sent to anyone yet: units see a meeting once they are notified.
+        if row["status"] == "draft" or not await Invitation.exists().where(
+                (Invitation.meeting == meeting_id) & (Invitation.unit == actor.unit_id)):
             raise NotFound(MEETING_NOT_FOUND)
         return row
     visible = await visible_conference_ids(actor)
@@ -325,8 +327,10 @@ async def reply(actor: Actor | None, invitation: Mapping[str, Any], meeting: Map
     form.done()
     async with db.atomic():
         current = await get_or_404(Invitation, invitation["id"])
+        unit = await MemberUnit.select(MemberUnit.name).where(MemberUnit.id == current["unit"]).first()
         await update_audited(actor, Invitation, "invitation", current, {**values, "replied_at": now()},
-                             expected_version=None, action="reply", conference_id=meeting["conference"])
+                             expected_version=None, action="reply", conference_id=meeting["conference"],
+                             actor_name=_("{unit}（回执链接）").format(unit=unit["name"] if unit else ""))
 
 
 async def record_attendance(actor: Actor, invitation_id: int, data: Mapping[str, Any]) -> int:

@@ -1,5 +1,96 @@
-"""Route handlers (to be written)."""
+"""Notification pages: a unit's or street's own messages, and the outbox for the office."""
 
+from __future__ import annotations
+
+import re
 from typing import Any
 
-ROUTES: list[Any] = []
+from litestar import Request, get
+from litestar.response import Template
+
+from conference.accounts.actor import Actor
+from conference.accounts.scope import visible_conference_ids
+from conference.i18n import gettext as _
+from conference.notifications.services import recent_for
+from conference.notifications.tables import Notification
+from conference.registry.tables import Conference, Membership
+from conference.web.auth import actor_of
+from conference.web.listing import paginate
+from conference.web.templating import render
+
+EVENT_LABELS = {
+    "meeting_notified": _("会议通知"),
+    "meeting_updated": _("会议变更"),
+    "meeting_cancelled": _("会议取消"),
+    "meeting_uninvited": _("参会调整"),
+    "special_request_decided": _("专题会议提请审批"),
+    "item_submitted": _("议题已提交"),
+    "item_accepted": _("议题已受理"),
+    "item_returned": _("议题被退回"),
+    "item_merged": _("议题已合并"),
+    "item_scheduled": _("议题已列入会议"),
+    "item_resolved": _("议题已议定"),
+    "item_discussed": _("议题已研究"),
+    "item_deferred": _("议题暂缓"),
+}
+STATUS_LABELS = {"queued": _("待发送"), "sending": _("发送中"), "sent": _("已发送"), "dead": _("发送失败")}
+RECENT_LIMIT = 50
+# A unit's personal reply link is a password of sorts: the office reads the outbox without it.
+TOKEN_LINK = re.compile(r"/r/[A-Za-z0-9_\-]+")
+N = Notification
+
+
+@get("/notifications", opt={"roles": ("unit", "street")}, include_in_schema=False)
+async def my_notifications(request: Request[Any, Any, Any]) -> Template:
+    actor = actor_of(request)
+    if actor.role == "unit":
+        rows = await recent_for(unit_id=actor.unit_id, limit=RECENT_LIMIT) if actor.unit_id else []
+    else:
+        rows = await recent_for(street_id=actor.street_id, limit=RECENT_LIMIT) if actor.street_id else []
+    return render(request, "notifications/list.html", notifications=rows, event_labels=EVENT_LABELS, limit=RECENT_LIMIT)
+
+
+async def _outbox_scope(actor: Actor) -> Any:
+    """Admin: everything. Office: messages to units that are (or were) members of one of its
+    conferences, and to streets one of its conferences belongs to."""
+    visible = await visible_conference_ids(actor)
+    if visible is None:
+        return None
+    ids = list(visible) or [0]
+    units = {r["unit"] for r in await Membership.select(Membership.unit).where(Membership.conference.is_in(ids))}
+    streets = {r["street"] for r in await Conference.select(Conference.street).where(
+        Conference.id.is_in(ids) & Conference.street.is_not_null())}
+    return N.unit.is_in(sorted(units) or [0]) | N.street.is_in(sorted(streets) or [0])
+
+
+@get("/outbox", opt={"roles": ("admin", "office")}, include_in_schema=False)
+async def outbox(request: Request[Any, Any, Any]) -> Template:
+    actor = actor_of(request)
+    query = dict(request.query_params)
+    where = await _outbox_scope(actor)
+    filters: dict[str, str] = {}
+    status = query.get("status", "")
+    if status in STATUS_LABELS:
+        filters["status"] = status
+        where = (N.status == status) if where is None else (where & (N.status == status))
+    event = query.get("event", "")
+    if event and len(event) <= 40:
+        filters["event"] = event
+        where = (N.event == event) if where is None else (where & (N.event == event))
+    if "sort" not in query:  # newest first
+        query["desc"] = "1"
+    columns = [
+        N.id, N.created_at, N.event, N.email, N.subject, N.body, N.status, N.attempts, N.sent_at, N.last_error,
+        N.unit.name.as_alias("unit_name"), N.street.name.as_alias("street_name"),
+    ]
+    page = await paginate(N, columns, query, search=[N.subject, N.email], sorts={"created": N.id}, default_sort="created",
+                          where=where)
+    page.extra = filters
+    for row in page.rows:
+        row["body"] = TOKEN_LINK.sub("/r/…", row["body"] or "")
+    events = sorted({r["event"] for r in await N.select(N.event).distinct()} | set(EVENT_LABELS))
+    return render(request, "notifications/outbox.html", page=page, filters=filters, events=events,
+                  event_labels=EVENT_LABELS, status_labels=STATUS_LABELS)
+
+
+ROUTES: list[Any] = [my_notifications, outbox]

@@ -11,7 +11,7 @@ from conference.meetings.tables import Invitation, Meeting
 from conference.notifications.tables import Notification
 from conference.registry.tables import MemberUnit
 from tests.conftest import field_error, field_value, html, post_form
-from tests.factories import LANSHAN_STREET, conference_id, make_meeting, make_past_meeting, meeting_form, unique
+from tests.factories import LANSHAN_STREET, actor, conference_id, make_meeting, make_past_meeting, meeting_form, unique
 from tests.querycount import count_queries
 
 
@@ -251,3 +251,24 @@ async def test_meeting_pages_run_a_constant_number_of_queries(as_user):
     assert after == before
     await make_meeting()
     assert await queries(f"/meetings/{meeting_id}") == before_detail
+
+
+async def test_cancelling_gives_the_agenda_back(as_user):
+    from conference.agenda import services as agenda
+    from conference.agenda.tables import AgendaItem, AgendaSlot
+
+    office = await as_user("office")
+    meeting_id = await make_meeting()
+    street = await actor("street")
+    item_id = await agenda.create_item(street, {"title": unique("取消测试议题"), "description": "说明", "category": "other",
+                                                "urgency": "normal"}, [], submit=True)
+    await agenda.accept_item(await actor("office"), item_id)
+    await agenda.schedule_item(await actor("office"), item_id, {"meeting": str(meeting_id)})
+    assert (await post_form(office, f"/meetings/{meeting_id}/cancel", {"reason": "改期"})).status_code == 303
+    item = await AgendaItem.select().where(AgendaItem.id == item_id).first()
+    assert item["status"] == "accepted" and item["meeting"] is None
+    slot = await AgendaSlot.select().where(AgendaSlot.item == item_id).first()
+    assert slot["meeting"] == meeting_id and slot["outcome"] == "not_discussed"
+    # it can go on another meeting
+    other = await make_meeting()
+    await agenda.schedule_item(await actor("office"), item_id, {"meeting": str(other)})

@@ -1,5 +1,214 @@
-"""Route handlers (to be written)."""
+"""Agenda item pages: the scoped list, raising and editing an item, its detail page with the
+actions its status and the viewer's role allow (each a POST form), and attachments.
 
+Handlers stay thin: the rules are in conference.agenda.services, the queries in views."""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-ROUTES: list[Any] = []
+from litestar import MediaType, Request, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.exceptions import HTTPException
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+
+from conference.agenda import services, views
+from conference.errors import ValidationFailed
+from conference.i18n import gettext as _
+from conference.web.auth import actor_of
+from conference.web.errors import domain_error, http_error
+from conference.web.forms import submit
+from conference.web.templating import render
+
+READ = ("admin", "office", "convenor", "street")  # units deal with tasks, not items
+WRITE = ("admin", "office", "street")
+OFFICE = ("admin", "office")
+DETAIL = "agenda/detail.html"
+# The whole upload request may be a little larger than the file it carries (multipart framing and
+# the other fields), so that a file just over the limit reaches the service and is refused with the
+# size message beside the field; anything larger is refused before it is read (see _upload_error).
+UPLOAD_BODY_LIMIT = services.MAX_ATTACHMENT_BYTES + 256 * 1024
+
+Handler = Callable[[dict[str, Any]], Awaitable[Any]]
+
+
+@get("/items", opt={"roles": READ}, include_in_schema=False)
+async def item_list(request: Request[Any, Any, Any]) -> Template:
+    context = await views.item_list(actor_of(request), dict(request.query_params))
+    return render(request, "agenda/list.html", **context)
+
+
+# ---------------------------------------------------------------- create and edit
+
+
+def _form_title(item: dict[str, Any] | None) -> str:
+    return _("提请议题") if item is None else _("修改议题")
+
+
+@get("/items/new", opt={"roles": WRITE}, include_in_schema=False)
+async def new_page(request: Request[Any, Any, Any]) -> Template:
+    context = await views.form_context(actor_of(request), None, [])
+    return render(request, "agenda/form.html", form={"urgency": "normal"}, errors={}, title=_form_title(None),
+                  back="/items", **context)
+
+
+@post("/items/new", opt={"roles": WRITE}, include_in_schema=False)
+async def create(request: Request[Any, Any, Any]) -> Template | Redirect:
+    actor = actor_of(request)
+    raw = await request.form()
+    units = [u for u in raw.getall("units", []) if isinstance(u, str)]
+    now_submit = raw.get("submit") == "1"
+    context = await views.form_context(actor, None, units)
+    return await submit(request, template="agenda/form.html", title=_form_title(None), back="/items", **context,
+                        action=lambda data: services.create_item(actor, data, units, submit=now_submit),
+                        success=lambda item_id: f"/items/{item_id}",
+                        flash=_("议题已提交，请等待办公室受理。") if now_submit else _("草稿已保存。"))
+
+
+@get("/items/{item_id:int}/edit", opt={"roles": WRITE}, include_in_schema=False)
+async def edit_page(request: Request[Any, Any, Any], item_id: FromPath[int]) -> Template:
+    actor = actor_of(request)
+    item = await services.item_for(actor, item_id)
+    services.check_editable(actor, item)
+    units = [str(u) for u in await views.requested_unit_ids(item_id)]
+    form = {k: "" if v is None else str(v) for k, v in item.items()}
+    context = await views.form_context(actor, item, units)
+    return render(request, "agenda/form.html", form=form, errors={}, title=_form_title(item), back=f"/items/{item_id}",
+                  **context)
+
+
+@post("/items/{item_id:int}/edit", opt={"roles": WRITE}, include_in_schema=False)
+async def update(request: Request[Any, Any, Any], item_id: FromPath[int]) -> Template | Redirect:
+    actor = actor_of(request)
+    item = await services.item_for(actor, item_id)
+    raw = await request.form()
+    units = [u for u in raw.getall("units", []) if isinstance(u, str)]
+    then_submit = raw.get("submit") == "1" and item["status"] in ("draft", "returned")
+
+    async def action(data: dict[str, Any]) -> None:
+        await services.update_item(actor, item_id, data, units)
+        if then_submit:
+            await services.submit_item(actor, item_id)
+
+    context = await views.form_context(actor, item, units)
+    return await submit(request, template="agenda/form.html", title=_form_title(item), back=f"/items/{item_id}",
+                        **context, action=action, success=lambda _r: f"/items/{item_id}",
+                        flash=_("议题已提交，请等待办公室受理。") if then_submit else _("已保存。"))
+
+
+# ---------------------------------------------------------------- detail and actions
+
+
+@get("/items/{item_id:int}", opt={"roles": READ}, include_in_schema=False)
+async def detail(request: Request[Any, Any, Any], item_id: FromPath[int]) -> Template:
+    context = await views.item_detail(actor_of(request), item_id)
+    return render(request, DETAIL, form={}, errors={}, **context)
+
+
+async def _on_detail(request: Request[Any, Any, Any], item_id: int, action: Handler, flash: str,
+                     success: Callable[[Any], str] | None = None) -> Template | Redirect:
+    """Run an action posted from the detail page; bad input or a wrong state shows the page again
+    with the message (beside the field for bad input)."""
+    context = await views.item_detail(actor_of(request), item_id)  # 404 for items out of scope
+    return await submit(request, template=DETAIL, action=action, success=success or (lambda _r: f"/items/{item_id}"),
+                        flash=flash, **context)
+
+
+@post("/items/{item_id:int}/submit", opt={"roles": WRITE}, include_in_schema=False)
+async def submit_item(request: Request[Any, Any, Any], item_id: FromPath[int]) -> Template | Redirect:
+    actor = actor_of(request)
+    return await _on_detail(request, item_id, lambda _d: services.submit_item(actor, item_id),
+                            _("议题已提交，请等待办公室受理。"))
+
+
+@post("/items/{item_id:int}/accept", opt={"roles": OFFICE}, include_in_schema=False)
+async def accept_item(request: Request[Any, Any, Any], item_id: FromPath[int]) -> Template | Redirect:
+    actor = actor_of(request)
+    return await _on_detail(request, item_id, lambda _d: services.accept_item(actor, item_id), _("议题已受理。"))
+
+
+@post("/items/{item_id:int}/return", opt={"roles": OFFICE}, include_in_schema=False)
+async def return_item(request: Request[Any, Any, Any], item_id: FromPath[int]) -> Template | Redirect:
+    actor = actor_of(request)
+    return await _on_detail(request, item_id, lambda d: services.return_item(actor, item_id, d),
+                            _("议题已退回，街道会收到退回理由。"))
+
+
+@post("/items/{item_id:int}/merge", opt={"roles": OFFICE}, include_in_schema=False)
+async def merge_item(request: Request[Any, Any, Any], item_id: FromPath[int]) -> Template | Redirect:
+    actor = actor_of(request)
+    return await _on_detail(request, item_id, lambda d: services.merge_item(actor, item_id, d), _("议题已合并。"))
+
+
+@post("/items/{item_id:int}/schedule", opt={"roles": OFFICE}, include_in_schema=False)
+async def schedule_item(request: Request[Any, Any, Any], item_id: FromPath[int]) -> Template | Redirect:
+    actor = actor_of(request)
+    return await _on_detail(request, item_id, lambda d: services.schedule_item(actor, item_id, d), _("议题已列入会议议程。"))
+
+
+@post("/items/{item_id:int}/outcome", opt={"roles": OFFICE}, include_in_schema=False)
+async def record_outcome(request: Request[Any, Any, Any], item_id: FromPath[int]) -> Template | Redirect:
+    actor = actor_of(request)
+    return await _on_detail(request, item_id, lambda d: services.record_outcome(actor, item_id, d), _("已记录研究结果。"))
+
+
+@post("/items/{item_id:int}/move", opt={"roles": OFFICE}, include_in_schema=False)
+async def move_item(request: Request[Any, Any, Any], item_id: FromPath[int]) -> Template | Redirect:
+    """Up or down on its meeting's agenda; back to the meeting page, where the buttons are."""
+    actor = actor_of(request)
+    return await _on_detail(request, item_id, lambda d: services.move_item(actor, item_id, str(d.get("direction", ""))),
+                            _("议程顺序已调整。"), success=lambda meeting_id: f"/meetings/{meeting_id}")
+
+
+# ---------------------------------------------------------------- attachments
+
+
+def _upload_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    """A body over the limit is refused before it is read: 400 with the size rule, never a 500.
+    Every other HTTP error (CSRF, log-in, role) is answered as everywhere else."""
+    if isinstance(exc, RequestEntityTooLarge) or (exc.status_code == 400 and exc.detail == "Request Entity Too Large"):
+        message = _("附件不能超过 10 MB。")
+        return domain_error(request, ValidationFailed({"file": message}, message))
+    return http_error(request, exc)
+
+
+@post("/items/{item_id:int}/attachments", opt={"roles": WRITE}, include_in_schema=False,
+      request_max_body_size=UPLOAD_BODY_LIMIT, exception_handlers={HTTPException: _upload_error})
+async def upload(request: Request[Any, Any, Any], item_id: FromPath[int]) -> Template | Redirect:
+    actor = actor_of(request)
+    file = (await request.form()).get("file")
+    filename, content = "", b""
+    if isinstance(file, UploadFile):
+        filename = file.filename or ""
+        content = await file.read(services.MAX_ATTACHMENT_BYTES + 1)
+        await file.close()
+    return await _on_detail(request, item_id, lambda _d: services.add_attachment(actor, item_id, filename, content),
+                            _("附件已上传。"))
+
+
+def content_disposition(filename: str) -> str:
+    """`attachment` with an ASCII fallback and the UTF-8 name (RFC 6266 / 5987) for Chinese names."""
+    fallback = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in filename) or "attachment"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{urllib.parse.quote(filename, safe='')}"
+
+
+@get("/attachments/{attachment_id:int}", opt={"roles": READ}, include_in_schema=False)
+async def download(request: Request[Any, Any, Any], attachment_id: FromPath[int]) -> Response[bytes]:
+    row = await services.attachment_for(actor_of(request), attachment_id)
+    # Always a download of the type checked at upload, never rendered in the page's origin.
+    return Response(content=bytes(row["data"]), media_type=row["content_type"] or MediaType.TEXT, headers={
+        "Content-Disposition": content_disposition(row["filename"]),
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+        "Cache-Control": "private, no-store",
+    })
+
+
+ROUTES: list[Any] = [
+    item_list, new_page, create, edit_page, update, detail, submit_item, accept_item, return_item, merge_item,
+    schedule_item, record_outcome, move_item, upload, download,
+]

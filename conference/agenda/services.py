@@ -13,6 +13,7 @@ from conference import db
 from conference.accounts.actor import Actor
 from conference.accounts.scope import visible_conference_ids
 from conference.agenda.tables import AgendaItem, AgendaItemUnit, AgendaSlot, Attachment
+from conference.audit.services import record
 from conference.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from conference.forms import FormReader
 from conference.i18n import gettext as _
@@ -20,7 +21,7 @@ from conference.meetings.services import street_conference
 from conference.meetings.tables import Meeting
 from conference.notifications.services import queue
 from conference.records import get_or_404, insert_audited, update_audited
-from conference.registry.tables import MemberUnit
+from conference.registry.tables import Conference, MemberUnit
 from conference.timefmt import now
 
 STATUS_LABELS = {
@@ -64,7 +65,7 @@ async def item_for(actor: Actor, item_id: int) -> dict[str, Any]:
     if row is None:
         raise NotFound(ITEM_NOT_FOUND)
     if actor.role == "street":
-        if row["street"] != actor.street_id:
+        if actor.street_id is None or row["street"] != actor.street_id:
             raise NotFound(ITEM_NOT_FOUND)
         return row
     if row["status"] == "draft" and row["submitted_by"] != actor.id:
@@ -113,8 +114,12 @@ async def _item_values(data: Mapping[str, Any], unit_ids: list[str]) -> tuple[di
     units: list[int] = []
     for raw in unit_ids[:50]:
         try:
-            units.append(int(raw))
+            number = int(raw)
         except (TypeError, ValueError):
+            number = 0
+        if 0 < number < 2**31:  # ids are 32-bit serials; a larger one would make PostgreSQL raise
+            units.append(number)
+        else:
             form.fail("units", _("请从列表中选择提请单位。"))
     if units:
         found = {r["id"] for r in await MemberUnit.select(MemberUnit.id).where(MemberUnit.id.is_in(units))}
@@ -125,21 +130,33 @@ async def _item_values(data: Mapping[str, Any], unit_ids: list[str]) -> tuple[di
     return values, sorted(set(units)), version
 
 
+async def _office_conference(actor: Actor, data: Mapping[str, Any]) -> tuple[int, dict[str, str]]:
+    form = FormReader(data)
+    conference_id = form.ref("conference", _("联席会议")) or 0
+    if not form.errors:
+        visible = await visible_conference_ids(actor)
+        if (visible is not None and conference_id not in visible) or not await Conference.exists().where(
+                Conference.id == conference_id):
+            form.fail("conference", _("所选联席会议不存在。"))
+    return conference_id, form.errors
+
+
 async def create_item(actor: Actor, data: Mapping[str, Any], unit_ids: list[str], submit: bool = False) -> int:
     """A street raises an item in its own street conference; an office in its own conference."""
+    errors: dict[str, str] = {}
     if actor.role == "street":
         conference_id, street_id = await street_conference(actor.street_id), actor.street_id
     elif actor.role in ("office", "admin"):
-        form = FormReader(data)
-        conference_id = form.ref("conference", _("联席会议")) or 0
-        form.done()
-        visible = await visible_conference_ids(actor)
-        if visible is not None and conference_id not in visible:
-            raise ValidationFailed({"conference": _("所选联席会议不存在。")})
+        conference_id, errors = await _office_conference(actor, data)
         street_id = None
     else:
         raise Forbidden(_("议题由街道或联席会议办公室提出。"))
-    values, units, _v = await _item_values(data, unit_ids)
+    try:
+        values, units, _v = await _item_values(data, unit_ids)
+    except ValidationFailed as exc:
+        raise ValidationFailed({**errors, **exc.errors}) from None
+    if errors:  # every message at once, beside its field
+        raise ValidationFailed(errors)
     async with db.atomic():
         item_id = await insert_audited(actor, AgendaItem, "agenda_item", {
             **values, "conference": conference_id, "street": street_id, "submitted_by": actor.id,
@@ -147,15 +164,25 @@ async def create_item(actor: Actor, data: Mapping[str, Any], unit_ids: list[str]
         }, conference_id=conference_id)
         for unit_id in units:
             await AgendaItemUnit.insert(AgendaItemUnit(item=item_id, unit=unit_id))
+        if submit:
+            await _notify_street({**values, "id": item_id, "street": street_id}, "submitted")
     return item_id
 
 
-async def update_item(actor: Actor, item_id: int, data: Mapping[str, Any], unit_ids: list[str]) -> None:
-    item = await item_for(actor, item_id)
+def check_editable(actor: Actor, item: Mapping[str, Any]) -> None:
+    """Drafts and returned items are edited by whoever raised them; the office may also correct a
+    submitted item before it is accepted."""
+    if actor.role not in ("street", "office", "admin"):
+        raise Forbidden(_("您无权修改议题。"))
     if item["status"] not in ("draft", "returned", "submitted"):
         raise _wrong_state(item["status"], _("修改"))
     if actor.role == "street" and item["status"] == "submitted":
         raise _wrong_state(item["status"], _("修改（已提交的议题由办公室处理）"))
+
+
+async def update_item(actor: Actor, item_id: int, data: Mapping[str, Any], unit_ids: list[str]) -> None:
+    item = await item_for(actor, item_id)
+    check_editable(actor, item)
     values, units, version = await _item_values(data, unit_ids)
     async with db.atomic():
         current = await get_or_404(AgendaItem, item_id, ITEM_NOT_FOUND)
@@ -167,15 +194,15 @@ async def update_item(actor: Actor, item_id: int, data: Mapping[str, Any], unit_
 
 
 async def submit_item(actor: Actor, item_id: int) -> None:
+    """Draft or returned → submitted. The first submission starts the item's age; a resubmission
+    after a return keeps it."""
+    if actor.role not in ("street", "office", "admin"):
+        raise Forbidden(_("议题由街道或联席会议办公室提交。"))
     async with db.atomic():
         item = await item_for(actor, item_id)
-        if actor.role == "street" and item["street"] != actor.street_id:
-            raise NotFound(ITEM_NOT_FOUND)
         if item["status"] not in ("draft", "returned"):
             raise _wrong_state(item["status"], _("提交"))
-        await update_audited(actor, AgendaItem, "agenda_item", item,
-                             {"status": "submitted", "submitted_at": item["submitted_at"] or now(), "return_reason": ""},
-                             expected_version=None, action="submit", conference_id=item["conference"])
+        await _change(actor, item, "submitted", "submit", submitted_at=item["submitted_at"] or now(), return_reason="")
 
 
 # ---------------------------------------------------------------- triage
@@ -221,7 +248,8 @@ async def merge_item(actor: Actor, item_id: int, data: Mapping[str, Any]) -> int
         for row in await AgendaItemUnit.select(AgendaItemUnit.unit).where(AgendaItemUnit.item == item_id):
             if row["unit"] not in have:
                 await AgendaItemUnit.insert(AgendaItemUnit(item=target_id, unit=row["unit"]))
-        await _change(actor, item, "merged", "merge", _("已并入议题“{title}”。").format(title=target["title"]), merged_into=target_id)
+        await _change(actor, item, "merged", "merge", _("已并入议题“{title}”。").format(title=target["title"]),
+                      merged_into=target_id)
         return int(target_id or 0)
 
 
@@ -251,12 +279,15 @@ async def schedule_item(actor: Actor, item_id: int, data: Mapping[str, Any]) -> 
 async def move_item(actor: Actor, item_id: int, direction: str) -> int:
     """Swaps the item with its neighbour on the agenda (direction up or down)."""
     _office(actor)
+    if direction not in ("up", "down"):
+        raise ValidationFailed({"direction": _("请选择上移或下移。")})
     async with db.atomic():
         item = await item_for(actor, item_id)
         if item["status"] != "scheduled" or item["meeting"] is None:
             raise _wrong_state(item["status"], _("调整顺序"))
         rows = await AgendaItem.select(AgendaItem.id, AgendaItem.position).where(
-            (AgendaItem.meeting == item["meeting"]) & (AgendaItem.status == "scheduled")).order_by(AgendaItem.position).order_by(AgendaItem.id)
+            (AgendaItem.meeting == item["meeting"]) & (AgendaItem.status == "scheduled")
+        ).order_by(AgendaItem.position).order_by(AgendaItem.id)
         ids = [r["id"] for r in rows]
         index = ids.index(item_id)
         other = index - 1 if direction == "up" else index + 1
@@ -264,6 +295,8 @@ async def move_item(actor: Actor, item_id: int, direction: str) -> int:
             ids[index], ids[other] = ids[other], ids[index]
             for position, row_id in enumerate(ids, start=1):
                 await AgendaItem.update({AgendaItem.position: position}).where(AgendaItem.id == row_id)
+            await record(actor, "move", "agenda_item", item_id, before={"position": index + 1},
+                         after={"position": other + 1}, conference_id=item["conference"])
         return int(item["meeting"])
 
 
@@ -310,6 +343,8 @@ async def record_outcome(actor: Actor, item_id: int, data: Mapping[str, Any]) ->
 
 def check_attachment(filename: str, content: bytes) -> str:
     """The content type of an acceptable attachment, or ValidationFailed with the reason."""
+    if not filename:
+        raise ValidationFailed({"file": _("请选择要上传的文件。")})
     name = filename.lower()
     ext = name[name.rfind("."):] if "." in name else ""
     if ext not in SIGNATURES:
@@ -340,8 +375,6 @@ async def add_attachment(actor: Actor, item_id: int, filename: str, content: byt
             sha256=hashlib.sha256(content).hexdigest(), data=content, uploaded_by=actor.id, created_at=now(),
         )).returning(Attachment.id)
         attachment_id = int(rows[0]["id"])
-        from conference.audit.services import record
-
         await record(actor, "attach", "agenda_item", item_id, after={"attachment": attachment_id, "filename": safe_name,
                                                                      "size": len(content)}, conference_id=item["conference"])
         return attachment_id
@@ -353,3 +386,15 @@ async def attachment_for(actor: Actor, attachment_id: int) -> dict[str, Any]:
         raise NotFound(_("没有找到该附件，或您无权查看。"))
     await item_for(actor, row["item"])
     return row
+
+
+async def release_items(actor: Actor, meeting_id: int, title: str) -> None:
+    """A cancelled meeting gives its agenda back: each scheduled item returns to "accepted" so the
+    office can put it on another meeting; the slot stays in the item's history as not discussed."""
+    items = await AgendaItem.select().where((AgendaItem.meeting == meeting_id) & (AgendaItem.status == "scheduled"))
+    for item in items:
+        await AgendaSlot.update({AgendaSlot.outcome: "not_discussed", AgendaSlot.note: _("会议取消"),
+                                 AgendaSlot.decided_at: now()}).where(
+            (AgendaSlot.item == item["id"]) & (AgendaSlot.meeting == meeting_id) & (AgendaSlot.outcome == "pending"))
+        await _change(actor, item, "accepted", "unschedule", _("会议“{title}”已取消，议题待重新安排。").format(title=title),
+                      meeting=None, position=0)

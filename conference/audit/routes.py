@@ -18,11 +18,22 @@ from conference.web.templating import render
 
 ENTITY_LABELS = {
     "street": _("街道"), "conference": _("联席会议"), "member_unit": _("成员单位"), "membership": _("成员资格"),
-    "person": _("召集人"), "convenor_appointment": _("召集人任命"), "user": _("账号"),
+    "person": _("召集人"), "convenor_appointment": _("召集人任命"), "user": _("账号"), "meeting": _("会议"),
+    "invitation": _("参会邀请"), "special_request": _("专题会议提请"), "agenda_item": _("议题"),
+    "resolution": _("议定事项"), "task": _("督办任务"), "minutes": _("会议纪要"),
 }
 ACTION_LABELS = {
     "create": _("新建"), "update": _("修改"), "end": _("结束/撤销"), "import": _("导入"),
     "issue_token": _("生成接口令牌"), "change_password": _("修改密码"),
+    "notify": _("发送会议通知"), "renotify": _("发送变更通知"), "reschedule": _("变更时间地点"), "hold": _("标记已召开"),
+    "cancel": _("取消"), "invite": _("邀请单位"), "uninvite": _("移除受邀单位"), "revoke_token": _("作废回执链接"),
+    "reply": _("回执"), "sign_in": _("签到"), "approve": _("同意"), "decline": _("不同意"),
+    "submit": _("提交"), "accept": _("受理"), "return": _("退回"), "merge": _("合并"), "schedule": _("列入议程"),
+    "unschedule": _("撤出议程"), "move": _("调整议程顺序"), "attach": _("上传附件"), "discussed": _("记为已研究"),
+    "resolved": _("记为已解决"), "deferred": _("记为暂缓"), "not_discussed": _("记为未及研究"),
+    "assign": _("交办"), "acknowledged": _("签收"), "progress": _("报送进展"), "done": _("报办结"), "closed": _("销号"),
+    "returned": _("退回重办"), "cancelled": _("撤销任务"), "reopened": _("重新办理"), "rated": _("街道评价"),
+    "extension_requested": _("申请延期"), "extension_approved": _("同意延期"), "extension_declined": _("不同意延期"),
 }
 
 

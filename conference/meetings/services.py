@@ -14,6 +14,7 @@ from conference import db
 from conference.accounts.actor import Actor
 from conference.accounts.scope import visible_conference_ids
 from conference.audit.services import record
+from conference.calendar.data import meeting_context, render_invitation
 from conference.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from conference.forms import FormReader
 from conference.i18n import gettext as _
@@ -163,7 +164,9 @@ async def update_meeting(actor: Actor, meeting_id: int, data: Mapping[str, Any])
     if current["status"] not in EDITABLE:
         raise _wrong_state(current["status"], _("修改"))
     values = await _meeting_values(actor, data, current["conference"])
-    version = FormReader(data).version()
+    form = FormReader(data)
+    version = form.version()
+    form.done()  # a version that is not a record version is refused, not taken as "don't check"
     async with db.atomic():
         current = await get_or_404(Meeting, meeting_id, MEETING_NOT_FOUND)
         changed = [f for f in NOTIFIED_FIELDS if values[f] != current[f]]
@@ -201,12 +204,14 @@ async def notify_meeting(actor: Actor, meeting_id: int) -> int:
         if not pending:
             raise Conflict(_("所有受邀单位都已收到最新通知。"))
         base = get_settings().base_url
+        calendar = await meeting_context(meeting_id)  # the iCalendar invitation (REQUEST) attached to each message
         for inv in pending:
             changed = inv["notified_sequence"] is not None
             subject = (_("【会议变更】{title}") if changed else _("【会议通知】{title}")).format(title=meeting["title"])
             body = _meeting_text(meeting) + "\n" + _("请通过以下链接回复参会情况：{url}").format(url=f"{base}/r/{inv['token']}")
             await queue("meeting_updated" if changed else "meeting_notified", subject=subject, body=body,
-                        unit_id=inv["unit"], entity="invitation", entity_id=inv["id"])
+                        unit_id=inv["unit"], entity="invitation", entity_id=inv["id"],
+                        ics=render_invitation(calendar, inv["unit"]) if calendar else None)
             await Invitation.update({Invitation.notified_sequence: meeting["sequence"]}).where(Invitation.id == inv["id"])
         if meeting["status"] == "draft":
             await _transition(actor, meeting, "notified", "notify", notified_at=now())
@@ -236,13 +241,18 @@ async def cancel_meeting(actor: Actor, meeting_id: int, data: Mapping[str, Any])
             raise _wrong_state(meeting["status"], _("取消"))
         was_notified = meeting["status"] == "notified"
         await _transition(actor, meeting, "cancelled", "cancel", cancel_reason=reason, sequence=meeting["sequence"] + 1)
+        from conference.agenda.services import release_items  # agenda depends on meetings, not the reverse
+
+        await release_items(actor, meeting_id, meeting["title"])
         if was_notified:
             rows = await Invitation.select(Invitation.id, Invitation.unit).where(
                 (Invitation.meeting == meeting_id) & Invitation.notified_sequence.is_not_null())
+            calendar = await meeting_context(meeting_id)  # now cancelled, SEQUENCE+1: the .ics is a CANCEL
             for inv in rows:
                 await queue("meeting_cancelled", subject=_("【会议取消】{title}").format(title=meeting["title"]),
                             body=_meeting_text(meeting) + "\n" + _("取消原因：{reason}").format(reason=reason),
-                            unit_id=inv["unit"], entity="invitation", entity_id=inv["id"])
+                            unit_id=inv["unit"], entity="invitation", entity_id=inv["id"],
+                            ics=render_invitation(calendar, inv["unit"]) if calendar else None)
 
 
 # ---------------------------------------------------------------- invitations

@@ -1,0 +1,324 @@
+"""Agenda items (议题) JSON API under /api/items: the scoped list with each item's age, the item with
+its requested units and its history across meetings, raising and editing, and every step of its
+lifecycle (submit, accept, return, merge, schedule, order on the agenda, outcome).
+
+Handlers are thin, like the registry API: the rules are conference.agenda.services, the reads
+conference.agenda.views (the same scoped list and detail as the HTML pages). A street sees its own
+items (drafts included); offices, admins and convenors those of their conferences without other
+people's drafts; units deal with tasks, not items (403). An out-of-scope id answers 404 like a
+missing one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Request, Router, get, patch, post
+from litestar.exceptions import ValidationException
+from litestar.params import Parameter
+
+from conference.accounts.actor import Actor
+from conference.agenda import services, views
+from conference.i18n import gettext as _
+from conference.meetings.api import OptionalId, _convert, relabelled
+from conference.registry.api import READ_ERRORS, WRITE_ERRORS, PageNo, PerPage, Q, RecordId, _fields, _merge
+from conference.web.auth import actor_of
+from conference.web.listing import PER_PAGE
+
+READ = ("admin", "office", "convenor", "street")
+WRITE = ("admin", "office", "street")
+OFFICE = ("admin", "office")
+TAGS = ["议题"]
+
+LABELS = {
+    "title": _("议题名称"), "description": _("情况说明"), "category": _("类别"), "urgency": _("紧急程度"),
+    "units": _("提请单位"), "conference": _("联席会议"), "submit": _("立即提交"), "reason": _("退回理由"),
+    "into": _("合并到的议题"), "meeting": _("会议"), "outcome": _("研究结果"), "note": _("说明"), "direction": _("调整方向"),
+    "status": _("议题状态"), "street": _("街道"), "sort": _("排序字段"),
+}
+
+
+# ---------------------------------------------------------------- documents
+
+
+class ItemRow(msgspec.Struct):
+    id: int
+    title: str
+    status: str  # draft | submitted | accepted | returned | merged | scheduled | discussed | resolved | deferred
+    urgency: str  # normal | urgent | critical
+    category: str
+    conference_name: str
+    street_name: str | None  # None when the office raised it
+    meeting: int | None  # the meeting it is scheduled on now
+    meeting_title: str | None
+    submitted_at: dt.datetime | None
+    created_at: dt.datetime
+    age_days: int | None  # days since submission (None for a draft never submitted)
+    meetings_waited: int  # meetings it was carried over from
+
+
+class ItemPage(msgspec.Struct):
+    items: list[ItemRow]
+    total: int
+    page: int
+    per_page: int
+
+
+class UnitRef(msgspec.Struct):
+    id: int
+    name: str
+
+
+class ItemMeeting(msgspec.Struct):
+    """One meeting the item was put on, and what was decided there."""
+
+    meeting: int
+    meeting_title: str
+    starts_at: dt.datetime
+    meeting_status: str
+    outcome: str  # pending | discussed | resolved | deferred | not_discussed
+    note: str
+    decided_at: dt.datetime | None
+
+
+class AttachmentOut(msgspec.Struct):
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    created_at: dt.datetime
+    uploaded_by_name: str | None
+
+
+class MergedItem(msgspec.Struct):
+    id: int
+    title: str
+    street_name: str | None
+
+
+class ItemDetail(msgspec.Struct):
+    id: int
+    conference: int
+    conference_name: str
+    street: int | None
+    street_name: str | None
+    submitted_by_name: str | None
+    title: str
+    description: str
+    category: str
+    urgency: str
+    status: str
+    return_reason: str
+    merged_into: int | None
+    merged_into_title: str | None
+    meeting: int | None
+    meeting_title: str | None
+    meeting_starts_at: dt.datetime | None
+    meeting_status: str | None
+    position: int
+    submitted_at: dt.datetime | None
+    age_days: int | None
+    meetings_waited: int
+    version: int
+    created_at: dt.datetime
+    units: list[UnitRef]  # the member units the item asks to deal with it
+    meetings: list[ItemMeeting]  # every meeting it was put on, in meeting order
+    attachments: list[AttachmentOut]
+    merged_from: list[MergedItem]  # items folded into this one
+    actions: dict[str, bool]  # what the caller may do now: edit, submit, accept, return, merge, schedule, outcome, move
+
+
+class ItemIn(msgspec.Struct, forbid_unknown_fields=True):
+    title: str | None = None
+    description: str | None = None
+    category: str | None = None
+    urgency: str | None = None
+    units: list[int] | None = None
+    conference: int | None = None  # office and admin only: a street's items go to its street conference
+    submit: bool = False  # submit at once instead of keeping a draft
+
+
+class ItemPatch(msgspec.Struct, forbid_unknown_fields=True):
+    version: int
+    title: str | msgspec.UnsetType | None = msgspec.UNSET
+    description: str | msgspec.UnsetType | None = msgspec.UNSET
+    category: str | msgspec.UnsetType | None = msgspec.UNSET
+    urgency: str | msgspec.UnsetType | None = msgspec.UNSET
+    units: list[int] | msgspec.UnsetType | None = msgspec.UNSET
+
+
+class ReturnIn(msgspec.Struct, forbid_unknown_fields=True):
+    reason: str | None = None
+
+
+class MergeIn(msgspec.Struct, forbid_unknown_fields=True):
+    into: int | None = None
+
+
+class ScheduleIn(msgspec.Struct, forbid_unknown_fields=True):
+    meeting: int | None = None
+
+
+class OutcomeIn(msgspec.Struct, forbid_unknown_fields=True):
+    outcome: str | None = None  # discussed | resolved | deferred | not_discussed
+    note: str | None = None
+
+
+class MoveIn(msgspec.Struct, forbid_unknown_fields=True):
+    direction: str | None = None  # up | down
+
+
+# ---------------------------------------------------------------- helpers
+
+
+async def _detail(actor: Actor, item_id: int) -> ItemDetail:
+    context = await views.item_detail(actor, item_id)  # NotFound when out of scope
+    return _convert({
+        **context["item"], "units": context["units"], "attachments": context["attachments"],
+        "meetings": [{**m, "meeting": m["meeting_id"]} for m in context["meetings"]],
+        "merged_from": context["merged_from"], "actions": context["can"],
+    }, ItemDetail)
+
+
+def _unit_ids(units: list[int] | None) -> list[str]:
+    return [str(u) for u in units or []]
+
+
+# ---------------------------------------------------------------- list and detail
+
+ItemStatus = Literal["draft", "submitted", "accepted", "returned", "merged", "scheduled", "discussed", "resolved", "deferred"]
+
+
+@get("/api/items", opt={"roles": READ}, tags=TAGS, summary=_("议题列表"), responses=READ_ERRORS)
+async def list_items(
+    request: Request[Any, Any, Any],
+    q: Q = None,
+    status: ItemStatus | None = None,
+    urgency: Literal["normal", "urgent", "critical"] | None = None,
+    conference: OptionalId = None,
+    street: OptionalId = None,
+    page: PageNo = 1,
+    per_page: PerPage = PER_PAGE,
+    sort: Literal["submitted_at", "age", "urgency", "title"] = "submitted_at",
+    desc: Annotated[bool | None, Parameter(description=_("是否倒序；默认按提交时间倒序（最新的在前），其余字段正序"))] = None,
+) -> ItemPage:
+    """街道只看到本街道的议题（含草稿）；办公室、管理员和召集人看到其联席会议的议题（他人的草稿除外）。
+    每条附 age_days（自提交起的天数）和 meetings_waited（已等待的会议次数）；q 搜索议题名称。"""
+    query = {"q": (q or "").replace("\x00", ""), "page": str(page), "per_page": str(per_page), "sort": sort,
+             "desc": "1" if (sort == "submitted_at" if desc is None else desc) else ""}
+    for key, value in (("status", status), ("urgency", urgency), ("conference", conference), ("street", street)):
+        if value is not None:
+            query[key] = str(value)
+    listing = (await views.item_list(actor_of(request), query))["page"]
+    return ItemPage(items=[_convert({**r, "meeting": r["meeting_id"]}, ItemRow) for r in listing.rows],
+                    total=listing.total, page=listing.page, per_page=listing.per_page)
+
+
+@get("/api/items/{item_id:int}", opt={"roles": READ}, tags=TAGS, summary=_("议题详情"), responses=READ_ERRORS)
+async def get_item(request: Request[Any, Any, Any], item_id: RecordId) -> ItemDetail:
+    """含提请单位、附件、并入的议题、上过的每次会议及其研究结果（outcome、note），以及本账号现在可执行的操作（actions）。"""
+    return await _detail(actor_of(request), item_id)
+
+
+# ---------------------------------------------------------------- raise and edit
+
+
+@post("/api/items", opt={"roles": WRITE}, tags=TAGS, summary=_("提请议题"), responses=WRITE_ERRORS)
+async def create_item(request: Request[Any, Any, Any], data: ItemIn) -> ItemDetail:
+    """街道的议题属于本街道联席会议（conference 不必填）；办公室须选择 conference。category 取 urban_management、planning、
+    market、safety、environment、public_order、services 或 other；urgency 取 normal、urgent 或 critical；
+    units 为提请协调的成员单位编号。submit 为 true 时直接提交，否则保存为草稿。"""
+    actor = actor_of(request)
+    fields = _fields(data)
+    units, submit = fields.pop("units", None), bool(fields.pop("submit", False))
+    item_id = await services.create_item(actor, fields, _unit_ids(units), submit=submit)
+    return await _detail(actor, item_id)
+
+
+@patch("/api/items/{item_id:int}", opt={"roles": WRITE}, tags=TAGS, summary=_("修改议题"), responses=WRITE_ERRORS)
+async def update_item(request: Request[Any, Any, Any], item_id: RecordId, data: ItemPatch) -> ItemDetail:
+    """只修改给出的字段（units 给出时替换全部提请单位）；version 须为读取时的版本，否则返回 409。草稿和退回的议题由提出者
+    修改；已提交、尚未受理的议题只能由办公室修改。"""
+    actor = actor_of(request)
+    item = await services.item_for(actor, item_id)
+    stored = {**item, "units": await views.requested_unit_ids(item_id)}
+    merged = _merge(stored, data)
+    units = merged.pop("units", None)
+    await services.update_item(actor, item_id, merged, _unit_ids(units))
+    return await _detail(actor, item_id)
+
+
+# ---------------------------------------------------------------- lifecycle
+
+
+@post("/api/items/{item_id:int}/submit", opt={"roles": WRITE}, tags=TAGS, summary=_("提交议题"), status_code=200,
+      responses=WRITE_ERRORS)
+async def submit_item(request: Request[Any, Any, Any], item_id: RecordId) -> ItemDetail:
+    """草稿或退回的议题提交给办公室；首次提交开始计算议题的等待天数。"""
+    actor = actor_of(request)
+    await services.submit_item(actor, item_id)
+    return await _detail(actor, item_id)
+
+
+@post("/api/items/{item_id:int}/accept", opt={"roles": OFFICE}, tags=TAGS, summary=_("受理议题"), status_code=200,
+      responses=WRITE_ERRORS)
+async def accept_item(request: Request[Any, Any, Any], item_id: RecordId) -> ItemDetail:
+    actor = actor_of(request)
+    await services.accept_item(actor, item_id)
+    return await _detail(actor, item_id)
+
+
+@post("/api/items/{item_id:int}/return", opt={"roles": OFFICE}, tags=TAGS, summary=_("退回议题"), status_code=200,
+      responses=WRITE_ERRORS)
+async def return_item(request: Request[Any, Any, Any], item_id: RecordId, data: ReturnIn) -> ItemDetail:
+    """已提交或已受理的议题可以退回，须填写退回理由（reason）；街道会收到通知。"""
+    actor = actor_of(request)
+    await services.return_item(actor, item_id, _fields(data))
+    return await _detail(actor, item_id)
+
+
+@post("/api/items/{item_id:int}/merge", opt={"roles": OFFICE}, tags=TAGS, summary=_("合并议题"), status_code=200,
+      responses=WRITE_ERRORS)
+async def merge_item(request: Request[Any, Any, Any], item_id: RecordId, data: MergeIn) -> ItemDetail:
+    """把重复的议题并入本联席会议另一个未办结的议题（into），其提请单位一并加入；返回被并入后的本议题。"""
+    actor = actor_of(request)
+    await services.merge_item(actor, item_id, _fields(data))
+    return await _detail(actor, item_id)
+
+
+@post("/api/items/{item_id:int}/schedule", opt={"roles": OFFICE}, tags=TAGS, summary=_("列入会议议程"),
+      status_code=200, responses=WRITE_ERRORS)
+async def schedule_item(request: Request[Any, Any, Any], item_id: RecordId, data: ScheduleIn) -> ItemDetail:
+    """已受理或暂缓的议题列入本联席会议尚未召开的会议（meeting），排在议程末尾。"""
+    actor = actor_of(request)
+    await services.schedule_item(actor, item_id, _fields(data))
+    return await _detail(actor, item_id)
+
+
+@post("/api/items/{item_id:int}/outcome", opt={"roles": OFFICE}, tags=TAGS, summary=_("记录研究结果"),
+      status_code=200, responses=WRITE_ERRORS)
+async def record_outcome(request: Request[Any, Any, Any], item_id: RecordId, data: OutcomeIn) -> ItemDetail:
+    """会议召开后记录：outcome 取 discussed（已研究）、resolved（已解决）、deferred（暂缓）或 not_discussed（未及研究，
+    亦转下次会议）；已研究的议题可再记为已解决或暂缓。暂缓的议题离开本次议程，已等待会议次数加 1。"""
+    actor = actor_of(request)
+    await services.record_outcome(actor, item_id, _fields(data))
+    return await _detail(actor, item_id)
+
+
+@post("/api/items/{item_id:int}/move", opt={"roles": OFFICE}, tags=TAGS, summary=_("调整议程顺序"), status_code=200,
+      responses=WRITE_ERRORS)
+async def move_item(request: Request[Any, Any, Any], item_id: RecordId, data: MoveIn) -> ItemDetail:
+    """direction 取 up（上移）或 down（下移），与相邻议题交换位置；已在首位或末位时不变。"""
+    actor = actor_of(request)
+    await services.move_item(actor, item_id, data.direction or "")
+    return await _detail(actor, item_id)
+
+
+ROUTES: list[Any] = [
+    Router(path="/", route_handlers=[
+        list_items, get_item, create_item, update_item, submit_item, accept_item, return_item, merge_item,
+        schedule_item, record_outcome, move_item,
+    ], exception_handlers={ValidationException: relabelled(LABELS)}),
+]

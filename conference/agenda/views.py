@@ -1,0 +1,326 @@
+"""Presentation of agenda items: the scoped list (search, filters, sort, pages in a constant number
+of queries), the form's options, and the detail page's context (history, meetings, actions)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from piccolo.columns.combination import And, Or, Where, WhereRaw
+from piccolo.querystring import QueryString
+
+from conference.accounts.actor import Actor
+from conference.accounts.scope import visible_conference_ids
+from conference.agenda.services import (
+    CATEGORY_LABELS,
+    OUTCOME_LABELS,
+    STATUS_LABELS,
+    URGENCY_LABELS,
+    check_editable,
+    item_for,
+)
+from conference.agenda.tables import AgendaItem, AgendaItemUnit, AgendaSlot, Attachment
+from conference.audit.tables import AuditEvent
+from conference.errors import DomainError
+from conference.i18n import gettext as _
+from conference.meetings.services import STATUS_LABELS as MEETING_STATUS_LABELS
+from conference.meetings.tables import Meeting
+from conference.registry.tables import Conference, Membership, MemberUnit
+from conference.timefmt import local, now, today
+from conference.web.fields import Field
+from conference.web.listing import MAX_PER_PAGE, PER_PAGE, Page, escape_like
+
+OFFICE = ("admin", "office")
+OPEN_STATES = ("submitted", "accepted", "scheduled", "deferred")  # items another can be merged into
+HELD_STATES = ("held", "minutes_in_review", "minutes_published")
+ACTION_LABELS = {
+    "create": _("新建"), "update": _("修改"), "submit": _("提交"), "accept": _("受理"), "return": _("退回"),
+    "merge": _("合并"), "schedule": _("列入议程"), "move": _("调整议程顺序"), "attach": _("上传附件"),
+    "unschedule": _("会议取消，撤出议程"),
+    "discussed": _("记为已研究"), "resolved": _("记为已解决"), "deferred": _("记为暂缓"), "not_discussed": _("记为未及研究"),
+}
+SORTS = {"submitted_at": _("提交时间"), "age": _("已等待天数"), "urgency": _("紧急程度"), "title": _("议题名称")}
+
+Condition = Where | And | Or | WhereRaw
+
+
+def age_days(submitted_at: dt.datetime | None) -> int | None:
+    """Whole days since submission, counted in calendar days of the configured zone."""
+    if submitted_at is None:
+        return None
+    return max(0, (today() - local(submitted_at).date()).days)
+
+
+def _int(value: Any) -> int | None:
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number < 2**31 else None
+
+
+def _both(a: Condition | None, b: Condition) -> Condition:
+    return b if a is None else (a & b)
+
+
+async def scope_condition(actor: Actor) -> Condition:
+    """The items the actor may list: a street its own street's (drafts included); offices, admins and
+    convenors those of their conferences, without other people's drafts."""
+    if actor.role == "street":
+        return AgendaItem.street == (actor.street_id or 0)
+    visible = await visible_conference_ids(actor)
+    not_draft = (AgendaItem.status != "draft") | (AgendaItem.submitted_by == actor.id)
+    if visible is None:
+        return not_draft
+    return AgendaItem.conference.is_in(sorted(visible) or [0]) & not_draft
+
+
+def _order(sort: str, desc: bool) -> tuple[Any, bool]:
+    """(expression, ascending) for a sort key; drafts sort by their creation time."""
+    when = QueryString('COALESCE("agenda_item"."submitted_at", "agenda_item"."created_at")')
+    if sort == "age":  # the longest waiting first when descending
+        return when, desc
+    if sort == "urgency":
+        rank = QueryString(
+            """CASE "agenda_item"."urgency" WHEN 'critical' THEN 3 WHEN 'urgent' THEN 2 ELSE 1 END""")
+        return rank, not desc
+    if sort == "title":
+        return AgendaItem.title, not desc
+    return when, not desc
+
+
+async def filter_options(actor: Actor) -> dict[str, list[tuple[str, str]]]:
+    """The conferences and streets the actor may filter by (one query)."""
+    query = Conference.select(Conference.id, Conference.name, Conference.street.id.as_alias("street_id"),
+                              Conference.street.name.as_alias("street_name")).order_by(Conference.name)
+    visible = await visible_conference_ids(actor) if actor.role != "street" else None
+    if actor.role == "street":
+        query = query.where(Conference.street == (actor.street_id or 0))
+    elif visible is not None:
+        query = query.where(Conference.id.is_in(sorted(visible) or [0]))
+    rows = await query
+    streets = sorted({(str(r["street_id"]), r["street_name"]) for r in rows if r["street_id"]}, key=lambda s: s[1])
+    return {"conferences": [(str(r["id"]), r["name"]) for r in rows], "streets": streets}
+
+
+async def item_list(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
+    """One page of the actor's items. Runs the same queries whatever the number of rows: scope,
+    filter options, a count and one joined select."""
+    where = await scope_condition(actor)
+    extra: dict[str, str] = {}
+    q = (query.get("q") or "").replace("\x00", "").strip()[:100]  # PostgreSQL rejects NUL in text
+    if term := escape_like(q):
+        where = _both(where, AgendaItem.title.ilike(f"%{term}%"))
+    status = query.get("status") or ""
+    if status in STATUS_LABELS:
+        where = _both(where, AgendaItem.status == status)
+        extra["status"] = status
+    urgency = query.get("urgency") or ""
+    if urgency in URGENCY_LABELS:
+        where = _both(where, AgendaItem.urgency == urgency)
+        extra["urgency"] = urgency
+    if (conference := _int(query.get("conference"))) is not None:
+        where = _both(where, AgendaItem.conference == conference)
+        extra["conference"] = str(conference)
+    if (street := _int(query.get("street"))) is not None:
+        where = _both(where, AgendaItem.street == street)
+        extra["street"] = str(street)
+    sort = query.get("sort") or "submitted_at"
+    if sort not in SORTS:
+        sort = "submitted_at"
+    desc = query.get("desc", "1" if "sort" not in query else "") == "1"  # newest first by default
+    per_page = min(max(_int(query.get("per_page")) or PER_PAGE, 1), MAX_PER_PAGE)
+    if per_page != PER_PAGE:
+        extra["per_page"] = str(per_page)
+
+    total = await AgendaItem.count().where(where)
+    pages = max(1, math.ceil(total / per_page))
+    page = min(max(_int(query.get("page")) or 1, 1), pages)
+    expression, ascending = _order(sort, desc)
+    rows = await AgendaItem.select(
+        AgendaItem.id, AgendaItem.title, AgendaItem.status, AgendaItem.urgency, AgendaItem.category,
+        AgendaItem.submitted_at, AgendaItem.created_at, AgendaItem.meetings_waited,
+        AgendaItem.conference.name.as_alias("conference_name"), AgendaItem.street.name.as_alias("street_name"),
+        AgendaItem.meeting.id.as_alias("meeting_id"), AgendaItem.meeting.title.as_alias("meeting_title"),
+    ).where(where).order_by(expression, ascending=ascending).order_by(AgendaItem.id, ascending=ascending).limit(
+        per_page).offset((page - 1) * per_page)
+    for row in rows:
+        row["age_days"] = age_days(row["submitted_at"])
+    listing = Page(rows=rows, total=total, page=page, per_page=per_page, q=q, sort=sort, desc=desc, extra=extra)
+    return {
+        "page": listing, "filters": extra, "options": await filter_options(actor), "sorts": SORTS,
+        "status_labels": STATUS_LABELS, "urgency_labels": URGENCY_LABELS, "category_labels": CATEGORY_LABELS,
+        "can_create": actor.role in ("street", *OFFICE),
+    }
+
+
+# ---------------------------------------------------------------- the form
+
+
+async def _unit_options(conference_ids: list[int] | None, selected: list[int]) -> list[tuple[str, str]]:
+    """Current members of the conferences (all active units for an admin), plus units already chosen."""
+    day = today()
+    query = Membership.select(Membership.unit.id.as_alias("id"), Membership.unit.name.as_alias("name")).where(
+        (Membership.start_date <= day) & (Membership.end_date.is_null() | (Membership.end_date >= day))
+        & Membership.unit.ended_on.is_null())
+    if conference_ids is not None:
+        query = query.where(Membership.conference.is_in(conference_ids or [0]))
+    found = {r["id"]: r["name"] for r in await query}
+    missing = [u for u in selected if u not in found]
+    if missing:
+        found.update({r["id"]: r["name"] for r in await MemberUnit.select(MemberUnit.id, MemberUnit.name).where(
+            MemberUnit.id.is_in(missing))})
+    return sorted(((str(k), v) for k, v in found.items()), key=lambda o: o[1])
+
+
+async def form_context(actor: Actor, item: Mapping[str, Any] | None, selected: list[str]) -> dict[str, Any]:
+    """Fields of the item form. A street's conference is implied; an office chooses among its own."""
+    chosen = [n for n in (_int(s) for s in selected) if n is not None]
+    fields = [
+        Field("title", _("议题名称"), required=True, max_length=120),
+        Field("description", _("情况说明"), "textarea", required=True, max_length=5000,
+              help=_("写明问题的由来、街道已做的工作和需要协调解决的事项。")),
+        Field("category", _("类别"), "select", required=True, options=[("", _("请选择")), *CATEGORY_LABELS.items()]),
+        Field("urgency", _("紧急程度"), "select", required=True, options=list(URGENCY_LABELS.items())),
+    ]
+    conference_ids: list[int] | None
+    if item is not None:
+        conference_ids = [item["conference"]]
+    elif actor.role == "street":
+        rows = await Conference.select(Conference.id).where(Conference.street == (actor.street_id or 0))
+        conference_ids = [r["id"] for r in rows]
+    else:
+        options = (await filter_options(actor))["conferences"]
+        fields.insert(0, Field("conference", _("联席会议"), "select", required=True,
+                               options=[("", _("请选择")), *options]))
+        conference_ids = None if actor.role == "admin" else [int(v) for v, _l in options]
+    return {
+        "fields": fields, "unit_options": await _unit_options(conference_ids, chosen),
+        "selected_units": {str(u) for u in chosen}, "item": item,
+        "can_submit": item is None or allowed_actions(actor, item, None)["submit"],
+    }
+
+
+async def requested_unit_ids(item_id: int) -> list[int]:
+    return [r["unit"] for r in await AgendaItemUnit.select(AgendaItemUnit.unit).where(AgendaItemUnit.item == item_id)]
+
+
+# ---------------------------------------------------------------- the detail page
+
+
+def _json(value: Any) -> dict[str, Any]:
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return {}
+    return value if isinstance(value, dict) else {}
+
+
+async def status_history(item_id: int) -> list[dict[str, Any]]:
+    events = await AuditEvent.select(
+        AuditEvent.id, AuditEvent.at, AuditEvent.actor_name, AuditEvent.action, AuditEvent.before, AuditEvent.after,
+    ).where((AuditEvent.entity == "agenda_item") & (AuditEvent.entity_id == item_id)).order_by(AuditEvent.at).order_by(
+        AuditEvent.id)
+    history = []
+    for event in events:
+        before, after = _json(event["before"]), _json(event["after"])
+        detail = ""
+        if after.get("return_reason"):
+            detail = _("退回理由：{reason}").format(reason=after["return_reason"])
+        elif event["action"] == "attach":
+            detail = after.get("filename", "")
+        elif event["action"] == "move":
+            detail = _("第{a}项 → 第{b}项").format(a=before.get("position", ""), b=after.get("position", ""))
+        history.append({
+            "at": event["at"], "actor_name": event["actor_name"],
+            "action": ACTION_LABELS.get(event["action"], event["action"]),
+            "from": STATUS_LABELS.get(before.get("status", ""), ""), "to": STATUS_LABELS.get(after.get("status", ""), ""),
+            "detail": detail,
+        })
+    return history
+
+
+async def meeting_history(item_id: int) -> list[dict[str, Any]]:
+    """Every meeting the item was put on, in meeting order, with the decision taken there."""
+    rows = await AgendaSlot.select(
+        AgendaSlot.id, AgendaSlot.outcome, AgendaSlot.note, AgendaSlot.decided_at,
+        AgendaSlot.meeting.id.as_alias("meeting_id"), AgendaSlot.meeting.title.as_alias("meeting_title"),
+        AgendaSlot.meeting.starts_at.as_alias("starts_at"), AgendaSlot.meeting.status.as_alias("meeting_status"),
+    ).where(AgendaSlot.item == item_id).order_by(AgendaSlot.meeting.starts_at).order_by(AgendaSlot.id)
+    for row in rows:
+        row["outcome_label"] = OUTCOME_LABELS.get(row["outcome"], row["outcome"])
+        row["meeting_status_label"] = MEETING_STATUS_LABELS.get(row["meeting_status"], row["meeting_status"])
+    return rows
+
+
+async def _schedulable_meetings(conference_id: int) -> list[dict[str, Any]]:
+    """The conference's meetings not yet held: coming ones first (soonest first), then overdue ones."""
+    rows = await Meeting.select(Meeting.id, Meeting.title, Meeting.starts_at, Meeting.status).where(
+        (Meeting.conference == conference_id) & Meeting.status.is_in(["draft", "notified"])).order_by(Meeting.starts_at)
+    moment = now()
+    return [r for r in rows if r["starts_at"] >= moment] + [r for r in reversed(rows) if r["starts_at"] < moment]
+
+
+def allowed_actions(actor: Actor, item: Mapping[str, Any], meeting_status: str | None) -> dict[str, bool]:
+    status, office = item["status"], actor.role in OFFICE
+    try:
+        check_editable(actor, item)
+        editable = True
+    except DomainError:
+        editable = False
+    return {
+        "edit": editable,
+        "submit": status in ("draft", "returned") and (actor.role == "street" or (office and item["street"] is None)),
+        "accept": office and status == "submitted",
+        "return": office and status in ("submitted", "accepted"),
+        "merge": office and status in ("submitted", "accepted"),
+        "schedule": office and status in ("accepted", "deferred"),
+        "outcome": office and ((status == "scheduled" and meeting_status in HELD_STATES) or status == "discussed"),
+        "move": office and status == "scheduled",
+        "upload": (actor.role == "street" and status in ("draft", "submitted", "returned")) or office,
+    }
+
+
+async def item_detail(actor: Actor, item_id: int) -> dict[str, Any]:
+    """Everything the detail page shows; NotFound when the actor may not see the item."""
+    await item_for(actor, item_id)
+    item = await AgendaItem.select(
+        *AgendaItem.all_columns(), AgendaItem.conference.name.as_alias("conference_name"),
+        AgendaItem.street.name.as_alias("street_name"), AgendaItem.submitted_by.display_name.as_alias("submitted_by_name"),
+        AgendaItem.meeting.title.as_alias("meeting_title"), AgendaItem.meeting.starts_at.as_alias("meeting_starts_at"),
+        AgendaItem.meeting.status.as_alias("meeting_status"), AgendaItem.merged_into.title.as_alias("merged_into_title"),
+    ).where(AgendaItem.id == item_id).first()
+    assert item is not None
+    item["age_days"] = age_days(item["submitted_at"])
+    units = await AgendaItemUnit.select(AgendaItemUnit.unit.id.as_alias("id"), AgendaItemUnit.unit.name.as_alias("name")).where(
+        AgendaItemUnit.item == item_id).order_by(AgendaItemUnit.unit.name)
+    attachments = await Attachment.select(
+        Attachment.id, Attachment.filename, Attachment.content_type, Attachment.size, Attachment.created_at,
+        Attachment.uploaded_by.display_name.as_alias("uploaded_by_name"),
+    ).where(Attachment.item == item_id).order_by(Attachment.id)
+    merged_from_query = AgendaItem.select(AgendaItem.id, AgendaItem.title, AgendaItem.street.name.as_alias("street_name")).where(
+        AgendaItem.merged_into == item_id)
+    if actor.role == "street":
+        merged_from_query = merged_from_query.where(AgendaItem.street == (actor.street_id or 0))
+    can = allowed_actions(actor, item, item["meeting_status"])
+    context: dict[str, Any] = {
+        "item": item, "units": units, "attachments": attachments, "merged_from": await merged_from_query,
+        "history": await status_history(item_id), "meetings": await meeting_history(item_id), "can": can,
+        "status_labels": STATUS_LABELS, "urgency_labels": URGENCY_LABELS, "category_labels": CATEGORY_LABELS,
+        "outcome_choices": [], "merge_targets": [], "schedule_meetings": [],
+    }
+    if can["outcome"]:
+        keys = ("discussed", "resolved", "deferred", "not_discussed") if item["status"] == "scheduled" else (
+            "resolved", "deferred")
+        context["outcome_choices"] = [(k, OUTCOME_LABELS[k]) for k in keys]
+    if can["merge"]:
+        context["merge_targets"] = await AgendaItem.select(AgendaItem.id, AgendaItem.title, AgendaItem.status).where(
+            (AgendaItem.conference == item["conference"]) & AgendaItem.status.is_in(list(OPEN_STATES))
+            & (AgendaItem.id != item_id)).order_by(AgendaItem.id, ascending=False).limit(200)
+    if can["schedule"]:
+        context["schedule_meetings"] = await _schedulable_meetings(item["conference"])
+    return context

@@ -1,0 +1,118 @@
+"""Issue 3 end to end in Chromium against the real server: a street submits an item, the office
+accepts it, schedules it on a new meeting and notifies, a unit answers through its personal link,
+and the office records the sign-in."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from typing import Any
+
+import pytest
+
+from conference.demo import DEMO_PASSWORD
+from tests.browser import (  # noqa: F401 - pytest finds the fixtures in this module's namespace
+    LiveServer,
+    RequestLog,
+    assert_fits_width,
+    browser_fixture,
+    chromium_fixture,
+    live_server_fixture,
+    page_fixture,
+    seen_requests_fixture,
+)
+
+pytestmark = pytest.mark.browser
+
+
+def log_in(tab: Any, username: str) -> None:
+    from playwright.sync_api import expect
+
+    tab.goto("/login")
+    tab.get_by_label("用户名", exact=True).fill(username)
+    tab.get_by_label("密码", exact=True).fill(DEMO_PASSWORD)
+    tab.get_by_role("button", name="登录").click()
+    expect(tab.get_by_role("button", name="退出")).to_be_visible()
+
+
+def log_out(tab: Any) -> None:
+    from playwright.sync_api import expect
+
+    tab.get_by_role("button", name="退出").click()
+    expect(tab.get_by_role("heading", level=1)).to_have_text("登录")
+
+
+def test_item_to_meeting_to_reply_to_sign_in(page: Any, live_server: LiveServer, seen_requests: RequestLog) -> None:
+    from playwright.sync_api import expect
+
+    tab = page
+    title = f"背街小巷积水点整治{secrets.token_hex(3)}"
+
+    # The street raises an item and submits it.
+    log_in(tab, "street")
+    tab.get_by_role("navigation", name="主导航").get_by_role("link", name="议题", exact=True).click()
+    tab.get_by_role("link", name="提请议题").click()
+    tab.get_by_label("议题名称").fill(title)
+    tab.get_by_label("情况说明").fill("雨季多处积水，需执法、规划部门共同处置。")
+    tab.get_by_label("类别").select_option("urban_management")
+    tab.get_by_label("紧急程度").select_option("urgent")
+    tab.get_by_label("提请协调的成员单位").select_option(label="兰山区市场监管局")
+    tab.get_by_role("button", name="提交", exact=True).click()
+    expect(tab.get_by_role("heading", level=1)).to_contain_text(title)
+    expect(tab.locator("main")).to_contain_text("已提交")
+    item_url = tab.url
+    assert_fits_width(tab)
+    log_out(tab)
+
+    # The office creates a meeting, accepts the item and puts it on that meeting.
+    log_in(tab, "office")
+    meeting_title = f"{dt.date.today().year}年第9次全体会议{secrets.token_hex(2)}"
+    tab.goto("/meetings/new")
+    tab.get_by_label("联席会议").select_option(label="兰山街道城市基层党建联席会议")
+    tab.get_by_label("会议类型").select_option("plenary")
+    tab.get_by_label("会议名称").fill(meeting_title)
+    tab.get_by_label("会议日期").fill((dt.date.today() + dt.timedelta(days=7)).isoformat())
+    tab.get_by_label("会议地点").fill("兰山街道办事处三楼会议室")
+    tab.get_by_role("button", name="保存").click()
+    expect(tab.get_by_role("heading", level=1)).to_contain_text(meeting_title)
+    meeting_url = tab.url
+    tab.goto(item_url)
+    tab.get_by_role("button", name="受理").click()
+    expect(tab.locator("main")).to_contain_text("已受理")
+    meetings = tab.get_by_label("列入会议")
+    meetings.select_option(meetings.locator("option", has_text=meeting_title).get_attribute("value"))
+    tab.get_by_role("button", name="列入议程").click()
+    expect(tab.locator("main")).to_contain_text("已列入议程")
+
+    # The meeting page shows the item on its agenda; the office sends the notice.
+    tab.goto(meeting_url)
+    expect(tab.locator("table.agenda")).to_contain_text(title)
+    tab.locator("#notify").click()
+    expect(tab.locator(".flash")).to_contain_text("已向")
+    row = tab.locator('table.invitations tr[data-unit="兰山区市场监管局"]')
+    link = row.get_by_role("link", name="回执链接").get_attribute("href")
+    assert link and link.startswith("/r/")
+    log_out(tab)
+
+    # The unit answers through its personal link, without logging in.
+    tab.goto(link)
+    expect(tab.locator("#unit-name")).to_contain_text("兰山区市场监管局")
+    tab.locator("#reply-attending").check()
+    tab.get_by_label("参会人姓名").fill("刘洋")
+    tab.get_by_label("参会人职务").fill("副局长")
+    tab.get_by_role("button", name="提交回执").click()
+    expect(tab.locator(".current-reply")).to_contain_text("参会")
+    assert_fits_width(tab)
+
+    # The office sees the reply and records the sign-in on the day.
+    log_in(tab, "office")
+    tab.goto(meeting_url)
+    row = tab.locator('table.invitations tr[data-unit="兰山区市场监管局"]')
+    expect(row.locator("td.reply")).to_have_text("参会")
+    expect(row).to_contain_text("刘洋")
+    row.get_by_label("签到情况").select_option("present")
+    row.get_by_role("button", name="签到").click()
+    row = tab.locator('table.invitations tr[data-unit="兰山区市场监管局"]')
+    expect(row.locator("td.attendance")).to_have_text("出席")
+    expect(tab.locator("#attendance-summary")).to_contain_text("签到出席 1 /")
+    assert seen_requests.foreign() == []

@@ -24,7 +24,9 @@ ALL_ROLES = ("admin", "office", "convenor", "street", "unit")
 
 def _safe_next(target: str | None) -> str:
     """Only local paths: a crafted ?next= must not send the user to another site."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    # No control characters either: browsers drop tabs and newlines from URLs, so "/\t/evil.example"
+    # would become "//evil.example" (and a newline would split the Location header).
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target and target.isprintable():
         return target
     return "/"
 

@@ -77,12 +77,15 @@ def relabelled(labels: Mapping[str, str]) -> Callable[[Request[Any, Any, Any], V
             field = ELEMENT.sub("", key)  # an element of a list (units[0]) is reported on the list field
             if field not in labels:
                 continue
-            old = api._label(key)
-            for prefix in ("", _("请填写")):  # the label opens every message, after 请填写 for a missing field
-                if message.startswith(prefix + old):
-                    del errors[key]
-                    errors.setdefault(field, prefix + labels[field] + message[len(prefix + old):])
-                    break
+            old, missing = api._label(key), _("请填写{label}。")
+            if message == missing.format(label=old):  # a required field left out
+                relabelled = missing.format(label=labels[field])
+            elif message.startswith(old):  # every other message opens with the label
+                relabelled = labels[field] + message[len(old):]
+            else:  # an unknown field: named as sent
+                continue
+            del errors[key]
+            errors.setdefault(field, relabelled)
         return response
 
     return handler

@@ -340,7 +340,7 @@ async def reply(actor: Actor | None, invitation: Mapping[str, Any], meeting: Map
         unit = await MemberUnit.select(MemberUnit.name).where(MemberUnit.id == current["unit"]).first()
         await update_audited(actor, Invitation, "invitation", current, {**values, "replied_at": now()},
                              expected_version=None, action="reply", conference_id=meeting["conference"],
-                             actor_name=_("{unit}（回执链接）").format(unit=unit["name"] if unit else ""))
+                             actor_name=None if actor else _("{unit}（回执链接）").format(unit=unit["name"] if unit else ""))
 
 
 async def record_attendance(actor: Actor, invitation_id: int, data: Mapping[str, Any]) -> int:

@@ -30,8 +30,9 @@ def _ids(values: set[int] | list[int]) -> str:
 
 async def scope_clause(actor: Actor) -> str:
     """SQL condition on meeting alias `m` limiting rows to the meetings the actor may see."""
-    if actor.role == "unit":
-        return f"EXISTS (SELECT 1 FROM invitation i WHERE i.meeting = m.id AND i.unit = {int(actor.unit_id or 0)})"
+    if actor.role == "unit":  # invited, and notified: a draft has not been sent to anyone yet (as meeting_for)
+        return (f"(m.status <> 'draft' AND EXISTS (SELECT 1 FROM invitation i WHERE i.meeting = m.id "
+                f"AND i.unit = {int(actor.unit_id or 0)}))")
     visible = await visible_conference_ids(actor)
     if visible is None:
         return "1=1"
@@ -68,7 +69,7 @@ async def meeting_rows(actor: Actor, flt: MeetingFilter, *, order: str = "m.star
         params.append(_local_start(flt.end + dt.timedelta(days=1)))
     if flt.q:
         where.append("(m.title LIKE {} OR m.location LIKE {})")
-        term = "%" + flt.q.replace("%", "").replace("_", "") + "%"
+        term = "%" + flt.q.replace("%", "").replace("_", "").replace("\x00", "") + "%"  # PostgreSQL rejects NUL
         params += [term, term]
     condition = " AND ".join(where)
     paging = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""

@@ -113,8 +113,15 @@ def resource_routes(res: Resource) -> list[HTTPRouteHandler]:
     return [list_page, new_page, create, detail, edit_page, update]
 
 
+async def _in_scope(actor: Actor, rows: list[dict[str, Any]], key: str = "conference_id") -> list[dict[str, Any]]:
+    """Units, streets and convenors are shared records, but the conferences listed on their pages
+    are only those the actor may see (as everywhere else)."""
+    visible = await visible_conference_ids(actor)
+    return rows if visible is None else [r for r in rows if r[key] in visible]
+
+
 async def _unit_detail(actor: Actor, unit_id: int) -> dict[str, Any]:
-    return {"memberships": await views.unit_memberships(unit_id)}
+    return {"memberships": await _in_scope(actor, await views.unit_memberships(unit_id))}
 
 
 async def _person_detail(actor: Actor, person_id: int) -> dict[str, Any]:
@@ -123,12 +130,12 @@ async def _person_detail(actor: Actor, person_id: int) -> dict[str, Any]:
         ConvenorAppointment.conference.name.as_alias("conference_name"),
         ConvenorAppointment.conference.id.as_alias("conference_id"),
     ).where(ConvenorAppointment.person == person_id).order_by(ConvenorAppointment.start_date, ascending=False)
-    return {"appointments": rows}
+    return {"appointments": await _in_scope(actor, rows)}
 
 
 async def _street_detail(actor: Actor, street_id: int) -> dict[str, Any]:
     rows = await Conference.select(Conference.id, Conference.name).where(Conference.street == street_id)
-    return {"conferences": rows}
+    return {"conferences": await _in_scope(actor, rows, "id")}
 
 
 async def _conference_detail(actor: Actor, conference_id: int) -> dict[str, Any]:
@@ -173,12 +180,14 @@ async def end_unit(request: Request[Any, Any, Any], record_id: FromPath[int]) ->
 
 
 async def _conference_page_submit(request: Request[Any, Any, Any], conference_id: int,
-                                  action: Callable[[dict[str, Any]], Awaitable[Any]], flash: str) -> Template | Redirect:
+                                  action: Callable[[dict[str, Any]], Awaitable[Any]], flash: str,
+                                  posted: str, posted_id: int | None = None) -> Template | Redirect:
+    """`posted` names the form of the page that was sent, so that its messages and input show there."""
     actor = actor_of(request)
     record = await services.require_visible_conference(actor, conference_id)
     return await submit(request, template="registry/conferences_detail.html", res=CONFERENCES, record=record,
                         base="/registry/conferences", fields=await CONFERENCES.fields(),
-                        **await _conference_detail(actor, conference_id),
+                        posted=posted, posted_id=posted_id, **await _conference_detail(actor, conference_id),
                         action=action, success=lambda _r: f"/registry/conferences/{conference_id}", flash=flash)
 
 
@@ -186,14 +195,14 @@ async def _conference_page_submit(request: Request[Any, Any, Any], conference_id
 async def add_membership(request: Request[Any, Any, Any], record_id: FromPath[int]) -> Template | Redirect:
     actor = actor_of(request)
     return await _conference_page_submit(request, record_id, lambda d: services.add_membership(actor, record_id, d),
-                                         _("已添加成员单位。"))
+                                         _("已添加成员单位。"), "membership")
 
 
 @post("/registry/conferences/{record_id:int}/appointments", opt={"roles": OFFICE}, include_in_schema=False)
 async def add_appointment(request: Request[Any, Any, Any], record_id: FromPath[int]) -> Template | Redirect:
     actor = actor_of(request)
     return await _conference_page_submit(request, record_id, lambda d: services.add_appointment(actor, record_id, d),
-                                         _("已任命召集人。"))
+                                         _("已任命召集人。"), "appointment")
 
 
 @post("/registry/memberships/{record_id:int}/end", opt={"roles": OFFICE}, include_in_schema=False)
@@ -202,7 +211,7 @@ async def end_membership(request: Request[Any, Any, Any], record_id: FromPath[in
     row = await get_or_404(Membership, record_id)
     return await _conference_page_submit(
         request, row["conference"], lambda d: services.end_period(actor, Membership, "membership", record_id, d),
-        _("成员资格已结束。"))
+        _("成员资格已结束。"), "membership_end", record_id)
 
 
 @post("/registry/appointments/{record_id:int}/end", opt={"roles": OFFICE}, include_in_schema=False)
@@ -212,7 +221,7 @@ async def end_appointment(request: Request[Any, Any, Any], record_id: FromPath[i
     return await _conference_page_submit(
         request, row["conference"],
         lambda d: services.end_period(actor, ConvenorAppointment, "convenor_appointment", record_id, d),
-        _("召集人任期已结束。"))
+        _("召集人任期已结束。"), "appointment_end", record_id)
 
 
 ROUTES: list[Any] = [

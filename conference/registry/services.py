@@ -125,9 +125,12 @@ async def _conference_values(actor: Actor, data: Mapping[str, Any], conference_i
     await _unique(form, Conference, "name", values["name"], conference_id, _("已有同名联席会议。"))
     level, parent = values["level"], values["parent"]
     visible = await visible_conference_ids(actor)
+    # An office's own conference hangs under one the office cannot see; keeping that parent is fine.
+    current = await Conference.select(Conference.parent).where(Conference.id == conference_id).first() if conference_id else None
     if parent is not None:
         parent_row = await Conference.select(Conference.id, Conference.level).where(Conference.id == parent).first()
-        if parent_row is None or (visible is not None and parent not in visible):
+        unseen = visible is not None and parent not in visible and not (current and parent == current["parent"])
+        if parent_row is None or unseen:
             form.fail("parent", _("所选上级联席会议不存在。"))
         elif level and PARENT_LEVEL.get(level) != parent_row["level"]:
             form.fail("parent", _("上级联席会议的层级不对：街道级的上级应为县区级，县区级的上级应为市级。"))

@@ -6,7 +6,7 @@ so that API calls need no CSRF token and a browser session can never be ridden i
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from litestar.connection import ASGIConnection
 from litestar.enums import ScopeType
@@ -27,8 +27,9 @@ def is_api(path: str) -> bool:
 
 
 class AuthMiddleware(AbstractMiddleware):
-    scopes: ClassVar[Scopes] = {ScopeType.HTTP}
-    exclude: ClassVar[list[str]] = ["^/static/"]
+    # Litestar reads these class attributes (its base class declares them as plain attributes).
+    scopes: Scopes = {ScopeType.HTTP}  # noqa: RUF012
+    exclude = ["^/static/"]  # noqa: RUF012
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope["user"] = await self.resolve(scope)

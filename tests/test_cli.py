@@ -1,0 +1,170 @@
+"""The installed `conference` command, run as a subprocess against a fresh SQLite database."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+COMMAND = ROOT / ".venv" / "bin" / "conference"
+if not COMMAND.exists():  # another virtualenv layout: the command sits beside this interpreter
+    COMMAND = Path(sys.executable).parent / "conference"
+
+
+class Cli:
+    def __init__(self, directory: Path) -> None:
+        self.path = directory / "cli.sqlite3"
+        self.env = {**os.environ, "DATABASE_URL": f"sqlite:///{self.path}", "SECRET_KEY": "cli-test-secret-0123456789",
+                    "PYTHONIOENCODING": "utf-8"}
+        self.env.pop("TEST_DATABASE", None)
+
+    def run(self, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(COMMAND), *args], env={**self.env, **env}, capture_output=True, text=True,
+                              timeout=120, check=False)
+
+    def query(self, sql: str, *params: object) -> list[tuple]:
+        with sqlite3.connect(self.path) as conn:
+            return conn.execute(sql, params).fetchall()
+
+    def counts(self) -> dict[str, int]:
+        names = [r[0] for r in self.query("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
+        return {name: self.query(f'SELECT COUNT(*) FROM "{name}"')[0][0] for name in names}
+
+
+@pytest.fixture(scope="module")
+def cli() -> Iterator[Cli]:
+    with tempfile.TemporaryDirectory(prefix="conference-cli-") as directory:
+        yield Cli(Path(directory))
+
+
+@pytest.fixture(scope="module")
+def first_demo(cli: Cli) -> subprocess.CompletedProcess[str]:
+    result = cli.run("migrate")
+    assert result.returncode == 0, result.stderr
+    return cli.run("demo")
+
+
+def test_migrate_creates_every_table(cli: Cli, first_demo):
+    from conference.piccolo_app import APP_CONFIG
+
+    tables = set(cli.counts())
+    assert {t._meta.tablename for t in APP_CONFIG.table_classes} <= tables
+    assert cli.query("SELECT COUNT(*) FROM migration")[0][0] >= 1
+    again = cli.run("migrate")  # nothing left to do: still a success
+    assert again.returncode == 0, again.stderr
+
+
+def test_demo_twice_loads_once(cli: Cli, first_demo):
+    assert first_demo.returncode == 0, first_demo.stderr
+    assert first_demo.stdout.splitlines()[0] == "已载入演示数据。"
+    assert "演示账号（密码均为 demo12345）：" in first_demo.stdout
+    before = cli.counts()
+    assert before["app_user"] >= 8 and before["conference"] >= 6 and before["member_unit"] >= 20
+
+    second = cli.run("demo")
+    assert second.returncode == 0, second.stderr
+    assert second.stdout.splitlines()[0] == "演示数据已存在，未重复载入。"
+    assert cli.counts() == before  # not one row more, audit trail included
+
+
+def conference_id(cli: Cli, name: str) -> int:
+    return cli.query("SELECT id FROM conference WHERE name = ?", name)[0][0]
+
+
+def test_createuser_and_its_refusals(cli: Cli, first_demo):
+    district = conference_id(cli, "兰山区城市基层党建联席会议")
+    result = cli.run("createuser", "cli_office", "--role", "office", "--conference", str(district), "--name", "命令行办公室",
+                     "--password", "cli-pass-123")
+    assert result.returncode == 0, result.stderr
+    user_id = cli.query("SELECT id FROM app_user WHERE username = 'cli_office'")[0][0]
+    assert result.stdout.strip() == f"已创建账号 cli_office（id {user_id}）。"
+    row = cli.query("SELECT role, conference, display_name, password_hash FROM app_user WHERE id = ?", user_id)[0]
+    assert row[:3] == ("office", district, "命令行办公室")
+    assert row[3].startswith("$argon2id$")
+    users = cli.counts()["app_user"]
+
+    result = cli.run("createuser", "cli_office", "--role", "admin", "--password", "cli-pass-123")
+    assert result.returncode == 2
+    assert result.stderr.strip() == "username: 用户名已被使用。"
+    result = cli.run("createuser", "cli_nolink", "--role", "unit", "--unit", "99999", "--password", "short")
+    assert result.returncode == 2
+    assert sorted(result.stderr.splitlines()) == ["password: 密码至少 8 位。", "unit: 所选对象不存在。"]
+    assert cli.counts()["app_user"] == users
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(cli: Cli, first_demo) -> Iterator[str]:
+    """`conference serve` on the CLI's database, for requests with the tokens it printed."""
+    port = free_port()
+    process = subprocess.Popen([str(COMMAND), "serve", "--port", str(port)], env=cli.env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def test_token_prints_a_token_that_authenticates_and_replaces_the_old_one(cli: Cli, server: str):
+    username = f"tok{uuid.uuid4().hex[:6]}"
+    # (the password comes from the environment here, the other way `createuser` takes it)
+    assert cli.run("createuser", username, "--role", "admin", CONFERENCE_PASSWORD="env-pass-123").returncode == 0
+
+    tokens = []
+    for _ in range(2):
+        result = cli.run("token", username)
+        assert result.returncode == 0, result.stderr
+        lines = result.stdout.splitlines()
+        assert len(lines) == 1 and lines[0].startswith("lx_")
+        tokens.append(lines[0])
+    old, new = tokens
+    stored = cli.query("SELECT api_token_hash FROM app_user WHERE username = ?", username)[0][0]
+    assert stored == hashlib.sha256(new.encode()).hexdigest()
+    assert not cli.query("SELECT 1 FROM app_user WHERE api_token_hash IN (?, ?)", old, new)  # never in clear
+
+    response = httpx.get(f"{server}/api/me", headers={"Authorization": f"Bearer {new}"})
+    assert response.status_code == 200
+    assert (response.json()["username"], response.json()["role"]) == (username, "admin")
+    response = httpx.get(f"{server}/api/me", headers={"Authorization": f"Bearer {old}"})
+    assert response.status_code == 401
+    assert response.json()["status_code"] == 401
+
+
+def test_token_for_an_unknown_account(cli: Cli, first_demo):
+    result = cli.run("token", "nobody-here")
+    assert result.returncode != 0
+    assert result.stderr.strip() == "没有账号 nobody-here。"
+    assert result.stdout == ""

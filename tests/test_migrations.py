@@ -1,0 +1,93 @@
+"""Migrations forwards, backwards and forwards again on a fresh database (never the session's)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from conference import db
+from conference.cli import migrate_backwards, migrate_forwards
+from conference.piccolo_app import APP_CONFIG
+from conference.registry.tables import Street
+from conference.settings import Settings
+from tests import dbsetup
+
+EXPECTED = {table._meta.tablename for table in APP_CONFIG.table_classes}
+
+
+async def table_names(engine: Any) -> set[str]:
+    if dbsetup.backend() == "postgres":
+        rows = await engine.run_ddl(
+            "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema()")
+    else:
+        rows = await engine.run_ddl("SELECT name FROM sqlite_master WHERE type = 'table'")
+    return {r["name"] for r in rows}
+
+
+async def applied(engine: Any) -> list[str]:
+    rows = await engine.run_ddl("SELECT name FROM migration WHERE app_name = 'conference' ORDER BY name")
+    return [r["name"] for r in rows]
+
+
+@pytest.fixture
+async def fresh_engine(database_url: str) -> AsyncIterator[Any]:
+    """A new, empty database made the current engine; the session's engine is restored afterwards."""
+    saved = db.engine()
+    schema = f"ct_migrations_{os.getpid()}"
+    if dbsetup.backend() == "postgres":
+        url = await dbsetup.fresh_postgres_schema(schema)
+    else:
+        url = dbsetup.fresh_sqlite_url("migrations.sqlite3")
+    settings = Settings(database_url=url)
+    engine = db.make_engine(settings)
+    db.use_engine(engine)
+    try:
+        await db.start(settings)  # a pool for PostgreSQL; nothing for SQLite
+        try:
+            yield engine
+        finally:
+            await db.stop()
+    finally:
+        db.use_engine(saved)
+        if dbsetup.backend() == "postgres":
+            import asyncpg
+
+            conn = await asyncpg.connect(dbsetup.POSTGRES_URL)
+            try:
+                await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+            finally:
+                await conn.close()
+
+
+async def test_migrations_forwards_backwards_and_forwards_again(database_url, fresh_engine):
+    assert await table_names(fresh_engine) & EXPECTED == set()
+
+    await migrate_forwards()
+    assert EXPECTED <= await table_names(fresh_engine)
+    migrations = await applied(fresh_engine)
+    assert migrations, "no migration recorded in the fresh database"
+    assert await Street.count() == 0  # the tables now point at the fresh, empty database
+
+    await migrate_forwards()  # again: nothing to do, nothing breaks
+    assert await applied(fresh_engine) == migrations
+
+    await migrate_backwards("all")
+    assert await table_names(fresh_engine) & EXPECTED == set()
+    assert await applied(fresh_engine) == []
+
+    await migrate_forwards()
+    assert EXPECTED <= await table_names(fresh_engine)
+    assert await applied(fresh_engine) == migrations
+
+
+async def test_the_session_database_is_untouched_afterwards(database_url, app):
+    """Runs after the test above: the session's engine is back, with its data and its migrations."""
+    engine = db.engine()
+    assert EXPECTED <= await table_names(engine)
+    assert await applied(engine)
+    assert await Street.count() > 0
+    for table in APP_CONFIG.table_classes:
+        assert table._meta.db is engine

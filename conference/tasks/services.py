@@ -159,7 +159,7 @@ async def _resolution_values(data: Mapping[str, Any], cooperating: Sequence[str]
             form.fail("deadline", _("办结期限不能早于会议日期。"))
     elif mode == "workdays":
         raw = form.text("deadline_workdays", _("工作日数"), required=True, max_length=4)
-        if raw and (not raw.isdigit() or not 1 <= int(raw) <= 365):
+        if raw and (not raw.isdecimal() or not 1 <= int(raw) <= 365):
             form.fail("deadline_workdays", _("工作日数应为 1 到 365 之间的整数。"))
         elif raw:
             workdays = int(raw)
@@ -169,7 +169,7 @@ async def _resolution_values(data: Mapping[str, Any], cooperating: Sequence[str]
                 form.fail("deadline_workdays", exc.message)
     units: list[int] = []
     for value in list(cooperating)[:50]:
-        if not str(value).isdigit() or len(str(value)) > 9:
+        if not str(value).isdecimal() or len(str(value)) > 9:
             form.fail("cooperating", _("请从列表中选择配合单位。"))
             continue
         units.append(int(value))
@@ -314,6 +314,8 @@ async def decide_extension(actor: Actor, task_id: int, approve: bool, data: Mapp
         task = await task_for(actor, task_id)
         if task["extension_status"] != "requested":
             raise Conflict(_("该任务没有待审批的延期申请。"))
+        if task["status"] not in OPEN:  # a closed or cancelled task's deadline no longer moves
+            raise _wrong_state(task["status"], _("审批延期申请"))
         if approve:
             values = {"extension_status": "approved", "deadline": task["extension_deadline"]}
             text = _("同意延期至{d}。{c}").format(d=cn_date(task["extension_deadline"]), c=comment)

@@ -1,0 +1,228 @@
+"""Supervision pages: adopting a resolution on the meeting page, the task list, a task's page with
+the actions its state and the viewer's role allow (each a POST form), and evidence downloads.
+
+Handlers stay thin: the rules are in conference.tasks.services, the queries in views. Bad input
+shows the page again with each message beside its field and the input kept; a wrong state answers
+409 with the reason; a task out of the viewer's scope is a 404 that shows nothing of it."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from litestar import MediaType, Request, Response, get, post
+from litestar.datastructures import UploadFile
+from litestar.exceptions import HTTPException
+from litestar.exceptions.http_exceptions import RequestEntityTooLarge
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+
+from conference.agenda.routes import content_disposition
+from conference.agenda.services import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS
+from conference.errors import ValidationFailed
+from conference.i18n import gettext as _
+from conference.meetings import routes as meeting_routes
+from conference.tasks import services, views
+from conference.web.auth import actor_of
+from conference.web.errors import domain_error, http_error
+from conference.web.forms import submit
+from conference.web.templating import render
+
+READERS = ("admin", "office", "convenor", "street", "unit")
+OFFICE = ("admin", "office")
+UNIT = ("unit",)
+STREET = ("street",)
+DETAIL = "tasks/detail.html"
+# A report may carry several files of up to 10 MB each; the whole request is limited to this, and a
+# larger one is refused before it is read (see _upload_error).
+UPLOAD_BODY_LIMIT = 2 * MAX_ATTACHMENT_BYTES + 256 * 1024
+# The form fields of the task page; their ids are f-<form>-<field>, so the error summary's links
+# point at the field of the form that was sent.
+FIELDS = ("text", "evidence", "files", "extension_deadline", "extension_reason", "comment", "reason", "rating",
+          "rating_comment")
+
+Handler = Callable[[dict[str, Any]], Awaitable[Any]]
+
+
+# ---------------------------------------------------------------- resolutions (the meeting page)
+
+
+@post("/meetings/{meeting_id:int}/resolutions", opt={"roles": OFFICE}, include_in_schema=False)
+async def resolution_adopt(request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Template | Redirect:
+    actor = actor_of(request)
+    raw = await request.form()
+    cooperating = [v for v in raw.getall("cooperating", []) if isinstance(v, str)]
+    context = await meeting_routes._detail_context(actor, meeting_id)  # 404 for meetings out of scope
+    context["resolution_selected"] = set(cooperating)
+    return await submit(request, template="meetings/detail.html", posted="resolution", **context,
+                        action=lambda data: services.adopt_resolution(actor, meeting_id, data, cooperating),
+                        success=lambda _r: f"/meetings/{meeting_id}#resolutions",
+                        flash=_("议定事项已记录，督办任务已交办给各承办单位。"))
+
+
+# ---------------------------------------------------------------- list and detail
+
+
+@get("/tasks", opt={"roles": READERS}, include_in_schema=False)
+async def task_list(request: Request[Any, Any, Any]) -> Template:
+    context = await views.task_list(actor_of(request), dict(request.query_params))
+    return render(request, "tasks/list.html", **context)
+
+
+@get("/tasks/{task_id:int}", opt={"roles": READERS}, include_in_schema=False)
+async def task_page(request: Request[Any, Any, Any], task_id: FromPath[int]) -> Template:
+    context = await views.task_detail(actor_of(request), task_id)
+    return render(request, DETAIL, form={}, errors={}, **context)
+
+
+async def _on_detail(request: Request[Any, Any, Any], task_id: int, posted: str, action: Handler, flash: str) -> Template | Redirect:
+    """Run an action posted from the task page (`posted` names its form); bad input or a wrong
+    state shows the page again with the message, beside the field for bad input."""
+    context = await views.task_detail(actor_of(request), task_id)  # 404 for tasks out of scope
+    context.update(posted=posted, anchors={name: f"f-{posted}-{name}" for name in FIELDS} | {"file": f"f-{posted}-files"})
+    return await submit(request, template=DETAIL, action=action, success=lambda _r: f"/tasks/{task_id}", flash=flash,
+                        **context)
+
+
+async def _files(request: Request[Any, Any, Any]) -> list[tuple[str, bytes]]:
+    """The files of the multipart field "files"; an empty file input sends a nameless empty part."""
+    found = []
+    for value in (await request.form()).getall("files", []):
+        if isinstance(value, UploadFile):
+            name = value.filename or ""
+            content = await value.read(MAX_ATTACHMENT_BYTES + 1)
+            await value.close()
+            if name or content:
+                found.append((name, content))
+    return found
+
+
+def _check_count(files: list[tuple[str, bytes]]) -> None:
+    if len(files) > MAX_ATTACHMENTS:
+        raise ValidationFailed({"file": _("每次最多上传 {n} 个附件。").format(n=MAX_ATTACHMENTS)})
+
+
+def _upload_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    """A body over the limit is refused before it is read: 400 with the size rule, never a 500."""
+    if isinstance(exc, RequestEntityTooLarge) or (exc.status_code == 400 and exc.detail == "Request Entity Too Large"):
+        message = _("附件合计不能超过 {n} MB，单个附件不能超过 10 MB。").format(n=UPLOAD_BODY_LIMIT // (1024 * 1024))
+        return domain_error(request, ValidationFailed({"file": message}, message))
+    return http_error(request, exc)
+
+
+# ---------------------------------------------------------------- the unit's actions
+
+
+@post("/tasks/{task_id:int}/acknowledge", opt={"roles": UNIT}, include_in_schema=False)
+async def task_acknowledge(request: Request[Any, Any, Any], task_id: FromPath[int]) -> Template | Redirect:
+    actor = actor_of(request)
+    return await _on_detail(request, task_id, "acknowledge", lambda _d: services.acknowledge(actor, task_id),
+                            _("已签收。请按期办理并报送进展。"))
+
+
+@post("/tasks/{task_id:int}/progress", opt={"roles": UNIT}, include_in_schema=False,
+      request_max_body_size=UPLOAD_BODY_LIMIT, exception_handlers={HTTPException: _upload_error})
+async def task_progress(request: Request[Any, Any, Any], task_id: FromPath[int]) -> Template | Redirect:
+    actor = actor_of(request)
+    files = await _files(request)
+
+    async def action(data: dict[str, Any]) -> None:
+        _check_count(files)
+        await services.report_progress(actor, task_id, data, files)
+
+    return await _on_detail(request, task_id, "progress", action, _("进展情况已报送。"))
+
+
+@post("/tasks/{task_id:int}/done", opt={"roles": UNIT}, include_in_schema=False,
+      request_max_body_size=UPLOAD_BODY_LIMIT, exception_handlers={HTTPException: _upload_error})
+async def task_done(request: Request[Any, Any, Any], task_id: FromPath[int]) -> Template | Redirect:
+    actor = actor_of(request)
+    files = await _files(request)
+
+    async def action(data: dict[str, Any]) -> None:
+        _check_count(files)
+        await services.report_done(actor, task_id, data, files)
+
+    return await _on_detail(request, task_id, "done", action, _("已报办结，等待联席会议办公室核实销号。"))
+
+
+@post("/tasks/{task_id:int}/extension", opt={"roles": UNIT}, include_in_schema=False)
+async def task_extension(request: Request[Any, Any, Any], task_id: FromPath[int]) -> Template | Redirect:
+    actor = actor_of(request)
+    return await _on_detail(request, task_id, "extension", lambda d: services.request_extension(actor, task_id, d),
+                            _("延期申请已提交，等待联席会议办公室审批。"))
+
+
+# ---------------------------------------------------------------- the office's actions
+
+
+@post("/tasks/{task_id:int}/extension/approve", opt={"roles": OFFICE}, include_in_schema=False)
+async def task_extension_approve(request: Request[Any, Any, Any], task_id: FromPath[int]) -> Template | Redirect:
+    actor = actor_of(request)
+    return await _on_detail(request, task_id, "decision", lambda d: services.decide_extension(actor, task_id, True, d),
+                            _("已同意延期，办结期限已更新。"))
+
+
+@post("/tasks/{task_id:int}/extension/decline", opt={"roles": OFFICE}, include_in_schema=False)
+async def task_extension_decline(request: Request[Any, Any, Any], task_id: FromPath[int]) -> Template | Redirect:
+    actor = actor_of(request)
+    return await _on_detail(request, task_id, "decision", lambda d: services.decide_extension(actor, task_id, False, d),
+                            _("已不同意延期，办结期限不变。"))
+
+
+@post("/tasks/{task_id:int}/close", opt={"roles": OFFICE}, include_in_schema=False)
+async def task_close(request: Request[Any, Any, Any], task_id: FromPath[int]) -> Template | Redirect:
+    actor = actor_of(request)
+    return await _on_detail(request, task_id, "close", lambda d: services.close_task(actor, task_id, d),
+                            _("任务已销号，已请街道评价。"))
+
+
+@post("/tasks/{task_id:int}/return", opt={"roles": OFFICE}, include_in_schema=False)
+async def task_return(request: Request[Any, Any, Any], task_id: FromPath[int]) -> Template | Redirect:
+    actor = actor_of(request)
+    return await _on_detail(request, task_id, "return", lambda d: services.return_task(actor, task_id, d),
+                            _("任务已退回重办，承办单位会收到退回理由。"))
+
+
+@post("/tasks/{task_id:int}/cancel", opt={"roles": OFFICE}, include_in_schema=False)
+async def task_cancel(request: Request[Any, Any, Any], task_id: FromPath[int]) -> Template | Redirect:
+    actor = actor_of(request)
+    return await _on_detail(request, task_id, "cancel", lambda d: services.cancel_task(actor, task_id, d), _("任务已撤销。"))
+
+
+@post("/tasks/{task_id:int}/reopen", opt={"roles": OFFICE}, include_in_schema=False)
+async def task_reopen(request: Request[Any, Any, Any], task_id: FromPath[int]) -> Template | Redirect:
+    actor = actor_of(request)
+    return await _on_detail(request, task_id, "reopen", lambda d: services.reopen_task(actor, task_id, d),
+                            _("任务已重新交办承办单位办理。"))
+
+
+# ---------------------------------------------------------------- the street's action
+
+
+@post("/tasks/{task_id:int}/rate", opt={"roles": STREET}, include_in_schema=False)
+async def task_rate(request: Request[Any, Any, Any], task_id: FromPath[int]) -> Template | Redirect:
+    actor = actor_of(request)
+    return await _on_detail(request, task_id, "rate", lambda d: services.rate_task(actor, task_id, d), _("评价已提交，谢谢。"))
+
+
+# ---------------------------------------------------------------- evidence
+
+
+@get("/task-attachments/{attachment_id:int}", opt={"roles": READERS}, include_in_schema=False)
+async def attachment_download(request: Request[Any, Any, Any], attachment_id: FromPath[int]) -> Response[bytes]:
+    row = await views.attachment_for(actor_of(request), attachment_id)
+    # Always a download of the type checked at upload, never rendered in the page's origin.
+    return Response(content=bytes(row["data"]), media_type=row["content_type"] or MediaType.TEXT, headers={
+        "Content-Disposition": content_disposition(row["filename"]),
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "default-src 'none'; sandbox",
+        "Cache-Control": "private, no-store",
+    })
+
+
+ROUTES: list[Any] = [
+    resolution_adopt, task_list, task_page, task_acknowledge, task_progress, task_done, task_extension,
+    task_extension_approve, task_extension_decline, task_close, task_return, task_cancel, task_reopen, task_rate,
+    attachment_download,
+]

@@ -17,6 +17,7 @@ from litestar.exceptions import ValidationException
 from conference.agenda.api import ROUTES as AGENDA_ROUTES
 from conference.i18n import gettext as _
 from conference.meetings.api import ROUTES as MEETING_ROUTES
+from conference.minutes.api import ROUTES as MINUTES_ROUTES
 from conference.registry.api import ROUTES as REGISTRY_ROUTES
 
 SECURITY_SCHEME = "BearerToken"
@@ -115,6 +116,6 @@ def undecodable_body(request: Request[Any, Any, Any], exc: UnicodeDecodeError) -
 
 
 ROUTES = [
-    Router(path="/", route_handlers=[*REGISTRY_ROUTES, *MEETING_ROUTES, *AGENDA_ROUTES], security=[{SECURITY_SCHEME: []}],
+    Router(path="/", route_handlers=[*REGISTRY_ROUTES, *MEETING_ROUTES, *AGENDA_ROUTES, *MINUTES_ROUTES], security=[{SECURITY_SCHEME: []}],
            exception_handlers={ValidationException: validation_error, UnicodeDecodeError: undecodable_body}),
 ]

@@ -1,4 +1,4 @@
-"""The `conference` command: serve, migrate, demo, createuser, token."""
+"""The `conference` command: serve, migrate, remind, send-mail, demo, createuser, token."""
 
 from __future__ import annotations
 
@@ -68,6 +68,17 @@ def cmd_remind(args: argparse.Namespace) -> None:
     print(f"新排队催办 {_run(run_reminders(day))} 条。")
 
 
+def cmd_send_mail(args: argparse.Namespace) -> None:
+    from conference.mail.sender import mail_loop, send_pending
+    from conference.settings import get_settings
+
+    if args.loop:
+        _run(mail_loop(get_settings().mail_interval or 15))
+        return
+    outcome = _run(send_pending())
+    print(f"已发送 {outcome.sent} 封，待重试 {outcome.retried} 封，转入发送失败 {outcome.dead} 封。")
+
+
 def cmd_demo(args: argparse.Namespace) -> None:
     from conference.demo import load_demo, print_logins
 
@@ -120,6 +131,9 @@ def main(argv: list[str] | None = None) -> None:
     p = sub.add_parser("remind", help="排队今天的催办提醒（可反复执行，同一任务同一规则每天只发一次）")
     p.add_argument("--date", help="按指定日期计算（YYYY-MM-DD），默认今天")
     p.set_defaults(func=cmd_remind)
+    p = sub.add_parser("send-mail", help="发送发件箱中到期的邮件（未设置 SMTP_HOST 时写入 .eml 文件）")
+    p.add_argument("--loop", action="store_true", help="持续运行，按 MAIL_INTERVAL 间隔发送")
+    p.set_defaults(func=cmd_send_mail)
     p = sub.add_parser("demo", help="载入演示数据（可重复执行）")
     p.add_argument("--if-empty", action="store_true", help="仅当数据库为空时载入")
     p.set_defaults(func=cmd_demo)

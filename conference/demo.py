@@ -138,6 +138,15 @@ async def load_demo(only_if_empty: bool = False) -> bool:
     from conference.demo_meetings import load_meeting_demo
 
     created_any |= await load_meeting_demo()
+    from conference.calendar.demo import load_calendar_demo
+
+    created_any |= await load_calendar_demo()
+    from conference.demo_tasks import load_task_demo
+
+    created_any |= await load_task_demo()
+    from conference.demo_minutes import load_minutes_demo
+
+    created_any |= await load_minutes_demo()
     return created_any
 
 

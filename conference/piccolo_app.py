@@ -5,7 +5,9 @@ from piccolo.conf.apps import AppConfig
 from conference.accounts.tables import Session, User
 from conference.agenda.tables import AgendaItem, AgendaItemUnit, AgendaSlot, Attachment
 from conference.audit.tables import AuditEvent
+from conference.calendar.tables import CalendarFeed
 from conference.meetings.tables import Invitation, Meeting, SpecialMeetingRequest
+from conference.minutes.tables import Minutes, MinutesComment, MinutesPublication, MinutesVersion
 from conference.notifications.tables import Notification
 from conference.registry.tables import (
     Conference,
@@ -24,7 +26,8 @@ APP_CONFIG = AppConfig(
     table_classes=[
         Street, Conference, MemberUnit, Membership, Person, ConvenorAppointment, User, Session, AuditEvent,
         Meeting, Invitation, SpecialMeetingRequest, AgendaItem, AgendaItemUnit, AgendaSlot, Attachment, Notification,
-        Resolution, ResolutionUnit, Task, TaskReport, TaskAttachment,
+        Resolution, ResolutionUnit, Task, TaskReport, TaskAttachment, CalendarFeed,
+        Minutes, MinutesVersion, MinutesComment, MinutesPublication,
     ],
     migration_dependencies=[],
     commands=[],

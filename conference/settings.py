@@ -28,6 +28,14 @@ def _secret_key() -> str:
     return path.read_text().strip()
 
 
+def _weight(name: str, default: str) -> float:
+    """A share between 0 and 1 (0.3 means 30%)."""
+    value = float(os.environ.get(name, default))
+    if not 0 <= value <= 1:
+        raise ValueError(f"{name} must be between 0 and 1, got {value}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = field(
@@ -47,6 +55,19 @@ class Settings:
     # How often each server process runs the reminder job (seconds); 0 turns it off.
     reminder_interval: int = field(default_factory=lambda: int(os.environ.get("REMINDER_INTERVAL", "3600")))
     db_pool_size: int = field(default_factory=lambda: int(os.environ.get("DB_POOL_SIZE", "10")))
+    # E-mail delivery from the outbox (conference.mail): how often each server process sends (seconds,
+    # 0 turns it off), attempts before a message is dead-lettered, the first retry delay (doubled on
+    # every failure), the SMTP timeout, and where messages go as .eml files when SMTP_HOST is empty.
+    mail_interval: int = field(default_factory=lambda: int(os.environ.get("MAIL_INTERVAL", "15")))
+    mail_max_attempts: int = field(default_factory=lambda: int(os.environ.get("MAIL_MAX_ATTEMPTS", "5")))
+    mail_retry_seconds: int = field(default_factory=lambda: int(os.environ.get("MAIL_RETRY_SECONDS", "60")))
+    smtp_timeout: float = field(default_factory=lambda: float(os.environ.get("SMTP_TIMEOUT", "30")))
+    mail_outbox_dir: str = field(default_factory=lambda: os.environ.get("MAIL_OUTBOX_DIR", ""))
+    # Share of a unit's annual assessment given by the streets' evaluation (the "five powers"
+    # reform: at least 30% for departments, 60% for dispatched agencies); see conference.supervision.
+    assessment_weight_department: float = field(
+        default_factory=lambda: _weight("ASSESSMENT_WEIGHT_DEPARTMENT", "0.30"))
+    assessment_weight_agency: float = field(default_factory=lambda: _weight("ASSESSMENT_WEIGHT_AGENCY", "0.60"))
 
     @property
     def is_postgres(self) -> bool:
@@ -63,6 +84,15 @@ class Settings:
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.time_zone)
+
+    @property
+    def outbox_dir(self) -> Path:
+        """MAIL_OUTBOX_DIR, else outbox/ beside the SQLite file (var/outbox/ by default), else var/outbox/."""
+        if self.mail_outbox_dir:
+            return Path(self.mail_outbox_dir)
+        if not self.is_postgres:
+            return self.sqlite_path.parent / "outbox"
+        return VAR / "outbox"
 
 
 _settings: Settings | None = None

@@ -46,6 +46,8 @@ async def database_url() -> AsyncIterator[str]:
     await load_demo()
     yield url
     await db.stop()
+    if dbsetup.backend() == "postgres":
+        await dbsetup.drop_postgres_schema(url)
 
 
 @pytest.fixture(scope="session")

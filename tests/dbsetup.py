@@ -54,3 +54,14 @@ async def fresh_database_url(name: str) -> str:
     if backend() == "postgres":
         return await fresh_postgres_schema(f"ct_{name}_{os.getpid()}")
     return fresh_sqlite_url(f"{name}.sqlite3")
+
+
+async def drop_postgres_schema(url: str) -> None:
+    import asyncpg
+
+    schema = url.rsplit("search_path=", 1)[-1]
+    conn = await asyncpg.connect(POSTGRES_URL)
+    try:
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    finally:
+        await conn.close()

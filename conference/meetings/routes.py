@@ -189,6 +189,9 @@ async def _detail_context(actor: Actor, meeting_id: int) -> dict[str, Any]:
     from conference.agenda.services import STATUS_LABELS as ITEM_STATUS
 
     context.update(item_status_labels=ITEM_STATUS, urgency_labels=URGENCY_LABELS, outcome_labels=OUTCOME_LABELS)
+    from conference.tasks.views import meeting_resolutions
+
+    context.update(await meeting_resolutions(actor, context["meeting"]))  # resolutions (议定事项) and their tasks
     return context
 
 

@@ -289,13 +289,17 @@ async def remove_invitation(actor: Actor, invitation_id: int) -> int:
         inv, meeting = await invitation_for_manager(actor, invitation_id)
         if meeting["status"] not in EDITABLE:
             raise _wrong_state(meeting["status"], _("调整受邀单位"))
+        # RFC 5546: an attendee taken off the list gets a CANCEL for its own copy, so the event
+        # leaves its calendar (built before the invitation row goes).
+        calendar = await meeting_context(meeting_id=int(meeting["id"]))
+        cancel_ics = render_invitation({**calendar, "status": "cancelled"}, inv["unit"]) if calendar else None
         await Invitation.delete().where(Invitation.id == invitation_id)
         await record(actor, "uninvite", "invitation", invitation_id, before={"unit": inv["unit"], "role": inv["role"]},
                      conference_id=meeting["conference"])
         if inv["notified_sequence"] is not None:
             await queue("meeting_uninvited", subject=_("【参会调整】{title}").format(title=meeting["title"]),
                         body=_meeting_text(meeting) + "\n" + _("贵单位无需再参加此次会议。"), unit_id=inv["unit"],
-                        entity="meeting", entity_id=meeting["id"])
+                        entity="meeting", entity_id=meeting["id"], ics=cancel_ics)
         return int(meeting["id"])
 
 

@@ -1,0 +1,1 @@
+"""iCalendar: meeting invitations (iTIP REQUEST/CANCEL), per-unit subscription feeds."""

@@ -1,0 +1,98 @@
+"""Calendar routes: a meeting's invitation as .ics, the unit's subscription feed (public, behind a
+secret token) and the page where the unit copies, revokes or renews its feed address."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+
+from conference.calendar import data, feeds, ics
+from conference.errors import NotFound
+from conference.i18n import gettext as _
+from conference.meetings import services as meetings
+from conference.web.auth import actor_of
+from conference.web.templating import redirect, render
+
+ICS_TYPE = "text/calendar"  # Litestar adds "; charset=utf-8" to text/* types
+PRIVATE = {"X-Robots-Tag": "noindex, nofollow", "Referrer-Policy": "no-referrer"}
+FEED_NOT_FOUND = _("订阅地址无效或已停用。")
+UNIT = ("unit",)
+
+
+def _unit_param(request: Request[Any, Any, Any]) -> int | None:
+    value = request.query_params.get("unit", "")
+    if not value:
+        return None
+    if not value.isdigit() or len(value) > 9:
+        raise NotFound(meetings.MEETING_NOT_FOUND)
+    return int(value)
+
+
+@get("/meetings/{meeting_id:int}/invite.ics", opt={"roles": ("admin", "office", "unit")}, include_in_schema=False)
+async def invitation_download(request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Response[bytes]:
+    """A unit gets its own invitation (its reply link, its answer as PARTSTAT) once it has been sent;
+    the office any unit's copy (?unit=ID) or its own copy listing every invited unit."""
+    actor = actor_of(request)
+    if actor.role == "unit":
+        meeting = await meetings.meeting_for(actor, meeting_id)
+        if meeting["status"] == "draft":  # not sent yet: the office may still change it
+            raise NotFound(meetings.MEETING_NOT_FOUND)
+        unit_id: int | None = actor.unit_id
+    else:
+        await meetings.managed_meeting(actor, meeting_id)
+        unit_id = _unit_param(request)
+    context = await data.meeting_context(meeting_id)
+    if context is None or (unit_id is not None and not any(i["unit"] == unit_id for i in context["invitations"])):
+        raise NotFound(meetings.MEETING_NOT_FOUND)
+    text = data.render_invitation(context, unit_id)
+    method = ics.method_of(text)
+    return Response(content=text.encode("utf-8"), media_type=f"text/calendar; method={method}",
+                    headers={**PRIVATE, "Cache-Control": "private, no-store",
+                             "Content-Disposition": f'attachment; filename="meeting-{meeting_id}.ics"'})
+
+
+@get("/feeds/{filename:str}", opt={"public": True}, include_in_schema=False)
+async def feed(request: Request[Any, Any, Any], filename: FromPath[str]) -> Response[bytes]:
+    """The unit's calendar for calendar clients (webcal:// or https://). The token is the only key:
+    unknown or revoked answers 404. ETag/If-None-Match spare the body when nothing changed."""
+    token = filename.removesuffix(".ics") if filename.endswith(".ics") else ""
+    unit_id = await feeds.unit_for_token(token)
+    if unit_id is None:
+        raise NotFound(FEED_NOT_FOUND)
+    result = await feeds.unit_feed(unit_id)
+    headers = {**PRIVATE, "ETag": result.etag, "Cache-Control": "private, no-cache"}
+    if ics.etag_matches(request.headers.get("if-none-match"), result.etag):
+        return Response(content=b"", status_code=304, headers=headers)
+    return Response(content=result.body, media_type=ICS_TYPE,
+                    headers={**headers, "Content-Disposition": 'inline; filename="calendar.ics"'})
+
+
+@get("/calendar/feed", opt={"roles": UNIT}, include_in_schema=False)
+async def feed_page(request: Request[Any, Any, Any]) -> Template:
+    actor = actor_of(request)
+    current = await feeds.active_feed(actor.unit_id or 0)
+    urls = feeds.feed_urls(current["token"]) if current else None
+    template = render(request, "calendar/feed.html", feed=current, urls=urls)
+    template.headers.update({"Referrer-Policy": "no-referrer", "Cache-Control": "private, no-store"})
+    return template
+
+
+@post("/calendar/feed", opt={"roles": UNIT}, include_in_schema=False)
+async def feed_issue(request: Request[Any, Any, Any]) -> Redirect:
+    actor = actor_of(request)
+    had = await feeds.active_feed(actor.unit_id or 0)
+    await feeds.issue_feed(actor)
+    message = _("已生成新的订阅地址，原地址已停用。请在日历软件中改用新地址。") if had else _("已生成订阅地址。")
+    return redirect("/calendar/feed", message)
+
+
+@post("/calendar/feed/revoke", opt={"roles": UNIT}, include_in_schema=False)
+async def feed_revoke(request: Request[Any, Any, Any]) -> Redirect:
+    count = await feeds.revoke_feed(actor_of(request))
+    return redirect("/calendar/feed", _("订阅地址已停用。") if count else _("当前没有可停用的订阅地址。"))
+
+
+ROUTES: list[Any] = [invitation_download, feed, feed_page, feed_issue, feed_revoke]

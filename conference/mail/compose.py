@@ -1,0 +1,146 @@
+"""MIME messages from outbox rows (email.message.EmailMessage, policy SMTP).
+
+An invitation is what Outlook, Gmail and Apple Mail all recognise as a meeting request:
+
+    multipart/mixed
+      multipart/alternative
+        text/plain; charset=utf-8
+        text/html; charset=utf-8
+        text/calendar; method=REQUEST; charset=UTF-8   (CANCEL for a cancellation)
+      application/ics; name=invite.ics                 (attachment, for clients that ignore the part above)
+
+Other messages are multipart/alternative of text and HTML. Chinese subjects and display names are
+RFC 2047 encoded by the policy; bodies go as base64, so the message is 7-bit clean for any relay.
+Everything is derived from the row (Date from created_at, a Message-ID from id and created_at), so
+composing a row twice gives the same message: the .eml viewer and a retry show what was sent."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Mapping
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime
+from functools import lru_cache
+from typing import Any, cast
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from conference.calendar.ics import method_of
+from conference.i18n import gettext as _
+from conference.i18n import translations
+from conference.settings import ROOT, Settings, get_settings
+
+URL = re.compile(r"https?://[^\s<>\"'）)，。；]+")
+
+
+@lru_cache(maxsize=1)
+def _environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(ROOT / "templates"), autoescape=select_autoescape(["html"]),
+                      extensions=["jinja2.ext.i18n"])
+    env.install_gettext_translations(translations(), newstyle=True)  # type: ignore[attr-defined]
+    return env
+
+
+def created_at(row: Mapping[str, Any]) -> dt.datetime:
+    """The row's creation time as an aware UTC datetime, however the driver returned it."""
+    value = row.get("created_at")
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if not isinstance(value, dt.datetime):
+        return dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def digest(row: Mapping[str, Any]) -> str:
+    """A short fingerprint of the row, stable across processes and retries (ids repeat across databases)."""
+    return hashlib.sha256(f"{row['id']}|{created_at(row).isoformat()}".encode()).hexdigest()[:12]
+
+
+def message_id(row: Mapping[str, Any], mail_from: str) -> str:
+    """The same Message-ID on every attempt, so a receiving server can recognise a repeat."""
+    domain = mail_from.rpartition("@")[2] or "localhost"
+    return f"<notification.{row['id']}.{digest(row)}@{domain}>"
+
+
+def eml_name(row: Mapping[str, Any]) -> str:
+    return f"{int(row['id']):08d}-{digest(row)}.eml"
+
+
+def _address(name: str, email: str) -> Address:
+    return Address(display_name=name, addr_spec=email)
+
+
+def _text(body: str) -> str:
+    return body.rstrip() + "\n\n--\n" + _("本邮件由联席会议议事督办系统自动发送，请勿直接回复。") + "\n"
+
+
+def _html(subject: str, body: str) -> str:
+    paragraphs = []
+    for line in body.strip().splitlines():
+        parts: list[tuple[str, str]] = []  # (kind, text): plain text and links, escaped by the template
+        last = 0
+        for match in URL.finditer(line):
+            parts.append(("text", line[last:match.start()]))
+            parts.append(("link", match.group(0)))
+            last = match.end()
+        parts.append(("text", line[last:]))
+        paragraphs.append(parts)
+    return _environment().get_template("mail/_email_body.html").render(subject=subject, paragraphs=paragraphs)
+
+
+def _set_body(part: EmailMessage, text: str, subtype: str, **params: str) -> None:
+    cte = "7bit" if text.isascii() else "base64"
+    part.set_content(text, subtype=subtype, cte=cte, params=params)
+
+
+def _drop_inner_mime_version(message: EmailMessage) -> None:
+    for part in message.walk():
+        if part is not message and "MIME-Version" in part:
+            del part["MIME-Version"]
+
+
+def compose(row: Mapping[str, Any], *, recipient_name: str = "", settings: Settings | None = None) -> EmailMessage:
+    """`row`: a notification (id, created_at, email, subject, body, ics)."""
+    settings = settings or get_settings()
+    message = EmailMessage(policy=SMTP)
+    message["Subject"] = row["subject"]
+    message["From"] = _address(_("联席会议办公室"), settings.mail_from)
+    message["To"] = _address(recipient_name, row["email"])
+    message["Date"] = format_datetime(created_at(row).astimezone(settings.tz))
+    message["Message-ID"] = message_id(row, settings.mail_from)
+    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to a system message
+    _set_body(message, _text(row["body"]), "plain")
+    html = _html(row["subject"], row["body"])
+    message.add_alternative(html, subtype="html", cte="7bit" if html.isascii() else "base64")
+    ics: str | None = row.get("ics")
+    if ics:
+        method = method_of(ics) or "REQUEST"
+        message.add_alternative(ics, subtype="calendar", cte="base64")
+        calendar = cast(list[EmailMessage], message.get_payload())[-1]
+        calendar.replace_header("Content-Type", f"text/calendar; method={method}; charset=UTF-8")
+        name = "cancel.ics" if method == "CANCEL" else "invite.ics"
+        message.add_attachment(ics.encode("utf-8"), maintype="application", subtype="ics", filename=name,
+                               params={"name": name})
+    _drop_inner_mime_version(message)
+    return message
+
+
+def summary(message: EmailMessage) -> dict[str, Any]:
+    """What the office sees of a message: decoded headers, the text, the calendar and the parts."""
+    parts = []
+    text = calendar = ""
+    for part in message.walk():
+        kind = part.get_content_type()
+        parts.append({"type": kind, "filename": part.get_filename() or "", "params": dict(part.get_params() or [])})
+        if part.is_multipart():
+            continue
+        if kind == "text/plain" and not text:
+            text = str(part.get_content())
+        elif kind == "text/calendar" and not calendar:
+            calendar = str(part.get_content())
+    return {"headers": {k: str(message[k]) for k in ("From", "To", "Subject", "Date", "Message-ID") if message[k]},
+            "text": text, "calendar": calendar, "parts": parts}

@@ -1,0 +1,93 @@
+"""E-mail pages for the office: dead letters with their error and a retry button, one message as
+sent (readable, raw .eml or download) and the messages about one meeting."""
+
+from __future__ import annotations
+
+import email
+import re
+from email.message import EmailMessage
+from email.policy import default as default_policy
+from typing import Any, cast
+
+from litestar import Request, Response, get, post
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+
+from conference.i18n import gettext as _
+from conference.mail import services
+from conference.mail.compose import summary
+from conference.notifications.tables import Notification
+from conference.web.auth import actor_of
+from conference.web.listing import paginate
+from conference.web.templating import redirect, render
+
+OFFICE = ("admin", "office")
+N = Notification
+STATUS_LABELS = {"queued": _("待发送"), "sending": _("发送中"), "sent": _("已发送"), "dead": _("发送失败")}
+# The readable view hides personal reply links, as the outbox page does; the raw .eml is the exact message.
+TOKEN_LINK = re.compile(r"/r/[A-Za-z0-9_\-]+")
+
+
+@get("/mail/dead-letters", opt={"roles": OFFICE}, include_in_schema=False)
+async def dead_letters(request: Request[Any, Any, Any]) -> Template:
+    actor = actor_of(request)
+    query = dict(request.query_params)
+    where = await services.scope(actor)
+    condition = N.status == "dead" if where is None else (N.status == "dead") & where
+    if "sort" not in query:
+        query["desc"] = "1"
+    columns = [N.id, N.created_at, N.event, N.email, N.subject, N.attempts, N.last_error,
+               N.unit.name.as_alias("unit_name"), N.street.name.as_alias("street_name")]
+    page = await paginate(N, columns, query, search=[N.subject, N.email, N.last_error], sorts={"created": N.id},
+                          default_sort="created", where=condition)
+    return render(request, "mail/dead_letters.html", page=page)
+
+
+@post("/mail/dead-letters/{notification_id:int}/retry", opt={"roles": OFFICE}, include_in_schema=False)
+async def dead_letter_retry(request: Request[Any, Any, Any], notification_id: FromPath[int]) -> Redirect:
+    await services.retry(actor_of(request), notification_id)
+    return redirect("/mail/dead-letters", _("邮件已重新排队，将在几分钟内再次发送。"))
+
+
+@post("/mail/dead-letters/retry-all", opt={"roles": OFFICE}, include_in_schema=False)
+async def dead_letters_retry_all(request: Request[Any, Any, Any]) -> Redirect:
+    count = await services.retry_all(actor_of(request))
+    return redirect("/mail/dead-letters", _("已将 {n} 封邮件重新排队。").format(n=count))
+
+
+@get("/mail/messages/{notification_id:int}", opt={"roles": OFFICE}, include_in_schema=False)
+async def message_page(request: Request[Any, Any, Any], notification_id: FromPath[int]) -> Template:
+    row = await services.message_for(actor_of(request), notification_id)
+    data, from_file = services.message_bytes(row)
+    parsed = cast(EmailMessage, email.message_from_bytes(data, policy=default_policy))
+    view = summary(parsed)
+    view["text"] = TOKEN_LINK.sub("/r/…", view["text"])
+    # Unfolded (RFC 5545 §3.1) for reading, which also keeps a folded token from escaping the redaction.
+    view["calendar"] = TOKEN_LINK.sub("/r/…", re.sub(r"\r?\n[ \t]", "", view["calendar"]))
+    return render(request, "mail/message.html", row=row, view=view, from_file=from_file, status_labels=STATUS_LABELS)
+
+
+@get("/mail/eml/{notification_id:int}", opt={"roles": OFFICE}, include_in_schema=False)
+async def message_eml(request: Request[Any, Any, Any], notification_id: FromPath[int]) -> Response[bytes]:
+    """The message itself: as text/plain to read in the browser, or ?download=1 as message/rfc822."""
+    row = await services.message_for(actor_of(request), notification_id)
+    data, _from_file = services.message_bytes(row)
+    headers = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff",
+               "Content-Security-Policy": "default-src 'none'; sandbox"}
+    if request.query_params.get("download"):
+        headers["Content-Disposition"] = f'attachment; filename="message-{notification_id}.eml"'
+        return Response(content=data, media_type="message/rfc822", headers=headers)
+    return Response(content=data, media_type="text/plain", headers=headers)
+
+
+@get("/mail/meetings/{meeting_id:int}", opt={"roles": OFFICE}, include_in_schema=False)
+async def meeting_mail(request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Template:
+    from conference.meetings.tables import Meeting
+
+    actor = actor_of(request)
+    rows = await services.meeting_messages(actor, meeting_id)
+    meeting = await Meeting.select(Meeting.id, Meeting.title).where(Meeting.id == meeting_id).first()
+    return render(request, "mail/meeting.html", rows=rows, meeting=meeting, status_labels=STATUS_LABELS)
+
+
+ROUTES: list[Any] = [dead_letters, dead_letter_retry, dead_letters_retry_all, message_page, message_eml, meeting_mail]

@@ -1,0 +1,108 @@
+"""The office's side of e-mail delivery: which messages it may see, dead letters and their retry,
+and a message as it was (or will be) sent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from conference import db
+from conference.accounts.actor import Actor
+from conference.accounts.scope import visible_conference_ids
+from conference.audit.services import record
+from conference.calendar.ics import method_of
+from conference.errors import Conflict, NotFound
+from conference.i18n import gettext as _
+from conference.mail.compose import compose, eml_name
+from conference.meetings.services import require_manager
+from conference.notifications.tables import Notification
+from conference.registry.tables import Conference, Membership
+from conference.settings import get_settings
+from conference.timefmt import now
+
+N = Notification
+MESSAGE_NOT_FOUND = _("没有找到该邮件，或您无权查看。")
+
+
+async def scope(actor: Actor) -> Any:
+    """Admin: every message (None). Office: messages to units that are or were members of one of
+    its conferences, and to the streets of its conferences (as on the outbox page)."""
+    require_manager(actor)
+    visible = await visible_conference_ids(actor)
+    if visible is None:
+        return None
+    ids = sorted(visible) or [0]
+    units = {r["unit"] for r in await Membership.select(Membership.unit).where(Membership.conference.is_in(ids))}
+    streets = {r["street"] for r in await Conference.select(Conference.street).where(
+        Conference.id.is_in(ids) & Conference.street.is_not_null())}
+    return N.unit.is_in(sorted(units) or [0]) | N.street.is_in(sorted(streets) or [0])
+
+
+async def message_for(actor: Actor, notification_id: int) -> dict[str, Any]:
+    where = await scope(actor)
+    condition = N.id == notification_id if where is None else (N.id == notification_id) & where
+    row = await N.select(*N.all_columns(), N.unit.name.as_alias("unit_name"), N.street.name.as_alias("street_name")).where(
+        condition).first()
+    if row is None:
+        raise NotFound(MESSAGE_NOT_FOUND)
+    return row
+
+
+def eml_path(row: dict[str, Any]) -> Path:
+    return get_settings().outbox_dir / eml_name(row)
+
+
+def message_bytes(row: dict[str, Any]) -> tuple[bytes, bool]:
+    """The .eml as written by the sender when there is one (True), else composed from the row now
+    (composition is deterministic, so it is the message the sender sends or sent over SMTP)."""
+    path = eml_path(row)
+    if path.is_file():
+        return path.read_bytes(), True
+    return compose(row, recipient_name=row.get("unit_name") or "").as_bytes(), False
+
+
+async def retry(actor: Actor, notification_id: int) -> None:
+    """A dead letter goes back to the queue with a fresh set of attempts."""
+    async with db.atomic():
+        row = await message_for(actor, notification_id)
+        if row["status"] != "dead":
+            raise Conflict(_("只有发送失败的邮件可以重新发送。"))
+        await N.update({N.status: "queued", N.attempts: 0, N.next_attempt_at: now()}).where(
+            (N.id == notification_id) & (N.status == "dead"))
+        await record(actor, "mail_retry", "notification", notification_id,
+                     before={"status": "dead", "attempts": row["attempts"], "last_error": row["last_error"]},
+                     after={"status": "queued"})
+
+
+async def retry_all(actor: Actor) -> int:
+    async with db.atomic():
+        where = await scope(actor)
+        condition = N.status == "dead" if where is None else (N.status == "dead") & where
+        rows = await N.select(N.id).where(condition)
+        ids = [r["id"] for r in rows]
+        if ids:
+            await N.update({N.status: "queued", N.attempts: 0, N.next_attempt_at: now()}).where(
+                N.id.is_in(ids) & (N.status == "dead"))
+            for notification_id in ids:
+                await record(actor, "mail_retry", "notification", notification_id, after={"status": "queued"})
+        return len(ids)
+
+
+async def meeting_messages(actor: Actor, meeting_id: int) -> list[dict[str, Any]]:
+    """The messages about one meeting: invitations, changes, cancellations, removals."""
+    from conference.meetings.services import managed_meeting
+    from conference.meetings.tables import Invitation
+
+    await managed_meeting(actor, meeting_id)
+    invitations = [r["id"] for r in await Invitation.select(Invitation.id).where(Invitation.meeting == meeting_id)]
+    condition = ((N.entity == "invitation") & N.entity_id.is_in(invitations or [0])) | (
+        (N.entity == "meeting") & (N.entity_id == meeting_id))
+    where = await scope(actor)
+    if where is not None:
+        condition = condition & where
+    rows = await N.select(N.id, N.created_at, N.event, N.email, N.subject, N.status, N.attempts, N.sent_at, N.last_error,
+                          N.ics, N.unit.name.as_alias("unit_name")).where(condition).order_by(N.id)
+    for row in rows:
+        ics = row.pop("ics") or ""
+        row["method"] = method_of(ics) if ics else ""
+    return rows

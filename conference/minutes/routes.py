@@ -1,0 +1,224 @@
+"""Minutes pages: /meetings/{id}/minutes (the text as HTML, versions, editing, submission,
+comments, return and sign-off), each version as PDF or HTML, the difference between two versions,
+and the published PDF, served byte for byte as stored at sign-off."""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+
+from conference.errors import Conflict, NotFound, ValidationFailed
+from conference.i18n import gettext as _
+from conference.meetings.services import STATUS_LABELS as MEETING_STATUS_LABELS
+from conference.meetings.services import meeting_for
+from conference.minutes import services, views
+from conference.web.auth import actor_of
+from conference.web.forms import form_data
+from conference.web.templating import redirect, render
+
+OFFICE = ("admin", "office")
+READERS = ("admin", "office", "convenor")
+ALL_ROLES = ("admin", "office", "convenor", "street", "unit")
+MAX_NUMBER = 100_000
+
+
+def disposition(filename: str, *, inline: bool = True) -> str:
+    """RFC 6266 / 5987: an ASCII fallback and the UTF-8 (Chinese) name."""
+    fallback = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in filename) or "minutes.pdf"
+    kind = "inline" if inline else "attachment"
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{urllib.parse.quote(filename, safe='')}"
+
+
+def pdf_response(content: bytes, filename: str, sha256: str | None = None) -> Response[bytes]:
+    headers = {"Content-Disposition": disposition(filename), "X-Content-Type-Options": "nosniff",
+               "Cache-Control": "private, no-cache"}
+    if sha256:
+        headers["ETag"] = f'"{sha256}"'
+        headers["X-Content-SHA256"] = sha256
+    return Response(content=content, media_type="application/pdf", headers=headers)
+
+
+def _number(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() and 0 < int(value) < MAX_NUMBER else None
+
+
+def _form_for(context: dict[str, Any]) -> dict[str, Any]:
+    """The edit form pre-filled with the shown version and the number it starts from."""
+    current = context.get("current")
+    minutes = context.get("minutes")
+    if not current or not minutes:
+        return {}
+    return {**current["sections"], "base": str(minutes["current_version"])}
+
+
+async def _page(request: Request[Any, Any, Any], meeting_id: int, status_code: int = 200, **extra: Any) -> Template:
+    actor = actor_of(request)
+    context = await views.page(actor, meeting_id)
+    context.setdefault("form", None)
+    if extra.get("form") is None:
+        extra["form"] = _form_for(context)
+    context.update(extra)
+    context.setdefault("errors", {})
+    context.setdefault("posted", "")
+    return render(request, "minutes/page.html", status_code, status_labels=services.STATUS_LABELS,
+                  meeting_status_labels=MEETING_STATUS_LABELS, sections=services.SECTIONS,
+                  section_labels=services.SECTION_LABELS, comment_labels=services.COMMENT_LABELS,
+                  can_manage=actor.role in OFFICE, is_convenor=actor.role == "convenor", **context)
+
+
+async def _act(request: Request[Any, Any, Any], minutes_id: int, posted: str,
+               action: Callable[[dict[str, Any]], Awaitable[Any]], flash: Callable[[Any], str]) -> Template | Redirect:
+    """A form of the minutes page: on bad input or a conflict the page comes back with the
+    messages beside that form and everything typed kept."""
+    actor = actor_of(request)
+    minutes = await services.minutes_for(actor, minutes_id)
+    data = await form_data(request)
+    try:
+        result = await action(data)
+    except ValidationFailed as exc:
+        return await _page(request, minutes["meeting"], 400, posted=posted, posted_form=data, errors=exc.errors,
+                           error_message=exc.message)
+    except Conflict as exc:
+        return await _page(request, minutes["meeting"], 409, posted=posted, posted_form=data, errors={},
+                           error_message=exc.message)
+    return redirect(f"/meetings/{minutes['meeting']}/minutes", flash(result))
+
+
+@get("/meetings/{meeting_id:int}/minutes", opt={"roles": READERS}, include_in_schema=False)
+async def minutes_page(request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Template:
+    return await _page(request, meeting_id)
+
+
+@post("/meetings/{meeting_id:int}/minutes", opt={"roles": OFFICE}, include_in_schema=False)
+async def start(request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Redirect:
+    await services.start_minutes(actor_of(request), meeting_id)
+    return redirect(f"/meetings/{meeting_id}/minutes", _("已根据会议记录生成纪要初稿（第1版），请修改完善。"))
+
+
+@post("/minutes/{minutes_id:int}/save", opt={"roles": OFFICE}, include_in_schema=False)
+async def save(request: Request[Any, Any, Any], minutes_id: FromPath[int]) -> Template | Redirect:
+    """A conflict re-renders the editor with the user's own text, the message, a link to what the
+    other person saved, and `base` moved to the latest version: saving again is a deliberate choice."""
+    actor = actor_of(request)
+    minutes = await services.minutes_for(actor, minutes_id)
+    data = await form_data(request)
+    try:
+        number = await services.save_version(actor, minutes_id, data)
+    except ValidationFailed as exc:
+        return await _page(request, minutes["meeting"], 400, posted="edit", form=data, errors=exc.errors,
+                           error_message=exc.message)
+    except Conflict as exc:
+        latest = await services.minutes_row(minutes_id)
+        base = _number(str(data.get("base", "")))
+        return await _page(request, minutes["meeting"], 409, posted="edit", errors={}, error_message=exc.message,
+                           form={**data, "base": str(latest["current_version"])},
+                           conflict={"base": base, "latest": latest["current_version"]})
+    return redirect(f"/meetings/{minutes['meeting']}/minutes", _("已保存为第{n}版。").format(n=number))
+
+
+@post("/minutes/{minutes_id:int}/submit", opt={"roles": OFFICE}, include_in_schema=False)
+async def submit(request: Request[Any, Any, Any], minutes_id: FromPath[int]) -> Template | Redirect:
+    actor = actor_of(request)
+    return await _act(request, minutes_id, "submit", lambda d: services.submit_minutes(actor, minutes_id, d),
+                      lambda n: _("第{n}版已送召集人审核签发。").format(n=n))
+
+
+@post("/minutes/{minutes_id:int}/comments", opt={"roles": READERS}, include_in_schema=False)
+async def comment(request: Request[Any, Any, Any], minutes_id: FromPath[int]) -> Template | Redirect:
+    actor = actor_of(request)
+    return await _act(request, minutes_id, "comment", lambda d: services.add_comment(actor, minutes_id, d),
+                      lambda _r: _("意见已记录。"))
+
+
+@post("/minutes/{minutes_id:int}/return", opt={"roles": ("convenor",)}, include_in_schema=False)
+async def return_(request: Request[Any, Any, Any], minutes_id: FromPath[int]) -> Template | Redirect:
+    actor = actor_of(request)
+    return await _act(request, minutes_id, "return", lambda d: services.return_minutes(actor, minutes_id, d),
+                      lambda _r: _("纪要已退回办公室修改。"))
+
+
+@post("/minutes/{minutes_id:int}/approve", opt={"roles": ("convenor",)}, include_in_schema=False)
+async def approve(request: Request[Any, Any, Any], minutes_id: FromPath[int]) -> Template | Redirect:
+    actor = actor_of(request)
+    return await _act(request, minutes_id, "approve", lambda d: services.approve_minutes(actor, minutes_id, d),
+                      lambda seq: _("纪要已签发印发，已通知各成员单位和有关街道。") if seq == 1
+                      else _("更正版已签发印发，已通知各成员单位和有关街道。"))
+
+
+@post("/minutes/{minutes_id:int}/corrections", opt={"roles": OFFICE}, include_in_schema=False)
+async def correction(request: Request[Any, Any, Any], minutes_id: FromPath[int]) -> Template | Redirect:
+    actor = actor_of(request)
+    return await _act(request, minutes_id, "correction", lambda d: services.start_correction(actor, minutes_id, d),
+                      lambda n: _("已生成更正稿（第{n}版）。已印发的纪要在更正版签发前继续有效。").format(n=n))
+
+
+def _version_filename(title: str, number: int) -> str:
+    return _("{title}（第{n}版）.pdf").format(title=title or _("会议纪要"), n=number)
+
+
+@get("/minutes/{minutes_id:int}/versions/{name:str}", opt={"roles": READERS}, include_in_schema=False)
+async def version(request: Request[Any, Any, Any], minutes_id: FromPath[int], name: FromPath[str]) -> Template | Response[bytes]:
+    """`{n}.pdf`: the version as PDF (a signed one is its stored publication); `{n}`: as HTML."""
+    actor = actor_of(request)
+    number = _number(name.removesuffix(".pdf"))
+    if number is None:
+        raise NotFound(_("没有找到该版本。"))
+    minutes, row = await services.version_for(actor, minutes_id, number)
+    sections, records = services.loads(row)
+    if name.endswith(".pdf"):
+        content = await services.version_pdf(actor, minutes_id, number)
+        return pdf_response(content, _version_filename(sections.get("title", ""), number))
+    return render(request, "minutes/version.html", minutes=minutes, version=row, sections=sections,
+                  blocks=views.text_blocks(sections, records), status_labels=services.STATUS_LABELS)
+
+
+@get("/minutes/{minutes_id:int}/diff", opt={"roles": READERS}, include_in_schema=False)
+async def diff(request: Request[Any, Any, Any], minutes_id: FromPath[int]) -> Template:
+    actor = actor_of(request)
+    minutes = await services.minutes_for(actor, minutes_id)
+    b = _number(request.query_params.get("b")) or minutes["current_version"]
+    a = _number(request.query_params.get("a")) or max(1, b - 1)
+    context = await views.diff(actor, minutes_id, a, b)
+    listed = await views.versions(actor, minutes_id)
+    return render(request, "minutes/diff.html", numbers=[v["number"] for v in listed], **context)
+
+
+async def _published(request: Request[Any, Any, Any], minutes_id: int, seq: int | None) -> Response[bytes]:
+    publication = await services.publication_for(actor_of(request), minutes_id, seq)
+    name = _("会议纪要（第{seq}次印发）.pdf").format(seq=publication["seq"])
+    return pdf_response(publication["pdf"], name, publication["sha256"])
+
+
+@get("/minutes/{minutes_id:int}/published.pdf", opt={"roles": ALL_ROLES}, include_in_schema=False)
+async def published(request: Request[Any, Any, Any], minutes_id: FromPath[int]) -> Response[bytes]:
+    """The copy in force (the latest signed), byte for byte as stored at sign-off."""
+    return await _published(request, minutes_id, None)
+
+
+@get("/minutes/{minutes_id:int}/publications/{name:str}", opt={"roles": ALL_ROLES}, include_in_schema=False)
+async def publication(request: Request[Any, Any, Any], minutes_id: FromPath[int], name: FromPath[str]) -> Response[bytes]:
+    """Each signed copy, also those a correction superseded: /minutes/{id}/publications/{seq}.pdf."""
+    seq = _number(name.removesuffix(".pdf")) if name.endswith(".pdf") else None
+    if seq is None:
+        raise NotFound(_("没有找到该印发件。"))
+    return await _published(request, minutes_id, seq)
+
+
+@get("/meetings/{meeting_id:int}/minutes/published.pdf", opt={"roles": ALL_ROLES}, include_in_schema=False)
+async def meeting_published(request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Redirect:
+    await meeting_for(actor_of(request), meeting_id)
+    minutes = await services.minutes_of_meeting(meeting_id)
+    if minutes is None or minutes["published_version"] is None:
+        raise NotFound(_("该会议纪要尚未签发印发。"))
+    return Redirect(path=f"/minutes/{minutes['id']}/published.pdf", status_code=303)
+
+
+ROUTES: list[Any] = [
+    minutes_page, start, save, submit, comment, return_, approve, correction, version, diff, published, publication,
+    meeting_published,
+]

@@ -1,0 +1,396 @@
+"""The minutes PDF, parsed: GB/T 9704-2012 measures (A4, the text block at 37 mm from the top and
+28 mm from the left, 22 lines of 28 characters, page numbers on the outer side), fonts embedded and
+subset with HarfBuzz (a fontTools fallback fails the run), exact Chinese text, PDF/A and metadata
+on the published copy only, the watermark on drafts only, and hostile text that renders as text,
+fetches nothing and stays inside the text block.
+
+Positions come from poppler's `pdftotext -bbox-layout` (points, origin top left); pypdf reads the
+XMP metadata, fonts and the rotation of the watermark."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import itertools
+import logging
+import re
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pypdf import PdfReader
+
+from conference.minutes import pdf
+from tests.bench.minutes import PARAGRAPH, sample_context, sample_records, sample_sections
+
+MM = 72 / 25.4  # points per millimetre
+A4 = (210 * MM, 297 * MM)
+TOP, RIGHT, BOTTOM, LEFT = 37 * MM, 26 * MM, 35 * MM, 28 * MM
+LINE = 28.95  # pt
+BODY_SIZE = 16.0
+PAGE_NUMBER_SIZE = 14.0
+HOSTILE = [
+    "<script>alert('x')</script><b>粗体</b>",
+    "<style>body{background:url(http://127.0.0.1:9/leak.png)}</style>",
+    "<div style=\"background:url('file:///etc/passwd')\">样式</div>",
+    "<img src=file:///etc/passwd>",
+    "<img src=\"http://127.0.0.1:9/track.gif\"><link rel=stylesheet href=\"file:///etc/passwd\">",
+    "{{ 7*7 }}{% raw %}&lt;&amp;",
+    "A" * 400,
+    "https://example.invalid/" + "x" * 300,
+    "1234567890" * 40,
+    "生僻字𠀀𪚥与常用字混排𠀀𪚥",
+]
+HOSTILE_TEXT = "\n".join(HOSTILE)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def need(tool: str) -> str:
+    path = shutil.which(tool)
+    if path is None:
+        pytest.skip(f"{tool} (poppler-utils) is not installed: apt-get install poppler-utils")
+    return path
+
+
+def pdftotext(content: bytes, *args: str) -> str:
+    result = subprocess.run([need("pdftotext"), *args, "-", "-"], input=content, capture_output=True, check=True, timeout=60)
+    # poppler writes characters outside the BMP (𠀀, 𪚥) as UTF-8-encoded surrogate pairs: join them.
+    return result.stdout.decode("utf-8", "surrogatepass").encode("utf-16", "surrogatepass").decode("utf-16")
+
+
+def pdffonts(content: bytes, tmp_path: Path) -> list[list[str]]:
+    path = tmp_path / "fonts.pdf"
+    path.write_bytes(content)
+    result = subprocess.run([need("pdffonts"), str(path)], capture_output=True, check=True, text=True, timeout=60)
+    lines = result.stdout.splitlines()[2:]
+    return [line.split() for line in lines if line.strip()]
+
+
+def words(content: bytes) -> list[list[dict[str, Any]]]:
+    """Per page, the text lines with their boxes (pt, origin top left)."""
+    # poppler's own output for a PDF this test rendered (no external entities in it).
+    root = ET.fromstring(re.sub(r"<!DOCTYPE[^>]*>", "", pdftotext(content, "-bbox-layout")))  # noqa: S314
+    pages = []
+    for page in root.iter("{http://www.w3.org/1999/xhtml}page"):
+        lines = []
+        for line in page.iter("{http://www.w3.org/1999/xhtml}line"):
+            text = "".join(w.text or "" for w in line.iter("{http://www.w3.org/1999/xhtml}word"))
+            box = {k: float(line.get(k, "0")) for k in ("xMin", "yMin", "xMax", "yMax")}
+            lines.append({"text": text, **box, "height": box["yMax"] - box["yMin"]})
+        pages.append(lines)
+    return pages
+
+
+def line_top(line: dict[str, Any], line_height: float) -> float:
+    """The top of the CSS line box: poppler's box is the font's content area, centred in the line box
+    with the half-leading above and below."""
+    return float(line["yMin"] - (line_height - line["height"]) / 2)
+
+
+def body_lines(page: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """16 pt lines (the body; poppler's box for 16 pt Noto CJK is 23 pt tall), without the watermark."""
+    return [ln for ln in page if 21 < ln["height"] < 25 and len(ln["text"]) > 1]
+
+
+def squeeze(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+PAGE_NUMBER = re.compile(r"^\s*—\s*\d+\s*—\s*$", re.MULTILINE)
+
+
+def flowing_text(content: bytes) -> str:
+    """The document's text without page numbers, so that text running across pages reads whole."""
+    return squeeze(PAGE_NUMBER.sub("", pdftotext(content)))
+
+
+def pypdf_text(content: bytes) -> str:
+    return squeeze("".join(PAGE_NUMBER.sub("", p.extract_text()) for p in PdfReader(io.BytesIO(content)).pages))
+
+
+def xmp(content: bytes) -> str:
+    reader = PdfReader(io.BytesIO(content))
+    metadata = reader.trailer["/Root"].get("/Metadata")
+    if metadata is None:
+        return ""
+    return bytes(metadata.get_object().get_data()).decode("utf-8")
+
+
+def rotated_text(content: bytes) -> list[str]:
+    """Per page, the text drawn with a rotated matrix (the watermark), concatenated."""
+    reader = PdfReader(io.BytesIO(content))
+    result = []
+    for page in reader.pages:
+        found: list[str] = []
+
+        def visit(text: str, cm: list[float], tm: list[float], font: Any, size: float, found: list[str] = found) -> None:
+            if text.strip() and abs(cm[1]) > 0.1:  # a rotation puts a non-zero b in the matrix
+                found.append(text.strip())
+
+        page.extract_text(visitor_text=visit)
+        result.append("".join(found))
+    return result
+
+
+class FallbackWatch(logging.Handler):
+    """Collects WeasyPrint's warning that it subsets a font with fontTools instead of HarfBuzz."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.fallbacks: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if pdf.FONTTOOLS_WARNING in record.getMessage():
+            self.fallbacks.append(record.getMessage())
+
+
+@contextlib.contextmanager
+def harfbuzz_only() -> Iterator[None]:
+    """Fails the block if WeasyPrint fell back to fontTools subsetting while it ran."""
+    watch = FallbackWatch()
+    logger = logging.getLogger("weasyprint")
+    logger.addHandler(watch)
+    try:
+        yield
+    finally:
+        logger.removeHandler(watch)
+    assert not watch.fallbacks, f"WeasyPrint fell back to fontTools subsetting (install libharfbuzz-subset0): {watch.fallbacks[0]}"
+
+
+@pytest.fixture(autouse=True)
+def no_fonttools_fallback() -> Iterator[None]:
+    """Every test here fails if WeasyPrint subsets a font with fontTools instead of HarfBuzz."""
+    with harfbuzz_only():
+        yield
+
+
+@pytest.fixture(scope="module")
+def draft() -> bytes:
+    with harfbuzz_only():
+        return pdf.render_pdf(sample_context(3))
+
+
+@pytest.fixture(scope="module")
+def published() -> bytes:
+    with harfbuzz_only():
+        return pdf.render_pdf(sample_context(3, watermark=""), archival=True)
+
+
+# ---------------------------------------------------------------- fonts
+
+
+def test_weasyprint_subsets_fonts_with_harfbuzz() -> None:
+    """Fails when libharfbuzz-subset is missing or too old: WeasyPrint would then use fontTools
+    (seconds per CJK font instead of milliseconds); the autouse fixture also watches its log."""
+    assert pdf.subsetting_backend() == "harfbuzz", "WeasyPrint would subset fonts with fontTools: apt-get install libharfbuzz-subset0"
+
+
+def test_the_fallback_is_detected(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    """The start-up check and the detection above see the fallback when HarfBuzz-subset is absent
+    (simulated: WeasyPrint's module-level handle to the library set to None, as when dlopen fails)."""
+    import weasyprint.pdf.fonts
+
+    caplog.set_level(logging.INFO, logger="conference.minutes")
+    assert pdf.check_font_subsetting() is True
+    assert any("HarfBuzz" in r.getMessage() and r.levelno == logging.INFO for r in caplog.records)
+    monkeypatch.setattr(weasyprint.pdf.fonts, "harfbuzz_subset", None)
+    assert pdf.subsetting_backend() == "fonttools"
+    assert pdf.check_font_subsetting() is False
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert errors and "libharfbuzz-subset0" in errors[-1] and "fontTools" in errors[-1]
+
+
+def test_the_app_checks_subsetting_at_start_up() -> None:
+    from conference.app import create_app
+
+    assert pdf.startup in create_app().on_startup
+
+
+def test_every_font_is_embedded_and_subset(draft: bytes, published: bytes, tmp_path: Path) -> None:
+    for content in (draft, published):
+        rows = pdffonts(content, tmp_path)
+        assert rows, "no fonts listed"
+        for row in rows:
+            name, emb, sub, uni = row[0], row[-5], row[-4], row[-3]
+            assert (emb, sub, uni) == ("yes", "yes", "yes"), row
+            assert re.fullmatch(r"[A-Z]{6}\+.+", name), name
+        names = " ".join(r[0] for r in rows)
+        assert "CJK-SC" in names  # the SC fonts of fonts-noto-cjk (no official fonts on this machine)
+    reader = PdfReader(io.BytesIO(published))
+    for page in reader.pages:
+        for font in page["/Resources"]["/Font"].values():
+            font = font.get_object()
+            descendant = font["/DescendantFonts"][0].get_object() if "/DescendantFonts" in font else font
+            descriptor = descendant["/FontDescriptor"].get_object()
+            assert any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3")), font["/BaseFont"]
+
+
+# ---------------------------------------------------------------- text and layout
+
+
+def test_chinese_text_extracts_exactly(published: bytes) -> None:
+    text = flowing_text(published)
+    other = pypdf_text(published)
+    records = sample_records(3)
+    sections = sample_sections(1)
+    expected = [sections["title"], sections["issue"], sections["issuer"], "经研究，会议议定以下事项：", sections["present"],
+                "出席：", "请假：兰山区司法局", "列席：兰山街道党工委", "分送：联席会议各成员单位，兰山街道党工委。",
+                "2026年5月20日印发"]
+    for r in records["resolutions"]:
+        expected.append(f"{pdf.cn_number(r['number'])}、{r['text']}")
+        expected.append(f"牵头单位：{r['lead']}；配合单位：{'、'.join(r['cooperating'])}；完成时限：{r['deadline']}。")
+    for phrase in expected:
+        assert squeeze(phrase) in text, phrase
+        assert squeeze(phrase) in other, phrase
+    assert "一、" in text and "二、" in text and "三、" in text
+
+
+def test_a4_pages(draft: bytes, published: bytes) -> None:
+    for content in (draft, published):
+        reader = PdfReader(io.BytesIO(content))
+        assert len(reader.pages) >= 3
+        for page in reader.pages:
+            assert float(page.mediabox.width) == pytest.approx(A4[0], abs=0.1)
+            assert float(page.mediabox.height) == pytest.approx(A4[1], abs=0.1)
+
+
+def test_text_block_margins_and_grid(published: bytes) -> None:
+    """Page 2 starts with body text: its first line box at 37 mm from the top, lines at 28 mm from
+    the left, 22 lines a page, 28 characters a full line (26 after the two-character indent)."""
+    pages = words(published)
+    lines = body_lines(pages[1])
+    first = lines[0]
+    assert abs(line_top(first, LINE) - TOP) <= 1 * MM, (line_top(first, LINE) / MM, first)
+    left = min(ln["xMin"] for ln in lines)
+    assert abs(left - LEFT) <= 1 * MM, left / MM
+    assert max(ln["xMax"] for ln in lines) <= A4[0] - RIGHT + 1 * MM
+    assert len(lines) == 22
+    assert [ln["yMin"] for ln in lines] == sorted(ln["yMin"] for ln in lines)
+    steps = {round(b["yMin"] - a["yMin"], 2) for a, b in itertools.pairwise(lines)}
+    assert steps == {LINE}
+    last_bottom = line_top(lines[-1], LINE) + LINE
+    assert last_bottom <= A4[1] - BOTTOM + 0.5, last_bottom / MM
+    full = [len(ln["text"]) for ln in lines if ln["xMin"] < LEFT + 1 and ln["xMax"] > A4[0] - RIGHT - 10]
+    assert full and set(full) == {28}
+    indented = [len(ln["text"]) for ln in lines if ln["xMin"] > LEFT + 20]
+    assert indented and set(indented) == {26}
+    # Page 1: the red title's top edge 35 mm below the top of the text block.
+    title = next(ln for ln in pages[0] if ln["text"] == sample_sections(1)["title"])
+    assert abs(line_top(title, 36) - (TOP + 35 * MM)) <= 1 * MM
+
+
+def test_page_numbers_on_the_outer_side(published: bytes) -> None:
+    pages = words(published)
+    assert len(pages) >= 3
+    for number, page in enumerate(pages, 1):
+        marks = [ln for ln in page if re.fullmatch(r"—\s*\d+\s*—", ln["text"])]
+        assert len(marks) == 1, page
+        mark = marks[0]
+        assert squeeze(mark["text"]) == f"—{number}—"
+        # One character (14 pt) in from the outer edge of the text block: right on odd pages, left on even.
+        if number % 2:
+            assert mark["xMax"] == pytest.approx(A4[0] - RIGHT - PAGE_NUMBER_SIZE, abs=2), (number, mark)
+        else:
+            assert mark["xMin"] == pytest.approx(LEFT + PAGE_NUMBER_SIZE, abs=2), (number, mark)
+        # Below the text block (its dash about 7 mm under it).
+        assert A4[1] - BOTTOM + 3 * MM < mark["yMin"] < A4[1] - BOTTOM + 12 * MM
+    assert PdfReader(io.BytesIO(published)).pages[0].extract_text().rstrip().endswith("— 1 —")
+
+
+def test_pdfa_and_metadata_on_the_published_copy_only(draft: bytes, published: bytes) -> None:
+    metadata = xmp(published)
+    assert re.search(r"pdfaid:part(>|=\")3", metadata), metadata[:500]
+    assert re.search(r"pdfaid:conformance(>|=\")U", metadata)
+    info = PdfReader(io.BytesIO(published)).metadata
+    assert info is not None
+    assert info.title == "兰山街道城市基层党建联席会议纪要（第1期）"
+    assert info.author == "兰山街道城市基层党建联席会议办公室"
+    assert info.subject == "2026年第1次全体会议"
+    assert "pdfaid" not in xmp(draft)
+    root = PdfReader(io.BytesIO(published)).trailer["/Root"]
+    assert "/OutputIntents" in root  # PDF/A carries its colour profile
+
+
+def test_watermark_on_drafts_only(draft: bytes, published: bytes) -> None:
+    marks = rotated_text(draft)
+    assert len(marks) >= 3 and all(m == "草稿" for m in marks), marks
+    review = pdf.render_pdf(sample_context(1, watermark="征求意见稿"))
+    assert set(rotated_text(review)) == {"征求意见稿"}
+    assert set(rotated_text(published)) == {""}
+    assert "草稿" not in pdftotext(published)
+
+
+# ---------------------------------------------------------------- safety
+
+
+class SpyFetcher(pdf.StaticOnlyFetcher):
+    def __init__(self) -> None:
+        super().__init__()
+        self.asked: list[str] = []
+
+    def fetch(self, url: str, headers: Any = None) -> Any:
+        self.asked.append(url)
+        return super().fetch(url, headers)
+
+
+def test_the_fetcher_serves_static_files_only() -> None:
+    fetcher = pdf.StaticOnlyFetcher()
+    css = fetcher.fetch(pdf.BASE_URL + "minutes.css")
+    assert b"@page" in css.read()
+    refused = ["file:///etc/passwd", "http://127.0.0.1:9/x.png", "https://example.invalid/a.css", "data:text/css,body{}",
+               pdf.BASE_URL + "../../conference/settings.py", pdf.BASE_URL + "%2e%2e/%2e%2e/pyproject.toml",
+               pdf.BASE_URL + "missing.css", "file://otherhost" + str(pdf.PDF_STATIC / "minutes.css"), "ftp://x/y"]
+    for url in refused:
+        with pytest.raises(ValueError):
+            fetcher.fetch(url)
+
+
+def test_raw_html_cannot_reach_files_or_the_network() -> None:
+    """Even HTML naming local files and the network (which escaping keeps out of the template) makes
+    WeasyPrint ask the fetcher, which refuses: the document renders without them."""
+    spy = SpyFetcher()
+    html = ("<html lang=zh-CN><head><link rel=stylesheet href='file:///etc/passwd'></head><body>"
+            "<img src='file:///etc/passwd'><img src='http://127.0.0.1:9/t.gif'>"
+            "<p style=\"background:url('file:///etc/shadow')\">正文</p></body></html>")
+    content = pdf.html_to_pdf(html, url_fetcher=spy)
+    assert content.startswith(b"%PDF")
+    assert set(spy.asked) >= {"file:///etc/passwd", "http://127.0.0.1:9/t.gif"}
+    assert "root:" not in pdftotext(content)
+
+
+def test_hostile_input_renders_as_text_and_fetches_nothing() -> None:
+    sections = {key: f"{key}：" + HOSTILE_TEXT for key in sample_sections(1)}
+    sections["title"] = "纪要" + HOSTILE[0]
+    records = {"meeting": {"title": HOSTILE[3], "conference_name": HOSTILE[1]},
+               "resolutions": [{"number": 1, "text": HOSTILE_TEXT, "lead": HOSTILE[0], "cooperating": [HOSTILE[3], HOSTILE[9]],
+                                "deadline": HOSTILE[5]}]}
+    context = pdf.document_context(sections, records, date="2026年5月20日", watermark="草稿", correction_reason=HOSTILE[2])
+    html = pdf.render_html(context)
+    assert "<img" not in html and "<script" not in html and "<style>body" not in html and "&lt;img src=file:///etc/passwd&gt;" in html
+    spy = SpyFetcher()
+    content = pdf.render_pdf(context, url_fetcher=spy)
+    assert spy.asked == [pdf.BASE_URL + "minutes.css"]  # the stylesheet, nothing any user wrote
+    text = flowing_text(content).replace("草稿", "")
+    for phrase in ("<img src=file:///etc/passwd>", "<script>alert('x')</script><b>粗体</b>", "{{ 7*7 }}{% raw %}&lt;&amp;",
+                   "<style>body{background:url(http://127.0.0.1:9/leak.png)}</style>", "A" * 400, "1234567890" * 40,
+                   "生僻字", "与常用字混排"):
+        assert squeeze(phrase) in text, phrase
+    # Everything wraps inside the text block (the page numbers sit below it, the watermark is rotated).
+    for number, page in enumerate(words(content), 1):
+        for line in page:
+            if line["text"] in ("草", "稿", "草稿") or re.fullmatch(r"—\s*\d+\s*—", line["text"]):
+                continue
+            assert line["xMin"] >= LEFT - 0.5 and line["xMax"] <= A4[0] - RIGHT + 1, (number, line)
+            assert TOP - 1 <= line["yMin"] and line["yMax"] <= A4[1] - BOTTOM + 1, (number, line)
+
+
+def test_paragraphs_and_numbers() -> None:
+    assert [pdf.cn_number(n) for n in (1, 2, 9, 10, 11, 20, 21, 99)] == ["一", "二", "九", "十", "十一", "二十", "二十一", "九十九"]
+    assert pdf.paragraphs(" 甲 \n\n 乙\r\n") == ["甲", "乙"]
+    assert PARAGRAPH in pdf.render_html(sample_context(1))

@@ -20,7 +20,8 @@ ENTITY_LABELS = {
     "street": _("街道"), "conference": _("联席会议"), "member_unit": _("成员单位"), "membership": _("成员资格"),
     "person": _("召集人"), "convenor_appointment": _("召集人任命"), "user": _("账号"), "meeting": _("会议"),
     "invitation": _("参会邀请"), "special_request": _("专题会议提请"), "agenda_item": _("议题"),
-    "resolution": _("议定事项"), "task": _("督办任务"), "minutes": _("会议纪要"),
+    "resolution": _("议定事项"), "task": _("督办任务"), "minutes": _("会议纪要"), "calendar_feed": _("日历订阅"),
+    "notification": _("邮件"),
 }
 ACTION_LABELS = {
     "create": _("新建"), "update": _("修改"), "end": _("结束/撤销"), "import": _("导入"),
@@ -34,6 +35,9 @@ ACTION_LABELS = {
     "assign": _("交办"), "acknowledged": _("签收"), "progress": _("报送进展"), "done": _("报办结"), "closed": _("销号"),
     "returned": _("退回重办"), "cancelled": _("撤销任务"), "reopened": _("重新办理"), "rated": _("街道评价"),
     "extension_requested": _("申请延期"), "extension_approved": _("同意延期"), "extension_declined": _("不同意延期"),
+    "save_version": _("保存纪要版本"), "comment": _("审阅意见"), "publish": _("印发纪要"), "start_correction": _("更正纪要"),
+    "minutes_submitted": _("纪要送审"), "minutes_published": _("纪要印发"), "issue_feed": _("生成日历订阅地址"),
+    "revoke_feed": _("作废日历订阅地址"), "mail_retry": _("重新投递邮件"),
 }
 
 

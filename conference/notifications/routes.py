@@ -32,6 +32,20 @@ EVENT_LABELS = {
     "item_resolved": _("议题已议定"),
     "item_discussed": _("议题已研究"),
     "item_deferred": _("议题暂缓"),
+    "task_assigned": _("督办任务交办"),
+    "task_closed": _("督办任务销号"),
+    "task_returned": _("督办任务退回重办"),
+    "task_cancelled": _("督办任务撤销"),
+    "task_reopened": _("督办任务重新办理"),
+    "task_extension_approved": _("延期申请审批"),
+    "task_extension_declined": _("延期申请审批"),
+    "reminder_red": _("催办：已逾期"),
+    "reminder_yellow": _("催办：即将到期"),
+    "reminder_unack": _("催办：超时未签收"),
+    "minutes_submitted": _("纪要送审"),
+    "minutes_returned": _("纪要退回修改"),
+    "minutes_published": _("会议纪要印发"),
+    "minutes_corrected": _("会议纪要更正"),
 }
 STATUS_LABELS = {"queued": _("待发送"), "sending": _("发送中"), "sent": _("已发送"), "dead": _("发送失败")}
 RECENT_LIMIT = 50

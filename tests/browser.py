@@ -246,3 +246,25 @@ def horizontal_overflow(tab: Any) -> tuple[int, int]:
 def assert_fits_width(tab: Any) -> None:
     scroll_width, client_width = horizontal_overflow(tab)
     assert scroll_width <= client_width, f"{tab.url} scrolls sideways at {client_width}px: content is {scroll_width}px wide"
+
+
+def log_in(tab: Any, username: str) -> None:
+    """Through the log-in form, as a person would."""
+    from playwright.sync_api import expect
+
+    from conference.demo import DEMO_PASSWORD
+
+    tab.goto("/login")
+    expect(tab.get_by_role("heading", level=1)).to_have_text("登录")
+    tab.get_by_label("用户名", exact=True).fill(username)
+    tab.get_by_label("密码", exact=True).fill(DEMO_PASSWORD)
+    tab.get_by_role("button", name="登录").click()
+    expect(tab.get_by_role("button", name="退出")).to_be_visible()
+
+
+def log_out(tab: Any) -> None:
+    from playwright.sync_api import expect
+
+    tab.get_by_role("button", name="退出").click()
+    expect(tab.get_by_role("status")).to_have_text("您已退出登录。")
+    expect(tab.get_by_role("button", name="退出")).to_have_count(0)

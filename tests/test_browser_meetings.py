@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 
-from conference.demo import DEMO_PASSWORD
 from tests.browser import (  # noqa: F401 - pytest finds the fixtures in this module's namespace
     LiveServer,
     RequestLog,
@@ -18,6 +17,8 @@ from tests.browser import (  # noqa: F401 - pytest finds the fixtures in this mo
     browser_fixture,
     chromium_fixture,
     live_server_fixture,
+    log_in,
+    log_out,
     page_fixture,
     seen_requests_fixture,
 )
@@ -25,21 +26,8 @@ from tests.browser import (  # noqa: F401 - pytest finds the fixtures in this mo
 pytestmark = pytest.mark.browser
 
 
-def log_in(tab: Any, username: str) -> None:
-    from playwright.sync_api import expect
-
-    tab.goto("/login")
-    tab.get_by_label("用户名", exact=True).fill(username)
-    tab.get_by_label("密码", exact=True).fill(DEMO_PASSWORD)
-    tab.get_by_role("button", name="登录").click()
-    expect(tab.get_by_role("button", name="退出")).to_be_visible()
 
 
-def log_out(tab: Any) -> None:
-    from playwright.sync_api import expect
-
-    tab.get_by_role("button", name="退出").click()
-    expect(tab.get_by_role("heading", level=1)).to_have_text("登录")
 
 
 def test_item_to_meeting_to_reply_to_sign_in(page: Any, live_server: LiveServer, seen_requests: RequestLog) -> None:

@@ -11,13 +11,14 @@ from typing import Any
 
 import pytest
 
-from conference.demo import DEMO_PASSWORD
 from tests.browser import (  # noqa: F401 - pytest finds the fixtures in this module's namespace
     LiveServer,
     assert_fits_width,
     browser_fixture,
     chromium_fixture,
     live_server_fixture,
+    log_in,
+    log_out,
     page_fixture,
     seen_requests_fixture,
 )
@@ -28,23 +29,8 @@ PNG = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08
        b"\x00\x00\x00\rIDATx\x9cc\xf8\xff\xff?\x00\x05\xfe\x02\xfe\xa75\x81\x84\x00\x00\x00\x00IEND\xaeB`\x82")
 
 
-def log_in(tab: Any, username: str) -> None:
-    from playwright.sync_api import expect
-
-    tab.goto("/")
-    expect(tab.get_by_role("heading", level=1)).to_have_text("登录")
-    tab.get_by_label("用户名", exact=True).fill(username)
-    tab.get_by_label("密码", exact=True).fill(DEMO_PASSWORD)
-    tab.get_by_role("button", name="登录").click()
-    expect(tab.get_by_role("button", name="退出")).to_be_visible()
 
 
-def log_out(tab: Any) -> None:
-    from playwright.sync_api import expect
-
-    tab.get_by_role("button", name="退出").click()
-    expect(tab.get_by_role("status")).to_have_text("您已退出登录。")
-    expect(tab.get_by_role("button", name="退出")).to_have_count(0)
 
 
 def open_task(tab: Any, text: str, count: int, unit: str = "兰山区市场监管局") -> None:

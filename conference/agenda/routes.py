@@ -5,11 +5,10 @@ Handlers stay thin: the rules are in conference.agenda.services, the queries in 
 
 from __future__ import annotations
 
-import urllib.parse
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from litestar import MediaType, Request, Response, get, post
+from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.exceptions import HTTPException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
@@ -19,6 +18,7 @@ from litestar.response import Redirect, Template
 from conference.agenda import services, views
 from conference.errors import ValidationFailed
 from conference.i18n import gettext as _
+from conference.web import files
 from conference.web.auth import actor_of
 from conference.web.errors import domain_error, http_error
 from conference.web.forms import submit
@@ -190,22 +190,9 @@ async def upload(request: Request[Any, Any, Any], item_id: FromPath[int]) -> Tem
                             _("附件已上传。"))
 
 
-def content_disposition(filename: str) -> str:
-    """`attachment` with an ASCII fallback and the UTF-8 name (RFC 6266 / 5987) for Chinese names."""
-    fallback = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in filename) or "attachment"
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{urllib.parse.quote(filename, safe='')}"
-
-
 @get("/attachments/{attachment_id:int}", opt={"roles": READ}, include_in_schema=False)
 async def download(request: Request[Any, Any, Any], attachment_id: FromPath[int]) -> Response[bytes]:
-    row = await services.attachment_for(actor_of(request), attachment_id)
-    # Always a download of the type checked at upload, never rendered in the page's origin.
-    return Response(content=bytes(row["data"]), media_type=row["content_type"] or MediaType.TEXT, headers={
-        "Content-Disposition": content_disposition(row["filename"]),
-        "X-Content-Type-Options": "nosniff",
-        "Content-Security-Policy": "default-src 'none'; sandbox",
-        "Cache-Control": "private, no-store",
-    })
+    return files.download(await services.attachment_for(actor_of(request), attachment_id))
 
 
 ROUTES: list[Any] = [

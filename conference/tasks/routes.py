@@ -10,19 +10,19 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from litestar import MediaType, Request, Response, get, post
+from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.exceptions import HTTPException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from conference.agenda.routes import content_disposition
 from conference.agenda.services import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS
 from conference.errors import ValidationFailed
 from conference.i18n import gettext as _
 from conference.meetings import routes as meeting_routes
 from conference.tasks import services, views
+from conference.web import files
 from conference.web.auth import actor_of
 from conference.web.errors import domain_error, http_error
 from conference.web.forms import submit
@@ -211,14 +211,7 @@ async def task_rate(request: Request[Any, Any, Any], task_id: FromPath[int]) -> 
 
 @get("/task-attachments/{attachment_id:int}", opt={"roles": READERS}, include_in_schema=False)
 async def attachment_download(request: Request[Any, Any, Any], attachment_id: FromPath[int]) -> Response[bytes]:
-    row = await views.attachment_for(actor_of(request), attachment_id)
-    # Always a download of the type checked at upload, never rendered in the page's origin.
-    return Response(content=bytes(row["data"]), media_type=row["content_type"] or MediaType.TEXT, headers={
-        "Content-Disposition": content_disposition(row["filename"]),
-        "X-Content-Type-Options": "nosniff",
-        "Content-Security-Policy": "default-src 'none'; sandbox",
-        "Cache-Control": "private, no-store",
-    })
+    return files.download(await views.attachment_for(actor_of(request), attachment_id))
 
 
 ROUTES: list[Any] = [

@@ -250,38 +250,35 @@ async def _attach(report_id: int, task_id: int, files: Sequence[tuple[str, bytes
             created_at=now()))
 
 
-async def report_progress(actor: Actor, task_id: int, data: Mapping[str, Any], files: Sequence[tuple[str, bytes]] = ()) -> None:
-    form = FormReader(data)
-    text = form.text("text", _("进展情况"), required=True, max_length=5000)
-    form.done()
+async def _report(actor: Actor, task_id: int, text: str, files: Sequence[tuple[str, bytes]], *, kind: str,
+                  doing: str, values: dict[str, Any]) -> None:
+    """A dated report by the unit (progress or completion) with its evidence files."""
     for filename, content in files:
-        check_attachment(filename, content)
+        check_attachment(filename, content)  # all files are checked before anything is written
     async with db.atomic():
         task = await task_for(actor, task_id)
         _own_unit(actor, task)
         if task["status"] not in WORKING:
-            raise _wrong_state(task["status"], _("报送进展"))
-        await update_audited(actor, Task, "task", task, {"status": "in_progress"}, expected_version=None,
-                             action="progress", conference_id=task["conference"])
-        report_id = await _log(actor, task_id, "progress", text)
+            raise _wrong_state(task["status"], doing)
+        await update_audited(actor, Task, "task", task, values, expected_version=None, action=kind,
+                             conference_id=task["conference"])
+        report_id = await _log(actor, task_id, kind, text)
         await _attach(report_id, task_id, files)
+
+
+async def report_progress(actor: Actor, task_id: int, data: Mapping[str, Any], files: Sequence[tuple[str, bytes]] = ()) -> None:
+    form = FormReader(data)
+    text = form.text("text", _("进展情况"), required=True, max_length=5000)
+    form.done()
+    await _report(actor, task_id, text, files, kind="progress", doing=_("报送进展"), values={"status": "in_progress"})
 
 
 async def report_done(actor: Actor, task_id: int, data: Mapping[str, Any], files: Sequence[tuple[str, bytes]] = ()) -> None:
     form = FormReader(data)
     evidence = form.text("evidence", _("办结情况及佐证"), required=True, max_length=5000)
     form.done()
-    for filename, content in files:
-        check_attachment(filename, content)
-    async with db.atomic():
-        task = await task_for(actor, task_id)
-        _own_unit(actor, task)
-        if task["status"] not in WORKING:
-            raise _wrong_state(task["status"], _("报办结"))
-        await update_audited(actor, Task, "task", task, {"status": "reported_done", "reported_done_at": now(), "evidence": evidence},
-                             expected_version=None, action="done", conference_id=task["conference"])
-        report_id = await _log(actor, task_id, "done", evidence)
-        await _attach(report_id, task_id, files)
+    await _report(actor, task_id, evidence, files, kind="done", doing=_("报办结"),
+                  values={"status": "reported_done", "reported_done_at": now(), "evidence": evidence})
 
 
 async def request_extension(actor: Actor, task_id: int, data: Mapping[str, Any]) -> None:

@@ -18,12 +18,19 @@ from conference import api, db
 from conference.accounts import routes as account_routes
 from conference.agenda import routes as agenda_routes
 from conference.audit import routes as audit_routes
+from conference.calendar import routes as calendar_routes
+from conference.mail import routes as mail_routes
+from conference.mail.sender import mail_loop
 from conference.meetings import reply_routes, special_routes
 from conference.meetings import routes as meeting_routes
+from conference.minutes import pdf as minutes_pdf
+from conference.minutes import routes as minutes_routes
 from conference.notifications import routes as notification_routes
 from conference.registry import import_routes
 from conference.registry import routes as registry_routes
 from conference.settings import ROOT, Settings, get_settings
+from conference.supervision import routes as supervision_routes
+from conference.tasks import routes as task_routes
 from conference.tasks.reminders import reminder_loop
 from conference.web import home
 from conference.web.auth import AuthMiddleware, access_guard, reject_impossible_ids
@@ -36,13 +43,16 @@ async def background_jobs(settings: Settings, app: Litestar) -> AsyncIterator[No
     """Each server process runs the reminder job on a schedule; duplicates across processes are
     impossible by construction (see conference.tasks.reminders)."""
     job = asyncio.create_task(reminder_loop(settings.reminder_interval)) if settings.reminder_interval > 0 else None
+    # The mail sender (conference.mail.sender): rows are claimed, so several processes never send one twice.
+    mailer = asyncio.create_task(mail_loop(settings.mail_interval)) if settings.mail_interval > 0 else None
     try:
         yield
     finally:
-        if job is not None:
-            job.cancel()
-            with suppress(asyncio.CancelledError):
-                await job
+        for task in (job, mailer):
+            if task is not None:
+                task.cancel()
+                with suppress(asyncio.CancelledError):
+                    await task
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -53,7 +63,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             static, *home.ROUTES, *account_routes.ROUTES, *registry_routes.ROUTES, *import_routes.ROUTES,
             *audit_routes.ROUTES, *meeting_routes.ROUTES, *special_routes.ROUTES, *reply_routes.ROUTES,
-            *agenda_routes.ROUTES, *notification_routes.ROUTES, *api.ROUTES,
+            *agenda_routes.ROUTES, *notification_routes.ROUTES, *task_routes.ROUTES, *api.ROUTES, *supervision_routes.ROUTES,
+            *calendar_routes.ROUTES, *mail_routes.ROUTES, *minutes_routes.ROUTES,
         ],
         middleware=[AuthMiddleware],
         guards=[access_guard],
@@ -74,10 +85,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             components=Components(security_schemes={api.SECURITY_SCHEME: SecurityScheme(
                 type="http", scheme="bearer", description="Authorization: Bearer <令牌>")}),
             openapi_router=Router(path="/schema", route_handlers=[], opt={"public": True}, include_in_schema=False),
-            description="成员单位、联席会议、街道、召集人等登记信息的 JSON 接口。认证：Authorization: Bearer <令牌>。",
+            description="登记信息、会议、议题、专题会议提请、参会回执、督办任务等的 JSON 接口。认证：Authorization: Bearer <令牌>。",
         ),
         lifespan=[partial(background_jobs, settings)],
-        on_startup=[partial(db.start, settings)],
+        # minutes_pdf.startup logs whether WeasyPrint subsets fonts with HarfBuzz (fast minutes PDFs) or not.
+        on_startup=[partial(db.start, settings), minutes_pdf.startup],
         on_shutdown=[db.stop],
         request_max_body_size=10 * 1024 * 1024,
         logging_config=None,

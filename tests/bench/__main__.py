@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from tests.bench import meetings
+from tests.bench import feeds, meetings, minutes, supervision
 
-BENCHMARKS = {"meetings": meetings.main}
+BENCHMARKS = {"meetings": meetings.main, "supervision": supervision.main, "minutes": minutes.main,
+              "feeds": feeds.main}
 
 
 def main() -> None:

@@ -1,0 +1,230 @@
+"""Supervision pages (督办统计) for offices, admins and convenors: the dashboard of rates, trend and
+alerts; the annual assessment (考核) with its .xlsx; the ledgers (台账) on screen, as .xlsx and CSV.
+Streets and units get 403 from the guard. Filters come from the query string; a value that cannot
+be read is ignored and named in a message, and the export links carry the filters as read, so a
+download always holds the rows of the page it was taken from."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import math
+import urllib.parse
+from dataclasses import dataclass, field
+from typing import Any
+
+from litestar import Request, Response, get
+from litestar.response import Template
+
+from conference.errors import Conflict
+from conference.i18n import gettext as _
+from conference.registry.services import KIND_LABELS
+from conference.settings import get_settings
+from conference.supervision import charts, ledgers, views
+from conference.timefmt import today
+from conference.web.auth import actor_of
+from conference.web.templating import render
+
+SUPERVISORS = ("admin", "office", "convenor")
+LEDGER_PER_PAGE = 50
+
+
+@dataclass
+class Query:
+    """The query string as read: clean values, the form's values, and a message per bad field."""
+
+    raw: dict[str, str]
+    errors: dict[str, str] = field(default_factory=dict)
+    form: dict[str, str] = field(default_factory=dict)
+
+    def ref(self, name: str, label: str) -> int | None:
+        value = (self.raw.get(name) or "").strip()
+        if not value:
+            return None
+        if value.isdigit() and 0 < int(value) < 2**31:
+            self.form[name] = value
+            return int(value)
+        self.errors[name] = _("请从列表中选择{label}。").format(label=label)
+        return None
+
+    def date(self, name: str, label: str) -> dt.date | None:
+        value = (self.raw.get(name) or "").strip()
+        if not value:
+            return None
+        try:
+            day = dt.date.fromisoformat(value)
+        except ValueError:
+            self.errors[name] = _("{label}不是有效日期，请按 2026-11-29 的格式填写。").format(label=label)
+            return None
+        if not 2000 <= day.year <= 2100:
+            self.errors[name] = _("{label}应在 2000 年至 2100 年之间。").format(label=label)
+            return None
+        self.form[name] = value
+        return day
+
+    def choice(self, name: str, label: str, choices: dict[str, str], default: str = "") -> str:
+        value = (self.raw.get(name) or "").strip()
+        if not value:
+            return default
+        if value in choices:
+            self.form[name] = value
+            return value
+        self.errors[name] = _("请从列表中选择{label}。").format(label=label)
+        return default
+
+    def range(self, start: dt.date | None, end: dt.date | None) -> tuple[dt.date | None, dt.date | None]:
+        if start and end and end < start:
+            self.errors["end"] = _("结束日期不能早于开始日期。")
+            self.form.pop("end", None)
+            return start, None
+        return start, end
+
+    def url(self, path: str, **changes: Any) -> str:
+        params = {**self.form, **{k: str(v) for k, v in changes.items() if v not in (None, "")}}
+        return path + ("?" + urllib.parse.urlencode(params) if params else "")
+
+
+def _query(request: Request[Any, Any, Any]) -> Query:
+    return Query({k: v for k, v in request.query_params.items() if isinstance(v, str)})
+
+
+def _download(content: bytes, media_type: str, ascii_name: str, name: str) -> Response[bytes]:
+    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{urllib.parse.quote(name)}"
+    return Response(content=content, media_type=media_type, headers={"Content-Disposition": disposition,
+                                                                     "Cache-Control": "no-store"})
+
+
+# ---------------------------------------------------------------- dashboard
+
+
+@get("/supervision", opt={"roles": SUPERVISORS}, include_in_schema=False)
+async def dashboard(request: Request[Any, Any, Any]) -> Template:
+    """Seven statements whatever the data: conferences, scope, the rate table, the trend, and the
+    alert counts and two lists."""
+    actor = actor_of(request)
+    q = _query(request)
+    day = today()
+    conference_id = q.ref("conference", _("联席会议"))
+    start, end = q.range(q.date("start", _("开始日期")), q.date("end", _("结束日期")))
+    start = start or dt.date((end or day).year, 1, 1)  # default: the current year
+    period = views.Period(start, end or dt.date(start.year, 12, 31))
+    group = q.choice("group", _("统计维度"), views.GROUPS, "unit")
+    scope = await views.figure_scope(actor, conference_id)
+    rows = await views.rate_rows(scope.ids, period, group)
+    months = await views.trend(scope.ids, views.months_ending(min(period.end, day)))
+    return render(
+        request, "supervision/dashboard.html", q=q, period=period, group=group, groups=views.GROUPS,
+        conferences=scope.options, rows=rows, total=views.total_of(rows), months=months,
+        chart=charts.trend_svg(months), alerts=await views.alerts(scope.ids, day), measures=views.MEASURE_LABELS,
+        kind_labels=KIND_LABELS, today=day,
+    )
+
+
+# ---------------------------------------------------------------- assessment
+
+
+async def _assessment(request: Request[Any, Any, Any]) -> tuple[Query, int, views.Scope, list[dict[str, Any]]]:
+    actor = actor_of(request)
+    q = _query(request)
+    this_year = today().year
+    years = {str(y): str(y) for y in range(2000, 2101)}
+    year = int(q.choice("year", _("年度"), years, str(this_year)))
+    scope = await views.figure_scope(actor, q.ref("conference", _("联席会议")))
+    return q, year, scope, await views.assessment_rows(scope.ids, year)
+
+
+@get("/supervision/assessment", opt={"roles": SUPERVISORS}, include_in_schema=False)
+async def assessment(request: Request[Any, Any, Any]) -> Template:
+    q, year, scope, rows = await _assessment(request)
+    settings = get_settings()
+    return render(
+        request, "supervision/assessment.html", q=q, year=year, years=list(range(today().year, today().year - 6, -1)),
+        conferences=scope.options, rows=rows, kind_labels=KIND_LABELS, rate_text=views.rate_text,
+        weight_department=settings.assessment_weight_department, weight_agency=settings.assessment_weight_agency,
+        export_url=q.url("/supervision/assessment.xlsx", year=year),
+    )
+
+
+@get("/supervision/assessment.xlsx", opt={"roles": SUPERVISORS}, include_in_schema=False)
+async def assessment_xlsx(request: Request[Any, Any, Any]) -> Response[bytes]:
+    _q, year, _scope, rows = await _assessment(request)
+    cells = ledgers.assessment_cells(rows, KIND_LABELS)
+    title = _("{year}年度街道评价考核表").format(year=year)
+    content = await asyncio.to_thread(ledgers.xlsx_bytes, title, ledgers.ASSESSMENT_COLUMNS, cells, ledgers.ASSESSMENT_FORMATS)
+    return _download(content, ledgers.XLSX_TYPE, f"assessment-{year}.xlsx", f"{title}.xlsx")
+
+
+# ---------------------------------------------------------------- ledgers
+
+
+@dataclass(frozen=True)
+class LedgerRequest:
+    q: Query
+    ledger: ledgers.Ledger
+    flt: views.LedgerFilter
+    scope: views.Scope
+
+
+async def _ledger_request(request: Request[Any, Any, Any]) -> LedgerRequest:
+    actor = actor_of(request)
+    q = _query(request)
+    kinds = {k: v.title for k, v in ledgers.LEDGERS.items()}
+    ledger = ledgers.LEDGERS[q.choice("kind", _("台账类型"), kinds, "tasks")]
+    q.form["kind"] = ledger.kind
+    start, end = q.range(q.date("start", _("开始日期")), q.date("end", _("结束日期")))
+    flt = views.LedgerFilter(
+        kind=ledger.kind, status=q.choice("status", _("状态"), ledger.statuses), conference_id=q.ref("conference", _("联席会议")),
+        unit_id=q.ref("unit", _("成员单位")), street_id=q.ref("street", _("街道")), start=start, end=end,
+    )
+    scope = await views.figure_scope(actor, flt.conference_id)
+    return LedgerRequest(q, ledger, flt, scope)
+
+
+@get("/supervision/ledger", opt={"roles": SUPERVISORS}, include_in_schema=False)
+async def ledger_page(request: Request[Any, Any, Any]) -> Template:
+    lr = await _ledger_request(request)
+    total = await views.ledger_count(lr.scope.ids, lr.flt)
+    pages = max(1, math.ceil(total / LEDGER_PER_PAGE))
+    raw_page = lr.q.raw.get("page", "")
+    page = min(pages, max(1, int(raw_page))) if raw_page.isdigit() and len(raw_page) < 7 else 1
+    rows = await views.ledger_rows(lr.scope.ids, lr.flt, limit=LEDGER_PER_PAGE, offset=(page - 1) * LEDGER_PER_PAGE)
+    return render(
+        request, "supervision/ledger.html", q=lr.q, ledger=lr.ledger, ledgers=ledgers.LEDGERS, flt=lr.flt,
+        conferences=lr.scope.options, rows=ledgers.present(lr.ledger.kind, rows), total=total, page=page, pages=pages,
+        cell_text=ledgers.cell_text, options=await views.filter_options(),
+        xlsx_url=lr.q.url("/supervision/ledger.xlsx"), csv_url=lr.q.url("/supervision/ledger.csv"),
+        export_limit=ledgers.EXPORT_LIMIT,
+    )
+
+
+async def _export_rows(lr: LedgerRequest) -> list[dict[str, Any]]:
+    rows = await views.ledger_rows(lr.scope.ids, lr.flt, limit=ledgers.EXPORT_LIMIT + 1)
+    if len(rows) > ledgers.EXPORT_LIMIT:
+        raise Conflict(_("符合条件的记录超过 {n} 条，请缩小筛选范围后再导出。").format(n=ledgers.EXPORT_LIMIT))
+    return ledgers.present(lr.ledger.kind, rows)
+
+
+def _file_stem(lr: LedgerRequest) -> tuple[str, str]:
+    stamp = today().strftime("%Y%m%d")
+    return f"ledger-{lr.ledger.kind}-{stamp}", f"{lr.ledger.title}_{stamp}"
+
+
+@get("/supervision/ledger.xlsx", opt={"roles": SUPERVISORS}, include_in_schema=False)
+async def ledger_xlsx(request: Request[Any, Any, Any]) -> Response[bytes]:
+    lr = await _ledger_request(request)
+    rows = await _export_rows(lr)
+    content = await asyncio.to_thread(ledgers.xlsx_bytes, lr.ledger.title, lr.ledger.columns, rows)
+    ascii_name, name = _file_stem(lr)
+    return _download(content, ledgers.XLSX_TYPE, ascii_name + ".xlsx", name + ".xlsx")
+
+
+@get("/supervision/ledger.csv", opt={"roles": SUPERVISORS}, include_in_schema=False)
+async def ledger_csv(request: Request[Any, Any, Any]) -> Response[bytes]:
+    lr = await _ledger_request(request)
+    rows = await _export_rows(lr)
+    content = await asyncio.to_thread(ledgers.csv_bytes, lr.ledger.columns, rows)
+    ascii_name, name = _file_stem(lr)
+    return _download(content, "text/csv; charset=utf-8", ascii_name + ".csv", name + ".csv")
+
+
+ROUTES: list[Any] = [dashboard, assessment, assessment_xlsx, ledger_page, ledger_xlsx, ledger_csv]

@@ -1,0 +1,500 @@
+"""Read side of supervision (督办统计): the four rates per unit, street or conference for a period,
+their monthly trend, overdue and unacknowledged tasks, the annual assessment (考核) and the
+ledgers (台账). Raw SQL on the fast read path (`conference.db.fetch`); the same statements run on
+SQLite and PostgreSQL, with the one dialect difference (the end of a local day) in `_end_of_day`.
+
+The rates (domain.md), counted over tasks that are not cancelled, for a period [start, end] of
+local dates (TIME_ZONE, Asia/Shanghai):
+
+- response rate 响应率 = tasks acknowledged in time / tasks assigned in the period: assigned_at
+  falls in the period; "in time" means acknowledged_at is before the end (local midnight) of the
+  task's ack_due day;
+- resolution rate 解决率 = tasks closed / tasks due in the period: deadline (the current one, after
+  any approved extension) falls in the period; the numerator counts those among them whose status
+  is closed (销号);
+- on-time rate 按期办结率 = tasks closed by their deadline / tasks closed in the period: closed_at
+  falls in the period; "by the deadline" means closed_at is before the end of the deadline day;
+- satisfaction rate 满意率 = (satisfied + basically satisfied) / tasks rated in the period (rated_at).
+
+An empty denominator has no rate (shown "—"). Every table is one statement over `task`: four
+UNION ALL branches, each restricted by its own period column and grouped by the table's key (unit,
+street, conference, or month). The number of queries of a page never depends on the amount of data.
+
+Scope: `visible_conference_ids` (a higher-level office sees the conferences below it, a convenor
+the conferences he or she convenes); choosing a conference narrows to it and the conferences
+below it.
+"""
+
+# SQL is assembled from fixed fragments, int()-converted ids and a validated zone name; every user value is bound.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from piccolo.engine.postgres import PostgresEngine
+
+from conference.accounts.actor import Actor
+from conference.accounts.scope import subtree, visible_conference_ids
+from conference.db import engine, fetch
+from conference.errors import NotFound
+from conference.i18n import gettext as _
+from conference.settings import get_settings
+
+MEASURES = ("response", "resolution", "on_time", "satisfaction")
+MEASURE_LABELS = {"response": _("响应率"), "resolution": _("解决率"), "on_time": _("按期办结率"), "satisfaction": _("满意率")}
+OPEN_STATES = ("assigned", "acknowledged", "in_progress", "reported_done", "returned")
+GROUPS = {"unit": _("成员单位"), "street": _("街道"), "conference": _("联席会议")}
+_GROUP_SQL = {"unit": ("t.unit", "member_unit"), "street": ("t.street", "street"), "conference": ("t.conference", "conference")}
+_OPEN_SQL = "(" + ", ".join(f"'{s}'" for s in OPEN_STATES) + ")"
+_ZONE_RE = re.compile(r"^[A-Za-z0-9_+\-/]+$")
+NO_RATE = "—"
+
+
+# ---------------------------------------------------------------- small pieces
+
+
+class Params(list[Any]):
+    """Collects bound values in the order their `{}` placeholders appear in the SQL text:
+    `f"... t.deadline >= {p(day)} ..."` appends `day` and writes `{}`."""
+
+    def __call__(self, value: Any) -> str:
+        self.append(value)
+        return "{}"
+
+
+def _ids(values: Iterable[int]) -> str:
+    # Only integers reach this string, so inlining them cannot inject SQL.
+    return ",".join(str(int(v)) for v in sorted(values)) or "0"
+
+
+def scope_sql(ids: set[int] | None, column: str = "t.conference") -> str:
+    return "1=1" if ids is None else f"{column} IN ({_ids(ids)})"
+
+
+def is_postgres() -> bool:
+    return isinstance(engine(), PostgresEngine)
+
+
+def _end_of_day(column: str) -> str:
+    """SQL for the instant (UTC) at which the local day in date `column` ends, i.e. local midnight
+    of the next day. PostgreSQL applies the zone's rules; SQLite stores timestamps as UTC text
+    ('2026-11-29 01:25:15.450222+00:00'), so the boundary is built as text of the same shape with the
+    zone's current UTC offset (fixed for Asia/Shanghai) and compared as text."""
+    settings = get_settings()
+    if is_postgres():
+        if not _ZONE_RE.match(settings.time_zone):
+            raise ValueError(f"unexpected time zone name {settings.time_zone!r}")
+        return f"(({column} + 1)::timestamp AT TIME ZONE '{settings.time_zone}')"
+    offset = dt.datetime.now(settings.tz).utcoffset() or dt.timedelta()
+    minutes = -int(offset.total_seconds() // 60)
+    return f"datetime({column}, '+1 day', '{minutes:+d} minutes')"
+
+
+def local_midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), get_settings().tz)
+
+
+def rate(numerator: int, denominator: int) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+def rate_text(value: float | None) -> str:
+    """66.7% (one decimal), or "—" when there is nothing to divide by."""
+    return NO_RATE if value is None else f"{value * 100:.1f}%"
+
+
+@dataclass(frozen=True)
+class Period:
+    """Local dates, both included."""
+
+    start: dt.date
+    end: dt.date
+
+    def instants(self) -> tuple[dt.datetime, dt.datetime]:
+        """[local midnight of start, local midnight after end) as aware datetimes."""
+        return local_midnight(self.start), local_midnight(self.end + dt.timedelta(days=1))
+
+    @classmethod
+    def year(cls, year: int) -> Period:
+        return cls(dt.date(year, 1, 1), dt.date(year, 12, 31))
+
+
+@dataclass
+class Figures:
+    """Numerators and denominators of the four rates for one group."""
+
+    hits: dict[str, int] = field(default_factory=lambda: dict.fromkeys(MEASURES, 0))
+    totals: dict[str, int] = field(default_factory=lambda: dict.fromkeys(MEASURES, 0))
+
+    def add(self, measure: str, hits: int, total: int) -> None:
+        self.hits[measure] += int(hits or 0)
+        self.totals[measure] += int(total or 0)
+
+    def merge(self, other: Figures) -> None:
+        for m in MEASURES:
+            self.add(m, other.hits[m], other.totals[m])
+
+    def rate(self, measure: str) -> float | None:
+        return rate(self.hits[measure], self.totals[measure])
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain values for templates and exports: counts, rates (0..1 or None) and their text."""
+        return {
+            "hits": dict(self.hits), "totals": dict(self.totals),
+            "rates": {m: self.rate(m) for m in MEASURES},
+            "texts": {m: rate_text(self.rate(m)) for m in MEASURES},
+        }
+
+
+# ---------------------------------------------------------------- scope
+
+
+@dataclass(frozen=True)
+class Scope:
+    options: list[dict[str, Any]]  # the conferences the actor may choose, by name
+    ids: set[int] | None  # conference ids whose records count (None: all)
+
+
+async def figure_scope(actor: Actor, conference_id: int | None) -> Scope:
+    """Two statements whatever the actor. A chosen conference outside the actor's scope is a 404,
+    like every out-of-scope id; choosing one counts it and the conferences below it."""
+    conferences = await fetch("SELECT c.id, c.name, c.level, c.parent FROM conference c ORDER BY c.name")
+    visible = await visible_conference_ids(actor)
+    options = [c for c in conferences if visible is None or c["id"] in visible]
+    if conference_id is None:
+        return Scope(options, visible)
+    parent_of = {int(c["id"]): c["parent"] for c in conferences}
+    if conference_id not in parent_of or (visible is not None and conference_id not in visible):
+        raise NotFound(_("没有找到该联席会议，或您无权查看。"))
+    chosen = subtree(parent_of, conference_id)
+    return Scope(options, chosen if visible is None else chosen & visible)
+
+
+# ---------------------------------------------------------------- the rates
+
+
+Key = Callable[[Params, str, str], str]  # (params, period column, "ts" | "date") -> SQL of the group key
+
+
+def _figures(p: Params, scope: str, period: Period, key: Key) -> str:
+    """Rows (measure, k, d, n): per group key `k`, the denominator `d` and numerator `n` of each rate.
+    Each branch reads only the tasks of its own period column (a range on an index that covers the
+    columns it needs, see the supervision indexes migration) and aggregates them there, so no large
+    intermediate result is sorted."""
+    lo, hi = period.instants()
+    base = f"t.status <> 'cancelled' AND {scope}"
+
+    def branch(measure: str, column: str, kind: str, hit: str, condition: str) -> str:
+        # Built left to right, so each bound value is appended in the order of its placeholder.
+        head = f"SELECT '{measure}' AS measure, s.k, COUNT(*) AS d, SUM(s.hit) AS n FROM (SELECT {key(p, column, kind)} AS k"
+        first, last = (lo, hi) if kind == "ts" else (period.start, period.end)
+        until = "<" if kind == "ts" else "<="  # [start, local midnight after end) or [start date, end date]
+        return (f"{head}, CASE WHEN {hit} THEN 1 ELSE 0 END AS hit FROM task t WHERE {base}{condition} "
+                f"AND {column} >= {p(first)} AND {column} {until} {p(last)}) s GROUP BY s.k")
+
+    return " UNION ALL ".join([
+        branch("response", "t.assigned_at", "ts",
+               f"t.acknowledged_at IS NOT NULL AND t.acknowledged_at < {_end_of_day('t.ack_due')}", ""),
+        branch("resolution", "t.deadline", "date", "t.status = 'closed'", ""),
+        branch("on_time", "t.closed_at", "ts", f"t.closed_at < {_end_of_day('t.deadline')}", " AND t.status = 'closed'"),
+        branch("satisfaction", "t.rated_at", "ts", "t.rating IN ('satisfied', 'basically_satisfied')", " AND t.rating <> ''"),
+    ])
+
+
+def _column(name: str) -> Key:
+    return lambda _p, _column, _kind: name
+
+
+async def rate_rows(ids: set[int] | None, period: Period, group: str) -> list[dict[str, Any]]:
+    """The four rates per unit, street or conference (one statement), sorted by name; tasks of
+    items the office raised itself have no street and form their own group."""
+    key, table = _GROUP_SQL[group]
+    p = Params()
+    figures = _figures(p, scope_sql(ids), period, _column(key))
+    kind = ", x.kind AS kind" if group == "unit" else ""
+    rows = await fetch(f"""
+        SELECT g.k, g.measure, g.d, g.n, x.name AS name{kind}
+        FROM ({figures}) g LEFT JOIN {table} x ON x.id = g.k""", *p)
+    groups: dict[Any, dict[str, Any]] = {}
+    for row in rows:
+        entry = groups.setdefault(row["k"], {"key": row["k"], "name": row["name"], "kind": row.get("kind"), "figures": Figures()})
+        entry["figures"].add(row["measure"], row["n"], row["d"])
+    result = []
+    for entry in groups.values():
+        if entry["key"] is None:
+            entry["name"] = _("（办公室提出的议题，无街道）")
+        result.append({**entry, **entry.pop("figures").as_dict()})
+    result.sort(key=lambda r: (r["key"] is None, r["name"] or ""))
+    return result
+
+
+def total_of(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The 合计 row: every task belongs to exactly one group, so the counts add up."""
+    total = Figures()
+    for row in rows:
+        for m in MEASURES:
+            total.add(m, row["hits"][m], row["totals"][m])
+    return total.as_dict()
+
+
+def months_ending(day: dt.date, n: int = 12) -> list[dt.date]:
+    """First days of the n months ending with the month of `day`, oldest first."""
+    months = [day.replace(day=1)]
+    while len(months) < n:
+        months.insert(0, (months[0] - dt.timedelta(days=1)).replace(day=1))
+    return months
+
+
+def _next_month(first: dt.date) -> dt.date:
+    return (first + dt.timedelta(days=32)).replace(day=1)
+
+
+async def trend(ids: set[int] | None, months: list[dt.date]) -> list[dict[str, Any]]:
+    """The four rates per month (one statement): each task lands in the month of its own period
+    column, bucketed by bound month boundaries (local midnight), so the zone's rules apply."""
+    boundaries = [_next_month(m) for m in months[:-1]]
+
+    def bucket(p: Params, column: str, kind: str) -> str:  # the month's index
+        whens = " ".join(
+            f"WHEN {column} < {p(local_midnight(b) if kind == 'ts' else b)} THEN {i}" for i, b in enumerate(boundaries))
+        return f"CASE {whens} ELSE {len(months) - 1} END"
+
+    period = Period(months[0], _next_month(months[-1]) - dt.timedelta(days=1))
+    p = Params()
+    rows = await fetch(_figures(p, scope_sql(ids), period, bucket), *p)
+    figures = [Figures() for _m in months]
+    for row in rows:
+        figures[int(row["k"])].add(row["measure"], row["n"], row["d"])
+    return [{"month": m, "label": _("{y}年{m}月").format(y=m.year, m=m.month), **f.as_dict()}
+            for m, f in zip(months, figures, strict=True)]
+
+
+# ---------------------------------------------------------------- alerts
+
+
+_TASK_LIST_SQL = """
+    SELECT t.id, t.deadline, t.ack_due, t.assigned_at, t.status, t.role, t.extension_status,
+           u.name AS unit_name, c.name AS conference_name, s.name AS street_name, a.title AS item_title
+    FROM task t
+    JOIN member_unit u ON u.id = t.unit
+    JOIN conference c ON c.id = t.conference
+    LEFT JOIN street s ON s.id = t.street
+    JOIN resolution r ON r.id = t.resolution
+    JOIN agenda_item a ON a.id = r.item
+"""
+
+
+async def alerts(ids: set[int] | None, day: dt.date, limit: int = 30) -> dict[str, Any]:
+    """Open tasks past their deadline (red) and tasks still not acknowledged after their ack_due
+    day, as of `day`, whatever the period: the office's work list. Three statements."""
+    scope = scope_sql(ids)
+    counts = await fetch(f"""
+        SELECT SUM(CASE WHEN t.deadline < {{}} THEN 1 ELSE 0 END) AS overdue,
+               SUM(CASE WHEN t.status = 'assigned' AND t.ack_due < {{}} THEN 1 ELSE 0 END) AS unack
+        FROM task t WHERE {scope} AND t.status IN {_OPEN_SQL}""", day, day)
+    overdue = await fetch(f"""{_TASK_LIST_SQL}
+        WHERE {scope} AND t.status IN {_OPEN_SQL} AND t.deadline < {{}}
+        ORDER BY t.deadline, t.id LIMIT {int(limit)}""", day)
+    unack = await fetch(f"""{_TASK_LIST_SQL}
+        WHERE {scope} AND t.status = 'assigned' AND t.ack_due < {{}}
+        ORDER BY t.ack_due, t.id LIMIT {int(limit)}""", day)
+    for row in overdue:
+        row["days"] = (day - _as_date(row["deadline"])).days
+    for row in unack:
+        row["days"] = (day - _as_date(row["ack_due"])).days
+    return {"overdue": overdue, "unack": unack, "overdue_total": int(counts[0]["overdue"] or 0),
+            "unack_total": int(counts[0]["unack"] or 0)}
+
+
+def _as_date(value: Any) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+# ---------------------------------------------------------------- assessment
+
+
+def score(figures: dict[str, Any]) -> float | None:
+    """街道评价得分, 0–100: the mean of the unit's available rates (those with a non-empty
+    denominator: response, resolution, on-time, satisfaction) × 100, rounded to one decimal.
+    A unit with no task counted in the year has no score."""
+    available = [v for v in figures["rates"].values() if v is not None]
+    if not available:
+        return None
+    return round(sum(available) / len(available) * 100, 1)
+
+
+def weight_for(kind: str | None) -> float | None:
+    """Share of the unit's annual assessment given by the streets' evaluation, from settings;
+    only departments and dispatched agencies have one."""
+    settings = get_settings()
+    return {"department": settings.assessment_weight_department,
+            "dispatched_agency": settings.assessment_weight_agency}.get(kind or "")
+
+
+async def assessment_rows(ids: set[int] | None, year: int) -> list[dict[str, Any]]:
+    """Per unit, for one year: the rates, the score, the weight and the weighted contribution
+    (score × weight: the points the evaluation brings to a 100-point annual assessment). Units
+    that are members of a conference in scope during the year appear even without tasks."""
+    period = Period.year(year)
+    p = Params()
+    figures = _figures(p, scope_sql(ids), period, _column("t.unit"))
+    membership = (f"SELECT m.unit FROM membership m WHERE {scope_sql(ids, 'm.conference')} "
+                  f"AND m.start_date <= {p(period.end)} AND (m.end_date IS NULL OR m.end_date >= {p(period.start)})")
+    rows = await fetch(f"""
+        WITH g AS ({figures})
+        SELECT u.id, u.name, u.kind, g.measure, g.d, g.n
+        FROM member_unit u LEFT JOIN g ON g.k = u.id
+        WHERE u.id IN (SELECT g.k FROM g) OR u.id IN ({membership})
+        ORDER BY u.name""", *p)
+    units: dict[int, dict[str, Any]] = {}
+    for row in rows:
+        entry = units.setdefault(row["id"], {"id": row["id"], "name": row["name"], "kind": row["kind"], "figures": Figures()})
+        if row["measure"]:
+            entry["figures"].add(row["measure"], row["n"], row["d"])
+    result = []
+    for entry in units.values():
+        figures = entry.pop("figures").as_dict()
+        value = score(figures)
+        weight = weight_for(entry["kind"])
+        contribution = round(value * weight, 2) if value is not None and weight is not None else None
+        result.append({**entry, **figures, "score": value, "weight": weight, "contribution": contribution})
+    kind_order = {"department": 0, "dispatched_agency": 1}
+    result.sort(key=lambda r: (kind_order.get(r["kind"], 2), r["name"]))
+    return result
+
+
+# ---------------------------------------------------------------- ledgers
+
+
+@dataclass(frozen=True)
+class LedgerFilter:
+    kind: str = "tasks"  # items | resolutions | tasks
+    status: str = ""
+    conference_id: int | None = None
+    unit_id: int | None = None
+    street_id: int | None = None
+    start: dt.date | None = None  # local dates, on the ledger's own date (submitted, adopted, assigned)
+    end: dt.date | None = None
+
+
+def _names(column: str) -> str:
+    """Names joined with 、 in name order."""
+    if is_postgres():
+        return f"string_agg({column}, '、' ORDER BY {column})"
+    return f"group_concat({column}, '、')"  # fed by a subquery ordered by name
+
+
+def _ledger_where(p: Params, ids: set[int] | None, flt: LedgerFilter) -> tuple[str, str, str]:
+    """(FROM clause, WHERE condition, ORDER BY) choosing the ledger's rows."""
+    kind = flt.kind
+    if kind == "items":
+        source, conf, street, stamp, order = "agenda_item a", "a.conference", "a.street", "a.submitted_at", "a.submitted_at DESC, a.id DESC"
+        where = [scope_sql(ids, conf), "a.status <> 'draft'"]
+        if flt.status:
+            where.append(f"a.status = {p(flt.status)}")
+        if flt.unit_id:
+            where.append(f"EXISTS (SELECT 1 FROM agenda_item_unit iu WHERE iu.item = a.id AND iu.unit = {int(flt.unit_id)})")
+    elif kind == "resolutions":
+        source = "resolution r JOIN agenda_item a ON a.id = r.item"
+        conf, street, stamp, order = "r.conference", "a.street", "r.adopted_at", "r.adopted_at DESC, r.id DESC"
+        where = [scope_sql(ids, conf)]
+        open_task = f"EXISTS (SELECT 1 FROM task t WHERE t.resolution = r.id AND t.status IN {_OPEN_SQL})"
+        if flt.status == "open":
+            where.append(open_task)
+        elif flt.status == "done":
+            where.append("NOT " + open_task)
+        if flt.unit_id:
+            where.append(f"EXISTS (SELECT 1 FROM resolution_unit ru WHERE ru.resolution = r.id AND ru.unit = {int(flt.unit_id)})")
+    else:
+        source, conf, street, stamp, order = "task t", "t.conference", "t.street", "t.assigned_at", "t.assigned_at DESC, t.id DESC"
+        where = [scope_sql(ids, conf)]
+        if flt.status:
+            where.append(f"t.status = {p(flt.status)}")
+        if flt.unit_id:
+            where.append(f"t.unit = {int(flt.unit_id)}")
+    if flt.street_id:
+        where.append(f"{street} = {int(flt.street_id)}")
+    if flt.start:
+        where.append(f"{stamp} >= {p(local_midnight(flt.start))}")
+    if flt.end:
+        where.append(f"{stamp} < {p(local_midnight(flt.end + dt.timedelta(days=1)))}")
+    return source, " AND ".join(where), order
+
+
+_LEDGER_SELECT = {
+    "items": """
+        SELECT a.id, a.title, a.category, a.urgency, a.status, a.submitted_at, a.meetings_waited,
+               c.name AS conference_name, s.name AS street_name, iu.names AS units
+        FROM page JOIN agenda_item a ON a.id = page.id
+        JOIN conference c ON c.id = a.conference
+        LEFT JOIN street s ON s.id = a.street
+        LEFT JOIN (SELECT x.item, {names} AS names
+                   FROM (SELECT iu.item, u.name FROM agenda_item_unit iu JOIN member_unit u ON u.id = iu.unit
+                         WHERE iu.item IN (SELECT id FROM page) ORDER BY u.name) x
+                   GROUP BY x.item) iu ON iu.item = a.id
+    """,
+    "resolutions": """
+        SELECT r.id, r.text, r.deadline, r.adopted_at, m.title AS meeting_title, m.starts_at AS meeting_at,
+               a.title AS item_title, s.name AS street_name, c.name AS conference_name, lu.name AS lead_unit_name,
+               co.names AS cooperating, COALESCE(tk.total, 0) AS tasks, COALESCE(tk.closed, 0) AS closed_tasks,
+               COALESCE(tk.open_n, 0) AS open_tasks
+        FROM page JOIN resolution r ON r.id = page.id
+        JOIN agenda_item a ON a.id = r.item
+        JOIN meeting m ON m.id = r.meeting
+        JOIN conference c ON c.id = r.conference
+        JOIN member_unit lu ON lu.id = r.lead_unit
+        LEFT JOIN street s ON s.id = a.street
+        LEFT JOIN (SELECT x.resolution, {names} AS names
+                   FROM (SELECT ru.resolution, u.name FROM resolution_unit ru JOIN member_unit u ON u.id = ru.unit
+                         WHERE ru.role = 'cooperate' AND ru.resolution IN (SELECT id FROM page) ORDER BY u.name) x
+                   GROUP BY x.resolution) co ON co.resolution = r.id
+        LEFT JOIN (SELECT t.resolution, COUNT(*) AS total,
+                          SUM(CASE WHEN t.status = 'closed' THEN 1 ELSE 0 END) AS closed,
+                          SUM(CASE WHEN t.status IN {open} THEN 1 ELSE 0 END) AS open_n
+                   FROM task t WHERE t.resolution IN (SELECT id FROM page) AND t.status <> 'cancelled'
+                   GROUP BY t.resolution) tk ON tk.resolution = r.id
+    """,
+    "tasks": """
+        SELECT t.id, t.role, t.status, t.assigned_at, t.ack_due, t.acknowledged_at, t.deadline, t.closed_at, t.rating,
+               a.title AS item_title, r.text AS resolution_text, u.name AS unit_name, c.name AS conference_name,
+               s.name AS street_name
+        FROM page JOIN task t ON t.id = page.id
+        JOIN resolution r ON r.id = t.resolution
+        JOIN agenda_item a ON a.id = r.item
+        JOIN member_unit u ON u.id = t.unit
+        JOIN conference c ON c.id = t.conference
+        LEFT JOIN street s ON s.id = t.street
+    """,
+}
+
+
+async def ledger_rows(ids: set[int] | None, flt: LedgerFilter, *, limit: int, offset: int = 0) -> list[dict[str, Any]]:
+    """The ledger's rows in its order (newest first): the page is chosen first, then only its
+    rows are joined and aggregated. One statement."""
+    p = Params()
+    source, where, order = _ledger_where(p, ids, flt)
+    select = _LEDGER_SELECT[flt.kind].format(names=_names("x.name"), open=_OPEN_SQL)
+    alias = source.split()[1]
+    return await fetch(f"""
+        WITH page AS (SELECT {alias}.id FROM {source} WHERE {where} ORDER BY {order} LIMIT {int(limit)} OFFSET {int(offset)})
+        {select}
+        ORDER BY {order}""", *p)
+
+
+async def ledger_count(ids: set[int] | None, flt: LedgerFilter) -> int:
+    p = Params()
+    source, where, _order = _ledger_where(p, ids, flt)
+    rows = await fetch(f"SELECT COUNT(*) AS n FROM {source} WHERE {where}", *p)
+    return int(rows[0]["n"])
+
+
+async def filter_options() -> dict[str, list[dict[str, Any]]]:
+    """Units and streets for the ledger's filters (two statements)."""
+    units = await fetch("SELECT u.id, u.name FROM member_unit u ORDER BY u.name")
+    streets = await fetch("SELECT s.id, s.name FROM street s ORDER BY s.name")
+    return {"units": units, "streets": streets}

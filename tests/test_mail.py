@@ -41,7 +41,7 @@ from conference.registry.tables import MemberUnit
 from conference.settings import Settings, get_settings
 from conference.timefmt import now
 from tests.conftest import html, post_form
-from tests.factories import actor, make_meeting, unique
+from tests.factories import LANSHAN_STREET, actor, conference_id, make_meeting, unique
 from tests.ics_support import parse_both
 
 pytestmark = pytest.mark.usefixtures("database_url")
@@ -103,7 +103,7 @@ def smtp_settings(port: int, **changes: Any) -> Settings:
 async def queue_test_message(*, ics_text: str | None = None, email_address: str | None = None) -> tuple[int, str]:
     market = await MemberUnit.select(MemberUnit.id).where(MemberUnit.name == MARKET).first()
     address = email_address or f"{unique('liaison')}@example.gov.cn"
-    notification_id = await queue("test_mail", subject=f"【会议通知】{unique('测试会议')}", body="会议：测试\n请回复：http://x/r/abc",
+    notification_id = await queue("test_mail", conference_id=await conference_id(LANSHAN_STREET), subject=f"【会议通知】{unique('测试会议')}", body="会议：测试\n请回复：http://x/r/abc",
                                   unit_id=market["id"], email=address, ics=ics_text)
     assert notification_id is not None
     return notification_id, address
@@ -302,7 +302,7 @@ async def test_expired_lease_is_taken_over(smtp: tuple[Recorder, int]) -> None:
 
 
 async def test_rows_without_address_are_not_claimed() -> None:
-    notification_id = await queue("test_mail", subject=unique("街道消息"), body="站内消息", email="")
+    notification_id = await queue("test_mail", conference_id=await conference_id(LANSHAN_STREET), subject=unique("街道消息"), body="站内消息", email="")
     assert notification_id is not None
     assert await claim(5, ids=[notification_id]) == []
     assert (await row(notification_id))["status"] == "queued"

@@ -12,6 +12,7 @@ from conference.notifications.services import queue
 from conference.notifications.tables import Notification
 from conference.registry.tables import Street
 from tests.conftest import html, post_form
+from tests.factories import LANSHAN_STREET, LUOZHUANG_STREET, conference_id
 from tests.test_invitations import MARKET, POLICE, invitation, make_meeting, unit_id
 
 
@@ -49,7 +50,8 @@ async def test_unit_sees_its_own_meeting_notices(as_user):
 
 async def test_bodies_are_plain_text_never_html(as_user):
     marker = tag()
-    await queue("meeting_notified", subject=f"转义测试 {marker}", body=f"<b id='x{marker}'>加粗</b>\n<script>alert(1)</script>",
+    await queue("meeting_notified", conference_id=await conference_id(LANSHAN_STREET),
+                subject=f"转义测试 {marker}", body=f"<b id='x{marker}'>加粗</b>\n<script>alert(1)</script>",
                 unit_id=await unit_id(MARKET))
     response = await (await as_user("unit")).get("/notifications")
     page = html(response)
@@ -60,8 +62,10 @@ async def test_bodies_are_plain_text_never_html(as_user):
 
 async def test_street_sees_only_its_own(as_user):
     marker = tag()
-    await queue("item_returned", subject=f"兰山街道消息 {marker}", body="议题退回\n请补充材料", street_id=await street_id("兰山街道"))
-    await queue("item_returned", subject=f"罗庄街道消息 {marker}", body="议题退回", street_id=await street_id("罗庄街道"))
+    await queue("item_returned", conference_id=await conference_id(LANSHAN_STREET),
+                subject=f"兰山街道消息 {marker}", body="议题退回\n请补充材料", street_id=await street_id("兰山街道"))
+    await queue("item_returned", conference_id=await conference_id(LUOZHUANG_STREET),
+                subject=f"罗庄街道消息 {marker}", body="议题退回", street_id=await street_id("罗庄街道"))
     lanshan = subjects(await (await as_user("street")).get("/notifications"))
     luozhuang = subjects(await (await as_user("street_luozhuang")).get("/notifications"))
     assert f"兰山街道消息 {marker}" in lanshan and f"罗庄街道消息 {marker}" not in lanshan
@@ -98,7 +102,8 @@ async def test_office_reads_the_outbox_of_its_conferences(as_user):
     meeting = await make_meeting()  # 兰山街道's conference: below the 兰山区 office
     inv = await invitation(meeting["id"], MARKET)
     marker = tag()
-    await queue("item_returned", subject=f"罗庄街道出箱 {marker}", body="x", street_id=await street_id("罗庄街道"))
+    await queue("item_returned", conference_id=await conference_id(LUOZHUANG_STREET),
+                subject=f"罗庄街道出箱 {marker}", body="x", street_id=await street_id("罗庄街道"))
     office = await as_user("office")
 
     response = await office.get("/outbox?q=" + meeting["title"])

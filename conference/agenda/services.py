@@ -89,7 +89,7 @@ async def _notify_street(item: Mapping[str, Any], status: str, detail: str = "")
     if item["street"] is None:
         return
     body = _("议题“{title}”的状态变为：{state}。").format(title=item["title"], state=STATUS_LABELS[status])
-    await queue("item_" + status, street_id=item["street"], entity="agenda_item", entity_id=item["id"],
+    await queue("item_" + status, conference_id=item["conference"], street_id=item["street"], entity="agenda_item", entity_id=item["id"],
                 subject=_("议题状态更新：{title}").format(title=item["title"]), body=body + ("\n" + detail if detail else ""))
 
 
@@ -165,7 +165,7 @@ async def create_item(actor: Actor, data: Mapping[str, Any], unit_ids: list[str]
         for unit_id in units:
             await AgendaItemUnit.insert(AgendaItemUnit(item=item_id, unit=unit_id))
         if submit:
-            await _notify_street({**values, "id": item_id, "street": street_id}, "submitted")
+            await _notify_street({**values, "id": item_id, "street": street_id, "conference": conference_id}, "submitted")
     return item_id
 
 

@@ -16,7 +16,6 @@ from conference.i18n import gettext as _
 from conference.mail.compose import compose, eml_name
 from conference.meetings.services import require_manager
 from conference.notifications.tables import Notification
-from conference.registry.tables import Conference, Membership
 from conference.settings import get_settings
 from conference.timefmt import now
 
@@ -25,17 +24,13 @@ MESSAGE_NOT_FOUND = _("没有找到该邮件，或您无权查看。")
 
 
 async def scope(actor: Actor) -> Any:
-    """Admin: every message (None). Office: messages to units that are or were members of one of
-    its conferences, and to the streets of its conferences (as on the outbox page)."""
+    """Admin: every message (None). Office: the messages about its own conferences (and those
+    below it), whoever they went to."""
     require_manager(actor)
     visible = await visible_conference_ids(actor)
     if visible is None:
         return None
-    ids = sorted(visible) or [0]
-    units = {r["unit"] for r in await Membership.select(Membership.unit).where(Membership.conference.is_in(ids))}
-    streets = {r["street"] for r in await Conference.select(Conference.street).where(
-        Conference.id.is_in(ids) & Conference.street.is_not_null())}
-    return N.unit.is_in(sorted(units) or [0]) | N.street.is_in(sorted(streets) or [0])
+    return N.conference.is_in(sorted(visible) or [0])
 
 
 async def message_for(actor: Actor, notification_id: int) -> dict[str, Any]:

@@ -209,7 +209,7 @@ async def notify_meeting(actor: Actor, meeting_id: int) -> int:
             changed = inv["notified_sequence"] is not None
             subject = (_("【会议变更】{title}") if changed else _("【会议通知】{title}")).format(title=meeting["title"])
             body = _meeting_text(meeting) + "\n" + _("请通过以下链接回复参会情况：{url}").format(url=f"{base}/r/{inv['token']}")
-            await queue("meeting_updated" if changed else "meeting_notified", subject=subject, body=body,
+            await queue("meeting_updated" if changed else "meeting_notified", conference_id=meeting["conference"], subject=subject, body=body,
                         unit_id=inv["unit"], entity="invitation", entity_id=inv["id"],
                         ics=render_invitation(calendar, inv["unit"]) if calendar else None)
             await Invitation.update({Invitation.notified_sequence: meeting["sequence"]}).where(Invitation.id == inv["id"])
@@ -249,7 +249,7 @@ async def cancel_meeting(actor: Actor, meeting_id: int, data: Mapping[str, Any])
                 (Invitation.meeting == meeting_id) & Invitation.notified_sequence.is_not_null())
             calendar = await meeting_context(meeting_id)  # now cancelled, SEQUENCE+1: the .ics is a CANCEL
             for inv in rows:
-                await queue("meeting_cancelled", subject=_("【会议取消】{title}").format(title=meeting["title"]),
+                await queue("meeting_cancelled", conference_id=meeting["conference"], subject=_("【会议取消】{title}").format(title=meeting["title"]),
                             body=_meeting_text(meeting) + "\n" + _("取消原因：{reason}").format(reason=reason),
                             unit_id=inv["unit"], entity="invitation", entity_id=inv["id"],
                             ics=render_invitation(calendar, inv["unit"]) if calendar else None)
@@ -297,7 +297,7 @@ async def remove_invitation(actor: Actor, invitation_id: int) -> int:
         await record(actor, "uninvite", "invitation", invitation_id, before={"unit": inv["unit"], "role": inv["role"]},
                      conference_id=meeting["conference"])
         if inv["notified_sequence"] is not None:
-            await queue("meeting_uninvited", subject=_("【参会调整】{title}").format(title=meeting["title"]),
+            await queue("meeting_uninvited", conference_id=meeting["conference"], subject=_("【参会调整】{title}").format(title=meeting["title"]),
                         body=_meeting_text(meeting) + "\n" + _("贵单位无需再参加此次会议。"), unit_id=inv["unit"],
                         entity="meeting", entity_id=meeting["id"], ics=cancel_ics)
         return int(meeting["id"])
@@ -434,7 +434,7 @@ async def decide_special_request(actor: Actor, request_id: int, approve: bool, d
             "status": "approved" if approve else "declined", "decision_comment": comment, "decided_by": actor.id,
             "decided_at": now(), "meeting": meeting_id,
         }, expected_version=None, action="approve" if approve else "decline", conference_id=req["conference"])
-        await queue("special_request_decided", street_id=req["street"], entity="special_request", entity_id=request_id,
+        await queue("special_request_decided", conference_id=req["conference"], street_id=req["street"], entity="special_request", entity_id=request_id,
                     subject=(_("专题会议提请已同意") if approve else _("专题会议提请未获同意")),
                     body=_("提请事由：{reason}\n审批意见：{comment}").format(reason=req["reason"], comment=comment or "—"))
         return meeting_id

@@ -372,7 +372,7 @@ async def submit_minutes(actor: Actor, minutes_id: int, data: Mapping[str, Any])
                                  action="minutes_submitted", conference_id=meeting["conference"])
         sections, _records = loads(version)
         for email in await _convenor_emails(minutes["conference"]):
-            await queue("minutes_submitted", email=email, entity="minutes", entity_id=minutes_id,
+            await queue("minutes_submitted", conference_id=minutes["conference"], email=email, entity="minutes", entity_id=minutes_id,
                         subject=_("【纪要送审】{title}").format(title=sections["title"]),
                         body=_("{meeting}的纪要（第{n}版）已送您审核签发：{url}").format(
                             meeting=meeting["title"], n=number, url=_page_url(meeting["id"])))
@@ -425,7 +425,7 @@ async def return_minutes(actor: Actor, minutes_id: int, data: Mapping[str, Any])
         await _comment(actor, minutes, minutes["submitted_version"], "return", section, text)
         office = await Conference.select(Conference.office_email).where(Conference.id == minutes["conference"]).first()
         if office and office["office_email"]:
-            await queue("minutes_returned", email=office["office_email"], entity="minutes", entity_id=minutes_id,
+            await queue("minutes_returned", conference_id=minutes["conference"], email=office["office_email"], entity="minutes", entity_id=minutes_id,
                         subject=_("【纪要退回】第{n}版需修改").format(n=minutes["submitted_version"]),
                         body=_("召集人意见：{text}\n{url}").format(text=text, url=_page_url(minutes["meeting"])))
 
@@ -544,14 +544,14 @@ async def distribute(minutes_id: int, meeting: Mapping[str, Any], title: str, se
     for row in units:
         own = [t for t in tasks if t["unit"] == row["unit"]]
         body = head + "\n\n" + (_("本单位承办的督办任务：") + "\n" + lines(own, False) if own else _("本次会议未向本单位交办督办任务。"))
-        if await queue(event, unit_id=row["unit"], entity="minutes", entity_id=minutes_id, subject=subject, body=body,
+        if await queue(event, conference_id=meeting["conference"], unit_id=row["unit"], entity="minutes", entity_id=minutes_id, subject=subject, body=body,
                        dedupe_key=f"minutes-{minutes_id}-{seq}-unit-{row['unit']}") is not None:
             sent += 1
     for row in streets:
         own = [t for t in tasks if t["street"] == row["street"]]
         body = head + "\n\n" + (_("本街道提请议题形成的督办任务：") + "\n" + lines(own, True) if own
                                 else _("本街道提请的议题在本次会议未形成督办任务。"))
-        if await queue(event, street_id=row["street"], entity="minutes", entity_id=minutes_id, subject=subject, body=body,
+        if await queue(event, conference_id=meeting["conference"], street_id=row["street"], entity="minutes", entity_id=minutes_id, subject=subject, body=body,
                        dedupe_key=f"minutes-{minutes_id}-{seq}-street-{row['street']}") is not None:
             sent += 1
     return sent

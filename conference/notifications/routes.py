@@ -8,12 +8,10 @@ from typing import Any
 from litestar import Request, get
 from litestar.response import Template
 
-from conference.accounts.actor import Actor
-from conference.accounts.scope import visible_conference_ids
 from conference.i18n import gettext as _
+from conference.mail.services import scope as mail_scope
 from conference.notifications.services import recent_for
 from conference.notifications.tables import Notification
-from conference.registry.tables import Conference, Membership
 from conference.web.auth import actor_of
 from conference.web.listing import paginate
 from conference.web.templating import render
@@ -64,24 +62,11 @@ async def my_notifications(request: Request[Any, Any, Any]) -> Template:
     return render(request, "notifications/list.html", notifications=rows, event_labels=EVENT_LABELS, limit=RECENT_LIMIT)
 
 
-async def _outbox_scope(actor: Actor) -> Any:
-    """Admin: everything. Office: messages to units that are (or were) members of one of its
-    conferences, and to streets one of its conferences belongs to."""
-    visible = await visible_conference_ids(actor)
-    if visible is None:
-        return None
-    ids = list(visible) or [0]
-    units = {r["unit"] for r in await Membership.select(Membership.unit).where(Membership.conference.is_in(ids))}
-    streets = {r["street"] for r in await Conference.select(Conference.street).where(
-        Conference.id.is_in(ids) & Conference.street.is_not_null())}
-    return N.unit.is_in(sorted(units) or [0]) | N.street.is_in(sorted(streets) or [0])
-
-
 @get("/outbox", opt={"roles": ("admin", "office")}, include_in_schema=False)
 async def outbox(request: Request[Any, Any, Any]) -> Template:
     actor = actor_of(request)
     query = dict(request.query_params)
-    where = await _outbox_scope(actor)
+    where = await mail_scope(actor)
     filters: dict[str, str] = {}
     status = query.get("status", "")
     if status in STATUS_LABELS:
@@ -102,7 +87,7 @@ async def outbox(request: Request[Any, Any, Any]) -> Template:
     page.extra = filters
     for row in page.rows:
         row["body"] = TOKEN_LINK.sub("/r/…", row["body"] or "")
-    events = sorted({r["event"] for r in await N.select(N.event).distinct()} | set(EVENT_LABELS))
+    events = sorted(EVENT_LABELS)  # every event the code queues has a label
     return render(request, "notifications/outbox.html", page=page, filters=filters, events=events,
                   event_labels=EVENT_LABELS, status_labels=STATUS_LABELS)
 

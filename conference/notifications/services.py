@@ -13,6 +13,7 @@ from conference.timefmt import now
 async def queue(
     event: str,
     *,
+    conference_id: int | None,
     subject: str,
     body: str,
     unit_id: int | None = None,
@@ -29,7 +30,7 @@ async def queue(
     insert = Notification.insert(
         Notification(
             created_at=now(), event=event, unit=unit_id, street=street_id, email=email, subject=subject[:200],
-            body=body, ics=ics, entity=entity, entity_id=entity_id, dedupe_key=dedupe_key, status="queued",
+            body=body, ics=ics, conference=conference_id, entity=entity, entity_id=entity_id, dedupe_key=dedupe_key, status="queued",
             next_attempt_at=now(),
         )
     )

@@ -19,6 +19,9 @@ class Notification(Table, tablename="notification"):
     subject = Varchar(length=200)
     body = Text()
     ics = Text(null=True, default=None)  # iCalendar attachment for meeting invitations
+    # The conference the message is about: an office sees exactly the mail of its own conferences,
+    # also when the recipient unit belongs to other conferences too.
+    conference = Integer(null=True, default=None, index=True)
     entity = Varchar(length=40, default="")
     entity_id = Integer(null=True, default=None)
     # Unique when set: a rule that must fire once (a reminder per task per rule per day) inserts

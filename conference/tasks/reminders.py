@@ -23,7 +23,7 @@ log = logging.getLogger("conference.reminders")
 async def run_reminders(day: dt.date | None = None) -> int:
     """Queues today's reminders; returns how many were new."""
     day = day or today()
-    rows = await Task.select(Task.id, Task.unit, Task.status, Task.deadline, Task.ack_due,
+    rows = await Task.select(Task.id, Task.unit, Task.conference, Task.status, Task.deadline, Task.ack_due,
                              Task.resolution.text.as_alias("text")).where(Task.status.is_in(list(OPEN)))
     base = get_settings().base_url
     queued = 0
@@ -33,7 +33,7 @@ async def run_reminders(day: dt.date | None = None) -> int:
             continue
         subject = _("【催办·{alert}】督办任务（期限{deadline}）").format(alert=ALERT_LABELS[rule], deadline=cn_date(task["deadline"]))
         body = _("议定事项：{text}\n请及时办理：{url}").format(text=task["text"], url=f"{base}/tasks/{task['id']}")
-        new_id = await queue("reminder_" + rule, unit_id=task["unit"], entity="task", entity_id=task["id"], subject=subject,
+        new_id = await queue("reminder_" + rule, conference_id=task["conference"], unit_id=task["unit"], entity="task", entity_id=task["id"], subject=subject,
                              body=body, dedupe_key=f"remind:{task['id']}:{rule}:{day.isoformat()}")
         queued += new_id is not None
     return queued

@@ -136,10 +136,10 @@ async def _change(actor: Actor, task: Mapping[str, Any], values: dict[str, Any],
     await _log(actor, task["id"], action, text)
     link = f"{get_settings().base_url}/tasks/{task['id']}"
     if notify_unit:
-        await queue("task_" + action, unit_id=task["unit"], entity="task", entity_id=task["id"],
+        await queue("task_" + action, conference_id=task["conference"], unit_id=task["unit"], entity="task", entity_id=task["id"],
                     subject=notify_unit, body=(text + "\n" if text else "") + link)
     if notify_street and task["street"] is not None:
-        await queue("task_" + action, street_id=task["street"], entity="task", entity_id=task["id"],
+        await queue("task_" + action, conference_id=task["conference"], street_id=task["street"], entity="task", entity_id=task["id"],
                     subject=notify_street, body=(text + "\n" if text else "") + link)
 
 
@@ -221,7 +221,7 @@ async def adopt_resolution(actor: Actor, meeting_id: int, data: Mapping[str, Any
                                                                   "deadline": values["deadline"].isoformat()},
                          conference_id=meeting["conference"])
             await _log(actor, task_id, "assigned", values["text"])
-            await queue("task_assigned", unit_id=unit_id, entity="task", entity_id=task_id,
+            await queue("task_assigned", conference_id=meeting["conference"], unit_id=unit_id, entity="task", entity_id=task_id,
                         subject=_("【督办任务】{title}").format(title=item["title"]),
                         body=_("议定事项：{text}\n承办角色：{role}\n办结期限：{deadline}\n请在 {ack} 前签收：{url}").format(
                             text=values["text"], role=ROLE_LABELS[role], deadline=cn_date(values["deadline"]),

@@ -308,7 +308,8 @@ async def test_accept_return_edit_resubmit(as_user):
     assert row2["submitted_at"] == row["submitted_at"]
     assert [r["unit"] for r in await AgendaItemUnit.select(AgendaItemUnit.unit).where(AgendaItemUnit.item == item_id)] == [
         await unit_id("兰山市场监管所")]
-    assert await audit_actions(item_id) == ["create", "accept", "return", "update", "submit"]
+    # the edit changed the requested units too: recorded as its own "update" with before/after unit ids
+    assert await audit_actions(item_id) == ["create", "accept", "return", "update", "update", "submit"]
     assert await street_notifications(item_id) == ["item_submitted", "item_accepted", "item_returned", "item_submitted"]
 
     # A submitted item is the office's to handle now.

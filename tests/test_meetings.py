@@ -272,3 +272,15 @@ async def test_cancelling_gives_the_agenda_back(as_user):
     # it can go on another meeting
     other = await make_meeting()
     await agenda.schedule_item(await actor("office"), item_id, {"meeting": str(other)})
+
+
+async def test_extreme_dates_in_filters_are_not_errors(as_user):
+    office = await as_user("office")
+    for url in ("/meetings?end=9999-12-31", "/meetings?start=0001-01-01", "/meetings/calendar?date=9999-12-20",
+                "/meetings/calendar?date=0001-01-01&view=week", "/audit?end=9999-12-31", "/tasks?deadline_to=9999-12-31"):
+        assert (await office.get(url)).status_code == 200, url
+    from conference.accounts.services import issue_api_token
+
+    token = await issue_api_token(None, (await actor("office")).id)
+    response = await office.get("/api/meetings?end=9999-12-31&start=0001-01-01", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200

@@ -497,3 +497,23 @@ async def test_search_matches_liaison_and_treats_wildcards_as_text(office, many_
     response = await office.get("/registry/units", params={"q": f"无此单位{uid()}"})
     assert list_names(response) == []
     assert html(response).select_one("table.list tbody td.muted").get_text(strip=True) == "没有符合条件的记录。"
+
+
+async def test_office_cannot_end_a_unit_that_serves_other_conferences(database_url):
+    import datetime as dt
+
+    from conference.errors import Forbidden
+    from conference.registry import services
+    from conference.registry.tables import Membership
+    from tests.factories import LANSHAN_STREET, LUOZHUANG_STREET, actor, conference_id, unique
+
+    office, office_lz, admin = await actor("office"), await actor("office_luozhuang"), await actor("admin")
+    unit_id = await services.create_unit(admin, {"name": unique("共用单位"), "kind": "department"})
+    start = dt.date.today().isoformat()
+    await services.add_membership(office, await conference_id(LANSHAN_STREET), {"unit": str(unit_id), "start_date": start})
+    await services.add_membership(office_lz, await conference_id(LUOZHUANG_STREET), {"unit": str(unit_id), "start_date": start})
+    with pytest.raises(Forbidden):
+        await services.end_unit(office, unit_id, {"ended_on": start})
+    assert await Membership.count().where((Membership.unit == unit_id) & Membership.end_date.is_null()) == 2
+    await services.end_unit(admin, unit_id, {"ended_on": start})
+    assert await Membership.count().where((Membership.unit == unit_id) & Membership.end_date.is_null()) == 0

@@ -186,11 +186,16 @@ async def update_item(actor: Actor, item_id: int, data: Mapping[str, Any], unit_
     values, units, version = await _item_values(data, unit_ids)
     async with db.atomic():
         current = await get_or_404(AgendaItem, item_id, ITEM_NOT_FOUND)
+        check_editable(actor, current)  # again inside the transaction: the office may have just acted on it
         await update_audited(actor, AgendaItem, "agenda_item", current, values, expected_version=version,
                              conference_id=current["conference"])
-        await AgendaItemUnit.delete().where(AgendaItemUnit.item == item_id)
-        for unit_id in units:
-            await AgendaItemUnit.insert(AgendaItemUnit(item=item_id, unit=unit_id))
+        old = sorted(r["unit"] for r in await AgendaItemUnit.select(AgendaItemUnit.unit).where(AgendaItemUnit.item == item_id))
+        if old != units:
+            await AgendaItemUnit.delete().where(AgendaItemUnit.item == item_id)
+            for unit_id in units:
+                await AgendaItemUnit.insert(AgendaItemUnit(item=item_id, unit=unit_id))
+            await record(actor, "update", "agenda_item", item_id, before={"units": old}, after={"units": units},
+                         conference_id=current["conference"])
 
 
 async def submit_item(actor: Actor, item_id: int) -> None:

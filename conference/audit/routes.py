@@ -13,7 +13,7 @@ from conference.audit.tables import AuditEvent
 from conference.i18n import gettext as _
 from conference.settings import get_settings
 from conference.web.auth import actor_of
-from conference.web.listing import paginate
+from conference.web.listing import paginate, parse_day
 from conference.web.templating import render
 
 ENTITY_LABELS = {
@@ -41,13 +41,6 @@ ACTION_LABELS = {
 }
 
 
-def _day(value: str | None) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
-
-
 @get("/audit", opt={"roles": ("admin", "office")}, include_in_schema=False)
 async def audit_page(request: Request[Any, Any, Any]) -> Template:
     actor = actor_of(request)
@@ -66,16 +59,14 @@ async def audit_page(request: Request[Any, Any, Any]) -> Template:
     if query.get("action") in ACTION_LABELS:
         both(AuditEvent.action == query["action"])
     tz = get_settings().tz
-    if start := _day(query.get("start")):
+    if start := parse_day(query.get("start")):
         both(AuditEvent.at >= dt.datetime.combine(start, dt.time(), tz))
-    if end := _day(query.get("end")):
+    if end := parse_day(query.get("end")):
         both(AuditEvent.at < dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tz))
+    if "sort" not in query:  # newest first
+        query["desc"] = "1"
     page = await paginate(AuditEvent, [], query, search=[AuditEvent.actor_name], sorts={"at": AuditEvent.at},
                           default_sort="at", where=where)
-    if "sort" not in query:
-        page.desc = True
-        page = await paginate(AuditEvent, [], {**query, "desc": "1"}, search=[AuditEvent.actor_name],
-                              sorts={"at": AuditEvent.at}, default_sort="at", where=where)
     page.extra = {k: query[k] for k in ("entity", "action", "start", "end") if query.get(k)}
     return render(request, "audit/list.html", page=page, filters=query,
                   entity_labels=ENTITY_LABELS, action_labels=ACTION_LABELS)

@@ -45,7 +45,8 @@ OFFICE = ("admin", "office")
 ALL_ROLES = ("admin", "office", "convenor", "street", "unit")
 MEETING_READERS = ALL_ROLES
 OVERVIEW_READERS = ("admin", "office", "convenor")
-REPLY_READERS = ("admin", "office", "convenor")  # the meeting page's replies and sign-in
+REPLY_READERS = views.REPLY_READERS  # the meeting page's replies and sign-in
+
 INVITATION_READERS = ("admin", "office", "convenor", "unit")
 REQUEST_READERS = ("admin", "office", "convenor", "street")
 REQUEST_DECIDERS = ("admin", "convenor")
@@ -365,13 +366,9 @@ def _invitation(row: Mapping[str, Any], meeting_id: int, actor: Actor) -> Invita
 async def _detail(actor: Actor, meeting_id: int) -> MeetingDetail:
     """The meeting page as data: meeting_for decides who may see it (404 otherwise)."""
     await services.meeting_for(actor, meeting_id)
-    context = await views.meeting_detail(meeting_id)
+    context = await views.meeting_detail_for(actor, meeting_id)
     meeting = context["meeting"]
     invitations = context["invitations"]
-    if actor.role == "unit":  # its own invitation, never the other units' replies
-        invitations = [i for i in invitations if i["unit"] == actor.unit_id]
-    elif actor.role not in REPLY_READERS:
-        invitations = []
     start, end = local(meeting["starts_at"]), local(meeting["ends_at"])
     return _convert({
         **meeting, "date": start.date(), "start_time": f"{start:%H:%M}", "end_time": f"{end:%H:%M}",

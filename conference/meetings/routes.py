@@ -24,6 +24,7 @@ from conference.timefmt import cn_month_day, local, today
 from conference.web.auth import actor_of
 from conference.web.fields import Field
 from conference.web.forms import form_data, submit
+from conference.web.listing import parse_day
 from conference.web.templating import redirect, render
 
 OFFICE = ("admin", "office")
@@ -32,20 +33,13 @@ PER_PAGE = 20
 WEEKDAYS = [_("周一"), _("周二"), _("周三"), _("周四"), _("周五"), _("周六"), _("周日")]
 
 
-def _day(value: str | None) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
-
-
 def _filter(query: dict[str, str]) -> views.MeetingFilter:
     conference = query.get("conference", "")
     return views.MeetingFilter(
         conference_id=int(conference) if conference.isdigit() and len(conference) < 10 else None,
         kind=query.get("kind", "") if query.get("kind") in services.KIND_LABELS else "",
         status=query.get("status", "") if query.get("status") in services.STATUS_LABELS else "",
-        start=_day(query.get("start")), end=_day(query.get("end")), q=(query.get("q") or "").strip()[:50],
+        start=parse_day(query.get("start")), end=parse_day(query.get("end")), q=(query.get("q") or "").strip()[:50],
     )
 
 
@@ -88,7 +82,7 @@ async def meeting_calendar(request: Request[Any, Any, Any]) -> Template:
     actor = actor_of(request)
     query = dict(request.query_params)
     view = "week" if query.get("view") == "week" else "month"
-    anchor = _day(query.get("date")) or today()
+    anchor = parse_day(query.get("date")) or today()
     if view == "month":
         first = anchor.replace(day=1)
         start = first - dt.timedelta(days=first.weekday())
@@ -171,12 +165,7 @@ async def meeting_create(request: Request[Any, Any, Any]) -> Template | Redirect
 
 async def _detail_context(actor: Actor, meeting_id: int) -> dict[str, Any]:
     await services.meeting_for(actor, meeting_id)
-    context = await views.meeting_detail(meeting_id)
-    if actor.role == "unit":
-        # A unit sees only its own invitation, never the other units' replies.
-        context["invitations"] = [i for i in context["invitations"] if i["unit"] == actor.unit_id]
-    elif actor.role == "street":
-        context["invitations"] = []
+    context = await views.meeting_detail_for(actor, meeting_id)
     context["can_manage"] = actor.role in OFFICE
     if context["can_manage"]:
         invited = {i["unit"] for i in context["invitations"]}

@@ -11,6 +11,7 @@ from conference.accounts.actor import Actor
 from conference.accounts.scope import visible_conference_ids
 from conference.db import fetch
 from conference.settings import get_settings
+from conference.web.listing import MAX_DAY, MIN_DAY
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,8 @@ async def scope_clause(actor: Actor) -> str:
 
 
 def _local_start(day: dt.date) -> dt.datetime:
+    # Clamped, so that a filter like 9999-12-31 (from the API) cannot overflow the arithmetic.
+    day = min(max(day, MIN_DAY), MAX_DAY)
     return dt.datetime.combine(day, dt.time(), get_settings().tz)
 
 
@@ -66,7 +69,7 @@ async def meeting_rows(actor: Actor, flt: MeetingFilter, *, order: str = "m.star
         params.append(_local_start(flt.start))
     if flt.end:
         where.append("m.starts_at < {}")
-        params.append(_local_start(flt.end + dt.timedelta(days=1)))
+        params.append(_local_start(min(flt.end, MAX_DAY) + dt.timedelta(days=1)))
     if flt.q:
         where.append("(m.title LIKE {} OR m.location LIKE {})")
         term = "%" + flt.q.replace("%", "").replace("_", "").replace("\x00", "") + "%"  # PostgreSQL rejects NUL
@@ -112,12 +115,13 @@ async def meeting_detail(meeting_id: int) -> dict[str, Any]:
            FROM invitation i JOIN member_unit u ON u.id = i.unit WHERE i.meeting = {}
            ORDER BY i.role, u.name""", meeting_id)
     items = await fetch(
-        """SELECT a.id, a.title, a.status, a.urgency, a.position, a.submitted_at, a.meetings_waited, s.name AS street_name
+        """SELECT a.id, a.title, a.status, a.urgency, a.position, a.submitted_at, a.meetings_waited, a.street,
+                  s.name AS street_name
            FROM agenda_item a LEFT JOIN street s ON s.id = a.street WHERE a.meeting = {}
            ORDER BY a.position, a.id""", meeting_id)
     # Items once on this meeting and since decided (resolved here, or deferred to a later one).
     history = await fetch(
-        """SELECT a.id, a.title, a.status, sl.outcome, sl.note, s.name AS street_name
+        """SELECT a.id, a.title, a.status, sl.outcome, sl.note, a.street, s.name AS street_name
            FROM agenda_slot sl JOIN agenda_item a ON a.id = sl.item LEFT JOIN street s ON s.id = a.street
            WHERE sl.meeting = {} AND (a.meeting IS NULL OR a.meeting <> sl.meeting) ORDER BY sl.id""", meeting_id)
     counts = {
@@ -177,3 +181,24 @@ async def plenary_overview(actor: Actor, today: dt.date) -> list[dict[str, Any]]
             "next_title": f"{today.year}年第{year_count + 1}次全体会议",
         })
     return result
+
+
+REPLY_READERS = ("admin", "office", "convenor")
+
+
+async def meeting_detail_for(actor: Actor, meeting_id: int) -> dict[str, Any]:
+    """meeting_detail cut to what the actor may see (the meeting itself is checked by the caller
+    through services.meeting_for): a unit sees only its own invitation; a street no invitations,
+    and on another conference's meeting (where it is only because of its own items) only its own
+    items; offices and convenors everything."""
+    context = await meeting_detail(meeting_id)
+    if actor.role == "unit":
+        context["invitations"] = [i for i in context["invitations"] if i["unit"] == actor.unit_id]
+    elif actor.role not in REPLY_READERS:
+        context["invitations"] = []
+    if actor.role == "street":
+        visible = await visible_conference_ids(actor)
+        if visible is not None and context["meeting"]["conference"] not in visible:
+            for key in ("items", "history"):
+                context[key] = [i for i in context[key] if i["street"] == actor.street_id]
+    return context

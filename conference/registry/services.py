@@ -223,8 +223,12 @@ async def end_unit(actor: Actor, unit_id: int, data: Mapping[str, Any]) -> None:
         await require_editable(actor, await _linked_conferences(Membership, "unit", unit_id))
         if current["ended_on"] is not None:
             raise ValidationFailed({"ended_on": _("该单位已撤销。")})
-        await update_audited(actor, MemberUnit, "member_unit", current, {"ended_on": ended_on}, expected_version=version, action="end")
         open_rows = await Membership.select().where((Membership.unit == unit_id) & Membership.end_date.is_null())
+        visible = await visible_conference_ids(actor)
+        if visible is not None and any(row["conference"] not in visible for row in open_rows):
+            # Ending the unit ends all its memberships: not for an office that sees only some of them.
+            raise Forbidden(_("该单位还是其他联席会议的成员，请由上级联席会议办公室撤销。"))
+        await update_audited(actor, MemberUnit, "member_unit", current, {"ended_on": ended_on}, expected_version=version, action="end")
         for row in open_rows:
             await update_audited(actor, Membership, "membership", row, {"end_date": max(ended_on, row["start_date"])},
                                  expected_version=None, action="end", conference_id=row["conference"])

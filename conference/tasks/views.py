@@ -7,7 +7,6 @@ resolution, unit, item and meeting along, and alerts are computed in Python from
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -34,7 +33,7 @@ from conference.tasks.services import (
 )
 from conference.tasks.tables import Task, TaskAttachment, TaskReport
 from conference.timefmt import today
-from conference.web.listing import MAX_PER_PAGE, PER_PAGE, Page, escape_like
+from conference.web.listing import MAX_PER_PAGE, PER_PAGE, Page, escape_like, parse_day
 
 OFFICE = ("admin", "office")
 ADOPTABLE = ("held", "minutes_in_review")  # as services.adopt_resolution requires
@@ -71,13 +70,6 @@ def _int(value: Any) -> int | None:
     except (TypeError, ValueError):
         return None
     return number if 0 < number < 2**31 else None
-
-
-def _day(value: Any) -> dt.date | None:
-    try:
-        return dt.date.fromisoformat(value) if isinstance(value, str) and value else None
-    except ValueError:
-        return None
 
 
 def can_open(actor: Actor, task: Mapping[str, Any]) -> bool:
@@ -210,10 +202,10 @@ async def task_list(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
     if (conference := _int(query.get("conference"))) is not None:
         add(f"t.conference = {conference}")
         extra["conference"] = str(conference)
-    if (start := _day(query.get("deadline_from"))) is not None:
+    if (start := parse_day(query.get("deadline_from"))) is not None:
         add("t.deadline >= {}", start)
         extra["deadline_from"] = start.isoformat()
-    if (end := _day(query.get("deadline_to"))) is not None:
+    if (end := parse_day(query.get("deadline_to"))) is not None:
         add("t.deadline <= {}", end)
         extra["deadline_to"] = end.isoformat()
     q = (query.get("q") or "").replace("\x00", "").strip()[:100]

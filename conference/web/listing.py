@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import urllib.parse
 from dataclasses import dataclass, field
@@ -88,3 +89,18 @@ async def paginate(
     page = _int(query.get("page"), 1, 1, pages)
     rows = await select.order_by(sorts[sort], ascending=not desc).order_by(table._meta.primary_key).limit(per_page).offset((page - 1) * per_page)
     return Page(rows=rows, total=total, page=page, per_page=per_page, q=q, sort=sort, desc=desc)
+
+
+MIN_DAY, MAX_DAY = dt.date(2000, 1, 1), dt.date(2100, 12, 31)
+
+
+def parse_day(value: object) -> dt.date | None:
+    """A date filter from a query string; unreadable or absurd dates (year 9999 would overflow
+    date arithmetic) count as no filter rather than an error page."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        return None
+    return day if MIN_DAY <= day <= MAX_DAY else None

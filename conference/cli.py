@@ -23,7 +23,14 @@ def _run(coro: Coroutine[Any, Any, Any]) -> Any:
         finally:
             await db.stop()
 
-    return asyncio.run(wrapped())
+    try:
+        return asyncio.run(wrapped())
+    except Exception as exc:
+        # A database that was never migrated is the usual first-run mistake: say what to do.
+        text = str(exc)
+        if "no such table" in text or ("relation" in text and "does not exist" in text):
+            raise SystemExit("数据库尚未建表，请先运行：conference migrate") from exc
+        raise
 
 
 async def migrate_forwards() -> None:

@@ -168,3 +168,10 @@ def test_token_for_an_unknown_account(cli: Cli, first_demo):
     assert result.returncode != 0
     assert result.stderr.strip() == "没有账号 nobody-here。"
     assert result.stdout == ""
+
+
+def test_commands_on_an_unmigrated_database_say_what_to_do(tmp_path):
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'empty.sqlite3'}", "REMINDER_INTERVAL": "0"}
+    result = subprocess.run([str(COMMAND), "token", "admin"], env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode != 0
+    assert "conference migrate" in result.stderr and "Traceback" not in result.stderr

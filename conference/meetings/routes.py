@@ -16,9 +16,10 @@ from litestar.response import Redirect, Template
 
 from conference.accounts.actor import Actor
 from conference.accounts.scope import visible_conference_ids
+from conference.db import fetch
 from conference.i18n import gettext as _
 from conference.meetings import services, views
-from conference.registry.tables import Conference, MemberUnit, Person
+from conference.registry.tables import MemberUnit, Person
 from conference.settings import get_settings
 from conference.timefmt import cn_month_day, local, today
 from conference.web.auth import actor_of
@@ -45,10 +46,8 @@ def _filter(query: dict[str, str]) -> views.MeetingFilter:
 
 async def _conference_options(actor: Actor) -> list[tuple[str, str]]:
     visible = await visible_conference_ids(actor)
-    query = Conference.select(Conference.id, Conference.name).order_by(Conference.name)
-    if visible is not None:
-        query = query.where(Conference.id.is_in(list(visible) or [0]))
-    return [(str(r["id"]), r["name"]) for r in await query]
+    rows = await fetch("SELECT id, name FROM conference ORDER BY name")  # the list page's hot path: fast read
+    return [(str(r["id"]), r["name"]) for r in rows if visible is None or r["id"] in visible]
 
 
 @get("/meetings", opt={"roles": READERS}, include_in_schema=False)

@@ -1,6 +1,11 @@
 from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.columns.column_types import Integer
 from piccolo.columns.indexes import IndexMethod
+from piccolo.table import Table
+
+
+class Notification(Table, tablename="notification"):
+    pass
 
 ID = "2026-11-29T02:55:57:987612"
 VERSION = "1.38.0"
@@ -32,5 +37,12 @@ async def forwards():
         },
         schema=None,
     )
+
+    async def drop_index() -> None:
+        # SQLite cannot drop an indexed column: the index goes first (raw backwards run before
+        # Piccolo's own steps).
+        await Notification.raw("DROP INDEX IF EXISTS notification_conference")
+
+    manager.add_raw_backwards(drop_index)
 
     return manager

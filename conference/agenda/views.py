@@ -31,7 +31,7 @@ from conference.meetings.tables import Meeting
 from conference.registry.tables import Conference, Membership, MemberUnit
 from conference.timefmt import local, now, today
 from conference.web.fields import Field
-from conference.web.listing import MAX_PER_PAGE, PER_PAGE, Page, escape_like
+from conference.web.listing import MAX_PER_PAGE, PER_PAGE, Page, escape_like, parse_id
 
 OFFICE = ("admin", "office")
 OPEN_STATES = ("submitted", "accepted", "scheduled", "deferred")  # items another can be merged into
@@ -53,13 +53,6 @@ def age_days(submitted_at: dt.datetime | None) -> int | None:
         return None
     return max(0, (today() - local(submitted_at).date()).days)
 
-
-def _int(value: Any) -> int | None:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if 0 < number < 2**31 else None
 
 
 def _both(a: Condition | None, b: Condition) -> Condition:
@@ -122,23 +115,23 @@ async def item_list(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
     if urgency in URGENCY_LABELS:
         where = _both(where, AgendaItem.urgency == urgency)
         extra["urgency"] = urgency
-    if (conference := _int(query.get("conference"))) is not None:
+    if (conference := parse_id(query.get("conference"))) is not None:
         where = _both(where, AgendaItem.conference == conference)
         extra["conference"] = str(conference)
-    if (street := _int(query.get("street"))) is not None:
+    if (street := parse_id(query.get("street"))) is not None:
         where = _both(where, AgendaItem.street == street)
         extra["street"] = str(street)
     sort = query.get("sort") or "submitted_at"
     if sort not in SORTS:
         sort = "submitted_at"
     desc = query.get("desc", "1" if "sort" not in query else "") == "1"  # newest first by default
-    per_page = min(max(_int(query.get("per_page")) or PER_PAGE, 1), MAX_PER_PAGE)
+    per_page = min(max(parse_id(query.get("per_page")) or PER_PAGE, 1), MAX_PER_PAGE)
     if per_page != PER_PAGE:
         extra["per_page"] = str(per_page)
 
     total = await AgendaItem.count().where(where)
     pages = max(1, math.ceil(total / per_page))
-    page = min(max(_int(query.get("page")) or 1, 1), pages)
+    page = min(max(parse_id(query.get("page")) or 1, 1), pages)
     expression, ascending = _order(sort, desc)
     rows = await AgendaItem.select(
         AgendaItem.id, AgendaItem.title, AgendaItem.status, AgendaItem.urgency, AgendaItem.category,
@@ -178,7 +171,7 @@ async def _unit_options(conference_ids: list[int] | None, selected: list[int]) -
 
 async def form_context(actor: Actor, item: Mapping[str, Any] | None, selected: list[str]) -> dict[str, Any]:
     """Fields of the item form. A street's conference is implied; an office chooses among its own."""
-    chosen = [n for n in (_int(s) for s in selected) if n is not None]
+    chosen = [n for n in (parse_id(s) for s in selected) if n is not None]
     fields = [
         Field("title", _("议题名称"), required=True, max_length=120),
         Field("description", _("情况说明"), "textarea", required=True, max_length=5000,

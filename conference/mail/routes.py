@@ -16,6 +16,7 @@ from litestar.response import Redirect, Template
 from conference.i18n import gettext as _
 from conference.mail import services
 from conference.mail.compose import summary
+from conference.notifications.services import STATUS_LABELS, TOKEN_LINK
 from conference.notifications.tables import Notification
 from conference.web.auth import actor_of
 from conference.web.listing import paginate
@@ -23,9 +24,7 @@ from conference.web.templating import redirect, render
 
 OFFICE = ("admin", "office")
 N = Notification
-STATUS_LABELS = {"queued": _("待发送"), "sending": _("发送中"), "sent": _("已发送"), "dead": _("发送失败")}
-# The readable view hides personal reply links, as the outbox page does; the raw .eml is the exact message.
-TOKEN_LINK = re.compile(r"/r/[A-Za-z0-9_\-]+")
+# The readable view hides personal reply links (TOKEN_LINK), as the outbox page does; the raw .eml is the exact message.
 
 
 @get("/mail/dead-letters", opt={"roles": OFFICE}, include_in_schema=False)

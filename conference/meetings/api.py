@@ -34,7 +34,7 @@ from conference.errors import NotFound, ValidationFailed
 from conference.i18n import gettext as _
 from conference.meetings import services, views
 from conference.meetings.tables import Invitation, Meeting, SpecialMeetingRequest
-from conference.notifications.services import recent_for
+from conference.notifications.services import TOKEN_LINK, recent_for
 from conference.records import get_or_404
 from conference.registry.api import MAX_ID, READ_ERRORS, WRITE_ERRORS, PageNo, PerPage, Q, RecordId, _fields, _merge, _responses
 from conference.timefmt import local, today
@@ -53,8 +53,6 @@ REQUEST_DECIDERS = ("admin", "convenor")
 NOTIFICATION_READERS = ("unit", "street")
 INVITATION_NOT_FOUND = _("没有找到该会议邀请，或您无权查看。")
 NOTIFICATION_LIMIT = 50
-# A unit's personal reply link is a password of sorts: masked in every notification the API returns.
-TOKEN_LINK = re.compile(r"/r/[A-Za-z0-9_\-]+")
 ELEMENT = re.compile(r"(\[\d+\])+$")
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from conference.accounts.actor import Actor
 from conference.accounts.scope import visible_conference_ids
-from conference.db import fetch
+from conference.db import fetch, int_list
 from conference.settings import get_settings
 from conference.web.listing import MAX_DAY, MIN_DAY
 
@@ -24,10 +24,6 @@ class MeetingFilter:
     q: str = ""
 
 
-def _ids(values: set[int] | list[int]) -> str:
-    # Only integers reach this string, so inlining them cannot inject SQL.
-    return ",".join(str(int(v)) for v in values) or "0"
-
 
 async def scope_clause(actor: Actor) -> str:
     """SQL condition on meeting alias `m` limiting rows to the meetings the actor may see."""
@@ -37,7 +33,7 @@ async def scope_clause(actor: Actor) -> str:
     visible = await visible_conference_ids(actor)
     if visible is None:
         return "1=1"
-    clause = f"m.conference IN ({_ids(visible)})"
+    clause = f"m.conference IN ({int_list(visible)})"
     if actor.role == "street":
         clause = (f"({clause} OR EXISTS (SELECT 1 FROM agenda_slot s JOIN agenda_item a ON a.id = s.item "
                   f"WHERE s.meeting = m.id AND a.street = {int(actor.street_id or 0)}))")
@@ -150,9 +146,9 @@ async def plenary_overview(actor: Actor, today: dt.date) -> list[dict[str, Any]]
     """For every conference the actor sees: last held plenary, next planned one, and whether the
     half-year rule is met (two queries)."""
     visible = await visible_conference_ids(actor)
-    where = "" if visible is None else f"WHERE c.id IN ({_ids(visible)})"
+    where = "" if visible is None else f"WHERE c.id IN ({int_list(visible)})"
     conferences = await fetch(f"SELECT c.id, c.name, c.level FROM conference c {where} ORDER BY c.level, c.name")
-    scope = "" if visible is None else f"AND m.conference IN ({_ids(visible)})"
+    scope = "" if visible is None else f"AND m.conference IN ({int_list(visible)})"
     plenaries = await fetch(
         f"""SELECT m.id, m.conference, m.title, m.status, m.starts_at FROM meeting m
             WHERE m.kind = 'plenary' AND m.status <> 'cancelled' {scope} ORDER BY m.starts_at""")

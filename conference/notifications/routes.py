@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from litestar import Request, get
@@ -10,7 +9,7 @@ from litestar.response import Template
 
 from conference.i18n import gettext as _
 from conference.mail.services import scope as mail_scope
-from conference.notifications.services import recent_for
+from conference.notifications.services import STATUS_LABELS, TOKEN_LINK, recent_for
 from conference.notifications.tables import Notification
 from conference.web.auth import actor_of
 from conference.web.listing import paginate
@@ -45,10 +44,7 @@ EVENT_LABELS = {
     "minutes_published": _("会议纪要印发"),
     "minutes_corrected": _("会议纪要更正"),
 }
-STATUS_LABELS = {"queued": _("待发送"), "sending": _("发送中"), "sent": _("已发送"), "dead": _("发送失败")}
 RECENT_LIMIT = 50
-# A unit's personal reply link is a password of sorts: the office reads the outbox without it.
-TOKEN_LINK = re.compile(r"/r/[A-Za-z0-9_\-]+")
 N = Notification
 
 

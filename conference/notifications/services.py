@@ -3,11 +3,17 @@ announces, so a rolled-back change never sends anything."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from conference.i18n import gettext as _
 from conference.notifications.tables import Notification
 from conference.registry.tables import MemberUnit
 from conference.timefmt import now
+
+STATUS_LABELS = {"queued": _("待发送"), "sending": _("发送中"), "sent": _("已发送"), "dead": _("发送失败")}
+# A unit's personal reply link is a password of sorts: offices read messages with it masked.
+TOKEN_LINK = re.compile(r"/r/[A-Za-z0-9_\-]+")
 
 
 async def queue(

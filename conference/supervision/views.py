@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,7 +40,7 @@ from piccolo.engine.postgres import PostgresEngine
 
 from conference.accounts.actor import Actor
 from conference.accounts.scope import subtree, visible_conference_ids
-from conference.db import engine, fetch
+from conference.db import engine, fetch, int_list
 from conference.errors import NotFound
 from conference.i18n import gettext as _
 from conference.settings import get_settings
@@ -67,13 +67,9 @@ class Params(list[Any]):
         return "{}"
 
 
-def _ids(values: Iterable[int]) -> str:
-    # Only integers reach this string, so inlining them cannot inject SQL.
-    return ",".join(str(int(v)) for v in sorted(values)) or "0"
-
 
 def scope_sql(ids: set[int] | None, column: str = "t.conference") -> str:
-    return "1=1" if ids is None else f"{column} IN ({_ids(ids)})"
+    return "1=1" if ids is None else f"{column} IN ({int_list(ids)})"
 
 
 def is_postgres() -> bool:

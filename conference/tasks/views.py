@@ -13,7 +13,7 @@ from typing import Any
 
 from conference.accounts.actor import Actor
 from conference.accounts.scope import visible_conference_ids
-from conference.db import fetch
+from conference.db import fetch, int_list
 from conference.errors import NotFound
 from conference.i18n import gettext as _
 from conference.registry.tables import Conference, Membership
@@ -33,7 +33,7 @@ from conference.tasks.services import (
 )
 from conference.tasks.tables import Task, TaskAttachment, TaskReport
 from conference.timefmt import today
-from conference.web.listing import MAX_PER_PAGE, PER_PAGE, Page, escape_like, parse_day
+from conference.web.listing import MAX_PER_PAGE, PER_PAGE, Page, escape_like, parse_day, parse_id
 
 OFFICE = ("admin", "office")
 ADOPTABLE = ("held", "minutes_in_review")  # as services.adopt_resolution requires
@@ -59,17 +59,6 @@ def cn_numeral(n: int) -> str:
     return ("" if tens == 1 else _DIGITS[tens]) + "十" + (_DIGITS[ones] if ones else "")
 
 
-def _ids(values: set[int] | list[int]) -> str:
-    # Only integers reach this string, so inlining them cannot inject SQL.
-    return ",".join(str(int(v)) for v in values) or "0"
-
-
-def _int(value: Any) -> int | None:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if 0 < number < 2**31 else None
 
 
 def can_open(actor: Actor, task: Mapping[str, Any]) -> bool:
@@ -147,7 +136,7 @@ async def scope_sql(actor: Actor) -> str:
     if actor.role == "street":
         return f"t.street = {int(actor.street_id or 0)}"
     visible = await visible_conference_ids(actor)
-    return "1=1" if visible is None else f"t.conference IN ({_ids(visible)})"
+    return "1=1" if visible is None else f"t.conference IN ({int_list(visible)})"
 
 
 async def _filter_options(actor: Actor) -> dict[str, list[tuple[str, str]]]:
@@ -196,10 +185,10 @@ async def task_list(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
             "AND NOT (t.status = 'assigned' AND t.ack_due < {})", day, limit, day)
     if flag in ALERT_FILTERS:
         extra["alert"] = flag
-    if actor.role != "unit" and (unit := _int(query.get("unit"))) is not None:
+    if actor.role != "unit" and (unit := parse_id(query.get("unit"))) is not None:
         add(f"t.unit = {unit}")
         extra["unit"] = str(unit)
-    if (conference := _int(query.get("conference"))) is not None:
+    if (conference := parse_id(query.get("conference"))) is not None:
         add(f"t.conference = {conference}")
         extra["conference"] = str(conference)
     if (start := parse_day(query.get("deadline_from"))) is not None:
@@ -215,7 +204,7 @@ async def task_list(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
     if sort not in SORTS:
         sort = "deadline"
     desc = query.get("desc") == "1"
-    per_page = min(max(_int(query.get("per_page")) or PER_PAGE, 1), MAX_PER_PAGE)
+    per_page = min(max(parse_id(query.get("per_page")) or PER_PAGE, 1), MAX_PER_PAGE)
     if per_page != PER_PAGE:
         extra["per_page"] = str(per_page)
 
@@ -225,7 +214,7 @@ async def task_list(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
         *params)
     total = int(counted[0]["n"])
     pages = max(1, math.ceil(total / per_page))
-    page = min(max(_int(query.get("page")) or 1, 1), pages)
+    page = min(max(parse_id(query.get("page")) or 1, 1), pages)
     direction = "DESC" if desc else "ASC"
     rows = await fetch(
         f"""SELECT t.id, t.unit, t.street, t.status, t.role, t.deadline, t.ack_due, t.assigned_at, t.extension_status,

@@ -104,3 +104,12 @@ def parse_day(value: object) -> dt.date | None:
     except ValueError:
         return None
     return day if MIN_DAY <= day <= MAX_DAY else None
+
+
+def parse_id(value: object) -> int | None:
+    """A record id from a query string or form; anything that is not one counts as absent."""
+    try:
+        number = int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number < 2**31 else None

@@ -56,10 +56,12 @@ class Settings:
     reminder_interval: int = field(default_factory=lambda: int(os.environ.get("REMINDER_INTERVAL", "3600")))
     db_pool_size: int = field(default_factory=lambda: int(os.environ.get("DB_POOL_SIZE", "10")))
     # E-mail delivery from the outbox (conference.mail): how often each server process sends (seconds,
-    # 0 turns it off), attempts before a message is dead-lettered, the first retry delay (doubled on
-    # every failure), the SMTP timeout, and where messages go as .eml files when SMTP_HOST is empty.
+    # 0 turns it off), how long temporary failures are retried before a message is dead-lettered
+    # (hours; a relay outage over a night or a weekend day must not lose mail), the first retry delay
+    # (doubled on every failure; at least 30 s, at most an hour), the SMTP timeout, and where messages
+    # go as .eml files when SMTP_HOST is empty.
     mail_interval: int = field(default_factory=lambda: int(os.environ.get("MAIL_INTERVAL", "15")))
-    mail_max_attempts: int = field(default_factory=lambda: int(os.environ.get("MAIL_MAX_ATTEMPTS", "5")))
+    mail_retry_hours: float = field(default_factory=lambda: float(os.environ.get("MAIL_RETRY_HOURS", "24")))
     mail_retry_seconds: int = field(default_factory=lambda: int(os.environ.get("MAIL_RETRY_SECONDS", "60")))
     smtp_timeout: float = field(default_factory=lambda: float(os.environ.get("SMTP_TIMEOUT", "30")))
     mail_outbox_dir: str = field(default_factory=lambda: os.environ.get("MAIL_OUTBOX_DIR", ""))

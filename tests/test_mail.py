@@ -1,9 +1,10 @@
 """E-mail delivery from the outbox against a real SMTP server (aiosmtpd on 127.0.0.1, in its own
 thread, on a free port).
 
-The MIME structure and headers of an invitation; a failing server (refused connection, 4xx, 5xx)
-then recovery with exactly one delivery; dead letters after MAIL_MAX_ATTEMPTS, shown to the office
-with their error and a retry button; two senders racing over one outbox deliver each message once
+The MIME structure and headers of an invitation; a failing server (refused connection, 4xx) then
+recovery with exactly one delivery; a permanent refusal (5xx) as a dead letter at once, shown to the
+office with the server's reply and a retry button (more on failures, retry periods and shutdown in
+test_mail_delivery.py); two senders racing over one outbox deliver each message once
 (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite: the atomic claim); STARTTLS, SSL and AUTH; without
 SMTP_HOST, .eml files the office opens at /mail/eml/{id}."""
 
@@ -96,7 +97,7 @@ def smtp() -> Iterator[tuple[Recorder, int]]:
 
 def smtp_settings(port: int, **changes: Any) -> Settings:
     values: dict[str, Any] = {"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": "none", "smtp_user": "",
-                              "smtp_password": "", "smtp_timeout": 5, "mail_retry_seconds": 60, "mail_max_attempts": 5}
+                              "smtp_password": "", "smtp_timeout": 5, "mail_retry_seconds": 60, "mail_retry_hours": 24}
     return dataclasses.replace(get_settings(), **{**values, **changes})
 
 
@@ -222,10 +223,10 @@ async def test_refused_4xx_5xx_then_exactly_one_delivery(smtp: tuple[Recorder, i
     settings = smtp_settings(port)
     assert (await send_pending(SmtpTransport(settings), settings=settings, ids=[notification_id])).sent == 0
 
-    # 2. 4xx on RCPT, 3. 4xx on DATA, 4. 5xx on DATA: each retried, the delay doubling.
+    # 2. 4xx on RCPT, 3. and 4. 4xx on DATA: each retried, the delay doubling.
     for attempt, (reply_list, reply) in enumerate([(recorder.rcpt_replies, "450 4.2.0 Mailbox busy"),
                                                    (recorder.data_replies, "451 4.3.0 Try again later"),
-                                                   (recorder.data_replies, "554 5.7.1 Rejected for policy reasons")], start=2):
+                                                   (recorder.data_replies, "452 4.3.1 Insufficient system storage")], start=2):
         await make_due(notification_id)
         reply_list.append(reply)
         outcome = await send_pending(SmtpTransport(settings), settings=settings, ids=[notification_id])
@@ -249,16 +250,15 @@ async def test_refused_4xx_5xx_then_exactly_one_delivery(smtp: tuple[Recorder, i
     assert len(recorder.to(address)) == 1
 
 
-async def test_dead_letter_after_max_attempts_shown_and_retried(smtp: tuple[Recorder, int], as_user: Any) -> None:
+async def test_permanent_refusal_is_a_dead_letter_shown_and_retried(smtp: tuple[Recorder, int], as_user: Any) -> None:
     recorder, port = smtp
     notification_id, address = await queue_test_message()
-    failing = smtp_settings(port, mail_max_attempts=2)
-    for _ in range(2):
-        recorder.data_replies.append("552 5.3.4 Message size exceeds fixed limit")
-        await make_due(notification_id)
-        await send_pending(SmtpTransport(failing), settings=failing, ids=[notification_id])
+    failing = smtp_settings(port)
+    recorder.data_replies.append("552 5.3.4 Message size exceeds fixed limit")
+    outcome = await send_pending(SmtpTransport(failing), settings=failing, ids=[notification_id])
+    assert (outcome.sent, outcome.retried, outcome.dead) == (0, 0, 1)
     current = await row(notification_id)
-    assert current["status"] == "dead" and current["attempts"] == 2 and current["next_attempt_at"] is None
+    assert current["status"] == "dead" and current["attempts"] == 1 and current["next_attempt_at"] is None
     assert current["last_error"].startswith("552")
     await make_due(notification_id)
     assert (await send_pending(SmtpTransport(failing), settings=failing, ids=[notification_id])).sent == 0  # dead stays dead
@@ -279,7 +279,7 @@ async def test_dead_letter_after_max_attempts_shown_and_retried(smtp: tuple[Reco
     response = await post_form(office, f"/mail/dead-letters/{notification_id}/retry", {})
     assert response.status_code == 303
     current = await row(notification_id)
-    assert current["status"] == "queued" and current["attempts"] == 0
+    assert current["status"] == "queued" and current["attempts"] == 0 and current["failing_since"] is None
     assert (await post_form(office, f"/mail/dead-letters/{notification_id}/retry", {})).status_code == 409
     settings = smtp_settings(port)
     assert (await send_pending(SmtpTransport(settings), settings=settings, ids=[notification_id])).sent == 1

@@ -18,6 +18,7 @@ from conference.mail import services
 from conference.mail.compose import summary
 from conference.notifications.services import STATUS_LABELS, TOKEN_LINK
 from conference.notifications.tables import Notification
+from conference.settings import get_settings
 from conference.web.auth import actor_of
 from conference.web.listing import paginate
 from conference.web.templating import redirect, render
@@ -39,7 +40,7 @@ async def dead_letters(request: Request[Any, Any, Any]) -> Template:
                N.unit.name.as_alias("unit_name"), N.street.name.as_alias("street_name")]
     page = await paginate(N, columns, query, search=[N.subject, N.email, N.last_error], sorts={"created": N.id},
                           default_sort="created", where=condition)
-    return render(request, "mail/dead_letters.html", page=page)
+    return render(request, "mail/dead_letters.html", page=page, retry_hours=f"{get_settings().mail_retry_hours:g}")
 
 
 @post("/mail/dead-letters/{notification_id:int}/retry", opt={"roles": OFFICE}, include_in_schema=False)

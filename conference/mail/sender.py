@@ -8,12 +8,20 @@
    RETURNING inside an IMMEDIATE transaction: SQLite has one writer, so a row is claimed once.
 2. Deliver over SMTP (aiosmtplib: none / STARTTLS / SSL, AUTH when SMTP_USER is set), one
    connection per batch; or, without SMTP_HOST, as .eml files under the outbox directory.
-3. Record: `sent`; or back to `queued` with `next_attempt_at` doubling from MAIL_RETRY_SECONDS;
-   or `dead` after MAIL_MAX_ATTEMPTS attempts, with the error, for the office to retry.
+3. Record: `sent`; or, after a temporary failure (4xx, dropped connection, timeout), back to
+   `queued` with `next_attempt_at` doubling from MAIL_RETRY_SECONDS (at least 30 s, at most an
+   hour) for MAIL_RETRY_HOURS from the first failure; or `dead` with the server's reply, at once
+   when the server refuses the recipient or the message for good (5xx), else when the retry period
+   is over. The office sees dead letters at /mail/dead-letters and can send them again.
 
-Rows without an address (streets read their messages in the UI) are never claimed. The one case
-where a message can go out twice is a process dying between the server's "250 OK" and the UPDATE
-that records it; the repeat carries the same Message-ID, so receiving servers can drop it."""
+Shutdown (SIGTERM of `conference serve`, which cancels the sender): the message in flight is sent
+and recorded under asyncio.shield, so a graceful stop never sends a message twice; the rest of
+the claimed batch goes back to the queue at once instead of waiting out the lease. A process killed
+outright (kill -9) leaves its batch `sending` until the lease runs out; the one message that may go
+out twice is the one in flight when it died (the server said "250 OK", the UPDATE never ran), and the
+repeat carries the same Message-ID, so receiving servers can drop it.
+
+Rows without an address (streets read their messages in the UI) are never claimed."""
 
 from __future__ import annotations
 
@@ -23,7 +31,8 @@ import logging
 import os
 import ssl
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -41,8 +50,15 @@ from conference.timefmt import now
 log = logging.getLogger("conference.mail")
 
 BATCH = 20
-MAX_BACKOFF = 6 * 3600
-COLUMNS = "id, created_at, event, unit, street, email, subject, body, ics, attempts, status"
+# Retry delays: never below MIN_RETRY (MAIL_RETRY_SECONDS=0 would otherwise burn the whole retry
+# period in one run), never above MAX_BACKOFF (mail should go out within the hour after a relay
+# outage ends, not six hours later).
+MIN_RETRY = 30.0
+MAX_BACKOFF = 3600.0
+# How long a cancelled sender waits for the message in flight to finish (send + record) before it
+# gives up on it: several SMTP steps, each bounded by SMTP_TIMEOUT.
+IN_FLIGHT_STEPS = 4
+COLUMNS = "id, created_at, event, unit, street, email, subject, body, ics, attempts, status, failing_since"
 
 
 # ---------------------------------------------------------------- transports
@@ -136,13 +152,19 @@ def lease_seconds(settings: Settings) -> float:
     return max(900.0, BATCH * settings.smtp_timeout * 2)
 
 
-def _due(ids: Sequence[int] | None) -> str:
+def _id_list(ids: Iterable[int]) -> str:
+    return ",".join(str(int(i)) for i in ids) or "0"
+
+
+def _due(ids: Sequence[int] | None, exclude: Collection[int] = ()) -> str:
     """Rows a sender may take: queued and due, or sending with an expired lease. Two placeholders (now, now)."""
     where = ("email <> '' AND ((status = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= {})) "
              "OR (status = 'sending' AND next_attempt_at <= {}))")
     extra = ""
     if ids is not None:
-        extra = " AND id IN (" + (",".join(str(int(i)) for i in ids) or "0") + ")"
+        extra = f" AND id IN ({_id_list(ids)})"
+    if exclude:
+        extra += f" AND id NOT IN ({_id_list(exclude)})"
     return where + extra
 
 
@@ -151,13 +173,15 @@ async def _run(sql: str, *params: Any) -> list[dict[str, Any]]:
     return [dict(r) for r in rows or []]
 
 
-async def claim(limit: int = BATCH, *, ids: Sequence[int] | None = None, settings: Settings | None = None) -> list[dict[str, Any]]:
+async def claim(limit: int = BATCH, *, ids: Sequence[int] | None = None, exclude: Collection[int] = (),
+                settings: Settings | None = None) -> list[dict[str, Any]]:
     """Marks up to `limit` due rows `sending` for this sender and returns them. `ids` narrows the
-    candidates (tests, and the office's "retry now")."""
+    candidates (tests, and the office's "retry now"); `exclude` leaves out rows this run already
+    tried."""
     settings = settings or get_settings()
     at = now()
     lease = at + dt.timedelta(seconds=lease_seconds(settings))
-    where = _due(ids)
+    where = _due(ids, exclude)
     engine = db.engine()
     async with db.atomic():
         if isinstance(engine, PostgresEngine):
@@ -176,26 +200,68 @@ async def claim(limit: int = BATCH, *, ids: Sequence[int] | None = None, setting
 
 
 def backoff(attempts: int, settings: Settings) -> float:
-    """Seconds before the next attempt after `attempts` failures: base, 2x, 4x, ... capped at 6 hours."""
-    return float(min(MAX_BACKOFF, settings.mail_retry_seconds * 2 ** max(0, attempts - 1)))
+    """Seconds before the next attempt after `attempts` attempts: MAIL_RETRY_SECONDS (at least
+    MIN_RETRY), then doubled each time, at most MAX_BACKOFF."""
+    first = max(MIN_RETRY, float(settings.mail_retry_seconds))
+    return min(MAX_BACKOFF, max(first, first * 2.0 ** min(max(0, attempts - 1), 30)))
+
+
+def retry_period(settings: Settings) -> dt.timedelta:
+    return dt.timedelta(hours=max(0.0, settings.mail_retry_hours))
+
+
+def permanent(exc: BaseException) -> bool:
+    """True when the server refused this recipient or this message for good: a 5xx reply (RFC 5321
+    §4.2.1) to RCPT TO or to DATA. Sending it again cannot help, so it is a dead letter at once.
+    Everything else is temporary: 4xx, a dropped connection, a timeout, and also a 5xx to MAIL FROM
+    or at log-in, which say our own configuration (sender address, account) is wrong: that holds
+    for every message, so they wait in the queue while the office fixes it instead of all dying."""
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        return bool(exc.recipients) and all(permanent(e) for e in exc.recipients)
+    if isinstance(exc, (aiosmtplib.SMTPRecipientRefused, aiosmtplib.SMTPDataError)):
+        return 500 <= exc.code < 600
+    return False
+
+
+def _as_datetime(value: Any) -> dt.datetime | None:
+    """A timestamp from a raw query: a datetime (PostgreSQL), or its text (SQLite)."""
+    if value is None or isinstance(value, dt.datetime):
+        return value
+    parsed = dt.datetime.fromisoformat(str(value))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 async def _sent(row: dict[str, Any]) -> None:
-    await _run("UPDATE notification SET status = 'sent', sent_at = {}, next_attempt_at = NULL, last_error = '' "
-               "WHERE id = {} AND status = 'sending'", now(), row["id"])
+    await _run("UPDATE notification SET status = 'sent', sent_at = {}, next_attempt_at = NULL, last_error = '', "
+               "failing_since = NULL WHERE id = {} AND status = 'sending'", now(), row["id"])
 
 
-async def _failed(row: dict[str, Any], error: str, settings: Settings) -> str:
-    """Back to the queue with a later `next_attempt_at`, or dead after the last attempt."""
-    error = error[:1000]
-    if row["attempts"] >= settings.mail_max_attempts:
-        await _run("UPDATE notification SET status = 'dead', next_attempt_at = NULL, last_error = {} "
-                   "WHERE id = {} AND status = 'sending'", error, row["id"])
+async def _failed(row: dict[str, Any], exc: BaseException, settings: Settings) -> str:
+    """Back to the queue with a later `next_attempt_at` while the retry period lasts, else dead."""
+    error = describe(exc)[:1000]
+    at = now()
+    since = _as_datetime(row.get("failing_since")) or at
+    give_up = since + retry_period(settings)
+    if permanent(exc) or at >= give_up:
+        await _run("UPDATE notification SET status = 'dead', next_attempt_at = NULL, last_error = {}, failing_since = {} "
+                   "WHERE id = {} AND status = 'sending'", error, since, row["id"])
         return "dead"
-    retry_at = now() + dt.timedelta(seconds=backoff(row["attempts"], settings))
-    await _run("UPDATE notification SET status = 'queued', next_attempt_at = {}, last_error = {} "
-               "WHERE id = {} AND status = 'sending'", retry_at, error, row["id"])
+    # The last retry falls on the end of the period, so the message gets the whole period.
+    retry_at = min(at + dt.timedelta(seconds=backoff(row["attempts"], settings)), give_up)
+    await _run("UPDATE notification SET status = 'queued', next_attempt_at = {}, last_error = {}, failing_since = {} "
+               "WHERE id = {} AND status = 'sending'", retry_at, error, since, row["id"])
     return "retry"
+
+
+async def release(rows: Sequence[dict[str, Any]], *, attempted: bool = False) -> None:
+    """Rows this sender claimed but will not finish (it is stopping) go back to the queue, due at
+    once, so that another process sends them now rather than after the lease. An attempt that
+    never started is not counted."""
+    if not rows:
+        return
+    uncount = "" if attempted else ", attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END"
+    await _run(f"UPDATE notification SET status = 'queued', next_attempt_at = NULL{uncount} "
+               f"WHERE id IN ({_id_list(r['id'] for r in rows)}) AND status = 'sending'")
 
 
 def describe(exc: BaseException) -> str:
@@ -218,13 +284,26 @@ class Outcome:
     sent: int = 0
     retried: int = 0
     dead: int = 0
-    ids: list[int] = field(default_factory=list)
+    ids: list[int] = field(default_factory=list)  # sent
+    failed_ids: list[int] = field(default_factory=list)  # retried or dead
+    unreachable: bool = False  # the server could not be reached at all
 
     def add(self, other: Outcome) -> None:
         self.sent += other.sent
         self.retried += other.retried
         self.dead += other.dead
         self.ids += other.ids
+        self.failed_ids += other.failed_ids
+        self.unreachable = self.unreachable or other.unreachable
+
+    def count(self, notification_id: int, result: str) -> None:
+        if result == "sent":
+            self.sent += 1
+            self.ids.append(notification_id)
+            return
+        self.dead += result == "dead"
+        self.retried += result == "retry"
+        self.failed_ids.append(notification_id)
 
 
 async def _unit_names(rows: list[dict[str, Any]]) -> dict[int, str]:
@@ -235,54 +314,101 @@ async def _unit_names(rows: list[dict[str, Any]]) -> dict[int, str]:
     return {int(r["id"]): r["name"] for r in found}
 
 
+async def _send_one(row: dict[str, Any], recipient_name: str, transport: Transport, settings: Settings) -> str:
+    """Send one message and record the result: one step that a shutdown lets finish (see deliver)."""
+    try:
+        message = compose(row, recipient_name=recipient_name, settings=settings)
+        await transport.send(message, sender=settings.mail_from, recipient=row["email"], row=row)
+    except Exception as exc:  # noqa: BLE001 - a refused or failed message retries or dies; the batch goes on
+        result = await _failed(row, exc, settings)
+        log.warning("mail %s to %s: %s (%s)", row["id"], row["email"], describe(exc), result)
+        return result
+    await _sent(row)
+    return "sent"
+
+
+async def _finish_in_flight(step: asyncio.Future[str], row: dict[str, Any], settings: Settings) -> None:
+    """After a cancellation: wait for the message in flight to be sent and recorded. Interrupting
+    it between the server's "250 OK" and the UPDATE is exactly what sends a message twice."""
+    done, _pending = await asyncio.wait({step}, timeout=IN_FLIGHT_STEPS * settings.smtp_timeout + 5)
+    if done:
+        return
+    # The server hangs: give up on it; the message is queued again (whether the server kept it is
+    # unknown, so at most this one message may arrive twice, with the same Message-ID).
+    step.cancel()
+    with suppress(BaseException):
+        await step
+    await release([row], attempted=True)
+
+
 async def deliver(rows: list[dict[str, Any]], transport: Transport, settings: Settings) -> Outcome:
     outcome = Outcome()
-    names = await _unit_names(rows)
+    pending = list(rows)  # claimed and not yet tried: released to the queue if this task is cancelled
     try:
-        await transport.open()
-    except Exception as exc:  # noqa: BLE001 - connection refused, TLS or AUTH failure, timeout: every row retries
-        error = describe(exc)
-        log.warning("mail: cannot reach the server: %s", error)
-        for row in rows:
-            result = await _failed(row, error, settings)
-            outcome.dead += result == "dead"
-            outcome.retried += result == "retry"
-        return outcome
-    try:
-        for row in rows:
+        names = await _unit_names(rows)
+        try:
+            await transport.open()
+        except Exception as exc:  # noqa: BLE001 - connection refused, TLS or AUTH failure, timeout: every row retries
+            log.warning("mail: cannot reach the server: %s", describe(exc))
+            outcome.unreachable = True
+            while pending:
+                row = pending.pop(0)
+                outcome.count(int(row["id"]), await _failed(row, exc, settings))
+            return outcome
+        while pending:
+            row = pending.pop(0)
+            step = asyncio.ensure_future(_send_one(row, names.get(int(row["unit"] or 0), ""), transport, settings))
             try:
-                message = compose(row, recipient_name=names.get(int(row["unit"] or 0), ""), settings=settings)
-                await transport.send(message, sender=settings.mail_from, recipient=row["email"], row=row)
-            except Exception as exc:  # noqa: BLE001 - a refused or failed message retries; the batch goes on
-                result = await _failed(row, describe(exc), settings)
-                outcome.dead += result == "dead"
-                outcome.retried += result == "retry"
-                log.warning("mail %s to %s: %s (%s)", row["id"], row["email"], describe(exc), result)
-                continue
-            await _sent(row)
-            outcome.sent += 1
-            outcome.ids.append(int(row["id"]))
+                # Shielded: a shutdown cancels this task, not the send + record in flight.
+                result = await asyncio.shield(step)
+            except asyncio.CancelledError:
+                await _finish_in_flight(step, row, settings)
+                raise
+            outcome.count(int(row["id"]), result)
     finally:
+        if pending:
+            await asyncio.shield(release(pending))
         await transport.close()
     return outcome
 
 
+async def _claim(batch: int, ids: Sequence[int] | None, exclude: Collection[int], settings: Settings) -> list[dict[str, Any]]:
+    """claim(), shielded: rows claimed just as the sender is cancelled go straight back to the queue
+    instead of waiting out their lease."""
+    step = asyncio.ensure_future(claim(batch, ids=ids, exclude=exclude, settings=settings))
+    try:
+        return await asyncio.shield(step)
+    except asyncio.CancelledError:
+        with suppress(Exception):
+            await asyncio.shield(release(await step))
+        raise
+
+
 async def send_pending(transport: Transport | None = None, *, settings: Settings | None = None,
                        ids: Sequence[int] | None = None, batch: int = BATCH, max_batches: int = 50) -> Outcome:
-    """Claims and delivers due messages batch by batch until none is left (or `max_batches`)."""
+    """Claims and delivers due messages batch by batch until none is left (or `max_batches`).
+
+    A message that failed is not claimed again in the same run (it waits for its retry time), and
+    when the server cannot be reached at all the run stops: the next run tries again."""
     settings = settings or get_settings()
     transport = transport or transport_for(settings)
     total = Outcome()
     for _ in range(max_batches):
-        rows = await claim(batch, ids=ids, settings=settings)
+        rows = await _claim(batch, ids, total.failed_ids, settings)
         if not rows:
             break
         total.add(await deliver(rows, transport, settings))
+        if total.unreachable:
+            break
     return total
 
 
 async def mail_loop(interval_seconds: float) -> None:
-    """Run by every server process; claims make concurrent loops safe. Failures wait for the next tick."""
+    """Run by every server process; claims make concurrent loops safe. Failures wait for the next tick.
+    Cancelling it (shutdown) finishes the message in flight and returns the rest of the batch."""
+    if os.environ.get("MAIL_MAX_ATTEMPTS"):
+        log.warning("MAIL_MAX_ATTEMPTS is no longer used: temporary failures are retried for MAIL_RETRY_HOURS "
+                    "(now %s h); a permanent refusal (5xx) is a dead letter at once", get_settings().mail_retry_hours)
     while True:
         try:
             outcome = await send_pending()

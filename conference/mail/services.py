@@ -56,14 +56,18 @@ def message_bytes(row: dict[str, Any]) -> tuple[bytes, bool]:
     return compose(row, recipient_name=row.get("unit_name") or "").as_bytes(), False
 
 
+def _again() -> dict[Any, Any]:
+    # A fresh start: due now, and a whole retry period (MAIL_RETRY_HOURS) from its next failure.
+    return {N.status: "queued", N.attempts: 0, N.next_attempt_at: now(), N.failing_since: None}
+
+
 async def retry(actor: Actor, notification_id: int) -> None:
     """A dead letter goes back to the queue with a fresh set of attempts."""
     async with db.atomic():
         row = await message_for(actor, notification_id)
         if row["status"] != "dead":
             raise Conflict(_("只有发送失败的邮件可以重新发送。"))
-        await N.update({N.status: "queued", N.attempts: 0, N.next_attempt_at: now()}).where(
-            (N.id == notification_id) & (N.status == "dead"))
+        await N.update(_again()).where((N.id == notification_id) & (N.status == "dead"))
         await record(actor, "mail_retry", "notification", notification_id,
                      before={"status": "dead", "attempts": row["attempts"], "last_error": row["last_error"]},
                      after={"status": "queued"})
@@ -76,8 +80,7 @@ async def retry_all(actor: Actor) -> int:
         rows = await N.select(N.id).where(condition)
         ids = [r["id"] for r in rows]
         if ids:
-            await N.update({N.status: "queued", N.attempts: 0, N.next_attempt_at: now()}).where(
-                N.id.is_in(ids) & (N.status == "dead"))
+            await N.update(_again()).where(N.id.is_in(ids) & (N.status == "dead"))
             for notification_id in ids:
                 await record(actor, "mail_retry", "notification", notification_id, after={"status": "queued"})
         return len(ids)

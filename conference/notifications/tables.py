@@ -3,7 +3,7 @@ later (e-mail) and shown in the UI to the unit or street they concern."""
 
 from __future__ import annotations
 
-from piccolo.columns import ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
+from piccolo.columns import ForeignKey, Integer, OnDelete, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from conference.registry.tables import MemberUnit, Street
@@ -13,8 +13,8 @@ class Notification(Table, tablename="notification"):
     id = Serial(primary_key=True)
     created_at = Timestamptz(index=True)
     event = Varchar(length=40, index=True)  # e.g. meeting_notified, item_returned
-    unit = ForeignKey(MemberUnit, null=True, index=True)
-    street = ForeignKey(Street, null=True, index=True)
+    unit = ForeignKey(MemberUnit, null=True, index=True, on_delete=OnDelete.set_null)
+    street = ForeignKey(Street, null=True, index=True, on_delete=OnDelete.set_null)
     email = Varchar(length=120, default="")
     subject = Varchar(length=200)
     body = Text()
@@ -30,5 +30,7 @@ class Notification(Table, tablename="notification"):
     status = Varchar(length=16, default="queued", index=True)  # queued | sending | sent | dead
     attempts = Integer(default=0)
     next_attempt_at = Timestamptz(null=True, default=None)
+    # Start of the current run of temporary delivery failures; retried until MAIL_RETRY_HOURS later.
+    failing_since = Timestamptz(null=True, default=None)
     last_error = Text(default="")
     sent_at = Timestamptz(null=True, default=None)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from piccolo.columns import Boolean, ForeignKey, Serial, Timestamptz, Varchar
+from piccolo.columns import Boolean, ForeignKey, OnDelete, Serial, Timestamptz, Varchar
 from piccolo.table import Table
 
 from conference.registry.tables import Conference, MemberUnit, Person, Street
@@ -19,10 +19,10 @@ class User(Table, tablename="app_user"):
     display_name = Varchar(length=60, default="")
     password_hash = Varchar(length=200)
     role = Varchar(length=16)
-    conference = ForeignKey(Conference, null=True, index=True)
-    street = ForeignKey(Street, null=True, index=True)
-    unit = ForeignKey(MemberUnit, null=True, index=True)
-    person = ForeignKey(Person, null=True, index=True)
+    conference = ForeignKey(Conference, null=True, index=True, on_delete=OnDelete.set_null)
+    street = ForeignKey(Street, null=True, index=True, on_delete=OnDelete.set_null)
+    unit = ForeignKey(MemberUnit, null=True, index=True, on_delete=OnDelete.set_null)
+    person = ForeignKey(Person, null=True, index=True, on_delete=OnDelete.set_null)
     # Only the SHA-256 of the token is kept: a copy of the database does not hand out API access.
     api_token_hash = Varchar(length=64, null=True, default=None, unique=True)
     active = Boolean(default=True)
@@ -35,6 +35,6 @@ class Session(Table, tablename="web_session"):
 
     id = Serial(primary_key=True)
     key_hash = Varchar(length=64, unique=True)
-    account = ForeignKey(User, index=True)
+    account = ForeignKey(User, index=True, on_delete=OnDelete.cascade)
     created_at = Timestamptz()
     expires_at = Timestamptz()

@@ -3,7 +3,7 @@ across meetings (one slot per meeting the item was put on, with the decision tak
 
 from __future__ import annotations
 
-from piccolo.columns import Bytea, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
+from piccolo.columns import Bytea, ForeignKey, Integer, OnDelete, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from conference.accounts.tables import User
@@ -15,17 +15,17 @@ ITEM_STATES = ("draft", "submitted", "accepted", "returned", "merged", "schedule
 
 class AgendaItem(Table, tablename="agenda_item"):
     id = Serial(primary_key=True)
-    conference = ForeignKey(Conference, index=True)
-    street = ForeignKey(Street, null=True, index=True)  # None when the office raised it
-    submitted_by = ForeignKey(User, null=True)
+    conference = ForeignKey(Conference, index=True, on_delete=OnDelete.restrict)
+    street = ForeignKey(Street, null=True, index=True, on_delete=OnDelete.restrict)  # None when the office raised it
+    submitted_by = ForeignKey(User, null=True, on_delete=OnDelete.restrict)
     title = Varchar(length=120)
     description = Text(default="")
     category = Varchar(length=40, default="")
     urgency = Varchar(length=16, default="normal")  # normal | urgent | critical
     status = Varchar(length=16, default="draft", index=True)
     return_reason = Text(default="")
-    merged_into: ForeignKey = ForeignKey("self", null=True, index=True)
-    meeting = ForeignKey(Meeting, null=True, index=True)  # the meeting it is scheduled on now
+    merged_into: ForeignKey = ForeignKey("self", null=True, index=True, on_delete=OnDelete.restrict)
+    meeting = ForeignKey(Meeting, null=True, index=True, on_delete=OnDelete.restrict)  # the meeting it is scheduled on now
     position = Integer(default=0)  # order on that meeting's agenda
     meetings_waited = Integer(default=0)  # meetings it was carried over from
     submitted_at = Timestamptz(null=True, default=None, index=True)
@@ -37,8 +37,8 @@ class AgendaItemUnit(Table, tablename="agenda_item_unit"):
     """The member units the street asks to deal with the item."""
 
     id = Serial(primary_key=True)
-    item = ForeignKey(AgendaItem, index=True)
-    unit = ForeignKey(MemberUnit, index=True)
+    item = ForeignKey(AgendaItem, index=True, on_delete=OnDelete.cascade)
+    unit = ForeignKey(MemberUnit, index=True, on_delete=OnDelete.restrict)
 
 
 class AgendaSlot(Table, tablename="agenda_slot"):
@@ -46,8 +46,8 @@ class AgendaSlot(Table, tablename="agenda_slot"):
     so the item's history keeps every meeting it waited on."""
 
     id = Serial(primary_key=True)
-    item = ForeignKey(AgendaItem, index=True)
-    meeting = ForeignKey(Meeting, index=True)
+    item = ForeignKey(AgendaItem, index=True, on_delete=OnDelete.restrict)
+    meeting = ForeignKey(Meeting, index=True, on_delete=OnDelete.restrict)
     outcome = Varchar(length=16, default="pending")  # pending | discussed | resolved | deferred | not_discussed
     note = Text(default="")
     decided_at = Timestamptz(null=True, default=None)
@@ -57,11 +57,11 @@ class Attachment(Table, tablename="attachment"):
     """Kept in the database so that every server process sees it; size and type are limited."""
 
     id = Serial(primary_key=True)
-    item = ForeignKey(AgendaItem, index=True)
+    item = ForeignKey(AgendaItem, index=True, on_delete=OnDelete.cascade)
     filename = Varchar(length=200)
     content_type = Varchar(length=100)
     size = Integer()
     sha256 = Varchar(length=64)
     data = Bytea()
-    uploaded_by = ForeignKey(User, null=True)
+    uploaded_by = ForeignKey(User, null=True, on_delete=OnDelete.restrict)
     created_at = Timestamptz()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from piccolo.columns import JSON, ForeignKey, Integer, Serial, Timestamptz, Varchar
+from piccolo.columns import JSON, ForeignKey, Integer, OnDelete, Serial, Timestamptz, Varchar
 from piccolo.table import Table
 
 from conference.accounts.tables import User
@@ -11,7 +11,7 @@ from conference.accounts.tables import User
 class AuditEvent(Table, tablename="audit_event"):
     id = Serial(primary_key=True)
     at = Timestamptz(index=True)
-    actor = ForeignKey(User, null=True, index=True)
+    actor = ForeignKey(User, null=True, index=True, on_delete=OnDelete.restrict)
     actor_name = Varchar(length=60, default="")
     action = Varchar(length=40, index=True)
     entity = Varchar(length=40, index=True)

@@ -3,7 +3,7 @@ without a password, because calendar clients cannot log in. A revoked token answ
 
 from __future__ import annotations
 
-from piccolo.columns import Boolean, ForeignKey, Serial, Timestamptz, Varchar
+from piccolo.columns import Boolean, ForeignKey, OnDelete, Serial, Timestamptz, Varchar
 from piccolo.table import Table
 
 from conference.registry.tables import MemberUnit
@@ -11,7 +11,7 @@ from conference.registry.tables import MemberUnit
 
 class CalendarFeed(Table, tablename="calendar_feed"):
     id = Serial(primary_key=True)
-    unit = ForeignKey(MemberUnit, index=True)
+    unit = ForeignKey(MemberUnit, index=True, on_delete=OnDelete.cascade)
     token = Varchar(length=64, unique=True)
     revoked = Boolean(default=False)
     created_at = Timestamptz()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from piccolo.columns import Boolean, Date, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
+from piccolo.columns import Boolean, Date, ForeignKey, Integer, OnDelete, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from conference.accounts.tables import User
@@ -14,13 +14,13 @@ MEETING_STATES = ("draft", "notified", "held", "minutes_in_review", "minutes_pub
 
 class Meeting(Table, tablename="meeting"):
     id = Serial(primary_key=True)
-    conference = ForeignKey(Conference, index=True)
+    conference = ForeignKey(Conference, index=True, on_delete=OnDelete.restrict)
     kind = Varchar(length=16)
     title = Varchar(length=120)  # the sequence label, e.g. 2026年第1次全体会议
     starts_at = Timestamptz(index=True)
     ends_at = Timestamptz()
     location = Varchar(length=200, default="")
-    presiding = ForeignKey(Person, null=True, index=True)
+    presiding = ForeignKey(Person, null=True, index=True, on_delete=OnDelete.restrict)
     status = Varchar(length=24, default="draft", index=True)
     # iCalendar: a stable UID and a SEQUENCE that grows with every change of time, place or title
     # after notification, so calendar clients replace the event instead of adding a second one.
@@ -38,8 +38,8 @@ class Invitation(Table, tablename="invitation"):
     (no password); the link dies when the token is revoked or the meeting is cancelled."""
 
     id = Serial(primary_key=True)
-    meeting = ForeignKey(Meeting, index=True)
-    unit = ForeignKey(MemberUnit, index=True)
+    meeting = ForeignKey(Meeting, index=True, on_delete=OnDelete.restrict)
+    unit = ForeignKey(MemberUnit, index=True, on_delete=OnDelete.restrict)
     role = Varchar(length=16, default="member")  # member | observer (列席)
     token = Varchar(length=64, unique=True)
     token_revoked = Boolean(default=False)
@@ -58,16 +58,16 @@ class Invitation(Table, tablename="invitation"):
 
 class SpecialMeetingRequest(Table, tablename="special_meeting_request"):
     id = Serial(primary_key=True)
-    conference = ForeignKey(Conference, index=True)
-    street = ForeignKey(Street, index=True)
-    requested_by = ForeignKey(User, null=True)
+    conference = ForeignKey(Conference, index=True, on_delete=OnDelete.restrict)
+    street = ForeignKey(Street, index=True, on_delete=OnDelete.restrict)
+    requested_by = ForeignKey(User, null=True, on_delete=OnDelete.restrict)
     reason = Text()
     proposed_items = Text(default="")
     proposed_date = Date()
     status = Varchar(length=16, default="requested")  # requested | approved | declined
     decision_comment = Text(default="")
-    decided_by = ForeignKey(User, null=True)
+    decided_by = ForeignKey(User, null=True, on_delete=OnDelete.restrict)
     decided_at = Timestamptz(null=True, default=None)
-    meeting = ForeignKey(Meeting, null=True, index=True)
+    meeting = ForeignKey(Meeting, null=True, index=True, on_delete=OnDelete.set_null)
     version = Integer(default=1)
     created_at = Timestamptz()

@@ -7,7 +7,7 @@ new draft (with its reason) while the published copy stays in force until the co
 
 from __future__ import annotations
 
-from piccolo.columns import Bytea, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
+from piccolo.columns import Bytea, ForeignKey, Integer, OnDelete, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from conference.accounts.tables import User
@@ -19,8 +19,8 @@ MINUTES_STATES = ("draft", "submitted", "returned", "published")
 
 class Minutes(Table, tablename="minutes"):
     id = Serial(primary_key=True)
-    meeting = ForeignKey(Meeting, unique=True, index=True)
-    conference = ForeignKey(Conference, index=True)  # copied from the meeting for scope checks
+    meeting = ForeignKey(Meeting, unique=True, index=True, on_delete=OnDelete.restrict)
+    conference = ForeignKey(Conference, index=True, on_delete=OnDelete.restrict)  # copied from the meeting for scope checks
     status = Varchar(length=16, default="draft", index=True)
     current_version = Integer(default=1)  # the latest saved version's number
     submitted_version = Integer(null=True, default=None)  # the version the convenor reviews
@@ -35,17 +35,17 @@ class MinutesVersion(Table, tablename="minutes_version"):
     facts, resolutions) it was drafted from, both as JSON text. Never updated after submission."""
 
     id = Serial(primary_key=True)
-    minutes = ForeignKey(Minutes, index=True)
+    minutes = ForeignKey(Minutes, index=True, on_delete=OnDelete.restrict)
     number = Integer()
     sections = Text()  # JSON object: section key -> text
     records = Text()  # JSON object: the meeting facts and resolutions at the time of saving
     correction_reason = Text(default="")  # non-empty for a version correcting a published one
-    author = ForeignKey(User, null=True)
+    author = ForeignKey(User, null=True, on_delete=OnDelete.restrict)
     author_name = Varchar(length=60, default="")
     created_at = Timestamptz()
     submitted_at = Timestamptz(null=True, default=None)
     approved_at = Timestamptz(null=True, default=None)
-    approved_by = ForeignKey(User, null=True)
+    approved_by = ForeignKey(User, null=True, on_delete=OnDelete.restrict)
     approved_by_name = Varchar(length=60, default="")
 
 
@@ -54,12 +54,12 @@ class MinutesComment(Table, tablename="minutes_comment"):
     returns and approvals are recorded here too, with kind return / approve."""
 
     id = Serial(primary_key=True)
-    minutes = ForeignKey(Minutes, index=True)
+    minutes = ForeignKey(Minutes, index=True, on_delete=OnDelete.restrict)
     version_number = Integer()
     section = Varchar(length=40, default="")  # "" = the whole text
     kind = Varchar(length=16, default="comment")  # comment | return | approve
     text = Text(default="")
-    author = ForeignKey(User, null=True)
+    author = ForeignKey(User, null=True, on_delete=OnDelete.restrict)
     author_name = Varchar(length=60, default="")
     created_at = Timestamptz()
 
@@ -69,7 +69,7 @@ class MinutesPublication(Table, tablename="minutes_publication"):
     `seq` 1 is the original publication, 2 the first correction, and so on."""
 
     id = Serial(primary_key=True)
-    minutes = ForeignKey(Minutes, index=True)
+    minutes = ForeignKey(Minutes, index=True, on_delete=OnDelete.restrict)
     seq = Integer()
     version_number = Integer()
     reason = Text(default="")  # the correction's reason; "" for the original
@@ -77,5 +77,5 @@ class MinutesPublication(Table, tablename="minutes_publication"):
     sha256 = Varchar(length=64)
     size = Integer()
     published_at = Timestamptz()
-    published_by = ForeignKey(User, null=True)
+    published_by = ForeignKey(User, null=True, on_delete=OnDelete.restrict)
     published_by_name = Varchar(length=60, default="")

@@ -6,7 +6,7 @@ and fails with a conflict when someone else saved first.
 
 from __future__ import annotations
 
-from piccolo.columns import Date, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
+from piccolo.columns import Date, ForeignKey, Integer, OnDelete, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 LEVELS = ("city", "district", "street")
@@ -32,8 +32,8 @@ class Conference(Table, tablename="conference"):
     id = Serial(primary_key=True)
     name = Varchar(length=100, unique=True)
     level = Varchar(length=16)
-    parent: ForeignKey = ForeignKey("self", null=True, index=True)
-    street = ForeignKey(Street, null=True, index=True)
+    parent: ForeignKey = ForeignKey("self", null=True, index=True, on_delete=OnDelete.restrict)
+    street = ForeignKey(Street, null=True, index=True, on_delete=OnDelete.restrict)
     office_email = Varchar(length=120, default="")
     version = Integer(default=1)
     created_at = Timestamptz()
@@ -45,7 +45,7 @@ class MemberUnit(Table, tablename="member_unit"):
     id = Serial(primary_key=True)
     name = Varchar(length=100, unique=True)
     kind = Varchar(length=24)
-    parent_unit: ForeignKey = ForeignKey("self", null=True, index=True)
+    parent_unit: ForeignKey = ForeignKey("self", null=True, index=True, on_delete=OnDelete.set_null)
     duties = Text(default="")
     liaison_name = Varchar(length=40, default="")
     liaison_phone = Varchar(length=40, default="")
@@ -60,8 +60,8 @@ class Membership(Table, tablename="membership"):
     """Unit x conference over a period; past meetings use the membership valid on their date."""
 
     id = Serial(primary_key=True)
-    unit = ForeignKey(MemberUnit, index=True)
-    conference = ForeignKey(Conference, index=True)
+    unit = ForeignKey(MemberUnit, index=True, on_delete=OnDelete.restrict)
+    conference = ForeignKey(Conference, index=True, on_delete=OnDelete.restrict)
     start_date = Date()
     end_date = Date(null=True, default=None)
     version = Integer(default=1)
@@ -80,8 +80,8 @@ class Person(Table, tablename="person"):
 
 class ConvenorAppointment(Table, tablename="convenor_appointment"):
     id = Serial(primary_key=True)
-    person = ForeignKey(Person, index=True)
-    conference = ForeignKey(Conference, index=True)
+    person = ForeignKey(Person, index=True, on_delete=OnDelete.restrict)
+    conference = ForeignKey(Conference, index=True, on_delete=OnDelete.restrict)
     title = Varchar(length=60, default="")
     start_date = Date()
     end_date = Date(null=True, default=None)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from piccolo.columns import Bytea, Date, ForeignKey, Integer, Serial, Text, Timestamptz, Varchar
+from piccolo.columns import Bytea, Date, ForeignKey, Integer, OnDelete, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from conference.accounts.tables import User
@@ -16,23 +16,23 @@ TASK_STATES = ("assigned", "acknowledged", "in_progress", "reported_done", "retu
 
 class Resolution(Table, tablename="resolution"):
     id = Serial(primary_key=True)
-    meeting = ForeignKey(Meeting, index=True)
-    item = ForeignKey(AgendaItem, index=True)
-    conference = ForeignKey(Conference, index=True)
+    meeting = ForeignKey(Meeting, index=True, on_delete=OnDelete.restrict)
+    item = ForeignKey(AgendaItem, index=True, on_delete=OnDelete.restrict)
+    conference = ForeignKey(Conference, index=True, on_delete=OnDelete.restrict)
     number = Integer(default=1)  # 一、二、三、 in the minutes, in adoption order within the meeting
     text = Text()
-    lead_unit = ForeignKey(MemberUnit, index=True)
+    lead_unit = ForeignKey(MemberUnit, index=True, on_delete=OnDelete.restrict)
     deadline = Date()
     deadline_workdays = Integer(null=True, default=None)  # when set as "N working days from the meeting"
-    adopted_by = ForeignKey(User, null=True)
+    adopted_by = ForeignKey(User, null=True, on_delete=OnDelete.restrict)
     adopted_at = Timestamptz()
     version = Integer(default=1)
 
 
 class ResolutionUnit(Table, tablename="resolution_unit"):
     id = Serial(primary_key=True)
-    resolution = ForeignKey(Resolution, index=True)
-    unit = ForeignKey(MemberUnit, index=True)
+    resolution = ForeignKey(Resolution, index=True, on_delete=OnDelete.cascade)
+    unit = ForeignKey(MemberUnit, index=True, on_delete=OnDelete.restrict)
     role = Varchar(length=16)  # lead | cooperate
 
 
@@ -41,10 +41,10 @@ class Task(Table, tablename="task"):
     checks filter one table (the supervision figures run over hundreds of thousands of tasks)."""
 
     id = Serial(primary_key=True)
-    resolution = ForeignKey(Resolution, index=True)
-    unit = ForeignKey(MemberUnit, index=True)
-    conference = ForeignKey(Conference, index=True)
-    street = ForeignKey(Street, null=True, index=True)
+    resolution = ForeignKey(Resolution, index=True, on_delete=OnDelete.restrict)
+    unit = ForeignKey(MemberUnit, index=True, on_delete=OnDelete.restrict)
+    conference = ForeignKey(Conference, index=True, on_delete=OnDelete.restrict)
+    street = ForeignKey(Street, null=True, index=True, on_delete=OnDelete.restrict)
     role = Varchar(length=16)  # lead | cooperate
     status = Varchar(length=16, default="assigned", index=True)
     assigned_at = Timestamptz(index=True)
@@ -69,10 +69,10 @@ class TaskReport(Table, tablename="task_report"):
     and decisions, closure and ratings, each with its author."""
 
     id = Serial(primary_key=True)
-    task = ForeignKey(Task, index=True)
+    task = ForeignKey(Task, index=True, on_delete=OnDelete.restrict)
     kind = Varchar(length=24)
     text = Text(default="")
-    author = ForeignKey(User, null=True)
+    author = ForeignKey(User, null=True, on_delete=OnDelete.restrict)
     author_name = Varchar(length=60, default="")
     created_at = Timestamptz()
 
@@ -81,8 +81,8 @@ class TaskAttachment(Table, tablename="task_attachment"):
     """Evidence attached to a report (photos, documents); same limits as agenda attachments."""
 
     id = Serial(primary_key=True)
-    report = ForeignKey(TaskReport, index=True)
-    task = ForeignKey(Task, index=True)
+    report = ForeignKey(TaskReport, index=True, on_delete=OnDelete.cascade)
+    task = ForeignKey(Task, index=True, on_delete=OnDelete.restrict)
     filename = Varchar(length=200)
     content_type = Varchar(length=100)
     size = Integer()

@@ -124,6 +124,20 @@ async def load_demo(only_if_empty: bool = False) -> bool:
             await _get_or_create(ConvenorAppointment, {"person": person_ids[person], "conference": conf[street]},
                                  {"title": "正县级" if person == "王建国" else "副县级", "start_date": START},
                                  "convenor_appointment", conference_id=conf[street])
+        # Owners of the shared records (conference.registry.tables): each district office registered
+        # its district's streets, member units and convenors; 河东区 has no conference, its streets stay
+        # the admin's.
+        district_of = {"兰山街道": "兰山区", "银雀山街道": "兰山区", "罗庄街道": "罗庄区"}
+        for district in ("兰山区", "罗庄区"):
+            owner = conf[district]
+            await Street.update({Street.owner_conference: owner}).where(
+                (Street.district == district) & Street.owner_conference.is_null())
+            names = [name for name, _kind, parent, _d in UNITS if (parent or name).startswith(district)]
+            await MemberUnit.update({MemberUnit.owner_conference: owner}).where(
+                MemberUnit.name.is_in(names) & MemberUnit.owner_conference.is_null())
+        for person, street in (("王建国", "兰山街道"), ("李红梅", "罗庄街道"), ("陈志远", "银雀山街道")):
+            await Person.update({Person.owner_conference: conf[district_of[street]]}).where(
+                (Person.id == person_ids[person]) & Person.owner_conference.is_null())
         for username, display, role, link in DEMO_ACCOUNTS:
             if await User.exists().where(User.username == username):
                 continue

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,6 +18,32 @@ from conference.i18n import gettext as _
 
 EMAIL_RE = re.compile(r"^[^@\s<>\"']+@[^@\s<>\"']+\.[A-Za-z]{2,}$")
 PHONE_RE = re.compile(r"^[0-9+\-() ]{5,20}$")
+# Fields up to this length are single-line (names, titles, places, e-mails, phones): they end up in
+# e-mail headers, file names and table cells, where a line break or an invisible direction override
+# would change what is shown or sent. Longer fields are multi-line texts (textareas).
+SINGLE_LINE_MAX = 200
+# Unicode categories refused in single-line fields: controls (CR, LF, TAB...), format characters
+# (bidi overrides such as U+202E, zero-width characters), line and paragraph separators. Multi-line
+# fields keep line breaks and tabs but refuse the other controls and the bidi embeddings, overrides
+# and isolates (U+202A-U+202E, U+2066-U+2069).
+SINGLE_LINE_REFUSED = frozenset({"Cc", "Cf", "Zl", "Zp"})
+MULTI_LINE_ALLOWED = frozenset("\n\r\t")
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def has_control(value: str, *, multiline: bool = False) -> bool:
+    """True when `value` holds a character a field of that kind refuses: for single-line fields any
+    control, format or line-separator character; for multi-line fields the controls other than line
+    breaks and tabs, and the bidi controls (which can make text read differently than stored)."""
+    for char in value:
+        if multiline:
+            if char in MULTI_LINE_ALLOWED:
+                continue
+            if char in BIDI_CONTROLS or unicodedata.category(char) == "Cc":
+                return True
+        elif unicodedata.category(char) in SINGLE_LINE_REFUSED:
+            return True
+    return False
 
 
 class FormReader:
@@ -33,7 +60,9 @@ class FormReader:
     def fail(self, name: str, message: str) -> None:
         self.errors.setdefault(name, message)
 
-    def text(self, name: str, label: str, *, required: bool = False, max_length: int = 100) -> str:
+    def text(self, name: str, label: str, *, required: bool = False, max_length: int = 100,
+             multiline: bool | None = None) -> str:
+        """`multiline` defaults to True only for fields longer than SINGLE_LINE_MAX."""
         value = self._raw(name)
         if value is None or value == "":
             if required:
@@ -47,6 +76,13 @@ class FormReader:
         if "\x00" in value:
             # Refused, and not passed on: PostgreSQL rejects NUL in text even in a uniqueness lookup.
             self.fail(name, _("{label}含有不允许的字符。").format(label=label))
+            return ""
+        single = not (multiline if multiline is not None else max_length > SINGLE_LINE_MAX)
+        if has_control(value, multiline=not single):
+            if single:
+                self.fail(name, _("{label}不能包含换行符、制表符或不可见的控制字符。").format(label=label))
+            else:
+                self.fail(name, _("{label}含有不可见的控制字符（如文字方向控制符），请删除后再提交。").format(label=label))
             return ""
         return value
 

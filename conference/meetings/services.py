@@ -365,10 +365,18 @@ async def record_attendance(actor: Actor, invitation_id: int, data: Mapping[str,
 
 
 async def street_conference(street_id: int | None) -> int:
-    row = await Conference.select(Conference.id).where(Conference.street == street_id).first()
-    if row is None:
+    """The conference a street submits to, chosen deterministically when a street has several: the
+    first (by id) with a convenor serving today, else the first by id."""
+    rows = await Conference.select(Conference.id).where(Conference.street == street_id).order_by(Conference.id)
+    if street_id is None or not rows:
         raise Conflict(_("本街道尚未设立联席会议，请联系办公室。"))
-    return int(row["id"])
+    ids = [int(r["id"]) for r in rows]
+    day = now().astimezone(get_settings().tz).date()
+    serving = await ConvenorAppointment.select(ConvenorAppointment.conference).where(
+        ConvenorAppointment.conference.is_in(ids) & (ConvenorAppointment.start_date <= day)
+        & (ConvenorAppointment.end_date.is_null() | (ConvenorAppointment.end_date >= day)))
+    active = {int(r["conference"]) for r in serving}
+    return next((i for i in ids if i in active), ids[0])
 
 
 async def request_special_meeting(actor: Actor, data: Mapping[str, Any]) -> int:

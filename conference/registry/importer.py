@@ -362,7 +362,7 @@ async def _write(actor: Actor, report: ImportReport, valid: list[_Valid], confer
                     raise _concurrent()
             ids: dict[str, int] = {}
             for item in valid:
-                values = {**item.values, "created_at": now()}
+                values = {**item.values, "owner_conference": services.owner_of(actor), "created_at": now()}
                 if item.parent_in_file is not None:
                     values["parent_unit"] = ids[item.parent_in_file]
                 unit_id = await insert_audited(actor, MemberUnit, "member_unit", values, conference_id=conference_id)

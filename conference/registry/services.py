@@ -41,19 +41,36 @@ NOT_FOUND = _("没有找到该记录，或您无权查看。")
 # ---------------------------------------------------------------- scope helpers
 
 
-async def _linked_conferences(table: type[Table], fk: str, record_id: int) -> set[int]:
-    column = table._meta.get_column_by_name(fk)
-    rows = await table.select(table._meta.get_column_by_name("conference")).where(column == record_id)
-    return {r["conference"] for r in rows}
+def owner_of(actor: Actor) -> int | None:
+    """The owner a new shared record (street, unit, convenor) gets: the registering office's
+    conference; the admin's records have none."""
+    return actor.conference_id if actor.role == "office" else None
 
 
-async def require_editable(actor: Actor, linked: set[int]) -> None:
-    """Shared reference records (streets, units, convenors) may be edited by an office when they are
-    linked to one of its conferences, or not linked anywhere yet (just created)."""
+async def may_edit_shared(actor: Actor, owner_conference: int | None) -> bool:
+    """Shared reference records (streets, units, convenors) are edited by the admin, or by the office
+    of the conference that owns them (or an office above it). Linking a record to a conference
+    (membership, appointment, street conference) gives no right to edit it; records of the admin
+    (no owner) are the admin's alone."""
+    if actor.role == "admin":
+        return True
+    if actor.role != "office" or owner_conference is None:
+        return False
     visible = await visible_conference_ids(actor)
-    if visible is None or not linked or linked & visible:
-        return
-    raise Forbidden(_("该记录属于其他联席会议，您无权修改。"))
+    return visible is not None and owner_conference in visible
+
+
+async def require_owner(actor: Actor, owner_conference: int | None) -> None:
+    if not await may_edit_shared(actor, owner_conference):
+        raise Forbidden(_("该记录属于其他联席会议，您无权修改。"))
+
+
+async def require_own_street(actor: Actor, street_id: int) -> None:
+    """Street conferences are set up for the streets of one's own district: those its office (or one
+    below it) registered."""
+    row = await Street.select(Street.owner_conference).where(Street.id == street_id).first()
+    if row is None or not await may_edit_shared(actor, row["owner_conference"]):
+        raise Forbidden(_("只能为本县区登记的街道设立街道级联席会议。"))
 
 
 async def require_visible_conference(actor: Actor, conference_id: int) -> dict[str, Any]:
@@ -99,14 +116,15 @@ async def _street_values(data: Mapping[str, Any], exclude_id: int | None) -> tup
 async def create_street(actor: Actor, data: Mapping[str, Any]) -> int:
     values, _v = await _street_values(data, None)
     async with db.atomic():
-        return await insert_audited(actor, Street, "street", {**values, "created_at": now()})
+        return await insert_audited(actor, Street, "street",
+                                    {**values, "owner_conference": owner_of(actor), "created_at": now()})
 
 
 async def update_street(actor: Actor, street_id: int, data: Mapping[str, Any]) -> None:
     values, version = await _street_values(data, street_id)
     async with db.atomic():
         current = await get_or_404(Street, street_id, NOT_FOUND)
-        await require_editable(actor, {r["id"] for r in await Conference.select(Conference.id).where(Conference.street == street_id)})
+        await require_owner(actor, current["owner_conference"])
         await update_audited(actor, Street, "street", current, values, expected_version=version)
 
 
@@ -155,6 +173,8 @@ async def _conference_values(actor: Actor, data: Mapping[str, Any], conference_i
 
 async def create_conference(actor: Actor, data: Mapping[str, Any]) -> int:
     values, _v = await _conference_values(actor, data, None)
+    if values["street"] is not None:
+        await require_own_street(actor, values["street"])
     async with db.atomic():
         new_id = await insert_audited(actor, Conference, "conference", {**values, "created_at": now()})
         return new_id
@@ -165,6 +185,8 @@ async def update_conference(actor: Actor, conference_id: int, data: Mapping[str,
     values, version = await _conference_values(actor, data, conference_id)
     if actor.role != "admin" and conference_id == actor.conference_id and values["parent"] != current["parent"]:
         raise ValidationFailed({"parent": _("不能更改本级联席会议的上级。")})
+    if values["street"] is not None and values["street"] != current["street"]:
+        await require_own_street(actor, values["street"])
     async with db.atomic():
         current = await get_or_404(Conference, conference_id, NOT_FOUND)
         await update_audited(actor, Conference, "conference", current, values, expected_version=version, conference_id=conference_id)
@@ -199,7 +221,8 @@ async def create_unit(actor: Actor, data: Mapping[str, Any]) -> int:
     values, _v, form = await unit_values(data, None)
     form.done()
     async with db.atomic():
-        return await insert_audited(actor, MemberUnit, "member_unit", {**values, "created_at": now()})
+        return await insert_audited(actor, MemberUnit, "member_unit",
+                                    {**values, "owner_conference": owner_of(actor), "created_at": now()})
 
 
 async def update_unit(actor: Actor, unit_id: int, data: Mapping[str, Any]) -> None:
@@ -207,7 +230,7 @@ async def update_unit(actor: Actor, unit_id: int, data: Mapping[str, Any]) -> No
     form.done()
     async with db.atomic():
         current = await get_or_404(MemberUnit, unit_id, NOT_FOUND)
-        await require_editable(actor, await _linked_conferences(Membership, "unit", unit_id))
+        await require_owner(actor, current["owner_conference"])
         await update_audited(actor, MemberUnit, "member_unit", current, values, expected_version=version)
 
 
@@ -220,7 +243,7 @@ async def end_unit(actor: Actor, unit_id: int, data: Mapping[str, Any]) -> None:
     assert ended_on is not None
     async with db.atomic():
         current = await get_or_404(MemberUnit, unit_id, NOT_FOUND)
-        await require_editable(actor, await _linked_conferences(Membership, "unit", unit_id))
+        await require_owner(actor, current["owner_conference"])
         if current["ended_on"] is not None:
             raise ValidationFailed({"ended_on": _("该单位已撤销。")})
         open_rows = await Membership.select().where((Membership.unit == unit_id) & Membership.end_date.is_null())
@@ -253,14 +276,14 @@ async def _person_values(data: Mapping[str, Any]) -> tuple[dict[str, Any], int |
 async def create_person(actor: Actor, data: Mapping[str, Any]) -> int:
     values, _v = await _person_values(data)
     async with db.atomic():
-        return await insert_audited(actor, Person, "person", values)
+        return await insert_audited(actor, Person, "person", {**values, "owner_conference": owner_of(actor)})
 
 
 async def update_person(actor: Actor, person_id: int, data: Mapping[str, Any]) -> None:
     values, version = await _person_values(data)
     async with db.atomic():
         current = await get_or_404(Person, person_id, NOT_FOUND)
-        await require_editable(actor, await _linked_conferences(ConvenorAppointment, "person", person_id))
+        await require_owner(actor, current["owner_conference"])
         await update_audited(actor, Person, "person", current, values, expected_version=version)
 
 

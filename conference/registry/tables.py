@@ -1,5 +1,10 @@
 """The registry: streets, conferences, member units, memberships, convenors and their appointments.
 
+Streets, member units and convenors are shared: several conferences may link them, but only their
+owner edits them. `owner_conference` is the conference whose office registered the record (that
+office, or one above it, edits it); NULL means the admin's. Linking a record to a conference
+(membership, appointment, street conference) gives no right to edit it.
+
 Editable records carry `version` for optimistic locking: an update names the version it read
 and fails with a conflict when someone else saved first.
 """
@@ -24,6 +29,7 @@ class Street(Table, tablename="street"):
     ended_on = Date(null=True, default=None)
     version = Integer(default=1)
     created_at = Timestamptz()
+    owner_conference = Integer(null=True, default=None, index=True)  # NULL: the admin's
 
 
 class Conference(Table, tablename="conference"):
@@ -54,6 +60,7 @@ class MemberUnit(Table, tablename="member_unit"):
     ended_on = Date(null=True, default=None)
     version = Integer(default=1)
     created_at = Timestamptz()
+    owner_conference = Integer(null=True, default=None, index=True)  # NULL: the admin's
 
 
 class Membership(Table, tablename="membership"):
@@ -76,6 +83,7 @@ class Person(Table, tablename="person"):
     phone = Varchar(length=40, default="")
     email = Varchar(length=120, default="")
     version = Integer(default=1)
+    owner_conference = Integer(null=True, default=None, index=True)  # NULL: the admin's
 
 
 class ConvenorAppointment(Table, tablename="convenor_appointment"):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any, cast
 
 import aiosqlite
@@ -13,6 +15,7 @@ from piccolo.engine.sqlite import SQLiteEngine, TransactionType, dict_factory
 from piccolo.querystring import QueryString
 from piccolo.table import Table
 
+from conference.errors import Busy
 from conference.settings import Settings, get_settings
 
 
@@ -55,13 +58,64 @@ def configure(settings: Settings | None = None) -> Engine:
     return new
 
 
-def atomic() -> Any:
-    """A write transaction. On SQLite it is IMMEDIATE: it takes the write lock at BEGIN, so a
-    read-then-write block cannot deadlock against another writer (it waits on the busy timeout)."""
+# How long a write waits for its turn in this process before the user is told to try again.
+WRITE_QUEUE_SECONDS = 20.0
+
+# SQLite has one writer. Left to SQLite's busy handler, waiting writers poll with growing sleeps
+# and a late one can overtake an early one: measured with 32 concurrent writers, a median of 0.3 s
+# but a worst case of 17-31 s and "database is locked" after the busy timeout. Write transactions
+# of one process therefore queue on an asyncio.Lock (FIFO: waiters are woken in arrival order) and
+# only the one at the head asks SQLite for the write lock. One lock per event loop and file.
+_write_queues: dict[tuple[int, str], asyncio.Lock] = {}
+
+
+def _write_queue(db: SQLiteEngine) -> asyncio.Lock:
+    key = (id(asyncio.get_running_loop()), db.path)
+    lock = _write_queues.get(key)
+    if lock is None:
+        lock = _write_queues[key] = asyncio.Lock()
+    return lock
+
+
+@asynccontextmanager
+async def atomic(lock: type[Table] | None = None, row_id: int | None = None) -> AsyncIterator[Any]:
+    """A write transaction; `atomic(Meeting, 7)` also locks meeting 7 for its duration.
+
+    Check-then-write rules ("not yet notified", "the next number", "only once") read a row and write
+    depending on what they read. On SQLite the transaction is IMMEDIATE (the write lock is taken at
+    BEGIN), so such blocks run one at a time. PostgreSQL runs them side by side under READ
+    COMMITTED: the lock (`SELECT ... FOR UPDATE` on the row the action is about) makes a second
+    request for the same record wait until the first commits, and then read what the first wrote.
+    A nested call joins the outer transaction (whose lock, on PostgreSQL, is taken too)."""
     db = engine()
     if isinstance(db, SQLiteEngine):
-        return db.transaction(transaction_type=TransactionType.immediate)
-    return db.transaction()
+        if db.current_transaction.get() is not None:
+            yield db.current_transaction.get()
+            return
+        queue = _write_queue(db)
+        try:
+            await asyncio.wait_for(queue.acquire(), WRITE_QUEUE_SECONDS)
+        except TimeoutError:
+            raise Busy() from None
+        try:
+            async with db.transaction(transaction_type=TransactionType.immediate) as tx:
+                yield tx
+        finally:
+            queue.release()
+        return
+    async with db.transaction() as tx:
+        if lock is not None:
+            await lock_row(lock, row_id)
+        yield tx
+
+
+async def lock_row(table: type[Table], row_id: int | None) -> None:
+    """Lock one row until the current transaction ends (PostgreSQL; SQLite's IMMEDIATE transaction
+    already excludes every other writer)."""
+    db = engine()
+    if isinstance(db, PostgresEngine) and row_id is not None:
+        pk = table._meta.primary_key
+        await table.select(pk).where(pk == int(row_id)).lock_rows()
 
 
 async def start(settings: Settings | None = None) -> None:

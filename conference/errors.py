@@ -26,6 +26,19 @@ class Conflict(DomainError):
     status_code = 409
 
 
+class Busy(DomainError):
+    """The database could not take the write in time (SQLite's single writer under load): nothing
+    was written, and the same request may simply be sent again."""
+
+    status_code = 503
+    retry_after = 5
+
+    def __init__(self, message: str | None = None) -> None:
+        from conference.i18n import gettext as _
+
+        super().__init__(message or _("系统繁忙，您的操作尚未保存。请稍候几秒后重新提交。"))
+
+
 class ValidationFailed(DomainError):
     """Bad input: `errors` maps each field to a message a person understands."""
 

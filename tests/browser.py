@@ -128,18 +128,24 @@ def start_server(directory: Path) -> LiveServer:
         process = subprocess.Popen([command, "serve", "--host", HOST, "--port", str(port)], cwd=ROOT, env=env,
                                    stdout=log, stderr=subprocess.STDOUT)
     server = LiveServer(url=url, database_url=database_url, log_path=log_path, process=process)
+    wait_until_healthy(server)
+    return server
+
+
+def wait_until_healthy(server: LiveServer) -> None:
+    """Returns once /healthz answers 200; fails the test with the server's log if it exits or stays silent."""
     deadline = time.monotonic() + STARTUP_TIMEOUT
     while True:
-        if process.poll() is not None:
-            pytest.fail(f"`conference serve` exited with {process.returncode} before answering:\n{server.log_tail()}")
+        if server.process.poll() is not None:
+            pytest.fail(f"`conference serve` exited with {server.process.returncode} before answering:\n{server.log_tail()}")
         try:
-            if _get(f"{url}/healthz") == 200:
-                return server
+            if _get(f"{server.url}/healthz") == 200:
+                return
         except OSError:
             pass  # not listening yet
         if time.monotonic() > deadline:
             stop_server(server)
-            pytest.fail(f"{url}/healthz did not answer within {STARTUP_TIMEOUT:.0f} s:\n{server.log_tail()}")
+            pytest.fail(f"{server.url}/healthz did not answer within {STARTUP_TIMEOUT:.0f} s:\n{server.log_tail()}")
         time.sleep(0.1)
 
 

@@ -184,7 +184,7 @@ async def update_item(actor: Actor, item_id: int, data: Mapping[str, Any], unit_
     item = await item_for(actor, item_id)
     check_editable(actor, item)
     values, units, version = await _item_values(data, unit_ids)
-    async with db.atomic():
+    async with db.atomic(AgendaItem, item_id):
         current = await get_or_404(AgendaItem, item_id, ITEM_NOT_FOUND)
         check_editable(actor, current)  # again inside the transaction: the office may have just acted on it
         await update_audited(actor, AgendaItem, "agenda_item", current, values, expected_version=version,
@@ -203,7 +203,7 @@ async def submit_item(actor: Actor, item_id: int) -> None:
     after a return keeps it."""
     if actor.role not in ("street", "office", "admin"):
         raise Forbidden(_("议题由街道或联席会议办公室提交。"))
-    async with db.atomic():
+    async with db.atomic(AgendaItem, item_id):
         item = await item_for(actor, item_id)
         if item["status"] not in ("draft", "returned"):
             raise _wrong_state(item["status"], _("提交"))
@@ -215,7 +215,7 @@ async def submit_item(actor: Actor, item_id: int) -> None:
 
 async def accept_item(actor: Actor, item_id: int) -> None:
     _office(actor)
-    async with db.atomic():
+    async with db.atomic(AgendaItem, item_id):
         item = await item_for(actor, item_id)
         if item["status"] != "submitted":
             raise _wrong_state(item["status"], _("受理"))
@@ -227,7 +227,7 @@ async def return_item(actor: Actor, item_id: int, data: Mapping[str, Any]) -> No
     form = FormReader(data)
     reason = form.text("reason", _("退回理由"), required=True, max_length=1000)
     form.done()
-    async with db.atomic():
+    async with db.atomic(AgendaItem, item_id):
         item = await item_for(actor, item_id)
         if item["status"] not in ("submitted", "accepted"):
             raise _wrong_state(item["status"], _("退回"))
@@ -240,7 +240,7 @@ async def merge_item(actor: Actor, item_id: int, data: Mapping[str, Any]) -> int
     form = FormReader(data)
     target_id = form.ref("into", _("合并到的议题"))
     form.done()
-    async with db.atomic():
+    async with db.atomic(AgendaItem, item_id):
         item = await item_for(actor, item_id)
         if item["status"] not in ("submitted", "accepted"):
             raise _wrong_state(item["status"], _("合并"))
@@ -264,10 +264,11 @@ async def schedule_item(actor: Actor, item_id: int, data: Mapping[str, Any]) -> 
     form = FormReader(data)
     meeting_id = form.ref("meeting", _("会议"))
     form.done()
-    async with db.atomic():
+    async with db.atomic(AgendaItem, item_id):
         item = await item_for(actor, item_id)
         if item["status"] not in ("accepted", "deferred"):
             raise _wrong_state(item["status"], _("列入议程"))
+        await db.lock_row(Meeting, meeting_id)  # positions run 1, 2, 3 per meeting: one scheduler at a time
         meeting = await Meeting.select().where(Meeting.id == meeting_id).first()
         if meeting is None or meeting["conference"] != item["conference"]:
             raise ValidationFailed({"meeting": _("只能列入本联席会议的会议。")})
@@ -286,10 +287,11 @@ async def move_item(actor: Actor, item_id: int, direction: str) -> int:
     _office(actor)
     if direction not in ("up", "down"):
         raise ValidationFailed({"direction": _("请选择上移或下移。")})
-    async with db.atomic():
+    async with db.atomic(AgendaItem, item_id):
         item = await item_for(actor, item_id)
         if item["status"] != "scheduled" or item["meeting"] is None:
             raise _wrong_state(item["status"], _("调整顺序"))
+        await db.lock_row(Meeting, item["meeting"])
         rows = await AgendaItem.select(AgendaItem.id, AgendaItem.position).where(
             (AgendaItem.meeting == item["meeting"]) & (AgendaItem.status == "scheduled")
         ).order_by(AgendaItem.position).order_by(AgendaItem.id)
@@ -297,11 +299,14 @@ async def move_item(actor: Actor, item_id: int, direction: str) -> int:
         index = ids.index(item_id)
         other = index - 1 if direction == "up" else index + 1
         if 0 <= other < len(ids):
-            ids[index], ids[other] = ids[other], ids[index]
-            for position, row_id in enumerate(ids, start=1):
-                await AgendaItem.update({AgendaItem.position: position}).where(AgendaItem.id == row_id)
-            await record(actor, "move", "agenda_item", item_id, before={"position": index + 1},
-                         after={"position": other + 1}, conference_id=item["conference"])
+            mine, theirs = rows[index]["position"], rows[other]["position"]
+            # A position is unique per meeting (a database constraint), so the swap parks this item
+            # on a free negative position first.
+            await AgendaItem.update({AgendaItem.position: -item_id}).where(AgendaItem.id == item_id)
+            await AgendaItem.update({AgendaItem.position: mine}).where(AgendaItem.id == ids[other])
+            await AgendaItem.update({AgendaItem.position: theirs}).where(AgendaItem.id == item_id)
+            await record(actor, "move", "agenda_item", item_id, before={"position": mine},
+                         after={"position": theirs}, conference_id=item["conference"])
         return int(item["meeting"])
 
 
@@ -323,7 +328,7 @@ async def record_outcome(actor: Actor, item_id: int, data: Mapping[str, Any]) ->
     outcome = form.choice("outcome", _("研究结果"), {k: v for k, v in OUTCOME_LABELS.items() if k != "pending"})
     note = form.text("note", _("说明"), max_length=1000)
     form.done()
-    async with db.atomic():
+    async with db.atomic(AgendaItem, item_id):
         item = await item_for(actor, item_id)
         allowed = {"scheduled": ("discussed", "resolved", "deferred", "not_discussed"), "discussed": ("resolved", "deferred")}
         if outcome not in allowed.get(item["status"], ()):
@@ -372,7 +377,7 @@ async def add_attachment(actor: Actor, item_id: int, filename: str, content: byt
         raise Forbidden(_("您无权上传附件。"))
     content_type = check_attachment(filename, content)
     safe_name = filename.replace("/", "_").replace("\\", "_").strip()[-200:] or "attachment"
-    async with db.atomic():
+    async with db.atomic(AgendaItem, item_id):
         if await Attachment.count().where(Attachment.item == item_id) >= MAX_ATTACHMENTS:
             raise ValidationFailed({"file": _("每个议题最多 10 个附件。")})
         rows = await Attachment.insert(Attachment(

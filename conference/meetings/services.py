@@ -167,7 +167,7 @@ async def update_meeting(actor: Actor, meeting_id: int, data: Mapping[str, Any])
     form = FormReader(data)
     version = form.version()
     form.done()  # a version that is not a record version is refused, not taken as "don't check"
-    async with db.atomic():
+    async with db.atomic(Meeting, meeting_id):
         current = await get_or_404(Meeting, meeting_id, MEETING_NOT_FOUND)
         changed = [f for f in NOTIFIED_FIELDS if values[f] != current[f]]
         if current["status"] == "notified" and changed:
@@ -192,7 +192,7 @@ def _meeting_text(meeting: Mapping[str, Any]) -> str:
 async def notify_meeting(actor: Actor, meeting_id: int) -> int:
     """Send (or re-send after a change) the invitation to every unit not yet told of the current
     version. Returns how many were queued."""
-    async with db.atomic():
+    async with db.atomic(Meeting, meeting_id):
         meeting = await managed_meeting(actor, meeting_id)
         if meeting["status"] not in EDITABLE:
             raise _wrong_state(meeting["status"], _("发送通知"))
@@ -222,7 +222,7 @@ async def notify_meeting(actor: Actor, meeting_id: int) -> int:
 
 
 async def hold_meeting(actor: Actor, meeting_id: int) -> None:
-    async with db.atomic():
+    async with db.atomic(Meeting, meeting_id):
         meeting = await managed_meeting(actor, meeting_id)
         if meeting["status"] != "notified":
             raise _wrong_state(meeting["status"], _("标记为已召开"))
@@ -235,7 +235,7 @@ async def cancel_meeting(actor: Actor, meeting_id: int, data: Mapping[str, Any])
     form = FormReader(data)
     reason = form.text("reason", _("取消原因"), required=True, max_length=500)
     form.done()
-    async with db.atomic():
+    async with db.atomic(Meeting, meeting_id):
         meeting = await managed_meeting(actor, meeting_id)
         if meeting["status"] not in EDITABLE:
             raise _wrong_state(meeting["status"], _("取消"))
@@ -263,7 +263,7 @@ async def add_invitation(actor: Actor, meeting_id: int, data: Mapping[str, Any])
     unit_id = form.ref("unit", _("单位"))
     role = form.choice("role", _("邀请身份"), ROLE_LABELS)
     form.done()
-    async with db.atomic():
+    async with db.atomic(Meeting, meeting_id):
         meeting = await managed_meeting(actor, meeting_id)
         if meeting["status"] not in EDITABLE:
             raise _wrong_state(meeting["status"], _("调整受邀单位"))
@@ -285,7 +285,7 @@ async def invitation_for_manager(actor: Actor, invitation_id: int) -> tuple[dict
 
 
 async def remove_invitation(actor: Actor, invitation_id: int) -> int:
-    async with db.atomic():
+    async with db.atomic(Invitation, invitation_id):
         inv, meeting = await invitation_for_manager(actor, invitation_id)
         if meeting["status"] not in EDITABLE:
             raise _wrong_state(meeting["status"], _("调整受邀单位"))
@@ -305,7 +305,7 @@ async def remove_invitation(actor: Actor, invitation_id: int) -> int:
 
 async def revoke_token(actor: Actor, invitation_id: int) -> int:
     """Kills the personal link (e.g. forwarded by mistake) and issues a new one for the next notice."""
-    async with db.atomic():
+    async with db.atomic(Invitation, invitation_id):
         _inv, meeting = await invitation_for_manager(actor, invitation_id)
         await Invitation.update({Invitation.token: secrets.token_urlsafe(24), Invitation.notified_sequence: None}).where(
             Invitation.id == invitation_id)
@@ -339,7 +339,7 @@ async def reply(actor: Actor | None, invitation: Mapping[str, Any], meeting: Map
     if answer == "leave":
         values["leave_reason"] = form.text("leave_reason", _("请假事由"), required=True, max_length=500)
     form.done()
-    async with db.atomic():
+    async with db.atomic(Invitation, invitation["id"]):
         current = await get_or_404(Invitation, invitation["id"])
         unit = await MemberUnit.select(MemberUnit.name).where(MemberUnit.id == current["unit"]).first()
         await update_audited(actor, Invitation, "invitation", current, {**values, "replied_at": now()},
@@ -351,7 +351,7 @@ async def record_attendance(actor: Actor, invitation_id: int, data: Mapping[str,
     form = FormReader(data)
     attendance = form.choice("attendance", _("签到情况"), ATTENDANCE_LABELS)
     form.done()
-    async with db.atomic():
+    async with db.atomic(Invitation, invitation_id):
         inv, meeting = await invitation_for_manager(actor, invitation_id)
         if meeting["status"] not in ("notified", "held"):
             raise _wrong_state(meeting["status"], _("签到"))
@@ -420,7 +420,7 @@ async def decide_special_request(actor: Actor, request_id: int, approve: bool, d
     form = FormReader(data)
     comment = form.text("comment", _("审批意见"), required=not approve, max_length=1000)
     form.done()
-    async with db.atomic():
+    async with db.atomic(SpecialMeetingRequest, request_id):
         req = await special_request_for(actor, request_id)
         if req["status"] != "requested":
             raise Conflict(_("该提请已经审批过了。"))

@@ -271,10 +271,13 @@ def _base(data: Mapping[str, Any], *, required: bool = False) -> int | None:
 # ---------------------------------------------------------------- drafting
 
 
-async def _issue_number(conference_id: int, year: int) -> int:
-    rows = await fetch(
-        """SELECT m.starts_at FROM minutes n JOIN meeting m ON m.id = n.meeting WHERE n.conference = {}""", conference_id)
-    return 1 + sum(1 for r in rows if local(r["starts_at"]).year == year)
+async def _next_issue_number(conference_id: int, year: int) -> int:
+    """The next 第N期 of the conference in `year`, under the conference's row lock; and
+    the unique index on (conference, issue_year, issue_number) refuses a duplicate all the same."""
+    await db.lock_row(Conference, conference_id)
+    last = await Minutes.select(Minutes.issue_number).where(
+        (Minutes.conference == conference_id) & (Minutes.issue_year == year)).order_by(Minutes.issue_number, ascending=False).first()
+    return 1 + ((last["issue_number"] or 0) if last else 0)
 
 
 async def _add_version(actor: Actor, minutes_id: int, number: int, sections: Mapping[str, str], records: Mapping[str, Any],
@@ -289,7 +292,7 @@ async def _add_version(actor: Actor, minutes_id: int, number: int, sections: Map
 async def start_minutes(actor: Actor, meeting_id: int) -> int:
     """The office starts the minutes of a held meeting from a draft written from its records."""
     _office(actor)
-    async with db.atomic():
+    async with db.atomic(Meeting, meeting_id):
         meeting = await meeting_for(actor, meeting_id)
         if await Minutes.exists().where(Minutes.meeting == meeting_id):
             raise Conflict(_("该会议的纪要已经开始起草。"))
@@ -299,10 +302,12 @@ async def start_minutes(actor: Actor, meeting_id: int) -> int:
             raise Conflict(_("会议当前状态为“{state}”：会议召开后才能起草纪要。").format(
                 state=MEETING_STATUS.get(meeting["status"], meeting["status"])))
         records = await gather_records(meeting_id)
-        sections = initial_sections(records, await _issue_number(meeting["conference"], local(meeting["starts_at"]).year))
+        year = local(meeting["starts_at"]).year
+        issue = await _next_issue_number(meeting["conference"], year)
+        sections = initial_sections(records, issue)
         minutes_id = await insert_audited(actor, Minutes, "minutes", {
             "meeting": meeting_id, "conference": meeting["conference"], "status": "draft", "current_version": 1,
-            "created_at": now()}, conference_id=meeting["conference"])
+            "issue_year": year, "issue_number": issue, "created_at": now()}, conference_id=meeting["conference"])
         await _add_version(actor, minutes_id, 1, sections, records, "")
         return minutes_id
 
@@ -313,7 +318,7 @@ async def save_version(actor: Actor, minutes_id: int, data: Mapping[str, Any]) -
     _office(actor)
     sections = read_sections(data)
     base = _base(data, required=True)
-    async with db.atomic():
+    async with db.atomic(Minutes, minutes_id):
         minutes = await minutes_for(actor, minutes_id)
         if minutes["status"] not in EDITABLE:
             raise _wrong_state(minutes["status"], _("修改"))
@@ -352,7 +357,7 @@ async def submit_minutes(actor: Actor, minutes_id: int, data: Mapping[str, Any])
     """The office sends the latest version to the convenor; the meeting goes into review."""
     _office(actor)
     base = _base(data)
-    async with db.atomic():
+    async with db.atomic(Minutes, minutes_id):
         minutes = await minutes_for(actor, minutes_id)
         if minutes["status"] not in EDITABLE:
             raise _wrong_state(minutes["status"], _("送审"))
@@ -400,7 +405,7 @@ async def add_comment(actor: Actor, minutes_id: int, data: Mapping[str, Any]) ->
     if actor.role not in ("convenor", *OFFICE):
         raise Forbidden(_("只有召集人和联席会议办公室可以提出意见。"))
     section, text = _comment_values(data, required=True)
-    async with db.atomic():
+    async with db.atomic(Minutes, minutes_id):
         minutes = await minutes_for(actor, minutes_id)
         if actor.role == "convenor":
             # The convenor remarks on what was submitted (the version under review, or the last one).
@@ -416,7 +421,7 @@ async def return_minutes(actor: Actor, minutes_id: int, data: Mapping[str, Any])
     """The convenor sends the submitted version back to the office with the reason."""
     _convenor(actor)
     section, text = _comment_values(data, required=True)
-    async with db.atomic():
+    async with db.atomic(Minutes, minutes_id):
         minutes = await minutes_for(actor, minutes_id)
         if minutes["status"] != "submitted":
             raise _wrong_state(minutes["status"], _("退回"))
@@ -455,7 +460,7 @@ async def approve_minutes(actor: Actor, minutes_id: int, data: Mapping[str, Any]
     content = await pdf.render(pdf.document_context(sections, records, date=cn_date(day),
                                                     correction_reason=version["correction_reason"]), archival=True)
     digest = hashlib.sha256(content).hexdigest()
-    async with db.atomic():
+    async with db.atomic(Minutes, minutes_id):
         current = await minutes_row(minutes_id)
         if current["status"] != "submitted" or current["submitted_version"] != number:
             raise Conflict(_("纪要状态已变化，请刷新页面。"))
@@ -487,7 +492,7 @@ async def start_correction(actor: Actor, minutes_id: int, data: Mapping[str, Any
     form = FormReader(data)
     reason = form.text("reason", _("更正原因"), required=True, max_length=1000)
     form.done()
-    async with db.atomic():
+    async with db.atomic(Minutes, minutes_id):
         minutes = await minutes_for(actor, minutes_id)
         if minutes["status"] != "published":
             raise _wrong_state(minutes["status"], _("发起更正"))

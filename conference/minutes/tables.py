@@ -26,6 +26,11 @@ class Minutes(Table, tablename="minutes"):
     submitted_version = Integer(null=True, default=None)  # the version the convenor reviews
     published_version = Integer(null=True, default=None)  # the version in force
     correction_reason = Text(default="")  # set while a correction of the published copy is drafted
+    # 第N期: numbered per conference and calendar year of the meeting; unique together with the
+    # conference (an index made by migration 2026-12-03T09:41), so two drafts started at once
+    # cannot take the same number.
+    issue_year = Integer(null=True, default=None)
+    issue_number = Integer(null=True, default=None)
     created_at = Timestamptz()
     version = Integer(default=1)  # row version (optimistic locking, conference.records)
 

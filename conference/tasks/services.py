@@ -190,7 +190,7 @@ async def adopt_resolution(actor: Actor, meeting_id: int, data: Mapping[str, Any
     form = FormReader(data)
     item_id = form.ref("item", _("议题"))
     form.done()
-    async with db.atomic():
+    async with db.atomic(Meeting, meeting_id):
         meeting = await get_or_404(Meeting, meeting_id, _("没有找到该会议，或您无权查看。"))
         visible = await visible_conference_ids(actor)
         if visible is not None and meeting["conference"] not in visible:
@@ -233,7 +233,7 @@ async def adopt_resolution(actor: Actor, meeting_id: int, data: Mapping[str, Any
 
 
 async def acknowledge(actor: Actor, task_id: int) -> None:
-    async with db.atomic():
+    async with db.atomic(Task, task_id):
         task = await task_for(actor, task_id)
         _own_unit(actor, task)
         if task["status"] != "assigned":
@@ -255,7 +255,7 @@ async def _report(actor: Actor, task_id: int, text: str, files: Sequence[tuple[s
     """A dated report by the unit (progress or completion) with its evidence files."""
     for filename, content in files:
         check_attachment(filename, content)  # all files are checked before anything is written
-    async with db.atomic():
+    async with db.atomic(Task, task_id):
         task = await task_for(actor, task_id)
         _own_unit(actor, task)
         if task["status"] not in WORKING:
@@ -286,7 +286,7 @@ async def request_extension(actor: Actor, task_id: int, data: Mapping[str, Any])
     new_deadline = form.date("extension_deadline", _("申请延期至"), required=True)
     reason = form.text("extension_reason", _("延期理由"), required=True, max_length=2000)
     form.done()
-    async with db.atomic():
+    async with db.atomic(Task, task_id):
         task = await task_for(actor, task_id)
         _own_unit(actor, task)
         if task["status"] not in ("assigned", *WORKING):
@@ -307,7 +307,7 @@ async def decide_extension(actor: Actor, task_id: int, approve: bool, data: Mapp
     form = FormReader(data)
     comment = form.text("comment", _("审批意见"), required=not approve, max_length=1000)
     form.done()
-    async with db.atomic():
+    async with db.atomic(Task, task_id):
         task = await task_for(actor, task_id)
         if task["extension_status"] != "requested":
             raise Conflict(_("该任务没有待审批的延期申请。"))
@@ -329,7 +329,7 @@ async def close_task(actor: Actor, task_id: int, data: Mapping[str, Any]) -> Non
     form = FormReader(data)
     comment = form.text("comment", _("销号意见"), max_length=1000)
     form.done()
-    async with db.atomic():
+    async with db.atomic(Task, task_id):
         task = await task_for(actor, task_id)
         if task["status"] != "reported_done":
             raise _wrong_state(task["status"], _("销号"))
@@ -342,7 +342,7 @@ async def return_task(actor: Actor, task_id: int, data: Mapping[str, Any]) -> No
     form = FormReader(data)
     reason = form.text("reason", _("退回理由"), required=True, max_length=1000)
     form.done()
-    async with db.atomic():
+    async with db.atomic(Task, task_id):
         task = await task_for(actor, task_id)
         if task["status"] != "reported_done":
             raise _wrong_state(task["status"], _("退回重办"))
@@ -354,7 +354,7 @@ async def cancel_task(actor: Actor, task_id: int, data: Mapping[str, Any]) -> No
     form = FormReader(data)
     reason = form.text("reason", _("撤销理由"), required=True, max_length=1000)
     form.done()
-    async with db.atomic():
+    async with db.atomic(Task, task_id):
         task = await task_for(actor, task_id)
         if task["status"] not in OPEN:
             raise _wrong_state(task["status"], _("撤销"))
@@ -367,7 +367,7 @@ async def reopen_task(actor: Actor, task_id: int, data: Mapping[str, Any]) -> No
     form = FormReader(data)
     reason = form.text("reason", _("重新办理的要求"), required=True, max_length=1000)
     form.done()
-    async with db.atomic():
+    async with db.atomic(Task, task_id):
         task = await task_for(actor, task_id)
         if task["status"] != "closed" or task["rating"] != "dissatisfied":
             raise Conflict(_("只有街道评价为“不满意”的已销号任务才能重新办理。"))
@@ -384,7 +384,7 @@ async def rate_task(actor: Actor, task_id: int, data: Mapping[str, Any]) -> None
     rating = form.choice("rating", _("评价"), RATING_LABELS)
     comment = form.text("rating_comment", _("评价意见"), required=rating == "dissatisfied", max_length=1000)
     form.done()
-    async with db.atomic():
+    async with db.atomic(Task, task_id):
         task = await task_for(actor, task_id)
         if actor.role != "street" or task["street"] != actor.street_id:
             raise Forbidden(_("由提请议题的街道评价。"))

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import urllib.parse
 from typing import Any
 
+import asyncpg
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException, ValidationException
 from litestar.response import Redirect
 
-from conference.errors import DomainError, ValidationFailed
+from conference.errors import Busy, DomainError, ValidationFailed
 from conference.i18n import gettext as _
 from conference.web.auth import is_api
 
@@ -29,15 +31,17 @@ STATUS_MESSAGES = {
 }
 
 
-def _respond(request: Request[Any, Any, Any], status: int, message: str, errors: dict[str, str] | None = None) -> Response[Any]:
+def _respond(request: Request[Any, Any, Any], status: int, message: str, errors: dict[str, str] | None = None,
+             headers: dict[str, str] | None = None) -> Response[Any]:
     if is_api(request.url.path):
         body: dict[str, Any] = {"status_code": status, "detail": message}
         if errors:
             body["errors"] = errors
-        return Response(content=body, status_code=status, media_type=MediaType.JSON)
+        return Response(content=body, status_code=status, media_type=MediaType.JSON, headers=headers)
     # Rendered to a string here rather than returned as a Template: exception handlers also run for
     # errors raised before routing (404, 405), where Litestar's template response lacks its context.
-    return Response(content=_error_page(request, status, message, errors), status_code=status, media_type=MediaType.HTML)
+    return Response(content=_error_page(request, status, message, errors), status_code=status, media_type=MediaType.HTML,
+                    headers=headers)
 
 
 def _error_page(request: Request[Any, Any, Any], status: int, message: str, errors: dict[str, str] | None) -> str:
@@ -52,7 +56,23 @@ def _error_page(request: Request[Any, Any, Any], status: int, message: str, erro
 
 def domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
     errors = exc.errors if isinstance(exc, ValidationFailed) else None
-    return _respond(request, exc.status_code, exc.message, errors)
+    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Busy) else None
+    return _respond(request, exc.status_code, exc.message, errors, headers)
+
+
+def integrity_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    """A uniqueness or reference rule held by the database: the same action fired twice at once
+    (a double click, two staff members) or a record someone removed meanwhile. The services check
+    these rules first with a clear message; this is the backstop when two requests pass the check
+    together, so the second one is refused as a conflict, never a 500."""
+    log.info("integrity conflict on %s %s: %s", request.method, request.url.path, exc)
+    return _respond(request, 409, _("该操作与他人同时进行的操作冲突，未重复执行。请刷新页面查看最新状态。"))
+
+
+def operational_error(request: Request[Any, Any, Any], exc: sqlite3.OperationalError) -> Response[Any]:
+    if "locked" in str(exc) or "busy" in str(exc):
+        return domain_error(request, Busy())
+    return server_error(request, exc)
 
 
 def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
@@ -81,6 +101,12 @@ def _is_chinese(text: str) -> bool:
 
 EXCEPTION_HANDLERS: dict[Any, Any] = {
     DomainError: domain_error,
+    sqlite3.IntegrityError: integrity_error,
+    asyncpg.IntegrityConstraintViolationError: integrity_error,
+    sqlite3.OperationalError: operational_error,
+    # A deadlock or serialization failure on PostgreSQL rolled the transaction back: nothing was
+    # written, and sending the request again succeeds.
+    asyncpg.TransactionRollbackError: lambda request, exc: domain_error(request, Busy()),
     HTTPException: http_error,
     Exception: server_error,
 }

@@ -34,7 +34,7 @@ from conference.tasks.tables import Resolution, Task, TaskReport
 from conference.timefmt import today
 from tests.browser import HOST, LiveServer, _server_env, conference_command, free_port, stop_server, wait_until_healthy
 from tests.conftest import DEMO_PASSWORD
-from tests.factories import LANSHAN_STREET, actor, make_meeting, make_past_meeting, unique
+from tests.factories import actor, make_meeting, make_past_meeting, unique
 
 BURST = 6  # requests fired at once; more than two so that both workers take some of them
 MARKET = "兰山区市场监管局"  # the unit of the demo account "unit"

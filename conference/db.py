@@ -154,6 +154,9 @@ async def _sqlite_fetch(db: SQLiteEngine, sql: str, params: tuple[Any, ...]) -> 
         conn = await aiosqlite.connect(db.path, detect_types=sqlite3.PARSE_DECLTYPES | sqlite3.PARSE_COLNAMES,
                                        isolation_level=None, timeout=30)
         conn.row_factory = dict_factory  # type: ignore[assignment]  # Piccolo's row factory gives dicts
+        # Foreign keys are per connection in SQLite; on as in every connection Piccolo opens, in case
+        # anything ever writes through here (RESTRICT / SET NULL mean nothing without it).
+        await conn.execute("PRAGMA foreign_keys = 1")
         _readers[key] = conn
     async with conn.execute(sql.replace("{}", "?"), params) as cursor:
         return cast(list[dict[str, Any]], await cursor.fetchall())

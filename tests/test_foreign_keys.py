@@ -187,3 +187,4 @@ async def test_foreign_keys_are_enforced_on_the_connections_in_use(database_url:
     assert (await engine.run_ddl("PRAGMA foreign_keys"))[0]["foreign_keys"] == 1
     async with db.atomic():
         assert (await engine.run_ddl("PRAGMA foreign_keys"))[0]["foreign_keys"] == 1
+    assert (await db.fetch("PRAGMA foreign_keys"))[0]["foreign_keys"] == 1  # the fast read path's connection

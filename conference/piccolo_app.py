@@ -2,7 +2,7 @@
 
 from piccolo.conf.apps import AppConfig
 
-from conference.accounts.tables import Session, User
+from conference.accounts.tables import LoginThrottle, Session, User
 from conference.agenda.tables import AgendaItem, AgendaItemUnit, AgendaSlot, Attachment
 from conference.audit.tables import AuditEvent
 from conference.calendar.tables import CalendarFeed
@@ -26,7 +26,7 @@ APP_CONFIG = AppConfig(
     table_classes=[
         Street, Conference, MemberUnit, Membership, Person, ConvenorAppointment, User, Session, AuditEvent,
         Meeting, Invitation, SpecialMeetingRequest, AgendaItem, AgendaItemUnit, AgendaSlot, Attachment, Notification,
-        Resolution, ResolutionUnit, Task, TaskReport, TaskAttachment, CalendarFeed,
+        Resolution, ResolutionUnit, Task, TaskReport, TaskAttachment, CalendarFeed, LoginThrottle,
         Minutes, MinutesVersion, MinutesComment, MinutesPublication,
     ],
     migration_dependencies=[],

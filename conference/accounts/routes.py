@@ -6,10 +6,13 @@ from typing import Any
 
 from litestar import Request, get, post
 from litestar.datastructures import Cookie
+from litestar.middleware.csrf import generate_csrf_token
+from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from conference.accounts import services
+from conference.accounts import services, throttle
 from conference.accounts.tables import User
+from conference.errors import NotFound
 from conference.i18n import gettext as _
 from conference.registry.tables import Conference, MemberUnit, Person, Street
 from conference.settings import get_settings
@@ -20,6 +23,7 @@ from conference.web.listing import paginate
 from conference.web.templating import redirect, render
 
 ALL_ROLES = ("admin", "office", "convenor", "street", "unit")
+CSRF_COOKIE = "csrftoken"  # Litestar's CSRFConfig default cookie name
 
 
 def _safe_next(target: str | None) -> str:
@@ -41,7 +45,20 @@ async def login(request: Request[Any, Any, Any]) -> Template | Redirect:
     data = await form_data(request)
     username = (data.get("username") or "").strip()[:40]
     password = (data.get("password") or "")[:200]
+    address = throttle.client_address(request)
+    pair = throttle.account_key(username, address)
+    if username and password and (wait := await throttle.retry_after(pair, throttle.address_key(address))):
+        # Refused before the password is even checked, and not counted: the lock ends on time.
+        response = render(request, "accounts/login.html", 429, form={"username": username, "next": _safe_next(data.get("next"))},
+                          errors={}, error_message=throttle.wait_message(wait))
+        response.headers["Retry-After"] = str(wait)
+        return response
     actor = await services.authenticate(username, password) if username and password else None
+    if actor is None and username and password:
+        await throttle.failed(pair, throttle.PAIR)
+        await throttle.failed(throttle.address_key(address), throttle.ADDRESS)
+    elif actor is not None:
+        await throttle.succeeded(pair)
     if actor is None:
         errors = {}
         if not username:
@@ -57,7 +74,16 @@ async def login(request: Request[Any, Any, Any]) -> Template | Redirect:
                     secure=settings.secure_cookies, max_age=settings.session_days * 86400)
     response = redirect(_safe_next(data.get("next")))
     response.cookies.append(cookie)
+    response.cookies.append(_fresh_csrf_cookie())
     return response
+
+
+def _fresh_csrf_cookie() -> Cookie:
+    """A new CSRF token at every log-in and log-out (ASVS 3.2.1 spirit: nothing from before the
+    log-in carries over), with the attributes Litestar's CSRF middleware gives its own cookie."""
+    settings = get_settings()
+    return Cookie(key=CSRF_COOKIE, value=generate_csrf_token(settings.secret_key), path="/", httponly=True,
+                  samesite="lax", secure=settings.secure_cookies)
 
 
 @post("/logout", opt={"roles": ALL_ROLES}, include_in_schema=False)
@@ -65,7 +91,9 @@ async def logout(request: Request[Any, Any, Any]) -> Redirect:
     if token := request.cookies.get(SESSION_COOKIE):
         await services.end_session(token)
     response = redirect("/login", _("您已退出登录。"))
-    response.cookies.append(Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/"))
+    response.cookies.append(Cookie(key=SESSION_COOKIE, value="", max_age=0, path="/", httponly=True, samesite="lax",
+                                   secure=get_settings().secure_cookies))
+    response.cookies.append(_fresh_csrf_cookie())
     return response
 
 
@@ -83,11 +111,21 @@ async def account_page(request: Request[Any, Any, Any]) -> Template:
 @post("/account/password", opt={"roles": ALL_ROLES}, include_in_schema=False)
 async def change_password(request: Request[Any, Any, Any]) -> Template | Redirect:
     actor = actor_of(request)
-    return await submit(
+    # Guessing the old password from a stolen session counts like guessing it at log-in.
+    pair = throttle.account_key(actor.username, throttle.client_address(request))
+    if wait := await throttle.retry_after(pair):
+        response = render(request, "accounts/account.html", 429, fields=PASSWORD_FIELDS, form={}, errors={},
+                          error_message=throttle.wait_message(wait))
+        response.headers["Retry-After"] = str(wait)
+        return response
+    result = await submit(
         request, template="accounts/account.html", fields=PASSWORD_FIELDS,
-        action=lambda data: services.change_password(actor, data),
+        action=lambda data: services.change_password(actor, data, keep_session=request.cookies.get(SESSION_COOKIE)),
         success=lambda _r: "/account", flash=_("密码已修改。"),
     )
+    if isinstance(result, Template) and "old_password" in (result.context or {}).get("errors", {}):
+        await throttle.failed(pair, throttle.PAIR)
+    return result
 
 
 @post("/account/token", opt={"roles": ALL_ROLES}, include_in_schema=False)
@@ -144,4 +182,33 @@ async def user_create(request: Request[Any, Any, Any]) -> Template | Redirect:
     )
 
 
-ROUTES = [login_page, login, logout, account_page, change_password, new_token, user_list, user_new, user_create]
+RESET_FIELDS = [
+    Field("new_password", _("新密码"), "password", required=True,
+          help=_("至少 8 位。重置后该账号的所有登录会话和接口令牌立即失效。")),
+]
+
+
+async def _reset_context(user_id: int) -> dict[str, Any]:
+    row = await User.select(User.username).where(User.id == user_id).first()
+    if row is None:
+        raise NotFound(_("没有找到该账号。"))
+    return {"fields": RESET_FIELDS, "title": _("重置密码：{name}").format(name=row["username"]), "back": "/admin/users"}
+
+
+@get("/admin/users/{user_id:int}/password", opt={"roles": ("admin",)}, include_in_schema=False)
+async def user_password_page(request: Request[Any, Any, Any], user_id: FromPath[int]) -> Template:
+    return render(request, "form_page.html", form={}, errors={}, **await _reset_context(user_id))
+
+
+@post("/admin/users/{user_id:int}/password", opt={"roles": ("admin",)}, include_in_schema=False)
+async def user_password_reset(request: Request[Any, Any, Any], user_id: FromPath[int]) -> Template | Redirect:
+    actor = actor_of(request)
+    return await submit(
+        request, template="form_page.html", **await _reset_context(user_id),
+        action=lambda data: services.reset_password(actor, user_id, data),
+        success=lambda _r: "/admin/users", flash=_("密码已重置，该账号的其他登录已全部退出。"),
+    )
+
+
+ROUTES = [login_page, login, logout, account_page, change_password, new_token, user_list, user_new, user_create,
+          user_password_page, user_password_reset]

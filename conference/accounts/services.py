@@ -136,7 +136,21 @@ async def create_user(actor: Actor | None, data: Mapping[str, Any]) -> int:
     return user_id
 
 
-async def change_password(actor: Actor, data: Mapping[str, Any]) -> None:
+async def _end_other_access(user_id: int, keep_session: str | None = None) -> int:
+    """After a password change or reset: every session of the account but `keep_session` (the
+    one that made the change) ends, and its API token stops working (ASVS 3.3.3). Returns how many
+    sessions ended. Runs inside the caller's transaction."""
+    query = Session.delete().where(Session.account == user_id)
+    if keep_session:
+        query = Session.delete().where((Session.account == user_id) & (Session.key_hash != digest(keep_session)))
+    ended = await query.returning(Session.id)
+    await User.update({User.api_token_hash: None}).where(User.id == user_id)
+    return len(ended)
+
+
+async def change_password(actor: Actor, data: Mapping[str, Any], keep_session: str | None = None) -> None:
+    """The actor's own password; every other session and the API token end (the session that
+    made the change, `keep_session`, goes on)."""
     form = FormReader(data)
     old = form.text("old_password", _("原密码"), required=True, max_length=200)
     new = form.text("new_password", _("新密码"), required=True, max_length=200)
@@ -149,7 +163,25 @@ async def change_password(actor: Actor, data: Mapping[str, Any]) -> None:
     new_hash = await hash_password(new)
     async with db.atomic():
         await User.update({User.password_hash: new_hash}).where(User.id == actor.id)
+        await _end_other_access(actor.id, keep_session)
         await record(actor, "change_password", "user", actor.id)
+
+
+async def reset_password(actor: Actor, user_id: int, data: Mapping[str, Any]) -> None:
+    """An administrator sets a new password for an account (e.g. a forgotten one): every session
+    of that account and its API token end, so whoever held them is out."""
+    form = FormReader(data)
+    new = form.text("new_password", _("新密码"), required=True, max_length=200)
+    if new and len(new) < 8:
+        form.fail("new_password", _("密码至少 8 位。"))
+    form.done()
+    new_hash = await hash_password(new)
+    async with db.atomic():
+        if not await User.exists().where(User.id == user_id):
+            raise NotFound(_("没有找到该账号。"))
+        await User.update({User.password_hash: new_hash}).where(User.id == user_id)
+        await _end_other_access(user_id)
+        await record(actor, "reset_password", "user", user_id)
 
 
 def role_in(*roles: str) -> tuple[str, ...]:

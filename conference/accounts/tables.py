@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from piccolo.columns import Boolean, ForeignKey, OnDelete, Serial, Timestamptz, Varchar
+from piccolo.columns import Boolean, ForeignKey, Integer, OnDelete, Serial, Timestamptz, Varchar
 from piccolo.table import Table
 
 from conference.registry.tables import Conference, MemberUnit, Person, Street
@@ -38,3 +38,15 @@ class Session(Table, tablename="web_session"):
     account = ForeignKey(User, index=True, on_delete=OnDelete.cascade)
     created_at = Timestamptz()
     expires_at = Timestamptz()
+
+
+class LoginThrottle(Table, tablename="login_throttle"):
+    """Failed attempts per key (conference.accounts.throttle): an (account, address) pair, an
+    address, or an address guessing reply/feed links. In the database so that every server process
+    counts the same failures. `key_hash` is the SHA-256 of the key: no user names or addresses here."""
+
+    id = Serial(primary_key=True)
+    key_hash = Varchar(length=64, unique=True)
+    failures = Integer(default=0)
+    locked_until = Timestamptz(null=True, default=None)
+    updated_at = Timestamptz(index=True)

@@ -25,7 +25,7 @@ ENTITY_LABELS = {
 }
 ACTION_LABELS = {
     "create": _("新建"), "update": _("修改"), "end": _("结束/撤销"), "import": _("导入"),
-    "issue_token": _("生成接口令牌"), "change_password": _("修改密码"),
+    "issue_token": _("生成接口令牌"), "change_password": _("修改密码"), "reset_password": _("重置密码"),
     "notify": _("发送会议通知"), "renotify": _("发送变更通知"), "reschedule": _("变更时间地点"), "hold": _("标记已召开"),
     "cancel": _("取消"), "invite": _("邀请单位"), "uninvite": _("移除受邀单位"), "revoke_token": _("作废回执链接"),
     "reply": _("回执"), "sign_in": _("签到"), "approve": _("同意"), "decline": _("不同意"),

@@ -9,6 +9,7 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from conference.accounts import throttle
 from conference.calendar import data, feeds, ics
 from conference.errors import NotFound
 from conference.i18n import gettext as _
@@ -58,9 +59,14 @@ async def invitation_download(request: Request[Any, Any, Any], meeting_id: FromP
 async def feed(request: Request[Any, Any, Any], filename: FromPath[str]) -> Response[bytes]:
     """The unit's calendar for calendar clients (webcal:// or https://). The token is the only key:
     unknown or revoked answers 404. ETag/If-None-Match spare the body when nothing changed."""
+    key = throttle.link_key(throttle.client_address(request))
+    if wait := await throttle.retry_after(key):  # too many wrong addresses from this client
+        return Response(content=throttle.wait_message(wait).encode(), status_code=429, media_type="text/plain",
+                        headers={**PRIVATE, "Retry-After": str(wait)})
     token = filename.removesuffix(".ics") if filename.endswith(".ics") else ""
     unit_id = await feeds.unit_for_token(token)
     if unit_id is None:
+        await throttle.failed(key, throttle.LINK)
         raise NotFound(FEED_NOT_FOUND)
     result = await feeds.unit_feed(unit_id)
     headers = {**PRIVATE, "ETag": result.etag, "Cache-Control": "private, no-cache"}

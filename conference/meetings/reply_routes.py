@@ -16,6 +16,7 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from conference.accounts import throttle
 from conference.accounts.actor import Actor
 from conference.errors import NotFound
 from conference.i18n import gettext as _
@@ -85,22 +86,37 @@ def _not_found(request: Request[Any, Any, Any], exc: NotFound) -> Template:
 # ---------------------------------------------------------------- the personal link
 
 
+async def _by_token(request: Request[Any, Any, Any], token: str) -> tuple[dict[str, Any], dict[str, Any]] | Response[Any]:
+    """The invitation behind the link, or the page to answer instead: 404 for a wrong link, 429 once
+    an address has guessed too many (throttled per address; see conference.accounts.throttle)."""
+    key = throttle.link_key(throttle.client_address(request))
+    if wait := await throttle.retry_after(key):
+        page = render(request, "error.html", 429, status=429, message=throttle.wait_message(wait), errors={})
+        page.headers["Retry-After"] = str(wait)
+        return _private(page)
+    try:
+        return await services.invitation_by_token(token)
+    except NotFound as exc:
+        await throttle.failed(key, throttle.LINK)
+        return _private(_not_found(request, exc))
+
+
 @get("/r/{token:str}", opt={"public": True}, include_in_schema=False)
 async def token_page(request: Request[Any, Any, Any], token: FromPath[str]) -> Response[Any]:
-    try:
-        invitation, meeting = await services.invitation_by_token(token)
-    except NotFound as exc:
-        return _private(_not_found(request, exc))
+    found = await _by_token(request, token)
+    if isinstance(found, Response):
+        return found
+    invitation, meeting = found
     return _private(render(request, REPLY_TEMPLATE, form=_initial(invitation), errors={},
                            **await _context(invitation, meeting)))
 
 
 @post("/r/{token:str}", opt={"public": True}, include_in_schema=False)
 async def token_reply(request: Request[Any, Any, Any], token: FromPath[str]) -> Response[Any]:
-    try:
-        invitation, meeting = await services.invitation_by_token(token)
-    except NotFound as exc:
-        return _private(_not_found(request, exc))
+    found = await _by_token(request, token)
+    if isinstance(found, Response):
+        return found
+    invitation, meeting = found
     response = await submit(request, template=REPLY_TEMPLATE, **await _context(invitation, meeting),
                             action=lambda data: services.reply(None, invitation, meeting, data),
                             success=lambda _r: f"/r/{token}", flash=_("已收到贵单位的回复，谢谢。"))

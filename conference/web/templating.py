@@ -15,7 +15,7 @@ from litestar.template.config import TemplateConfig
 
 from conference.accounts.services import ROLE_LABELS
 from conference.i18n import translations
-from conference.settings import ROOT
+from conference.settings import ROOT, get_settings
 from conference.timefmt import cn_date, cn_datetime, cn_month_day, cn_time, days_since
 
 FLASH_COOKIE = "flash"
@@ -60,7 +60,8 @@ def render(request: Request[Any, Any, Any], template: str, status_code: int = 20
     cookies = []
     if flash:
         context["flash"] = urllib.parse.unquote(flash)
-        cookies.append(Cookie(key=FLASH_COOKIE, value="", max_age=0, path="/"))
+        cookies.append(Cookie(key=FLASH_COOKIE, value="", max_age=0, path="/", httponly=True, samesite="lax",
+                              secure=get_settings().secure_cookies))
     context.setdefault("actor", request.scope.get("user"))
     return Template(template_name=template, context=context, status_code=status_code, cookies=cookies)
 
@@ -69,5 +70,6 @@ def redirect(url: str, flash: str | None = None) -> Redirect:
     """303 after a successful POST, with an optional one-time message for the next page."""
     cookies = []
     if flash:
-        cookies.append(Cookie(key=FLASH_COOKIE, value=urllib.parse.quote(flash), path="/", httponly=True, samesite="lax"))
+        cookies.append(Cookie(key=FLASH_COOKIE, value=urllib.parse.quote(flash), path="/", httponly=True, samesite="lax",
+                              secure=get_settings().secure_cookies))
     return Redirect(path=url, status_code=303, cookies=cookies)

@@ -9,20 +9,31 @@ An invitation is what Outlook, Gmail and Apple Mail all recognise as a meeting r
         text/calendar; method=REQUEST; charset=UTF-8   (CANCEL for a cancellation)
       application/ics; name=invite.ics                 (attachment, for clients that ignore the part above)
 
-Other messages are multipart/alternative of text and HTML. Chinese subjects and display names are
-RFC 2047 encoded by the policy; bodies go as base64, so the message is 7-bit clean for any relay.
+Other messages are multipart/alternative of text and HTML. Chinese subjects are RFC 2047 encoded by
+the policy; bodies go as base64, so the message is 7-bit clean for any relay.
+
+Address headers (From, To) are written here, not by the policy: its folder drops the quotes of a
+long display name, so that a unit named `'A'*80 + ' <evil@attacker.example>'` became a second
+recipient. A display name goes out as RFC 2047 encoded words (base64 UTF-8, folded between words),
+which no parser reads as addresses, and the address itself is checked with headerregistry.Address.
+Composition never fails on stored data: a message without a valid address has no To header (street
+notifications are shown in the system, not mailed), and line breaks or other control characters in
+stored names and subjects become spaces.
 Everything is derived from the row (Date from created_at, a Message-ID from id and created_at), so
 composing a row twice gives the same message: the .eml viewer and a retry show what was sent."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import hashlib
 import re
+import unicodedata
 from collections.abc import Mapping
+from email.errors import HeaderDefect, MessageDefect
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.policy import SMTP
+from email.policy import SMTP, Policy
 from email.utils import format_datetime
 from functools import lru_cache
 from typing import Any, cast
@@ -70,8 +81,77 @@ def eml_name(row: Mapping[str, Any]) -> str:
     return f"{int(row['id']):08d}-{digest(row)}.eml"
 
 
-def _address(name: str, email: str) -> Address:
-    return Address(display_name=name, addr_spec=email)
+HEADER_UNSAFE = frozenset({"Cc", "Cf", "Zl", "Zp"})
+PLAIN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ]{0,59}$")
+EW_PREFIX, EW_SUFFIX = "=?utf-8?b?", "?="
+EW_BYTES = (75 - len(EW_PREFIX) - len(EW_SUFFIX)) // 4 * 3  # RFC 2047: an encoded word is at most 75 characters
+
+
+def header_text(value: Any) -> str:
+    """Stored text made safe for a header: control, format and separator characters (CR, LF, bidi
+    overrides...) become spaces, runs of white space one space."""
+    text = "".join(" " if unicodedata.category(c) in HEADER_UNSAFE else c for c in str(value or ""))
+    return " ".join(text.split())
+
+
+def addr_spec(email: Any) -> str | None:
+    """The address as a header may carry it, or None when it is empty or not exactly one valid ASCII
+    address (never a list, never with a line break)."""
+    if not isinstance(email, str) or not email or not email.isascii() or any(c.isspace() for c in email):
+        return None
+    try:
+        spec = Address(addr_spec=email).addr_spec
+    except (ValueError, IndexError, HeaderDefect, MessageDefect):
+        return None
+    return spec if "@" in spec and spec.isascii() else None
+
+
+def encoded_words(text: str) -> list[str]:
+    """RFC 2047 "B" encoded words of `text`, each at most 75 characters and never splitting a character."""
+    words, chunk = [], b""
+    for char in text:
+        data = char.encode("utf-8")
+        if chunk and len(chunk) + len(data) > EW_BYTES:
+            words.append(chunk)
+            chunk = b""
+        chunk += data
+    if chunk:
+        words.append(chunk)
+    return [EW_PREFIX + base64.b64encode(w).decode("ascii") + EW_SUFFIX for w in words]
+
+
+class AddressHeader:
+    """A From/To header written as built: the policy stores and folds a value with a matching `name`
+    through its `fold` (email.policy.EmailPolicy.header_store_parse), instead of re-parsing it."""
+
+    def __init__(self, name: str, display_name: str, spec: str) -> None:
+        self.name = name
+        self.display_name = display_name
+        self.addr_spec = spec
+        if not display_name:
+            self.tokens = [f"<{spec}>"]
+        elif PLAIN_NAME.match(display_name):
+            self.tokens = [display_name, f"<{spec}>"]
+        else:
+            self.tokens = [*encoded_words(display_name), f"<{spec}>"]
+
+    def fold(self, *, policy: Policy) -> str:
+        lines, line = [], f"{self.name}:"
+        for token in self.tokens:
+            if len(line) + 1 + len(token) > 78 and line.strip() != f"{self.name}:":
+                lines.append(line)
+                line = ""
+            line += " " + token
+        lines.append(line)
+        return policy.linesep.join(lines) + policy.linesep
+
+    def __str__(self) -> str:
+        return f"{self.display_name} <{self.addr_spec}>" if self.display_name else self.addr_spec
+
+
+def _address(header: str, name: Any, email: Any) -> AddressHeader | None:
+    spec = addr_spec(email)
+    return AddressHeader(header, header_text(name), spec) if spec else None
 
 
 def _text(body: str) -> str:
@@ -107,14 +187,17 @@ def compose(row: Mapping[str, Any], *, recipient_name: str = "", settings: Setti
     """`row`: a notification (id, created_at, email, subject, body, ics)."""
     settings = settings or get_settings()
     message = EmailMessage(policy=SMTP)
-    message["Subject"] = row["subject"]
-    message["From"] = _address(_("联席会议办公室"), settings.mail_from)
-    message["To"] = _address(recipient_name, row["email"])
+    message["Subject"] = header_text(row.get("subject"))
+    for header, name, email in (("From", _("联席会议办公室"), settings.mail_from), ("To", recipient_name, row.get("email"))):
+        value = _address(header, name, email)
+        if value is not None:  # no address (a street notification): no header, never a failure
+            message[header] = cast(str, value)  # stored as given: the policy folds it with value.fold
     message["Date"] = format_datetime(created_at(row).astimezone(settings.tz))
     message["Message-ID"] = message_id(row, settings.mail_from)
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to a system message
-    _set_body(message, _text(row["body"]), "plain")
-    html = _html(row["subject"], row["body"])
+    body = str(row.get("body") or "")
+    _set_body(message, _text(body), "plain")
+    html = _html(header_text(row.get("subject")), body)
     message.add_alternative(html, subtype="html", cte="7bit" if html.isascii() else "base64")
     ics: str | None = row.get("ics")
     if ics:

@@ -53,7 +53,8 @@ def message_bytes(row: dict[str, Any]) -> tuple[bytes, bool]:
     path = eml_path(row)
     if path.is_file():
         return path.read_bytes(), True
-    return compose(row, recipient_name=row.get("unit_name") or "").as_bytes(), False
+    name = row.get("unit_name") or row.get("street_name") or ""
+    return compose(row, recipient_name=name).as_bytes(), False
 
 
 def _again() -> dict[Any, Any]:

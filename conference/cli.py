@@ -1,4 +1,4 @@
-"""The `conference` command: serve, migrate, remind, send-mail, demo, createuser, token."""
+"""The `conference` command: serve, migrate, remind, send-mail, demo, createuser, token, backup, restore."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import getpass
 import os
 import sys
 from collections.abc import Coroutine
+from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("PICCOLO_CONF", "conference.piccolo_conf")
@@ -123,6 +124,34 @@ def cmd_token(args: argparse.Namespace) -> None:
     print(_run(issue()))
 
 
+def cmd_backup(args: argparse.Namespace) -> None:
+    from conference.backup import BackupError, backup
+    from conference.i18n import gettext as _
+
+    try:
+        manifest = backup(Path(args.file))
+    except BackupError as exc:
+        raise SystemExit(str(exc)) from exc
+    print(_("已备份到 {file}：{rows} 行数据，{files} 个文件，迁移 {migration}。").format(
+        file=args.file, rows=sum(manifest["tables"].values()), files=len(manifest["files"]),
+        migration=manifest["migration"]))
+
+
+def cmd_restore(args: argparse.Namespace) -> None:
+    from conference.backup import BackupError, restore
+    from conference.i18n import gettext as _
+
+    try:
+        result = restore(Path(args.file), force=args.force)
+    except BackupError as exc:
+        raise SystemExit(str(exc)) from exc
+    manifest = result.manifest
+    print(_("已从 {file} 恢复（备份时间 {created}）：{rows} 行数据，{files} 个文件，行数与备份清单一致。").format(
+        file=args.file, created=manifest["created_at"], rows=sum(manifest["tables"].values()), files=result.files))
+    if result.pending_migrations:
+        print(_("备份的数据库结构比本程序旧，请运行：conference migrate"))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="conference", description="联席会议议事督办系统")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -157,6 +186,13 @@ def main(argv: list[str] | None = None) -> None:
     p = sub.add_parser("token", help="为账号生成新的接口令牌（旧令牌作废）")
     p.add_argument("username")
     p.set_defaults(func=cmd_token)
+    p = sub.add_parser("backup", help="在线备份数据库和发件箱文件到一个 .tar 文件")
+    p.add_argument("file", help="备份文件，例如 /srv/backup/conference-20260101.tar")
+    p.set_defaults(func=cmd_backup)
+    p = sub.add_parser("restore", help="从备份文件恢复（目标数据库须为空，除非加 --force）")
+    p.add_argument("file", help="conference backup 写出的备份文件")
+    p.add_argument("--force", action="store_true", help="目标数据库已有数据时也恢复（覆盖现有全部数据）")
+    p.set_defaults(func=cmd_restore)
     args = parser.parse_args(argv)
     args.func(args)
 

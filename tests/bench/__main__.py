@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from tests.bench import feeds, meetings, minutes, supervision
+from tests.bench import feeds, meetings, minutes, supervision, writes
 
 BENCHMARKS = {"meetings": meetings.main, "supervision": supervision.main, "minutes": minutes.main,
-              "feeds": feeds.main}
+              "feeds": feeds.main, "writes": writes.main}
 
 
 def main() -> None:

@@ -77,13 +77,20 @@ def cmd_remind(args: argparse.Namespace) -> None:
 
 
 def cmd_send_mail(args: argparse.Namespace) -> None:
-    from conference.mail.sender import mail_loop, send_pending
+    from conference.i18n import gettext as _
+    from conference.mail.sender import mail_loop, send_pending, until_signal
     from conference.settings import get_settings
 
+    # SIGTERM / Ctrl-C: the message in flight is finished and the rest goes back to the queue.
+    stopped = _("已停止：正在发送的邮件已发完，其余邮件已放回队列。")
     if args.loop:
-        _run(mail_loop(get_settings().mail_interval or 15))
+        _run(until_signal(mail_loop(get_settings().mail_interval or 15)))
+        print(stopped)
         return
-    outcome = _run(send_pending())
+    outcome = _run(until_signal(send_pending()))
+    if outcome is None:
+        print(stopped)
+        return
     print(f"已发送 {outcome.sent} 封，待重试 {outcome.retried} 封，转入发送失败 {outcome.dead} 封。")
 
 

@@ -29,14 +29,15 @@ import asyncio
 import datetime as dt
 import logging
 import os
+import signal
 import ssl
 import tempfile
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Coroutine, Iterable, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import aiosmtplib
 from piccolo.engine.postgres import PostgresEngine
@@ -48,6 +49,7 @@ from conference.settings import Settings, get_settings
 from conference.timefmt import now
 
 log = logging.getLogger("conference.mail")
+T = TypeVar("T")
 
 BATCH = 20
 # Retry delays: never below MIN_RETRY (MAIL_RETRY_SECONDS=0 would otherwise burn the whole retry
@@ -259,6 +261,7 @@ async def release(rows: Sequence[dict[str, Any]], *, attempted: bool = False) ->
     never started is not counted."""
     if not rows:
         return
+    log.info("mail: stopping; %d claimed message(s) returned to the queue", len(rows))
     uncount = "" if attempted else ", attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END"
     await _run(f"UPDATE notification SET status = 'queued', next_attempt_at = NULL{uncount} "
                f"WHERE id IN ({_id_list(r['id'] for r in rows)}) AND status = 'sending'")
@@ -417,3 +420,24 @@ async def mail_loop(interval_seconds: float) -> None:
         except Exception:  # the loop must survive a bad tick (database restart, ...)
             log.exception("mail run failed")
         await asyncio.sleep(interval_seconds)
+
+
+async def until_signal(coro: Coroutine[Any, Any, T]) -> T | None:
+    """`conference send-mail`: SIGTERM or SIGINT stops the sender as a server shutdown does (the
+    message in flight is finished, the rest of the batch queued again) instead of killing it
+    mid-message. None when it was stopped so."""
+    task = asyncio.ensure_future(coro)
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGTERM, signal.SIGINT)
+    for sig in signals:
+        loop.add_signal_handler(sig, task.cancel)
+    try:
+        return await task
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise  # this caller is being cancelled, not the sender stopped by a signal
+        return None
+    finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)

@@ -141,7 +141,9 @@ async def test_viewer_opens_messages_with_line_breaks_in_stored_names(eml_settin
 
 
 async def test_viewer_shows_one_recipient_for_the_attack_name(eml_settings: Settings, as_user: Any) -> None:
-    rows = await MemberUnit.insert(MemberUnit(name=ATTACK + unique(), kind="other", created_at=now())).returning(
+    # The column holds 100 characters: the longest attack that fits, still past the folding width.
+    name = unique("A" * 60) + " <evil@attacker.example>"
+    rows = await MemberUnit.insert(MemberUnit(name=name, kind="other", created_at=now())).returning(
         MemberUnit.id)
     notification_id = await stored(unit=int(rows[0]["id"]))
     raw = await (await as_user("office")).get(f"/mail/eml/{notification_id}")

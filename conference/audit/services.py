@@ -1,5 +1,9 @@
 """Writing and reading the audit trail. Every service that changes state calls `record` inside the
-same transaction as the change, so the trail and the data cannot disagree."""
+same transaction as the change, so the trail and the data cannot disagree.
+
+Secrets never enter the trail: password hashes, API, reply and feed tokens and their hashes, session
+keys, SMTP passwords... are dropped from every snapshot and every before/after written (`SECRET_FIELDS`
+and the name patterns of `is_secret`); migration 2026-12-03T10:02 removed those already stored."""
 
 from __future__ import annotations
 
@@ -10,6 +14,32 @@ from typing import Any
 from conference.accounts.actor import Actor
 from conference.audit.tables import AuditEvent
 from conference.timefmt import now
+
+# Columns and keys that hold secrets or what stands for them (hashes open nothing by themselves but
+# can be attacked offline, and a token hash identifies a live link).
+SECRET_FIELDS = frozenset({
+    "password", "password_hash", "new_password", "old_password", "api_token", "api_token_hash", "token",
+    "token_hash", "reply_token", "reply_token_hash", "feed_token", "feed_token_hash", "key", "key_hash",
+    "session_key", "csrf_token", "secret", "secret_key", "smtp_password",
+})
+SECRET_MARKERS = ("password", "secret", "token", "_hash", "passwd")
+
+
+def is_secret(name: str) -> bool:
+    """Deny list: the names above, and any name containing password/secret/passwd, ending in _hash
+    or naming a token (token, *_token, token_*), except the flag `token_revoked`."""
+    lowered = name.lower()
+    if lowered in SECRET_FIELDS:
+        return True
+    if lowered == "token_revoked":
+        return False
+    return any(marker in lowered for marker in SECRET_MARKERS)
+
+
+def without_secrets(values: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if values is None:
+        return None
+    return {k: (without_secrets(v) if isinstance(v, Mapping) else v) for k, v in values.items() if not is_secret(str(k))}
 
 
 def _plain(value: Any) -> Any:
@@ -22,7 +52,7 @@ def _plain(value: Any) -> Any:
 
 
 def snapshot(row: Mapping[str, Any], fields: Iterable[str]) -> dict[str, Any]:
-    return {name: _plain(row.get(name)) for name in fields}
+    return {name: _plain(row.get(name)) for name in fields if not is_secret(name)}
 
 
 def changed(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -52,7 +82,7 @@ async def record(
             entity=entity,
             entity_id=entity_id,
             conference_id=conference_id,
-            before=dict(before) if before is not None else None,
-            after=dict(after) if after is not None else None,
+            before=without_secrets(before),
+            after=without_secrets(after),
         )
     )

@@ -46,6 +46,21 @@ def has_control(value: str, *, multiline: bool = False) -> bool:
     return False
 
 
+def safe_filename(name: str, default: str = "attachment") -> str:
+    """An uploaded file's name as stored and as shown: no path separators, no format characters (a
+    right-to-left override U+202E would show "报告\u202egpj.exe" as "报告exe.jpg"; bidi embeddings,
+    isolates and zero-width characters likewise) and no control characters, at most 200 characters,
+    keeping the end (the extension). Applied on upload and again whenever a stored name is shown or
+    sent, so names stored before this rule are neutralised too."""
+    cleaned = []
+    for char in unicodedata.normalize("NFC", str(name or "")):
+        category = unicodedata.category(char)
+        if category == "Cf":
+            continue  # invisible: dropped, so the name reads in its real order
+        cleaned.append("_" if char in "/\\" or category in ("Cc", "Zl", "Zp") else char)
+    return "".join(cleaned).strip()[-200:].strip() or default
+
+
 class FormReader:
     def __init__(self, data: Mapping[str, Any]) -> None:
         self.data = data

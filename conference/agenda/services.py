@@ -15,7 +15,7 @@ from conference.accounts.scope import visible_conference_ids
 from conference.agenda.tables import AgendaItem, AgendaItemUnit, AgendaSlot, Attachment
 from conference.audit.services import record
 from conference.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from conference.forms import FormReader
+from conference.forms import FormReader, safe_filename
 from conference.i18n import gettext as _
 from conference.meetings.services import street_conference
 from conference.meetings.tables import Meeting
@@ -376,7 +376,7 @@ async def add_attachment(actor: Actor, item_id: int, filename: str, content: byt
     if actor.role not in ("street", "office", "admin"):
         raise Forbidden(_("您无权上传附件。"))
     content_type = check_attachment(filename, content)
-    safe_name = filename.replace("/", "_").replace("\\", "_").strip()[-200:] or "attachment"
+    safe_name = safe_filename(filename)
     async with db.atomic(AgendaItem, item_id):
         if await Attachment.count().where(Attachment.item == item_id) >= MAX_ATTACHMENTS:
             raise ValidationFailed({"file": _("每个议题最多 10 个附件。")})

@@ -25,6 +25,7 @@ from conference.agenda.services import (
 from conference.agenda.tables import AgendaItem, AgendaItemUnit, AgendaSlot, Attachment
 from conference.audit.tables import AuditEvent
 from conference.errors import DomainError
+from conference.forms import safe_filename
 from conference.i18n import gettext as _
 from conference.meetings.services import STATUS_LABELS as MEETING_STATUS_LABELS
 from conference.meetings.tables import Meeting
@@ -225,7 +226,7 @@ async def status_history(item_id: int) -> list[dict[str, Any]]:
         if after.get("return_reason"):
             detail = _("退回理由：{reason}").format(reason=after["return_reason"])
         elif event["action"] == "attach":
-            detail = after.get("filename", "")
+            detail = safe_filename(after.get("filename", ""), "")
         elif event["action"] == "move":
             detail = _("第{a}项 → 第{b}项").format(a=before.get("position", ""), b=after.get("position", ""))
         history.append({
@@ -295,6 +296,8 @@ async def item_detail(actor: Actor, item_id: int) -> dict[str, Any]:
         Attachment.id, Attachment.filename, Attachment.content_type, Attachment.size, Attachment.created_at,
         Attachment.uploaded_by.display_name.as_alias("uploaded_by_name"),
     ).where(Attachment.item == item_id).order_by(Attachment.id)
+    for attachment in attachments:
+        attachment["filename"] = safe_filename(attachment["filename"])  # also names stored before the rule
     merged_from_query = AgendaItem.select(AgendaItem.id, AgendaItem.title, AgendaItem.street.name.as_alias("street_name")).where(
         AgendaItem.merged_into == item_id)
     if actor.role == "street":

@@ -17,7 +17,7 @@ from conference.agenda.services import check_attachment
 from conference.agenda.tables import AgendaItem, AgendaSlot
 from conference.audit.services import record
 from conference.errors import Conflict, Forbidden, NotFound, ValidationFailed
-from conference.forms import FormReader
+from conference.forms import FormReader, safe_filename
 from conference.i18n import gettext as _
 from conference.meetings.tables import Meeting
 from conference.notifications.services import queue
@@ -245,7 +245,7 @@ async def _attach(report_id: int, task_id: int, files: Sequence[tuple[str, bytes
     for filename, content in files[:10]:
         content_type = check_attachment(filename, content)
         await TaskAttachment.insert(TaskAttachment(
-            report=report_id, task=task_id, filename=filename.replace("/", "_").replace("\\", "_")[-200:],
+            report=report_id, task=task_id, filename=safe_filename(filename),
             content_type=content_type, size=len(content), sha256=hashlib.sha256(content).hexdigest(), data=content,
             created_at=now()))
 

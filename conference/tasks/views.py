@@ -15,6 +15,7 @@ from conference.accounts.actor import Actor
 from conference.accounts.scope import visible_conference_ids
 from conference.db import fetch, int_list
 from conference.errors import NotFound
+from conference.forms import safe_filename
 from conference.i18n import gettext as _
 from conference.registry.tables import Conference, Membership
 from conference.tasks import services
@@ -289,6 +290,7 @@ async def task_detail(actor: Actor, task_id: int) -> dict[str, Any]:
     ).where(TaskAttachment.task == task_id).order_by(TaskAttachment.id)
     by_report: dict[int, list[dict[str, Any]]] = {}
     for f in files:
+        f["filename"] = safe_filename(f["filename"])  # also names stored before the rule
         by_report.setdefault(f["report"], []).append(f)
     for report in reports:
         report["label"] = REPORT_LABELS.get(report["kind"], report["kind"])

@@ -9,9 +9,12 @@ from typing import Any
 
 from litestar import MediaType, Response
 
+from conference.forms import safe_filename
+
 
 def content_disposition(filename: str) -> str:
     """`attachment` with an ASCII fallback and the UTF-8 name (RFC 6266 / 5987) for Chinese names."""
+    filename = safe_filename(filename)
     fallback = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in filename) or "attachment"
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{urllib.parse.quote(filename, safe='')}"
 

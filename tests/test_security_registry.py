@@ -191,8 +191,15 @@ async def test_street_conference_is_chosen_deterministically():
 
 async def test_migration_fills_owners_from_the_first_link():
     """The backfill (migrations/...t10_01...) gives an unowned unit the district conference above
-    the street conference that first had it."""
+    the street conference that first had it; a unit linked nowhere its parent unit's owner, a street
+    linked nowhere the owner of its district's streets; the rest stay the admin's."""
     admin = await actor("admin")
+    parent = await id_of(MemberUnit, "罗庄区市场监管局")
+    child = await services.create_unit(admin, {"name": f"迁移下级{uid()}", "kind": "dispatched_agency",
+                                               "parent_unit": str(parent)})
+    lone = await services.create_unit(admin, {"name": f"迁移孤立{uid()}", "kind": "other"})
+    street = await services.create_street(admin, {"name": f"迁移街道{uid()}", "district": "罗庄区"})
+    far_street = await services.create_street(admin, {"name": f"远方街道{uid()}", "district": f"无主区{uid()}"})
     unit_id = await services.create_unit(admin, {"name": f"迁移单位{uid()}", "kind": "department"})
     await services.add_membership(admin, await conference_id(LUOZHUANG_STREET), {"unit": str(unit_id), **PAST})
     await services.add_membership(admin, await conference_id(LANSHAN_DISTRICT),
@@ -205,8 +212,13 @@ async def test_migration_fills_owners_from_the_first_link():
     manager = await module.forwards()
     for raw in manager.raw:
         await raw()
-    row = await MemberUnit.select(MemberUnit.owner_conference).where(MemberUnit.id == unit_id).first()
-    assert row["owner_conference"] == await conference_id(LUOZHUANG_DISTRICT)
+    luozhuang = await conference_id(LUOZHUANG_DISTRICT)
+    owners = {r["id"]: r["owner_conference"] for r in await MemberUnit.select(MemberUnit.id, MemberUnit.owner_conference)
+              .where(MemberUnit.id.is_in([unit_id, child, lone]))}
+    assert owners == {unit_id: luozhuang, child: luozhuang, lone: None}
+    streets = {r["id"]: r["owner_conference"] for r in await Street.select(Street.id, Street.owner_conference)
+               .where(Street.id.is_in([street, far_street]))}
+    assert streets == {street: luozhuang, far_street: None}
     assert await Membership.count().where(Membership.unit == unit_id) == 2
     assert await ConvenorAppointment.count() > 0
 

@@ -15,6 +15,7 @@ from litestar import MediaType, Request, Response, Router
 from litestar.exceptions import ValidationException
 
 from conference.agenda.api import ROUTES as AGENDA_ROUTES
+from conference.holidays.api import ROUTES as HOLIDAY_ROUTES
 from conference.i18n import gettext as _
 from conference.meetings.api import ROUTES as MEETING_ROUTES
 from conference.minutes.api import ROUTES as MINUTES_ROUTES
@@ -52,6 +53,10 @@ LABELS = {
     "per_page": _("每页条数"),
     "sort": _("排序字段"),
     "desc": _("倒序"),
+    "year": _("年份"),
+    "day": _("日期"),
+    "start": _("开始日期"),
+    "end": _("结束日期"),
 }
 KINDS = {
     "str": _("文本"),
@@ -116,6 +121,6 @@ def undecodable_body(request: Request[Any, Any, Any], exc: UnicodeDecodeError) -
 
 
 ROUTES = [
-    Router(path="/", route_handlers=[*REGISTRY_ROUTES, *MEETING_ROUTES, *AGENDA_ROUTES, *MINUTES_ROUTES], security=[{SECURITY_SCHEME: []}],
+    Router(path="/", route_handlers=[*REGISTRY_ROUTES, *MEETING_ROUTES, *AGENDA_ROUTES, *MINUTES_ROUTES, *HOLIDAY_ROUTES], security=[{SECURITY_SCHEME: []}],
            exception_handlers={ValidationException: validation_error, UnicodeDecodeError: undecodable_body}),
 ]

@@ -6,19 +6,21 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from functools import partial
+from typing import Any
 
-from litestar import Litestar, Router
+from litestar import Litestar, Request, Router
 from litestar.config.csrf import CSRFConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
-from conference import api, db
+from conference import api, db, workdays
 from conference.accounts import routes as account_routes
 from conference.agenda import routes as agenda_routes
 from conference.audit import routes as audit_routes
 from conference.calendar import routes as calendar_routes
+from conference.holidays import routes as holiday_routes
 from conference.mail import routes as mail_routes
 from conference.mail.sender import mail_loop
 from conference.meetings import reply_routes, special_routes
@@ -36,6 +38,13 @@ from conference.web import home
 from conference.web.auth import AuthMiddleware, access_guard, reject_impossible_ids
 from conference.web.errors import EXCEPTION_HANDLERS
 from conference.web.templating import template_config
+
+
+async def before_request(request: Request[Any, Any, Any]) -> None:
+    await reject_impossible_ids(request)
+    # The holiday calendar of this process, read again when the office changed it (one-row check).
+    if not request.url.path.startswith("/static/"):
+        await workdays.refresh()
 
 
 @asynccontextmanager
@@ -64,11 +73,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             static, *home.ROUTES, *account_routes.ROUTES, *registry_routes.ROUTES, *import_routes.ROUTES,
             *audit_routes.ROUTES, *meeting_routes.ROUTES, *special_routes.ROUTES, *reply_routes.ROUTES,
             *agenda_routes.ROUTES, *notification_routes.ROUTES, *task_routes.ROUTES, *api.ROUTES, *supervision_routes.ROUTES,
-            *calendar_routes.ROUTES, *mail_routes.ROUTES, *minutes_routes.ROUTES,
+            *calendar_routes.ROUTES, *mail_routes.ROUTES, *minutes_routes.ROUTES, *holiday_routes.ROUTES,
         ],
         middleware=[AuthMiddleware],
         guards=[access_guard],
-        before_request=reject_impossible_ids,
+        before_request=before_request,
         # The JSON API authenticates with Bearer tokens only (never cookies), so CSRF does not apply there.
         csrf_config=CSRFConfig(secret=settings.secret_key, cookie_secure=settings.secure_cookies,
                                cookie_httponly=True, exclude=["^/api/"]),

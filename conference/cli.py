@@ -1,4 +1,4 @@
-"""The `conference` command: serve, migrate, remind, send-mail, demo, createuser, token, backup, restore."""
+"""The `conference` command: serve, migrate, remind, send-mail, demo, createuser, token, backup, restore, holidays."""
 
 from __future__ import annotations
 
@@ -159,6 +159,29 @@ def cmd_restore(args: argparse.Namespace) -> None:
         print(_("备份的数据库结构比本程序旧，请运行：conference migrate"))
 
 
+def cmd_holidays(args: argparse.Namespace) -> None:
+    """`holidays import --year 2027 FILE.csv` replaces the year's schedule; `holidays seed` adds the
+    official days chinese-calendar knows that are missing. Both recompute the working-day deadlines
+    affected and queue a notice to each unit whose deadline moved."""
+    from conference.errors import ValidationFailed
+    from conference.holidays import services
+
+    try:
+        if args.action == "seed":
+            print(f"已从 chinese-calendar 补充 {_run(services.seed())} 天。")
+            return
+        text = Path(args.file).read_text(encoding="utf-8-sig")
+        entries = services.parse_csv(text)
+        count = _run(services.import_year(None, args.year, entries))
+    except ValidationFailed as exc:
+        for message in exc.errors.values():
+            print(message, file=sys.stderr)
+        raise SystemExit(2) from exc
+    except OSError as exc:
+        raise SystemExit(f"无法读取 {args.file}：{exc.strerror}") from exc
+    print(f"已导入 {args.year} 年的节假日安排：{count} 天。")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="conference", description="联席会议议事督办系统")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -200,6 +223,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("file", help="conference backup 写出的备份文件")
     p.add_argument("--force", action="store_true", help="目标数据库已有数据时也恢复（覆盖现有全部数据）")
     p.set_defaults(func=cmd_restore)
+    p = sub.add_parser("holidays", help="节假日与调休：导入某年安排（CSV）或从 chinese-calendar 补充")
+    hsub = p.add_subparsers(dest="action", required=True)
+    h = hsub.add_parser("import", help="用 CSV 文件替换某年的安排（每行：日期,类型,名称；类型为 holiday/放假 或 workday/上班）")
+    h.add_argument("--year", type=int, required=True)
+    h.add_argument("file")
+    hsub.add_parser("seed", help="补充 chinese-calendar 已知年份中表内没有的日期（不覆盖已录入的）")
+    p.set_defaults(func=cmd_holidays)
     args = parser.parse_args(argv)
     args.func(args)
 

@@ -6,6 +6,7 @@ from conference.accounts.tables import LoginThrottle, Session, User
 from conference.agenda.tables import AgendaItem, AgendaItemUnit, AgendaSlot, Attachment
 from conference.audit.tables import AuditEvent
 from conference.calendar.tables import CalendarFeed
+from conference.holidays.tables import HolidayCalendar, HolidayDay
 from conference.meetings.tables import Invitation, Meeting, SpecialMeetingRequest
 from conference.minutes.tables import Minutes, MinutesComment, MinutesPublication, MinutesVersion
 from conference.notifications.tables import Notification
@@ -27,7 +28,7 @@ APP_CONFIG = AppConfig(
         Street, Conference, MemberUnit, Membership, Person, ConvenorAppointment, User, Session, AuditEvent,
         Meeting, Invitation, SpecialMeetingRequest, AgendaItem, AgendaItemUnit, AgendaSlot, Attachment, Notification,
         Resolution, ResolutionUnit, Task, TaskReport, TaskAttachment, CalendarFeed, LoginThrottle,
-        Minutes, MinutesVersion, MinutesComment, MinutesPublication,
+        Minutes, MinutesVersion, MinutesComment, MinutesPublication, HolidayDay, HolidayCalendar,
     ],
     migration_dependencies=[],
     commands=[],

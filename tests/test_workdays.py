@@ -1,9 +1,10 @@
 """Working days as Chinese offices count them (conference.workdays): weekends and official holidays
 off, make-up working days (调休) on, across the 2026 Spring Festival and the 2025/2026 National Day
-holidays; a date beyond the published calendar is a clear Chinese error, also on the resolution form.
+holidays; a date beyond the entered years counts weekdays only and is provisional, also on the
+resolution form.
 
-The holiday facts are first checked against chinese_calendar itself, so that a wrong expectation
-here cannot pass unnoticed."""
+The calendar is the holiday_day table, seeded from chinese_calendar; the holiday facts are first
+checked against chinese_calendar itself, so that a wrong expectation here cannot pass unnoticed."""
 
 from __future__ import annotations
 
@@ -14,9 +15,9 @@ import pytest
 
 from conference.tasks import services as tasks
 from conference.tasks.tables import Resolution
-from conference.workdays import CalendarUnknown, add_workdays, is_workday, last_known_year, workdays_between
+from conference.workdays import add_workdays, deadline_after, is_workday, last_known_year, refresh, workdays_between
 from tests import conftest
-from tests.conftest import field_error, post_form
+from tests.conftest import post_form
 
 D = dt.date
 
@@ -24,6 +25,12 @@ D = dt.date
 SPRING_FESTIVAL_2026 = (D(2026, 2, 15), D(2026, 2, 23), [D(2026, 2, 14), D(2026, 2, 28)])
 NATIONAL_DAY_2026 = (D(2026, 10, 1), D(2026, 10, 7), [D(2026, 9, 20), D(2026, 10, 10)])
 NATIONAL_DAY_2025 = (D(2025, 10, 1), D(2025, 10, 8), [D(2025, 9, 28), D(2025, 10, 11)])
+
+
+@pytest.fixture(autouse=True)
+async def calendar(database_url):
+    """The holiday table of the test database (seeded from chinese-calendar by the migration)."""
+    await refresh(force=True)
 
 
 def days(start: dt.date, end: dt.date) -> list[dt.date]:
@@ -102,43 +109,35 @@ def test_ordinary_weeks_and_edge_cases():
         add_workdays(D(2026, 3, 6), 0)
 
 
-def test_a_date_beyond_the_calendar_is_a_clear_error():
+async def test_a_date_beyond_the_entered_years_counts_weekdays_and_is_provisional():
     last = last_known_year()
-    assert last >= 2026
-    with pytest.raises(CalendarUnknown) as caught:
-        add_workdays(D(last, 12, 30), 5)
-    message = caught.value.message
-    assert message == (f"系统的节假日安排只覆盖到{last}年，无法计算{last + 1}年1月1日及以后的工作日。请改用具体日期作为期限。")
-    assert caught.value.status_code == 400
-    with pytest.raises(CalendarUnknown):
-        is_workday(D(last + 1, 6, 1))
-    with pytest.raises(CalendarUnknown):
-        workdays_between(D(last, 12, 1), D(last + 1, 1, 4))
-    assert workdays_between(D(last, 12, 1), D(last, 12, 31)) > 15  # within the calendar: fine
-    # The system's own dates (acknowledgement due) fall back to weekdays beyond the calendar.
+    assert last is not None and last >= 2026
+    beyond = last + 1
+    # No day of the next year is entered: weekends off, nothing refused.
+    assert is_workday(D(beyond, 1, 1)) is (D(beyond, 1, 1).weekday() < 5)
+    end, provisional = deadline_after(D(last, 12, 30), 5)
+    assert provisional and end.year == beyond and end.weekday() < 5
+    assert workdays_between(D(last, 12, 1), D(last, 12, 31)) > 15
+    assert deadline_after(D(last, 11, 2), 3)[1] is False  # within the entered years: final
+    # The system's own dates (acknowledgement due) and alerts use the same rule.
     assert tasks.workdays_after(D(last, 12, 30), 3).weekday() < 5
-    assert tasks.alert({"status": "in_progress", "deadline": D(last + 1, 3, 1), "ack_due": D(last, 12, 31)}, D(last, 12, 30)) == ""
-    assert tasks.alert({"status": "in_progress", "deadline": D(last + 1, 1, 1), "ack_due": D(last, 12, 31)}, D(last, 12, 30)) == "yellow"
+    assert tasks.alert({"status": "in_progress", "deadline": D(beyond, 3, 1), "ack_due": D(last, 12, 31)}, D(last, 12, 30)) == ""
 
 
-async def test_a_working_day_deadline_beyond_the_calendar_is_refused_beside_the_field(as_user):
+async def test_a_working_day_deadline_beyond_the_entered_years_is_accepted_as_provisional(as_user):
     from tests.test_tasks import held_meeting, meeting_day, unit_id
 
     office = await as_user("office")
     meeting_id, item_id = await held_meeting()
     day = await meeting_day(meeting_id)
-    # 365 working days is well over a year: beyond any published calendar from yesterday.
-    with pytest.raises(CalendarUnknown) as caught:
-        add_workdays(day, 365)
+    expected, provisional = deadline_after(day, 365)  # well over a year: beyond any entered schedule
+    assert provisional
     form = {"item": str(item_id), "text": "由规划局牵头论证停车场选址。", "lead_unit": str(await unit_id("兰山区自然资源和规划局")),
             "deadline_mode": "workdays", "deadline_workdays": "365"}
     response = await post_form(office, f"/meetings/{meeting_id}/resolutions", form)
-    assert response.status_code == 400
-    assert field_error(response, "deadline_workdays") == caught.value.message
-    assert f"只覆盖到{last_known_year()}年" in caught.value.message
-    page = conftest.html(response)
-    assert page.select_one("#f-deadline_workdays")["value"] == "365"
-    assert page.select_one("#f-deadline_workdays")["aria-describedby"] == "e-deadline_workdays"
-    assert page.select_one("#f-text").get_text() == form["text"]
-    assert [a["href"] for a in page.select("#error-summary a")] == ["#f-deadline_workdays"]
-    assert await Resolution.count().where(Resolution.meeting == meeting_id) == 0
+    assert response.status_code == 303, response.text
+    row = await Resolution.select().where(Resolution.meeting == meeting_id).first()
+    assert row is not None
+    assert (row["deadline"], row["deadline_provisional"], row["deadline_workdays"]) == (expected, True, 365)
+    page = conftest.html(await office.get(f"/meetings/{meeting_id}"))
+    assert page.select_one(".resolution-deadline + .provisional").get_text() == "（暂定）"

@@ -16,6 +16,7 @@ from conference.settings import get_settings
 from conference.tasks.services import ALERT_LABELS, OPEN, alert
 from conference.tasks.tables import Task
 from conference.timefmt import cn_date, today
+from conference.workdays import refresh as refresh_calendar
 
 log = logging.getLogger("conference.reminders")
 
@@ -23,6 +24,7 @@ log = logging.getLogger("conference.reminders")
 async def run_reminders(day: dt.date | None = None) -> int:
     """Queues today's reminders; returns how many were new."""
     day = day or today()
+    await refresh_calendar()  # alerts count working days on the office's holiday calendar
     rows = await Task.select(Task.id, Task.unit, Task.conference, Task.status, Task.deadline, Task.ack_due,
                              Task.resolution.text.as_alias("text")).where(Task.status.is_in(list(OPEN)))
     base = get_settings().base_url

@@ -26,7 +26,8 @@ from conference.registry.tables import MemberUnit
 from conference.settings import get_settings
 from conference.tasks.tables import Resolution, ResolutionUnit, Task, TaskAttachment, TaskReport
 from conference.timefmt import cn_date, now, today
-from conference.workdays import CalendarUnknown, add_workdays, is_workday
+from conference.workdays import Calendar, add_workdays, deadline_after, is_workday
+from conference.workdays import refresh as refresh_calendar
 
 STATUS_LABELS = {
     "assigned": _("待签收"), "acknowledged": _("已签收"), "in_progress": _("办理中"), "reported_done": _("已报办结"),
@@ -39,12 +40,15 @@ REPORT_LABELS = {
     "assigned": _("交办"), "acknowledged": _("签收"), "progress": _("进展"), "done": _("报办结"), "returned": _("退回重办"),
     "closed": _("销号"), "cancelled": _("撤销"), "extension_requested": _("申请延期"), "extension_approved": _("同意延期"),
     "extension_declined": _("不同意延期"), "rated": _("街道评价"), "reopened": _("重新办理"),
+    "deadline_recomputed": _("期限重算"),
 }
 OPEN = ("assigned", "acknowledged", "in_progress", "reported_done", "returned")
 WORKING = ("acknowledged", "in_progress", "returned")
 TASK_NOT_FOUND = _("没有找到该任务，或您无权查看。")
 ACK_WORKDAYS = 2
 YELLOW_WORKDAYS = 3
+# After a provisional deadline in messages: counted on weekdays only, the year's holidays not entered yet.
+PROVISIONAL_NOTE = _("（暂定：该年度节假日安排尚未录入，按周一至周五计算，录入后自动重算）")
 
 
 def _wrong_state(status: str, doing: str) -> Conflict:
@@ -52,16 +56,9 @@ def _wrong_state(status: str, doing: str) -> Conflict:
 
 
 def workdays_after(start: dt.date, n: int) -> dt.date:
-    """For the system's own dates (acknowledgement due): beyond the published holiday calendar
-    weekends alone are skipped, so a task assigned late in December still gets a due date."""
-    try:
-        return add_workdays(start, n)
-    except CalendarUnknown:
-        day, counted = start, 0
-        while counted < n:
-            day += dt.timedelta(days=1)
-            counted += day.weekday() < 5
-        return day
+    """For the system's own dates (acknowledgement due): beyond the entered holiday calendar
+    weekends alone are skipped (conference.workdays)."""
+    return add_workdays(start, n)
 
 
 # ---------------------------------------------------------------- alerts
@@ -77,10 +74,7 @@ def alert(task: Mapping[str, Any], day: dt.date | None = None) -> str:
         return "red"
     if task["status"] == "assigned" and task["ack_due"] < day:
         return "unack"
-    try:
-        remaining = sum(1 for i in range(1, (task["deadline"] - day).days + 1) if is_workday(day + dt.timedelta(days=i)))
-    except CalendarUnknown:
-        remaining = sum(1 for i in range(1, (task["deadline"] - day).days + 1) if (day + dt.timedelta(days=i)).weekday() < 5)
+    remaining = sum(1 for i in range(1, (task["deadline"] - day).days + 1) if is_workday(day + dt.timedelta(days=i)))
     if remaining <= YELLOW_WORKDAYS:
         return "yellow"
     return ""
@@ -153,6 +147,7 @@ async def _resolution_values(data: Mapping[str, Any], cooperating: Sequence[str]
     mode = form.choice("deadline_mode", _("期限方式"), {"date": _("指定日期"), "workdays": _("工作日")})
     deadline: dt.date | None = None
     workdays: int | None = None
+    provisional = False
     if mode == "date":
         deadline = form.date("deadline", _("办结期限"), required=True)
         if deadline and deadline < meeting_day:
@@ -163,10 +158,8 @@ async def _resolution_values(data: Mapping[str, Any], cooperating: Sequence[str]
             form.fail("deadline_workdays", _("工作日数应为 1 到 365 之间的整数。"))
         elif raw:
             workdays = int(raw)
-            try:
-                deadline = add_workdays(meeting_day, workdays)
-            except CalendarUnknown as exc:
-                form.fail("deadline_workdays", exc.message)
+            # Beyond the years whose holidays are entered: weekdays only, marked 暂定 (provisional).
+            deadline, provisional = deadline_after(meeting_day, workdays)
     units: list[int] = []
     for value in list(cooperating)[:50]:
         if not str(value).isdecimal() or len(str(value)) > 9:
@@ -180,13 +173,15 @@ async def _resolution_values(data: Mapping[str, Any], cooperating: Sequence[str]
     if set(coop) - known:
         form.fail("cooperating", _("所选配合单位不存在。"))
     form.done()
-    return {"text": text, "lead_unit": lead, "cooperating": coop, "deadline": deadline, "deadline_workdays": workdays}
+    return {"text": text, "lead_unit": lead, "cooperating": coop, "deadline": deadline, "deadline_workdays": workdays,
+            "deadline_provisional": provisional}
 
 
 async def adopt_resolution(actor: Actor, meeting_id: int, data: Mapping[str, Any], cooperating: Sequence[str]) -> int:
     """Records the resolution for an item discussed at a held meeting and assigns one task to the
     lead unit and one to each cooperating unit."""
     _office(actor)
+    await refresh_calendar()  # the holiday calendar as the office last left it
     form = FormReader(data)
     item_id = form.ref("item", _("议题"))
     form.done()
@@ -206,7 +201,8 @@ async def adopt_resolution(actor: Actor, meeting_id: int, data: Mapping[str, Any
         resolution_id = await insert_audited(actor, Resolution, "resolution", {
             "meeting": meeting_id, "item": item_id, "conference": meeting["conference"], "number": number,
             "text": values["text"], "lead_unit": values["lead_unit"], "deadline": values["deadline"],
-            "deadline_workdays": values["deadline_workdays"], "adopted_by": actor.id, "adopted_at": now(),
+            "deadline_workdays": values["deadline_workdays"], "deadline_provisional": values["deadline_provisional"],
+            "adopted_by": actor.id, "adopted_at": now(),
         }, conference_id=meeting["conference"])
         assigned = [(values["lead_unit"], "lead")] + [(u, "cooperate") for u in values["cooperating"]]
         day = today()
@@ -215,6 +211,7 @@ async def adopt_resolution(actor: Actor, meeting_id: int, data: Mapping[str, Any
             rows = await Task.insert(Task(
                 resolution=resolution_id, unit=unit_id, conference=meeting["conference"], street=item["street"], role=role,
                 status="assigned", assigned_at=now(), deadline=values["deadline"], ack_due=workdays_after(day, ACK_WORKDAYS),
+                deadline_provisional=values["deadline_provisional"],
             )).returning(Task.id)
             task_id = int(rows[0]["id"])
             await record(actor, "assign", "task", task_id, after={"unit": unit_id, "role": role,
@@ -224,9 +221,53 @@ async def adopt_resolution(actor: Actor, meeting_id: int, data: Mapping[str, Any
             await queue("task_assigned", conference_id=meeting["conference"], unit_id=unit_id, entity="task", entity_id=task_id,
                         subject=_("【督办任务】{title}").format(title=item["title"]),
                         body=_("议定事项：{text}\n承办角色：{role}\n办结期限：{deadline}\n请在 {ack} 前签收：{url}").format(
-                            text=values["text"], role=ROLE_LABELS[role], deadline=cn_date(values["deadline"]),
+                            text=values["text"], role=ROLE_LABELS[role],
+                            deadline=cn_date(values["deadline"]) + (PROVISIONAL_NOTE if values["deadline_provisional"] else ""),
                             ack=cn_date(workdays_after(day, ACK_WORKDAYS)), url=f"{get_settings().base_url}/tasks/{task_id}"))
         return resolution_id
+
+
+async def recompute_workday_deadlines(actor: Actor | None, calendar: Calendar, since: dt.date) -> list[int]:
+    """After the holiday calendar changed (on days from `since`): the deadlines set as "N working
+    days after the meeting" that are provisional or reach `since`, recomputed on `calendar`, for
+    resolutions that still have open tasks. The resolution and its open tasks still on the
+    resolution's deadline (not extended) take the new date and flag, audited; each unit whose
+    deadline moved is told through the outbox. Runs inside the caller's transaction; returns the
+    ids of the tasks whose deadline moved."""
+    rows = await Resolution.select(
+        *Resolution.all_columns(), Resolution.meeting.starts_at.as_alias("meeting_starts_at"),
+        Resolution.item.title.as_alias("item_title"),
+    ).where(Resolution.deadline_workdays.is_not_null()
+            & ((Resolution.deadline_provisional == True) | (Resolution.deadline >= since)))  # noqa: E712 - SQL
+    moved: list[int] = []
+    tz = get_settings().tz
+    for resolution in rows:
+        meeting_day = resolution["meeting_starts_at"].astimezone(tz).date()
+        new, provisional = calendar.deadline(meeting_day, int(resolution["deadline_workdays"]))
+        old = resolution["deadline"]
+        if (new, provisional) == (old, resolution["deadline_provisional"]):
+            continue
+        tasks = await Task.select().where((Task.resolution == resolution["id"]) & Task.status.is_in(list(OPEN)))
+        if not tasks:
+            continue
+        values = {"deadline": new, "deadline_provisional": provisional}
+        await update_audited(actor, Resolution, "resolution", resolution, values, expected_version=None,
+                             action="recompute_deadline", conference_id=resolution["conference"])
+        for task in tasks:
+            if task["deadline"] != old:  # extended: the approved date stands
+                continue
+            await update_audited(actor, Task, "task", task, values, expected_version=None, action="recompute_deadline",
+                                 conference_id=task["conference"])
+            if new == old:
+                continue
+            text = _("节假日安排已录入，办结期限（会后{n}个工作日）由{old}调整为{new}。").format(
+                n=resolution["deadline_workdays"], old=cn_date(old), new=cn_date(new) + (PROVISIONAL_NOTE if provisional else ""))
+            await _log(actor, task["id"], "deadline_recomputed", text)
+            await queue("task_deadline_recomputed", conference_id=task["conference"], unit_id=task["unit"], entity="task",
+                        entity_id=task["id"], subject=_("【督办任务】办结期限调整：{title}").format(title=resolution["item_title"]),
+                        body=text + "\n" + f"{get_settings().base_url}/tasks/{task['id']}")
+            moved.append(int(task["id"]))
+    return moved
 
 
 # ---------------------------------------------------------------- the unit's side

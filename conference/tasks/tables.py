@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from piccolo.columns import Bytea, Date, ForeignKey, Integer, OnDelete, Serial, Text, Timestamptz, Varchar
+from piccolo.columns import Boolean, Bytea, Date, ForeignKey, Integer, OnDelete, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
 
 from conference.accounts.tables import User
@@ -24,6 +24,9 @@ class Resolution(Table, tablename="resolution"):
     lead_unit = ForeignKey(MemberUnit, index=True, on_delete=OnDelete.restrict)
     deadline = Date()
     deadline_workdays = Integer(null=True, default=None)  # when set as "N working days from the meeting"
+    # 暂定: counted on weekdays only because the deadline reaches a year whose holidays are not yet
+    # entered; recomputed when the office enters them (conference.holidays.services).
+    deadline_provisional = Boolean(default=False)
     adopted_by = ForeignKey(User, null=True, on_delete=OnDelete.restrict)
     adopted_at = Timestamptz()
     version = Integer(default=1)
@@ -49,6 +52,7 @@ class Task(Table, tablename="task"):
     status = Varchar(length=16, default="assigned", index=True)
     assigned_at = Timestamptz(index=True)
     deadline = Date(index=True)
+    deadline_provisional = Boolean(default=False)  # see Resolution.deadline_provisional
     ack_due = Date()  # 2 working days after assignment
     acknowledged_at = Timestamptz(null=True, default=None)
     reported_done_at = Timestamptz(null=True, default=None)

@@ -90,7 +90,7 @@ async def meeting_resolutions(actor: Actor, meeting: Mapping[str, Any]) -> dict[
     of the adoption form. At most five queries, whatever the number of resolutions and tasks."""
     meeting_id = int(meeting["id"])
     rows = await fetch(
-        """SELECT r.id, r.number, r.text, r.deadline, r.deadline_workdays, r.item, r.lead_unit,
+        """SELECT r.id, r.number, r.text, r.deadline, r.deadline_workdays, r.deadline_provisional, r.item, r.lead_unit,
                   a.title AS item_title, a.street AS item_street, lu.name AS lead_name
            FROM resolution r JOIN agenda_item a ON a.id = r.item JOIN member_unit lu ON lu.id = r.lead_unit
            WHERE r.meeting = {} ORDER BY r.number, r.id""", meeting_id)
@@ -218,7 +218,8 @@ async def task_list(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
     page = min(max(parse_id(query.get("page")) or 1, 1), pages)
     direction = "DESC" if desc else "ASC"
     rows = await fetch(
-        f"""SELECT t.id, t.unit, t.street, t.status, t.role, t.deadline, t.ack_due, t.assigned_at, t.extension_status,
+        f"""SELECT t.id, t.unit, t.street, t.status, t.role, t.deadline, t.deadline_provisional, t.ack_due, t.assigned_at,
+                   t.extension_status,
                    t.rating, t.reopened, r.text AS resolution_text, r.number AS resolution_number, u.name AS unit_name,
                    a.title AS item_title, m.id AS meeting_id, m.title AS meeting_title, c.name AS conference_name,
                    s.name AS street_name

@@ -6,21 +6,19 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from functools import partial
-from typing import Any
 
-from litestar import Litestar, Request, Router
+from litestar import Litestar, Router
 from litestar.config.csrf import CSRFConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
-from conference import api, db, workdays
+from conference import api, db
 from conference.accounts import routes as account_routes
 from conference.agenda import routes as agenda_routes
 from conference.audit import routes as audit_routes
 from conference.calendar import routes as calendar_routes
-from conference.holidays import routes as holiday_routes
 from conference.mail import routes as mail_routes
 from conference.mail.sender import mail_loop
 from conference.meetings import reply_routes, special_routes
@@ -40,28 +38,30 @@ from conference.web.errors import EXCEPTION_HANDLERS
 from conference.web.templating import template_config
 
 
-async def before_request(request: Request[Any, Any, Any]) -> None:
-    await reject_impossible_ids(request)
-    # The holiday calendar of this process, read again when the office changed it (one-row check).
-    if not request.url.path.startswith("/static/"):
-        await workdays.refresh()
-
-
 @asynccontextmanager
 async def background_jobs(settings: Settings, app: Litestar) -> AsyncIterator[None]:
-    """Each server process runs the reminder job on a schedule; duplicates across processes are
-    impossible by construction (see conference.tasks.reminders)."""
-    job = asyncio.create_task(reminder_loop(settings.reminder_interval)) if settings.reminder_interval > 0 else None
-    # The mail sender (conference.mail.sender): rows are claimed, so several processes never send one twice.
-    mailer = asyncio.create_task(mail_loop(settings.mail_interval)) if settings.mail_interval > 0 else None
+    """The database, then the jobs each server process runs on a schedule: the reminder job
+    (duplicates across processes are impossible by construction, see conference.tasks.reminders) and
+    the mail sender (rows are claimed, so several processes never send one twice).
+
+    The order matters both ways. A job started before the PostgreSQL pool exists takes a connection
+    outside it and fails when it gives it back. On shutdown the jobs are cancelled first and
+    awaited while the database is still there: the sender finishes the message in flight and puts the
+    rest of its batch back in the queue (conference.mail.sender) before the pool closes."""
+    await db.start(settings)
     try:
-        yield
+        job = asyncio.create_task(reminder_loop(settings.reminder_interval)) if settings.reminder_interval > 0 else None
+        mailer = asyncio.create_task(mail_loop(settings.mail_interval)) if settings.mail_interval > 0 else None
+        try:
+            yield
+        finally:
+            for task in (job, mailer):
+                if task is not None:
+                    task.cancel()
+                    with suppress(asyncio.CancelledError):
+                        await task
     finally:
-        for task in (job, mailer):
-            if task is not None:
-                task.cancel()
-                with suppress(asyncio.CancelledError):
-                    await task
+        await db.stop()
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -73,11 +73,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             static, *home.ROUTES, *account_routes.ROUTES, *registry_routes.ROUTES, *import_routes.ROUTES,
             *audit_routes.ROUTES, *meeting_routes.ROUTES, *special_routes.ROUTES, *reply_routes.ROUTES,
             *agenda_routes.ROUTES, *notification_routes.ROUTES, *task_routes.ROUTES, *api.ROUTES, *supervision_routes.ROUTES,
-            *calendar_routes.ROUTES, *mail_routes.ROUTES, *minutes_routes.ROUTES, *holiday_routes.ROUTES,
+            *calendar_routes.ROUTES, *mail_routes.ROUTES, *minutes_routes.ROUTES,
         ],
         middleware=[AuthMiddleware],
         guards=[access_guard],
-        before_request=before_request,
+        before_request=reject_impossible_ids,
         # The JSON API authenticates with Bearer tokens only (never cookies), so CSRF does not apply there.
         csrf_config=CSRFConfig(secret=settings.secret_key, cookie_secure=settings.secure_cookies,
                                cookie_httponly=True, exclude=["^/api/"]),
@@ -98,8 +98,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ),
         lifespan=[partial(background_jobs, settings)],
         # minutes_pdf.startup logs whether WeasyPrint subsets fonts with HarfBuzz (fast minutes PDFs) or not.
-        on_startup=[partial(db.start, settings), minutes_pdf.startup],
-        on_shutdown=[db.stop],
+        on_startup=[minutes_pdf.startup],
         request_max_body_size=10 * 1024 * 1024,
         logging_config=None,
         debug=False,

@@ -5,7 +5,8 @@
   failure; a 5xx to RCPT TO (550 unknown mailbox) is a dead letter at once, with the server's reply
   on /mail/dead-letters. A run never claims again a message it has just failed.
 - Shutdown: cancelling the sender mid-batch (in this process), and SIGTERM to a real
-  `conference serve` whose in-server sender is mid-batch against a slow SMTP server: the message in
+  `conference serve` whose in-server sender is mid-batch against a slow SMTP server (and to
+  `conference send-mail --loop`): the message in
   flight is sent once and marked sent, the rest of the batch is queued again at once (attempts not
   counted), nothing stays `sending`. kill -9 instead: the batch waits out its lease, and then only
   the message that was in flight arrives a second time, with the same Message-ID.
@@ -337,16 +338,20 @@ async def server_database(database_url: str, tmp_path: Path) -> AsyncIterator[st
             await dbsetup.drop_postgres_schema(url)
 
 
-def serve(database_url: str, smtp_port: int, log_path: Path) -> subprocess.Popen[bytes]:
-    """`conference serve` with its in-server sender every second, ready once /healthz answers."""
+def start(command: str, database_url: str, smtp_port: int, log_path: Path) -> subprocess.Popen[bytes]:
+    """`conference serve` (ready once /healthz answers) or `conference send-mail --loop`, sending
+    every second to the test's SMTP server."""
     port = browser.free_port()
     url = f"http://{browser.HOST}:{port}"
     env = browser._server_env(database_url, url)
     env.update({"MAIL_INTERVAL": "1", "REMINDER_INTERVAL": "0", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_port),
                 "SMTP_SECURITY": "none", "SMTP_USER": "", "SMTP_PASSWORD": "", "SMTP_TIMEOUT": "10"})
+    args = ["serve", "--host", browser.HOST, "--port", str(port)] if command == "serve" else ["send-mail", "--loop"]
     with log_path.open("wb") as log:
-        process = subprocess.Popen([browser.conference_command(), "serve", "--host", browser.HOST, "--port", str(port)],
-                                   cwd=browser.ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        process = subprocess.Popen([browser.conference_command(), *args], cwd=browser.ROOT, env=env, stdout=log,
+                                   stderr=subprocess.STDOUT)
+    if command != "serve":
+        return process
     deadline = time.monotonic() + browser.STARTUP_TIMEOUT
     while True:
         if process.poll() is not None:
@@ -362,12 +367,13 @@ def serve(database_url: str, smtp_port: int, log_path: Path) -> subprocess.Popen
         time.sleep(0.1)
 
 
+@pytest.mark.parametrize("command", ["serve", "send-mail"])
 async def test_sigterm_mid_batch_sends_the_message_in_flight_once_and_requeues_the_rest(
-        smtp: tuple[Handler, int], server_database: str, tmp_path: Path) -> None:
+        smtp: tuple[Handler, int], server_database: str, tmp_path: Path, command: str) -> None:
     handler, port = smtp
     handler.delay = 1.5
     log_path = tmp_path / "server.log"
-    process = serve(server_database, port, log_path)
+    process = start(command, server_database, port, log_path)
     try:
         async with db.atomic():  # all at once: one claim takes the whole batch
             ids = await queue_messages(8)
@@ -380,10 +386,13 @@ async def test_sigterm_mid_batch_sends_the_message_in_flight_once_and_requeues_t
             process.kill()
             process.wait()
     log = log_path.read_text(errors="replace")
-    # Uvicorn shuts down gracefully, then re-raises the signal it caught: ended by SIGTERM, after
-    # "Application shutdown complete".
-    assert returncode in (0, -signal.SIGTERM), log
-    assert "Application shutdown complete" in log, log
+    if command == "serve":
+        # Uvicorn shuts down gracefully, then re-raises the signal it caught: ended by SIGTERM, after
+        # "Application shutdown complete".
+        assert returncode in (0, -signal.SIGTERM), log
+        assert "Application shutdown complete" in log, log
+    else:
+        assert returncode == 0 and "已停止" in log, log
     assert "Traceback" not in log, log
     found = await rows(ids)
     statuses = [found[i]["status"] for i in ids]
@@ -407,7 +416,7 @@ async def test_kill_9_mid_batch_resends_only_the_message_in_flight_with_its_mess
     # killed between the two, the one moment a message can be both delivered and not marked sent.
     handler.keep_before_reply = True
     handler.delay = 20.0
-    process = serve(server_database, port, tmp_path / "server.log")
+    process = start("serve", server_database, port, tmp_path / "server.log")
     try:
         async with db.atomic():  # all at once: one claim takes the whole batch
             ids = await queue_messages(5)

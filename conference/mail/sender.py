@@ -355,8 +355,8 @@ async def deliver(rows: list[dict[str, Any]], transport: Transport, settings: Se
             log.warning("mail: cannot reach the server: %s", describe(exc))
             outcome.unreachable = True
             while pending:
-                row = pending.pop(0)
-                outcome.count(int(row["id"]), await _failed(row, exc, settings))
+                outcome.count(int(pending[0]["id"]), await _failed(pending[0], exc, settings))
+                pending.pop(0)  # only once recorded: cancelled before that, it is released below
             return outcome
         while pending:
             row = pending.pop(0)

@@ -36,6 +36,14 @@ def _weight(name: str, default: str) -> float:
     return value
 
 
+def _count(name: str, default: str) -> int:
+    """A small whole number (0–60)."""
+    value = int(os.environ.get(name, default))
+    if not 0 <= value <= 60:
+        raise ValueError(f"{name} must be between 0 and 60, got {value}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = field(
@@ -70,6 +78,9 @@ class Settings:
     assessment_weight_department: float = field(
         default_factory=lambda: _weight("ASSESSMENT_WEIGHT_DEPARTMENT", "0.30"))
     assessment_weight_agency: float = field(default_factory=lambda: _weight("ASSESSMENT_WEIGHT_AGENCY", "0.60"))
+    # A task is "due soon" (yellow alert, /supervision yellow list) when its deadline is within this
+    # many working days; see conference.supervision.views.yellow_until.
+    supervision_yellow_workdays: int = field(default_factory=lambda: _count("SUPERVISION_YELLOW_WORKDAYS", "3"))
 
     @property
     def is_postgres(self) -> bool:

@@ -23,6 +23,7 @@ from conference.settings import get_settings
 from conference.supervision import charts, ledgers, views
 from conference.timefmt import today
 from conference.web.auth import actor_of
+from conference.web.listing import MAX_YEAR, MIN_YEAR, page_number, parse_id
 from conference.web.templating import render
 
 SUPERVISORS = ("admin", "office", "convenor")
@@ -41,9 +42,9 @@ class Query:
         value = (self.raw.get(name) or "").strip()
         if not value:
             return None
-        if value.isdigit() and 0 < int(value) < 2**31:
+        if (number := parse_id(value)) is not None:
             self.form[name] = value
-            return int(value)
+            return number
         self.errors[name] = _("请从列表中选择{label}。").format(label=label)
         return None
 
@@ -97,10 +98,38 @@ def _download(content: bytes, media_type: str, ascii_name: str, name: str) -> Re
 # ---------------------------------------------------------------- dashboard
 
 
+def kpi_cards(q: Query, period: views.Period, alerts: dict[str, Any], total: dict[str, Any]) -> list[dict[str, Any]]:
+    """The cards at the top of the dashboard, each with the link to the task list filtered to
+    exactly the tasks it counts (same scope: the chosen conference and those below it)."""
+    scope = {"conference": q.form["conference"], "below": "1"} if "conference" in q.form else {}
+    start, end = period.start.isoformat(), period.end.isoformat()
+
+    def link(**params: str) -> str:
+        return "/tasks?" + urllib.parse.urlencode({**params, **scope})
+
+    sat_n, sat_d = total["hits"]["satisfaction"], total["totals"]["satisfaction"]
+    return [
+        {"key": "open", "label": _("在办任务"), "value": alerts["open_total"], "link": link(status="open"),
+         "note": _("截至今天")},
+        {"key": "red", "label": _("已逾期（红色）"), "value": alerts["overdue_total"], "link": link(alert="red"),
+         "note": _("已过办结期限仍未销号"), "tone": "danger"},
+        {"key": "yellow", "label": _("即将到期（黄色）"), "value": alerts["yellow_total"], "link": link(alert="yellow"),
+         "note": _("{n} 个工作日内到期").format(n=alerts["yellow_workdays"]), "tone": "warn"},
+        {"key": "unack", "label": _("超时未签收"), "value": alerts["unack_total"], "link": link(alert="unack"),
+         "note": _("已过签收时限，未逾期"), "tone": "warn"},
+        {"key": "closed", "label": _("本期销号"), "value": total["counts"]["closed"],
+         "link": link(status="closed", closed_from=start, closed_to=end), "note": _("统计期间内销号")},
+        {"key": "satisfaction", "label": _("满意率"), "value": total["texts"]["satisfaction"],
+         "link": link(status="closed", rated_from=start, rated_to=end),
+         "note": _("统计期间内评价 {d} 件，满意及基本满意 {n} 件").format(d=sat_d, n=sat_n)},
+    ]
+
+
 @get("/supervision", opt={"roles": SUPERVISORS}, include_in_schema=False)
 async def dashboard(request: Request[Any, Any, Any]) -> Template:
-    """Seven statements whatever the data: conferences, scope, the rate table, the trend, and the
-    alert counts and two lists."""
+    """Nine statements whatever the data: conferences, scope, the rate table, the trend, the
+    alert counts and three lists (red, yellow, not acknowledged). The KPI cards come from the alert
+    counts and the rate table's totals."""
     actor = actor_of(request)
     q = _query(request)
     day = today()
@@ -110,13 +139,15 @@ async def dashboard(request: Request[Any, Any, Any]) -> Template:
     period = views.Period(start, end or dt.date(start.year, 12, 31))
     group = q.choice("group", _("统计维度"), views.GROUPS, "unit")
     scope = await views.figure_scope(actor, conference_id)
-    rows = await views.rate_rows(scope.ids, period, group)
-    months = await views.trend(scope.ids, views.months_ending(min(period.end, day)))
+    rows = await views.rate_rows(scope.ids, period, group, day)
+    total = views.total_of(rows)
+    months = await views.trend(scope.ids, views.months_ending(min(period.end, day)), day)
+    alerts = await views.alerts(scope.ids, day)
     return render(
         request, "supervision/dashboard.html", q=q, period=period, group=group, groups=views.GROUPS,
-        conferences=scope.options, rows=rows, total=views.total_of(rows), months=months,
-        chart=charts.trend_svg(months), alerts=await views.alerts(scope.ids, day), measures=views.MEASURE_LABELS,
-        kind_labels=KIND_LABELS, today=day,
+        conferences=scope.options, rows=rows, total=total, months=months,
+        chart=charts.trend_svg(months), alerts=alerts, measures=views.MEASURE_LABELS,
+        kind_labels=KIND_LABELS, today=day, cards=kpi_cards(q, period, alerts, total),
     )
 
 
@@ -127,10 +158,10 @@ async def _assessment(request: Request[Any, Any, Any]) -> tuple[Query, int, view
     actor = actor_of(request)
     q = _query(request)
     this_year = today().year
-    years = {str(y): str(y) for y in range(2000, 2101)}
+    years = {str(y): str(y) for y in range(MIN_YEAR, MAX_YEAR + 1)}
     year = int(q.choice("year", _("年度"), years, str(this_year)))
     scope = await views.figure_scope(actor, q.ref("conference", _("联席会议")))
-    return q, year, scope, await views.assessment_rows(scope.ids, year)
+    return q, year, scope, await views.assessment_rows(scope.ids, year, today())
 
 
 @get("/supervision/assessment", opt={"roles": SUPERVISORS}, include_in_schema=False)
@@ -185,8 +216,7 @@ async def ledger_page(request: Request[Any, Any, Any]) -> Template:
     lr = await _ledger_request(request)
     total = await views.ledger_count(lr.scope.ids, lr.flt)
     pages = max(1, math.ceil(total / LEDGER_PER_PAGE))
-    raw_page = lr.q.raw.get("page", "")
-    page = min(pages, max(1, int(raw_page))) if raw_page.isdigit() and len(raw_page) < 7 else 1
+    page = page_number(lr.q.raw.get("page"), pages)
     rows = await views.ledger_rows(lr.scope.ids, lr.flt, limit=LEDGER_PER_PAGE, offset=(page - 1) * LEDGER_PER_PAGE)
     return render(
         request, "supervision/ledger.html", q=lr.q, ledger=lr.ledger, ledgers=ledgers.LEDGERS, flt=lr.flt,

@@ -4,21 +4,26 @@ ledgers (台账). Raw SQL on the fast read path (`conference.db.fetch`); the sam
 SQLite and PostgreSQL, with the one dialect difference (the end of a local day) in `_end_of_day`.
 
 The rates (domain.md), counted over tasks that are not cancelled, for a period [start, end] of
-local dates (TIME_ZONE, Asia/Shanghai):
+local dates (TIME_ZONE, Asia/Shanghai), as of `day` (today). A task counts in a rate only once its
+outcome is settled, so no unit is marked down before its time is up:
 
-- response rate 响应率 = tasks acknowledged in time / tasks assigned in the period: assigned_at
-  falls in the period; "in time" means acknowledged_at is before the end (local midnight) of the
-  task's ack_due day;
-- resolution rate 解决率 = tasks closed / tasks due in the period: deadline (the current one, after
-  any approved extension) falls in the period; the numerator counts those among them whose status
-  is closed (销号);
-- on-time rate 按期办结率 = tasks closed by their deadline / tasks closed in the period: closed_at
-  falls in the period; "by the deadline" means closed_at is before the end of the deadline day;
+- response rate 响应率 = tasks acknowledged in time / tasks whose acknowledgement is settled in the
+  period. "In time" means acknowledged_at is before the end (local midnight) of the task's ack_due
+  day; such a task counts in the period of its acknowledgement (possibly before ack_due). A task
+  not acknowledged in time counts, as a miss, in the period of its ack_due day once that day has
+  ended (ack_due < day). Each task counts in exactly one period.
+- resolution rate 解决率 = tasks closed / tasks due in the period; on-time rate 按期办结率 = tasks
+  closed by the end of their deadline day / the same tasks due in the period. "Due in the period":
+  deadline (the current one: an approved extension moves `task.deadline` itself, see
+  tasks.services.decide_extension) falls in the period, and either the deadline day has ended
+  (deadline < day) or the task is closed.
 - satisfaction rate 满意率 = (satisfied + basically satisfied) / tasks rated in the period (rated_at).
 
-An empty denominator has no rate (shown "—"). Every table is one statement over `task`: four
-UNION ALL branches, each restricted by its own period column and grouped by the table's key (unit,
-street, conference, or month). The number of queries of a page never depends on the amount of data.
+An empty denominator has no rate (shown "—", and left out of the assessment score). Every table is
+one statement over `task`: UNION ALL branches, each restricted by its own period column (a range on
+a covering index) and grouped by the table's key (unit, street, conference, or month). The rate
+table also counts the tasks assigned and closed in the period. The number of queries of a page
+never depends on the amount of data.
 
 Scope: `visible_conference_ids` (a higher-level office sees the conferences below it, a convenor
 the conferences he or she convenes); choosing a conference narrows to it and the conferences
@@ -41,9 +46,11 @@ from piccolo.engine.postgres import PostgresEngine
 from conference.accounts.actor import Actor
 from conference.accounts.scope import subtree, visible_conference_ids
 from conference.db import engine, fetch, int_list
-from conference.errors import NotFound
+from conference.errors import DomainError, NotFound
 from conference.i18n import gettext as _
 from conference.settings import get_settings
+from conference.tasks.services import workdays_after
+from conference.workdays import workdays_between
 
 MEASURES = ("response", "resolution", "on_time", "satisfaction")
 MEASURE_LABELS = {"response": _("响应率"), "resolution": _("解决率"), "on_time": _("按期办结率"), "satisfaction": _("满意率")}
@@ -120,20 +127,38 @@ class Period:
         return cls(dt.date(year, 1, 1), dt.date(year, 12, 31))
 
 
+COUNTS = ("assigned", "closed")  # tasks assigned / closed in the period, beside the rates
+
+
 @dataclass
 class Figures:
-    """Numerators and denominators of the four rates for one group."""
+    """Numerators and denominators of the four rates for one group, and the counts of tasks
+    assigned and closed in the period."""
 
     hits: dict[str, int] = field(default_factory=lambda: dict.fromkeys(MEASURES, 0))
     totals: dict[str, int] = field(default_factory=lambda: dict.fromkeys(MEASURES, 0))
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTS, 0))
 
     def add(self, measure: str, hits: int, total: int) -> None:
         self.hits[measure] += int(hits or 0)
         self.totals[measure] += int(total or 0)
 
+    def add_row(self, row: dict[str, Any]) -> None:
+        """One row of `_figures`: the "due" branch feeds both the resolution and the on-time rate."""
+        measure = row["measure"]
+        if measure == "due":
+            self.add("resolution", row["n"], row["d"])
+            self.add("on_time", row["n2"], row["d"])
+        elif measure in COUNTS:
+            self.counts[measure] += int(row["d"] or 0)
+        else:
+            self.add(measure, row["n"], row["d"])
+
     def merge(self, other: Figures) -> None:
         for m in MEASURES:
             self.add(m, other.hits[m], other.totals[m])
+        for c in COUNTS:
+            self.counts[c] += other.counts[c]
 
     def rate(self, measure: str) -> float | None:
         return rate(self.hits[measure], self.totals[measure])
@@ -141,7 +166,7 @@ class Figures:
     def as_dict(self) -> dict[str, Any]:
         """Plain values for templates and exports: counts, rates (0..1 or None) and their text."""
         return {
-            "hits": dict(self.hits), "totals": dict(self.totals),
+            "hits": dict(self.hits), "totals": dict(self.totals), "counts": dict(self.counts),
             "rates": {m: self.rate(m) for m in MEASURES},
             "texts": {m: rate_text(self.rate(m)) for m in MEASURES},
         }
@@ -177,49 +202,72 @@ async def figure_scope(actor: Actor, conference_id: int | None) -> Scope:
 Key = Callable[[Params, str, str], str]  # (params, period column, "ts" | "date") -> SQL of the group key
 
 
-def _figures(p: Params, scope: str, period: Period, key: Key) -> str:
-    """Rows (measure, k, d, n): per group key `k`, the denominator `d` and numerator `n` of each rate.
-    Each branch reads only the tasks of its own period column (a range on an index that covers the
-    columns it needs, see the supervision indexes migration) and aggregates them there, so no large
-    intermediate result is sorted."""
+def _figures(p: Params, scope: str, period: Period, key: Key, day: dt.date, *, counts: bool = False) -> str:
+    """Rows (measure, k, d, n, n2) per group key `k`: for "response" and "satisfaction" the
+    denominator `d` and numerator `n`; for "due" the tasks due (`d`), closed (`n`) and closed by
+    their deadline (`n2`); with `counts`, "assigned" and "closed" (`d`: tasks assigned / closed in
+    the period). Each branch reads only the tasks of its own period column (a range on an index that
+    covers the columns it needs, see the supervision indexes migrations) and aggregates them there,
+    so no large intermediate result is sorted. The response rate has two branches, each task
+    landing in one of them: acknowledged in time (by acknowledged_at) or not (by ack_due, once that
+    day has ended)."""
     lo, hi = period.instants()
     base = f"t.status <> 'cancelled' AND {scope}"
+    in_time = f"t.acknowledged_at < {_end_of_day('t.ack_due')}"
+    closed_in_time = f"t.status = 'closed' AND t.closed_at < {_end_of_day('t.deadline')}"
 
-    def branch(measure: str, column: str, kind: str, hit: str, condition: str) -> str:
+    def branch(measure: str, column: str, kind: str, hit: str, hit2: str, condition: Callable[[], str],
+               last: dt.date | None = None) -> str:
         # Built left to right, so each bound value is appended in the order of its placeholder.
-        head = f"SELECT '{measure}' AS measure, s.k, COUNT(*) AS d, SUM(s.hit) AS n FROM (SELECT {key(p, column, kind)} AS k"
-        first, last = (lo, hi) if kind == "ts" else (period.start, period.end)
+        head = (f"SELECT '{measure}' AS measure, s.k, COUNT(*) AS d, SUM(s.hit) AS n, SUM(s.hit2) AS n2 "
+                f"FROM (SELECT {key(p, column, kind)} AS k")
+        values = f", CASE WHEN {hit} THEN 1 ELSE 0 END AS hit, CASE WHEN {hit2} THEN 1 ELSE 0 END AS hit2"
+        where = f" FROM task t WHERE {base}{condition()}"
+        first, until_value = (lo, hi) if kind == "ts" else (period.start, last or period.end)
         until = "<" if kind == "ts" else "<="  # [start, local midnight after end) or [start date, end date]
-        return (f"{head}, CASE WHEN {hit} THEN 1 ELSE 0 END AS hit FROM task t WHERE {base}{condition} "
-                f"AND {column} >= {p(first)} AND {column} {until} {p(last)}) s GROUP BY s.k")
+        return f"{head}{values}{where} AND {column} >= {p(first)} AND {column} {until} {p(until_value)}) s GROUP BY s.k"
 
-    return " UNION ALL ".join([
-        branch("response", "t.assigned_at", "ts",
-               f"t.acknowledged_at IS NOT NULL AND t.acknowledged_at < {_end_of_day('t.ack_due')}", ""),
-        branch("resolution", "t.deadline", "date", "t.status = 'closed'", ""),
-        branch("on_time", "t.closed_at", "ts", f"t.closed_at < {_end_of_day('t.deadline')}", " AND t.status = 'closed'"),
-        branch("satisfaction", "t.rated_at", "ts", "t.rating IN ('satisfied', 'basically_satisfied')", " AND t.rating <> ''"),
-    ])
+    def nothing() -> str:
+        return ""
+
+    branches = []
+    if counts:
+        branches.append(branch("assigned", "t.assigned_at", "ts", "1=0", "1=0", nothing))
+    branches += [
+        branch("response", "t.acknowledged_at", "ts", "1=1", "1=0", lambda: f" AND {in_time}"),
+        # Not acknowledged in time: a miss once the ack_due day has ended (before today).
+        branch("response", "t.ack_due", "date", "1=0", "1=0",
+               lambda: f" AND (t.acknowledged_at IS NULL OR NOT ({in_time}))", min(period.end, day - dt.timedelta(days=1))),
+        branch("due", "t.deadline", "date", "t.status = 'closed'", closed_in_time,
+               lambda: f" AND (t.deadline < {p(day)} OR t.status = 'closed')"),
+    ]
+    if counts:
+        branches.append(branch("closed", "t.closed_at", "ts", "1=0", "1=0", lambda: " AND t.status = 'closed'"))
+    branches.append(branch("satisfaction", "t.rated_at", "ts", "t.rating IN ('satisfied', 'basically_satisfied')", "1=0",
+                           lambda: " AND t.rating <> ''"))
+    return " UNION ALL ".join(branches)
 
 
 def _column(name: str) -> Key:
     return lambda _p, _column, _kind: name
 
 
-async def rate_rows(ids: set[int] | None, period: Period, group: str) -> list[dict[str, Any]]:
-    """The four rates per unit, street or conference (one statement), sorted by name; tasks of
-    items the office raised itself have no street and form their own group."""
+async def rate_rows(ids: set[int] | None, period: Period, group: str, day: dt.date) -> list[dict[str, Any]]:
+    """The four rates per unit, street or conference as of `day` (one statement), with the tasks
+    assigned and closed in the period, sorted by name; tasks of items the office raised itself have
+    no street and form their own group. A group with tasks in the period but nothing due yet is
+    listed, its rates "—"."""
     key, table = _GROUP_SQL[group]
     p = Params()
-    figures = _figures(p, scope_sql(ids), period, _column(key))
+    figures = _figures(p, scope_sql(ids), period, _column(key), day, counts=True)
     kind = ", x.kind AS kind" if group == "unit" else ""
     rows = await fetch(f"""
-        SELECT g.k, g.measure, g.d, g.n, x.name AS name{kind}
+        SELECT g.k, g.measure, g.d, g.n, g.n2, x.name AS name{kind}
         FROM ({figures}) g LEFT JOIN {table} x ON x.id = g.k""", *p)
     groups: dict[Any, dict[str, Any]] = {}
     for row in rows:
         entry = groups.setdefault(row["k"], {"key": row["k"], "name": row["name"], "kind": row.get("kind"), "figures": Figures()})
-        entry["figures"].add(row["measure"], row["n"], row["d"])
+        entry["figures"].add_row(row)
     result = []
     for entry in groups.values():
         if entry["key"] is None:
@@ -235,6 +283,8 @@ def total_of(rows: list[dict[str, Any]]) -> dict[str, Any]:
     for row in rows:
         for m in MEASURES:
             total.add(m, row["hits"][m], row["totals"][m])
+        for c in COUNTS:
+            total.counts[c] += row["counts"][c]
     return total.as_dict()
 
 
@@ -250,9 +300,9 @@ def _next_month(first: dt.date) -> dt.date:
     return (first + dt.timedelta(days=32)).replace(day=1)
 
 
-async def trend(ids: set[int] | None, months: list[dt.date]) -> list[dict[str, Any]]:
-    """The four rates per month (one statement): each task lands in the month of its own period
-    column, bucketed by bound month boundaries (local midnight), so the zone's rules apply."""
+async def trend(ids: set[int] | None, months: list[dt.date], day: dt.date) -> list[dict[str, Any]]:
+    """The four rates per month as of `day` (one statement): each task lands in the month of its own
+    period column, bucketed by bound month boundaries (local midnight), so the zone's rules apply."""
     boundaries = [_next_month(m) for m in months[:-1]]
 
     def bucket(p: Params, column: str, kind: str) -> str:  # the month's index
@@ -262,10 +312,10 @@ async def trend(ids: set[int] | None, months: list[dt.date]) -> list[dict[str, A
 
     period = Period(months[0], _next_month(months[-1]) - dt.timedelta(days=1))
     p = Params()
-    rows = await fetch(_figures(p, scope_sql(ids), period, bucket), *p)
+    rows = await fetch(_figures(p, scope_sql(ids), period, bucket, day), *p)
     figures = [Figures() for _m in months]
     for row in rows:
-        figures[int(row["k"])].add(row["measure"], row["n"], row["d"])
+        figures[int(row["k"])].add_row(row)
     return [{"month": m, "label": _("{y}年{m}月").format(y=m.year, m=m.month), **f.as_dict()}
             for m, f in zip(months, figures, strict=True)]
 
@@ -274,7 +324,7 @@ async def trend(ids: set[int] | None, months: list[dt.date]) -> list[dict[str, A
 
 
 _TASK_LIST_SQL = """
-    SELECT t.id, t.deadline, t.ack_due, t.assigned_at, t.status, t.role, t.extension_status,
+    SELECT t.id, t.deadline, t.ack_due, t.assigned_at, t.status, t.role, t.extension_status, t.acknowledged_at,
            u.name AS unit_name, c.name AS conference_name, s.name AS street_name, a.title AS item_title
     FROM task t
     JOIN member_unit u ON u.id = t.unit
@@ -285,26 +335,56 @@ _TASK_LIST_SQL = """
 """
 
 
+def yellow_until(day: dt.date) -> dt.date:
+    """The first deadline that is no longer "due soon" (yellow): due within N working days
+    (SUPERVISION_YELLOW_WORKDAYS) means before the (N+1)th working day after `day`; the same date the
+    task list's yellow filter and the task alerts use (conference.tasks)."""
+    return workdays_after(day, get_settings().supervision_yellow_workdays + 1)
+
+
+def _workdays_left(day: dt.date, deadline: dt.date) -> int:
+    try:
+        return workdays_between(day, deadline)
+    except DomainError:  # a year without a holiday calendar: weekdays
+        return sum(1 for i in range(1, (deadline - day).days + 1) if (day + dt.timedelta(days=i)).weekday() < 5)
+
+
 async def alerts(ids: set[int] | None, day: dt.date, limit: int = 30) -> dict[str, Any]:
-    """Open tasks past their deadline (red) and tasks still not acknowledged after their ack_due
-    day, as of `day`, whatever the period: the office's work list. Three statements."""
+    """The office's work list as of `day`, whatever the period: the counts of open tasks and of
+    each alert, and the lists of overdue (red), due soon (yellow) and not acknowledged in time.
+    Each open task has at most one alert, as on the task list (conference.tasks.services.alert):
+    red (deadline passed) comes first, then not acknowledged (ack_due passed), then yellow (due
+    within N working days). Four statements, all on the open-task index."""
     scope = scope_sql(ids)
+    until = yellow_until(day)
+    red = "t.deadline < {}"
+    unack = "t.status = 'assigned' AND t.ack_due < {} AND t.deadline >= {}"
+    yellow = "t.deadline >= {} AND t.deadline < {} AND NOT (t.status = 'assigned' AND t.ack_due < {})"
     counts = await fetch(f"""
-        SELECT SUM(CASE WHEN t.deadline < {{}} THEN 1 ELSE 0 END) AS overdue,
-               SUM(CASE WHEN t.status = 'assigned' AND t.ack_due < {{}} THEN 1 ELSE 0 END) AS unack
-        FROM task t WHERE {scope} AND t.status IN {_OPEN_SQL}""", day, day)
+        SELECT COUNT(*) AS open_n, SUM(CASE WHEN {red} THEN 1 ELSE 0 END) AS overdue,
+               SUM(CASE WHEN {unack} THEN 1 ELSE 0 END) AS unack,
+               SUM(CASE WHEN {yellow} THEN 1 ELSE 0 END) AS yellow
+        FROM task t WHERE {scope} AND t.status IN {_OPEN_SQL}""", day, day, day, day, until, day)
     overdue = await fetch(f"""{_TASK_LIST_SQL}
-        WHERE {scope} AND t.status IN {_OPEN_SQL} AND t.deadline < {{}}
+        WHERE {scope} AND t.status IN {_OPEN_SQL} AND {red}
         ORDER BY t.deadline, t.id LIMIT {int(limit)}""", day)
-    unack = await fetch(f"""{_TASK_LIST_SQL}
-        WHERE {scope} AND t.status = 'assigned' AND t.ack_due < {{}}
-        ORDER BY t.ack_due, t.id LIMIT {int(limit)}""", day)
+    soon = await fetch(f"""{_TASK_LIST_SQL}
+        WHERE {scope} AND t.status IN {_OPEN_SQL} AND {yellow}
+        ORDER BY t.deadline, t.id LIMIT {int(limit)}""", day, until, day)
+    late = await fetch(f"""{_TASK_LIST_SQL}
+        WHERE {scope} AND {unack}
+        ORDER BY t.ack_due, t.id LIMIT {int(limit)}""", day, day)
     for row in overdue:
         row["days"] = (day - _as_date(row["deadline"])).days
-    for row in unack:
+    for row in soon:
+        row["workdays"] = _workdays_left(day, _as_date(row["deadline"]))
+    for row in late:
         row["days"] = (day - _as_date(row["ack_due"])).days
-    return {"overdue": overdue, "unack": unack, "overdue_total": int(counts[0]["overdue"] or 0),
-            "unack_total": int(counts[0]["unack"] or 0)}
+    first = counts[0]
+    return {"overdue": overdue, "yellow": soon, "unack": late, "open_total": int(first["open_n"] or 0),
+            "overdue_total": int(first["overdue"] or 0), "yellow_total": int(first["yellow"] or 0),
+            "unack_total": int(first["unack"] or 0), "yellow_until": until,
+            "yellow_workdays": get_settings().supervision_yellow_workdays}
 
 
 def _as_date(value: Any) -> dt.date:
@@ -316,8 +396,9 @@ def _as_date(value: Any) -> dt.date:
 
 def score(figures: dict[str, Any]) -> float | None:
     """街道评价得分, 0–100: the mean of the unit's available rates (those with a non-empty
-    denominator: response, resolution, on-time, satisfaction) × 100, rounded to one decimal.
-    A unit with no task counted in the year has no score."""
+    denominator: response, resolution, on-time, satisfaction) × 100, rounded to one decimal. A rate
+    with nothing due is left out of the mean, never counted as 0; a unit with no rate at all (e.g.
+    every task assigned recently, nothing due yet) has no score."""
     available = [v for v in figures["rates"].values() if v is not None]
     if not available:
         return None
@@ -332,18 +413,19 @@ def weight_for(kind: str | None) -> float | None:
             "dispatched_agency": settings.assessment_weight_agency}.get(kind or "")
 
 
-async def assessment_rows(ids: set[int] | None, year: int) -> list[dict[str, Any]]:
+async def assessment_rows(ids: set[int] | None, year: int, day: dt.date) -> list[dict[str, Any]]:
     """Per unit, for one year: the rates, the score, the weight and the weighted contribution
     (score × weight: the points the evaluation brings to a 100-point annual assessment). Units
-    that are members of a conference in scope during the year appear even without tasks."""
+    that are members of a conference in scope during the year appear even without tasks. Rates as of
+    `day` (see the module's rules)."""
     period = Period.year(year)
     p = Params()
-    figures = _figures(p, scope_sql(ids), period, _column("t.unit"))
+    figures = _figures(p, scope_sql(ids), period, _column("t.unit"), day)
     membership = (f"SELECT m.unit FROM membership m WHERE {scope_sql(ids, 'm.conference')} "
                   f"AND m.start_date <= {p(period.end)} AND (m.end_date IS NULL OR m.end_date >= {p(period.start)})")
     rows = await fetch(f"""
         WITH g AS ({figures})
-        SELECT u.id, u.name, u.kind, g.measure, g.d, g.n
+        SELECT u.id, u.name, u.kind, g.measure, g.d, g.n, g.n2
         FROM member_unit u LEFT JOIN g ON g.k = u.id
         WHERE u.id IN (SELECT g.k FROM g) OR u.id IN ({membership})
         ORDER BY u.name""", *p)
@@ -351,7 +433,7 @@ async def assessment_rows(ids: set[int] | None, year: int) -> list[dict[str, Any
     for row in rows:
         entry = units.setdefault(row["id"], {"id": row["id"], "name": row["name"], "kind": row["kind"], "figures": Figures()})
         if row["measure"]:
-            entry["figures"].add(row["measure"], row["n"], row["d"])
+            entry["figures"].add_row(row)
     result = []
     for entry in units.values():
         figures = entry.pop("figures").as_dict()

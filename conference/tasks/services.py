@@ -46,7 +46,6 @@ OPEN = ("assigned", "acknowledged", "in_progress", "reported_done", "returned")
 WORKING = ("acknowledged", "in_progress", "returned")
 TASK_NOT_FOUND = _("没有找到该任务，或您无权查看。")
 ACK_WORKDAYS = 2
-YELLOW_WORKDAYS = 3
 # After a provisional deadline in messages: counted on weekdays only, the year's holidays not entered yet.
 PROVISIONAL_NOTE = _("（暂定：该年度节假日安排尚未录入，按周一至周五计算，录入后自动重算）")
 
@@ -75,7 +74,7 @@ def alert(task: Mapping[str, Any], day: dt.date | None = None) -> str:
     if task["status"] == "assigned" and task["ack_due"] < day:
         return "unack"
     remaining = sum(1 for i in range(1, (task["deadline"] - day).days + 1) if is_workday(day + dt.timedelta(days=i)))
-    if remaining <= YELLOW_WORKDAYS:
+    if remaining <= get_settings().supervision_yellow_workdays:  # SUPERVISION_YELLOW_WORKDAYS
         return "yellow"
     return ""
 

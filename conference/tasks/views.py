@@ -7,18 +7,19 @@ resolution, unit, item and meeting along, and alerts are computed in Python from
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from collections.abc import Mapping
 from typing import Any
 
 from conference.accounts.actor import Actor
-from conference.accounts.scope import visible_conference_ids
+from conference.accounts.scope import subtree, visible_conference_ids
 from conference.db import fetch, int_list
 from conference.errors import NotFound
 from conference.forms import safe_filename
 from conference.i18n import gettext as _
 from conference.registry.tables import Conference, Membership
-from conference.tasks import services
+from conference.settings import get_settings
 from conference.tasks.services import (
     ALERT_LABELS,
     EXTENSION_LABELS,
@@ -180,8 +181,9 @@ async def task_list(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
     elif flag == "unack":
         add("t.status = 'assigned' AND t.ack_due < {} AND t.deadline >= {}", day, day)
     elif flag == "yellow":
-        # services.alert: due within 3 working days, i.e. before the 4th working day from today.
-        limit = workdays_after(day, services.YELLOW_WORKDAYS + 1)
+        # services.alert: due within N working days (SUPERVISION_YELLOW_WORKDAYS), i.e. before the
+        # (N+1)th working day from today; the dashboard's yellow list uses the same date.
+        limit = workdays_after(day, get_settings().supervision_yellow_workdays + 1)
         add(f"t.status IN {_OPEN_SQL} AND t.deadline >= {{}} AND t.deadline < {{}} "
             "AND NOT (t.status = 'assigned' AND t.ack_due < {})", day, limit, day)
     if flag in ALERT_FILTERS:
@@ -190,8 +192,23 @@ async def task_list(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
         add(f"t.unit = {unit}")
         extra["unit"] = str(unit)
     if (conference := parse_id(query.get("conference"))) is not None:
-        add(f"t.conference = {conference}")
+        if query.get("below") == "1":  # the conference and those below it, as on /supervision
+            parents = await fetch("SELECT c.id, c.parent FROM conference c")
+            add(f"t.conference IN ({int_list(subtree({int(r['id']): r['parent'] for r in parents}, conference))})")
+            extra["below"] = "1"
+        else:
+            add(f"t.conference = {conference}")
         extra["conference"] = str(conference)
+    # Closed / rated between two local dates (the /supervision KPI cards link here with its period).
+    for name, column in (("closed", "t.closed_at"), ("rated", "t.rated_at")):
+        if (first := parse_day(query.get(f"{name}_from"))) is not None:
+            add(f"{column} >= {{}}", dt.datetime.combine(first, dt.time(), get_settings().tz))
+            extra[f"{name}_from"] = first.isoformat()
+        if (last := parse_day(query.get(f"{name}_to"))) is not None:
+            add(f"{column} < {{}}", dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), get_settings().tz))
+            extra[f"{name}_to"] = last.isoformat()
+    if "rated_from" in extra or "rated_to" in extra:
+        add("t.rating <> ''")
     if (start := parse_day(query.get("deadline_from"))) is not None:
         add("t.deadline >= {}", start)
         extra["deadline_from"] = start.isoformat()

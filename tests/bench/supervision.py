@@ -55,9 +55,9 @@ def populate(path: Path, today: dt.date, tz: Any) -> None:
     item_rows = list(conn.execute("SELECT id, conference, street FROM agenda_item WHERE title LIKE '压测议题%'"))
     conn.executemany(
         "INSERT INTO resolution (meeting, item, conference, number, text, lead_unit, deadline, deadline_workdays,"
-        " adopted_by, adopted_at, version) VALUES (?,?,?,1,?,?,?,NULL,NULL,?,1)",
-        [(meeting_of[conf], item, conf, f"压测议定事项{item}", rnd.choice(units), "2024-06-30", created)
-         for item, conf, _street in item_rows])
+        " adopted_by, adopted_at, version) VALUES (?,?,?,?,?,?,?,NULL,NULL,?,1)",  # numbers unique per meeting
+        [(meeting_of[conf], item, conf, n, f"压测议定事项{item}", rnd.choice(units), "2024-06-30", created)
+         for n, (item, conf, _street) in enumerate(item_rows, start=1)])
     resolutions = list(conn.execute(
         "SELECT r.id, r.conference, a.street FROM resolution r JOIN agenda_item a ON a.id = r.item WHERE r.text LIKE '压测%'"))
     first = dt.datetime.combine(today.replace(year=today.year - YEARS + 1, month=1, day=1), dt.time(), tz).astimezone(UTC)
@@ -132,9 +132,11 @@ def bare_app(path: Path, statements: list[tuple[str, tuple[Any, ...]]]) -> Lites
 
     @get("/bare/supervision", media_type=MediaType.HTML)
     async def bare_dashboard() -> Response[str]:
-        # In the page's order: conferences, rates, trend, alert counts, overdue, unacknowledged.
-        _conferences, rates, trend, counts, overdue, unack = [[dict(r) for r in conn.execute(sql, args)] for sql, args in prepared]
-        return Response(BARE_TEMPLATE.render(rows=rates, trend=trend, counts=counts, tasks=overdue + unack), media_type=MediaType.HTML)
+        # In the page's order: conferences, rates, trend, alert counts, then the task lists (red, yellow,
+        # not acknowledged).
+        _conferences, rates, trend, counts, *lists = [[dict(r) for r in conn.execute(sql, args)] for sql, args in prepared]
+        tasks = [t for rows in lists for t in rows]
+        return Response(BARE_TEMPLATE.render(rows=rates, trend=trend, counts=counts, tasks=tasks), media_type=MediaType.HTML)
 
     return Litestar([bare_dashboard])
 

@@ -97,7 +97,8 @@ async def test_deadlines_across_the_2026_2027_boundary(as_user):
             (AuditEvent.entity == "task") & (AuditEvent.entity_id == task["id"]))]
         assert "recompute_deadline" in actions
     notices = await Notification.select().where((Notification.id > last_notice["id"])
-                                                & (Notification.event == "task_deadline_recomputed"))
+                                                & (Notification.event == "task_deadline_recomputed")
+                                                & Notification.entity_id.is_in([t["id"] for t in tasks]))
     assert sorted(n["unit"] for n in notices) == sorted([await unit_id(MARKET), await unit_id(POLICE)])
     assert all("2027年1月14日调整为2027年1月15日" in n["body"] for n in notices)
     page = html(await office.get(f"/tasks/{tasks[0]['id']}"))

@@ -32,7 +32,7 @@ from conference.meetings.tables import Meeting
 from conference.registry.tables import Conference, Membership, MemberUnit
 from conference.timefmt import local, now, today
 from conference.web.fields import Field
-from conference.web.listing import MAX_PER_PAGE, PER_PAGE, Page, escape_like, parse_id
+from conference.web.listing import PER_PAGE, Page, escape_like, page_number, page_size, parse_id
 
 OFFICE = ("admin", "office")
 OPEN_STATES = ("submitted", "accepted", "scheduled", "deferred")  # items another can be merged into
@@ -126,13 +126,13 @@ async def item_list(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
     if sort not in SORTS:
         sort = "submitted_at"
     desc = query.get("desc", "1" if "sort" not in query else "") == "1"  # newest first by default
-    per_page = min(max(parse_id(query.get("per_page")) or PER_PAGE, 1), MAX_PER_PAGE)
+    per_page = page_size(query.get("per_page"))
     if per_page != PER_PAGE:
         extra["per_page"] = str(per_page)
 
     total = await AgendaItem.count().where(where)
     pages = max(1, math.ceil(total / per_page))
-    page = min(max(parse_id(query.get("page")) or 1, 1), pages)
+    page = page_number(query.get("page"), pages)
     expression, ascending = _order(sort, desc)
     rows = await AgendaItem.select(
         AgendaItem.id, AgendaItem.title, AgendaItem.status, AgendaItem.urgency, AgendaItem.category,

@@ -15,6 +15,7 @@ from conference.errors import NotFound
 from conference.i18n import gettext as _
 from conference.meetings import services as meetings
 from conference.web.auth import actor_of
+from conference.web.listing import parse_id
 from conference.web.templating import redirect, render
 
 ICS_TYPE = "text/calendar"  # Litestar adds "; charset=utf-8" to text/* types
@@ -27,9 +28,10 @@ def _unit_param(request: Request[Any, Any, Any]) -> int | None:
     value = request.query_params.get("unit", "")
     if not value:
         return None
-    if not value.isdigit() or len(value) > 9:
+    unit_id = parse_id(value)
+    if unit_id is None:  # no such unit can exist: the same answer as a unit that is not invited
         raise NotFound(meetings.MEETING_NOT_FOUND)
-    return int(value)
+    return unit_id
 
 
 @get("/meetings/{meeting_id:int}/invite.ics", opt={"roles": ("admin", "office", "unit")}, include_in_schema=False)

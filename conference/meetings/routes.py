@@ -25,7 +25,7 @@ from conference.timefmt import cn_month_day, local, today
 from conference.web.auth import actor_of
 from conference.web.fields import Field
 from conference.web.forms import form_data, submit
-from conference.web.listing import parse_day
+from conference.web.listing import page_number, parse_day, parse_id
 from conference.web.templating import redirect, render
 
 OFFICE = ("admin", "office")
@@ -35,9 +35,9 @@ WEEKDAYS = [_("周一"), _("周二"), _("周三"), _("周四"), _("周五"), _("
 
 
 def _filter(query: dict[str, str]) -> views.MeetingFilter:
-    conference = query.get("conference", "")
+    conference = query.get("conference")
     return views.MeetingFilter(
-        conference_id=int(conference) if conference.isdigit() and len(conference) < 10 else None,
+        conference_id=parse_id(conference),
         kind=query.get("kind", "") if query.get("kind") in services.KIND_LABELS else "",
         status=query.get("status", "") if query.get("status") in services.STATUS_LABELS else "",
         start=parse_day(query.get("start")), end=parse_day(query.get("end")), q=(query.get("q") or "").strip()[:50],
@@ -60,7 +60,7 @@ async def meeting_list(request: Request[Any, Any, Any]) -> Template:
     if sort not in sorts:
         sort = "starts_at"
     desc = query.get("desc", "1" if sort == "starts_at" else "") == "1"
-    page = max(1, int(query["page"])) if query.get("page", "").isdigit() and len(query["page"]) < 7 else 1
+    page = page_number(query.get("page"))
     rows, total = await views.meeting_rows(actor, flt, order=f"{sorts[sort]} {'DESC' if desc else 'ASC'}",
                                            limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
     pages = max(1, math.ceil(total / PER_PAGE))
@@ -146,12 +146,12 @@ async def meeting_new(request: Request[Any, Any, Any]) -> Template:
 
 
 async def _create(actor: Actor, data: dict[str, Any]) -> int:
-    conference = data.get("conference", "")
-    if not (isinstance(conference, str) and conference.isdigit() and len(conference) < 10):
+    conference = parse_id(data.get("conference"))
+    if conference is None:
         from conference.errors import ValidationFailed
 
         raise ValidationFailed({"conference": _("请选择联席会议。")})
-    return await services.create_meeting(actor, int(conference), data)
+    return await services.create_meeting(actor, conference, data)
 
 
 @post("/meetings/new", opt={"roles": OFFICE}, include_in_schema=False)

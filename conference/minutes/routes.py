@@ -19,6 +19,7 @@ from conference.meetings.services import meeting_for
 from conference.minutes import services, views
 from conference.web.auth import actor_of
 from conference.web.forms import form_data
+from conference.web.listing import parse_int
 from conference.web.templating import redirect, render
 
 OFFICE = ("admin", "office")
@@ -44,7 +45,7 @@ def pdf_response(content: bytes, filename: str, sha256: str | None = None) -> Re
 
 
 def _number(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() and 0 < int(value) < MAX_NUMBER else None
+    return parse_int(value, 1, MAX_NUMBER - 1)
 
 
 def _form_for(context: dict[str, Any]) -> dict[str, Any]:

@@ -32,12 +32,11 @@ from conference.records import get_or_404
 from conference.registry import services
 from conference.registry.tables import Conference, ConvenorAppointment, Membership, MemberUnit, Person, Street
 from conference.web.auth import actor_of
-from conference.web.listing import MAX_PER_PAGE, PER_PAGE, Page, paginate
+from conference.web.listing import MAX_ID, MAX_PAGE, MAX_PER_PAGE, PER_PAGE, Page, paginate
 
 OFFICE = ("admin", "office")
 CONFERENCE_READERS = ("admin", "office", "convenor")
 ALL_ROLES = ("admin", "office", "convenor", "street", "unit")
-MAX_ID = 2**31 - 1  # ids are 32-bit serials; larger numbers cannot exist (and PostgreSQL would refuse them)
 
 S = TypeVar("S", bound=msgspec.Struct)
 
@@ -288,7 +287,8 @@ class Me(msgspec.Struct):
 RecordId = Annotated[int, Parameter(ge=1, le=MAX_ID, description=_("记录编号"))]
 OptionalId = Annotated[int | None, Parameter(ge=1, le=MAX_ID)]
 Q = Annotated[str | None, Parameter(description=_("搜索词（名称等，不区分大小写）"))]
-PageNo = Annotated[int, Parameter(ge=1, description=_("页码，从 1 开始；超过末页时返回末页"))]
+# Bounds shared with the pages' parser (conference.web.listing.parse_int); a value outside them is a 400.
+PageNo = Annotated[int, Parameter(ge=1, le=MAX_PAGE, description=_("页码，从 1 开始；超过末页时返回末页"))]
 PerPage = Annotated[int, Parameter(ge=1, le=MAX_PER_PAGE, description=_("每页条数"))]
 Desc = Annotated[bool, Parameter(description=_("是否倒序"))]
 

@@ -35,7 +35,7 @@ from conference.tasks.services import (
 )
 from conference.tasks.tables import Task, TaskAttachment, TaskReport
 from conference.timefmt import today
-from conference.web.listing import MAX_PER_PAGE, PER_PAGE, Page, escape_like, parse_day, parse_id
+from conference.web.listing import PER_PAGE, Page, escape_like, page_number, page_size, parse_day, parse_id
 
 OFFICE = ("admin", "office")
 ADOPTABLE = ("held", "minutes_in_review")  # as services.adopt_resolution requires
@@ -222,7 +222,7 @@ async def task_list(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
     if sort not in SORTS:
         sort = "deadline"
     desc = query.get("desc") == "1"
-    per_page = min(max(parse_id(query.get("per_page")) or PER_PAGE, 1), MAX_PER_PAGE)
+    per_page = page_size(query.get("per_page"))
     if per_page != PER_PAGE:
         extra["per_page"] = str(per_page)
 
@@ -232,7 +232,7 @@ async def task_list(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
         *params)
     total = int(counted[0]["n"])
     pages = max(1, math.ceil(total / per_page))
-    page = min(max(parse_id(query.get("page")) or 1, 1), pages)
+    page = page_number(query.get("page"), pages)
     direction = "DESC" if desc else "ASC"
     rows = await fetch(
         f"""SELECT t.id, t.unit, t.street, t.status, t.role, t.deadline, t.deadline_provisional, t.ack_due, t.assigned_at,

@@ -42,11 +42,48 @@ class Page:
         return self.url(sort=key, desc="" if (self.sort == key and self.desc) else ("1" if self.sort == key else ""), page=1)
 
 
-def _int(value: str | None, default: int, lo: int, hi: int) -> int:
-    try:
-        return min(max(int(value or default), lo), hi)
-    except ValueError:
-        return default
+MAX_ID = 2**31 - 1  # ids are 32-bit serials: a larger number cannot exist, and PostgreSQL would refuse it
+MAX_PAGE = 1_000_000  # far beyond any list; keeps OFFSET = (page - 1) * per_page well inside 64 bits
+MIN_YEAR, MAX_YEAR = 2000, 2100  # the years any date filter accepts (see parse_day)
+
+
+def parse_int(value: object, lo: int, hi: int) -> int | None:
+    """The one reader of numeric query-string values: ids, page, per_page, year and the like.
+
+    Only plain ASCII digits count (at most 10 of them, then lo <= n <= hi); anything else -- empty,
+    a sign, "1e9", "3.0", "²" or full-width "１２" (which str.isdigit() accepts but int() refuses or
+    reads differently), or a number out of range -- gives None. The callers apply one rule to None:
+
+    * pages (HTML): a filter that cannot be read is no filter, as if the parameter were absent (a
+      person who edits a link sees the whole list rather than an error page), and a page number or
+      page size is clamped into range (see `page_number`); the supervision pages also name the bad
+      field beside the form;
+    * JSON API: the typed parameters of `conference.registry.api` (RecordId, OptionalId, PageNo,
+      PerPage) carry the same bounds, and a value outside them is a 400 naming the field in Chinese.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str):
+        text = value.strip()
+        if not (text.isascii() and text.isdigit()) or len(text) > 10:
+            return None
+        number = int(text)
+    else:
+        return None
+    return number if lo <= number <= hi else None
+
+
+def page_number(value: object, pages: int = MAX_PAGE) -> int:
+    """A page number for a list page: unreadable -> 1, beyond the last page -> the last page."""
+    return min(parse_int(value, 1, 9_999_999_999) or 1, max(1, pages), MAX_PAGE)
+
+
+def page_size(value: object, default: int = PER_PAGE) -> int:
+    """Rows per page for a list page: unreadable -> the default, more than allowed -> the maximum."""
+    number = parse_int(value, 1, 9_999_999_999)
+    return default if number is None else min(number, MAX_PER_PAGE)
 
 
 def escape_like(text: str) -> str:
@@ -70,7 +107,7 @@ async def paginate(
     if sort not in sorts:
         sort = default_sort
     desc = query.get("desc") == "1"
-    per_page = _int(query.get("per_page"), PER_PAGE, 1, MAX_PER_PAGE)
+    per_page = page_size(query.get("per_page"))
     condition = where
     term = escape_like(q)
     if term:
@@ -86,7 +123,7 @@ async def paginate(
         select = select.where(condition)
     total = await count
     pages = max(1, math.ceil(total / per_page))
-    page = _int(query.get("page"), 1, 1, pages)
+    page = page_number(query.get("page"), pages)
     rows = await select.order_by(sorts[sort], ascending=not desc).order_by(table._meta.primary_key).limit(per_page).offset((page - 1) * per_page)
     return Page(rows=rows, total=total, page=page, per_page=per_page, q=q, sort=sort, desc=desc)
 
@@ -108,8 +145,4 @@ def parse_day(value: object) -> dt.date | None:
 
 def parse_id(value: object) -> int | None:
     """A record id from a query string or form; anything that is not one counts as absent."""
-    try:
-        number = int(value)  # type: ignore[call-overload]
-    except (TypeError, ValueError):
-        return None
-    return number if 0 < number < 2**31 else None
+    return parse_int(value, 1, MAX_ID)

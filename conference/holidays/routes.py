@@ -17,6 +17,7 @@ from conference.i18n import gettext as _
 from conference.timefmt import cn_date, today
 from conference.web.auth import actor_of
 from conference.web.forms import form_data
+from conference.web.listing import parse_int
 from conference.web.templating import redirect, render
 
 READERS = ("admin", "office", "convenor", "street", "unit")
@@ -24,9 +25,7 @@ TEMPLATE = "holidays/list.html"
 
 
 def _year(value: str | None) -> int:
-    if value and value.isdecimal() and len(value) == 4 and services.MIN_YEAR <= int(value) <= services.MAX_YEAR:
-        return int(value)
-    return today().year
+    return parse_int(value, services.MIN_YEAR, services.MAX_YEAR) or today().year
 
 
 async def _context(request: Request[Any, Any, Any], year: int) -> dict[str, Any]:

@@ -5,11 +5,11 @@
   failure; a 5xx to RCPT TO (550 unknown mailbox) is a dead letter at once, with the server's reply
   on /mail/dead-letters. A run never claims again a message it has just failed.
 - Shutdown: cancelling the sender mid-batch (in this process), and SIGTERM to a real
-  `conference serve` whose in-server sender is mid-batch against a slow SMTP server (and to
-  `conference send-mail --loop`): the message in
-  flight is sent once and marked sent, the rest of the batch is queued again at once (attempts not
-  counted), nothing stays `sending`. kill -9 instead: the batch waits out its lease, and then only
-  the message that was in flight arrives a second time, with the same Message-ID.
+  `conference serve` (one worker and two) or `conference send-mail --loop` whose sender is
+  mid-batch against a slow SMTP server: the message in flight is sent once and marked sent, the
+  rest of the batch is queued again at once (attempts not counted), nothing stays `sending`.
+  kill -9 instead: the batch waits out its lease, and then only the message that was in flight
+  arrives a second time, with the same Message-ID.
 
 The server subprocess gets a database of its own (a SQLite file, or a PostgreSQL schema), which this
 process also uses for the duration of the test to queue and inspect messages."""
@@ -346,11 +346,12 @@ def start(command: str, database_url: str, smtp_port: int, log_path: Path) -> su
     env = browser._server_env(database_url, url)
     env.update({"MAIL_INTERVAL": "1", "REMINDER_INTERVAL": "0", "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp_port),
                 "SMTP_SECURITY": "none", "SMTP_USER": "", "SMTP_PASSWORD": "", "SMTP_TIMEOUT": "10"})
-    args = ["serve", "--host", browser.HOST, "--port", str(port)] if command == "serve" else ["send-mail", "--loop"]
+    serving = command.startswith("serve")
+    args = ["serve", "--host", browser.HOST, "--port", str(port), *command.split()[1:]] if serving else ["send-mail", "--loop"]
     with log_path.open("wb") as log:
         process = subprocess.Popen([browser.conference_command(), *args], cwd=browser.ROOT, env=env, stdout=log,
                                    stderr=subprocess.STDOUT)
-    if command != "serve":
+    if not serving:
         return process
     deadline = time.monotonic() + browser.STARTUP_TIMEOUT
     while True:
@@ -367,7 +368,7 @@ def start(command: str, database_url: str, smtp_port: int, log_path: Path) -> su
         time.sleep(0.1)
 
 
-@pytest.mark.parametrize("command", ["serve", "send-mail"])
+@pytest.mark.parametrize("command", ["serve", "serve --workers 2", "send-mail"])
 async def test_sigterm_mid_batch_sends_the_message_in_flight_once_and_requeues_the_rest(
         smtp: tuple[Handler, int], server_database: str, tmp_path: Path, command: str) -> None:
     handler, port = smtp
@@ -386,7 +387,7 @@ async def test_sigterm_mid_batch_sends_the_message_in_flight_once_and_requeues_t
             process.kill()
             process.wait()
     log = log_path.read_text(errors="replace")
-    if command == "serve":
+    if command.startswith("serve"):
         # Uvicorn shuts down gracefully, then re-raises the signal it caught: ended by SIGTERM, after
         # "Application shutdown complete".
         assert returncode in (0, -signal.SIGTERM), log

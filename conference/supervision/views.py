@@ -149,8 +149,10 @@ class Figures:
         if measure == "due":
             self.add("resolution", row["n"], row["d"])
             self.add("on_time", row["n2"], row["d"])
-        elif measure in COUNTS:
+        elif measure == "assigned":
             self.counts[measure] += int(row["d"] or 0)
+        elif measure == "closed":
+            self.counts[measure] += int(row["n"] or 0)
         else:
             self.add(measure, row["n"], row["d"])
 
@@ -205,8 +207,8 @@ Key = Callable[[Params, str, str], str]  # (params, period column, "ts" | "date"
 def _figures(p: Params, scope: str, period: Period, key: Key, day: dt.date, *, counts: bool = False) -> str:
     """Rows (measure, k, d, n, n2) per group key `k`: for "response" and "satisfaction" the
     denominator `d` and numerator `n`; for "due" the tasks due (`d`), closed (`n`) and closed by
-    their deadline (`n2`); with `counts`, "assigned" and "closed" (`d`: tasks assigned / closed in
-    the period). Each branch reads only the tasks of its own period column (a range on an index that
+    their deadline (`n2`); with `counts`, "assigned" (`d`) and "closed" (`n`): tasks assigned / closed
+    in the period. Each branch reads only the tasks of its own period column (a range on an index that
     covers the columns it needs, see the supervision indexes migrations) and aggregates them there,
     so no large intermediate result is sorted. The response rate has two branches, each task
     landing in one of them: acknowledged in time (by acknowledged_at) or not (by ack_due, once that
@@ -242,7 +244,8 @@ def _figures(p: Params, scope: str, period: Period, key: Key, day: dt.date, *, c
                lambda: f" AND (t.deadline < {p(day)} OR t.status = 'closed')"),
     ]
     if counts:
-        branches.append(branch("closed", "t.closed_at", "ts", "1=0", "1=0", lambda: " AND t.status = 'closed'"))
+        # The status test is counted (n), not filtered on, so the range on closed_at picks the index.
+        branches.append(branch("closed", "t.closed_at", "ts", "t.status = 'closed'", "1=0", nothing))
     branches.append(branch("satisfaction", "t.rated_at", "ts", "t.rating IN ('satisfied', 'basically_satisfied')", "1=0",
                            lambda: " AND t.rating <> ''"))
     return " UNION ALL ".join(branches)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
+import time
 import uuid
 from typing import Any
 
@@ -472,3 +474,81 @@ async def test_anonymous_is_sent_to_login(anon):
     assert response.status_code == 303
     assert response.headers["location"].startswith("/login")
 
+
+
+# ---------------------------------------------------------------- bounded work off the event loop
+
+
+async def test_zip_bomb_of_styled_empty_rows_is_refused_at_once(as_user):
+    from tests.xlsx_bomb import styled_empty_rows_xlsx, unzipped_size
+
+    client = await as_user("office")
+    name = f"测试炸弹{tag()}"
+    bomb = styled_empty_rows_xlsx([HEADER, [name, "其他"]], 200_000)  # like the file met: small on disk, ~60 MB inside
+    assert len(bomb) < 400 * 1024 and unzipped_size(bomb) > 50 * 1024 * 1024
+    before = await last_import_event()
+    started = time.perf_counter()
+    response = await upload(client, "bomb.xlsx", bomb)
+    assert time.perf_counter() - started < 2
+    assert response.status_code == 400
+    assert "工作簿解压后内容过大" in file_error(response) and "不能超过 8 MB" in file_error(response)
+    assert await units_named(name) == {}
+    assert (await last_import_event())["id"] == before["id"]
+
+
+async def test_styled_empty_rows_under_the_cap_are_read_off_the_event_loop(as_user, anon):
+    """A workbook just under the size cap, its data followed by thousands of styled empty rows:
+    the rows are imported, reading stops after the run of blank rows, and the server answers other
+    requests meanwhile (the parse runs in a worker thread)."""
+    from conference.registry import importer
+    from tests.xlsx_bomb import styled_empty_rows_xlsx, unzipped_size
+
+    client = await as_user("office")
+    name = f"测试空行格式{tag()}"
+    content = styled_empty_rows_xlsx([HEADER, [name, "其他"]], 20_000)
+    assert importer.MAX_UNZIPPED_BYTES // 2 < unzipped_size(content) < importer.MAX_UNZIPPED_BYTES
+    gaps: list[float] = []
+    done = asyncio.Event()
+
+    async def probe() -> None:
+        while not done.is_set():
+            started = time.perf_counter()
+            assert (await anon.get("/healthz")).status_code == 200
+            gaps.append(time.perf_counter() - started)
+            await asyncio.sleep(0.01)
+
+    async def run() -> httpx.Response:
+        try:
+            return await upload(client, "styled.xlsx", content)
+        finally:
+            done.set()
+
+    response, _ = await asyncio.gather(run(), probe())
+    assert response.status_code == 200, file_error(response)
+    assert name in await units_named(name)
+    assert len(gaps) >= 3 and max(gaps) < 0.5, gaps
+
+
+async def test_a_file_that_reads_too_long_is_refused_with_a_message(as_user, monkeypatch):
+    from conference.registry import importer
+
+    monkeypatch.setattr(importer, "MAX_PARSE_SECONDS", 0.0)  # the limit is checked every 256 rows
+    client = await as_user("office")
+    t = tag()
+    for filename, content in [("slow.csv", csv_bytes([HEADER] + [[f"测试超时{t}{i}", "其他"] for i in range(300)], "utf-8")),
+                              ("slow.xlsx", xlsx([HEADER] + [[f"测试超时{t}x{i}", "其他"] for i in range(300)]))]:
+        response = await upload(client, filename, content)
+        assert response.status_code == 400, filename
+        assert "文件读取时间过长（超过 0 秒）" in file_error(response)
+    from conference.registry.tables import MemberUnit
+
+    assert await MemberUnit.count().where(MemberUnit.name.like(f"测试超时{t}%")) == 0
+
+
+async def test_reading_stops_after_a_long_run_of_blank_rows():
+    from conference.registry import importer
+
+    rows = [HEADER, ["甲单位", "其他"]] + [[]] * importer.MAX_BLANK_RUN + [["乙单位", "其他"]]
+    assert [r[1]["name"] for r in importer.read_rows("gap.xlsx", xlsx(rows))] == ["甲单位"]
+    short_gap = [HEADER, ["甲单位", "其他"]] + [[]] * 10 + [["乙单位", "其他"]]
+    assert [r[1]["name"] for r in importer.read_rows("gap.xlsx", xlsx(short_gap))] == ["甲单位", "乙单位"]

@@ -11,6 +11,12 @@ Behaviour (what the office sees):
   name while the import runs, nothing is written and the office is asked to import again.
 * Problems with the file as a whole (size, type, encoding, damaged workbook, headers, no data or
   too many rows) raise ValidationFailed for the field "file": a 400 with one Chinese message.
+* Reading is bounded and happens off the event loop (`read_rows_in_worker`): at most two files are
+  parsed at once per process, each in a worker thread, so other requests keep being answered. A
+  workbook is refused before parsing when its parts unzip to more than MAX_UNZIPPED_BYTES (a small
+  .xlsx can hold tens of MB of styled empty rows); reading stops at the first MAX_BLANK_RUN blank
+  rows in a row (Excel's "used range" often runs to row 1048576), and a file that still takes more
+  than MAX_PARSE_SECONDS to read is refused with a message.
 
 The file format: the first non-blank row of the first worksheet is the header; blank rows are
 skipped; the columns may come in any order; only 单位名称 and 单位类别 are required columns.
@@ -24,12 +30,15 @@ import datetime as dt
 import io
 import re
 import sqlite3
+import time
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import PureWindowsPath
 from typing import Any
 
+import anyio
+import anyio.to_thread
 import asyncpg
 import openpyxl
 from openpyxl.styles import Alignment, Font, PatternFill
@@ -48,8 +57,15 @@ from conference.timefmt import now, today
 
 MAX_BYTES = 2 * 1024 * 1024
 MAX_ROWS = 2000
-# A 2 MB .xlsx may inflate to far more XML (a "zip bomb"); refuse before openpyxl parses it.
-MAX_UNZIPPED_BYTES = 64 * 1024 * 1024
+# A 2 MB .xlsx may inflate to far more XML (a "zip bomb": 150 KB of styled empty rows unzipped to
+# 58 MB and took 26 s to parse); refuse before openpyxl reads it. A real 2,000-row list unzips to
+# under 2 MB. The cap also bounds the one step that cannot be stopped half-way: when a sheet has
+# no <dimension> element, openpyxl's read_only mode scans the whole sheet while opening the
+# workbook (about 2 MB/s, measured).
+MAX_UNZIPPED_BYTES = 8 * 1024 * 1024
+MAX_BLANK_RUN = 1000  # blank rows in a row after which the rest of the sheet is not read
+MAX_PARSE_SECONDS = 15.0  # reading one file; more is refused (the worker thread stops at the next row)
+PARSERS_AT_ONCE = 2  # files parsed at the same time per process; further imports wait their turn
 MAX_COLUMNS = 64  # cells further right are never read
 EXTENSIONS = (".xlsx", ".csv")
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # never in a text file; common in binary ones
@@ -131,8 +147,14 @@ def _cell_text(value: Any) -> str:
     return str(value).strip()
 
 
-def _xlsx_rows(content: bytes) -> Iterator[tuple[int, list[str]]]:
-    """(Excel row number, cell texts) for each non-blank row of the first worksheet."""
+def _too_slow() -> ValidationFailed:
+    return _file_error(_("文件读取时间过长（超过 {n} 秒），无法导入。请删除多余的空行、格式和其他工作表，"
+                         "只保留成员单位数据后重新保存。").format(n=int(MAX_PARSE_SECONDS)))
+
+
+def _xlsx_rows(content: bytes, deadline: float) -> Iterator[tuple[int, list[str]]]:
+    """(Excel row number, cell texts) for each non-blank row of the first worksheet, up to the
+    first MAX_BLANK_RUN blank rows in a row."""
     not_workbook = _("文件不是有效的 .xlsx 工作簿，可能已损坏或设置了打开密码。请在 Excel 中打开后另存为 .xlsx 再导入。")
     if not content.startswith(b"PK"):
         if content.startswith(b"\xd0\xcf\x11\xe0"):
@@ -144,7 +166,9 @@ def _xlsx_rows(content: bytes) -> Iterator[tuple[int, list[str]]]:
     except (zipfile.BadZipFile, ValueError, OSError):
         raise _file_error(not_workbook) from None
     if unzipped > MAX_UNZIPPED_BYTES:
-        raise _file_error(_("工作簿解压后内容过大，无法导入。请只保留成员单位数据后重新保存。"))
+        raise _file_error(_("工作簿解压后内容过大（约 {size:.0f} MB，不能超过 {limit} MB），无法导入。"
+                            "请删除多余的空行、格式和其他工作表，只保留成员单位数据后重新保存。")
+                          .format(size=unzipped / 1024 / 1024, limit=MAX_UNZIPPED_BYTES // 1024 // 1024))
     try:
         workbook = openpyxl.load_workbook(io.BytesIO(content), read_only=True, data_only=True)
     except Exception:  # noqa: BLE001 - openpyxl raises many kinds of error for a damaged file; all mean "not a workbook"
@@ -154,8 +178,8 @@ def _xlsx_rows(content: bytes) -> Iterator[tuple[int, list[str]]]:
             raise _file_error(not_workbook)
         sheet = workbook.worksheets[0]
         rows = sheet.iter_rows(max_col=MAX_COLUMNS, values_only=True)
-        number = 0
-        while True:
+        number = blank_run = 0
+        while blank_run < MAX_BLANK_RUN:
             try:
                 values = next(rows)
             except StopIteration:
@@ -163,13 +187,20 @@ def _xlsx_rows(content: bytes) -> Iterator[tuple[int, list[str]]]:
             except Exception:  # noqa: BLE001 - read_only parses lazily: a damaged sheet fails here
                 raise _file_error(not_workbook) from None
             number += 1
-            # openpyxl fills gaps with blank rows: a sheet whose last styled row is 1048576 yields a
-            # million of them, so skip them at C speed before converting anything.
+            if number % 256 == 0 and time.monotonic() > deadline:
+                raise _too_slow()
+            # openpyxl fills gaps with blank rows and Excel styles whole empty rows: a sheet whose
+            # last styled row is 1048576 yields a million of them, so skip them at C speed before
+            # converting anything, and stop after a long run of them: no list has such gaps.
             if values.count(None) == len(values):
+                blank_run += 1
                 continue
             texts = [_cell_text(v) for v in values]
             if any(texts):
+                blank_run = 0
                 yield number, texts
+            else:
+                blank_run += 1
     finally:
         workbook.close()
 
@@ -194,7 +225,7 @@ def _decode_csv(content: bytes) -> str:
                         "请在 Excel 中选择“另存为”→“CSV UTF-8（逗号分隔）”后再导入。"))
 
 
-def _csv_rows(content: bytes) -> Iterator[tuple[int, list[str]]]:
+def _csv_rows(content: bytes, deadline: float) -> Iterator[tuple[int, list[str]]]:
     """(record number, cell texts) for each non-blank CSV record; a record is a row in Excel."""
     text = _decode_csv(content)
     first_line = text.split("\n", 1)[0]
@@ -202,6 +233,8 @@ def _csv_rows(content: bytes) -> Iterator[tuple[int, list[str]]]:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         for number, values in enumerate(reader, start=1):
+            if number % 256 == 0 and time.monotonic() > deadline:
+                raise _too_slow()
             texts = [v.strip() for v in values[:MAX_COLUMNS]]
             if any(texts):
                 yield number, texts
@@ -246,7 +279,9 @@ def _header_fields(header: list[str]) -> dict[int, str]:
 
 
 def read_rows(filename: str, content: bytes) -> list[tuple[int, dict[str, str]]]:
-    """(Excel row number, field -> text) for each non-blank data row; whole-file problems raise."""
+    """(Excel row number, field -> text) for each non-blank data row; whole-file problems raise.
+    CPU-bound: called through `read_rows_in_worker` from the server."""
+    deadline = time.monotonic() + MAX_PARSE_SECONDS
     if not content:
         raise _file_error(_("文件是空的，请选择填好的导入文件。"))
     if len(content) > MAX_BYTES:
@@ -257,7 +292,7 @@ def read_rows(filename: str, content: bytes) -> list[tuple[int, dict[str, str]]]
         raise _file_error(_("不支持旧版 Excel（.xls）文件。请在 Excel 中“另存为” .xlsx 后再导入。"))
     if suffix not in EXTENSIONS:
         raise _file_error(_("只能导入 .xlsx 或 .csv 文件。"))
-    source = _xlsx_rows(content) if suffix == ".xlsx" else _csv_rows(content)
+    source = _xlsx_rows(content, deadline) if suffix == ".xlsx" else _csv_rows(content, deadline)
     columns: dict[int, str] | None = None
     rows: list[tuple[int, dict[str, str]]] = []
     for number, values in source:
@@ -272,6 +307,18 @@ def read_rows(filename: str, content: bytes) -> list[tuple[int, dict[str, str]]]
     if not rows:
         raise _file_error(_("文件中只有表头，没有成员单位数据。"))
     return rows
+
+
+_limiter: anyio.CapacityLimiter | None = None
+
+
+async def read_rows_in_worker(filename: str, content: bytes) -> list[tuple[int, dict[str, str]]]:
+    """`read_rows` in a worker thread, at most PARSERS_AT_ONCE at a time: parsing a workbook is
+    seconds of CPU that would otherwise stop every other request of this process."""
+    global _limiter
+    if _limiter is None:  # created on first use, inside the running event loop
+        _limiter = anyio.CapacityLimiter(PARSERS_AT_ONCE)
+    return await anyio.to_thread.run_sync(read_rows, filename, content, limiter=_limiter)
 
 
 # ---------------------------------------------------------------- validating and writing
@@ -290,7 +337,7 @@ async def import_units(actor: Actor, filename: str, content: bytes, conference_i
         except NotFound:
             raise ValidationFailed({"conference": _("所选联席会议不存在，或您无权操作。")}) from None
         report.conference = {"id": conference["id"], "name": conference["name"]}
-    rows = read_rows(filename, content)
+    rows = await read_rows_in_worker(filename, content)
     report.rows = len(rows)
 
     # One read transaction for the checks: a snapshot, and one connection instead of one per query.

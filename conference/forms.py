@@ -28,6 +28,7 @@ SINGLE_LINE_MAX = 200
 # and isolates (U+202A-U+202E, U+2066-U+2069).
 SINGLE_LINE_REFUSED = frozenset({"Cc", "Cf", "Zl", "Zp"})
 MULTI_LINE_ALLOWED = frozenset("\n\r\t")
+LINE_BREAKS = frozenset("\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029")
 BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
@@ -94,8 +95,10 @@ class FormReader:
             return ""
         single = not (multiline if multiline is not None else max_length > SINGLE_LINE_MAX)
         if has_control(value, multiline=not single):
-            if single:
-                self.fail(name, _("{label}不能包含换行符、制表符或不可见的控制字符。").format(label=label))
+            if single and any(c in LINE_BREAKS for c in value):
+                self.fail(name, _("{label}只能填写一行。").format(label=label))
+            elif single:
+                self.fail(name, _("{label}不能包含制表符或不可见的控制字符。").format(label=label))
             else:
                 self.fail(name, _("{label}含有不可见的控制字符（如文字方向控制符），请删除后再提交。").format(label=label))
             return ""

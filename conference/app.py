@@ -10,7 +10,6 @@ from functools import partial
 from litestar import Litestar, Router
 from litestar.config.csrf import CSRFConfig
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
@@ -35,6 +34,8 @@ from conference.tasks.reminders import reminder_loop
 from conference.web import home
 from conference.web.auth import AuthMiddleware, access_guard, reject_impossible_ids
 from conference.web.errors import EXCEPTION_HANDLERS
+from conference.web.headers import security_headers
+from conference.web.swagger import StrictSwaggerRenderPlugin
 from conference.web.templating import template_config
 
 
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         middleware=[AuthMiddleware],
         guards=[access_guard],
         before_request=reject_impossible_ids,
+        before_send=[security_headers],  # CSP, framing, nosniff, Referrer-Policy, no-store, HSTS
         # The JSON API authenticates with Bearer tokens only (never cookies), so CSRF does not apply there.
         csrf_config=CSRFConfig(secret=settings.secret_key, cookie_secure=settings.secure_cookies,
                                cookie_httponly=True, exclude=["^/api/"]),
@@ -85,7 +87,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(
             title="联席会议议事督办系统 API", version="1.0.0", path="/schema",
-            render_plugins=[SwaggerRenderPlugin(
+            render_plugins=[StrictSwaggerRenderPlugin(
                 js_url="/static/vendor/swagger-ui-bundle.js", css_url="/static/vendor/swagger-ui.css",
                 standalone_preset_js_url="/static/vendor/swagger-ui-standalone-preset.js",
                 # no CDN favicon (the default): the page must work offline

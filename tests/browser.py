@@ -234,6 +234,14 @@ def page_fixture(chromium: Path, live_server: LiveServer, browser: Any, seen_req
     context.on("response", on_response)
     tab = context.new_page()
     tab.on("pageerror", lambda error: seen_requests.page_errors.append(str(error)))
+
+    def on_console(message: Any) -> None:
+        # Content-Security-Policy violations (an inline script, style or handler the policy
+        # refused) are console errors, not exceptions: they fail the test too.
+        if message.type == "error" and ("Content Security Policy" in message.text or "Refused to" in message.text):
+            seen_requests.page_errors.append(f"CSP: {message.text}")
+
+    tab.on("console", on_console)
     try:
         yield tab
     finally:

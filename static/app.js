@@ -1,0 +1,34 @@
+// Page behaviour without inline script (the Content-Security-Policy allows scripts from /static
+// only, see conference/web/headers.py). Data comes from data-* attributes set by the templates.
+"use strict";
+
+// <form data-confirm="..."> asks before submitting (what onsubmit="return confirm(...)" did).
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  const text = form instanceof HTMLFormElement ? form.dataset.confirm : undefined;
+  if (text && !window.confirm(text)) {
+    event.preventDefault();
+    event.stopImmediatePropagation();
+  }
+}, true);
+
+// <a data-back> goes back a page when there is one (its href is the fallback).
+document.addEventListener("click", (event) => {
+  const link = event.target instanceof Element ? event.target.closest("a[data-back]") : null;
+  if (link && window.history.length > 1) {
+    event.preventDefault();
+    window.history.back();
+  }
+});
+
+// <table data-min-width="840">: a width computed by the server, set through the CSSOM.
+function applyMinWidths() {
+  for (const element of document.querySelectorAll("[data-min-width]")) {
+    element.style.minWidth = `${Number(element.dataset.minWidth) || 0}px`;
+  }
+}
+if (document.readyState === "loading") {
+  document.addEventListener("DOMContentLoaded", applyMinWidths);
+} else {
+  applyMinWidths();
+}

@@ -141,8 +141,9 @@ async def make_task(unit: int, meeting_id: int, deadline: dt.date, *, status: st
     conf = await conference_id(LANSHAN_STREET)
     item = await AgendaItem.insert(AgendaItem(conference=conf, title=unique("议题"), status="resolved", created_at=now())).returning(
         AgendaItem.id)
+    number = await Resolution.count().where(Resolution.meeting == meeting_id) + 1
     resolution = await Resolution.insert(Resolution(
-        meeting=meeting_id, item=item[0]["id"], conference=conf, number=1, text=unique("议定事项"), lead_unit=unit,
+        meeting=meeting_id, item=item[0]["id"], conference=conf, number=number, text=unique("议定事项"), lead_unit=unit,
         deadline=deadline, adopted_at=now())).returning(Resolution.id)
     task = await Task.insert(Task(resolution=resolution[0]["id"], unit=unit, conference=conf, role=role, status=status,
                                   assigned_at=now(), deadline=deadline, ack_due=deadline)).returning(Task.id)
@@ -164,8 +165,10 @@ async def test_feed_lists_invited_meetings_once_and_task_deadlines(as_user: Any,
         await services.notify_meeting(office, meeting_id)
     removed = await Invitation.select(Invitation.id).where((Invitation.meeting == uninvited) & (Invitation.unit == market)).first()
     await services.remove_invitation(office, removed["id"])
-    # A second invitation row for the same unit must not list the meeting twice.
-    await Invitation.insert(Invitation(meeting=street_meeting, unit=market, role="observer", token=unique("dup") + "x" * 20))
+    # A second invitation row for the same unit cannot exist (unique per meeting and unit, so the
+    # feed never lists a meeting twice for one unit): the database refuses it.
+    with pytest.raises(Exception, match="(?i)unique|duplicate"):
+        await Invitation.insert(Invitation(meeting=street_meeting, unit=market, role="observer", token=unique("dup") + "x" * 20))
     open_task = await make_task(market, street_meeting, dt.date(2031, 10, 1))
     closed_task = await make_task(market, street_meeting, dt.date(2031, 10, 2), status="closed")
     cancelled_task = await make_task(market, street_meeting, dt.date(2031, 10, 3), status="cancelled")

@@ -52,9 +52,11 @@ MANIFEST = "manifest.json"
 SQLITE_MEMBER = "database.sqlite3"
 PG_MEMBER = "database.pgdump"
 FILES_PREFIX = "files/outbox/"
-# Piccolo's table of applied migrations: schema bookkeeping, not data (a database that was only
-# migrated still counts as empty).
+# Tables a plain `conference migrate` fills: Piccolo's table of applied migrations and the holiday
+# calendar seeded from chinese-calendar. A database holding only these was never used and counts
+# as empty (the restore replaces them like every other table).
 MIGRATION_TABLE = "migration"
+FILLED_BY_MIGRATE = {MIGRATION_TABLE, "holiday_day", "holiday_calendar"}
 # Connection parameters libpq understands in a URI; others in DATABASE_URL are server settings for
 # asyncpg (search_path) and would make pg_dump refuse the URI.
 LIBPQ_PARAMS = {
@@ -168,7 +170,7 @@ def _sqlite_nonempty(path: Path) -> list[str]:
         return []
     conn = sqlite3.connect(path, timeout=30)
     try:
-        return [name for name, count in _sqlite_counts(conn).items() if count and name != MIGRATION_TABLE]
+        return [name for name, count in _sqlite_counts(conn).items() if count and name not in FILLED_BY_MIGRATE]
     finally:
         conn.close()
 
@@ -293,7 +295,7 @@ async def _pg_nonempty(url: str) -> list[str]:
     try:
         nonempty = []
         for name in await _pg_tables(conn, schema):
-            if name != MIGRATION_TABLE and await conn.fetchval(
+            if name not in FILLED_BY_MIGRATE and await conn.fetchval(
                     f"SELECT EXISTS (SELECT 1 FROM {_quote(schema)}.{_quote(name)})"):
                 nonempty.append(name)
         return nonempty

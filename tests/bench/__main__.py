@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from tests.bench import feeds, meetings, minutes, supervision, writes
+from tests.bench import feeds, heavy, meetings, minutes, supervision, writes
 
 BENCHMARKS = {"meetings": meetings.main, "supervision": supervision.main, "minutes": minutes.main,
-              "feeds": feeds.main, "writes": writes.main}
+              "feeds": feeds.main, "writes": writes.main, "heavy": heavy.main}
 
 
 def main() -> None:

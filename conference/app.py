@@ -28,6 +28,7 @@ from conference.notifications import routes as notification_routes
 from conference.registry import import_routes
 from conference.registry import routes as registry_routes
 from conference.settings import ROOT, Settings, get_settings
+from conference.supervision import pages as supervision_pages
 from conference.supervision import routes as supervision_routes
 from conference.tasks import routes as task_routes
 from conference.tasks.reminders import reminder_loop
@@ -73,7 +74,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[
             static, *home.ROUTES, *account_routes.ROUTES, *registry_routes.ROUTES, *import_routes.ROUTES,
             *audit_routes.ROUTES, *meeting_routes.ROUTES, *special_routes.ROUTES, *reply_routes.ROUTES,
-            *agenda_routes.ROUTES, *notification_routes.ROUTES, *task_routes.ROUTES, *api.ROUTES, *supervision_routes.ROUTES,
+            *agenda_routes.ROUTES, *notification_routes.ROUTES, *task_routes.ROUTES, *api.ROUTES, *supervision_routes.ROUTES, *supervision_pages.ROUTES,
             *calendar_routes.ROUTES, *mail_routes.ROUTES, *minutes_routes.ROUTES,
         ],
         middleware=[AuthMiddleware],

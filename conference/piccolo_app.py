@@ -19,6 +19,7 @@ from conference.registry.tables import (
     Street,
 )
 from conference.settings import ROOT
+from conference.supervision.tables import AssessmentScore
 from conference.tasks.tables import Resolution, ResolutionUnit, Task, TaskAttachment, TaskReport
 
 APP_CONFIG = AppConfig(
@@ -29,6 +30,7 @@ APP_CONFIG = AppConfig(
         Meeting, Invitation, SpecialMeetingRequest, AgendaItem, AgendaItemUnit, AgendaSlot, Attachment, Notification,
         Resolution, ResolutionUnit, Task, TaskReport, TaskAttachment, CalendarFeed, LoginThrottle,
         Minutes, MinutesVersion, MinutesComment, MinutesPublication, HolidayDay, HolidayCalendar,
+        AssessmentScore,
     ],
     migration_dependencies=[],
     commands=[],

@@ -391,6 +391,8 @@ def assessment_table(page: Any) -> dict[str, dict[str, str]]:
 
 
 async def test_assessment_sheet(as_user, data):
+    """The streets' evaluation is a score of its own, from the ratings (issue 12 item 5; more in
+    tests/test_manual_supervision.py); the rates stay beside it for reference."""
     office = await as_user("office")
     response = await office.get(f"/supervision/assessment?year=2024&conference={data.conference}")
     assert response.status_code == 200
@@ -398,15 +400,15 @@ async def test_assessment_sheet(as_user, data):
     sheet = assessment_table(page)
     assert set(sheet) == {data.dept_name, data.agency_name}
     dept = sheet[data.dept_name]
-    # mean(3/4, 3/4, 2/4, 3/4) = 0.6875 -> 68.8; a department's weight is 30%.
-    assert (dept["score"], dept["weight"], dept["contribution"]) == ("68.8", "30%", "20.64")
+    assert rates_of(dept) == ("75.0%", "75.0%", "50.0%", "75.0%")
+    # Ratings in 2024: satisfied ×2, basically satisfied, dissatisfied -> (100+100+60+0)/4 = 65.0; departments weigh 30%.
+    assert (dept["evaluation"], dept["weight"], dept["combined"]) == ("65.0（4）", "30%", "—")
     agency = sheet[data.agency_name]
-    # mean(1/3, 1/3, 1/3), satisfaction has no denominator and is left out -> 33.3; agencies weigh 60%.
-    assert (agency["satisfaction"], agency["score"], agency["weight"], agency["contribution"]) == ("—", "33.3", "60%", "19.98")
-    assert "平均值" in page.find(id="score-definition").get_text()
+    assert (agency["satisfaction"], agency["evaluation"], agency["weight"]) == ("—", "—（0）", "60%")
+    assert "满意”100 分" in page.find(id="score-definition").get_text()
 
     empty = assessment_table(html(await office.get(f"/supervision/assessment?year=2026&conference={data.conference}")))
-    assert empty[data.dept_name]["score"] == "—"  # a member without tasks that year: no score
+    assert empty[data.dept_name]["evaluation"] == "—（0）"  # a member without ratings that year: no score
 
 
 async def test_assessment_xlsx(as_user, data):
@@ -417,12 +419,11 @@ async def test_assessment_xlsx(as_user, data):
     assert "attachment" in response.headers["content-disposition"]
     ws = openpyxl.load_workbook(io.BytesIO(response.content)).active
     rows = list(ws.iter_rows(values_only=True))
-    assert rows[0][:3] == ("单位名称", "单位类别", "响应率") and ws["A1"].font.b and ws.freeze_panes == "A2"
-    by_name = {r[0]: r for r in rows[1:]}
+    assert rows[2][:4] == ("排名", "单位名称", "单位类别", "响应率") and ws["A3"].font.b and ws.freeze_panes == "A4"
+    by_name = {r[1]: r for r in rows[3:] if r[1]}
     dept = by_name[data.dept_name]
-    assert dept[1] == "区直部门" and dept[2] == pytest.approx(3 / 4) and dept[6] == 68.8 and dept[7] == 0.3
-    assert dept[8] == pytest.approx(20.64)
-    assert by_name[data.agency_name][5] is None  # no rating: empty cell, not 0
+    assert dept[2] == "区直部门" and dept[3] == pytest.approx(3 / 4) and dept[7] == 4 and dept[11] == 65.0 and dept[13] == 0.3
+    assert by_name[data.agency_name][6] is None  # no rating: empty cell, not 0
 
 
 async def test_weights_come_from_settings(monkeypatch):
@@ -447,11 +448,13 @@ MARCH = "start=2025-03-01&end=2025-03-31"
 @pytest.fixture
 def fixed_today(monkeypatch):
     """The dashboard, the assessment and the task list as seen on TODAY."""
+    import conference.supervision.pages as supervision_pages
     import conference.supervision.routes as supervision_routes
     import conference.tasks.views as task_views
 
     def set_day(day: dt.date) -> None:
         monkeypatch.setattr(supervision_routes, "today", lambda: day)
+        monkeypatch.setattr(supervision_pages, "today", lambda: day)
         monkeypatch.setattr(task_views, "today", lambda: day)
 
     set_day(TODAY)
@@ -543,7 +546,7 @@ async def test_unit_assigned_today_shows_dashes_everywhere(as_user, fair, fixed_
     year = rate_table(html(await office.get(f"/supervision?conference={ds.conference}&start=2025-01-01&end=2025-12-31")))
     assert rates_of(year[fair.new]) == ("—", "—", "—", "—")
     sheet = assessment_table(html(await office.get(f"/supervision/assessment?year=2025&conference={ds.conference}")))
-    assert sheet[fair.new]["score"] == "—" and sheet[fair.new]["contribution"] == "—"
+    assert sheet[fair.new]["evaluation"] == "—（0）" and sheet[fair.new]["combined"] == "—"
     assert all(sheet[fair.new][m] == "—" for m in ("response", "resolution", "on_time", "satisfaction"))
 
 
@@ -588,11 +591,11 @@ async def test_assessment_leaves_out_rates_with_nothing_due(as_user, fair, fixed
     office = await as_user("office")
     page = html(await office.get(f"/supervision/assessment?year=2025&conference={fair.ds.conference}"))
     sheet = assessment_table(page)
-    # ACK: response 1/4 (a2, a3, a4, a5) is its only rate: 25.0, not the mean with three zeros.
-    assert (sheet[fair.ack]["response"], sheet[fair.ack]["resolution"], sheet[fair.ack]["score"]) == ("25.0%", "—", "25.0")
-    # DUE: response 7/7, resolution 2/3, on-time 1/3, satisfaction 1/2 -> mean 0.625 -> 62.5.
-    assert sheet[fair.due]["score"] == "62.5"
-    assert "不计入平均，不按 0 分计算" in page.find(id="score-definition").get_text()
+    # ACK: response 1/4 (a2, a3, a4, a5) is its only rate; the others read "—", not 0%.
+    assert (sheet[fair.ack]["response"], sheet[fair.ack]["resolution"], sheet[fair.ack]["on_time"]) == ("25.0%", "—", "—")
+    # DUE: rated b3 satisfied, b4 dissatisfied -> evaluation (100 + 0) / 2 = 50.0 over 2 ratings.
+    assert sheet[fair.due]["evaluation"] == "50.0（2）"
+    assert "响应率、解决率、按期办结率、满意率仅供参考" in page.find(id="score-definition").get_text()
 
 
 def _ids(page: Any, selector: str) -> set[int]:

@@ -1,5 +1,5 @@
 """Supervision pages (督办统计) for offices, admins and convenors: the dashboard of rates, trend and
-alerts; the annual assessment (考核) with its .xlsx; the ledgers (台账) on screen, as .xlsx and CSV.
+alerts; the ledgers (台账) on screen, as .xlsx and CSV.
 Streets and units get 403 from the guard. Filters come from the query string; a value that cannot
 be read is ignored and named in a message, and the export links carry the filters as read, so a
 download always holds the rows of the page it was taken from."""
@@ -19,11 +19,10 @@ from litestar.response import Template
 from conference.errors import Conflict
 from conference.i18n import gettext as _
 from conference.registry.services import KIND_LABELS
-from conference.settings import get_settings
 from conference.supervision import charts, ledgers, views
 from conference.timefmt import today
 from conference.web.auth import actor_of
-from conference.web.listing import MAX_YEAR, MIN_YEAR, page_number, parse_id
+from conference.web.listing import page_number, parse_id
 from conference.web.templating import render
 
 SUPERVISORS = ("admin", "office", "convenor")
@@ -151,38 +150,7 @@ async def dashboard(request: Request[Any, Any, Any]) -> Template:
     )
 
 
-# ---------------------------------------------------------------- assessment
-
-
-async def _assessment(request: Request[Any, Any, Any]) -> tuple[Query, int, views.Scope, list[dict[str, Any]]]:
-    actor = actor_of(request)
-    q = _query(request)
-    this_year = today().year
-    years = {str(y): str(y) for y in range(MIN_YEAR, MAX_YEAR + 1)}
-    year = int(q.choice("year", _("年度"), years, str(this_year)))
-    scope = await views.figure_scope(actor, q.ref("conference", _("联席会议")))
-    return q, year, scope, await views.assessment_rows(scope.ids, year, today())
-
-
-@get("/supervision/assessment", opt={"roles": SUPERVISORS}, include_in_schema=False)
-async def assessment(request: Request[Any, Any, Any]) -> Template:
-    q, year, scope, rows = await _assessment(request)
-    settings = get_settings()
-    return render(
-        request, "supervision/assessment.html", q=q, year=year, years=list(range(today().year, today().year - 6, -1)),
-        conferences=scope.options, rows=rows, kind_labels=KIND_LABELS, rate_text=views.rate_text,
-        weight_department=settings.assessment_weight_department, weight_agency=settings.assessment_weight_agency,
-        export_url=q.url("/supervision/assessment.xlsx", year=year),
-    )
-
-
-@get("/supervision/assessment.xlsx", opt={"roles": SUPERVISORS}, include_in_schema=False)
-async def assessment_xlsx(request: Request[Any, Any, Any]) -> Response[bytes]:
-    _q, year, _scope, rows = await _assessment(request)
-    cells = ledgers.assessment_cells(rows, KIND_LABELS)
-    title = _("{year}年度街道评价考核表").format(year=year)
-    content = await asyncio.to_thread(ledgers.xlsx_bytes, title, ledgers.ASSESSMENT_COLUMNS, cells, ledgers.ASSESSMENT_FORMATS)
-    return _download(content, ledgers.XLSX_TYPE, f"assessment-{year}.xlsx", f"{title}.xlsx")
+# The assessment (考核) pages: conference.supervision.pages.
 
 
 # ---------------------------------------------------------------- ledgers
@@ -257,4 +225,4 @@ async def ledger_csv(request: Request[Any, Any, Any]) -> Response[bytes]:
     return _download(content, "text/csv; charset=utf-8", ascii_name + ".csv", name + ".csv")
 
 
-ROUTES: list[Any] = [dashboard, assessment, assessment_xlsx, ledger_page, ledger_xlsx, ledger_csv]
+ROUTES: list[Any] = [dashboard, ledger_page, ledger_xlsx, ledger_csv]

@@ -21,12 +21,12 @@ from conference.agenda.services import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS
 from conference.errors import ValidationFailed
 from conference.i18n import gettext as _
 from conference.meetings import routes as meeting_routes
-from conference.tasks import services, views
+from conference.tasks import services, urging, views
 from conference.web import files
 from conference.web.auth import actor_of
 from conference.web.errors import domain_error, http_error
 from conference.web.forms import submit
-from conference.web.templating import render
+from conference.web.templating import redirect, render
 
 READERS = ("admin", "office", "convenor", "street", "unit")
 OFFICE = ("admin", "office")
@@ -39,7 +39,7 @@ UPLOAD_BODY_LIMIT = 2 * MAX_ATTACHMENT_BYTES + 256 * 1024
 # The form fields of the task page; their ids are f-<form>-<field>, so the error summary's links
 # point at the field of the form that was sent.
 FIELDS = ("text", "evidence", "files", "extension_deadline", "extension_reason", "comment", "reason", "rating",
-          "rating_comment")
+          "rating_comment", "message")
 
 Handler = Callable[[dict[str, Any]], Awaitable[Any]]
 
@@ -197,6 +197,35 @@ async def task_reopen(request: Request[Any, Any, Any], task_id: FromPath[int]) -
                             _("任务已重新交办承办单位办理。"))
 
 
+@post("/tasks/{task_id:int}/urge", opt={"roles": OFFICE}, include_in_schema=False)
+async def task_urge(request: Request[Any, Any, Any], task_id: FromPath[int]) -> Template | Redirect:
+    actor = actor_of(request)
+    return await _on_detail(request, task_id, "urge", lambda d: urging.urge_task(actor, task_id, d),
+                            _("已催办，承办单位会收到催办通知。"))
+
+
+@post("/tasks/urge", opt={"roles": OFFICE}, include_in_schema=False)
+async def tasks_urge(request: Request[Any, Any, Any]) -> Template | Redirect:
+    """催办 the tasks ticked on the list (the list's query string is kept in the form's action, so the
+    same page comes back); bad input shows the list again with the message beside the form."""
+    actor = actor_of(request)
+    raw = await request.form()
+    selected = [v for v in raw.getall("task", []) if isinstance(v, str)]
+    data = {"message": raw.get("message") if isinstance(raw.get("message"), str) else ""}
+    query = {k: v for k, v in request.query_params.items() if isinstance(v, str)}
+    back = "/tasks" + (("?" + request.url.query) if request.url.query else "")
+    try:
+        urged, skipped = await urging.urge_tasks(actor, selected, data)
+    except ValidationFailed as exc:
+        context = await views.task_list(actor, query)
+        return render(request, "tasks/list.html", 400, urge_errors=exc.errors, urge_form=data,
+                      urge_selected=set(selected), **context)
+    flash = _("已催办 {n} 项任务，承办单位会收到催办通知。").format(n=urged)
+    if skipped:
+        flash += _("另有 {n} 项任务当前不需催办（已报办结、已销号或已撤销），已跳过。").format(n=skipped)
+    return redirect(back, flash)
+
+
 # ---------------------------------------------------------------- the street's action
 
 
@@ -217,5 +246,6 @@ async def attachment_download(request: Request[Any, Any, Any], attachment_id: Fr
 ROUTES: list[Any] = [
     resolution_adopt, task_list, task_page, task_acknowledge, task_progress, task_done, task_extension,
     task_extension_approve, task_extension_decline, task_close, task_return, task_cancel, task_reopen, task_rate,
+    tasks_urge, task_urge,
     attachment_download,
 ]

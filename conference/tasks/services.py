@@ -41,6 +41,7 @@ REPORT_LABELS = {
     "closed": _("销号"), "cancelled": _("撤销"), "extension_requested": _("申请延期"), "extension_approved": _("同意延期"),
     "extension_declined": _("不同意延期"), "rated": _("街道评价"), "reopened": _("重新办理"),
     "deadline_recomputed": _("期限重算"),
+    "urge": _("催办"),  # manual, by the office (conference.tasks.urging)
 }
 OPEN = ("assigned", "acknowledged", "in_progress", "reported_done", "returned")
 WORKING = ("acknowledged", "in_progress", "returned")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
@@ -34,6 +35,7 @@ from conference.tasks.services import (
     workdays_after,
 )
 from conference.tasks.tables import Task, TaskAttachment, TaskReport
+from conference.tasks.urging import DEFAULT_MESSAGE, URGEABLE, can_urge, urge_counts
 from conference.timefmt import today
 from conference.web.listing import PER_PAGE, Page, escape_like, page_number, page_size, parse_day, parse_id
 
@@ -246,8 +248,10 @@ async def task_list(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
             WHERE {condition} ORDER BY {_SORT_SQL[sort]} {direction}, t.id {direction}
             LIMIT {per_page} OFFSET {(page - 1) * per_page}""",  # noqa: S608 - fixed fragments, values bound
         *params)
+    urges = await urge_counts(r["id"] for r in rows)
     for row in rows:
         row["alert"] = alert(row, day)
+        row["urges"] = urges.get(int(row["id"]), 0)
     listing = Page(rows=rows, total=total, page=page, per_page=per_page, q=q, sort=sort, desc=desc, extra=extra)
     return {
         "page": listing, "filters": extra, "options": await _filter_options(actor),
@@ -255,6 +259,8 @@ async def task_list(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
         "status_filters": STATUS_FILTERS, "status_labels": STATUS_LABELS, "alert_filters": ALERT_FILTERS,
         "alert_labels": ALERT_LABELS, "role_labels": ROLE_LABELS, "rating_labels": RATING_LABELS,
         "extension_labels": EXTENSION_LABELS,
+        "can_urge": actor.role in OFFICE, "urgeable": URGEABLE, "urge_message": DEFAULT_MESSAGE,
+        "query_string": urllib.parse.urlencode({k: v for k, v in query.items() if isinstance(v, str)}),
     }
 
 
@@ -278,6 +284,7 @@ def allowed_actions(actor: Actor, task: Mapping[str, Any]) -> dict[str, bool]:
         "cancel": office and status in OPEN,
         "reopen": office and status == "closed" and task["rating"] == "dissatisfied",
         "rate": street and status == "closed" and not task["rating"],
+        "urge": can_urge(actor, task),
     }
 
 
@@ -323,7 +330,8 @@ async def task_detail(actor: Actor, task_id: int) -> dict[str, Any]:
         "task": task, "reports": reports, "siblings": siblings, "can": allowed_actions(actor, task),
         "status_labels": STATUS_LABELS, "role_labels": ROLE_LABELS, "rating_labels": RATING_LABELS,
         "extension_labels": EXTENSION_LABELS, "alert_labels": ALERT_LABELS, "today": day,
-        "posted": "", "anchors": {},
+        "posted": "", "anchors": {}, "urge_count": sum(1 for r in reports if r["kind"] == "urge"),
+        "urge_message": DEFAULT_MESSAGE,
     }
 
 

@@ -3,6 +3,8 @@ HTTP for pages and for the JSON API, so business code never speaks HTTP."""
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DomainError(Exception):
     status_code = 400
@@ -49,3 +51,7 @@ class ValidationFailed(DomainError):
 
         super().__init__(message or _("提交的内容有误，请按提示修改。"))
         self.errors = errors
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Raised in a worker process too (conference.workers): rebuilt there from both arguments.
+        return (type(self), (self.errors, self.message))

@@ -37,14 +37,12 @@ from dataclasses import dataclass, field
 from pathlib import PureWindowsPath
 from typing import Any
 
-import anyio
-import anyio.to_thread
 import asyncpg
 import openpyxl
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from conference import db
+from conference import db, workers
 from conference.accounts.actor import Actor
 from conference.audit.services import record
 from conference.errors import Conflict, NotFound, ValidationFailed
@@ -64,8 +62,7 @@ MAX_ROWS = 2000
 # workbook (about 2 MB/s, measured).
 MAX_UNZIPPED_BYTES = 8 * 1024 * 1024
 MAX_BLANK_RUN = 1000  # blank rows in a row after which the rest of the sheet is not read
-MAX_PARSE_SECONDS = 15.0  # reading one file; more is refused (the worker thread stops at the next row)
-PARSERS_AT_ONCE = 2  # files parsed at the same time per process; further imports wait their turn
+MAX_PARSE_SECONDS = 15.0  # reading one file; more is refused (the worker process stops at the next row)
 MAX_COLUMNS = 64  # cells further right are never read
 EXTENSIONS = (".xlsx", ".csv")
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # never in a text file; common in binary ones
@@ -147,9 +144,9 @@ def _cell_text(value: Any) -> str:
     return str(value).strip()
 
 
-def _too_slow() -> ValidationFailed:
+def _too_slow(seconds: float) -> ValidationFailed:
     return _file_error(_("文件读取时间过长（超过 {n} 秒），无法导入。请删除多余的空行、格式和其他工作表，"
-                         "只保留成员单位数据后重新保存。").format(n=int(MAX_PARSE_SECONDS)))
+                         "只保留成员单位数据后重新保存。").format(n=int(seconds)))
 
 
 def _xlsx_rows(content: bytes, deadline: float) -> Iterator[tuple[int, list[str]]]:
@@ -188,7 +185,7 @@ def _xlsx_rows(content: bytes, deadline: float) -> Iterator[tuple[int, list[str]
                 raise _file_error(not_workbook) from None
             number += 1
             if number % 256 == 0 and time.monotonic() > deadline:
-                raise _too_slow()
+                raise TimeoutError  # read_rows turns it into the message
             # openpyxl fills gaps with blank rows and Excel styles whole empty rows: a sheet whose
             # last styled row is 1048576 yields a million of them, so skip them at C speed before
             # converting anything, and stop after a long run of them: no list has such gaps.
@@ -234,7 +231,7 @@ def _csv_rows(content: bytes, deadline: float) -> Iterator[tuple[int, list[str]]
     try:
         for number, values in enumerate(reader, start=1):
             if number % 256 == 0 and time.monotonic() > deadline:
-                raise _too_slow()
+                raise TimeoutError  # read_rows turns it into the message
             texts = [v.strip() for v in values[:MAX_COLUMNS]]
             if any(texts):
                 yield number, texts
@@ -278,10 +275,17 @@ def _header_fields(header: list[str]) -> dict[int, str]:
     return columns
 
 
-def read_rows(filename: str, content: bytes) -> list[tuple[int, dict[str, str]]]:
+def read_rows(filename: str, content: bytes, max_seconds: float | None = None) -> list[tuple[int, dict[str, str]]]:
     """(Excel row number, field -> text) for each non-blank data row; whole-file problems raise.
     CPU-bound: called through `read_rows_in_worker` from the server."""
-    deadline = time.monotonic() + MAX_PARSE_SECONDS
+    seconds = MAX_PARSE_SECONDS if max_seconds is None else max_seconds
+    try:
+        return _read_rows(filename, content, time.monotonic() + seconds)
+    except TimeoutError:
+        raise _too_slow(seconds) from None
+
+
+def _read_rows(filename: str, content: bytes, deadline: float) -> list[tuple[int, dict[str, str]]]:
     if not content:
         raise _file_error(_("文件是空的，请选择填好的导入文件。"))
     if len(content) > MAX_BYTES:
@@ -309,16 +313,11 @@ def read_rows(filename: str, content: bytes) -> list[tuple[int, dict[str, str]]]
     return rows
 
 
-_limiter: anyio.CapacityLimiter | None = None
-
-
 async def read_rows_in_worker(filename: str, content: bytes) -> list[tuple[int, dict[str, str]]]:
-    """`read_rows` in a worker thread, at most PARSERS_AT_ONCE at a time: parsing a workbook is
-    seconds of CPU that would otherwise stop every other request of this process."""
-    global _limiter
-    if _limiter is None:  # created on first use, inside the running event loop
-        _limiter = anyio.CapacityLimiter(PARSERS_AT_ONCE)
-    return await anyio.to_thread.run_sync(read_rows, filename, content, limiter=_limiter)
+    """`read_rows` in a worker process (conference.workers): parsing a workbook is seconds of CPU
+    that, even in a thread, would slow every other request of this process."""
+    # The limit is passed along: the worker process has its own copy of this module's settings.
+    return await workers.run(read_rows, filename, content, MAX_PARSE_SECONDS)
 
 
 # ---------------------------------------------------------------- validating and writing

@@ -520,7 +520,8 @@ _LEDGER_SELECT = {
                    GROUP BY x.item) iu ON iu.item = a.id
     """,
     "resolutions": """
-        SELECT r.id, r.text, r.deadline, r.adopted_at, m.title AS meeting_title, m.starts_at AS meeting_at,
+        SELECT r.id, r.number, r.text, r.deadline, r.deadline_provisional, r.adopted_at, m.title AS meeting_title,
+               m.starts_at AS meeting_at,
                a.title AS item_title, s.name AS street_name, c.name AS conference_name, lu.name AS lead_unit_name,
                co.names AS cooperating, COALESCE(tk.total, 0) AS tasks, COALESCE(tk.closed, 0) AS closed_tasks,
                COALESCE(tk.open_n, 0) AS open_tasks
@@ -541,15 +542,21 @@ _LEDGER_SELECT = {
                    GROUP BY t.resolution) tk ON tk.resolution = r.id
     """,
     "tasks": """
-        SELECT t.id, t.role, t.status, t.assigned_at, t.ack_due, t.acknowledged_at, t.deadline, t.closed_at, t.rating,
+        SELECT t.id, t.role, t.status, t.assigned_at, t.ack_due, t.acknowledged_at, t.deadline, t.deadline_provisional,
+               t.closed_at, t.rating, t.rating_comment, t.extension_status, t.extension_deadline,
+               r.number AS resolution_number, m.title AS meeting_title,
                a.title AS item_title, r.text AS resolution_text, u.name AS unit_name, c.name AS conference_name,
-               s.name AS street_name
+               s.name AS street_name, lr.text AS progress_text, lr.created_at AS progress_at
         FROM page JOIN task t ON t.id = page.id
         JOIN resolution r ON r.id = t.resolution
+        JOIN meeting m ON m.id = r.meeting
         JOIN agenda_item a ON a.id = r.item
         JOIN member_unit u ON u.id = t.unit
         JOIN conference c ON c.id = t.conference
         LEFT JOIN street s ON s.id = t.street
+        LEFT JOIN task_report lr ON lr.id = (
+            SELECT x.id FROM task_report x WHERE x.task = t.id AND x.kind IN ('progress', 'done')
+            ORDER BY x.created_at DESC, x.id DESC LIMIT 1)
     """,
 }
 

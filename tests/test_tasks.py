@@ -306,7 +306,7 @@ async def test_every_transition_allowed_and_refused_with_its_audit_event(as_user
     task_id = by_unit[MARKET]
     page = await unit.get(f"/tasks/{task_id}")
     assert page.status_code == 200 and forms_on(page) == {"acknowledge-form", "extension-form"}
-    assert forms_on(await office.get(f"/tasks/{task_id}")) == {"cancel-form"}
+    assert forms_on(await office.get(f"/tasks/{task_id}")) == {"cancel-form", "urge-form"}  # 催办: tasks.urging
     assert forms_on(await street.get(f"/tasks/{task_id}")) == set()
 
     # assigned: nothing but acknowledging (or asking for more time) is possible.

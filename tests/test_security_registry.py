@@ -60,6 +60,17 @@ async def id_of(table: Any, name: str) -> int:
     return int(row["id"])
 
 
+async def own_conference(office: httpx.AsyncClient) -> int:
+    """A street conference of the 兰山 office's own (new street, so other tests' figures stay as they are)."""
+    street = await office.post("/api/streets", json={"name": f"攻击街道{uid()}", "district": "兰山区"})
+    assert street.status_code == 201, street.text
+    created = await office.post("/api/conferences", json={
+        "name": f"攻击联席会议{uid()}", "level": "street", "parent": await conference_id(LANSHAN_DISTRICT),
+        "street": street.json()["id"]})
+    assert created.status_code == 201, created.text
+    return int(created.json()["id"])
+
+
 async def luozhuang_unit() -> dict[str, Any]:
     """A 罗庄 unit (the issue's unit 23): owned by the 罗庄区 conference, never by 兰山."""
     row = await MemberUnit.select().where(MemberUnit.name == "罗庄区综合行政执法局").first()
@@ -73,7 +84,7 @@ async def luozhuang_unit() -> dict[str, Any]:
 async def test_membership_gives_no_right_to_edit_a_unit_api(api):
     office = await api("office")
     unit = await luozhuang_unit()
-    lanshan = await conference_id(LANSHAN_STREET)
+    lanshan = await own_conference(office)
     assert (await office.patch(f"/api/units/{unit['id']}", json={"version": unit["version"],
                                                                   "liaison_email": "evil@attacker.example"})).status_code == 403
     response = await office.post(f"/api/conferences/{lanshan}/memberships", json={"unit": unit["id"], **PAST})
@@ -87,10 +98,10 @@ async def test_membership_gives_no_right_to_edit_a_unit_api(api):
     assert await MemberUnit.select().where(MemberUnit.id == unit["id"]).first() == unit
 
 
-async def test_membership_gives_no_right_to_edit_a_unit_page(as_user):
+async def test_membership_gives_no_right_to_edit_a_unit_page(as_user, api):
     office = await as_user("office")
     unit = await luozhuang_unit()
-    lanshan = await conference_id(LANSHAN_STREET)
+    lanshan = await own_conference(await api("office"))
     response = await post_form(office, f"/registry/conferences/{lanshan}/memberships", {"unit": str(unit["id"]), **PAST_2})
     assert response.status_code == 303, response.text
     form = {"name": unit["name"], "kind": unit["kind"], "parent_unit": "", "duties": unit["duties"],
@@ -158,7 +169,7 @@ async def test_street_conference_only_for_streets_of_ones_own_district(api, as_u
 async def test_appointment_gives_no_right_to_edit_a_convenor(api, as_user):
     office = await api("office")
     person = await Person.select().where(Person.name == "李红梅").first()
-    lanshan = await conference_id(LANSHAN_STREET)
+    lanshan = await own_conference(office)
     response = await office.post(f"/api/conferences/{lanshan}/appointments",
                                  json={"person": person["id"], "title": "副县级", **PAST})
     assert response.status_code == 201, response.text
@@ -201,8 +212,15 @@ async def test_migration_fills_owners_from_the_first_link():
     street = await services.create_street(admin, {"name": f"迁移街道{uid()}", "district": "罗庄区"})
     far_street = await services.create_street(admin, {"name": f"远方街道{uid()}", "district": f"无主区{uid()}"})
     unit_id = await services.create_unit(admin, {"name": f"迁移单位{uid()}", "kind": "department"})
-    await services.add_membership(admin, await conference_id(LUOZHUANG_STREET), {"unit": str(unit_id), **PAST})
-    await services.add_membership(admin, await conference_id(LANSHAN_DISTRICT),
+    # Fresh street conferences (under 罗庄区, then 兰山区), so that no demo conference gains members.
+    first_links = []
+    for district, parent_name in (("罗庄区", LUOZHUANG_DISTRICT), ("兰山区", LANSHAN_DISTRICT)):
+        street_id = await services.create_street(admin, {"name": f"迁移联席街道{uid()}", "district": district})
+        first_links.append(await services.create_conference(admin, {
+            "name": f"迁移联席会议{uid()}", "level": "street", "parent": str(await conference_id(parent_name)),
+            "street": str(street_id)}))
+    await services.add_membership(admin, first_links[0], {"unit": str(unit_id), **PAST})
+    await services.add_membership(admin, first_links[1],
                                   {"unit": str(unit_id), "start_date": "2021-01-01", "end_date": "2021-01-31"})
     path = ROOT / "migrations" / "conference_2026_12_03t10_01_00_000000.py"
     spec = importlib.util.spec_from_file_location("owner_backfill", path)

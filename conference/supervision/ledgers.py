@@ -416,6 +416,16 @@ def csv_bytes(columns: Sequence[Column], rows: Iterable[dict[str, Any]]) -> byte
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
 
+def ledger_xlsx(ledger: Ledger, rows: list[dict[str, Any]], cutoff: dt.date, heading: Heading) -> bytes:
+    """The ledger's rows as read from the database, labelled and laid out: run in a worker process
+    (conference.workers), since 60,000 rows are seconds of CPU."""
+    return xlsx_bytes(ledger.title, ledger.columns, present(ledger.kind, rows, cutoff), heading=heading)
+
+
+def ledger_csv(ledger: Ledger, rows: list[dict[str, Any]], cutoff: dt.date) -> bytes:
+    return csv_bytes(ledger.columns, present(ledger.kind, rows, cutoff))
+
+
 # ---------------------------------------------------------------- the assessment sheet
 
 

@@ -6,7 +6,6 @@ download always holds the rows of the page it was taken from."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import math
 import urllib.parse
@@ -16,6 +15,7 @@ from typing import Any
 from litestar import Request, Response, get
 from litestar.response import Template
 
+from conference import workers
 from conference.errors import Conflict
 from conference.i18n import gettext as _
 from conference.registry.services import KIND_LABELS
@@ -211,7 +211,7 @@ async def ledger_page(request: Request[Any, Any, Any]) -> Template:
 
 async def _export_rows(lr: LedgerRequest) -> list[dict[str, Any]]:
     """The rows as read from the database; labelling them (`ledgers.present`) is left to the worker
-    thread that builds the file: for 100,000 rows it is seconds of CPU."""
+    process that builds the file: for 100,000 rows it is seconds of CPU."""
     rows = await views.ledger_rows(lr.scope.ids, lr.flt, limit=ledgers.EXPORT_LIMIT + 1)
     if len(rows) > ledgers.EXPORT_LIMIT:
         raise Conflict(_("符合条件的记录超过 {n} 条，请缩小筛选范围后再导出。").format(n=ledgers.EXPORT_LIMIT))
@@ -229,9 +229,7 @@ async def ledger_xlsx(request: Request[Any, Any, Any]) -> Response[bytes]:
     rows = await _export_rows(lr)
     cutoff = today()
     heading = _ledger_heading(lr, cutoff, len(rows))
-    content = await asyncio.to_thread(lambda: ledgers.xlsx_bytes(lr.ledger.title, lr.ledger.columns,
-                                                                 ledgers.present(lr.ledger.kind, rows, cutoff),
-                                                                 heading=heading))
+    content = await workers.run(ledgers.ledger_xlsx, lr.ledger, rows, cutoff, heading)
     ascii_name, name = _file_stem(lr)
     return _download(content, ledgers.XLSX_TYPE, ascii_name + ".xlsx", name + ".xlsx")
 
@@ -241,7 +239,7 @@ async def ledger_csv(request: Request[Any, Any, Any]) -> Response[bytes]:
     lr = await _ledger_request(request)
     rows = await _export_rows(lr)
     cutoff = today()
-    content = await asyncio.to_thread(lambda: ledgers.csv_bytes(lr.ledger.columns, ledgers.present(lr.ledger.kind, rows, cutoff)))
+    content = await workers.run(ledgers.ledger_csv, lr.ledger, rows, cutoff)
     ascii_name, name = _file_stem(lr)
     return _download(content, "text/csv; charset=utf-8", ascii_name + ".csv", name + ".csv")
 

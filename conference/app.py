@@ -32,7 +32,7 @@ from conference.supervision import pages as supervision_pages
 from conference.supervision import routes as supervision_routes
 from conference.tasks import routes as task_routes
 from conference.tasks.reminders import reminder_loop
-from conference.web import home
+from conference.web import home, logmask
 from conference.web.auth import AuthMiddleware, access_guard, reject_impossible_ids
 from conference.web.errors import EXCEPTION_HANDLERS
 from conference.web.headers import security_headers
@@ -68,6 +68,7 @@ async def background_jobs(settings: Settings, app: Litestar) -> AsyncIterator[No
 
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
+    logmask.install()  # no reply or feed token in the access log
     static = create_static_files_router(path="/static", directories=[ROOT / "static"], opt={"public": True},
                                         include_in_schema=False)
     return Litestar(

@@ -21,6 +21,13 @@ document.addEventListener("click", (event) => {
   }
 });
 
+// <input data-select-on-focus>: the whole value is selected, ready to copy.
+document.addEventListener("focusin", (event) => {
+  if (event.target instanceof HTMLInputElement && event.target.hasAttribute("data-select-on-focus")) {
+    event.target.select();
+  }
+});
+
 // <table data-min-width="840">: a width computed by the server, set through the CSSOM.
 function applyMinWidths() {
   for (const element of document.querySelectorAll("[data-min-width]")) {

@@ -15,6 +15,7 @@ from tests import test_api
 from tests.factories import LANSHAN_STREET, LUOZHUANG_STREET, conference_id, meeting_form, unique
 from tests.querycount import count_queries
 from tests.test_api import STALE, assert_error, id_of, is_chinese
+from tests.tokens import sent_reply_token
 
 api, anon_api = test_api.api, test_api.anon_api  # the registry API tests' fixtures: clients with a fresh token
 
@@ -73,7 +74,7 @@ async def test_create_read_list_and_patch_a_meeting(api):
     assert meeting["start_time"] == "09:00" and meeting["end_time"] == "11:00" and meeting["presiding_name"] == "王建国"
     invited = {i["unit_name"] for i in meeting["invitations"]}
     assert {MARKET, POLICE} <= invited and "柳青派出所" not in invited and "罗庄区市场监管局" not in invited
-    assert all(i["token"] and i["reply"] == "pending" for i in meeting["invitations"])
+    assert all("token" not in i and i["reply"] == "pending" for i in meeting["invitations"])  # stored hashed, never shown
     assert meeting["counts"]["invited"] == len(meeting["invitations"]) and meeting["counts"]["to_notify"] == len(invited)
     assert (await office.get(f"/api/meetings/{meeting['id']}")).json() == meeting
 
@@ -226,7 +227,7 @@ async def test_invitations_add_remove_sign_in_and_revoke(api):
     assert response.status_code == 201, response.text
     added = response.json()
     assert (added["unit"], added["unit_name"], added["role"], added["meeting"]) == (observer, "罗庄区应急管理局", "observer", meeting["id"])
-    assert added["notified_sequence"] is None and added["token"]
+    assert added["notified_sequence"] is None and "token" not in added
     body = assert_error(await office.post(url, json={"unit": observer, "role": "member"}), 400)
     assert body["errors"] == {"unit": "该单位已在受邀名单中。"}
     body = assert_error(await office.post(url, json={"unit": 2**31 - 1, "role": "boss"}), 400)
@@ -245,10 +246,12 @@ async def test_invitations_add_remove_sign_in_and_revoke(api):
     assert response.status_code == 200 and response.json()["attendance"] == "absent"
     assert response.json()["signed_in_at"] is None
 
+    sent = await sent_reply_token(market["id"])
+    assert sent and (await office.get(f"/r/{sent}")).status_code == 200
     response = await office.post(f"/api/invitations/{market['id']}/revoke")
     assert response.status_code == 200, response.text
-    assert response.json()["token"] != market["token"] and response.json()["notified_sequence"] is None
-    assert (await office.get(f"/r/{market['token']}")).status_code == 404  # the old link is dead
+    assert "token" not in response.json() and response.json()["notified_sequence"] is None
+    assert (await office.get(f"/r/{sent}")).status_code == 404  # the old link is dead
 
     assert (await office.delete(f"/api/invitations/{added['id']}")).status_code == 204
     assert_error(await office.get(f"/api/invitations/{added['id']}"), 404)
@@ -309,15 +312,15 @@ async def test_a_unit_sees_and_answers_only_its_own_invitation(api):
     assert all(m["conference_name"] != LUOZHUANG_STREET and m["status"] != "draft" for m in listed)
 
 
-async def test_tokens_reach_only_offices_and_admins(api):
+async def test_tokens_reach_nobody_through_the_api(api):
     office = await api("office")
     meeting = await notified_meeting(office)
-    tokens = [i["token"] for i in meeting["invitations"]]
+    tokens = [await sent_reply_token(i["id"]) for i in meeting["invitations"]]
     assert tokens and all(tokens)
     market = await invitation_of(meeting, MARKET)
-    admin = (await (await api("admin")).get(f"/api/meetings/{meeting['id']}")).json()
-    assert sorted(i["token"] for i in admin["invitations"]) == sorted(tokens)
     for username, urls in (
+        ("office", [f"/api/meetings/{meeting['id']}", f"/api/invitations/{market['id']}"]),
+        ("admin", [f"/api/meetings/{meeting['id']}", f"/api/invitations/{market['id']}"]),
         ("convenor", [f"/api/meetings/{meeting['id']}", f"/api/invitations/{market['id']}", "/api/meetings"]),
         ("street", [f"/api/meetings/{meeting['id']}", "/api/meetings", "/api/notifications"]),
         ("unit", [f"/api/meetings/{meeting['id']}", f"/api/invitations/{market['id']}", "/api/notifications"]),

@@ -9,6 +9,7 @@ each meeting once; ETag and If-None-Match answer 304 until something changes."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from typing import Any
 
@@ -123,15 +124,19 @@ async def unit_id(name: str) -> int:
 
 
 async def issue(client: Any) -> str:
-    """The unit renews its address on its page and reads it back from there."""
+    """The unit renews its address on its page and reads it from the answer: shown this once only
+    (the table keeps its hash), never on the page afterwards."""
     await client.get("/calendar/feed")
     response = await post_form(client, "/calendar/feed", {})
-    assert response.status_code == 303 and response.headers["location"] == "/calendar/feed"
-    page = html(await client.get("/calendar/feed"))
+    assert response.status_code == 200 and response.headers["cache-control"] == "private, no-store"
+    page = html(response)
+    later = await client.get("/calendar/feed")
+    assert html(later).find(id="feed-https") is None and html(later).find(id="feed-active") is not None
     https = page.find(id="feed-https")["value"]
     webcal = page.find(id="feed-webcal")["value"]
     assert webcal == "webcal://" + https.split("://", 1)[1]
     assert page.find(id="subscribe")["href"] == webcal
+    assert html(later).find(string=re.compile(re.escape(https))) is None and https not in later.text
     match = re.search(r"/feeds/([A-Za-z0-9_\-]+)\.ics$", https)
     assert match, https
     return match.group(1)
@@ -167,8 +172,8 @@ async def test_feed_lists_invited_meetings_once_and_task_deadlines(as_user: Any,
     await services.remove_invitation(office, removed["id"])
     # A second invitation row for the same unit cannot exist (unique per meeting and unit, so the
     # feed never lists a meeting twice for one unit): the database refuses it.
-    with pytest.raises(Exception, match="(?i)unique|duplicate"):
-        await Invitation.insert(Invitation(meeting=street_meeting, unit=market, role="observer", token=unique("dup") + "x" * 20))
+    with pytest.raises(Exception, match=r"(?i)unique|duplicate"):
+        await Invitation.insert(Invitation(meeting=street_meeting, unit=market, role="observer", token_hash=unique("dup") + "x" * 20))
     open_task = await make_task(market, street_meeting, dt.date(2031, 10, 1))
     closed_task = await make_task(market, street_meeting, dt.date(2031, 10, 2), status="closed")
     cancelled_task = await make_task(market, street_meeting, dt.date(2031, 10, 3), status="cancelled")
@@ -213,7 +218,8 @@ async def test_revoke_and_renew(as_user: Any, anon: Any) -> None:
     assert (await anon.get(f"/feeds/{second}.ics")).status_code == 404
     page = html(await unit.get("/calendar/feed"))
     assert page.find(id="no-feed") is not None and page.find(id="feed-https") is None
-    row = await CalendarFeed.select().where(CalendarFeed.token == second).first()
+    row = await CalendarFeed.select().where(CalendarFeed.token_hash == hashlib.sha256(second.encode()).hexdigest()).first()
+    assert not await CalendarFeed.exists().where(CalendarFeed.token_hash == second)  # never in clear
     assert row["revoked"] and row["revoked_at"] is not None
 
 

@@ -22,6 +22,7 @@ from conference.meetings.tables import Invitation, Meeting
 from conference.registry.tables import Conference, MemberUnit
 from conference.timefmt import today
 from tests.conftest import field_error, field_value, html, post_form
+from tests.tokens import sent_reply_token
 
 LANSHAN_CONFERENCE = "兰山街道城市基层党建联席会议"
 MARKET = "兰山区市场监管局"  # the demo account "unit"
@@ -49,7 +50,9 @@ async def make_meeting(*, day: dt.date | str = "2030-11-29", notify: bool = True
 
 
 async def invitation(meeting_id: int, unit_name: str) -> dict[str, Any]:
-    return await Invitation.select().where((Invitation.meeting == meeting_id) & (Invitation.unit == await unit_id(unit_name))).first()
+    """The invitation row and, as `token`, the link its unit received (the table holds only a hash)."""
+    row = await Invitation.select().where((Invitation.meeting == meeting_id) & (Invitation.unit == await unit_id(unit_name))).first()
+    return {**row, "token": await sent_reply_token(row["id"])}
 
 
 async def fresh(invitation_id: int) -> dict[str, Any]:
@@ -189,8 +192,9 @@ async def test_revoked_token_stops_working(anon):
     assert meeting["title"] not in response.text
     assert (await post_form(anon, old, ATTENDING)).status_code == 404
     assert (await fresh(inv["id"]))["reply"] == "pending"
-    new = (await fresh(inv["id"]))["token"]
-    assert new != inv["token"]
+    await services.notify_meeting(await actor("office"), meeting["id"])  # the next notice carries a new link
+    new = await sent_reply_token(inv["id"])
+    assert new and new != inv["token"]
     assert (await anon.get(f"/r/{new}")).status_code == 200
 
 

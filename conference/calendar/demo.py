@@ -9,6 +9,7 @@ import datetime as dt
 import secrets
 
 from conference import db
+from conference.accounts.services import digest
 from conference.calendar.tables import CalendarFeed
 from conference.meetings.tables import Invitation, Meeting
 from conference.notifications.tables import Notification
@@ -33,7 +34,7 @@ async def load_calendar_demo() -> bool:
         for name, revoked in FEED_UNITS.items():
             if name in units:
                 await CalendarFeed.insert(CalendarFeed(
-                    unit=units[name], token=secrets.token_urlsafe(32),
+                    unit=units[name], token_hash=digest(secrets.token_urlsafe(32)),
                     revoked=revoked, created_at=at - dt.timedelta(days=20), revoked_at=at - dt.timedelta(days=3) if revoked else None))
         # The latest notified meeting's invitations: two dead letters and one waiting to be retried.
         meeting = await Meeting.select(Meeting.id).where(Meeting.status == "notified").order_by(Meeting.starts_at).first()

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from conference import db
 from conference.accounts.actor import Actor
+from conference.accounts.services import digest
 from conference.audit.services import record
 from conference.calendar import ics
 from conference.calendar.tables import CalendarFeed
@@ -69,7 +70,9 @@ async def issue_feed(actor: Actor) -> str:
     token = secrets.token_urlsafe(TOKEN_BYTES)
     async with db.atomic():
         revoked = await _revoke_all(unit_id)
-        rows = await CalendarFeed.insert(CalendarFeed(unit=unit_id, token=token, revoked=False, created_at=now())).returning(
+        # Only the hash is kept: the address is shown once, on the page answering this request.
+        rows = await CalendarFeed.insert(CalendarFeed(unit=unit_id, token_hash=digest(token), revoked=False,
+                                                      created_at=now())).returning(
             CalendarFeed.id)
         await record(actor, "issue_feed", "calendar_feed", int(rows[0]["id"]), after={"unit": unit_id, "revoked": revoked})
     return token
@@ -89,7 +92,7 @@ async def unit_for_token(token: str) -> int | None:
     if not token or len(token) > TOKEN_MAX or not all(c.isalnum() or c in "-_" for c in token):
         return None
     row = await CalendarFeed.select(CalendarFeed.unit).where(
-        (CalendarFeed.token == token) & (CalendarFeed.revoked == False)).first()  # noqa: E712
+        (CalendarFeed.token_hash == digest(token)) & (CalendarFeed.revoked == False)).first()  # noqa: E712
     return int(row["unit"]) if row else None
 
 

@@ -151,15 +151,15 @@ def invitation(
     """The invitation as the organizer sends it: METHOD:REQUEST, or METHOD:CANCEL once cancelled.
 
     `meeting` holds the meeting, conference, presiding convenor, `agenda` and `invitations` (unit,
-    unit_name, email, role, reply, token, token_revoked). With `unit_id`, the unit's own copy: its
-    ATTENDEE line and its personal reply link. Without, the office's copy with every invited unit.
+    unit_name, email, role, reply, token_revoked, and `token` when the link is being sent). With
+    `unit_id`, the unit's own copy: its ATTENDEE line and its personal reply link (if `token`). Without, the office's copy with every invited unit.
     A unit's copy does not list the other units, because a unit never sees the other units' replies."""
     cancelled = meeting["status"] == CANCELLED
     invitations = list(meeting.get("invitations") or [])
     own = [i for i in invitations if i["unit"] == unit_id] if unit_id is not None else []
     attendees = own if unit_id is not None else invitations
     reply_url = ""
-    if own and not cancelled and not own[0].get("token_revoked"):
+    if own and not cancelled and not own[0].get("token_revoked") and own[0].get("token"):
         reply_url = f"{base_url}/r/{own[0]['token']}"
     page_url = f"{base_url}/meetings/{meeting['id']}"
 

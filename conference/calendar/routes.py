@@ -82,19 +82,25 @@ async def feed(request: Request[Any, Any, Any], filename: FromPath[str]) -> Resp
 async def feed_page(request: Request[Any, Any, Any]) -> Template:
     actor = actor_of(request)
     current = await feeds.active_feed(actor.unit_id or 0)
-    urls = feeds.feed_urls(current["token"]) if current else None
-    template = render(request, "calendar/feed.html", feed=current, urls=urls)
+    # The address itself is not shown again: only its hash is stored (see feed_issue).
+    return _feed_page(request, current, None)
+
+
+def _feed_page(request: Request[Any, Any, Any], current: dict[str, Any] | None, urls: dict[str, str] | None,
+               message: str | None = None) -> Template:
+    template = render(request, "calendar/feed.html", feed=current, urls=urls, message=message)
     template.headers.update({"Referrer-Policy": "no-referrer", "Cache-Control": "private, no-store"})
     return template
 
 
 @post("/calendar/feed", opt={"roles": UNIT}, include_in_schema=False)
-async def feed_issue(request: Request[Any, Any, Any]) -> Redirect:
+async def feed_issue(request: Request[Any, Any, Any]) -> Template:
+    """The new address is shown on this answer only (like an API token): the table keeps its hash."""
     actor = actor_of(request)
     had = await feeds.active_feed(actor.unit_id or 0)
-    await feeds.issue_feed(actor)
+    token = await feeds.issue_feed(actor)
     message = _("已生成新的订阅地址，原地址已停用。请在日历软件中改用新地址。") if had else _("已生成订阅地址。")
-    return redirect("/calendar/feed", message)
+    return _feed_page(request, await feeds.active_feed(actor.unit_id or 0), feeds.feed_urls(token), message)
 
 
 @post("/calendar/feed/revoke", opt={"roles": UNIT}, include_in_schema=False)

@@ -12,7 +12,7 @@ from conference.registry.tables import MemberUnit
 class CalendarFeed(Table, tablename="calendar_feed"):
     id = Serial(primary_key=True)
     unit = ForeignKey(MemberUnit, index=True, on_delete=OnDelete.cascade)
-    token = Varchar(length=64, unique=True)
+    token_hash = Varchar(length=64, unique=True)  # SHA-256 of the token: shown once, never stored
     revoked = Boolean(default=False)
     created_at = Timestamptz()
     revoked_at = Timestamptz(null=True, default=None)

@@ -10,8 +10,9 @@ admins manage meetings and invitations; convenors read the meetings of the confe
 raises requests; a unit reads the meetings it is invited to and answers its own invitation. An
 out-of-scope id answers 404 exactly like a missing one.
 
-A unit's personal reply link carries a token that works without a password: only offices and admins
-ever see an invitation's `token`, and reply links in notification texts are masked for everybody.
+A unit's personal reply link carries a token that works without a password: it appears only in the
+notice sent to the unit (the database keeps its hash), never in this API, and reply links in
+notification texts are masked for everybody.
 """
 
 from __future__ import annotations
@@ -170,7 +171,8 @@ class InvitationOut(msgspec.Struct):
     attendance: str  # "" | present | leave | absent
     signed_in_at: dt.datetime | None
     notified_sequence: int | None
-    # The personal reply link is {base_url}/r/{token}; only offices and admins receive it.
+    # Never filled any more: the personal reply link {base_url}/r/{token} goes only into the unit's
+    # notice, and the database keeps only the token's hash. Kept for clients that read the field.
     token: str | msgspec.UnsetType = msgspec.UNSET
 
 
@@ -352,8 +354,9 @@ def _conference_ref(value: int | None) -> int:
 
 def _invitation_data(row: Mapping[str, Any], meeting_id: int, actor: Actor) -> dict[str, Any]:
     data = {**row, "meeting": meeting_id}
-    if actor.role not in OFFICE:
-        data.pop("token", None)
+    # The reply token is stored only as a hash and sent only in the unit's notice: nobody reads it here.
+    data.pop("token", None)
+    data.pop("token_hash", None)
     return data
 
 
@@ -457,7 +460,7 @@ async def plenary_overview(request: Request[Any, Any, Any]) -> list[PlenaryOut]:
      responses=READ_ERRORS)
 async def get_meeting(request: Request[Any, Any, Any], meeting_id: RecordId) -> MeetingDetail:
     """含议程（议题及其已等待天数、已等待会议次数）。受邀单位的回执和签到只向办公室、管理员和召集人显示；
-    成员单位只看到本单位的邀请；回执链接令牌（token）只向办公室和管理员显示。"""
+    成员单位只看到本单位的邀请；回执链接令牌只在发给单位的通知中出现，系统只保存其散列值，任何接口都不返回。"""
     return await _detail(actor_of(request), meeting_id)
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from conference import db
 from conference.accounts.actor import Actor
 from conference.accounts.scope import visible_conference_ids
+from conference.accounts.services import digest
 from conference.audit.services import record
 from conference.calendar.data import meeting_context, render_invitation
 from conference.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -132,9 +133,22 @@ async def current_convenor(conference_id: int, day: dt.date) -> int | None:
     return row["person"] if row else None
 
 
+def _unsent_token_hash() -> str:
+    """The hash of a token nobody ever sees: the link works only once a notice has sent a new one."""
+    return digest(secrets.token_urlsafe(24))
+
+
+async def new_reply_token(invitation_id: int) -> str:
+    """A new personal link for the invitation, replacing the previous one; only its hash is stored,
+    so the returned token exists in clear only in the message that carries it."""
+    token = secrets.token_urlsafe(24)
+    await Invitation.update({Invitation.token_hash: digest(token)}).where(Invitation.id == invitation_id)
+    return token
+
+
 async def _invite(meeting_id: int, unit_id: int, role: str) -> int:
     rows = await Invitation.insert(
-        Invitation(meeting=meeting_id, unit=unit_id, role=role, token=secrets.token_urlsafe(24))
+        Invitation(meeting=meeting_id, unit=unit_id, role=role, token_hash=_unsent_token_hash())
     ).returning(Invitation.id)
     return int(rows[0]["id"])
 
@@ -196,7 +210,7 @@ async def notify_meeting(actor: Actor, meeting_id: int) -> int:
         meeting = await managed_meeting(actor, meeting_id)
         if meeting["status"] not in EDITABLE:
             raise _wrong_state(meeting["status"], _("发送通知"))
-        invitations = await Invitation.select(Invitation.id, Invitation.unit, Invitation.token, Invitation.notified_sequence).where(
+        invitations = await Invitation.select(Invitation.id, Invitation.unit, Invitation.notified_sequence).where(
             Invitation.meeting == meeting_id)
         if not invitations:
             raise Conflict(_("会议还没有邀请任何单位，不能发送通知。"))
@@ -208,10 +222,13 @@ async def notify_meeting(actor: Actor, meeting_id: int) -> int:
         for inv in pending:
             changed = inv["notified_sequence"] is not None
             subject = (_("【会议变更】{title}") if changed else _("【会议通知】{title}")).format(title=meeting["title"])
-            body = _meeting_text(meeting) + "\n" + _("请通过以下链接回复参会情况：{url}").format(url=f"{base}/r/{inv['token']}")
+            # Every notice carries a new link (the table keeps only hashes, so an earlier one cannot
+            # be repeated); the link of an earlier notice stops working.
+            token = await new_reply_token(inv["id"])
+            body = _meeting_text(meeting) + "\n" + _("请通过以下链接回复参会情况：{url}").format(url=f"{base}/r/{token}")
             await queue("meeting_updated" if changed else "meeting_notified", conference_id=meeting["conference"], subject=subject, body=body,
                         unit_id=inv["unit"], entity="invitation", entity_id=inv["id"],
-                        ics=render_invitation(calendar, inv["unit"]) if calendar else None)
+                        ics=render_invitation(calendar, inv["unit"], reply_token=token) if calendar else None)
             await Invitation.update({Invitation.notified_sequence: meeting["sequence"]}).where(Invitation.id == inv["id"])
         if meeting["status"] == "draft":
             await _transition(actor, meeting, "notified", "notify", notified_at=now())
@@ -307,7 +324,7 @@ async def revoke_token(actor: Actor, invitation_id: int) -> int:
     """Kills the personal link (e.g. forwarded by mistake) and issues a new one for the next notice."""
     async with db.atomic(Invitation, invitation_id):
         _inv, meeting = await invitation_for_manager(actor, invitation_id)
-        await Invitation.update({Invitation.token: secrets.token_urlsafe(24), Invitation.notified_sequence: None}).where(
+        await Invitation.update({Invitation.token_hash: _unsent_token_hash(), Invitation.notified_sequence: None}).where(
             Invitation.id == invitation_id)
         await record(actor, "revoke_token", "invitation", invitation_id, conference_id=meeting["conference"])
         return int(meeting["id"])
@@ -317,10 +334,12 @@ async def invitation_by_token(token: str) -> tuple[dict[str, Any], dict[str, Any
     """The invitation behind a personal link; the link answers nothing once revoked or cancelled."""
     if not token or len(token) > 64:
         raise NotFound(_("链接无效或已失效。"))
-    inv = await Invitation.select().where((Invitation.token == token) & (Invitation.token_revoked == False)).first()  # noqa: E712
+    inv = await Invitation.select().where((Invitation.token_hash == digest(token)) & (Invitation.token_revoked == False)).first()  # noqa: E712
     if inv is None:
         raise NotFound(_("链接无效或已失效。"))
     meeting = await get_or_404(Meeting, inv["meeting"])
+    if meeting["status"] == "draft" or inv["notified_sequence"] is None:  # never sent: the office may still change it
+        raise NotFound(_("链接无效或已失效。"))
     if meeting["status"] == "cancelled":
         raise NotFound(_("会议已取消，此链接已失效。"))
     return inv, meeting

@@ -34,14 +34,16 @@ class Meeting(Table, tablename="meeting"):
 
 
 class Invitation(Table, tablename="invitation"):
-    """One per meeting per invited unit. The unit answers through a personal link carrying `token`
-    (no password); the link dies when the token is revoked or the meeting is cancelled."""
+    """One per meeting per invited unit. The unit answers through a personal link /r/<token> (no
+    password); only the token's SHA-256 is kept (`token_hash`), so the clear link exists only in
+    the message that sends it (a new one with every notice, see services.notify_meeting). The link
+    dies when the token is revoked, replaced by a later notice, or the meeting is cancelled."""
 
     id = Serial(primary_key=True)
     meeting = ForeignKey(Meeting, index=True, on_delete=OnDelete.restrict)
     unit = ForeignKey(MemberUnit, index=True, on_delete=OnDelete.restrict)
     role = Varchar(length=16, default="member")  # member | observer (列席)
-    token = Varchar(length=64, unique=True)
+    token_hash = Varchar(length=64, unique=True)
     token_revoked = Boolean(default=False)
     reply = Varchar(length=16, default="pending")  # pending | attending | leave | delegated
     attendee_name = Varchar(length=40, default="")

@@ -107,7 +107,7 @@ async def meeting_detail(meeting_id: int) -> dict[str, Any]:
            WHERE m.id = {}""", meeting_id))[0]
     invitations = await fetch(
         """SELECT i.id, i.unit, i.role, i.reply, i.attendee_name, i.attendee_title, i.leave_reason, i.replied_at,
-                  i.attendance, i.signed_in_at, i.notified_sequence, i.token, u.name AS unit_name, u.kind AS unit_kind
+                  i.attendance, i.signed_in_at, i.notified_sequence, u.name AS unit_name, u.kind AS unit_kind
            FROM invitation i JOIN member_unit u ON u.id = i.unit WHERE i.meeting = {}
            ORDER BY i.role, u.name""", meeting_id)
     items = await fetch(

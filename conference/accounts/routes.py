@@ -49,10 +49,10 @@ async def login(request: Request[Any, Any, Any]) -> Template | Redirect:
     pair = throttle.account_key(username, address)
     if username and password and (wait := await throttle.retry_after(pair, throttle.address_key(address))):
         # Refused before the password is even checked, and not counted: the lock ends on time.
-        response = render(request, "accounts/login.html", 429, form={"username": username, "next": _safe_next(data.get("next"))},
-                          errors={}, error_message=throttle.wait_message(wait))
-        response.headers["Retry-After"] = str(wait)
-        return response
+        refused = render(request, "accounts/login.html", 429, form={"username": username, "next": _safe_next(data.get("next"))},
+                         errors={}, error_message=throttle.wait_message(wait))
+        refused.headers["Retry-After"] = str(wait)
+        return refused
     actor = await services.authenticate(username, password) if username and password else None
     if actor is None and username and password:
         await throttle.failed(pair, throttle.PAIR)

@@ -20,7 +20,7 @@ from conference.registry.tables import (
 )
 from conference.settings import ROOT
 from conference.supervision.tables import AssessmentScore
-from conference.tasks.tables import Resolution, ResolutionUnit, Task, TaskAttachment, TaskReport
+from conference.tasks.tables import Resolution, ResolutionAttachment, ResolutionUnit, Task, TaskAttachment, TaskReport
 
 APP_CONFIG = AppConfig(
     app_name="conference",
@@ -28,7 +28,7 @@ APP_CONFIG = AppConfig(
     table_classes=[
         Street, Conference, MemberUnit, Membership, Person, ConvenorAppointment, User, Session, AuditEvent,
         Meeting, Invitation, SpecialMeetingRequest, AgendaItem, AgendaItemUnit, AgendaSlot, Attachment, Notification,
-        Resolution, ResolutionUnit, Task, TaskReport, TaskAttachment, CalendarFeed, LoginThrottle,
+        Resolution, ResolutionUnit, ResolutionAttachment, Task, TaskReport, TaskAttachment, CalendarFeed, LoginThrottle,
         Minutes, MinutesVersion, MinutesComment, MinutesPublication, HolidayDay, HolidayCalendar,
         AssessmentScore,
     ],

@@ -243,7 +243,7 @@ async def test_adoption_errors_show_beside_the_fields_with_the_input_kept(as_use
     assert page.select_one("#f-text")["aria-describedby"] == "e-text"
     assert page.select_one("#f-item option[selected]")["value"] == str(item_id)
     assert page.select_one("#f-lead_unit option[selected]")["value"] == market
-    assert [o["value"] for o in page.select("#f-cooperating option[selected]")] == [police]
+    assert [o["value"] for o in page.select("#f-cooperating input[checked]")] == [police]
     assert page.select_one("#f-deadline")["value"] == (day - dt.timedelta(days=1)).isoformat()
     assert {a["href"] for a in page.select("#error-summary a")} == {"#f-text", "#f-deadline"}
     assert "open" in page.select_one("details.adopt").attrs
@@ -315,7 +315,7 @@ async def test_every_transition_allowed_and_refused_with_its_audit_event(as_user
     assert_conflict(await act(office, task_id, "close"), "任务当前状态为“待签收”，不能销号。")
     assert_conflict(await act(office, task_id, "return", {"reason": "理由"}), "任务当前状态为“待签收”，不能退回重办。")
     assert_conflict(await act(street, task_id, "rate", {"rating": "satisfied"}), "任务当前状态为“待签收”，不能评价。")
-    assert_conflict(await act(office, task_id, "reopen", {"reason": "理由"}), "只有街道评价为“不满意”的已销号任务才能重新办理。")
+    assert_conflict(await act(office, task_id, "reopen", {"reason": "理由", "deadline": "2099-01-01"}), "只有街道评价为“不满意”的已销号任务才能重新办理。")
     for client, action in ((office, "acknowledge"), (street, "acknowledge"), (office, "progress"), (unit, "close"),
                            (street, "close"), (unit, "rate"), (office, "rate"), (unit, "cancel"), (street, "reopen"),
                            (unit, "extension/approve"), (street, "extension/decline")):
@@ -356,7 +356,7 @@ async def test_every_transition_allowed_and_refused_with_its_audit_event(as_user
                                              & (Notification.street == row["street"]))
     assert_conflict(await act(office, task_id, "close"), "任务当前状态为“已销号”，不能销号。")
     assert_conflict(await act(office, task_id, "cancel", {"reason": "x"}), "任务当前状态为“已销号”，不能撤销。")
-    assert_conflict(await act(office, task_id, "reopen", {"reason": "x"}), "只有街道评价为“不满意”的已销号任务才能重新办理。")
+    assert_conflict(await act(office, task_id, "reopen", {"reason": "x", "deadline": "2099-01-01"}), "只有街道评价为“不满意”的已销号任务才能重新办理。")
     assert forms_on(await street.get(f"/tasks/{task_id}")) == {"rate-form"}
 
     # Rated dissatisfied (a comment is required), then reopened by the office.
@@ -373,11 +373,17 @@ async def test_every_transition_allowed_and_refused_with_its_audit_event(as_user
     assert (row["rating"], row["rating_comment"]) == ("dissatisfied", "夜间仍有占道。")
     assert_conflict(await act(street, task_id, "rate", {"rating": "satisfied"}), "该任务已经评价过了。")
     assert forms_on(await office.get(f"/tasks/{task_id}")) == {"reopen-form"}
-    response = await act(office, task_id, "reopen", {"reason": ""})
+    response = await act(office, task_id, "reopen", {"reason": "", "deadline": ""})
     assert response.status_code == 400 and field_error(response, "reason") == "请填写重新办理的要求。"
-    assert_done(await act(office, task_id, "reopen", {"reason": "请安排夜间巡查。"}), task_id)
+    assert field_error(response, "deadline") == "请填写新的办结期限。"  # reopening sets a new deadline
+    response = await act(office, task_id, "reopen", {"reason": "请安排夜间巡查。", "deadline": "2020-01-01"})
+    assert field_error(response, "deadline") == "新的办结期限不能早于今天。"
+    assert html(response).select_one("#f-reopen-reason").get_text() == "请安排夜间巡查。"
+    new_deadline = today() + dt.timedelta(days=20)
+    assert_done(await act(office, task_id, "reopen", {"reason": "请安排夜间巡查。", "deadline": new_deadline.isoformat()}), task_id)
     row = await task_row(task_id)
     assert (row["status"], row["reopened"], row["rating"], row["closed_at"]) == ("in_progress", 1, "", None)
+    assert row["deadline"] == new_deadline
     assert await Notification.exists().where((Notification.event == "task_reopened") & (Notification.entity_id == task_id))
 
     # Cancelled by the office (with a reason, behind a confirm()); then nothing more happens.

@@ -18,10 +18,10 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from conference.agenda.services import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS
-from conference.errors import ValidationFailed
+from conference.errors import Conflict, DomainError, ValidationFailed
 from conference.i18n import gettext as _
 from conference.meetings import routes as meeting_routes
-from conference.tasks import services, urging, views
+from conference.tasks import amend, services, urging, views
 from conference.web import files
 from conference.web.auth import actor_of
 from conference.web.errors import domain_error, http_error
@@ -39,7 +39,7 @@ UPLOAD_BODY_LIMIT = 2 * MAX_ATTACHMENT_BYTES + 256 * 1024
 # The form fields of the task page; their ids are f-<form>-<field>, so the error summary's links
 # point at the field of the form that was sent.
 FIELDS = ("text", "evidence", "files", "extension_deadline", "extension_reason", "comment", "reason", "rating",
-          "rating_comment", "message")
+          "rating_comment", "message", "deadline")
 
 Handler = Callable[[dict[str, Any]], Awaitable[Any]]
 
@@ -108,6 +108,69 @@ def _upload_error(request: Request[Any, Any, Any], exc: HTTPException) -> Respon
         message = _("附件合计不能超过 {n} MB，单个附件不能超过 10 MB。").format(n=UPLOAD_BODY_LIMIT // (1024 * 1024))
         return domain_error(request, ValidationFailed({"file": message}, message))
     return http_error(request, exc)
+
+
+# ---------------------------------------------------------------- correcting a resolution (the meeting page)
+
+
+# Fields of the resolution correction form; their ids on the meeting page are f-r<id>-<field>.
+RESOLUTION_FIELDS = ("text", "lead_unit", "cooperating", "deadline_mode", "deadline", "deadline_workdays", "note", "reason",
+                     "file")
+
+
+async def _resolution_page(request: Request[Any, Any, Any], resolution_id: int, posted: str,
+                           action: Handler, flash: str, **extra: Any) -> Template | Redirect:
+    """Run an action posted from a resolution on the meeting page; bad input shows the page again
+    with the messages beside the fields of that resolution's form, a wrong state with the message."""
+    actor = actor_of(request)
+    resolution = await amend.resolution_for(actor, resolution_id)  # 404 out of scope
+    meeting_id = int(resolution["meeting"])
+    context = await meeting_routes._detail_context(actor, meeting_id)
+    context.update(edit_resolution=resolution_id, anchors={n: f"f-r{resolution_id}-{n}" for n in RESOLUTION_FIELDS},
+                   **extra)
+    return await submit(request, template="meetings/detail.html", posted=posted, **context, action=action,
+                        success=lambda _r: f"/meetings/{meeting_id}#resolution-{resolution_id}", flash=flash)
+
+
+@post("/resolutions/{resolution_id:int}/edit", opt={"roles": OFFICE}, include_in_schema=False)
+async def resolution_edit(request: Request[Any, Any, Any], resolution_id: FromPath[int]) -> Template | Redirect:
+    actor = actor_of(request)
+    raw = await request.form()
+    cooperating = [v for v in raw.getall("cooperating", []) if isinstance(v, str)]
+    return await _resolution_page(
+        request, resolution_id, "resolution-edit",
+        lambda data: amend.update_resolution(actor, resolution_id, data, cooperating),
+        _("议定事项已修改，相关督办任务已随之调整并通知承办单位。"), eform_cooperating=set(cooperating))
+
+
+@post("/resolutions/{resolution_id:int}/attachments", opt={"roles": OFFICE}, include_in_schema=False,
+      request_max_body_size=UPLOAD_BODY_LIMIT, exception_handlers={HTTPException: _upload_error})
+async def resolution_upload(request: Request[Any, Any, Any], resolution_id: FromPath[int]) -> Template | Redirect:
+    actor = actor_of(request)
+    files = await _files(request)
+
+    async def action(_data: dict[str, Any]) -> None:
+        _check_count(files)
+        await amend.add_attachments(actor, resolution_id, files)
+
+    return await _resolution_page(request, resolution_id, "resolution-files", action, _("附件已上传。"))
+
+
+@post("/resolution-attachments/{attachment_id:int}/remove", opt={"roles": OFFICE}, include_in_schema=False)
+async def resolution_attachment_remove(request: Request[Any, Any, Any], attachment_id: FromPath[int]) -> Redirect:
+    actor = actor_of(request)
+    try:
+        meeting_id = await amend.remove_attachment(actor, attachment_id)
+    except Conflict as exc:
+        row = await amend.attachment_for(actor, attachment_id)
+        resolution = await amend.resolution_for(actor, row["resolution"])
+        return redirect(f"/meetings/{resolution['meeting']}#resolutions", exc.message)
+    return redirect(f"/meetings/{meeting_id}#resolutions", _("附件已删除。"))
+
+
+@get("/resolution-attachments/{attachment_id:int}", opt={"roles": READERS}, include_in_schema=False)
+async def resolution_attachment_download(request: Request[Any, Any, Any], attachment_id: FromPath[int]) -> Response[bytes]:
+    return files.download(await amend.attachment_for(actor_of(request), attachment_id))
 
 
 # ---------------------------------------------------------------- the unit's actions
@@ -235,6 +298,34 @@ async def task_rate(request: Request[Any, Any, Any], task_id: FromPath[int]) -> 
     return await _on_detail(request, task_id, "rate", lambda d: services.rate_task(actor, task_id, d), _("评价已提交，谢谢。"))
 
 
+# ---------------------------------------------------------------- bulk closure (the task list)
+
+
+@post("/tasks/bulk-close", opt={"roles": OFFICE}, include_in_schema=False)
+async def task_bulk_close(request: Request[Any, Any, Any]) -> Template:
+    """销号 of the tasks ticked on the list, each through services.close_task in its own
+    transaction (audited and announced as one by one); the page lists what succeeded and what
+    did not, with the reason."""
+    actor = actor_of(request)
+    raw = await request.form()
+    ids = sorted({int(v) for v in raw.getall("task", []) if isinstance(v, str) and v.isdecimal() and len(v) < 10})
+    comment = raw.get("comment") if isinstance(raw.get("comment"), str) else ""
+    results = []
+    for task_id in ids[:200]:
+        label = f"#{task_id}"
+        try:
+            row = await views.task_label(actor, task_id)
+            label = row
+            await services.close_task(actor, task_id, {"comment": comment})
+            results.append({"id": task_id, "label": label, "ok": True, "message": _("已销号")})
+        except DomainError as exc:
+            message = exc.message if not isinstance(exc, ValidationFailed) else "；".join(exc.errors.values()) or exc.message
+            results.append({"id": task_id, "label": label, "ok": False, "message": message})
+    return render(request, "bulk_result.html", title=_("批量销号结果"), results=results, back="/tasks?status=reported_done",
+                  back_label=_("返回督办任务"), link="/tasks/{id}",
+                  empty=_("没有选择任务。请在列表中勾选“已报办结”的任务后再销号。"))
+
+
 # ---------------------------------------------------------------- evidence
 
 
@@ -244,7 +335,8 @@ async def attachment_download(request: Request[Any, Any, Any], attachment_id: Fr
 
 
 ROUTES: list[Any] = [
-    resolution_adopt, task_list, task_page, task_acknowledge, task_progress, task_done, task_extension,
+    resolution_adopt, resolution_edit, resolution_upload, resolution_attachment_remove, resolution_attachment_download,
+    task_bulk_close, task_list, task_page, task_acknowledge, task_progress, task_done, task_extension,
     task_extension_approve, task_extension_decline, task_close, task_return, task_cancel, task_reopen, task_rate,
     tasks_urge, task_urge,
     attachment_download,

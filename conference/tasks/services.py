@@ -40,7 +40,7 @@ REPORT_LABELS = {
     "assigned": _("交办"), "acknowledged": _("签收"), "progress": _("进展"), "done": _("报办结"), "returned": _("退回重办"),
     "closed": _("销号"), "cancelled": _("撤销"), "extension_requested": _("申请延期"), "extension_approved": _("同意延期"),
     "extension_declined": _("不同意延期"), "rated": _("街道评价"), "reopened": _("重新办理"),
-    "deadline_recomputed": _("期限重算"),
+    "deadline_recomputed": _("期限重算"), "amended": _("议定事项修改"),
     "urge": _("催办"),  # manual, by the office (conference.tasks.urging)
 }
 OPEN = ("assigned", "acknowledged", "in_progress", "reported_done", "returned")
@@ -205,26 +205,35 @@ async def adopt_resolution(actor: Actor, meeting_id: int, data: Mapping[str, Any
             "adopted_by": actor.id, "adopted_at": now(),
         }, conference_id=meeting["conference"])
         assigned = [(values["lead_unit"], "lead")] + [(u, "cooperate") for u in values["cooperating"]]
-        day = today()
         for unit_id, role in assigned:
             await ResolutionUnit.insert(ResolutionUnit(resolution=resolution_id, unit=unit_id, role=role))
-            rows = await Task.insert(Task(
-                resolution=resolution_id, unit=unit_id, conference=meeting["conference"], street=item["street"], role=role,
-                status="assigned", assigned_at=now(), deadline=values["deadline"], ack_due=workdays_after(day, ACK_WORKDAYS),
-                deadline_provisional=values["deadline_provisional"],
-            )).returning(Task.id)
-            task_id = int(rows[0]["id"])
-            await record(actor, "assign", "task", task_id, after={"unit": unit_id, "role": role,
-                                                                  "deadline": values["deadline"].isoformat()},
-                         conference_id=meeting["conference"])
-            await _log(actor, task_id, "assigned", values["text"])
-            await queue("task_assigned", conference_id=meeting["conference"], unit_id=unit_id, entity="task", entity_id=task_id,
-                        subject=_("【督办任务】{title}").format(title=item["title"]),
-                        body=_("议定事项：{text}\n承办角色：{role}\n办结期限：{deadline}\n请在 {ack} 前签收：{url}").format(
-                            text=values["text"], role=ROLE_LABELS[role],
-                            deadline=cn_date(values["deadline"]) + (PROVISIONAL_NOTE if values["deadline_provisional"] else ""),
-                            ack=cn_date(workdays_after(day, ACK_WORKDAYS)), url=f"{get_settings().base_url}/tasks/{task_id}"))
+            await assign_task(actor, resolution_id, meeting["conference"], item, unit_id, role, values)
         return resolution_id
+
+
+async def assign_task(actor: Actor, resolution_id: int, conference_id: int, item: Mapping[str, Any], unit_id: int, role: str,
+                      values: Mapping[str, Any]) -> int:
+    """One task for a unit named in a resolution (on adoption, or added by a correction): audited,
+    logged and announced to the unit through the outbox (task_assigned). Inside the caller's
+    transaction."""
+    day = today()
+    rows = await Task.insert(Task(
+        resolution=resolution_id, unit=unit_id, conference=conference_id, street=item["street"], role=role,
+        status="assigned", assigned_at=now(), deadline=values["deadline"], ack_due=workdays_after(day, ACK_WORKDAYS),
+        deadline_provisional=values["deadline_provisional"],
+    )).returning(Task.id)
+    task_id = int(rows[0]["id"])
+    await record(actor, "assign", "task", task_id, after={"unit": unit_id, "role": role,
+                                                          "deadline": values["deadline"].isoformat()},
+                 conference_id=conference_id)
+    await _log(actor, task_id, "assigned", values["text"])
+    await queue("task_assigned", conference_id=conference_id, unit_id=unit_id, entity="task", entity_id=task_id,
+                subject=_("【督办任务】{title}").format(title=item["title"]),
+                body=_("议定事项：{text}\n承办角色：{role}\n办结期限：{deadline}\n请在 {ack} 前签收：{url}").format(
+                    text=values["text"], role=ROLE_LABELS[role],
+                    deadline=cn_date(values["deadline"]) + (PROVISIONAL_NOTE if values["deadline_provisional"] else ""),
+                    ack=cn_date(workdays_after(day, ACK_WORKDAYS)), url=f"{get_settings().base_url}/tasks/{task_id}"))
+    return task_id
 
 
 async def recompute_workday_deadlines(actor: Actor | None, calendar: Calendar, since: dt.date) -> list[int]:
@@ -407,14 +416,20 @@ async def reopen_task(actor: Actor, task_id: int, data: Mapping[str, Any]) -> No
     _office(actor)
     form = FormReader(data)
     reason = form.text("reason", _("重新办理的要求"), required=True, max_length=1000)
+    deadline = form.date("deadline", _("新的办结期限"), required=True)
+    if deadline is not None and deadline < today():
+        form.fail("deadline", _("新的办结期限不能早于今天。"))
     form.done()
+    assert deadline is not None
     async with db.atomic(Task, task_id):
         task = await task_for(actor, task_id)
         if task["status"] != "closed" or task["rating"] != "dissatisfied":
             raise Conflict(_("只有街道评价为“不满意”的已销号任务才能重新办理。"))
         await _change(actor, task, {"status": "in_progress", "closed_at": None, "reported_done_at": None,
-                                    "rating": "", "rating_comment": "", "rated_at": None, "reopened": task["reopened"] + 1},
-                      "reopened", reason, notify_unit=_("督办任务需重新办理"))
+                                    "rating": "", "rating_comment": "", "rated_at": None, "reopened": task["reopened"] + 1,
+                                    "deadline": deadline, "deadline_provisional": False},
+                      "reopened", _("{reason}（新的办结期限：{d}）").format(reason=reason, d=cn_date(deadline)),
+                      notify_unit=_("督办任务需重新办理"))
 
 
 # ---------------------------------------------------------------- the street's side

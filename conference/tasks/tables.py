@@ -29,7 +29,23 @@ class Resolution(Table, tablename="resolution"):
     deadline_provisional = Boolean(default=False)
     adopted_by = ForeignKey(User, null=True, on_delete=OnDelete.restrict)
     adopted_at = Timestamptz()
+    note = Text(default="")  # 备注, editable with the resolution until the minutes are signed
     version = Integer(default=1)
+
+
+class ResolutionAttachment(Table, tablename="resolution_attachment"):
+    """A file the office attaches to a resolution (same checks and limits as task evidence)."""
+
+    id = Serial(primary_key=True)
+    resolution = ForeignKey(Resolution, index=True, on_delete=OnDelete.cascade)
+    filename = Varchar(length=200)
+    content_type = Varchar(length=100)
+    size = Integer()
+    sha256 = Varchar(length=64)
+    data = Bytea()
+    uploaded_by = ForeignKey(User, null=True, on_delete=OnDelete.set_null)
+    uploaded_by_name = Varchar(length=60, default="")
+    created_at = Timestamptz()
 
 
 class ResolutionUnit(Table, tablename="resolution_unit"):

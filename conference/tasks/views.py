@@ -94,13 +94,20 @@ async def meeting_resolutions(actor: Actor, meeting: Mapping[str, Any]) -> dict[
     meeting_id = int(meeting["id"])
     rows = await fetch(
         """SELECT r.id, r.number, r.text, r.deadline, r.deadline_workdays, r.deadline_provisional, r.item, r.lead_unit,
-                  a.title AS item_title, a.street AS item_street, lu.name AS lead_name
+                  r.note, r.version, a.title AS item_title, a.street AS item_street, lu.name AS lead_name
            FROM resolution r JOIN agenda_item a ON a.id = r.item JOIN member_unit lu ON lu.id = r.lead_unit
            WHERE r.meeting = {} ORDER BY r.number, r.id""", meeting_id)
     tasks = await fetch(
-        """SELECT t.id, t.resolution, t.unit, t.street, t.role, t.status, u.name AS unit_name
+        """SELECT t.id, t.resolution, t.unit, t.street, t.role, t.status, t.deadline, t.deadline_provisional,
+                  t.extension_status, u.name AS unit_name
            FROM task t JOIN resolution r ON r.id = t.resolution JOIN member_unit u ON u.id = t.unit
            WHERE r.meeting = {} ORDER BY t.id""", meeting_id)
+    named = await fetch(
+        """SELECT ru.resolution, ru.unit, ru.role FROM resolution_unit ru JOIN resolution r ON r.id = ru.resolution
+           WHERE r.meeting = {}""", meeting_id)
+    attachments = await fetch(
+        """SELECT ra.id, ra.resolution, ra.filename, ra.size FROM resolution_attachment ra
+           JOIN resolution r ON r.id = ra.resolution WHERE r.meeting = {} ORDER BY ra.id""", meeting_id)
     if actor.role == "street":
         # A street reaches a meeting of another conference only through its own items on it.
         visible = await visible_conference_ids(actor)
@@ -112,13 +119,34 @@ async def meeting_resolutions(actor: Actor, meeting: Mapping[str, Any]) -> dict[
         task["status_label"] = STATUS_LABELS.get(task["status"], task["status"])
         task["link"] = can_open(actor, task)
         by_resolution.setdefault(task["resolution"], []).append(task)
+    cooperating_ids: dict[int, list[str]] = {}
+    for unit in named:
+        if unit["role"] == "cooperate":
+            cooperating_ids.setdefault(unit["resolution"], []).append(str(unit["unit"]))
+    files_of: dict[int, list[dict[str, Any]]] = {}
+    for f in attachments:
+        f["filename"] = safe_filename(f["filename"])
+        files_of.setdefault(f["resolution"], []).append(f)
     for row in rows:
         row["numeral"] = cn_numeral(int(row["number"])) + "、"
         own = sorted(by_resolution.get(row["id"], []), key=lambda t: (t["role"] != "lead", t["id"]))
+        for task in own:  # the task's own deadline where it differs (an approved extension, a reopening)
+            task["own_deadline"] = task["deadline"] != row["deadline"] and task["status"] != "cancelled"
         row["tasks"] = own
-        row["cooperating_names"] = [t["unit_name"] for t in own if t["role"] == "cooperate"]
+        # The units named now (a unit removed by a correction keeps its cancelled task in the list).
+        row["cooperating_ids"] = cooperating_ids.get(row["id"], [])
+        current = set(row["cooperating_ids"])
+        names = {str(t["unit"]): t["unit_name"] for t in own}
+        row["cooperating_names"] = sorted({names[u] for u in current if u in names})
+        row["files"] = files_of.get(row["id"], [])
+    editable = actor.role in OFFICE and meeting["status"] in ADOPTABLE
+    if editable:
+        from conference.minutes.tables import Minutes
+
+        editable = not await Minutes.exists().where((Minutes.meeting == meeting_id) & Minutes.published_version.is_not_null())
     context: dict[str, Any] = {
         "resolutions": rows, "can_adopt": actor.role in OFFICE and meeting["status"] in ADOPTABLE,
+        "can_edit_resolutions": editable, "resolutions_signed": actor.role in OFFICE and meeting["status"] == "minutes_published",
         "resolution_items": [], "resolution_units": [], "resolution_selected": set(), "deadline_modes": DEADLINE_MODES,
     }
     if context["can_adopt"]:
@@ -336,6 +364,16 @@ async def task_detail(actor: Actor, task_id: int) -> dict[str, Any]:
 
 
 ATTACHMENT_NOT_FOUND = _("没有找到该附件，或您无权查看。")
+
+
+async def task_label(actor: Actor, task_id: int) -> str:
+    """How a bulk result names a task: unit and resolution (NotFound out of scope)."""
+    await task_for(actor, task_id)
+    row = await Task.select(Task.unit.name.as_alias("unit_name"), Task.resolution.text.as_alias("text")).where(
+        Task.id == task_id).first()
+    assert row is not None
+    text = row["text"] if len(row["text"]) <= 40 else row["text"][:40] + "…"
+    return f"{row['unit_name']}：{text}"
 
 
 async def attachment_for(actor: Actor, attachment_id: int) -> dict[str, Any]:

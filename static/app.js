@@ -5,7 +5,10 @@
 // <form data-confirm="..."> asks before submitting (what onsubmit="return confirm(...)" did).
 document.addEventListener("submit", (event) => {
   const form = event.target;
-  const text = form instanceof HTMLFormElement ? form.dataset.confirm : undefined;
+  // A submit button's own data-confirm (a second action of a form) is asked instead of the form's.
+  const button = event.submitter;
+  const text = button instanceof HTMLElement && button.dataset.confirm ? button.dataset.confirm
+    : (form instanceof HTMLFormElement ? form.dataset.confirm : undefined);
   if (text && !window.confirm(text)) {
     event.preventDefault();
     event.stopImmediatePropagation();

@@ -65,8 +65,9 @@ async def test_bad_dates_and_types_are_400_not_500(as_user):
 async def test_lifecycle_notify_reschedule_hold(as_user):
     office = await as_user("office")
     meeting_id = await make_meeting()
-    # draft: cannot be held
-    assert (await post_form(office, f"/meetings/{meeting_id}/hold", {})).status_code == 409
+    # draft: cannot be held (a message on the page, not a bare 409)
+    assert (await post_form(office, f"/meetings/{meeting_id}/hold", {})).status_code == 303
+    assert "不能标记为已召开" in html(await office.get(f"/meetings/{meeting_id}")).select_one(".flash").get_text()
     response = await post_form(office, f"/meetings/{meeting_id}/notify", {})
     assert response.status_code == 303
     invited = await Invitation.count().where(Invitation.meeting == meeting_id)
@@ -76,8 +77,8 @@ async def test_lifecycle_notify_reschedule_hold(as_user):
     assert len(queued) == invited and {q["event"] for q in queued} == {"meeting_notified"}
     # nothing left to notify
     response = await post_form(office, f"/meetings/{meeting_id}/notify", {})
-    assert response.status_code == 409
-    assert "所有受邀单位都已收到最新通知" in html(response).find("h1").get_text()
+    assert response.status_code == 303 and response.headers["location"] == f"/meetings/{meeting_id}"
+    assert "所有受邀单位都已收到最新通知" in html(await office.get(f"/meetings/{meeting_id}")).select_one(".flash").get_text()
     # a change of place after notification: SEQUENCE+1, every invitation needs re-notification
     meeting = await Meeting.select().where(Meeting.id == meeting_id).first()
     edit = await office.get(f"/meetings/{meeting_id}/edit")
@@ -93,7 +94,8 @@ async def test_lifecycle_notify_reschedule_hold(as_user):
         [r["id"] for r in await Invitation.select(Invitation.id).where(Invitation.meeting == meeting_id)]))
     assert updated == invited
     # the meeting has not started: it cannot be marked held
-    assert (await post_form(office, f"/meetings/{meeting_id}/hold", {})).status_code == 409
+    assert (await post_form(office, f"/meetings/{meeting_id}/hold", {})).status_code == 303
+    assert "会议尚未开始" in html(await office.get(f"/meetings/{meeting_id}")).select_one(".flash").get_text()
     assert await audit_actions(meeting_id) == ["create", "notify", "reschedule", "renotify"]
 
 
@@ -108,7 +110,7 @@ async def test_hold_then_edit_or_cancel_is_refused(as_user):
     assert (await office.get(f"/meetings/{meeting_id}/edit")).status_code == 200
     response = await post_form(office, f"/meetings/{meeting_id}/edit", meeting_form())
     assert response.status_code == 409
-    assert (await post_form(office, f"/meetings/{meeting_id}/hold", {})).status_code == 409
+    assert (await post_form(office, f"/meetings/{meeting_id}/hold", {})).status_code == 303  # refused, with a message
     assert await audit_actions(meeting_id) == ["create", "notify", "hold"]
 
 
@@ -123,7 +125,7 @@ async def test_cancel_requires_reason_and_notifies(as_user):
     assert meeting["status"] == "cancelled" and meeting["cancel_reason"] == "与区委全会时间冲突"
     ids = [r["id"] for r in await Invitation.select(Invitation.id).where(Invitation.meeting == meeting_id)]
     assert await Notification.count().where((Notification.event == "meeting_cancelled") & Notification.entity_id.is_in(ids)) == len(ids)
-    assert (await post_form(office, f"/meetings/{meeting_id}/notify", {})).status_code == 409
+    assert (await post_form(office, f"/meetings/{meeting_id}/notify", {})).status_code == 303  # refused, with a message
     assert (await post_form(office, f"/meetings/{meeting_id}/cancel", {"reason": "x"})).status_code == 409
     assert await audit_actions(meeting_id) == ["create", "notify", "cancel"]
 
@@ -138,9 +140,15 @@ async def test_invitations_add_remove_and_sign_in(as_user):
     assert response.status_code == 400 and field_error(response, "unit") == "该单位已在受邀名单中。"
     inv = await Invitation.select().where((Invitation.meeting == meeting_id) & (Invitation.unit == unit["id"])).first()
     assert inv["role"] == "observer"
-    # sign-in is for the day of the meeting, not a draft
-    assert (await post_form(office, f"/invitations/{inv['id']}/attendance", {"attendance": "present"})).status_code == 409
+    # sign-in is for the day of the meeting, not a draft (refused with a message on the page)
+    assert (await post_form(office, f"/invitations/{inv['id']}/attendance", {"attendance": "present"})).status_code == 303
     await post_form(office, f"/meetings/{meeting_id}/notify", {})
+    assert (await post_form(office, f"/invitations/{inv['id']}/attendance", {"attendance": "present"})).status_code == 303
+    assert not (await Invitation.select(Invitation.attendance).where(Invitation.id == inv["id"]).first())["attendance"]
+    # from the meeting's day on it is recorded
+    meeting = await Meeting.select().where(Meeting.id == meeting_id).first()
+    await Meeting.update({Meeting.starts_at: meeting["starts_at"] - dt.timedelta(days=30),
+                          Meeting.ends_at: meeting["ends_at"] - dt.timedelta(days=30)}).where(Meeting.id == meeting_id)
     assert (await post_form(office, f"/invitations/{inv['id']}/attendance", {"attendance": "present"})).status_code == 303
     assert (await post_form(office, f"/invitations/{inv['id']}/attendance", {"attendance": "bogus"})).status_code == 400
     page = html(await office.get(f"/meetings/{meeting_id}"))

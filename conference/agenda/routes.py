@@ -15,9 +15,12 @@ from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from conference.accounts.actor import Actor
+from conference.accounts.scope import visible_conference_ids
 from conference.agenda import services, views
-from conference.errors import ValidationFailed
+from conference.errors import DomainError, ValidationFailed
 from conference.i18n import gettext as _
+from conference.meetings.tables import Meeting
 from conference.web import files
 from conference.web.auth import actor_of
 from conference.web.errors import domain_error, http_error
@@ -38,8 +41,53 @@ Handler = Callable[[dict[str, Any]], Awaitable[Any]]
 
 @get("/items", opt={"roles": READ}, include_in_schema=False)
 async def item_list(request: Request[Any, Any, Any]) -> Template:
-    context = await views.item_list(actor_of(request), dict(request.query_params))
+    actor = actor_of(request)
+    context = await views.item_list(actor, dict(request.query_params))
+    context["bulk_meetings"] = await _bulk_meetings(actor) if actor.role in OFFICE else []
     return render(request, "agenda/list.html", **context)
+
+
+async def _bulk_meetings(actor: Actor) -> list[dict[str, Any]]:
+    """Meetings not yet held of the office's conferences, for "列入会议" on the list (soonest first)."""
+    visible = await visible_conference_ids(actor)
+    query = Meeting.select(Meeting.id, Meeting.title, Meeting.starts_at, Meeting.conference.name.as_alias("conference_name")).where(
+        Meeting.status.is_in(["draft", "notified"]))
+    if visible is not None:
+        query = query.where(Meeting.conference.is_in(sorted(visible) or [0]))
+    return await query.order_by(Meeting.starts_at).limit(100)
+
+
+BULK_ACTIONS = {"accept": _("受理"), "schedule": _("列入会议")}
+
+
+@post("/items/bulk", opt={"roles": OFFICE}, include_in_schema=False)
+async def item_bulk(request: Request[Any, Any, Any]) -> Template:
+    """Accept or schedule the items ticked on the list: each through the per-item service in its
+    own transaction (audited and announced as one by one); the page lists what succeeded and what
+    did not, with the reason."""
+    actor = actor_of(request)
+    raw = await request.form()
+    ids = sorted({int(v) for v in raw.getall("item", []) if isinstance(v, str) and v.isdecimal() and len(v) < 10})
+    action = raw.get("action") if raw.get("action") in BULK_ACTIONS else ""
+    meeting = raw.get("meeting") if isinstance(raw.get("meeting"), str) else ""
+    results = []
+    for item_id in ids[:200] if action else []:
+        label = f"#{item_id}"
+        try:
+            item = await services.item_for(actor, item_id)
+            label = item["title"]
+            if action == "accept":
+                await services.accept_item(actor, item_id)
+            else:
+                await services.schedule_item(actor, item_id, {"meeting": meeting})
+            results.append({"id": item_id, "label": label, "ok": True, "message": _("已{action}").format(action=BULK_ACTIONS[action])})
+        except DomainError as exc:
+            message = "；".join(exc.errors.values()) if isinstance(exc, ValidationFailed) else exc.message
+            results.append({"id": item_id, "label": label, "ok": False, "message": message})
+    title = _("批量{action}结果").format(action=BULK_ACTIONS[action]) if action else _("批量操作")
+    empty = _("没有选择议题或操作。请在列表中勾选议题，选择“受理”或“列入会议”后再提交。")
+    return render(request, "bulk_result.html", title=title, results=results, back="/items", back_label=_("返回议题列表"),
+                  link="/items/{id}", empty=empty)
 
 
 # ---------------------------------------------------------------- create and edit
@@ -196,6 +244,6 @@ async def download(request: Request[Any, Any, Any], attachment_id: FromPath[int]
 
 
 ROUTES: list[Any] = [
-    item_list, new_page, create, edit_page, update, detail, submit_item, accept_item, return_item, merge_item,
+    item_list, item_bulk, new_page, create, edit_page, update, detail, submit_item, accept_item, return_item, merge_item,
     schedule_item, record_outcome, move_item, upload, download,
 ]

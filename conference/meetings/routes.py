@@ -17,11 +17,13 @@ from litestar.response import Redirect, Template
 from conference.accounts.actor import Actor
 from conference.accounts.scope import visible_conference_ids
 from conference.db import fetch
+from conference.errors import Conflict, DomainError, ValidationFailed
 from conference.i18n import gettext as _
 from conference.meetings import services, views
+from conference.meetings.tables import Invitation
 from conference.registry.tables import MemberUnit, Person
 from conference.settings import get_settings
-from conference.timefmt import cn_month_day, local, today
+from conference.timefmt import cn_month_day, local, now, today
 from conference.web.auth import actor_of
 from conference.web.fields import Field
 from conference.web.forms import form_data, submit
@@ -180,6 +182,10 @@ async def _detail_context(actor: Actor, meeting_id: int) -> dict[str, Any]:
     from conference.tasks.views import meeting_resolutions
 
     context.update(await meeting_resolutions(actor, context["meeting"]))  # resolutions (议定事项) and their tasks
+    starts_at = context["meeting"]["starts_at"]
+    context["meeting_started"] = starts_at <= now()  # 标记为已召开 only from the start on
+    context["meeting_day"] = local(starts_at).date()
+    context["signin_open"] = today() >= context["meeting_day"]  # the sign-in sheet from the meeting's day on
     return context
 
 
@@ -224,17 +230,79 @@ async def _action(request: Request[Any, Any, Any], meeting_id: int, action: Call
                         success=lambda _r: f"/meetings/{meeting_id}", flash=flash, **context)
 
 
+async def _or_back(url: str, call: Awaitable[Any]) -> Any:
+    """Runs a one-button action of the meeting page; a wrong state (Conflict) comes back to the
+    page as its message (redirect with the flash), never as a bare 409 page."""
+    try:
+        return await call
+    except Conflict as exc:
+        raise _Back(url, exc.message) from None
+
+
+class _Back(Exception):
+    def __init__(self, url: str, message: str) -> None:
+        super().__init__(message)
+        self.url, self.message = url, message
+
+
+async def _invitation_meeting(actor: Actor, invitation_id: int) -> int:
+    _inv, meeting = await services.invitation_for_manager(actor, invitation_id)  # 404 out of scope
+    return int(meeting["id"])
+
+
 @post("/meetings/{meeting_id:int}/notify", opt={"roles": OFFICE}, include_in_schema=False)
 async def meeting_notify(request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Redirect:
     actor = actor_of(request)
-    count = await services.notify_meeting(actor, meeting_id)
+    try:
+        count = await _or_back(f"/meetings/{meeting_id}", services.notify_meeting(actor, meeting_id))
+    except _Back as back:
+        return redirect(back.url, back.message)
     return redirect(f"/meetings/{meeting_id}", _("已向 {n} 个单位发送会议通知。").format(n=count))
 
 
 @post("/meetings/{meeting_id:int}/hold", opt={"roles": OFFICE}, include_in_schema=False)
 async def meeting_hold(request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Redirect:
-    await services.hold_meeting(actor_of(request), meeting_id)
+    try:
+        await _or_back(f"/meetings/{meeting_id}", services.hold_meeting(actor_of(request), meeting_id))
+    except _Back as back:
+        return redirect(back.url, back.message)
     return redirect(f"/meetings/{meeting_id}", _("会议已标记为已召开。"))
+
+
+@post("/meetings/{meeting_id:int}/sign-in", opt={"roles": OFFICE}, include_in_schema=False)
+async def meeting_sign_in(request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Redirect:
+    """The sign-in sheet (签到表): each invited unit's row is recorded through
+    services.record_attendance in its own transaction; with "全部出席" (fill=present) the rows left
+    blank count as present. The flash says how many were recorded and which were not, and why."""
+    actor = actor_of(request)
+    await services.managed_meeting(actor, meeting_id)  # 404 out of scope
+    raw = await request.form()
+    fill = raw.get("fill") if raw.get("fill") == "present" else ""
+    invitations = await Invitation.select(Invitation.id, Invitation.unit.name.as_alias("unit_name")).where(
+        Invitation.meeting == meeting_id).order_by(Invitation.id)
+    done, failed = 0, []
+    for inv in invitations:
+        value = raw.get(f"att-{inv['id']}")
+        attendance = value if isinstance(value, str) and value else fill
+        if not attendance:
+            continue
+        data = {"attendance": attendance}
+        name = raw.get(f"name-{inv['id']}")
+        if isinstance(name, str):
+            data["attendee_name"] = name
+        try:
+            await services.record_attendance(actor, int(inv["id"]), data)
+            done += 1
+        except DomainError as exc:
+            reason = "；".join(exc.errors.values()) if isinstance(exc, ValidationFailed) else exc.message
+            failed.append(f"{inv['unit_name']}：{reason}")
+    if not done and not failed:
+        message = _("没有填写签到情况。可点“其余全部出席并保存”，或逐个选择后保存。")
+    else:
+        message = _("已记录 {n} 个单位的签到。").format(n=done)
+        if failed:
+            message += _("未记录 {n} 个：").format(n=len(failed)) + "；".join(failed)
+    return redirect(f"/meetings/{meeting_id}#sign-in", message)
 
 
 @post("/meetings/{meeting_id:int}/cancel", opt={"roles": OFFICE}, include_in_schema=False)
@@ -251,24 +319,38 @@ async def invitation_add(request: Request[Any, Any, Any], meeting_id: FromPath[i
 
 @post("/invitations/{invitation_id:int}/remove", opt={"roles": OFFICE}, include_in_schema=False)
 async def invitation_remove(request: Request[Any, Any, Any], invitation_id: FromPath[int]) -> Redirect:
-    meeting_id = await services.remove_invitation(actor_of(request), invitation_id)
+    actor = actor_of(request)
+    back = f"/meetings/{await _invitation_meeting(actor, invitation_id)}"
+    try:
+        meeting_id = await _or_back(back, services.remove_invitation(actor, invitation_id))
+    except _Back as exc:
+        return redirect(exc.url, exc.message)
     return redirect(f"/meetings/{meeting_id}", _("已移除受邀单位。"))
 
 
 @post("/invitations/{invitation_id:int}/attendance", opt={"roles": OFFICE}, include_in_schema=False)
 async def invitation_attendance(request: Request[Any, Any, Any], invitation_id: FromPath[int]) -> Redirect:
     actor = actor_of(request)
-    meeting_id = await services.record_attendance(actor, invitation_id, await form_data(request))
+    back = f"/meetings/{await _invitation_meeting(actor, invitation_id)}#sign-in"
+    try:
+        meeting_id = await _or_back(back, services.record_attendance(actor, invitation_id, await form_data(request)))
+    except _Back as exc:
+        return redirect(exc.url, exc.message)
     return redirect(f"/meetings/{meeting_id}#sign-in", _("已记录签到。"))
 
 
 @post("/invitations/{invitation_id:int}/revoke", opt={"roles": OFFICE}, include_in_schema=False)
 async def invitation_revoke(request: Request[Any, Any, Any], invitation_id: FromPath[int]) -> Redirect:
-    meeting_id = await services.revoke_token(actor_of(request), invitation_id)
+    actor = actor_of(request)
+    back = f"/meetings/{await _invitation_meeting(actor, invitation_id)}"
+    try:
+        meeting_id = await _or_back(back, services.revoke_token(actor, invitation_id))
+    except _Back as exc:
+        return redirect(exc.url, exc.message)
     return redirect(f"/meetings/{meeting_id}", _("原回执链接已作废，下次通知将发送新链接。"))
 
 
 ROUTES = [
     meeting_list, meeting_calendar, plenaries, meeting_new, meeting_create, meeting_page, meeting_edit, meeting_update,
-    meeting_notify, meeting_hold, meeting_cancel, invitation_add, invitation_remove, invitation_attendance, invitation_revoke,
+    meeting_notify, meeting_hold, meeting_sign_in, meeting_cancel, invitation_add, invitation_remove, invitation_attendance, invitation_revoke,
 ]

@@ -24,7 +24,7 @@ from conference.notifications.services import queue
 from conference.records import get_or_404, insert_audited, update_audited
 from conference.registry.tables import Conference, ConvenorAppointment, Membership, MemberUnit, Person
 from conference.settings import get_settings
-from conference.timefmt import cn_datetime, now
+from conference.timefmt import cn_date, cn_datetime, now
 
 KIND_LABELS = {"plenary": _("全体会议"), "special": _("专题会议")}
 STATUS_LABELS = {
@@ -243,8 +243,8 @@ async def hold_meeting(actor: Actor, meeting_id: int) -> None:
         meeting = await managed_meeting(actor, meeting_id)
         if meeting["status"] != "notified":
             raise _wrong_state(meeting["status"], _("标记为已召开"))
-        if meeting["starts_at"] > now() + dt.timedelta(hours=1):
-            raise Conflict(_("会议尚未开始，不能标记为已召开。"))
+        if meeting["starts_at"] > now():
+            raise Conflict(_("会议尚未开始（{start}），开始后才能标记为已召开。").format(start=cn_datetime(meeting["starts_at"])))
         await _transition(actor, meeting, "held", "hold")
 
 
@@ -369,13 +369,19 @@ async def reply(actor: Actor | None, invitation: Mapping[str, Any], meeting: Map
 async def record_attendance(actor: Actor, invitation_id: int, data: Mapping[str, Any]) -> int:
     form = FormReader(data)
     attendance = form.choice("attendance", _("签到情况"), ATTENDANCE_LABELS)
+    attendee = form.text("attendee_name", _("出席人"), max_length=40) if "attendee_name" in data else None
     form.done()
     async with db.atomic(Invitation, invitation_id):
         inv, meeting = await invitation_for_manager(actor, invitation_id)
         if meeting["status"] not in ("notified", "held"):
             raise _wrong_state(meeting["status"], _("签到"))
-        await update_audited(actor, Invitation, "invitation", inv,
-                             {"attendance": attendance, "signed_in_at": now() if attendance == "present" else None},
+        meeting_day = meeting["starts_at"].astimezone(get_settings().tz).date()
+        if now().astimezone(get_settings().tz).date() < meeting_day:
+            raise Conflict(_("会议当天（{day}）起才能签到。").format(day=cn_date(meeting_day)))
+        values: dict[str, Any] = {"attendance": attendance, "signed_in_at": now() if attendance == "present" else None}
+        if attendee is not None:
+            values["attendee_name"] = attendee
+        await update_audited(actor, Invitation, "invitation", inv, values,
                              expected_version=None, action="sign_in", conference_id=meeting["conference"])
         return int(meeting["id"])
 

@@ -68,7 +68,8 @@ async def item_bulk(request: Request[Any, Any, Any]) -> Template:
     actor = actor_of(request)
     raw = await request.form()
     ids = sorted({int(v) for v in raw.getall("item", []) if isinstance(v, str) and v.isdecimal() and len(v) < 10})
-    action = raw.get("action") if raw.get("action") in BULK_ACTIONS else ""
+    picked = raw.get("action")
+    action = picked if isinstance(picked, str) and picked in BULK_ACTIONS else ""
     meeting = raw.get("meeting") if isinstance(raw.get("meeting"), str) else ""
     results = []
     for item_id in ids[:200] if action else []:

@@ -55,7 +55,7 @@ def _serve(database_url: str, workers: int, directory: Path) -> LiveServer:
 async def _login(url: str, username: str) -> httpx.AsyncClient:
     from conference.demo import DEMO_PASSWORD
 
-    client = httpx.AsyncClient(base_url=url, timeout=60, trust_env=False)
+    client = httpx.AsyncClient(base_url=url, timeout=600, trust_env=False)  # a 60,000-row export (tests.bench.heavy) takes a while
     await client.get("/login")
     response = await client.post("/login", data={"username": username, "password": DEMO_PASSWORD,
                                                  "_csrf_token": client.cookies.get("csrftoken", "")})

@@ -15,8 +15,6 @@ from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from conference.accounts.actor import Actor
-from conference.accounts.scope import visible_conference_ids
 from conference.agenda import services, views
 from conference.errors import DomainError, ValidationFailed
 from conference.i18n import gettext as _
@@ -43,18 +41,18 @@ Handler = Callable[[dict[str, Any]], Awaitable[Any]]
 async def item_list(request: Request[Any, Any, Any]) -> Template:
     actor = actor_of(request)
     context = await views.item_list(actor, dict(request.query_params))
-    context["bulk_meetings"] = await _bulk_meetings(actor) if actor.role in OFFICE else []
+    if actor.role in OFFICE:  # the conferences of the filter options are the visible ones: one query more
+        visible = [int(v) for v, _label in context["options"]["conferences"]]
+        context["bulk_meetings"] = await _bulk_meetings(visible)
     return render(request, "agenda/list.html", **context)
 
 
-async def _bulk_meetings(actor: Actor) -> list[dict[str, Any]]:
+async def _bulk_meetings(conference_ids: list[int]) -> list[dict[str, Any]]:
     """Meetings not yet held of the office's conferences, for "列入会议" on the list (soonest first)."""
-    visible = await visible_conference_ids(actor)
-    query = Meeting.select(Meeting.id, Meeting.title, Meeting.starts_at, Meeting.conference.name.as_alias("conference_name")).where(
-        Meeting.status.is_in(["draft", "notified"]))
-    if visible is not None:
-        query = query.where(Meeting.conference.is_in(sorted(visible) or [0]))
-    return await query.order_by(Meeting.starts_at).limit(100)
+    return await Meeting.select(
+        Meeting.id, Meeting.title, Meeting.starts_at, Meeting.conference.name.as_alias("conference_name"),
+    ).where(Meeting.status.is_in(["draft", "notified"]) & Meeting.conference.is_in(conference_ids or [0])).order_by(
+        Meeting.starts_at).limit(100)
 
 
 BULK_ACTIONS = {"accept": _("受理"), "schedule": _("列入会议")}

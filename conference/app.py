@@ -6,18 +6,20 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from functools import partial
+from typing import Any
 
-from litestar import Litestar, Router
+from litestar import Litestar, Request, Router
 from litestar.config.csrf import CSRFConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
-from conference import api, db
+from conference import api, db, workdays
 from conference.accounts import routes as account_routes
 from conference.agenda import routes as agenda_routes
 from conference.audit import routes as audit_routes
 from conference.calendar import routes as calendar_routes
+from conference.holidays import routes as holiday_routes
 from conference.mail import routes as mail_routes
 from conference.mail.sender import mail_loop
 from conference.meetings import reply_routes, special_routes
@@ -38,6 +40,19 @@ from conference.web.errors import EXCEPTION_HANDLERS
 from conference.web.headers import security_headers
 from conference.web.swagger import StrictSwaggerRenderPlugin
 from conference.web.templating import template_config
+
+
+CALENDAR_CHECK_SECONDS = 10.0
+
+
+async def before_request(request: Request[Any, Any, Any]) -> None:
+    await reject_impossible_ids(request)
+    # The holiday calendar of this process, read again when the office changed it (one-row check).
+    # A change (which may compute a deadline) always checks; a page view at most every
+    # CALENDAR_CHECK_SECONDS, so that reading pages costs no extra query (a deadline shown a few
+    # seconds after another process changed the calendar is recomputed by that change anyway).
+    if not request.url.path.startswith("/static/"):
+        await workdays.refresh(max_age=CALENDAR_CHECK_SECONDS if request.method in ("GET", "HEAD") else 0.0)
 
 
 @asynccontextmanager
@@ -76,11 +91,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             static, *home.ROUTES, *account_routes.ROUTES, *registry_routes.ROUTES, *import_routes.ROUTES,
             *audit_routes.ROUTES, *meeting_routes.ROUTES, *special_routes.ROUTES, *reply_routes.ROUTES,
             *agenda_routes.ROUTES, *notification_routes.ROUTES, *task_routes.ROUTES, *api.ROUTES, *supervision_routes.ROUTES, *supervision_pages.ROUTES,
-            *calendar_routes.ROUTES, *mail_routes.ROUTES, *minutes_routes.ROUTES,
+            *calendar_routes.ROUTES, *mail_routes.ROUTES, *minutes_routes.ROUTES, *holiday_routes.ROUTES,
         ],
         middleware=[AuthMiddleware],
         guards=[access_guard],
-        before_request=reject_impossible_ids,
+        before_request=before_request,
         before_send=[security_headers],  # CSP, framing, nosniff, Referrer-Policy, no-store, HSTS
         # The JSON API authenticates with Bearer tokens only (never cookies), so CSRF does not apply there.
         csrf_config=CSRFConfig(secret=settings.secret_key, cookie_secure=settings.secure_cookies,

@@ -16,6 +16,8 @@ worker is seen by every other worker on its next request.
 from __future__ import annotations
 
 import datetime as dt
+import math
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -106,8 +108,16 @@ async def load() -> Calendar:
     return Calendar(days=days, years=frozenset(d.year for d in days), stamp=stamp or (0, ""))
 
 
-async def refresh(*, force: bool = False) -> Calendar:
-    """The current calendar, read again only when the office has changed it (one cheap query)."""
+_checked_at = -math.inf  # time.monotonic() of the last check against the stored version
+
+
+async def refresh(*, force: bool = False, max_age: float = 0.0) -> Calendar:
+    """The current calendar, read again only when the office has changed it (one cheap query).
+    With `max_age`, a calendar checked less than that many seconds ago is taken as it is."""
+    global _checked_at
+    if not force and _current.stamp is not None and time.monotonic() - _checked_at < max_age:
+        return _current
+    _checked_at = time.monotonic()
     if not force and _current.stamp is not None and await _stamp() == _current.stamp:
         return _current
     calendar = await load()

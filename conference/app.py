@@ -41,7 +41,6 @@ from conference.web.headers import security_headers
 from conference.web.swagger import StrictSwaggerRenderPlugin
 from conference.web.templating import template_config
 
-
 CALENDAR_CHECK_SECONDS = 10.0
 
 

@@ -60,12 +60,19 @@ def _both(a: Condition | None, b: Condition) -> Condition:
     return b if a is None else (a & b)
 
 
-async def scope_condition(actor: Actor) -> Condition:
+async def _visible(actor: Actor) -> set[int] | None:
+    """The conferences whose items the actor lists (None: all); a street's items go by its street."""
+    return await visible_conference_ids(actor) if actor.role != "street" else None
+
+
+async def scope_condition(actor: Actor, visible: set[int] | None = None) -> Condition:
     """The items the actor may list: a street its own street's (drafts included); offices, admins and
-    convenors those of their conferences, without other people's drafts."""
+    convenors those of their conferences (`visible`, read here when not given), without other
+    people's drafts."""
     if actor.role == "street":
         return AgendaItem.street == (actor.street_id or 0)
-    visible = await visible_conference_ids(actor)
+    if visible is None:
+        visible = await _visible(actor)
     not_draft = (AgendaItem.status != "draft") | (AgendaItem.submitted_by == actor.id)
     if visible is None:
         return not_draft
@@ -86,11 +93,12 @@ def _order(sort: str, desc: bool) -> tuple[Any, bool]:
     return when, not desc
 
 
-async def filter_options(actor: Actor) -> dict[str, list[tuple[str, str]]]:
-    """The conferences and streets the actor may filter by (one query)."""
+async def filter_options(actor: Actor, visible: set[int] | None = None) -> dict[str, list[tuple[str, str]]]:
+    """The conferences and streets the actor may filter by (one query, given `visible`)."""
     query = Conference.select(Conference.id, Conference.name, Conference.street.id.as_alias("street_id"),
                               Conference.street.name.as_alias("street_name")).order_by(Conference.name)
-    visible = await visible_conference_ids(actor) if actor.role != "street" else None
+    if visible is None:
+        visible = await _visible(actor)
     if actor.role == "street":
         query = query.where(Conference.street == (actor.street_id or 0))
     elif visible is not None:
@@ -103,7 +111,8 @@ async def filter_options(actor: Actor) -> dict[str, list[tuple[str, str]]]:
 async def item_list(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
     """One page of the actor's items. Runs the same queries whatever the number of rows: scope,
     filter options, a count and one joined select."""
-    where = await scope_condition(actor)
+    visible = await _visible(actor)  # read once, for the scope and the filter options
+    where = await scope_condition(actor, visible)
     extra: dict[str, str] = {}
     q = (query.get("q") or "").replace("\x00", "").strip()[:100]  # PostgreSQL rejects NUL in text
     if term := escape_like(q):
@@ -145,7 +154,7 @@ async def item_list(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
         row["age_days"] = age_days(row["submitted_at"])
     listing = Page(rows=rows, total=total, page=page, per_page=per_page, q=q, sort=sort, desc=desc, extra=extra)
     return {
-        "page": listing, "filters": extra, "options": await filter_options(actor), "sorts": SORTS,
+        "page": listing, "filters": extra, "options": await filter_options(actor, visible), "sorts": SORTS,
         "status_labels": STATUS_LABELS, "urgency_labels": URGENCY_LABELS, "category_labels": CATEGORY_LABELS,
         "can_create": actor.role in ("street", *OFFICE),
     }

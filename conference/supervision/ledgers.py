@@ -248,6 +248,13 @@ def cell_text(value: Any) -> str:
     return str(value)
 
 
+def date_parts(value: dt.date) -> tuple[str, ...]:
+    """A date as the screen may break it: ("2026年", "11月29日（暂定）")."""
+    text = cell_text(value)
+    year, sep, rest = text.partition(_("年"))
+    return (year + sep, rest) if sep else (text,)
+
+
 @dataclass(frozen=True)
 class Heading:
     """What a printed ledger says above and below its table: the title row, the line with the

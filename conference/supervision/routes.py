@@ -203,7 +203,7 @@ async def ledger_page(request: Request[Any, Any, Any]) -> Template:
         request, "supervision/ledger.html", q=lr.q, ledger=lr.ledger, ledgers=ledgers.LEDGERS, flt=lr.flt,
         conferences=lr.scope.options, rows=ledgers.present(lr.ledger.kind, rows, cutoff, first=offset + 1),
         heading=_ledger_heading(lr, cutoff, total), total=total, page=page, pages=pages,
-        cell_text=ledgers.cell_text, options=await views.filter_options(),
+        cell_text=ledgers.cell_text, date_parts=ledgers.date_parts, options=await views.filter_options(),
         xlsx_url=lr.q.url("/supervision/ledger.xlsx"), csv_url=lr.q.url("/supervision/ledger.csv"),
         export_limit=ledgers.EXPORT_LIMIT,
     )

@@ -22,7 +22,14 @@ STREETS = {
     "罗庄区": ["罗庄街道", "盛庄街道", "傅庄街道", "册山街道", "高都街道", "罗西街道", "双月湖街道"],
     "河东区": ["九曲街道", "芝麻墩街道", "凤凰岭街道", "梅家埠街道", "太平街道", "相公街道", "朝阳街道"],
 }
-SECRETARIES = {"兰山街道": "赵立华", "罗庄街道": "孙晓东"}
+# 党工委书记 of every street (invented names).
+SECRETARIES = {
+    "兰山街道": "赵立华", "银雀山街道": "钱振宇", "金雀山街道": "孔维民", "柳青街道": "曹丽君", "白沙埠街道": "魏国庆",
+    "枣园街道": "蒋文涛", "半程街道": "沈玉兰", "义堂街道": "韦志刚", "罗庄街道": "孙晓东", "盛庄街道": "许春燕",
+    "傅庄街道": "吕建华", "册山街道": "施红霞", "高都街道": "张振东", "罗西街道": "彭晓明", "双月湖街道": "姜海燕",
+    "九曲街道": "潘立新", "芝麻墩街道": "范爱华", "凤凰岭街道": "邵明远", "梅家埠街道": "金晓峰", "太平街道": "田秀英",
+    "相公街道": "秦志强", "朝阳街道": "尤佳琪",
+}
 
 # (name, kind, parent, duties, liaison, phone, leader)
 def _district_units(d: str, stations: list[str], police: list[str]) -> list[tuple[str, str, str | None, str]]:
@@ -50,7 +57,8 @@ UNITS = _district_units(
 LIAISONS = ["张伟", "王芳", "李娜", "刘洋", "陈静", "杨帆", "赵磊", "黄敏", "周杰", "吴倩", "徐涛", "孙丽", "马超", "朱琳",
             "胡斌", "郭亮", "何雪", "高峰", "林强", "罗敏", "郑凯", "梁晨", "宋佳", "谢楠", "韩冰", "唐宁", "冯越", "董雪"]
 
-PERSONS = [("王建国", "兰山区委常委、组织部部长"), ("李红梅", "罗庄区副区长"), ("陈志远", "兰山区政协副主席")]
+PERSONS = [("王建国", "兰山区委常委、组织部部长", "13905391101"), ("李红梅", "罗庄区副区长", "13905392207"),
+           ("陈志远", "兰山区政协副主席", "13905391315")]
 START = dt.date(2025, 1, 1)
 DISTRICT_DOMAINS = {"兰山区": "lanshan", "罗庄区": "luozhuang"}
 
@@ -117,8 +125,8 @@ async def load_demo(only_if_empty: bool = False) -> bool:
         await _get_or_create(Membership, {"unit": unit_ids["柳青派出所"], "conference": conf["兰山街道"]},
                              {"start_date": START, "end_date": dt.date(2025, 12, 31)}, "membership", conference_id=conf["兰山街道"])
         person_ids: dict[str, int] = {}
-        for name, title in PERSONS:
-            person_ids[name], _c = await _get_or_create(Person, {"name": name}, {"title": title, "phone": "13905390000",
+        for name, title, phone in PERSONS:
+            person_ids[name], _c = await _get_or_create(Person, {"name": name}, {"title": title, "phone": phone,
                                                                                  "email": ""}, "person")
         for person, street in (("王建国", "兰山街道"), ("李红梅", "罗庄街道"), ("陈志远", "银雀山街道")):
             await _get_or_create(ConvenorAppointment, {"person": person_ids[person], "conference": conf[street]},
@@ -157,10 +165,15 @@ async def load_demo(only_if_empty: bool = False) -> bool:
     created_any |= await load_calendar_demo()
     from conference.demo_tasks import load_task_demo
 
-    created_any |= await load_task_demo()
+    tasks_created = await load_task_demo()
+    created_any |= tasks_created
     from conference.demo_minutes import load_minutes_demo
 
     created_any |= await load_minutes_demo()
+    if tasks_created:
+        from conference.demo_tasks import retell_dates
+
+        await retell_dates()
     return created_any
 
 

@@ -72,7 +72,10 @@ async def load_meeting_demo() -> bool:
     parking = await agenda.create_item(street, {"title": "老旧小区停车位不足", "category": "services", "urgency": "normal",
                                                 "description": "辖区老旧小区停车位缺口约 800 个，夜间乱停乱放严重。"},
                                        [str(units["兰山区自然资源和规划局"]), str(units["兰山派出所"])], submit=True)
-    for item in (lift, stalls, parking):
+    sewer = await agenda.create_item(street, {"title": "老旧小区雨污管网混接", "category": "environment", "urgency": "normal",
+                                              "description": "沂河路片区 5 个老旧小区雨污合流，雨天污水外溢，需统筹改造资金和施工。"},
+                                     [str(units["兰山区生态环境分局"]), str(units["兰山区综合行政执法局"])], submit=True)
+    for item in (lift, stalls, parking, sewer):
         await agenda.accept_item(office, item)
         await agenda.schedule_item(office, item, {"meeting": str(h1)})
     await _reply(h1, "兰山区市场监管局", {"reply": "attending", "attendee_name": "刘洋", "attendee_title": "副局长"})
@@ -81,12 +84,13 @@ async def load_meeting_demo() -> bool:
     await meetings.hold_meeting(office, h1)
     await _sign_in(office, h1, absent={"兰山区生态环境分局"}, leave={"兰山区司法局"})
     await agenda.record_outcome(office, lift, {"outcome": "resolved", "note": "建立联合审批专班，办理时限压缩至 30 个工作日。"})
-    await agenda.record_outcome(office, stalls, {"outcome": "deferred", "note": "待执法局拿出常态化方案后再议。"})
+    await agenda.record_outcome(office, stalls, {"outcome": "resolved", "note": "建立常态化巡查和联合执法机制，形成4项议定事项。"})
+    await agenda.record_outcome(office, sewer, {"outcome": "deferred", "note": "待生态环境分局会同住建部门测算改造资金后再议。"})
     await agenda.record_outcome(office, parking, {"outcome": "discussed", "note": "原则同意利用边角地块建设停车场，由规划局牵头论证。"})
 
     # 兰山街道: the second plenary, notified, with the carried-over item and new ones.
     h2 = await meetings.create_meeting(office, lanshan, _form(f"{year}年第2次全体会议", day + dt.timedelta(days=11), "兰山街道办事处三楼会议室"))
-    await agenda.schedule_item(office, stalls, {"meeting": str(h2)})
+    await agenda.schedule_item(office, sewer, {"meeting": str(h2)})  # carried over from the first plenary
     gas = await agenda.create_item(street, {"title": "涉燃气餐饮场所安全隐患整治", "category": "safety", "urgency": "critical",
                                             "description": "辖区 40 余家餐饮场所使用瓶装液化气，部分未安装报警装置，需应急、市场监管联合检查。"},
                                    [str(units["兰山区应急管理局"]), str(units["兰山区市场监管局"])], submit=True)

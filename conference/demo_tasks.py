@@ -13,11 +13,12 @@ from typing import Any
 from conference.accounts.actor import Actor
 from conference.accounts.services import ACTOR_COLUMNS, actor_from_row
 from conference.accounts.tables import User
-from conference.agenda.tables import AgendaSlot
+from conference.agenda.tables import AgendaItem, AgendaSlot
+from conference.meetings.tables import Meeting
 from conference.registry.tables import MemberUnit
 from conference.settings import get_settings
 from conference.tasks import services as tasks
-from conference.tasks.tables import Resolution, Task
+from conference.tasks.tables import Resolution, Task, TaskReport
 from conference.timefmt import today
 from conference.workdays import CalendarUnknown, add_workdays
 
@@ -173,7 +174,8 @@ async def load_task_demo() -> bool:
     await tasks.report_done(police, t[police_name], {"evidence": "已在5个小区出入口设置停车引导牌。"})
     await tasks.close_task(office, t[police_name], {})
     await tasks.rate_task(street, t[police_name], {"rating": "dissatisfied", "rating_comment": "引导牌设置后无人值守，夜间秩序没有改善。"})
-    await tasks.reopen_task(office, t[police_name], {"reason": "请在夜间高峰时段安排人员现场引导，一个月后复查。"})
+    await tasks.reopen_task(office, t[police_name], {"reason": "请在夜间高峰时段安排人员现场引导，一个月后复查。",
+                                                 "deadline": (day + dt.timedelta(days=30)).isoformat()})
 
     # 十、Overdue (red), in progress, with an extension request waiting for the office.
     t = await demo.adopt(office, stalls, "市场监管局对占道经营商户建立信用档案，对屡教不改的依法处理。", market_name,
@@ -193,3 +195,74 @@ async def load_task_demo() -> bool:
     await demo.adopt(office_lz, road, "罗庄区综合行政执法局牵头对工业园区周边3条破损道路进行修复，罗庄区应急管理局配合做好重型车辆通行安全管理。",
                      "罗庄区综合行政执法局", ["罗庄区应急管理局"], deadline=day + dt.timedelta(days=30))
     return True
+
+
+async def retell_dates() -> None:
+    """The services stamp every record with the moment they run, so a freshly loaded demo would
+    say that tasks from the May plenary were assigned today and items were all submitted today.
+    This puts the demo's story back on its own calendar (the demo only, never the application):
+
+    - each resolution adopted, and each task assigned, on its meeting's day; acknowledgement due
+      ACK_WORKDAYS working days after that day (conference.workdays, as the services count it);
+    - the task's record spread from the meeting to yesterday in the order it happened, the
+      acknowledgement on the next working day, and the task's acknowledged / reported-done /
+      closed / rated times taken from that record;
+    - each agenda item submitted weeks before the first meeting it was put on (items never put on
+      a meeting keep the dates conference.demo_meetings gave them).
+
+    Deadlines are left as adopted: dates or working days counted from the meeting's day.
+    """
+    tz = get_settings().tz
+    day = today()
+    yesterday = dt.datetime.combine(day - dt.timedelta(days=1), dt.time(16, 30), tz)
+    meetings = {r["id"]: r for r in await Meeting.select(Meeting.id, Meeting.starts_at, Meeting.ends_at)}
+    for res in await Resolution.select(Resolution.id, Resolution.meeting):
+        meeting = meetings[res["meeting"]]
+        if meeting["starts_at"].astimezone(tz).date() >= day:
+            continue
+        await Resolution.update({Resolution.adopted_at: meeting["starts_at"] + dt.timedelta(minutes=50)}).where(
+            Resolution.id == res["id"])
+    reports: dict[int, list[dict[str, Any]]] = {}
+    for r in await TaskReport.select(TaskReport.id, TaskReport.task, TaskReport.kind).order_by(TaskReport.id):
+        reports.setdefault(r["task"], []).append(r)
+    for task in await Task.select(Task.id, Task.resolution.meeting.as_alias("meeting")):
+        meeting = meetings[task["meeting"]]
+        meeting_day = meeting["starts_at"].astimezone(tz).date()
+        if meeting_day >= day:
+            continue
+        assigned = meeting["ends_at"]
+        record = reports.get(task["id"], [])
+        values: dict[Any, Any] = {Task.assigned_at: assigned, Task.ack_due: tasks.workdays_after(meeting_day, tasks.ACK_WORKDAYS)}
+        later = record[1:] if record and record[0]["kind"] == "assigned" else record
+        if record and record[0]["kind"] == "assigned":
+            await TaskReport.update({TaskReport.created_at: assigned}).where(TaskReport.id == record[0]["id"])
+        start = dt.datetime.combine(tasks.workdays_after(meeting_day, 1), dt.time(9, 20), tz)
+        span = max(dt.timedelta(hours=1), yesterday - start)
+        for i, report in enumerate(later):
+            at = start if i == 0 and report["kind"] == "acknowledged" else start + span * (i + 1) / (len(later) + 1)
+            at = min(at, yesterday)
+            await TaskReport.update({TaskReport.created_at: at}).where(TaskReport.id == report["id"])
+            column = {"acknowledged": Task.acknowledged_at, "done": Task.reported_done_at, "closed": Task.closed_at,
+                      "rated": Task.rated_at}.get(report["kind"])
+            if column is not None:
+                values[column] = at
+        current = await Task.select(Task.status, Task.closed_at, Task.rated_at, Task.reported_done_at).where(
+            Task.id == task["id"]).first()
+        assert current is not None
+        for column, key in ((Task.closed_at, "closed_at"), (Task.rated_at, "rated_at"), (Task.reported_done_at, "reported_done_at")):
+            if current[key] is None:  # reopened: the record keeps the closing, the task does not
+                values.pop(column, None)
+        await Task.update(values).where(Task.id == task["id"])
+    # Items: submitted weeks before the first meeting they were put on.
+    firsts: dict[int, dt.datetime] = {}
+    for slot in await AgendaSlot.select(AgendaSlot.item, AgendaSlot.meeting.starts_at.as_alias("starts_at")):
+        if slot["item"] not in firsts or slot["starts_at"] < firsts[slot["item"]]:
+            firsts[slot["item"]] = slot["starts_at"]
+    for item in await AgendaItem.select(AgendaItem.id, AgendaItem.submitted_at).where(AgendaItem.submitted_at.is_not_null()):
+        first = firsts.get(item["id"])
+        if first is None:
+            continue
+        lead = dt.timedelta(days=9 + (item["id"] * 5) % 26, hours=-(item["id"] % 5))
+        submitted = min(first - lead, item["submitted_at"])
+        await AgendaItem.update({AgendaItem.submitted_at: submitted, AgendaItem.created_at: submitted - dt.timedelta(hours=2)}).where(
+            AgendaItem.id == item["id"])

@@ -416,7 +416,7 @@ async def test_street_rates_a_closed_task(as_user, rating, label):
     assert_done(await act(street, task_id, "rate", {"rating": rating}), task_id)  # no comment needed
     assert (await task_row(task_id))["rating"] == rating
     assert html(await office.get(f"/tasks/{task_id}")).select_one("#task-rating").get_text(strip=True) == label
-    assert_conflict(await act(office, task_id, "reopen", {"reason": "x"}), "只有街道评价为“不满意”的已销号任务才能重新办理。")
+    assert_conflict(await act(office, task_id, "reopen", {"reason": "x", "deadline": "2099-01-01"}), "只有街道评价为“不满意”的已销号任务才能重新办理。")
     assert (await audit_actions("task", task_id))[-1] == "rated"
 
 

@@ -16,6 +16,7 @@ from piccolo.columns import OnDelete
 from piccolo.table import Table
 
 from conference import db
+from conference.accounts.passwords import hash_password
 from conference.accounts.tables import Session, User
 from conference.agenda.tables import AgendaItem, AgendaSlot
 from conference.audit.tables import AuditEvent
@@ -155,11 +156,11 @@ async def test_optional_links_are_cleared_and_parts_go_with_their_whole(database
     Deleting the account then takes its log-in session with it."""
     unit = MemberUnit(name=unique("测试单位"), kind="department")
     await unit.save()
-    account = User(username=unique("fk"), password_hash="x", role="unit", unit=unit.id)
+    account = User(username=unique("fk"), password_hash=await hash_password(unique("fk-pass")), role="unit", unit=unit.id)
     await account.save()
     message = Notification(event="test", unit=unit.id, email="fk@example.org", subject="s", body="b")
     await message.save()
-    feed = CalendarFeed(unit=unit.id, token=unique("tok"))
+    feed = CalendarFeed(unit=unit.id, token_hash=unique("tok"))
     await feed.save()
     session = Session(key_hash=unique("fk-session"), account=account.id)
     await session.save()

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from conference.meetings.tables import Meeting
 from conference.notifications.tables import Notification
 from conference.registry.tables import MemberUnit
 from tests import test_api
@@ -169,7 +170,7 @@ async def test_meeting_transitions_in_the_wrong_state_answer_409(api):
     # Notified, but not started yet: cannot be held; nothing left to notify.
     future = await notified_meeting(office)
     body = assert_error(await office.post(f"/api/meetings/{future['id']}/hold"), 409)
-    assert body["detail"] == "会议尚未开始，不能标记为已召开。"
+    assert body["detail"].startswith("会议尚未开始（") and body["detail"].endswith("），开始后才能标记为已召开。")
     body = assert_error(await office.post(f"/api/meetings/{future['id']}/notify"), 409)
     assert body["detail"] == "所有受邀单位都已收到最新通知。"
     # No invited unit left: nothing to notify.
@@ -242,6 +243,10 @@ async def test_invitations_add_remove_sign_in_and_revoke(api):
     market = await invitation_of(meeting, MARKET)
     body = assert_error(await office.post(f"/api/invitations/{market['id']}/attendance", json={"attendance": "late"}), 400)
     assert body["errors"] == {"attendance": "请从列表中选择签到情况。"}
+    body = assert_error(await office.post(f"/api/invitations/{market['id']}/attendance", json={"attendance": "absent"}), 409)
+    assert body["detail"].startswith("会议当天（")  # sign-in opens on the meeting's day
+    await Meeting.update({Meeting.starts_at: Meeting.starts_at - dt.timedelta(days=40),
+                          Meeting.ends_at: Meeting.ends_at - dt.timedelta(days=40)}).where(Meeting.id == meeting["id"])
     response = await office.post(f"/api/invitations/{market['id']}/attendance", json={"attendance": "absent"})
     assert response.status_code == 200 and response.json()["attendance"] == "absent"
     assert response.json()["signed_in_at"] is None

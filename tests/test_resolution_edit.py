@@ -204,3 +204,22 @@ async def test_attachments_upload_download_remove(as_user):
     assert (await post_form(unit, f"/resolution-attachments/{attachment['id']}/remove", {})).status_code == 403
     assert (await post_form(office, f"/resolution-attachments/{attachment['id']}/remove", {})).status_code == 303
     assert not await ResolutionAttachment.exists().where(ResolutionAttachment.id == attachment["id"])
+
+
+async def test_a_unit_whose_task_is_closed_is_not_given_a_second_one(as_user):
+    office, unit = await as_user("office"), await as_user("unit")
+    meeting_id, item_id = await held_meeting()
+    resolution_id, tasks = await adopt(office, meeting_id, item_id, MARKET)
+    task_id = tasks[MARKET]
+    for action, data in (("acknowledge", {}), ("done", {"evidence": "已完成整治。"})):
+        response = await post_form(unit, f"/tasks/{task_id}/{action}", data)
+        assert response.status_code == 303, summary(response)
+    response = await post_form(office, f"/tasks/{task_id}/close", {"comment": "同意销号。"})
+    assert response.status_code == 303, summary(response)
+    assert (await task_row(task_id))["status"] == "closed"
+
+    response = await edit(office, resolution_id, await edit_form(resolution_id, note="只改备注"))
+
+    assert response.status_code == 303, summary(response)
+    rows = await Task.select(Task.id, Task.status).where(Task.resolution == resolution_id)
+    assert rows == [{"id": task_id, "status": "closed"}]  # no second task, hence no second assignment notice

@@ -142,7 +142,13 @@ async def update_resolution(actor: Actor, resolution_id: int, data: Mapping[str,
             await _log(actor, task["id"], "cancelled", text)
             await queue("task_cancelled", conference_id=task["conference"], unit_id=unit_id, entity="task", entity_id=task["id"],
                         subject=_("【督办任务】任务撤销：{title}").format(title=title), body=text + "\n" + link.format(id=task["id"]))
+        # A unit whose task is already finished (closed) keeps it as it is: only a unit with no task
+        # that still counts (none, or only cancelled ones) is given a new one.
+        finished = {t["unit"] for t in await Task.select(Task.unit).where(
+            (Task.resolution == resolution_id) & Task.status.not_in([*OPEN, "cancelled"]))}
         for unit_id, role in new_units.items():
+            if unit_id in finished:
+                continue
             if unit_id not in open_tasks:
                 await assign_task(actor, resolution_id, current["conference"], item, unit_id, role, values)
                 continue

@@ -14,7 +14,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
-from conference import api, db, workdays
+from conference import api, db, workdays, workers
 from conference.accounts import routes as account_routes
 from conference.agenda import routes as agenda_routes
 from conference.audit import routes as audit_routes
@@ -77,6 +77,7 @@ async def background_jobs(settings: Settings, app: Litestar) -> AsyncIterator[No
                     with suppress(asyncio.CancelledError):
                         await task
     finally:
+        workers.shutdown()  # a running export or parse is abandoned, not awaited, when the server stops
         await db.stop()
 
 

@@ -68,7 +68,7 @@ def test_resolution_to_rated_task(page: Any, live_server: LiveServer) -> None:
     form.get_by_role("combobox", name="议题", exact=True).select_option(label="老旧小区停车位不足")
     form.get_by_role("textbox", name="议定事项内容", exact=True).fill(text)
     form.get_by_role("combobox", name="牵头单位", exact=True).select_option(label="兰山区市场监管局")
-    form.get_by_role("listbox", name="配合单位", exact=True).select_option(label=["兰山派出所"])
+    form.get_by_role("group", name="配合单位", exact=True).get_by_label("兰山派出所", exact=True).check()
     form.get_by_role("radio", name="指定日期").check()
     form.get_by_label("办结日期（按指定日期）", exact=True).fill(deadline.isoformat())
     assert_fits_width(tab)

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import dataclasses
 import datetime as dt
 import os
 import re
@@ -38,11 +37,12 @@ from conference.mail import sender as mail_sender
 from conference.mail.sender import MAX_BACKOFF, MIN_RETRY, SmtpTransport, backoff, send_pending
 from conference.notifications.services import queue
 from conference.notifications.tables import Notification
-from conference.settings import Settings, get_settings
+from conference.settings import Settings
 from conference.timefmt import now
 from tests import browser, dbsetup
 from tests.conftest import html
 from tests.factories import LANSHAN_STREET, conference_id, unique
+from tests.test_mail import smtp_settings
 
 pytestmark = pytest.mark.usefixtures("database_url")
 N = Notification
@@ -102,10 +102,6 @@ def smtp() -> Iterator[tuple[Handler, int]]:
         controller.stop()
 
 
-def smtp_settings(port: int, **changes: Any) -> Settings:
-    values: dict[str, Any] = {"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": "none", "smtp_user": "",
-                              "smtp_password": "", "smtp_timeout": 5, "mail_retry_seconds": 60, "mail_retry_hours": 24}
-    return dataclasses.replace(get_settings(), **{**values, **changes})
 
 
 async def queue_messages(count: int, *, conference: int | None = None) -> list[int]:

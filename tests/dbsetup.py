@@ -7,9 +7,11 @@ CI a missing server skips those tests with the reason; under CI=true it fails th
 from __future__ import annotations
 
 import asyncio
+import importlib.util
 import os
 import tempfile
 from pathlib import Path
+from types import ModuleType
 
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://127.0.0.1:5432/test")
 
@@ -65,3 +67,22 @@ async def drop_postgres_schema(url: str) -> None:
         await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
     finally:
         await conn.close()
+
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def load_migration(stem: str) -> ModuleType:
+    """One migration file as a module (migrations/ is not a package), to run its steps on their own."""
+    spec = importlib.util.spec_from_file_location(stem, MIGRATIONS / f"{stem}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+async def run_raw_steps(stem: str) -> None:
+    """The raw (data) steps of one migration forwards, again, on the current database."""
+    manager = await load_migration(stem).forwards()
+    for raw in manager.raw:
+        await raw()

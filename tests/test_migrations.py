@@ -118,9 +118,6 @@ async def test_foreign_key_migration_backwards_and_forwards_with_the_demo_data(d
     the demo data (so with every column and index the later migrations added: SQLite rebuilds the
     tables from their stored SQL), keeps every row and index; backwards puts CASCADE back. The
     whole chain backwards and forwards is tested on an empty database above."""
-    import importlib.util
-    from pathlib import Path
-
     from conference.demo import load_demo
     from tests.test_foreign_keys import database_on_delete, declared_on_delete
 
@@ -131,11 +128,7 @@ async def test_foreign_key_migration_backwards_and_forwards_with_the_demo_data(d
     declared = declared_on_delete()
     assert {key: (await database_on_delete()).get(key) for key in declared} == declared
 
-    path = Path(__file__).parent.parent / "migrations" / f"{FOREIGN_KEYS_MIGRATION}.py"
-    spec = importlib.util.spec_from_file_location(FOREIGN_KEYS_MIGRATION, path)
-    assert spec is not None and spec.loader is not None
-    migration = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(migration)
+    migration = dbsetup.load_migration(FOREIGN_KEYS_MIGRATION)
     await (await migration.forwards()).run(backwards=True)
     actions = await database_on_delete()
     # Backwards restores the keys this migration changed; tables added by later migrations keep

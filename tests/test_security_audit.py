@@ -3,7 +3,6 @@ and where events are written), and the migration removes those already stored.""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from typing import Any
 
@@ -12,7 +11,7 @@ import pytest
 from conference.accounts.services import create_user
 from conference.audit.services import is_secret, record, snapshot
 from conference.audit.tables import AuditEvent
-from conference.settings import ROOT
+from tests import dbsetup
 from tests.conftest import html, login, make_client, post_form
 from tests.factories import actor, unique
 
@@ -79,16 +78,8 @@ async def test_migration_removes_secrets_already_stored() -> None:
         entity="user", entity_id=entity_id, conference_id=None,
         before={"password_hash": argon, "role": "unit"},
         after={"username": "old", "password_hash": argon, "api_token_hash": "ab" * 32, "token_revoked": False}))
-    path = ROOT / "migrations" / "conference_2026_12_03t10_02_00_000000.py"
-    spec = importlib.util.spec_from_file_location("audit_scrub", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    manager = await module.forwards()
-    for raw in manager.raw:
-        await raw()
+    await dbsetup.run_raw_steps("conference_2026_12_03t10_02_00_000000")
     event = await AuditEvent.select().where((AuditEvent.entity == "user") & (AuditEvent.entity_id == entity_id)).first()
     assert as_json(event["before"]) == {"role": "unit"}
     assert as_json(event["after"]) == {"username": "old", "token_revoked": False}
-    for raw in manager.raw:  # again: nothing left to do, nothing breaks
-        await raw()
+    await dbsetup.run_raw_steps("conference_2026_12_03t10_02_00_000000")  # again: nothing left to do, nothing breaks

@@ -4,7 +4,6 @@ conference, and control characters refused in single-line fields (pages and API 
 
 from __future__ import annotations
 
-import importlib.util
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -17,7 +16,7 @@ from conference.accounts.tables import User
 from conference.meetings.services import street_conference
 from conference.registry import services
 from conference.registry.tables import Conference, ConvenorAppointment, Membership, MemberUnit, Person, Street
-from conference.settings import ROOT
+from tests import dbsetup
 from tests.conftest import field_error, html, make_client, post_form
 from tests.factories import actor, conference_id, meeting_form
 
@@ -222,14 +221,7 @@ async def test_migration_fills_owners_from_the_first_link():
     await services.add_membership(admin, first_links[0], {"unit": str(unit_id), **PAST})
     await services.add_membership(admin, first_links[1],
                                   {"unit": str(unit_id), "start_date": "2021-01-01", "end_date": "2021-01-31"})
-    path = ROOT / "migrations" / "conference_2026_12_03t10_01_00_000000.py"
-    spec = importlib.util.spec_from_file_location("owner_backfill", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    manager = await module.forwards()
-    for raw in manager.raw:
-        await raw()
+    await dbsetup.run_raw_steps("conference_2026_12_03t10_01_00_000000")
     luozhuang = await conference_id(LUOZHUANG_DISTRICT)
     owners = {r["id"]: r["owner_conference"] for r in await MemberUnit.select(MemberUnit.id, MemberUnit.owner_conference)
               .where(MemberUnit.id.is_in([unit_id, child, lone]))}

@@ -17,6 +17,7 @@ from tests import dbsetup
 os.environ.setdefault("PICCOLO_CONF", "conference.piccolo_conf")
 os.environ.setdefault("SECRET_KEY", "test-secret-key-0123456789abcdef")
 os.environ.setdefault("REMINDER_INTERVAL", "0")
+os.environ.setdefault("ARGON2_CHEAPEST_FOR_TESTS", "1")  # a cheap hash cost, in tests only
 
 from conference.demo import DEMO_PASSWORD
 

@@ -220,8 +220,24 @@ async def test_passwords_are_stored_as_argon2id(app):
     assert row["password_hash"].startswith("$argon2id$") and "secret-pass-1" not in row["password_hash"]
 
 
+def test_outside_the_test_suite_passwords_get_the_full_argon2_cost():
+    """The suite hashes with the cheapest profile; a normal process (no test variable) must not."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "ARGON2_CHEAPEST_FOR_TESTS"}
+    code = "from conference.accounts import passwords; print(passwords._hasher.hash('x'))"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert "$m=65536,t=3,p=4$" in out
+    assert "$m=65536,t=3,p=4$" not in passwords._hasher.hash("x")  # and the suite really is cheap
+
+
 async def test_password_verification_runs_off_the_event_loop(app):
-    password_hash = await passwords.hash_password("correct horse")
+    from argon2 import PasswordHasher
+
+    # A hash at the production cost (the suite's own hasher is cheap): verifying reads the cost from it.
+    password_hash = PasswordHasher().hash("correct horse")
     ticks = 0
     running = True
 

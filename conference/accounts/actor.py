@@ -15,10 +15,15 @@ class Actor:
     street_id: int | None = None
     unit_id: int | None = None
     person_id: int | None = None
+    # Acting through a personal link (a task's unit or street, no password): no account behind it,
+    # so the audit trail and the task record name it by `display_name` and store no user id.
+    via_link: bool = False
+
+    @property
+    def account_id(self) -> int | None:
+        return None if self.via_link else self.id
 
     @property
     def label(self) -> str:
         return self.display_name or self.username
 
-
-SYSTEM: Actor | None = None  # the CLI and jobs act as "system" (actor None in the audit log)

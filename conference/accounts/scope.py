@@ -7,8 +7,6 @@ from collections import defaultdict
 
 from conference.accounts.actor import Actor
 from conference.db import fetch
-from conference.errors import NotFound
-from conference.i18n import gettext as _
 from conference.timefmt import today
 
 
@@ -52,12 +50,3 @@ async def visible_conference_ids(actor: Actor) -> set[int] | None:
     return set()
 
 
-async def require_conference(actor: Actor, conference_id: int) -> None:
-    ids = await visible_conference_ids(actor)
-    if ids is not None and conference_id not in ids:
-        raise NotFound(_("没有找到该联席会议，或您无权查看。"))
-
-
-def manages(actor: Actor) -> bool:
-    """Admins and offices maintain the registry; the other roles only read their own part."""
-    return actor.role in ("admin", "office")

@@ -11,7 +11,7 @@ from typing import Any
 from conference import db
 from conference.accounts.actor import Actor
 from conference.accounts.passwords import hash_password, verify_password
-from conference.accounts.tables import ROLES, Session, User
+from conference.accounts.tables import Session, User
 from conference.audit.services import record
 from conference.errors import NotFound, ValidationFailed
 from conference.forms import FormReader
@@ -182,9 +182,3 @@ async def reset_password(actor: Actor, user_id: int, data: Mapping[str, Any]) ->
         await User.update({User.password_hash: new_hash}).where(User.id == user_id)
         await _end_other_access(user_id)
         await record(actor, "reset_password", "user", user_id)
-
-
-def role_in(*roles: str) -> tuple[str, ...]:
-    unknown = set(roles) - set(ROLES)
-    assert not unknown, unknown
-    return roles

@@ -50,10 +50,6 @@ class Resource:
     read_roles: tuple[str, ...] = OFFICE
 
 
-async def _no_detail(actor: Actor, record_id: FromPath[int]) -> dict[str, Any]:
-    return {}
-
-
 def resource_routes(res: Resource) -> list[HTTPRouteHandler]:
     base = f"/registry/{res.slug}"
 

@@ -191,23 +191,31 @@ async def test_bulletin_month_page_pdf_and_xlsx(as_user, data):
     url = f"/supervision/bulletin?period=2024-04&conference={data.conference}"
     page = html(await office.get(url))
     summary = {tr["data-key"]: tr.find("td").get_text(" ", strip=True) for tr in page.select("#bulletin-summary tr[data-key]")}
-    # April 2024 (as the dashboard counts it): T1 and T2 due on 30 April, both closed, T2 after its deadline.
-    assert summary["resolution"].split()[0] == "100.0%" and summary["on_time"].split()[0] == "50.0%"
-    assert summary["resolution"].split()[1] == "2/2"
+    # April 2024 as of its end (30 April 24:00): T1 and T2 due on 30 April; T1 closed at 23:00, T2 only at
+    # 00:30 on 1 May, so it was not closed then. The dashboard, as of today, counts T2's later closing.
+    assert summary["resolution"].split()[:2] == ["50.0%", "1/2"] and summary["on_time"].split()[:2] == ["50.0%", "1/2"]
+    as_of = page.select_one("#bulletin-as-of").get_text()
+    assert "数据截至 2024年4月30日24时" in as_of and "任何时候打印结果相同" in as_of
+    assert "截至2024年4月30日24时" in page.select_one('#bulletin-summary tr[data-key="red"]').get_text()
     dashboard = html(await office.get(f"/supervision?conference={data.conference}&start=2024-04-01&end=2024-04-30"))
     total = dashboard.select_one('table.rates tfoot tr[data-key="total"]')
     assert total.find("td", attrs={"data-rate": "resolution"}).get_text(strip=True) == "100.0%"
+    # One text per rule: the dashboard states the resolution rule in the bulletin's words.
+    rule = dashboard.select_one('#rate-definitions li[data-rule="resolution"]').get_text(strip=True)
+    assert rule and rule in page.select_one('#bulletin-summary tr[data-key="resolution"]').get_text()
     ranking = [(tr.find("th").get_text(strip=True), tr["data-rank"]) for tr in page.select("#bulletin-ranking tr[data-rank]")]
     assert ranking[0] == (data.dept_name, "1")
     assert "平均值" in page.select_one("#ranking-rule").get_text()
-    red = {tr["data-task"] for tr in page.select("#bulletin-red tr[data-task]")}
-    assert str(data.tasks["T3"]) in red and str(data.tasks["T10"]) in red  # open and overdue today
+    # Red as of 30 April 24:00: T2 (closed later, 1 day overdue then) and T6; not T3 (assigned on 10 May)
+    # nor T10 (September), although both are open and overdue today.
+    red = {tr["data-task"]: tr.find_all("td")[-1].get_text(strip=True) for tr in page.select("#bulletin-red tr[data-task]")}
+    assert set(red) == {str(data.tasks["T2"]), str(data.tasks["T6"])} and red[str(data.tasks["T2"])] == "1"
 
     response = await office.get(page.select_one("#bulletin-pdf")["href"])
     assert response.status_code == 200 and response.headers["content-type"] == "application/pdf"
     text = "".join(pdftotext(response.content).split())
-    for expected in ("督办通报", "2024年4月", "一、总体情况", "解决率", "100.0%", "红色预警", "黄色预警", "成员单位排名",
-                     data.dept_name, "得分相同的并列", cn_date(today())):
+    for expected in ("督办通报", "2024年4月", "一、总体情况", "解决率", "50.0%", "红色预警", "黄色预警", "成员单位排名",
+                     data.dept_name, "得分相同的并列", cn_date(today()), "统一截至2024年4月30日24时"):
         assert expected in text, expected
 
     response = await office.get(page.select_one("#bulletin-xlsx")["href"])
@@ -217,7 +225,8 @@ async def test_bulletin_month_page_pdf_and_xlsx(as_user, data):
     ws = wb["汇总"]
     assert "督办通报（2024年4月）" in ws["A1"].value and ws["A3"].value == "指标"
     rows = {r[0]: r for r in ws.iter_rows(min_row=4, values_only=True) if r[0]}
-    assert rows["解决率"][1] == "100.0%" and rows["解决率"][2] == "2/2" and "延期" in rows["解决率"][3]
+    assert rows["解决率"][1] == "50.0%" and rows["解决率"][2] == "1/2" and "延期" in rows["解决率"][3]
+    assert "数据截至：2024年4月30日24时" in ws["A2"].value
     rank = wb["单位排名"]
     assert rank["A3"].value == "排名" and rank["A4"].value == 1 and rank["B4"].value == data.dept_name
     assert rank.print_title_rows == "$3:$3" and rank.page_setup.orientation == "landscape"
@@ -232,6 +241,11 @@ async def test_bulletin_quarter_and_bad_period(as_user, data):
     summary = {tr["data-key"]: tr.find("td").get_text(" ", strip=True) for tr in page.select("#bulletin-summary tr[data-key]")}
     # Q2 2024: T1, T2 (April) and T3 (30 June, open) due -> 2/3.
     assert summary["resolution"].split()[1] == "2/3"
+    # A period still running is taken as of the moment of printing, lists and rates alike.
+    running = html(await office.get(f"/supervision/bulletin?period={today():%Y-%m}&conference={data.conference}"))
+    assert f"数据截至 {cn_date(today())}打印时" in running.select_one("#bulletin-as-of").get_text()
+    red = {tr["data-task"] for tr in running.select("#bulletin-red tr[data-task]")}
+    assert {str(data.tasks["T3"]), str(data.tasks["T10"])} <= red and str(data.tasks["T2"]) not in red
     response = await office.get(f"/supervision/bulletin?period=2024-13&conference={data.conference}")
     assert response.status_code == 200 and "统计期间应为某月" in response.text
 
@@ -267,9 +281,9 @@ def sheet_of(page: Any) -> dict[str, dict[str, str]]:
     return result
 
 
-async def enter(client: Any, data: Any, unit: int, score: str, version: str = "0", note: str = "") -> Any:
-    return await post_form(client, f"/supervision/assessment/score?conference={data.conference}&year=2024",
-                           {"conference": str(data.conference), "unit": str(unit), "year": "2024", "score": score,
+async def enter(client: Any, data: Any, unit: int, score: str, version: str = "0", note: str = "", year: str = "2024") -> Any:
+    return await post_form(client, f"/supervision/assessment/score?conference={data.conference}&year={year}",
+                           {"conference": str(data.conference), "unit": str(unit), "year": year, "score": score,
                             "version": version, "note": note})
 
 
@@ -320,6 +334,22 @@ async def test_assessment_with_office_scores_weights_and_ranking(as_user):
     assert (d["排名"], d["评价件数"], d["街道评价得分"], d["其他工作得分"], d["权重"], d["综合得分"]) == (1, 4, 65.0, 70.0, 0.3, 68.5)
     assert by_name[data.agency_name]["街道评价得分"] is None
     assert any("综合得分 = 街道评价得分" in (r[0] or "") for r in ws.iter_rows(values_only=True) if isinstance(r[0], str))
+
+
+async def test_office_score_is_entered_per_year(as_user):
+    """Each year's sheet has its own other-work score: entering 2025's leaves 2024's as it was."""
+    data = await build_dataset()
+    office = await as_user("office")
+    assert (await enter(office, data, data.dept, "90", year="2024")).status_code == 303
+    sheet_2025 = sheet_of(html(await office.get(f"/supervision/assessment?year=2025&conference={data.conference}")))
+    assert sheet_2025[data.dept_name]["other"] == ""  # 2024's score is not carried into 2025
+    assert (await enter(office, data, data.dept, "75", year="2025")).status_code == 303
+    for year, expected in (("2024", "90.0"), ("2025", "75.0")):
+        page = html(await office.get(f"/supervision/assessment?year={year}&conference={data.conference}"))
+        assert sheet_of(page)[data.dept_name]["other"] == expected
+    rows = await AssessmentScore.select(AssessmentScore.year, AssessmentScore.score).where(
+        (AssessmentScore.conference == data.conference) & (AssessmentScore.unit == data.dept)).order_by(AssessmentScore.year)
+    assert [(r["year"], r["score"]) for r in rows] == [(2024, 90.0), (2025, 75.0)]
 
 
 async def test_assessment_permissions(as_user, data):

@@ -121,11 +121,24 @@ def _task_line(row: Mapping[str, Any], day: dt.date) -> dict[str, Any]:
             "days": row.get("days"), "workdays": row.get("workdays")}
 
 
+def cutoff(bp: BulletinPeriod, day: dt.date) -> tuple[dt.date, dt.datetime | None, str]:
+    """The one moment every figure of a bulletin is taken at, printed `day`: for a period that has
+    ended, the end of its last day (so a bulletin for November reads the same whenever it is
+    printed, and no unit can point at a task closed later); for a period still running, the moment
+    of printing. Returns the day the figures are "as of" (as the dashboard reads `today`), the past
+    instant closings and acknowledgements are bounded by (None: as they stand now) and its words."""
+    if bp.period.end < day:
+        after = bp.period.end + dt.timedelta(days=1)
+        return after, views.local_midnight(after), _("{d}24时").format(d=cn_date(bp.period.end))
+    return day, None, _("{d}打印时").format(d=cn_date(day))
+
+
 async def bulletin(scope: views.Scope, chosen: int | None, bp: BulletinPeriod, day: dt.date) -> dict[str, Any]:
-    """Everything the 督办通报 shows, as plain values (five statements)."""
-    rows = await views.rate_rows(scope.ids, bp.period, "unit", day)
+    """Everything the 督办通报 shows, as plain values (five statements), all as of one moment (cutoff)."""
+    as_day, as_of, as_of_text = cutoff(bp, day)
+    rows = await views.rate_rows(scope.ids, bp.period, "unit", as_day, as_of)
     total = views.total_of(rows)
-    lists = await views.alerts(scope.ids, day, limit=LIST_LIMIT)
+    lists = await views.alerts(scope.ids, as_day, limit=LIST_LIMIT, as_of=as_of)
     urges = await _urges(scope.ids, bp.period)
     names = {c["id"]: c["name"] for c in scope.options}
     if chosen is not None:
@@ -140,22 +153,22 @@ async def bulletin(scope: views.Scope, chosen: int | None, bp: BulletinPeriod, d
          "rule": _("销号时间在统计期间内的任务。")},
         {"key": "response", "label": _("响应率"), "value": total["texts"]["response"],
          "count": f"{total['hits']['response']}/{total['totals']['response']}",
-         "rule": _("按时签收的任务 ÷ 签收时限在统计期间内届满（或在期间内已签收）的任务；签收时限未到且未签收的不计。")},
+         "rule": views.RATE_RULES["response"]},
         {"key": "resolution", "label": _("解决率"), "value": total["texts"]["resolution"],
          "count": f"{total['hits']['resolution']}/{total['totals']['resolution']}",
-         "rule": _("已销号的任务 ÷ 办结期限在统计期间内且已到期（或已销号）的任务；经批准延期的按新期限计。")},
+         "rule": views.RATE_RULES["resolution"]},
         {"key": "on_time", "label": _("按期办结率"), "value": total["texts"]["on_time"],
          "count": f"{total['hits']['on_time']}/{total['totals']['on_time']}",
-         "rule": _("在办结期限当天结束前销号的任务 ÷ 同上应计的任务。")},
+         "rule": views.RATE_RULES["on_time"]},
         {"key": "satisfaction", "label": _("满意率"), "value": total["texts"]["satisfaction"],
          "count": f"{total['hits']['satisfaction']}/{total['totals']['satisfaction']}",
-         "rule": _("评价为满意和基本满意的任务 ÷ 统计期间内街道评价的任务。")},
+         "rule": views.RATE_RULES["satisfaction"]},
         {"key": "open", "label": _("在办任务"), "value": str(lists["open_total"]),
-         "rule": _("截至通报日期尚未销号、未撤销的任务。")},
+         "rule": _("截至{t}尚未销号、未撤销的任务。").format(t=as_of_text)},
         {"key": "red", "label": _("逾期（红色预警）"), "value": str(lists["overdue_total"]),
-         "rule": _("截至通报日期已过办结期限仍未销号的任务。")},
+         "rule": _("截至{t}已过办结期限仍未销号的任务。").format(t=as_of_text)},
         {"key": "yellow", "label": _("即将到期（黄色预警）"), "value": str(lists["yellow_total"]),
-         "rule": _("截至通报日期 {n} 个工作日内到期、尚未销号的任务。").format(n=lists["yellow_workdays"])},
+         "rule": _("截至{t}，{n} 个工作日内到期、尚未销号的任务。").format(t=as_of_text, n=lists["yellow_workdays"])},
         {"key": "unack", "label": _("超时未签收"), "value": str(lists["unack_total"]),
          "rule": _("已过签收时限仍未签收、尚未逾期的任务。")},
         {"key": "urges", "label": _("本期人工催办"), "value": str(urges),
@@ -166,16 +179,19 @@ async def bulletin(scope: views.Scope, chosen: int | None, bp: BulletinPeriod, d
         "title": _("督办通报"), "scope_name": title_name, "period_label": bp.label, "period_key": bp.key,
         "start": cn_date(bp.period.start), "end": cn_date(bp.period.end), "date": cn_date(day),
         "summary": summary,
-        "red": [_task_line(r, day) for r in lists["overdue"]], "red_total": lists["overdue_total"],
-        "yellow": [_task_line(r, day) for r in lists["yellow"]], "yellow_total": lists["yellow_total"],
+        "as_of": as_of_text,
+        "red": [_task_line(r, as_day) for r in lists["overdue"]], "red_total": lists["overdue_total"],
+        "yellow": [_task_line(r, as_day) for r in lists["yellow"]], "yellow_total": lists["yellow_total"],
         "yellow_workdays": lists["yellow_workdays"], "list_limit": LIST_LIMIT,
         "ranking": [{"rank": r["rank"], "name": r["name"], "kind": r.get("kind"), "score": r["score"],
                      "texts": r["texts"], "hits": r["hits"], "totals": r["totals"], "rates": r["rates"]} for r in ranked],
         "rules": {
-            "rates": _("各项指标口径与“指标与预警”页相同，统计期间为{a}至{b}，截至{d}。“—”表示没有应计的任务，不是 0%。").format(
-                a=cn_date(bp.period.start), b=cn_date(bp.period.end), d=cn_date(day)),
-            "lists": _("红色、黄色预警名单为截至通报日期（{d}）的在办任务，不限于统计期间；每份名单最多列出 {n} 项，合计数为全部。").format(
-                d=cn_date(day), n=LIST_LIMIT),
+            "as_of": _("本通报的全部数字（各项指标、红色和黄色预警名单）统一截至{t}：统计期间已结束的，截至期间最后一天24时，"
+                       "此后的签收、销号不计入，任何时候打印结果相同；统计期间尚未结束的，截至打印时。").format(t=as_of_text),
+            "rates": _("各项指标口径与“指标与预警”页相同，统计期间为{a}至{b}，截至{t}。“—”表示没有应计的任务，不是 0%。").format(
+                a=cn_date(bp.period.start), b=cn_date(bp.period.end), t=as_of_text),
+            "lists": _("红色、黄色预警名单为截至{t}的在办任务，不限于统计期间；每份名单最多列出 {n} 项，合计数为全部。").format(
+                t=as_of_text, n=LIST_LIMIT),
             "ranking": _("单位排名：按该单位统计期间内可计算指标（响应率、解决率、按期办结率、满意率）的平均值 × 100 从高到低排列，"
                          "没有应计任务的指标不计入平均；得分相同的并列；各项均为“—”的单位不参与排名。"),
         },
@@ -296,18 +312,18 @@ def bulletin_xlsx(ctx: Mapping[str, Any]) -> bytes:
     """Four sheets: 汇总 (figures with their rules), 红色预警, 黄色预警, 单位排名."""
     wb = Workbook()
     title = f"{ctx['scope_name']}{ctx['title']}（{ctx['period_label']}）"
-    subtitle = _("统计期间：{a}至{b}；截至：{d}").format(a=ctx["start"], b=ctx["end"], d=ctx["date"])
+    subtitle = _("统计期间：{a}至{b}；数据截至：{t}；印发日期：{d}").format(a=ctx["start"], b=ctx["end"], t=ctx["as_of"], d=ctx["date"])
     ws = wb.active
     assert ws is not None
     ws.title = _("汇总")
     write_sheet(ws, title, subtitle, [(_("指标"), 18), (_("数值"), 12), (_("分子/分母"), 12), (_("口径"), 80)],
                 [[s["label"], s["value"], s.get("count", ""), s["rule"]] for s in ctx["summary"]],
-                [ctx["rules"]["rates"]])
+                [ctx["rules"]["as_of"], ctx["rules"]["rates"]])
     task_columns = [(_("序号"), 6), (_("承办单位"), 24), (_("议题"), 36), (_("街道"), 14), (_("办结期限"), 16), (_("状态"), 10)]
     for key, name, extra, notes in (
-        ("red", _("红色预警（逾期）"), (_("逾期天数"), 10), _("已过办结期限仍未销号的任务，截至{d}。").format(d=ctx["date"])),
+        ("red", _("红色预警（逾期）"), (_("逾期天数"), 10), _("已过办结期限仍未销号的任务，截至{d}。").format(d=ctx["as_of"])),
         ("yellow", _("黄色预警（即将到期）"), (_("剩余工作日"), 12),
-         _("{n} 个工作日内到期、尚未销号的任务，截至{d}。").format(n=ctx["yellow_workdays"], d=ctx["date"])),
+         _("{n} 个工作日内到期、尚未销号的任务，截至{d}。").format(n=ctx["yellow_workdays"], d=ctx["as_of"])),
     ):
         sheet = wb.create_sheet(name[:31])
         field = "days" if key == "red" else "workdays"

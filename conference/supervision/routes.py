@@ -146,7 +146,7 @@ async def dashboard(request: Request[Any, Any, Any]) -> Template:
         request, "supervision/dashboard.html", q=q, period=period, group=group, groups=views.GROUPS,
         conferences=scope.options, rows=rows, total=total, months=months,
         chart=charts.trend_svg(months), alerts=alerts, measures=views.MEASURE_LABELS,
-        kind_labels=KIND_LABELS, today=day, cards=kpi_cards(q, period, alerts, total),
+        kind_labels=KIND_LABELS, today=day, cards=kpi_cards(q, period, alerts, total), rate_rules=views.RATE_RULES,
     )
 
 

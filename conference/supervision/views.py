@@ -55,6 +55,18 @@ from conference.workdays import workdays_between
 MEASURES = ("response", "resolution", "on_time", "satisfaction")
 MEASURE_LABELS = {"response": _("响应率"), "resolution": _("解决率"), "on_time": _("按期办结率"), "satisfaction": _("满意率")}
 OPEN_STATES = ("assigned", "acknowledged", "in_progress", "reported_done", "returned")
+# How each rate is counted, in the words shown under the dashboard's table and in the 督办通报's
+# summary: one text per rule, so the two documents can never state them differently.
+RATE_RULES = {
+    "response": _("响应率 = 按时签收 ÷ 应签收。在签收时限当日结束前签收的任务，按签收日期计入统计期间，算作按时签收（提前签收的同样计入）；"
+                  "未按时签收的任务（至今未签收或超时才签收），在签收时限当日结束后，按签收时限日期计入统计期间，算作未按时签收。"
+                  "签收时限未到、也还没有签收的任务不计。"),
+    "resolution": _("解决率 = 已销号 ÷ 到期。“到期”指办结期限在统计期间内，并且期限当日已结束或任务已经销号的任务；"
+                    "经批准延期的任务按延期后的期限计算。期限未到且未销号的任务不计。"),
+    "on_time": _("按期办结率 = 按期销号 ÷ 到期（分母与解决率相同）。按期销号指在办结期限当日结束前销号。"),
+    "satisfaction": _("满意率 =（满意 + 基本满意）÷ 统计期间内街道评价的任务。"),
+    "counts": _("“本期交办”和“本期销号”是统计期间内交办、销号的任务数，仅供参考，不参与计算。"),
+}
 GROUPS = {"unit": _("成员单位"), "street": _("街道"), "conference": _("联席会议")}
 _GROUP_SQL = {"unit": ("t.unit", "member_unit"), "street": ("t.street", "street"), "conference": ("t.conference", "conference")}
 _OPEN_SQL = "(" + ", ".join(f"'{s}'" for s in OPEN_STATES) + ")"
@@ -156,12 +168,6 @@ class Figures:
         else:
             self.add(measure, row["n"], row["d"])
 
-    def merge(self, other: Figures) -> None:
-        for m in MEASURES:
-            self.add(m, other.hits[m], other.totals[m])
-        for c in COUNTS:
-            self.counts[c] += other.counts[c]
-
     def rate(self, measure: str) -> float | None:
         return rate(self.hits[measure], self.totals[measure])
 
@@ -204,7 +210,8 @@ async def figure_scope(actor: Actor, conference_id: int | None) -> Scope:
 Key = Callable[[Params, str, str], str]  # (params, period column, "ts" | "date") -> SQL of the group key
 
 
-def _figures(p: Params, scope: str, period: Period, key: Key, day: dt.date, *, counts: bool = False) -> str:
+def _figures(p: Params, scope: str, period: Period, key: Key, day: dt.date, *, counts: bool = False,
+             as_of: dt.datetime | None = None) -> str:
     """Rows (measure, k, d, n, n2) per group key `k`: for "response" and "satisfaction" the
     denominator `d` and numerator `n`; for "due" the tasks due (`d`), closed (`n`) and closed by
     their deadline (`n2`); with `counts`, "assigned" (`d`) and "closed" (`n`): tasks assigned / closed
@@ -212,18 +219,27 @@ def _figures(p: Params, scope: str, period: Period, key: Key, day: dt.date, *, c
     covers the columns it needs, see the supervision indexes migrations) and aggregates them there,
     so no large intermediate result is sorted. The response rate has two branches, each task
     landing in one of them: acknowledged in time (by acknowledged_at) or not (by ack_due, once that
-    day has ended)."""
+    day has ended). With `as_of` (a past instant, for a document that must read the same whenever it
+    is printed), a task counts as closed for the resolution and on-time rates only if it was closed
+    before that instant; the other branches are bounded by the period, which ends before it."""
     lo, hi = period.instants()
     base = f"t.status <> 'cancelled' AND {scope}"
     in_time = f"t.acknowledged_at < {_end_of_day('t.ack_due')}"
-    closed_in_time = f"t.status = 'closed' AND t.closed_at < {_end_of_day('t.deadline')}"
 
-    def branch(measure: str, column: str, kind: str, hit: str, hit2: str, condition: Callable[[], str],
-               last: dt.date | None = None) -> str:
+    def closed() -> str:  # a callable: its bound value is appended where the text is placed
+        return "t.status = 'closed'" if as_of is None else f"t.status = 'closed' AND t.closed_at < {p(as_of)}"
+
+    def closed_in_time() -> str:
+        return f"{closed()} AND t.closed_at < {_end_of_day('t.deadline')}"
+
+    def branch(measure: str, column: str, kind: str, hit: str | Callable[[], str], hit2: str | Callable[[], str],
+               condition: Callable[[], str], last: dt.date | None = None) -> str:
         # Built left to right, so each bound value is appended in the order of its placeholder.
         head = (f"SELECT '{measure}' AS measure, s.k, COUNT(*) AS d, SUM(s.hit) AS n, SUM(s.hit2) AS n2 "
                 f"FROM (SELECT {key(p, column, kind)} AS k")
-        values = f", CASE WHEN {hit} THEN 1 ELSE 0 END AS hit, CASE WHEN {hit2} THEN 1 ELSE 0 END AS hit2"
+        hit_sql = hit if isinstance(hit, str) else hit()
+        hit2_sql = hit2 if isinstance(hit2, str) else hit2()
+        values = f", CASE WHEN {hit_sql} THEN 1 ELSE 0 END AS hit, CASE WHEN {hit2_sql} THEN 1 ELSE 0 END AS hit2"
         where = f" FROM task t WHERE {base}{condition()}"
         first, until_value = (lo, hi) if kind == "ts" else (period.start, last or period.end)
         until = "<" if kind == "ts" else "<="  # [start, local midnight after end) or [start date, end date]
@@ -240,8 +256,8 @@ def _figures(p: Params, scope: str, period: Period, key: Key, day: dt.date, *, c
         # Not acknowledged in time: a miss once the ack_due day has ended (before today).
         branch("response", "t.ack_due", "date", "1=0", "1=0",
                lambda: f" AND (t.acknowledged_at IS NULL OR NOT ({in_time}))", min(period.end, day - dt.timedelta(days=1))),
-        branch("due", "t.deadline", "date", "t.status = 'closed'", closed_in_time,
-               lambda: f" AND (t.deadline < {p(day)} OR t.status = 'closed')"),
+        branch("due", "t.deadline", "date", closed, closed_in_time,
+               lambda: f" AND (t.deadline < {p(day)} OR ({closed()}))"),
     ]
     if counts:
         # The status test is counted (n), not filtered on, so the range on closed_at picks the index.
@@ -255,14 +271,15 @@ def _column(name: str) -> Key:
     return lambda _p, _column, _kind: name
 
 
-async def rate_rows(ids: set[int] | None, period: Period, group: str, day: dt.date) -> list[dict[str, Any]]:
+async def rate_rows(ids: set[int] | None, period: Period, group: str, day: dt.date,
+                    as_of: dt.datetime | None = None) -> list[dict[str, Any]]:
     """The four rates per unit, street or conference as of `day` (one statement), with the tasks
     assigned and closed in the period, sorted by name; tasks of items the office raised itself have
     no street and form their own group. A group with tasks in the period but nothing due yet is
-    listed, its rates "—"."""
+    listed, its rates "—". `as_of`: closings after that instant do not count (see _figures)."""
     key, table = _GROUP_SQL[group]
     p = Params()
-    figures = _figures(p, scope_sql(ids), period, _column(key), day, counts=True)
+    figures = _figures(p, scope_sql(ids), period, _column(key), day, counts=True, as_of=as_of)
     kind = ", x.kind AS kind" if group == "unit" else ""
     rows = await fetch(f"""
         SELECT g.k, g.measure, g.d, g.n, g.n2, x.name AS name{kind}
@@ -352,31 +369,56 @@ def _workdays_left(day: dt.date, deadline: dt.date) -> int:
         return sum(1 for i in range(1, (deadline - day).days + 1) if (day + dt.timedelta(days=i)).weekday() < 5)
 
 
-async def alerts(ids: set[int] | None, day: dt.date, limit: int = 30) -> dict[str, Any]:
+async def alerts(ids: set[int] | None, day: dt.date, limit: int = 30, as_of: dt.datetime | None = None) -> dict[str, Any]:
     """The office's work list as of `day`, whatever the period: the counts of open tasks and of
     each alert, and the lists of overdue (red), due soon (yellow) and not acknowledged in time.
     Each open task has at most one alert, as on the task list (conference.tasks.services.alert):
     red (deadline passed) comes first, then not acknowledged (ack_due passed), then yellow (due
-    within N working days). Four statements, all on the open-task index."""
+    within N working days). Four statements, all on the open-task index.
+
+    With `as_of` (the start of `day`, in the past: a 督办通报 for a period that has ended), the lists
+    are those of that instant: tasks assigned before it and not closed before it (tasks closed
+    since were still open then), acknowledged only if before it. Cancellations and deadlines are
+    read as they stand."""
     scope = scope_sql(ids)
     until = yellow_until(day)
-    red = "t.deadline < {}"
-    unack = "t.status = 'assigned' AND t.ack_due < {} AND t.deadline >= {}"
-    yellow = "t.deadline >= {} AND t.deadline < {} AND NOT (t.status = 'assigned' AND t.ack_due < {})"
-    counts = await fetch(f"""
-        SELECT COUNT(*) AS open_n, SUM(CASE WHEN {red} THEN 1 ELSE 0 END) AS overdue,
-               SUM(CASE WHEN {unack} THEN 1 ELSE 0 END) AS unack,
-               SUM(CASE WHEN {yellow} THEN 1 ELSE 0 END) AS yellow
-        FROM task t WHERE {scope} AND t.status IN {_OPEN_SQL}""", day, day, day, day, until, day)
-    overdue = await fetch(f"""{_TASK_LIST_SQL}
-        WHERE {scope} AND t.status IN {_OPEN_SQL} AND {red}
-        ORDER BY t.deadline, t.id LIMIT {int(limit)}""", day)
-    soon = await fetch(f"""{_TASK_LIST_SQL}
-        WHERE {scope} AND t.status IN {_OPEN_SQL} AND {yellow}
-        ORDER BY t.deadline, t.id LIMIT {int(limit)}""", day, until, day)
-    late = await fetch(f"""{_TASK_LIST_SQL}
-        WHERE {scope} AND {unack}
-        ORDER BY t.ack_due, t.id LIMIT {int(limit)}""", day, day)
+
+    def open_sql(p: Params) -> str:
+        if as_of is None:
+            return f"t.status IN {_OPEN_SQL}"
+        return (f"t.assigned_at < {p(as_of)} AND (t.status IN {_OPEN_SQL} OR (t.status = 'closed' AND t.closed_at >= {p(as_of)}))")
+
+    def not_acked(p: Params) -> str:
+        if as_of is None:
+            return "t.status = 'assigned'"
+        return f"(t.acknowledged_at IS NULL OR t.acknowledged_at >= {p(as_of)})"
+
+    def red(p: Params) -> str:
+        return f"t.deadline < {p(day)}"
+
+    def unack(p: Params) -> str:
+        return f"{not_acked(p)} AND t.ack_due < {p(day)} AND t.deadline >= {p(day)}"
+
+    def yellow(p: Params) -> str:
+        return f"t.deadline >= {p(day)} AND t.deadline < {p(until)} AND NOT ({not_acked(p)} AND t.ack_due < {p(day)})"
+
+    p = Params()
+    sql = f"""
+        SELECT COUNT(*) AS open_n, SUM(CASE WHEN {red(p)} THEN 1 ELSE 0 END) AS overdue,
+               SUM(CASE WHEN {unack(p)} THEN 1 ELSE 0 END) AS unack,
+               SUM(CASE WHEN {yellow(p)} THEN 1 ELSE 0 END) AS yellow
+        FROM task t WHERE {scope} AND {open_sql(p)}"""
+    counts = await fetch(sql, *p)
+    p = Params()
+    sql = f"{_TASK_LIST_SQL} WHERE {scope} AND {open_sql(p)} AND {red(p)} ORDER BY t.deadline, t.id LIMIT {int(limit)}"
+    overdue = await fetch(sql, *p)
+    p = Params()
+    sql = f"{_TASK_LIST_SQL} WHERE {scope} AND {open_sql(p)} AND {yellow(p)} ORDER BY t.deadline, t.id LIMIT {int(limit)}"
+    soon = await fetch(sql, *p)
+    p = Params()
+    still_open = "" if as_of is None else f" AND {open_sql(p)}"  # today: status 'assigned' is open
+    sql = f"{_TASK_LIST_SQL} WHERE {scope}{still_open} AND {unack(p)} ORDER BY t.ack_due, t.id LIMIT {int(limit)}"
+    late = await fetch(sql, *p)
     for row in overdue:
         row["days"] = (day - _as_date(row["deadline"])).days
     for row in soon:

@@ -23,7 +23,7 @@ from conference.minutes.tables import Minutes, MinutesPublication, MinutesVersio
 from conference.notifications.tables import Notification
 from conference.registry.tables import MemberUnit
 from conference.tasks import services as tasks
-from conference.tasks.tables import Task
+from conference.tasks.tables import Resolution, Task
 from tests import test_api
 from tests.conftest import field_error, html, post_form
 from tests.factories import LANSHAN_STREET, LUOZHUANG_STREET, actor, conference_id, make_past_meeting, unique
@@ -412,6 +412,63 @@ async def test_correction_is_a_new_version_with_its_own_sign_off(as_user):
     events = await Notification.select(Notification.event).where(
         (Notification.entity == "minutes") & (Notification.entity_id == minutes_id) & (Notification.unit == await unit_id(MARKET)))
     assert sorted(e["event"] for e in events) == ["minutes_corrected", "minutes_published"]
+
+
+async def test_after_sign_off_a_resolution_changes_through_the_correction(as_user):
+    """Signed minutes: the resolution edit is refused until the office starts a correction; during
+    the correction the edit is open again and the tasks follow (added unit: task and notice, removed:
+    cancelled with the reason, deadline moved), the correction draft is then stale until saved, and
+    the re-signed copy prints the new resolution; once sent for signature the edit closes again."""
+    from tests.test_resolution_edit import edit, edit_form, notices
+    from tests.test_tasks import summary
+
+    office, convenor = await as_user("office"), await as_user("convenor")
+    held, minutes_id = await published_minutes(as_user)
+    resolution = await Resolution.select().where((Resolution.meeting == held["meeting"]) & (Resolution.number == 2)).first()
+    rid = resolution["id"]
+    tasks_before = {t["unit"]: t for t in await Task.select().where(Task.resolution == rid)}
+    enforcement, police = await unit_id("兰山区综合行政执法局"), await unit_id(COOP2)
+    new_deadline = resolution["deadline"] + dt.timedelta(days=20)
+    form = await edit_form(rid, text="更正后的议定事项", deadline=new_deadline.isoformat(), cooperating=[str(police)],
+                           reason="召集人要求改由兰山派出所配合")
+    response = await edit(office, rid, form)
+    assert response.status_code == 409 and "更正" in summary(response)
+    page = html(await office.get(f"/meetings/{held['meeting']}"))
+    assert page.select_one(f"#resolution-edit-{rid}") is None and page.select_one("#resolutions-signed") is not None
+
+    assert (await post_form(office, f"/minutes/{minutes_id}/corrections", {"reason": "议定事项二配合单位有误。"})).status_code == 303
+    page = html(await office.get(f"/meetings/{held['meeting']}"))
+    assert page.select_one(f"#resolution-edit-{rid}") is not None
+    assert "议定事项二配合单位有误。" in page.select_one("#resolutions-correction").get_text()
+    assert page.select_one("#resolutions-signed") is None
+    response = await edit(office, rid, await edit_form(rid, text="更正后的议定事项", deadline=new_deadline.isoformat(),
+                                                       cooperating=[str(police)], reason="召集人要求改由兰山派出所配合"))
+    assert response.status_code == 303, response.text[:500]
+    row = await Resolution.select().where(Resolution.id == rid).first()
+    assert (row["text"], row["deadline"], row["number"]) == ("更正后的议定事项", new_deadline, 2)
+    removed = await Task.select(Task.status).where(Task.id == tasks_before[enforcement]["id"]).first()
+    assert removed["status"] == "cancelled"
+    body = (await notices("task_cancelled", tasks_before[enforcement]["id"]))[0]["body"]
+    assert "议定事项二配合单位有误。" in body and "召集人要求改由兰山派出所配合" in body
+    added = await Task.select().where((Task.resolution == rid) & (Task.unit == police)).first()
+    assert (added["role"], added["deadline"]) == ("cooperate", new_deadline)
+    assert len(await notices("task_assigned", added["id"])) == 1
+    lead = await Task.select(Task.deadline).where(Task.id == tasks_before[await unit_id(MARKET)]["id"]).first()
+    assert lead["deadline"] == new_deadline
+
+    # The correction draft was written before the change: stale until saved, then signed with it.
+    page = html(await office.get(f"/meetings/{held['meeting']}/minutes"))
+    assert page.find(id="stale") is not None
+    assert (await save(office, minutes_id)).status_code == 303
+    assert (await submit(office, minutes_id)).status_code == 303
+    response = await edit(office, rid, await edit_form(rid, text="送签后再改"))
+    assert response.status_code == 409 and "审签" in summary(response)
+    assert (await approve(convenor, minutes_id, "同意更正。")).status_code == 303
+    corrected = await convenor.get(f"/minutes/{minutes_id}/published.pdf")
+    text = re.sub(r"\s+", "", "".join(p.extract_text() for p in PdfReader(io.BytesIO(corrected.content)).pages))
+    assert "更正后的议定事项" in text and "更正说明：议定事项二配合单位有误。" in text
+    page = html(await office.get(f"/meetings/{held['meeting']}"))
+    assert page.select_one(f"#resolution-edit-{rid}") is None  # signed again: closed until the next correction
 
 
 async def test_resolutions_recorded_later_must_be_in_the_signed_text(as_user):

@@ -2,7 +2,10 @@
 its text, lead and cooperating units, deadline and note (备注) change and the tasks follow. A unit
 added gets a task and a notice; a unit removed has its open task cancelled with a notice and the
 reason; a new deadline or text reaches the open tasks with a notice. The number never changes.
-After sign-off (纪要已印发) a change goes through the minutes correction (更正) instead.
+After sign-off (纪要已印发) a change goes through the minutes correction (更正): while the office
+drafts a correction (started with its reason, not yet sent for signature) the same edit is open
+again, the tasks follow in the same way, and the corrected minutes, re-signed by the convenor, print
+the new resolution with the correction's reason.
 
 Also the resolution's attachments, and bulk closure of tasks (each task in its own transaction)."""
 
@@ -69,14 +72,33 @@ async def resolution_for(actor: Actor, resolution_id: int) -> dict[str, Any]:
     raise NotFound(RESOLUTION_NOT_FOUND)
 
 
-async def check_editable(meeting: Mapping[str, Any]) -> None:
-    """Before the minutes are signed: the meeting held or its minutes in review, nothing published."""
-    signed = meeting["status"] == "minutes_published" or await Minutes.exists().where(
-        (Minutes.meeting == meeting["id"]) & Minutes.published_version.is_not_null())
-    if signed:
+CORRECTION_DRAFTED = ("draft", "returned")  # a correction being written, not with the convenor
+
+
+async def check_editable(meeting: Mapping[str, Any]) -> str:
+    """Before the minutes are signed (the meeting held or its minutes in review, nothing published),
+    or after, while a correction of them is being drafted. Returns that correction's reason ("" before
+    sign-off); refuses otherwise."""
+    minutes = await Minutes.select(Minutes.status, Minutes.published_version, Minutes.correction_reason).where(
+        Minutes.meeting == meeting["id"]).first()
+    if meeting["status"] == "minutes_published" or (minutes is not None and minutes["published_version"] is not None):
+        if minutes is not None and minutes["status"] in CORRECTION_DRAFTED and minutes["correction_reason"]:
+            return str(minutes["correction_reason"])
+        if minutes is not None and minutes["status"] == "submitted" and minutes["correction_reason"]:
+            raise Conflict(_("纪要更正稿已送召集人审签，议定事项暂不能修改；如需修改，请召集人退回更正稿。"))
         raise Conflict(SIGNED)
     if meeting["status"] not in EDITABLE_MEETING:
         raise Conflict(_("会议召开后、纪要签发前才能修改议定事项。"))
+    return ""
+
+
+async def editable_state(meeting: Mapping[str, Any]) -> tuple[bool, str]:
+    """For the meeting page: whether the office may correct the resolutions now, and the reason of
+    the minutes correction that allows it ("" before sign-off)."""
+    try:
+        return True, await check_editable(meeting)
+    except Conflict:
+        return False, ""
 
 
 async def _editable(actor: Actor, resolution_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -111,7 +133,9 @@ async def update_resolution(actor: Actor, resolution_id: int, data: Mapping[str,
     async with db.atomic(Resolution, resolution_id):
         current = await get_or_404(Resolution, resolution_id, RESOLUTION_NOT_FOUND)
         meeting = await get_or_404(Meeting, current["meeting"], RESOLUTION_NOT_FOUND)
-        await check_editable(meeting)
+        correction = await check_editable(meeting)
+        if correction:  # after sign-off: the change is part of the minutes correction, and says so
+            reason = _("会议纪要更正（{correction}）：{reason}").format(correction=correction, reason=reason)
         item = await get_or_404(AgendaItem, current["item"])
         old_units = {r["unit"]: r["role"] for r in await ResolutionUnit.select(ResolutionUnit.unit, ResolutionUnit.role).where(
             ResolutionUnit.resolution == resolution_id)}

@@ -139,20 +139,22 @@ async def meeting_resolutions(actor: Actor, meeting: Mapping[str, Any]) -> dict[
         names = {str(t["unit"]): t["unit_name"] for t in own}
         row["cooperating_names"] = sorted({names[u] for u in current if u in names})
         row["files"] = files_of.get(row["id"], [])
-    editable = actor.role in OFFICE and meeting["status"] in ADOPTABLE
-    if editable:
-        from conference.minutes.tables import Minutes
+    editable, correction = False, ""
+    if actor.role in OFFICE and (meeting["status"] in ADOPTABLE or meeting["status"] == "minutes_published"):
+        from conference.tasks.amend import editable_state
 
-        editable = not await Minutes.exists().where((Minutes.meeting == meeting_id) & Minutes.published_version.is_not_null())
+        editable, correction = await editable_state(meeting)  # before sign-off, or during a minutes correction
     context: dict[str, Any] = {
         "resolutions": rows, "can_adopt": actor.role in OFFICE and meeting["status"] in ADOPTABLE,
-        "can_edit_resolutions": editable, "resolutions_signed": actor.role in OFFICE and meeting["status"] == "minutes_published",
+        "can_edit_resolutions": editable, "resolutions_correction": correction,
+        "resolutions_signed": actor.role in OFFICE and meeting["status"] == "minutes_published" and not editable,
         "resolution_items": [], "resolution_units": [], "resolution_selected": set(), "deadline_modes": DEADLINE_MODES,
     }
     if context["can_adopt"]:
         context["resolution_items"] = await fetch(
             """SELECT a.id, a.title, sl.outcome FROM agenda_slot sl JOIN agenda_item a ON a.id = sl.item
                WHERE sl.meeting = {} ORDER BY sl.id""", meeting_id)
+    if context["can_adopt"] or editable:
         context["resolution_units"] = await _unit_options(int(meeting["conference"]))
     return context
 

@@ -13,7 +13,8 @@ from conference.accounts.passwords import hash_password
 from conference.accounts.tables import User
 from conference.records import insert_audited
 from conference.registry.tables import Conference, ConvenorAppointment, Membership, MemberUnit, Person, Street
-from conference.timefmt import now
+from conference.settings import get_settings
+from conference.timefmt import now, reset_story_clock, set_story_clock
 
 DEMO_PASSWORD = "demo12345"  # noqa: S105 - published demo log-in, printed by `make run`
 
@@ -78,6 +79,17 @@ async def load_demo(only_if_empty: bool = False) -> bool:
     if only_if_empty and await Conference.count() > 0:
         return False
     created_any = False
+    # The registry and the accounts were set up when the conferences started (START), on the story's
+    # clock like the rest of the demo (conference.demo_meetings.StoryClock).
+    clock = set_story_clock(dt.datetime.combine(START, dt.time(9, 0), get_settings().tz))
+    try:
+        created_any = await _registry(created_any)
+    finally:
+        reset_story_clock(clock)
+    return await _load_rest(created_any)
+
+
+async def _registry(created_any: bool) -> bool:
     async with db.atomic():
         street_ids: dict[str, int] = {}
         for district, names in STREETS.items():
@@ -157,6 +169,10 @@ async def load_demo(only_if_empty: bool = False) -> bool:
                                                       "created_at": now(), **extra},
                                  conference_id=extra.get("conference"))
             created_any = True
+    return created_any
+
+
+async def _load_rest(created_any: bool) -> bool:
     from conference.demo_meetings import load_meeting_demo
 
     created_any |= await load_meeting_demo()
@@ -165,15 +181,10 @@ async def load_demo(only_if_empty: bool = False) -> bool:
     created_any |= await load_calendar_demo()
     from conference.demo_tasks import load_task_demo
 
-    tasks_created = await load_task_demo()
-    created_any |= tasks_created
+    created_any |= await load_task_demo()
     from conference.demo_minutes import load_minutes_demo
 
     created_any |= await load_minutes_demo()
-    if tasks_created:
-        from conference.demo_tasks import retell_dates
-
-        await retell_dates()
     return created_any
 
 

@@ -3,16 +3,33 @@
 from __future__ import annotations
 
 import datetime as dt
+from contextvars import ContextVar, Token
 
 from conference.settings import get_settings
 
+# The demo data (conference.demo) is told on its own calendar: each step runs through the services
+# "at" the moment it happens in the story, so records, the audit trail and the outbox carry the
+# story's dates. Set only by the demo loader, for its own task; None everywhere else (real time).
+_story_clock: ContextVar[dt.datetime | None] = ContextVar("story_clock", default=None)
+
 
 def now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    fixed = _story_clock.get()
+    return fixed if fixed is not None else dt.datetime.now(dt.UTC)
 
 
 def today() -> dt.date:
-    return dt.datetime.now(get_settings().tz).date()
+    return now().astimezone(get_settings().tz).date()
+
+
+def set_story_clock(moment: dt.datetime | None) -> Token[dt.datetime | None]:
+    """The demo loader's clock (see _story_clock): `now()` answers `moment` (aware) in this task
+    until reset with the first token."""
+    return _story_clock.set(moment)
+
+
+def reset_story_clock(token: Token[dt.datetime | None]) -> None:
+    _story_clock.reset(token)
 
 
 def cn_date(value: dt.date | dt.datetime | None) -> str:

@@ -79,6 +79,66 @@ def test_demo_twice_loads_once(cli: Cli, first_demo):
     assert cli.counts() == before  # not one row more, audit trail included
 
 
+def test_demo_tells_a_true_story(cli: Cli, first_demo):
+    """The demo on an empty database (issue 12 item 7): every state of every lifecycle, each record,
+    audit event and outbox message dated on the story's calendar (before today, never the loading
+    time), tasks assigned on their meeting's day, items submitted weeks apart and one carried over,
+    distinct phones and a 党工委书记 for every street."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    assert first_demo.returncode == 0, first_demo.stderr
+    tz = ZoneInfo("Asia/Shanghai")
+    midnight = str(dt.datetime.combine(dt.datetime.now(tz).date(), dt.time(), tz).astimezone(dt.UTC))
+
+    def values(sql: str) -> set[object]:
+        return {r[0] for r in cli.query(sql)}
+
+    assert cli.query("SELECT COUNT(*) FROM audit_event WHERE at >= ?", midnight) == [(0,)]
+    assert cli.query("SELECT COUNT(*) FROM notification WHERE created_at >= ?", midnight) == [(0,)]
+    assert cli.query("SELECT COUNT(*) FROM audit_event")[0][0] > 300
+    assert values("SELECT status FROM agenda_item") == {"draft", "submitted", "accepted", "returned", "merged", "scheduled",
+                                                         "discussed", "resolved", "deferred"}
+    assert values("SELECT status FROM meeting") == {"draft", "notified", "held", "minutes_in_review", "minutes_published",
+                                                     "cancelled"}
+    assert values("SELECT status FROM task") == {"assigned", "acknowledged", "in_progress", "reported_done", "returned",
+                                                  "closed", "cancelled"}
+    assert values("SELECT extension_status FROM task") == {"", "requested", "approved", "declined"}
+    assert values("SELECT rating FROM task") == {"", "satisfied", "basically_satisfied", "dissatisfied"}
+    assert values("SELECT reopened FROM task") == {0, 1}
+    assert values("SELECT status FROM minutes") == {"draft", "submitted", "returned", "published"}
+    assert cli.query("SELECT COUNT(*) FROM minutes WHERE status = 'draft' AND published_version IS NOT NULL")[0][0] == 1  # correcting
+    assert values("SELECT reply FROM invitation") >= {"pending", "attending", "leave", "delegated"}
+    assert values("SELECT attendance FROM invitation WHERE attendance <> ''") == {"present", "leave", "absent"}
+    assert values("SELECT status FROM special_meeting_request") == {"requested", "approved", "declined"}
+
+    # Tasks assigned on their meeting's (local) day, their record in order, all before today.
+    rows = cli.query("""SELECT t.assigned_at, m.starts_at, t.ack_due, t.acknowledged_at, t.reported_done_at, t.closed_at, t.rated_at
+                        FROM task t JOIN resolution r ON r.id = t.resolution JOIN meeting m ON m.id = r.meeting""")
+    for assigned, starts, ack_due, *later in rows:
+        def local(text: str) -> dt.datetime:
+            return dt.datetime.fromisoformat(text).astimezone(tz)
+        assert local(assigned).date() == local(starts).date() and ack_due > local(assigned).date().isoformat()
+        stamps = [local(assigned), *[local(v) for v in later if v]]
+        assert stamps == sorted(stamps) and stamps[-1].date() < dt.datetime.now(tz).date()
+    # Special meetings' tasks: some acknowledged, some not.
+    special = cli.query("""SELECT t.acknowledged_at IS NOT NULL, COUNT(*) FROM task t JOIN resolution r ON r.id = t.resolution
+                           JOIN meeting m ON m.id = r.meeting WHERE m.kind = 'special' GROUP BY 1""")
+    assert {acked for acked, _n in special} == {0, 1}
+    # Items: submitted weeks apart, each before the first meeting it was put on; one carried over.
+    submitted = sorted(dt.date.fromisoformat(r[0][:10]) for r in cli.query(
+        "SELECT submitted_at FROM agenda_item WHERE submitted_at IS NOT NULL"))
+    assert len(set(submitted)) == len(submitted) and (submitted[-1] - submitted[0]).days > 60
+    assert cli.query("""SELECT COUNT(*) FROM agenda_item a WHERE a.submitted_at >= (SELECT MIN(m.starts_at) FROM agenda_slot s
+                        JOIN meeting m ON m.id = s.meeting WHERE s.item = a.id)""") == [(0,)]
+    assert cli.query("SELECT COUNT(*) FROM agenda_item WHERE meetings_waited >= 1 AND status = 'scheduled'")[0][0] >= 1
+    # Distinct phones; every street has its 党工委书记.
+    for sql in ("SELECT liaison_phone FROM member_unit", "SELECT phone FROM person", "SELECT phone FROM street"):
+        phones = [r[0] for r in cli.query(sql)]
+        assert len(phones) == len(set(phones)), sql
+    assert cli.query("SELECT COUNT(*) FROM street WHERE secretary_name = ''") == [(0,)]
+
+
 def conference_id(cli: Cli, name: str) -> int:
     return cli.query("SELECT id FROM conference WHERE name = ?", name)[0][0]
 

@@ -170,7 +170,7 @@ async def bulletin(scope: views.Scope, chosen: int | None, bp: BulletinPeriod, d
         {"key": "yellow", "label": _("即将到期（黄色预警）"), "value": str(lists["yellow_total"]),
          "rule": _("截至{t}，{n} 个工作日内到期、尚未销号的任务。").format(t=as_of_text, n=lists["yellow_workdays"])},
         {"key": "unack", "label": _("超时未签收"), "value": str(lists["unack_total"]),
-         "rule": _("已过签收时限仍未签收、尚未逾期的任务。")},
+         "rule": _("截至{t}已过签收时限仍未签收、尚未逾期的任务。").format(t=as_of_text)},
         {"key": "urges", "label": _("本期人工催办"), "value": str(urges),
          "rule": _("统计期间内联席会议办公室人工催办的次数（不含系统自动提醒）。")},
     ]

@@ -20,6 +20,7 @@ from conference.i18n import gettext as _
 from conference.meetings.api import ROUTES as MEETING_ROUTES
 from conference.minutes.api import ROUTES as MINUTES_ROUTES
 from conference.registry.api import ROUTES as REGISTRY_ROUTES
+from conference.search.api import ROUTES as SEARCH_ROUTES
 
 SECURITY_SCHEME = "BearerToken"
 
@@ -121,6 +122,6 @@ def undecodable_body(request: Request[Any, Any, Any], exc: UnicodeDecodeError) -
 
 
 ROUTES = [
-    Router(path="/", route_handlers=[*REGISTRY_ROUTES, *MEETING_ROUTES, *AGENDA_ROUTES, *MINUTES_ROUTES, *HOLIDAY_ROUTES], security=[{SECURITY_SCHEME: []}],
+    Router(path="/", route_handlers=[*REGISTRY_ROUTES, *MEETING_ROUTES, *AGENDA_ROUTES, *MINUTES_ROUTES, *HOLIDAY_ROUTES, *SEARCH_ROUTES], security=[{SECURITY_SCHEME: []}],
            exception_handlers={ValidationException: validation_error, UnicodeDecodeError: undecodable_body}),
 ]

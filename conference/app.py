@@ -21,6 +21,7 @@ from conference.audit import routes as audit_routes
 from conference.calendar import routes as calendar_routes
 from conference.holidays import routes as holiday_routes
 from conference.mail import routes as mail_routes
+from conference.mail.inbox import inbox_loop
 from conference.mail.sender import mail_loop
 from conference.meetings import reply_routes, special_routes
 from conference.meetings import routes as meeting_routes
@@ -29,9 +30,11 @@ from conference.minutes import routes as minutes_routes
 from conference.notifications import routes as notification_routes
 from conference.registry import import_routes
 from conference.registry import routes as registry_routes
+from conference.search import routes as search_routes
 from conference.settings import ROOT, Settings, get_settings
 from conference.supervision import pages as supervision_pages
 from conference.supervision import routes as supervision_routes
+from conference.tasks import link_routes as task_link_routes
 from conference.tasks import routes as task_routes
 from conference.tasks.reminders import reminder_loop
 from conference.web import home, logmask
@@ -40,6 +43,7 @@ from conference.web.errors import EXCEPTION_HANDLERS
 from conference.web.headers import security_headers
 from conference.web.swagger import StrictSwaggerRenderPlugin
 from conference.web.templating import template_config
+from conference.workbench import routes as workbench_routes
 
 CALENDAR_CHECK_SECONDS = 10.0
 
@@ -68,10 +72,12 @@ async def background_jobs(settings: Settings, app: Litestar) -> AsyncIterator[No
     try:
         job = asyncio.create_task(reminder_loop(settings.reminder_interval)) if settings.reminder_interval > 0 else None
         mailer = asyncio.create_task(mail_loop(settings.mail_interval)) if settings.mail_interval > 0 else None
+        # Calendar replies from the office mailbox (IMAP), when one is configured.
+        reader = asyncio.create_task(inbox_loop(settings.imap_interval)) if settings.imap_host and settings.imap_interval > 0 else None
         try:
             yield
         finally:
-            for task in (job, mailer):
+            for task in (job, mailer, reader):
                 if task is not None:
                     task.cancel()
                     with suppress(asyncio.CancelledError):
@@ -88,10 +94,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
                                         include_in_schema=False)
     return Litestar(
         route_handlers=[
-            static, *home.ROUTES, *account_routes.ROUTES, *registry_routes.ROUTES, *import_routes.ROUTES,
-            *audit_routes.ROUTES, *meeting_routes.ROUTES, *special_routes.ROUTES, *reply_routes.ROUTES,
+            static, *home.ROUTES, *workbench_routes.ROUTES, *account_routes.ROUTES, *registry_routes.ROUTES, *import_routes.ROUTES,
+            *audit_routes.ROUTES, *meeting_routes.ROUTES, *special_routes.ROUTES, *reply_routes.ROUTES, *task_link_routes.ROUTES,
             *agenda_routes.ROUTES, *notification_routes.ROUTES, *task_routes.ROUTES, *api.ROUTES, *supervision_routes.ROUTES, *supervision_pages.ROUTES,
-            *calendar_routes.ROUTES, *mail_routes.ROUTES, *minutes_routes.ROUTES, *holiday_routes.ROUTES,
+            *calendar_routes.ROUTES, *mail_routes.ROUTES, *minutes_routes.ROUTES, *holiday_routes.ROUTES, *search_routes.ROUTES,
         ],
         middleware=[AuthMiddleware],
         guards=[access_guard],

@@ -1,0 +1,331 @@
+"""Full-text search over items, resolutions, task reports, minutes and meetings.
+
+The text lives in `search_document` (one row per record, kept current by triggers: see migration
+2026-12-04T02:00). A search is one statement: the matching documents (`hits`), each joined back to
+its record and cut to what the actor's lists show, using the lists' own scope rules
+(agenda.views.scope_condition, meetings.views.scope_clause, tasks.views.scope_sql,
+accounts.scope.visible_conference_ids), then ranked and numbered per kind with window functions.
+
+Matching is by substring, so Chinese needs no word splitting: a term of three or more characters
+goes through the trigram index (SQLite: FTS5 MATCH on search_fts; PostgreSQL: ILIKE, which the
+pg_trgm GIN indexes serve); a shorter term ("坠落") is a LIKE / ILIKE test on the documents, which a
+trigram index cannot serve. Several terms separated by spaces must all occur.
+
+Rank: each occurrence of a term in the title counts ten, in the text one; ties go to the newer
+record. The same on both databases.
+"""
+
+# SQL here is assembled from fixed fragments, the lists' own scope clauses (ids through int() only)
+# and `{}` placeholders; every term a user types is a bound parameter.
+# ruff: noqa: S608
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import urllib.parse
+from dataclasses import dataclass, field
+from typing import Any
+
+from piccolo.engine.postgres import PostgresEngine
+
+from conference.accounts.actor import Actor
+from conference.accounts.scope import visible_conference_ids
+from conference.agenda import views as agenda_views
+from conference.agenda.services import STATUS_LABELS as ITEM_STATUS_LABELS
+from conference.db import engine, fetch, int_list
+from conference.i18n import gettext as _
+from conference.meetings import views as meeting_views
+from conference.meetings.services import STATUS_LABELS as MEETING_STATUS_LABELS
+from conference.tasks import views as task_views
+from conference.tasks.services import REPORT_LABELS
+from conference.web.listing import MAX_PAGE, PER_PAGE
+
+KINDS: dict[str, str] = {
+    "item": _("议题"), "resolution": _("议定事项"), "report": _("工作进展"), "minutes": _("会议纪要"), "meeting": _("会议"),
+}
+# Who may list each kind: the roles of the pages that list them (/items, /meetings/{id}/minutes;
+# meetings, resolutions and task reports are read by every role). tests/test_search.py checks these
+# against the routes' declarations.
+KIND_ROLES: dict[str, tuple[str, ...]] = {
+    "item": ("admin", "office", "convenor", "street"),
+    "minutes": ("admin", "office", "convenor"),
+}
+MAX_QUERY = 100  # characters, as the list pages' search boxes
+MAX_TERMS = 5
+TRIGRAM = 3  # shortest term the trigram index can find
+TOP = 5  # results per kind on the overview
+TITLE_WEIGHT = 10
+SNIPPET = 90  # characters of text shown around the first match
+
+
+@dataclass
+class Hit:
+    kind: str
+    ref: int  # the record's id in its own table
+    url: str
+    heading: list[tuple[str, bool]]  # (text, is_match) segments: the template escapes each one
+    snippet: list[tuple[str, bool]]
+    context: str  # where it belongs: street, meeting, unit, conference
+    label: str  # its status or kind of report
+    at: dt.datetime | None
+    score: int
+
+
+@dataclass
+class Group:
+    kind: str
+    label: str
+    total: int
+    hits: list[Hit] = field(default_factory=list)
+
+
+@dataclass
+class Results:
+    q: str
+    terms: list[str]
+    kind: str  # "" for the overview of every kind
+    groups: list[Group]
+    page: int = 1
+    per_page: int = PER_PAGE
+
+    @property
+    def total(self) -> int:
+        return sum(g.total for g in self.groups)
+
+    @property
+    def pages(self) -> int:
+        shown = next((g.total for g in self.groups if g.kind == self.kind), 0)
+        return max(1, math.ceil(shown / self.per_page))
+
+    def url(self, **changes: Any) -> str:
+        """This search with some parameters changed (kind tabs, pager links)."""
+        params: dict[str, Any] = {"q": self.q, "kind": self.kind, "page": self.page}
+        params.update(changes)
+        if params.get("page") == 1:
+            params["page"] = ""
+        return "/search?" + urllib.parse.urlencode({k: v for k, v in params.items() if v not in ("", None)})
+
+
+def terms_of(q: str) -> list[str]:
+    """The distinct search terms: split at any white space (a full-width space too), at most five,
+    compared case-insensitively."""
+    words = q.replace("\x00", "")[:MAX_QUERY].lower().split()
+    return list(dict.fromkeys(words))[:MAX_TERMS]
+
+
+def _like(term: str) -> str:
+    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _phrase(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'  # an FTS5 string: the term as typed, nothing parsed
+
+
+def _hits_sql(terms: list[str], postgres: bool) -> tuple[str, list[Any]]:
+    """The matching documents with their score."""
+    params: list[Any] = []
+    score = []
+    for term in terms:
+        score.append(f"{TITLE_WEIGHT} * (length(d.title) - length(replace(lower(d.title), {{}}, ''))) / {len(term)}"
+                     f" + (length(d.body) - length(replace(lower(d.body), {{}}, ''))) / {len(term)}")
+        params += [term, term]
+    where = []
+    if postgres:
+        for term in terms:
+            where.append("(d.title ILIKE {} ESCAPE '\\' OR d.body ILIKE {} ESCAPE '\\')")
+            params += [_like(term), _like(term)]
+    else:
+        long_terms = [t for t in terms if len(t) >= TRIGRAM]
+        if long_terms:
+            where.append("d.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH {})")
+            params.append(" ".join(_phrase(t) for t in long_terms))
+        for term in terms:
+            if len(term) < TRIGRAM:
+                where.append("(d.title LIKE {} ESCAPE '\\' OR d.body LIKE {} ESCAPE '\\')")
+                params += [_like(term), _like(term)]
+    sql = (f"SELECT d.id, d.kind, d.ref, d.title, d.body, {' + '.join(score)} AS score "
+           f"FROM search_document d WHERE {' AND '.join(where)}")
+    return sql, params
+
+
+def _piccolo_sql(condition: Any) -> tuple[str, list[Any]]:
+    """A Piccolo where-condition as SQL with `{}` placeholders (as db.fetch takes). Piccolo binds
+    every value, so its '?' placeholders are the only question marks in the text."""
+    sql, args = condition.querystring.compile_string(engine_type="sqlite")
+    return sql.replace("?", "{}"), list(args)
+
+
+COLUMNS = "h.id AS doc, h.kind, h.score, h.title AS doc_title, h.body AS doc_body"
+
+
+async def _branches(actor: Actor) -> tuple[list[str], list[Any]]:
+    """One SELECT per kind the actor may list, each cut by that kind's scope rule."""
+    visible = await visible_conference_ids(actor)
+    meeting_scope = await meeting_views.scope_clause(actor)
+    branches: list[str] = []
+    params: list[Any] = []
+    if actor.role in KIND_ROLES["item"]:
+        item_scope, item_params = _piccolo_sql(await agenda_views.scope_condition(actor, visible))
+        branches.append(
+            f"""SELECT {COLUMNS}, agenda_item.id AS ref, agenda_item.id AS link, agenda_item.title AS heading,
+                       COALESCE(st.name, c.name) AS context, agenda_item.status AS label,
+                       COALESCE(agenda_item.submitted_at, agenda_item.created_at) AS at
+                FROM hits h JOIN agenda_item ON agenda_item.id = h.ref JOIN conference c ON c.id = agenda_item.conference
+                LEFT JOIN street st ON st.id = agenda_item.street
+                WHERE h.kind = 'item' AND {item_scope}""")
+        params += item_params
+    # Resolutions as the meeting page shows them (tasks.views.meeting_resolutions): every meeting
+    # the actor sees, and on another conference's meeting (a street's own items there) only the
+    # resolutions of the street's own items.
+    own_items = ""
+    if actor.role == "street" and visible is not None:
+        own_items = f" AND (m.conference IN ({int_list(visible)}) OR a.street = {int(actor.street_id or 0)})"
+    branches.append(
+        f"""SELECT {COLUMNS}, r.id AS ref, m.id AS link, a.title AS heading, m.title AS context, '' AS label,
+                   r.adopted_at AS at
+            FROM hits h JOIN resolution r ON r.id = h.ref JOIN meeting m ON m.id = r.meeting
+            JOIN agenda_item a ON a.id = r.item
+            WHERE h.kind = 'resolution' AND {meeting_scope}{own_items}""")
+    branches.append(
+        f"""SELECT {COLUMNS}, tr.id AS ref, t.id AS link, u.name AS heading, r.text AS context, tr.kind AS label,
+                   tr.created_at AS at
+            FROM hits h JOIN task_report tr ON tr.id = h.ref JOIN task t ON t.id = tr.task
+            JOIN resolution r ON r.id = t.resolution JOIN member_unit u ON u.id = t.unit
+            WHERE h.kind = 'report' AND {await task_views.scope_sql(actor)}""")
+    if actor.role in KIND_ROLES["minutes"]:
+        # The version the minutes page shows: the office the latest, the convenor the one sent to him
+        # or her (minutes.views.page, minutes.services.visible_to).
+        version = ("v.submitted_at IS NOT NULL AND v.number = COALESCE(mi.submitted_version, mi.published_version)"
+                   if actor.role == "convenor" else "v.number = mi.current_version")
+        scope = "1=1" if visible is None else f"mi.conference IN ({int_list(visible)})"
+        branches.append(
+            f"""SELECT {COLUMNS}, v.id AS ref, m.id AS link, m.title AS heading, c.name AS context, mi.status AS label,
+                       v.created_at AS at
+                FROM hits h JOIN minutes_version v ON v.id = h.ref JOIN minutes mi ON mi.id = v.minutes
+                JOIN meeting m ON m.id = mi.meeting JOIN conference c ON c.id = m.conference
+                WHERE h.kind = 'minutes' AND {version} AND {scope}""")
+    branches.append(
+        f"""SELECT {COLUMNS}, m.id AS ref, m.id AS link, m.title AS heading, c.name AS context, m.status AS label,
+                   m.starts_at AS at
+            FROM hits h JOIN meeting m ON m.id = h.ref JOIN conference c ON c.id = m.conference
+            WHERE h.kind = 'meeting' AND {meeting_scope}""")
+    return branches, params
+
+
+def _url(kind: str, link: int, ref: int) -> str:
+    return {
+        "item": f"/items/{link}", "resolution": f"/meetings/{link}#resolution-{ref}", "report": f"/tasks/{link}",
+        "minutes": f"/meetings/{link}/minutes", "meeting": f"/meetings/{link}",
+    }[kind]
+
+
+MINUTES_STATUS_LABELS = {"draft": _("草稿"), "submitted": _("送审中"), "returned": _("退回修改"), "published": _("已印发")}
+
+
+def _label(kind: str, value: str) -> str:
+    labels = {"item": ITEM_STATUS_LABELS, "report": REPORT_LABELS, "minutes": MINUTES_STATUS_LABELS,
+              "meeting": MEETING_STATUS_LABELS}.get(kind, {})
+    return labels.get(value, "")
+
+
+def segments(text: str, terms: list[str]) -> list[tuple[str, bool]]:
+    """`text` cut into (piece, is_match) at every occurrence of any term (case-insensitive, the
+    longest term first where two start at the same place). The pieces are plain text: the template
+    escapes them and wraps the matches in <mark>."""
+    lower = text.lower()
+    ordered = sorted(terms, key=len, reverse=True)
+    result: list[tuple[str, bool]] = []
+    plain_from = i = 0
+    while i < len(text):
+        term = next((t for t in ordered if t and lower.startswith(t, i)), None)
+        if term is None:
+            i += 1
+            continue
+        if plain_from < i:
+            result.append((text[plain_from:i], False))
+        result.append((text[i:i + len(term)], True))
+        i = plain_from = i + len(term)
+    if plain_from < len(text):
+        result.append((text[plain_from:], False))
+    return result
+
+
+def snippet(text: str, terms: list[str], width: int = SNIPPET) -> list[tuple[str, bool]]:
+    """About `width` characters of `text` around its first match, on one line, as segments."""
+    flat = " ".join(text.split())
+    lower = flat.lower()
+    found = [p for p in (lower.find(t) for t in terms) if p >= 0]
+    first = min(found) if found else 0
+    start = max(0, min(first - width // 4, len(flat) - width))
+    piece = flat[start:start + width]
+    parts = segments(piece, terms)
+    if start > 0:
+        parts.insert(0, ("…", False))
+    if start + width < len(flat):
+        parts.append(("…", False))
+    return parts
+
+
+def _moment(value: Any) -> dt.datetime | None:
+    # SQLite hands back the text of a timestamp that came through UNION ALL (no declared type there).
+    if isinstance(value, str):
+        try:
+            return dt.datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return value if isinstance(value, dt.datetime) else None
+
+
+async def search(actor: Actor, q: str, kind: str = "", page: int = 1, per_page: int = PER_PAGE) -> Results:
+    """The actor's results for `q`: with no `kind`, the best TOP of every kind; with a kind, one
+    page of that kind. Either way the number found of every kind (one statement)."""
+    q = q.replace("\x00", "").strip()[:MAX_QUERY]
+    terms = terms_of(q)
+    kind = kind if kind in KINDS else ""
+    page = min(max(page, 1), MAX_PAGE)
+    if not terms:
+        return Results(q=q, terms=[], kind=kind, groups=[], page=1, per_page=per_page)
+    postgres = isinstance(engine(), PostgresEngine)
+    hits_sql, params = _hits_sql(terms, postgres)
+    branches, branch_params = await _branches(actor)
+    if kind:
+        first = (page - 1) * per_page
+        window = f"(x.kind = {{}} AND x.n > {first} AND x.n <= {first + per_page}) OR x.n = 1"
+        window_params: list[Any] = [kind]
+    else:
+        window, window_params = f"x.n <= {TOP}", []
+    sql = f"""
+        WITH hits AS MATERIALIZED ({hits_sql}),
+        found AS ({" UNION ALL ".join(branches)})
+        SELECT * FROM (
+            SELECT f.*, ROW_NUMBER() OVER (PARTITION BY f.kind ORDER BY f.score DESC, f.ref DESC) AS n,
+                   COUNT(*) OVER (PARTITION BY f.kind) AS total
+            FROM found f) x
+        WHERE {window}
+        ORDER BY x.n"""
+    rows = await fetch(sql, *params, *branch_params, *window_params)
+    totals = {r["kind"]: int(r["total"]) for r in rows}
+    if kind and page > 1 and totals.get(kind) and (page - 1) * per_page >= totals[kind]:
+        # Past the last page (an edited link): the last page instead.
+        return await search(actor, q, kind, math.ceil(totals[kind] / per_page), per_page)
+    groups = {k: Group(kind=k, label=label, total=totals.get(k, 0)) for k, label in KINDS.items()}
+    first_shown = (page - 1) * per_page if kind else 0
+    for row in rows:
+        if kind and (row["kind"] != kind or row["n"] <= first_shown):
+            continue
+        title = row["heading"] or ""
+        text = row["doc_body"] or ""
+        if row["kind"] == "meeting" and not text:
+            text = row["doc_title"]
+        groups[row["kind"]].hits.append(Hit(
+            kind=row["kind"], ref=int(row["ref"]), url=_url(row["kind"], int(row["link"]), int(row["ref"])),
+            heading=segments(title, terms), snippet=snippet(text, terms), context=_short(row["context"] or ""),
+            label=_label(row["kind"], row["label"] or ""), at=_moment(row["at"]), score=int(row["score"] or 0)))
+    return Results(q=q, terms=terms, kind=kind, groups=[g for g in groups.values() if g.total], page=page, per_page=per_page)
+
+
+def _short(text: str, limit: int = 40) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[:limit] + "…"

@@ -195,17 +195,31 @@ async def _meeting_story(clock: StoryClock) -> bool:
                                       "description": "早市时段流动摊贩聚集，影响通行和食品安全。"},
                              [str(units["兰山区市场监管局"])], submit=True)
 
-    # Special meetings: one approved (a draft meeting), one waiting for the convenor.
+    # Special meetings on accepted items: one approved (a draft meeting with the item on its agenda
+    # and the units it names invited), one waiting for the convenor.
+    clock.at(before(9, day), 9, 20)
+    river = await agenda.create_item(street, {"title": "河道沿线违建拆除后复建", "category": "urban_management", "urgency": "urgent",
+                                              "description": "柳青河沿线 12 处违建拆除后又有 5 处复建，汛期前须联合处置。"},
+                                     [str(units["兰山区综合行政执法局"]), str(units["兰山区自然资源和规划局"])], submit=True)
+    clock.at(before(8, day), 10, 0)
+    await agenda.accept_item(office, river)
     clock.at(before(6, day), 10, 0)
     req = await meetings.request_special_meeting(street, {
-        "reason": "汛期前河道沿线违建拆除后复建，需多部门联合处置。", "proposed_items": "河道沿线违建复建整治",
-        "proposed_date": (day + dt.timedelta(days=20)).isoformat()})
+        "title": "关于河道沿线违建复建整治的专题会议", "reason": "汛期前河道沿线违建拆除后复建，需多部门联合处置。",
+        "proposed_items": "", "proposed_date": (day + dt.timedelta(days=20)).isoformat()}, [str(river)])
     clock.at(before(5, day), 15, 0)
     await meetings.decide_special_request(convenor, req, True, {"comment": "同意召开，请办公室做好会务准备。"})
+    clock.at(before(4, day), 9, 10)
+    safety = await agenda.create_item(street, {"title": "节前安全生产联合检查", "category": "safety", "urgency": "urgent",
+                                               "description": "春节前辖区商超、餐饮、出租屋需统一开展安全生产检查。"},
+                                      [str(units["兰山区应急管理局"]), str(units["兰山区市场监管局"])], submit=True)
+    clock.at(before(3, day), 10, 0)
+    await agenda.accept_item(office, safety)
     clock.at(before(2, day), 9, 30)
     await meetings.request_special_meeting(street, {
-        "reason": "春节前安全生产大检查需各部门统一部署。", "proposed_items": "节前安全生产联合检查",
-        "proposed_date": (day + dt.timedelta(days=35)).isoformat()})
+        "title": "关于节前安全生产联合检查的专题会议", "reason": "春节前安全生产大检查需各部门统一部署。",
+        "proposed_items": "建议应急、市场监管部门主要负责同志参会。",
+        "proposed_date": (day + dt.timedelta(days=35)).isoformat()}, [str(safety)])
 
     # 罗庄街道: a held plenary this half-year, a cancelled one, a declined request.
     lz_day = working_day(before(60, day))
@@ -232,9 +246,16 @@ async def _meeting_story(clock: StoryClock) -> bool:
     await meetings.notify_meeting(office_lz, cancelled)
     clock.at(before(4, day), 16, 0)
     await meetings.cancel_meeting(office_lz, cancelled, {"reason": "议题已在区防汛指挥部会议上研究解决。"})
+    clock.at(before(14, day), 9, 30)
+    wages = await agenda.create_item(street_lz, {"title": "辖区企业欠薪问题集中", "category": "services", "urgency": "normal",
+                                                 "description": "今年以来辖区 3 家企业拖欠工资，涉及职工 60 余人。"},
+                                     [], submit=True)
+    clock.at(before(13, day), 10, 0)
+    await agenda.accept_item(office_lz, wages)
     clock.at(before(12, day), 10, 30)
-    lz_req = await meetings.request_special_meeting(street_lz, {"reason": "辖区企业用工纠纷集中", "proposed_items": "企业欠薪问题",
-                                                                "proposed_date": (day + dt.timedelta(days=9)).isoformat()})
+    lz_req = await meetings.request_special_meeting(street_lz, {
+        "title": "关于企业欠薪问题的专题会议", "reason": "辖区企业用工纠纷集中", "proposed_items": "",
+        "proposed_date": (day + dt.timedelta(days=9)).isoformat()}, [str(wages)])
     admin = await _actor("admin")
     clock.at(before(10, day), 11, 0)
     await meetings.decide_special_request(admin, lz_req, False, {"comment": "属劳动监察职责范围，请街道直接对接区人社局。"})

@@ -3,10 +3,11 @@
 from piccolo.conf.apps import AppConfig
 
 from conference.accounts.tables import LoginThrottle, Session, User
-from conference.agenda.tables import AgendaItem, AgendaItemUnit, AgendaSlot, Attachment
+from conference.agenda.tables import AgendaItem, AgendaItemUnit, AgendaSlot, Attachment, SpecialMeetingRequestItem
 from conference.audit.tables import AuditEvent
 from conference.calendar.tables import CalendarFeed
 from conference.holidays.tables import HolidayCalendar, HolidayDay
+from conference.mail.tables import CalendarReply
 from conference.meetings.tables import Invitation, Meeting, SpecialMeetingRequest
 from conference.minutes.tables import Minutes, MinutesComment, MinutesPublication, MinutesVersion
 from conference.notifications.tables import Notification
@@ -30,7 +31,7 @@ APP_CONFIG = AppConfig(
         Meeting, Invitation, SpecialMeetingRequest, AgendaItem, AgendaItemUnit, AgendaSlot, Attachment, Notification,
         Resolution, ResolutionUnit, ResolutionAttachment, Task, TaskReport, TaskAttachment, CalendarFeed, LoginThrottle,
         Minutes, MinutesVersion, MinutesComment, MinutesPublication, HolidayDay, HolidayCalendar,
-        AssessmentScore,
+        AssessmentScore, CalendarReply, SpecialMeetingRequestItem,
     ],
     migration_dependencies=[],
     commands=[],

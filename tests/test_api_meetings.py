@@ -130,10 +130,10 @@ async def test_a_change_after_notification_increases_the_sequence_and_renotifies
     changed = response.json()
     response = await office.patch(url, json={"version": changed["version"], "start_time": "14:30", "end_time": "16:00"})
     assert response.status_code == 200, response.text
-    assert response.json()["sequence"] == 1 and response.json()["counts"]["to_notify"] == invited
+    # ... and the change notice goes out with the save: nobody is left to notify.
+    assert response.json()["sequence"] == 1 and response.json()["counts"]["to_notify"] == 0
     assert response.json()["start_time"] == "14:30"
-    response = await office.post(f"{url}/notify")
-    assert response.status_code == 200 and response.json()["notified"] == invited
+    assert (await office.post(f"{url}/notify")).status_code == 409
     ids = [i["id"] for i in meeting["invitations"]]
     events = await Notification.select(Notification.event).where(
         (Notification.entity == "invitation") & Notification.entity_id.is_in(ids))
@@ -432,15 +432,20 @@ async def test_special_requests_request_approve_and_decline(api):
     street, convenor, office = await api("street"), await api("convenor"), await api("office")
     later = (dt.date.today() + dt.timedelta(days=14)).isoformat()
     body = assert_error(await street.post("/api/special-requests", json={}), 400)
-    assert body["errors"] == {"reason": "请填写提请事由。", "proposed_date": "请填写建议日期。"}
-    body = assert_error(await street.post("/api/special-requests", json={"reason": "x", "proposed_date": yesterday()}), 400)
+    assert body["errors"] == {"title": "请填写会议名称。", "reason": "请填写提请事由。", "proposed_date": "请填写建议日期。",
+                              "items": "请选择至少一项提请会议研究的议题。"}
+    item = (await accepted_item(street, office))["id"]
+    body = assert_error(await street.post("/api/special-requests", json={
+        "title": "t", "reason": "x", "proposed_date": yesterday(), "items": [item]}), 400)
     assert body["errors"] == {"proposed_date": "建议日期不能早于今天。"}
     reason = unique("提请事由")
-    response = await street.post("/api/special-requests", json={"reason": reason, "proposed_items": "事项一", "proposed_date": later})
+    response = await street.post("/api/special-requests", json={
+        "title": "关于路灯维修的专题会议", "reason": reason, "proposed_items": "事项一", "proposed_date": later, "items": [item]})
     assert response.status_code == 201, response.text
     req = response.json()
     assert (req["status"], req["street_name"], req["conference_name"], req["requested_by_name"], req["meeting"]) == (
         "requested", "兰山街道", LANSHAN_STREET, "兰山街道党工委", None)
+    assert req["title"] == "关于路灯维修的专题会议" and req["items"] == [item]
     url = f"/api/special-requests/{req['id']}"
     assert (await street.get(url)).json() == req and (await office.get(url)).json() == req
     listed = (await street.get("/api/special-requests", params={"q": reason})).json()
@@ -465,11 +470,13 @@ async def test_special_requests_request_approve_and_decline(api):
     assert approved["status"] == "approved" and approved["decided_by_name"] == "王建国" and approved["meeting"]
     meeting = (await office.get(f"/api/meetings/{approved['meeting']}")).json()
     assert (meeting["kind"], meeting["status"], meeting["date"]) == ("special", "draft", later)
+    assert meeting["title"] == "关于路灯维修的专题会议"
     for action in ("approve", "decline"):
         body = assert_error(await convenor.post(f"{url}/{action}", json={"comment": "再审"}), 409)
         assert body["detail"] == "该提请已经审批过了。"
     # Declining needs a comment; the street is told.
-    other = (await street.post("/api/special-requests", json={"reason": unique("提请"), "proposed_date": later})).json()
+    other = (await street.post("/api/special-requests", json={"title": "t", "reason": unique("提请"), "proposed_date": later,
+                                                              "items": [(await accepted_item(street, office))["id"]]})).json()
     body = assert_error(await convenor.post(f"/api/special-requests/{other['id']}/decline", json={}), 400)
     assert body["errors"] == {"comment": "请填写审批意见。"}
     response = await convenor.post(f"/api/special-requests/{other['id']}/decline", json={"comment": "请先自行协调"})
@@ -477,7 +484,10 @@ async def test_special_requests_request_approve_and_decline(api):
     notices = (await street.get("/api/notifications")).json()
     assert notices[0]["subject"] == "专题会议提请未获同意" and "请先自行协调" in notices[0]["body"]
     # The 兰山 convenor cannot decide a 罗庄 request.
-    lz = (await (await api("street_luozhuang")).post("/api/special-requests", json={"reason": unique("罗庄"), "proposed_date": later})).json()
+    street_lz = await api("street_luozhuang")
+    lz_item = (await accepted_item(street_lz, await api("office_luozhuang")))["id"]
+    lz = (await street_lz.post("/api/special-requests", json={
+        "title": "t", "reason": unique("罗庄"), "proposed_date": later, "items": [lz_item]})).json()
     assert_error(await convenor.post(f"/api/special-requests/{lz['id']}/approve", json={}), 404)
 
 

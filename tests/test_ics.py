@@ -206,8 +206,7 @@ async def test_notify_reply_change_cancel_through_the_services(anon: Any) -> Non
     response = await post_form(anon, f"/r/{inv['token']}", {"reply": "attending", "attendee_name": "刘洋", "attendee_title": "副局长"})
     assert response.status_code == 303
     form = meeting_form(title=row["title"], date=day.isoformat(), start_time="14:30", end_time="16:00", version=row["version"])
-    await services.update_meeting(office, meeting_id, form)
-    await services.notify_meeting(office, meeting_id)
+    await services.update_meeting(office, meeting_id, form)  # sends the change notice with the save
     second = await queued_ics(meeting_id, market, "meeting_updated")
     event = event_of(second)
     assert ics.method_of(second) == "REQUEST" and str(event["UID"]) == row["uid"] and int(event["SEQUENCE"]) == 1
@@ -341,4 +340,25 @@ async def test_removed_unit_gets_a_cancellation_for_its_copy(as_user):
     calendar = icalendar.Calendar.from_ical(note["ics"])
     assert str(calendar["method"]) == "CANCEL"
     event = next(iter(calendar.walk("VEVENT")))
-    assert str(event["status"]) == "CANCELLED"
+    # RFC 5546 §3.2.5: the meeting goes on, only this attendee is cancelled
+    meeting_row = await Meeting.select(Meeting.sequence, Meeting.uid).where(Meeting.id == meeting_id).first()
+    assert "STATUS" not in event and str(event["UID"]) == meeting_row["uid"]
+    assert int(event["SEQUENCE"]) == meeting_row["sequence"] + 1
+    attendees = event.get("ATTENDEE")
+    attendees = attendees if isinstance(attendees, list) else [attendees]
+    from conference.registry.tables import MemberUnit
+
+    unit = await MemberUnit.select(MemberUnit.name).where(MemberUnit.id == inv["unit"]).first()
+    assert len(attendees) == 1 and attendees[0].params["CN"] == unit["name"]
+    assert "无需再参加" in str(event["DESCRIPTION"]) and "会议照常举行" in str(event["DESCRIPTION"])
+    assert "会议已取消" not in str(event["DESCRIPTION"]) and not event.walk("VALARM")
+
+
+async def test_organizer_other_than_from_carries_sent_by() -> None:
+    fixed = meeting(office_email="lxhy-1@example.gov.cn")
+    event = event_of(ics.invitation(fixed, base_url=BASE, mail_from="lxhy-office@example.gov.cn", tz=SHANGHAI, stamp=STAMP))
+    assert str(event["ORGANIZER"]) == "mailto:lxhy-1@example.gov.cn"
+    assert event["ORGANIZER"].params["SENT-BY"] == "mailto:lxhy-office@example.gov.cn"
+    same = event_of(ics.invitation(meeting(office_email="LXHY-office@example.gov.cn"), base_url=BASE,
+                                   mail_from="lxhy-office@example.gov.cn", tz=SHANGHAI, stamp=STAMP))
+    assert "SENT-BY" not in same["ORGANIZER"].params

@@ -17,7 +17,7 @@ from conference.demo import DEMO_PASSWORD
 from conference.meetings.services import active_member_ids
 from conference.meetings.tables import Invitation, Meeting, SpecialMeetingRequest
 from conference.notifications.tables import Notification
-from conference.registry.tables import Conference, Person, Street
+from conference.registry.tables import Conference, MemberUnit, Person, Street
 from conference.timefmt import today
 from tests.conftest import field_error, field_value, html, post_form
 
@@ -41,9 +41,27 @@ def proposed(days: int = 30) -> str:
     return (today() + dt.timedelta(days=days)).isoformat()
 
 
-async def file_request(client, reason: str, items: str = "一、背街小巷路灯维修\n二、农贸市场周边占道经营") -> int:
-    response = await post_form(client, "/special-requests/new",
-                               {"reason": reason, "proposed_items": items, "proposed_date": proposed()})
+async def accepted_item(street: str = "street", units: tuple[str, ...] = ("兰山区综合行政执法局",)) -> int:
+    """An item the street submitted and the office accepted (not on a meeting): what a request names."""
+    from conference.agenda import services as agenda
+    from tests.factories import actor
+
+    office = "office_luozhuang" if street == "street_luozhuang" else "office"
+    unit_ids = [str((await MemberUnit.select(MemberUnit.id).where(MemberUnit.name == u).first())["id"]) for u in units]
+    item_id = await agenda.create_item(await actor(street), {
+        "title": f"背街小巷路灯维修 {tag()}", "description": "路灯长期损坏，夜间通行不便。", "category": "services",
+        "urgency": "normal"}, unit_ids, submit=True)
+    await agenda.accept_item(await actor(office), item_id)
+    return item_id
+
+
+async def file_request(client, reason: str, items: str = "请区执法局主要负责同志参会", item_ids: list[int] | None = None,
+                       title: str = "") -> int:
+    if item_ids is None:
+        item_ids = [await accepted_item()]
+    response = await post_form(client, "/special-requests/new", {
+        "title": title or f"关于{reason[:20]}的专题会议", "reason": reason, "proposed_items": items,
+        "proposed_date": proposed(), "items": [str(i) for i in item_ids]})
     assert response.status_code == 303, response.text
     match = re.fullmatch(r"/special-requests/(\d+)", response.headers["location"])
     assert match, response.headers["location"]
@@ -98,6 +116,8 @@ async def test_request_form_errors_are_shown_beside_fields_and_input_is_kept(as_
                                {"reason": "", "proposed_items": items, "proposed_date": "2000-01-01"})
     assert response.status_code == 400
     assert field_error(response, "reason") == "请填写提请事由。"
+    assert field_error(response, "title") == "请填写会议名称。"
+    assert field_error(response, "items") == "请选择至少一项提请会议研究的议题。"
     assert field_error(response, "proposed_date") == "建议日期不能早于今天。"
     assert field_value(response, "proposed_items") == items
     assert field_value(response, "proposed_date") == "2000-01-01"
@@ -140,9 +160,11 @@ async def test_convenor_approves_and_a_draft_special_meeting_is_created(as_user)
     assert row["decided_by"] == (await User.select(User.id).where(User.username == "convenor").first())["id"]
     meeting = await Meeting.select().where(Meeting.id == row["meeting"]).first()
     assert meeting["kind"] == "special" and meeting["status"] == "draft" and meeting["conference"] == conference
+    assert meeting["title"] == row["title"]  # named as the street asked, not after the date
     invited = {r["unit"] for r in await Invitation.select(Invitation.unit).where(Invitation.meeting == meeting["id"])}
     members = set(await active_member_ids(conference, row["proposed_date"]))
-    assert invited == members and invited  # the active members, not the one that left in 2025
+    named = (await MemberUnit.select(MemberUnit.id).where(MemberUnit.name == "兰山区综合行政执法局").first())["id"]
+    assert invited == {named} and named in members  # the unit the item names, not every member
 
     page = html(await convenor.get(f"/special-requests/{request_id}"))
     assert page.find(id="request-status").get_text(strip=True) == "已同意"

@@ -274,12 +274,71 @@ async def schedule_item(actor: Actor, item_id: int, data: Mapping[str, Any]) -> 
             raise ValidationFailed({"meeting": _("只能列入本联席会议的会议。")})
         if meeting["status"] not in ("draft", "notified"):
             raise ValidationFailed({"meeting": _("只能列入尚未召开的会议。")})
-        last = await AgendaItem.select(AgendaItem.position).where(AgendaItem.meeting == meeting_id).order_by(
-            AgendaItem.position, ascending=False).first()
-        await AgendaSlot.insert(AgendaSlot(item=item_id, meeting=meeting_id, outcome="pending"))
-        await _change(actor, item, "scheduled", "schedule", _("列入会议：{title}").format(title=meeting["title"]),
-                      meeting=meeting_id, position=(last["position"] + 1) if last else 1)
+        await _put_on_agenda(actor, item, meeting)
         return int(meeting["id"])
+
+
+async def _put_on_agenda(actor: Actor, item: Mapping[str, Any], meeting: Mapping[str, Any]) -> None:
+    """The item goes last on the meeting's agenda (the caller holds the meeting's row lock, so
+    positions run 1, 2, 3 without a gap or a repeat) and gets a slot in its history."""
+    last = await AgendaItem.select(AgendaItem.position).where(AgendaItem.meeting == meeting["id"]).order_by(
+        AgendaItem.position, ascending=False).first()
+    await AgendaSlot.insert(AgendaSlot(item=item["id"], meeting=meeting["id"], outcome="pending"))
+    await _change(actor, item, "scheduled", "schedule", _("列入会议：{title}").format(title=meeting["title"]),
+                  meeting=meeting["id"], position=(last["position"] + 1) if last else 1)
+
+
+# ---------------------------------------------------------------- special-meeting requests
+
+
+async def requestable_items(street_id: int | None, conference_id: int) -> list[dict[str, Any]]:
+    """The street's items a special-meeting request may put forward: accepted by the office, not on
+    a meeting, and not already named in another request still waiting for the convenor."""
+    return await db.fetch(
+        """SELECT a.id, a.title, a.urgency, a.submitted_at FROM agenda_item a
+           WHERE a.street = {} AND a.conference = {} AND a.status = 'accepted' AND a.meeting IS NULL
+             AND NOT EXISTS (SELECT 1 FROM special_meeting_request_item ri
+                             JOIN special_meeting_request r ON r.id = ri.request
+                             WHERE ri.item = a.id AND r.status = 'requested')
+           ORDER BY a.submitted_at, a.id""", int(street_id or 0), conference_id)
+
+
+async def request_items(request_id: int) -> list[dict[str, Any]]:
+    """The items a special-meeting request names, with their state now."""
+    return await db.fetch(
+        """SELECT a.id, a.title, a.status, a.urgency, a.meeting FROM special_meeting_request_item ri
+           JOIN agenda_item a ON a.id = ri.item WHERE ri.request = {} ORDER BY ri.id""", request_id)
+
+
+async def request_item_ids(request_ids: list[int]) -> dict[int, list[int]]:
+    """For each special-meeting request, the ids of the items it names (one query for all)."""
+    rows = await db.fetch(f"""SELECT request, item FROM special_meeting_request_item
+                              WHERE request IN ({db.int_list(request_ids)}) ORDER BY id""")  # noqa: S608 - ints only
+    result: dict[int, list[int]] = {}
+    for row in rows:
+        result.setdefault(int(row["request"]), []).append(int(row["item"]))
+    return result
+
+
+async def schedule_request_items(actor: Actor, request_id: int, meeting: Mapping[str, Any]) -> list[int]:
+    """On approval (inside the caller's transaction): the request's items still accepted go on the
+    new meeting's agenda in the order the street chose them; returns the member units they name
+    (requested units), for the invitations. An item the office put on another meeting meanwhile
+    stays there."""
+    await db.lock_row(Meeting, int(meeting["id"]))
+    scheduled = []
+    for row in await request_items(request_id):
+        await db.lock_row(AgendaItem, int(row["id"]))
+        item = await get_or_404(AgendaItem, int(row["id"]), ITEM_NOT_FOUND)
+        if item["status"] != "accepted" or item["meeting"] is not None or item["conference"] != meeting["conference"]:
+            continue
+        await _put_on_agenda(actor, item, meeting)
+        scheduled.append(int(item["id"]))
+    if not scheduled:
+        return []
+    units = await AgendaItemUnit.select(AgendaItemUnit.unit).where(AgendaItemUnit.item.is_in(scheduled)).order_by(
+        AgendaItemUnit.id)
+    return list(dict.fromkeys(int(u["unit"]) for u in units))
 
 
 async def move_item(actor: Actor, item_id: int, direction: str) -> int:

@@ -7,7 +7,7 @@ from piccolo.columns import Bytea, ForeignKey, Integer, OnDelete, Serial, Text, 
 from piccolo.table import Table
 
 from conference.accounts.tables import User
-from conference.meetings.tables import Meeting
+from conference.meetings.tables import Meeting, SpecialMeetingRequest
 from conference.registry.tables import Conference, MemberUnit, Street
 
 ITEM_STATES = ("draft", "submitted", "accepted", "returned", "merged", "scheduled", "discussed", "resolved", "deferred")
@@ -65,3 +65,13 @@ class Attachment(Table, tablename="attachment"):
     data = Bytea()
     uploaded_by = ForeignKey(User, null=True, on_delete=OnDelete.restrict)
     created_at = Timestamptz()
+
+
+class SpecialMeetingRequestItem(Table, tablename="special_meeting_request_item"):
+    """An accepted item a street puts forward in its special-meeting request (unique per request
+    and item); on approval these go on the new meeting's agenda. Kept here because it names an
+    agenda item, and agenda depends on meetings, not the reverse."""
+
+    id = Serial(primary_key=True)
+    request = ForeignKey(SpecialMeetingRequest, index=True, on_delete=OnDelete.cascade)
+    item = ForeignKey(AgendaItem, index=True, on_delete=OnDelete.restrict)

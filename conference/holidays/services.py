@@ -63,6 +63,12 @@ async def year_days(year: int) -> list[dict[str, Any]]:
     return rows
 
 
+async def days_between(start: dt.date, end: dt.date) -> dict[dt.date, dict[str, Any]]:
+    """The holidays and make-up working days from start to end (one query), by day, labelled."""
+    rows = await db.fetch("SELECT day, kind, name FROM holiday_day WHERE day >= {} AND day <= {} ORDER BY day", start, end)
+    return {row["day"]: {**row, "kind_label": KIND_LABELS.get(row["kind"], row["kind"])} for row in rows}
+
+
 async def years() -> list[int]:
     rows = await db.fetch("SELECT DISTINCT year FROM holiday_day ORDER BY year")
     return [int(r["year"]) for r in rows]

@@ -30,12 +30,13 @@ from litestar.params import Parameter
 
 from conference.accounts.actor import Actor
 from conference.accounts.scope import visible_conference_ids
+from conference.agenda.services import request_item_ids
 from conference.agenda.views import age_days
 from conference.errors import NotFound, ValidationFailed
 from conference.i18n import gettext as _
 from conference.meetings import services, views
 from conference.meetings.tables import Invitation, Meeting, SpecialMeetingRequest
-from conference.notifications.services import TOKEN_LINK, recent_for
+from conference.notifications.services import mask_links, recent_for
 from conference.records import get_or_404
 from conference.registry.api import MAX_ID, READ_ERRORS, WRITE_ERRORS, PageNo, PerPage, Q, RecordId, _fields, _merge, _responses
 from conference.timefmt import local, today
@@ -292,9 +293,11 @@ class SpecialRequestOut(msgspec.Struct):
     conference_name: str
     street: int
     street_name: str
+    title: str  # the name the approved special meeting takes
     reason: str
-    proposed_items: str
+    proposed_items: str  # a free-text note
     proposed_date: dt.date
+    items: list[int]  # the street's accepted items put forward (agenda item ids)
     status: str  # requested | approved | declined
     decision_comment: str
     requested_by_name: str | None
@@ -313,9 +316,11 @@ class SpecialRequestPage(msgspec.Struct):
 
 
 class SpecialRequestIn(msgspec.Struct, forbid_unknown_fields=True):
+    title: str | None = None
     reason: str | None = None
     proposed_items: str | None = None
     proposed_date: dt.date | None = None
+    items: list[int] | None = None  # ids of the street's accepted items not yet on a meeting; at least one
 
 
 class DecisionIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -482,7 +487,7 @@ async def create_meeting(request: Request[Any, Any, Any], data: MeetingIn) -> Me
        responses=WRITE_ERRORS)
 async def update_meeting(request: Request[Any, Any, Any], meeting_id: RecordId, data: MeetingPatch) -> MeetingDetail:
     """只修改给出的字段；version 须为读取时的版本，否则返回 409。草稿和已通知的会议可以修改；已通知的会议修改时间、地点或
-    名称后 sequence 加 1，须再次发送通知（notify）。"""
+    名称后 sequence 加 1，并在同一次保存中向全部受邀单位发送变更通知。"""
     actor = actor_of(request)
     stored = await services.managed_meeting(actor, meeting_id)
     await services.update_meeting(actor, meeting_id, _merge(_stored_form(stored), data))
@@ -590,11 +595,17 @@ async def _request_scope(actor: Actor) -> Any:
     return None if visible is None else SMR.conference.is_in(list(visible) or [0])
 
 
+async def _request_rows(rows: list[dict[str, Any]]) -> list[SpecialRequestOut]:
+    """The requests with the ids of the items each puts forward (one query for all)."""
+    items = await request_item_ids([int(r["id"]) for r in rows])
+    return [_convert({**r, "items": items.get(int(r["id"]), [])}, SpecialRequestOut) for r in rows]
+
+
 async def _special_request(actor: Actor, request_id: int) -> SpecialRequestOut:
     await services.special_request_for(actor, request_id)
     row = await SMR.select(*REQUEST_COLUMNS).where(SMR.id == request_id).first()
     assert row is not None
-    return _convert(row, SpecialRequestOut)
+    return (await _request_rows([row]))[0]
 
 
 @get("/api/special-requests", opt={"roles": REQUEST_READERS}, tags=["专题会议提请"], summary=_("专题会议提请列表"),
@@ -605,16 +616,16 @@ async def list_special_requests(request: Request[Any, Any, Any], q: Q = None,
                                 sort: Literal["created", "proposed_date"] = "created",
                                 desc: Annotated[bool, Parameter(description=_("是否倒序（默认最新的在前）"))] = True,
                                 ) -> SpecialRequestPage:
-    """街道只看到本街道的提请，办公室和召集人看到其联席会议的提请；q 搜索提请事由和拟议事项。"""
+    """街道只看到本街道的提请，办公室和召集人看到其联席会议的提请；q 搜索会议名称、提请事由和补充说明。"""
     actor = actor_of(request)
     where = await _request_scope(actor)
     if status is not None:
         where = (SMR.status == status) if where is None else (where & (SMR.status == status))
     query = {"q": q or "", "page": str(page), "per_page": str(per_page), "sort": sort, "desc": "1" if desc else ""}
-    result = await paginate(SMR, REQUEST_COLUMNS, query, search=[SMR.reason, SMR.proposed_items],
+    result = await paginate(SMR, REQUEST_COLUMNS, query, search=[SMR.title, SMR.reason, SMR.proposed_items],
                             sorts={"created": SMR.id, "proposed_date": SMR.proposed_date}, default_sort="created",
                             where=where)
-    return SpecialRequestPage(items=[_convert(r, SpecialRequestOut) for r in result.rows], total=result.total,
+    return SpecialRequestPage(items=await _request_rows(result.rows), total=result.total,
                               page=result.page, per_page=result.per_page)
 
 
@@ -627,9 +638,12 @@ async def get_special_request(request: Request[Any, Any, Any], request_id: Recor
 @post("/api/special-requests", opt={"roles": ("street",)}, tags=["专题会议提请"], summary=_("提请召开专题会议"),
       responses=WRITE_ERRORS)
 async def create_special_request(request: Request[Any, Any, Any], data: SpecialRequestIn) -> SpecialRequestOut:
-    """街道向本街道联席会议的召集人提请；proposed_date 不能早于今天。"""
+    """街道向本街道联席会议的召集人提请：title 为同意后专题会议的名称；items 为本街道已受理、尚未列入会议的议题（至少一项），
+    同意后列入专题会议议程，并邀请议题提请协调的单位；proposed_date 不能早于今天。"""
     actor = actor_of(request)
-    request_id = await services.request_special_meeting(actor, _fields(data))
+    fields = _fields(data)
+    items = fields.pop("items", None) or []
+    request_id = await services.request_special_meeting(actor, fields, [str(i) for i in items])
     return await _special_request(actor, request_id)
 
 
@@ -665,7 +679,7 @@ async def my_notifications(request: Request[Any, Any, Any]) -> list[Notification
         rows = await recent_for(unit_id=actor.unit_id, limit=NOTIFICATION_LIMIT) if actor.unit_id else []
     else:
         rows = await recent_for(street_id=actor.street_id, limit=NOTIFICATION_LIMIT) if actor.street_id else []
-    return [_convert({**r, "body": TOKEN_LINK.sub("/r/…", r["body"] or "")}, NotificationOut) for r in rows]
+    return [_convert({**r, "body": mask_links(r["body"] or "")}, NotificationOut) for r in rows]
 
 
 ROUTES: list[Any] = [

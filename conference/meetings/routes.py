@@ -18,11 +18,15 @@ from conference.accounts.actor import Actor
 from conference.accounts.scope import visible_conference_ids
 from conference.db import fetch
 from conference.errors import Conflict, DomainError, ValidationFailed
+from conference.holidays.services import days_between as holiday_days
 from conference.i18n import gettext as _
 from conference.meetings import services, views
 from conference.meetings.tables import Invitation
-from conference.registry.tables import MemberUnit, Person
+from conference.registry.tables import Person
 from conference.settings import get_settings
+from conference.tasks.services import ALERT_LABELS
+from conference.tasks.services import STATUS_LABELS as TASK_STATUS_LABELS
+from conference.tasks.views import open_deadlines
 from conference.timefmt import cn_month_day, local, now, today
 from conference.web.auth import actor_of
 from conference.web.fields import Field
@@ -43,12 +47,13 @@ def _filter(query: dict[str, str]) -> views.MeetingFilter:
         kind=query.get("kind", "") if query.get("kind") in services.KIND_LABELS else "",
         status=query.get("status", "") if query.get("status") in services.STATUS_LABELS else "",
         start=parse_day(query.get("start")), end=parse_day(query.get("end")), q=(query.get("q") or "").strip()[:50],
+        todo=query.get("todo", "") if query.get("todo") in views.TODO_LABELS else "",
     )
 
 
 async def _conference_options(actor: Actor) -> list[tuple[str, str]]:
     visible = await visible_conference_ids(actor)
-    rows = await fetch("SELECT id, name FROM conference ORDER BY name")  # the list page's hot path: fast read
+    rows = await fetch("SELECT id, name FROM conference ORDER BY sort_key, name")  # the list page's hot path: fast read
     return [(str(r["id"]), r["name"]) for r in rows if visible is None or r["id"] in visible]
 
 
@@ -66,7 +71,7 @@ async def meeting_list(request: Request[Any, Any, Any]) -> Template:
     rows, total = await views.meeting_rows(actor, flt, order=f"{sorts[sort]} {'DESC' if desc else 'ASC'}",
                                            limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
     pages = max(1, math.ceil(total / PER_PAGE))
-    params = {k: v for k, v in query.items() if k in ("conference", "kind", "status", "start", "end", "q") and v}
+    params = {k: v for k, v in query.items() if k in ("conference", "kind", "status", "start", "end", "q", "todo") and v}
 
     def url(**changes: Any) -> str:
         merged = {**params, "sort": sort, "desc": "1" if desc else "", "page": page, **changes}
@@ -74,7 +79,8 @@ async def meeting_list(request: Request[Any, Any, Any]) -> Template:
 
     return render(request, "meetings/list.html", rows=rows, total=total, page=page, pages=pages, url=url, sort=sort,
                   desc=desc, filters=params, conference_options=await _conference_options(actor),
-                  kind_labels=services.KIND_LABELS, status_labels=services.STATUS_LABELS)
+                  kind_labels=services.KIND_LABELS, status_labels=services.STATUS_LABELS,
+                  display_labels=views.DISPLAY_STATUS_LABELS, todo_labels=views.TODO_LABELS)
 
 
 @get("/meetings/calendar", opt={"roles": READERS}, include_in_schema=False)
@@ -104,20 +110,31 @@ async def meeting_calendar(request: Request[Any, Any, Any]) -> Template:
         by_day.setdefault(local(row["starts_at"]).date(), []).append(row)
     days = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
     weeks = [days[i:i + 7] for i in range(0, len(days), 7)]
+    # Holidays and make-up working days always (one query); task deadlines when asked (one more).
+    show_tasks = query.get("tasks") == "1"
+    deadlines: dict[dt.date, list[dict[str, Any]]] = {}
+    if show_tasks:
+        for task in await open_deadlines(actor, start, end):
+            deadlines.setdefault(task["deadline"], []).append(task)
     return render(request, "meetings/calendar.html", view=view, weeks=weeks, by_day=by_day, heading=heading,
                   anchor=anchor, prev_anchor=prev_anchor, next_anchor=next_anchor, today=today(), weekdays=WEEKDAYS,
-                  status_labels=services.STATUS_LABELS, kind_labels=services.KIND_LABELS)
+                  status_labels=services.STATUS_LABELS, kind_labels=services.KIND_LABELS,
+                  holidays=await holiday_days(start, end), show_tasks=show_tasks, deadlines=deadlines,
+                  alert_labels=ALERT_LABELS, task_status_labels=TASK_STATUS_LABELS)
 
 
 @get("/meetings/plenaries", opt={"roles": ("admin", "office", "convenor")}, include_in_schema=False)
 async def plenaries(request: Request[Any, Any, Any]) -> Template:
     actor = actor_of(request)
-    return render(request, "meetings/plenaries.html", rows=await views.plenary_overview(actor, today()),
-                  can_create=actor.role in OFFICE)
+    rows = await views.plenary_overview(actor, today())
+    due_only = request.query_params.get("state") == "due"  # the workbench's link: still to be arranged
+    if due_only:
+        rows = [r for r in rows if r["state"] in views.PLENARY_DUE]
+    return render(request, "meetings/plenaries.html", rows=rows, can_create=actor.role in OFFICE, due_only=due_only)
 
 
 async def _meeting_fields(actor: Actor, with_conference: bool) -> list[Field]:
-    persons = await Person.select(Person.id, Person.name, Person.title).order_by(Person.name)
+    persons = await Person.select(Person.id, Person.name, Person.title).order_by(Person.sort_key, Person.name)
     fields = []
     if with_conference:
         fields.append(Field("conference", _("联席会议"), "select", required=True,
@@ -134,6 +151,21 @@ async def _meeting_fields(actor: Actor, with_conference: bool) -> list[Field]:
         Field("notes", _("备注"), "textarea", max_length=2000),
     ]
     return fields
+
+
+def _notice_fields() -> list[Field]:
+    """The choice a save of a notified meeting offers (services.update_meeting applies it)."""
+    return [
+        Field("notice", _("变更通知"), "select", options=list(services.NOTICE_LABELS.items()),
+              help=_("修改会议名称、时间或地点后，保存时即向全部受邀单位发送变更通知。")),
+        Field("notice_reason", _("不通知的理由"), "textarea", max_length=500,
+              help=_("选择“不通知”时必填，将记入操作日志。")),
+    ]
+
+
+async def _edit_fields(actor: Actor, meeting: dict[str, Any]) -> list[Field]:
+    fields = await _meeting_fields(actor, False)
+    return fields + _notice_fields() if meeting["status"] == "notified" else fields
 
 
 @get("/meetings/new", opt={"roles": OFFICE}, include_in_schema=False)
@@ -169,9 +201,8 @@ async def _detail_context(actor: Actor, meeting_id: int) -> dict[str, Any]:
     context = await views.meeting_detail_for(actor, meeting_id)
     context["can_manage"] = actor.role in OFFICE
     if context["can_manage"]:
-        invited = {i["unit"] for i in context["invitations"]}
-        units = await MemberUnit.select(MemberUnit.id, MemberUnit.name).where(MemberUnit.ended_on.is_null()).order_by(MemberUnit.name)
-        context["unit_options"] = [("", _("请选择"))] + [(str(u["id"]), u["name"]) for u in units if u["id"] not in invited]
+        units = await services.invitable_units(context["meeting"])
+        context["unit_options"] = [("", _("请选择"))] + [(str(u["id"]), u["name"]) for u in units]
     context.update(kind_labels=services.KIND_LABELS, status_labels=services.STATUS_LABELS,
                    reply_labels=services.REPLY_LABELS, attendance_labels=services.ATTENDANCE_LABELS,
                    role_labels=services.ROLE_LABELS, base_url=get_settings().base_url)
@@ -199,26 +230,36 @@ def _edit_form(meeting: dict[str, Any]) -> dict[str, str]:
     start, end = local(meeting["starts_at"]), local(meeting["ends_at"])
     return {"kind": meeting["kind"], "title": meeting["title"], "date": start.date().isoformat(),
             "start_time": f"{start:%H:%M}", "end_time": f"{end:%H:%M}", "location": meeting["location"],
-            "presiding": str(meeting["presiding"] or ""), "notes": meeting["notes"], "version": str(meeting["version"])}
+            "presiding": str(meeting["presiding"] or ""), "notes": meeting["notes"], "version": str(meeting["version"]),
+            "notice": "send"}
 
 
 @get("/meetings/{meeting_id:int}/edit", opt={"roles": OFFICE}, include_in_schema=False)
 async def meeting_edit(request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Template:
     actor = actor_of(request)
     meeting = await services.managed_meeting(actor, meeting_id)
-    notice = _("会议已通知：修改时间、地点或名称后，需要向全部受邀单位重新发送通知。") if meeting["status"] == "notified" else ""
-    return render(request, "form_page.html", fields=await _meeting_fields(actor, False), form=_edit_form(meeting), errors={},
-                  title=_("编辑会议"), back=f"/meetings/{meeting_id}", notice=notice)
+    return render(request, "form_page.html", fields=await _edit_fields(actor, meeting), form=_edit_form(meeting), errors={},
+                  title=_("编辑会议"), back=f"/meetings/{meeting_id}", notice=_edit_notice(meeting))
+
+
+def _edit_notice(meeting: dict[str, Any]) -> str:
+    if meeting["status"] != "notified":
+        return ""
+    return _("会议已通知：修改名称、时间或地点后，保存时将向全部受邀单位发送变更通知；如无需通知，请选择“不通知”并说明理由。")
+
+
+def _saved(notified: int) -> str:
+    return _("会议已保存，已向 {n} 个单位发送变更通知。").format(n=notified) if notified else _("会议已保存。")
 
 
 @post("/meetings/{meeting_id:int}/edit", opt={"roles": OFFICE}, include_in_schema=False)
 async def meeting_update(request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Template | Redirect:
     actor = actor_of(request)
-    await services.managed_meeting(actor, meeting_id)
-    return await submit(request, template="form_page.html", fields=await _meeting_fields(actor, False),
-                        title=_("编辑会议"), back=f"/meetings/{meeting_id}",
+    meeting = await services.managed_meeting(actor, meeting_id)
+    return await submit(request, template="form_page.html", fields=await _edit_fields(actor, meeting),
+                        title=_("编辑会议"), back=f"/meetings/{meeting_id}", notice=_edit_notice(meeting),
                         action=lambda data: services.update_meeting(actor, meeting_id, data),
-                        success=lambda _r: f"/meetings/{meeting_id}", flash=_("会议已保存。"))
+                        success=lambda _r: f"/meetings/{meeting_id}", flash=_saved)
 
 
 async def _action(request: Request[Any, Any, Any], meeting_id: int, action: Callable[[dict[str, Any]], Awaitable[Any]],

@@ -24,21 +24,29 @@ from conference.notifications.services import queue
 from conference.records import get_or_404, insert_audited, update_audited
 from conference.registry.tables import Conference, ConvenorAppointment, Membership, MemberUnit, Person
 from conference.settings import get_settings
-from conference.timefmt import cn_date, cn_datetime, now
+from conference.timefmt import cn_date, cn_datetime, local, now
 
 KIND_LABELS = {"plenary": _("全体会议"), "special": _("专题会议")}
 STATUS_LABELS = {
     "draft": _("草稿"), "notified": _("已通知"), "held": _("已召开"), "minutes_in_review": _("纪要审签中"),
     "minutes_published": _("纪要已印发"), "cancelled": _("已取消"),
 }
-REPLY_LABELS = {"pending": _("未回复"), "attending": _("参会"), "leave": _("请假"), "delegated": _("委托参会")}
+REPLY_LABELS = {"pending": _("未回复"), "attending": _("参会"), "leave": _("请假"), "delegated": _("委托参会"),
+                "tentative": _("暂定")}
+# The answers of the reply form; "暂定" (TENTATIVE) comes only from a calendar program's reply.
+FORM_REPLIES = ("attending", "leave", "delegated")
+# A pending reply that had been given before was reset by a change of date, time or place.
+RECONFIRM_LABEL = _("待确认")
 ATTENDANCE_LABELS = {"present": _("出席"), "leave": _("请假"), "absent": _("缺席")}
 ROLE_LABELS = {"member": _("成员单位"), "observer": _("列席单位")}
 REQUEST_STATUS_LABELS = {"requested": _("待审批"), "approved": _("已同意"), "declined": _("未同意")}
 # Changing one of these after notification re-notifies every invited unit (iCalendar SEQUENCE+1).
 NOTIFIED_FIELDS = ("title", "starts_at", "ends_at", "location")
+# ... and one of these also asks every unit to confirm again (its reply goes back to pending).
+RECONFIRM_FIELDS = ("starts_at", "ends_at", "location")
 MEETING_NOT_FOUND = _("没有找到该会议，或您无权查看。")
 EDITABLE = ("draft", "notified")
+NOTICE_LABELS = {"send": _("发送变更通知"), "skip": _("不通知")}
 
 
 def _wrong_state(status: str, doing: str) -> Conflict:
@@ -125,6 +133,17 @@ async def active_member_ids(conference_id: int, day: dt.date) -> list[int]:
     return sorted({r["unit"] for r in rows})
 
 
+async def invitable_units(meeting: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The invitee picker's choices: the conference's member units on the meeting's day that are not
+    invited yet (never another district's units, never a unit twice)."""
+    members = await active_member_ids(meeting["conference"], local(meeting["starts_at"]).date())
+    invited = {r["unit"] for r in await Invitation.select(Invitation.unit).where(Invitation.meeting == meeting["id"])}
+    choices = [unit for unit in members if unit not in invited]
+    if not choices:
+        return []
+    return await MemberUnit.select(MemberUnit.id, MemberUnit.name).where(MemberUnit.id.is_in(choices)).order_by(MemberUnit.sort_key, MemberUnit.name)
+
+
 async def current_convenor(conference_id: int, day: dt.date) -> int | None:
     row = await ConvenorAppointment.select(ConvenorAppointment.person).where(
         (ConvenorAppointment.conference == conference_id) & (ConvenorAppointment.start_date <= day)
@@ -173,24 +192,72 @@ async def create_meeting(actor: Actor, conference_id: int, data: Mapping[str, An
     return meeting_id
 
 
-async def update_meeting(actor: Actor, meeting_id: int, data: Mapping[str, Any]) -> None:
+def _notice_choice(form: FormReader) -> tuple[str, str]:
+    """What to do about a change of a notified meeting: send the change notice with the save
+    (the default, also when the field is absent, e.g. from the API) or not, with a reason."""
+    notice = form.choice("notice", _("变更通知"), NOTICE_LABELS, required=False) or "send"
+    reason = form.text("notice_reason", _("不通知的理由"), required=notice == "skip", max_length=500)
+    return notice, reason
+
+
+async def update_meeting(actor: Actor, meeting_id: int, data: Mapping[str, Any]) -> int:
+    """Saves the meeting. A change of title, time or place of a notified meeting raises its SEQUENCE
+    and sends the change notice in the same transaction (under the meeting's row lock, so a save
+    submitted twice sends one notice: the second carries a stale version and is refused); with
+    "不通知" and a reason the change is saved without a new SEQUENCE and the reason is audited.
+    Returns how many units were sent the change notice."""
     current = await managed_meeting(actor, meeting_id)
     if current["status"] not in EDITABLE:
         raise _wrong_state(current["status"], _("修改"))
-    values = await _meeting_values(actor, data, current["conference"])
     form = FormReader(data)
+    notice, reason = _notice_choice(form)
+    try:
+        values = await _meeting_values(actor, data, current["conference"])
+    except ValidationFailed as exc:  # every message at once, the notice choice's too
+        raise ValidationFailed({**exc.errors, **form.errors}) from None
     version = form.version()
     form.done()  # a version that is not a record version is refused, not taken as "don't check"
     async with db.atomic(Meeting, meeting_id):
         current = await get_or_404(Meeting, meeting_id, MEETING_NOT_FOUND)
         changed = [f for f in NOTIFIED_FIELDS if values[f] != current[f]]
-        if current["status"] == "notified" and changed:
-            # Recorded as its own audit action, and the higher SEQUENCE marks every invitation
-            # (notified_sequence < sequence) for re-notification.
+        renotify = current["status"] == "notified" and bool(changed)
+        if renotify and notice == "send":
+            # The higher SEQUENCE marks every invitation (notified_sequence < sequence) for the
+            # change notice, which notify_meeting sends below, inside this transaction.
             values["sequence"] = current["sequence"] + 1
         await update_audited(actor, Meeting, "meeting", current, values, expected_version=version,
-                             action="reschedule" if "sequence" in values else "update",
+                             action="reschedule" if renotify else "update",
                              conference_id=current["conference"])
+        if "sequence" in values and set(changed) & set(RECONFIRM_FIELDS):
+            await ask_to_reconfirm(actor, meeting_id, current["conference"])
+        if not renotify:
+            return 0
+        if notice == "skip":
+            await record(actor, "skip_notice", "meeting", meeting_id, after={"fields": changed, "reason": reason},
+                         conference_id=current["conference"])
+            return 0
+        if not await Invitation.exists().where(Invitation.meeting == meeting_id):
+            return 0  # nobody to tell; units added later get the notice through "发送通知"
+        return await notify_meeting(actor, meeting_id)
+
+
+async def ask_to_reconfirm(actor: Actor, meeting_id: int, conference_id: int) -> int:
+    """A new date, time or place makes every answer an answer to another meeting: each reply goes
+    back to pending (PARTSTAT=NEEDS-ACTION in the next invitation, RFC 5546 §2.1.4), shown as
+    "待确认" because replied_at still tells it had been given; the names given are kept to start
+    the form from. Audited per invitation. Returns how many replies were reset."""
+    rows = await Invitation.select().where((Invitation.meeting == meeting_id) & (Invitation.reply != "pending"))
+    for row in rows:
+        await update_audited(actor, Invitation, "invitation", row, {"reply": "pending"}, expected_version=None,
+                             action="reconfirm", conference_id=conference_id)
+    return len(rows)
+
+
+def reply_label(reply: str, replied_at: Any) -> str:
+    """未回复, or 待确认 for a reply reset by a change (see ask_to_reconfirm), or the answer."""
+    if reply == "pending" and replied_at is not None:
+        return RECONFIRM_LABEL
+    return REPLY_LABELS.get(reply, reply)
 
 
 async def _transition(actor: Actor, meeting: Mapping[str, Any], status: str, action: str, **extra: Any) -> None:
@@ -210,8 +277,8 @@ async def notify_meeting(actor: Actor, meeting_id: int) -> int:
         meeting = await managed_meeting(actor, meeting_id)
         if meeting["status"] not in EDITABLE:
             raise _wrong_state(meeting["status"], _("发送通知"))
-        invitations = await Invitation.select(Invitation.id, Invitation.unit, Invitation.notified_sequence).where(
-            Invitation.meeting == meeting_id)
+        invitations = await Invitation.select(Invitation.id, Invitation.unit, Invitation.notified_sequence, Invitation.reply,
+                                              Invitation.replied_at).where(Invitation.meeting == meeting_id)
         if not invitations:
             raise Conflict(_("会议还没有邀请任何单位，不能发送通知。"))
         pending = [i for i in invitations if i["notified_sequence"] is None or i["notified_sequence"] < meeting["sequence"]]
@@ -226,6 +293,8 @@ async def notify_meeting(actor: Actor, meeting_id: int) -> int:
             # be repeated); the link of an earlier notice stops working.
             token = await new_reply_token(inv["id"])
             body = _meeting_text(meeting) + "\n" + _("请通过以下链接回复参会情况：{url}").format(url=f"{base}/r/{token}")
+            if changed and inv["reply"] == "pending" and inv["replied_at"] is not None:  # reset by ask_to_reconfirm
+                body = _("会议的日期、时间或地点已变更，贵单位此前的回复已失效，请重新确认是否参会。") + "\n" + body
             await queue("meeting_updated" if changed else "meeting_notified", conference_id=meeting["conference"], subject=subject, body=body,
                         unit_id=inv["unit"], entity="invitation", entity_id=inv["id"],
                         ics=render_invitation(calendar, inv["unit"], reply_token=token) if calendar else None)
@@ -245,6 +314,11 @@ async def hold_meeting(actor: Actor, meeting_id: int) -> None:
             raise _wrong_state(meeting["status"], _("标记为已召开"))
         if meeting["starts_at"] > now():
             raise Conflict(_("会议尚未开始（{start}），开始后才能标记为已召开。").format(start=cn_datetime(meeting["starts_at"])))
+        outdated = await Invitation.count().where(
+            (Invitation.meeting == meeting_id) & (Invitation.notified_sequence < meeting["sequence"]))
+        if outdated:
+            # Units told an older time or place may not have come: they must hear of the change first.
+            raise Conflict(_("还有 {n} 个受邀单位收到的是变更前的会议通知，请先发送变更通知，再标记为已召开。").format(n=outdated))
         await _transition(actor, meeting, "held", "hold")
 
 
@@ -289,6 +363,9 @@ async def add_invitation(actor: Actor, meeting_id: int, data: Mapping[str, Any])
         if await Invitation.exists().where((Invitation.meeting == meeting_id) & (Invitation.unit == unit_id)):
             raise ValidationFailed({"unit": _("该单位已在受邀名单中。")})
         assert unit_id is not None
+        if role == "member" and unit_id not in await active_member_ids(meeting["conference"], local(meeting["starts_at"]).date()):
+            # 列席 (observer) may be any unit; 成员单位 only the conference's members on the meeting's day
+            raise ValidationFailed({"unit": _("该单位不是本联席会议的成员单位，请以列席单位邀请。")})
         invitation_id = await _invite(meeting_id, unit_id, role)
         await record(actor, "invite", "invitation", invitation_id, after={"unit": unit_id, "role": role},
                      conference_id=meeting["conference"])
@@ -309,7 +386,7 @@ async def remove_invitation(actor: Actor, invitation_id: int) -> int:
         # RFC 5546: an attendee taken off the list gets a CANCEL for its own copy, so the event
         # leaves its calendar (built before the invitation row goes).
         calendar = await meeting_context(meeting_id=int(meeting["id"]))
-        cancel_ics = render_invitation({**calendar, "status": "cancelled"}, inv["unit"]) if calendar else None
+        cancel_ics = render_invitation(calendar, inv["unit"], uninvited=True) if calendar else None
         await Invitation.delete().where(Invitation.id == invitation_id)
         await record(actor, "uninvite", "invitation", invitation_id, before={"unit": inv["unit"], "role": inv["role"]},
                      conference_id=meeting["conference"])
@@ -350,7 +427,7 @@ async def reply(actor: Actor | None, invitation: Mapping[str, Any], meeting: Map
     if meeting["status"] not in ("draft", "notified"):
         raise _wrong_state(meeting["status"], _("回复参会情况"))
     form = FormReader(data)
-    answer = form.choice("reply", _("参会情况"), {k: v for k, v in REPLY_LABELS.items() if k != "pending"})
+    answer = form.choice("reply", _("参会情况"), {k: REPLY_LABELS[k] for k in FORM_REPLIES})
     values: dict[str, Any] = {"reply": answer, "attendee_name": "", "attendee_title": "", "leave_reason": ""}
     if answer in ("attending", "delegated"):
         values["attendee_name"] = form.text("attendee_name", _("参会人姓名"), required=True, max_length=40)
@@ -358,12 +435,22 @@ async def reply(actor: Actor | None, invitation: Mapping[str, Any], meeting: Map
     if answer == "leave":
         values["leave_reason"] = form.text("leave_reason", _("请假事由"), required=True, max_length=500)
     form.done()
-    async with db.atomic(Invitation, invitation["id"]):
-        current = await get_or_404(Invitation, invitation["id"])
+    await save_reply(actor, invitation["id"], meeting, values, via=_("回执链接"))
+
+
+async def save_reply(actor: Actor | None, invitation_id: int, meeting: Mapping[str, Any], values: Mapping[str, Any], *,
+                     via: str) -> None:
+    """Records a unit's answer, from the reply form or from its calendar program's METHOD:REPLY
+    (conference.mail.inbox): the same state rule and the same audit action. `via` names the channel
+    in the audit trail when there is no signed-in actor."""
+    if meeting["status"] not in EDITABLE:
+        raise _wrong_state(meeting["status"], _("回复参会情况"))
+    async with db.atomic(Invitation, invitation_id):
+        current = await get_or_404(Invitation, invitation_id)
         unit = await MemberUnit.select(MemberUnit.name).where(MemberUnit.id == current["unit"]).first()
         await update_audited(actor, Invitation, "invitation", current, {**values, "replied_at": now()},
                              expected_version=None, action="reply", conference_id=meeting["conference"],
-                             actor_name=None if actor else _("{unit}（回执链接）").format(unit=unit["name"] if unit else ""))
+                             actor_name=None if actor else _("{unit}（{via}）").format(unit=unit["name"] if unit else "", via=via))
 
 
 async def record_attendance(actor: Actor, invitation_id: int, data: Mapping[str, Any]) -> int:
@@ -404,22 +491,53 @@ async def street_conference(street_id: int | None) -> int:
     return next((i for i in ids if i in active), ids[0])
 
 
-async def request_special_meeting(actor: Actor, data: Mapping[str, Any]) -> int:
+def _chosen_ids(form: FormReader, chosen: list[str], allowed: set[int]) -> list[int]:
+    """The ticked items, in the order shown, each one the street may still put forward."""
+    ids: list[int] = []
+    for value in chosen:
+        try:
+            item_id = int(value)
+        except (TypeError, ValueError):
+            item_id = 0
+        if item_id not in allowed:
+            form.fail("items", _("所选议题已列入会议、已在其他提请中，或不属于本街道，请重新选择。"))
+            return []
+        if item_id not in ids:
+            ids.append(item_id)
+    if not ids:
+        form.fail("items", _("请选择至少一项提请会议研究的议题。"))
+    return ids
+
+
+async def request_special_meeting(actor: Actor, data: Mapping[str, Any], item_ids: list[str] | None = None) -> int:
+    """A street asks for a special meeting on some of its accepted items (item_ids, the ticked
+    checkboxes); the title names the meeting the convenor's approval creates."""
+    from conference.agenda.services import requestable_items  # agenda depends on meetings, not the reverse
+    from conference.agenda.tables import SpecialMeetingRequestItem
+
     if actor.role != "street":
         raise Forbidden(_("专题会议由街道提请。"))
+    conference_id = await street_conference(actor.street_id)
     form = FormReader(data)
+    title = form.text("title", _("会议名称"), required=True, max_length=120)
     reason = form.text("reason", _("提请事由"), required=True, max_length=2000)
-    items = form.text("proposed_items", _("拟议事项"), max_length=2000)
+    note = form.text("proposed_items", _("补充说明"), max_length=2000)
     day = form.date("proposed_date", _("建议日期"), required=True)
     if day and day < now().astimezone(get_settings().tz).date():
         form.fail("proposed_date", _("建议日期不能早于今天。"))
+    allowed = {int(r["id"]) for r in await requestable_items(actor.street_id, conference_id)}
+    chosen = _chosen_ids(form, item_ids or [], allowed)
     form.done()
-    conference_id = await street_conference(actor.street_id)
     async with db.atomic():
-        return await insert_audited(actor, SpecialMeetingRequest, "special_request", {
-            "conference": conference_id, "street": actor.street_id, "requested_by": actor.id, "reason": reason,
-            "proposed_items": items, "proposed_date": day, "status": "requested", "created_at": now(),
+        request_id = await insert_audited(actor, SpecialMeetingRequest, "special_request", {
+            "conference": conference_id, "street": actor.street_id, "requested_by": actor.id, "title": title,
+            "reason": reason, "proposed_items": note, "proposed_date": day, "status": "requested", "created_at": now(),
         }, conference_id=conference_id)
+        for item_id in chosen:
+            await SpecialMeetingRequestItem.insert(SpecialMeetingRequestItem(request=request_id, item=item_id))
+        await record(actor, "propose_items", "special_request", request_id, after={"items": chosen},
+                     conference_id=conference_id)
+        return request_id
 
 
 async def special_request_for(actor: Actor, request_id: int) -> dict[str, Any]:
@@ -451,18 +569,7 @@ async def decide_special_request(actor: Actor, request_id: int, approve: bool, d
             raise Conflict(_("该提请已经审批过了。"))
         meeting_id = None
         if approve:
-            day = req["proposed_date"]
-            tz = get_settings().tz
-            meeting_id = await insert_audited(actor, Meeting, "meeting", {
-                "conference": req["conference"], "kind": "special",
-                "title": _("{date}专题会议").format(date=f"{day.year}年{day.month}月{day.day}日"),
-                "starts_at": dt.datetime.combine(day, dt.time(9, 0), tz), "ends_at": dt.datetime.combine(day, dt.time(11, 0), tz),
-                "location": "", "presiding": actor.person_id or await current_convenor(req["conference"], day),
-                "status": "draft", "uid": f"{uuid.uuid4()}@conference", "sequence": 0, "notes": req["reason"],
-                "created_at": now(),
-            }, conference_id=req["conference"])
-            for unit_id in await active_member_ids(req["conference"], day):
-                await _invite(meeting_id, unit_id, "member")
+            meeting_id = await _special_meeting_from(actor, req)
         await update_audited(actor, SpecialMeetingRequest, "special_request", req, {
             "status": "approved" if approve else "declined", "decision_comment": comment, "decided_by": actor.id,
             "decided_at": now(), "meeting": meeting_id,
@@ -471,3 +578,30 @@ async def decide_special_request(actor: Actor, request_id: int, approve: bool, d
                     subject=(_("专题会议提请已同意") if approve else _("专题会议提请未获同意")),
                     body=_("提请事由：{reason}\n审批意见：{comment}").format(reason=req["reason"], comment=comment or "—"))
         return meeting_id
+
+
+async def _special_meeting_from(actor: Actor, req: Mapping[str, Any]) -> int:
+    """The draft special meeting an approved request becomes: named as the street asked, its items
+    on the agenda, and the units those items name invited (members of the conference as members,
+    others as observers, 列席); the office completes time and place and may invite more."""
+    from conference.agenda.services import schedule_request_items  # agenda depends on meetings, not the reverse
+
+    day = req["proposed_date"]
+    tz = get_settings().tz
+    title = req["title"] or _("{date}专题会议").format(date=cn_date(day))  # requests filed before titles existed
+    meeting = {
+        "conference": req["conference"], "kind": "special", "title": title,
+        "starts_at": dt.datetime.combine(day, dt.time(9, 0), tz), "ends_at": dt.datetime.combine(day, dt.time(11, 0), tz),
+        "location": "", "presiding": actor.person_id or await current_convenor(req["conference"], day),
+        "status": "draft", "uid": f"{uuid.uuid4()}@conference", "sequence": 0, "notes": req["reason"],
+        "created_at": now(),
+    }
+    meeting_id = await insert_audited(actor, Meeting, "meeting", meeting, conference_id=req["conference"])
+    named = await schedule_request_items(actor, int(req["id"]), {**meeting, "id": meeting_id})
+    members = set(await active_member_ids(req["conference"], day))
+    current = {int(r["id"]) for r in await MemberUnit.select(MemberUnit.id).where(
+        MemberUnit.id.is_in(named or [0]) & MemberUnit.ended_on.is_null())}
+    for unit_id in named:
+        if unit_id in current:
+            await _invite(meeting_id, unit_id, "member" if unit_id in members else "observer")
+    return meeting_id

@@ -13,10 +13,11 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from conference.accounts.actor import Actor
-from conference.accounts.scope import visible_conference_ids
 from conference.accounts.tables import User
+from conference.agenda.services import STATUS_LABELS as ITEM_STATUS_LABELS
+from conference.agenda.services import URGENCY_LABELS, request_items, requestable_items
 from conference.i18n import gettext as _
-from conference.meetings import services
+from conference.meetings import services, views
 from conference.meetings.tables import Meeting, SpecialMeetingRequest
 from conference.web.auth import actor_of
 from conference.web.fields import Field
@@ -30,61 +31,65 @@ BASE = "/special-requests"
 
 SMR = SpecialMeetingRequest
 LIST_COLUMNS = [
-    SMR.id, SMR.status, SMR.proposed_date, SMR.reason, SMR.created_at, SMR.meeting,
+    SMR.id, SMR.status, SMR.proposed_date, SMR.title, SMR.reason, SMR.created_at, SMR.meeting,
     SMR.street.name.as_alias("street_name"), SMR.conference.name.as_alias("conference_name"),
 ]
 
 
 def request_fields() -> list[Field]:
     return [
+        Field("title", _("会议名称"), required=True, max_length=120,
+              help=_("同意后专题会议即以此为名，例如：关于老旧小区加装电梯问题的专题会议。")),
         Field("reason", _("提请事由"), "textarea", required=True, max_length=2000,
               help=_("说明街道遇到的难题，以及为什么需要召开专题会议。")),
-        Field("proposed_items", _("拟议事项"), "textarea", max_length=2000, help=_("拟提交会议研究的事项，每行一项。")),
         Field("proposed_date", _("建议日期"), "date", required=True, help=_("不能早于今天。")),
     ]
 
 
-async def _scope(actor: Actor) -> Any:
-    """The requests the actor may list: a street its own, the others those of visible conferences."""
-    if actor.role == "street":
-        return SMR.street == (actor.street_id or 0)
-    visible = await visible_conference_ids(actor)
-    if visible is None:
-        return None
-    return SMR.conference.is_in(list(visible) or [0])
+def note_field() -> Field:
+    return Field("proposed_items", _("补充说明"), "textarea", max_length=2000,
+                 help=_("可不填。如需说明议题之间的关系、希望到会的其他单位等，请写在这里。"))
+
+
+async def _form_context(actor: Actor, chosen: list[str]) -> dict[str, Any]:
+    """The request form: its fields and the street's accepted items not yet on a meeting."""
+    items = []
+    if actor.street_id is not None:
+        items = await requestable_items(actor.street_id, await services.street_conference(actor.street_id))
+    return {"fields": request_fields(), "note": note_field(), "items": items, "chosen": set(chosen),
+            "urgency_labels": URGENCY_LABELS, "title": _("提请召开专题会议"), "back": BASE}
+
+
+def _ticked(raw: Any) -> list[str]:
+    return [v for v in raw.getall("items", []) if isinstance(v, str)]
 
 
 @get(BASE, opt={"roles": SEE}, include_in_schema=False)
 async def request_list(request: Request[Any, Any, Any]) -> Template:
     actor = actor_of(request)
     query = dict(request.query_params)
-    where = await _scope(actor)
-    status = query.get("status", "")
-    if status in services.REQUEST_STATUS_LABELS:
-        clause = SMR.status == status
-        where = clause if where is None else (where & clause)
-    else:
-        status = ""
+    where, status = await views.special_request_conditions(actor, query.get("status", ""))
     if "sort" not in query:  # newest first unless the user sorts otherwise
         query["desc"] = "1"
-    page = await paginate(SMR, LIST_COLUMNS, query, search=[SMR.reason, SMR.proposed_items],
+    page = await paginate(SMR, LIST_COLUMNS, query, search=[SMR.title, SMR.reason, SMR.proposed_items],
                           sorts={"created": SMR.id, "date": SMR.proposed_date}, default_sort="created", where=where)
     page.extra = {"status": status} if status else {}
     return render(request, "special/list.html", page=page, status=status,
-                  status_labels=services.REQUEST_STATUS_LABELS, can_request=actor.role == "street")
+                  status_labels=views.REQUEST_FILTERS, can_request=actor.role == "street")
 
 
 @get(f"{BASE}/new", opt={"roles": ("street",)}, include_in_schema=False)
 async def new_request(request: Request[Any, Any, Any]) -> Template:
-    return render(request, "form_page.html", fields=request_fields(), form={}, errors={},
-                  title=_("提请召开专题会议"), back=BASE)
+    context = await _form_context(actor_of(request), [])
+    return render(request, "special/form.html", form={}, errors={}, **context)
 
 
 @post(f"{BASE}/new", opt={"roles": ("street",)}, include_in_schema=False)
 async def create_request(request: Request[Any, Any, Any]) -> Template | Redirect:
     actor = actor_of(request)
-    return await submit(request, template="form_page.html", fields=request_fields(), title=_("提请召开专题会议"),
-                        back=BASE, action=lambda data: services.request_special_meeting(actor, data),
+    chosen = _ticked(await request.form())
+    return await submit(request, template="special/form.html", **await _form_context(actor, chosen),
+                        action=lambda data: services.request_special_meeting(actor, data, chosen),
                         success=lambda new_id: f"{BASE}/{new_id}", flash=_("提请已提交，等待召集人审批。"))
 
 
@@ -103,6 +108,8 @@ async def _detail_context(actor: Actor, req: dict[str, Any]) -> dict[str, Any]:
         meeting = await Meeting.select(Meeting.id, Meeting.title, Meeting.status).where(Meeting.id == req["meeting"]).first()
     return {
         "req": req,
+        "items": await request_items(int(req["id"])),
+        "item_status_labels": ITEM_STATUS_LABELS,
         "street_name": row["street_name"] if row else "",
         "conference_name": row["conference_name"] if row else "",
         "requested_by": await _name(User, User.display_name, req["requested_by"]),

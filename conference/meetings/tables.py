@@ -63,8 +63,9 @@ class SpecialMeetingRequest(Table, tablename="special_meeting_request"):
     conference = ForeignKey(Conference, index=True, on_delete=OnDelete.restrict)
     street = ForeignKey(Street, index=True, on_delete=OnDelete.restrict)
     requested_by = ForeignKey(User, null=True, on_delete=OnDelete.restrict)
+    title = Varchar(length=120, default="")  # the name the approved special meeting takes
     reason = Text()
-    proposed_items = Text(default="")
+    proposed_items = Text(default="")  # a free-text note beside the chosen items (SpecialMeetingRequestItem)
     proposed_date = Date()
     status = Varchar(length=16, default="requested")  # requested | approved | declined
     decision_comment = Text(default="")

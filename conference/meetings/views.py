@@ -7,11 +7,29 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from piccolo.query.functions.aggregate import Count, Min
+
 from conference.accounts.actor import Actor
 from conference.accounts.scope import visible_conference_ids
 from conference.db import fetch, int_list
+from conference.i18n import gettext as _
+from conference.meetings.services import REQUEST_STATUS_LABELS, STATUS_LABELS
+from conference.meetings.tables import Invitation, SpecialMeetingRequest
 from conference.settings import get_settings
+from conference.timefmt import now
 from conference.web.listing import MAX_DAY, MIN_DAY
+
+RECENT_DAYS = 30  # "recently" on the workbench and the lists it links to: decisions, published minutes
+# To-do views of the meeting list, the targets of the workbench's counts (conference.workbench).
+TODO_LABELS = {
+    "notify": _("待发送或重发通知"), "replies": _("回执未齐（会前）"), "minutes_review": _("纪要待审签"),
+    "minutes_returned": _("纪要退回修改"), "street_items": _("即将召开（含本街道议题）"),
+    "minutes_recent": _("近30天印发纪要"),
+}
+# The special-request list's status filter: the states and the street's recent answers.
+REQUEST_FILTERS = {**REQUEST_STATUS_LABELS, "decided": _("近30天已答复")}
+# How the list names a meeting's state: minutes the convenor returned are no longer "in review".
+DISPLAY_STATUS_LABELS = {**STATUS_LABELS, "minutes_returned": _("纪要退回修改")}
 
 
 @dataclass(frozen=True)
@@ -22,6 +40,30 @@ class MeetingFilter:
     start: dt.date | None = None  # on or after, local date
     end: dt.date | None = None  # on or before, local date
     q: str = ""
+    todo: str = ""  # a key of TODO_LABELS
+
+
+def _todo_sql(actor: Actor, todo: str) -> tuple[str, list[Any]] | None:
+    """The condition on meeting `m` of one to-do view, or None. The reply deadline is the start of
+    the meeting (a meeting has no separate reply deadline)."""
+    moment = now()
+    if todo == "notify":  # as services.notify_meeting: some invited unit has not been told of this version
+        return ("m.status IN ('draft', 'notified') AND EXISTS (SELECT 1 FROM invitation i WHERE i.meeting = m.id "
+                "AND (i.notified_sequence IS NULL OR i.notified_sequence < m.sequence))", [])
+    if todo == "replies":  # told, not answered, and the meeting still ahead
+        return ("m.status = 'notified' AND m.starts_at > {} AND EXISTS (SELECT 1 FROM invitation i "
+                "WHERE i.meeting = m.id AND i.reply = 'pending' AND i.notified_sequence IS NOT NULL)", [moment])
+    if todo in ("minutes_review", "minutes_returned"):
+        state = "submitted" if todo == "minutes_review" else "returned"
+        return f"EXISTS (SELECT 1 FROM minutes mi WHERE mi.meeting = m.id AND mi.status = '{state}')", []
+    if todo == "street_items":
+        return ("m.status IN ('draft', 'notified') AND m.starts_at > {} AND EXISTS (SELECT 1 FROM agenda_item a "
+                f"WHERE a.meeting = m.id AND a.street = {int(actor.street_id or 0)})", [moment])
+    if todo == "minutes_recent":
+        return ("m.status = 'minutes_published' AND EXISTS (SELECT 1 FROM minutes mi JOIN minutes_publication mp "
+                "ON mp.minutes = mi.id WHERE mi.meeting = m.id AND mp.published_at >= {})",
+                [moment - dt.timedelta(days=RECENT_DAYS)])
+    return None
 
 
 
@@ -40,17 +82,71 @@ async def scope_clause(actor: Actor) -> str:
     return clause
 
 
+INVITATION_FILTERS = {"to_answer": _("待回复（会前）")}
+
+
+def own_invitations_condition(actor: Actor, show: str) -> Any:
+    """The unit's invitations on /my/invitations: those of meetings it has been told of; with
+    show=to_answer only those still unanswered before the meeting starts (the reply deadline)."""
+    where = (Invitation.unit == (actor.unit_id or 0)) & (Invitation.meeting.status != "draft")
+    if show == "to_answer":
+        where = where & (Invitation.reply == "pending") & (Invitation.meeting.status == "notified") & (
+            Invitation.meeting.starts_at > now()) & Invitation.notified_sequence.is_not_null()
+    return where
+
+
+async def count_invitations_to_answer(actor: Actor) -> dict[str, Any]:
+    """How many invitations the unit still has to answer, and the earliest deadline among them."""
+    row = await Invitation.select(Count(Invitation.id).as_alias("n"),
+                                  Min(Invitation.meeting.starts_at).as_alias("first")).where(
+        own_invitations_condition(actor, "to_answer")).first()
+    assert row is not None
+    return {"count": int(row["n"]), "first": row["first"]}
+
+
+async def special_request_scope(actor: Actor) -> Any:
+    """The requests the actor may list: a street its own, the others those of visible conferences."""
+    if actor.role == "street":
+        return SpecialMeetingRequest.street == (actor.street_id or 0)
+    visible = await visible_conference_ids(actor)
+    if visible is None:
+        return None
+    return SpecialMeetingRequest.conference.is_in(list(visible) or [0])
+
+
+async def special_request_conditions(actor: Actor, status: str) -> tuple[Any, str]:
+    """The condition of the special-request list for a status filter (a key of REQUEST_FILTERS,
+    else none) and the filter in effect."""
+    smr = SpecialMeetingRequest
+    where = await special_request_scope(actor)
+    clause: Any = None
+    if status == "decided":
+        clause = smr.status.is_in(["approved", "declined"]) & (smr.decided_at >= now() - dt.timedelta(days=RECENT_DAYS))
+    elif status in REQUEST_STATUS_LABELS:
+        clause = smr.status == status
+    else:
+        status = ""
+    if clause is not None:
+        where = clause if where is None else (where & clause)
+    return where, status
+
+
+async def count_special_requests(actor: Actor, status: str) -> int:
+    where, _status = await special_request_conditions(actor, status)
+    query = SpecialMeetingRequest.count()
+    return int(await (query.where(where) if where is not None else query))
+
+
 def _local_start(day: dt.date) -> dt.datetime:
     # Clamped, so that a filter like 9999-12-31 (from the API) cannot overflow the arithmetic.
     day = min(max(day, MIN_DAY), MAX_DAY)
     return dt.datetime.combine(day, dt.time(), get_settings().tz)
 
 
-async def meeting_rows(actor: Actor, flt: MeetingFilter, *, order: str = "m.starts_at DESC", limit: int | None = None,
-                       offset: int = 0) -> tuple[list[dict[str, Any]], int]:
-    """Meetings with conference name, presiding convenor, invitation/reply/attendance counts and
-    agenda size: two queries (rows and total) whatever the number of meetings."""
-    where = [await scope_clause(actor)]
+async def _conditions(actor: Actor, flt: MeetingFilter, scope: str | None = None) -> tuple[str, list[Any]]:
+    """The WHERE clause on meeting `m` and its parameters: the actor's scope (scope_clause, read
+    here when not given) and the filter."""
+    where = [scope if scope is not None else await scope_clause(actor)]
     params: list[Any] = []
     if flt.conference_id:
         where.append(f"m.conference = {int(flt.conference_id)}")
@@ -70,7 +166,34 @@ async def meeting_rows(actor: Actor, flt: MeetingFilter, *, order: str = "m.star
         where.append("(m.title LIKE {} OR m.location LIKE {})")
         term = "%" + flt.q.replace("%", "").replace("_", "").replace("\x00", "") + "%"  # PostgreSQL rejects NUL
         params += [term, term]
-    condition = " AND ".join(where)
+    if (todo := _todo_sql(actor, flt.todo)) is not None:
+        where.append(todo[0])
+        params += todo[1]
+    return " AND ".join(where), params
+
+
+async def count_meetings(actor: Actor, filters: dict[str, MeetingFilter]) -> dict[str, dict[str, Any]]:
+    """For each filter, how many rows the meeting list shows and the earliest start among them
+    (`first`), in one query (plus the scope's)."""
+    if not filters:
+        return {}
+    parts: list[str] = []
+    params: list[Any] = []
+    scope = await scope_clause(actor)
+    for i, flt in enumerate(filters.values()):
+        condition, values = await _conditions(actor, flt, scope)
+        parts += [f"COALESCE(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END), 0) AS n_{i}",
+                  f"MIN(CASE WHEN {condition} THEN m.starts_at END) AS first_{i}"]
+        params += values + values
+    row = (await fetch(f"SELECT {', '.join(parts)} FROM meeting m", *params))[0]
+    return {name: {"count": int(row[f"n_{i}"]), "first": row[f"first_{i}"]} for i, name in enumerate(filters)}
+
+
+async def meeting_rows(actor: Actor, flt: MeetingFilter, *, order: str = "m.starts_at DESC", limit: int | None = None,
+                       offset: int = 0) -> tuple[list[dict[str, Any]], int]:
+    """Meetings with conference name, presiding convenor, invitation/reply/attendance counts and
+    agenda size: two queries (rows and total) whatever the number of meetings."""
+    condition, params = await _conditions(actor, flt)
     paging = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
     # The page's meetings are chosen first (index on starts_at), then only their invitations and
     # items are aggregated: the cost follows the page size, not the size of the tables.
@@ -79,11 +202,12 @@ async def meeting_rows(actor: Actor, flt: MeetingFilter, *, order: str = "m.star
         SELECT m.id, m.title, m.kind, m.status, m.starts_at, m.ends_at, m.location, m.conference,
                m.sequence, c.name AS conference_name, p.name AS presiding_name,
                COALESCE(inv.invited, 0) AS invited, COALESCE(inv.replied, 0) AS replied,
-               COALESCE(inv.present, 0) AS present, COALESCE(ag.items, 0) AS items
+               COALESCE(inv.present, 0) AS present, COALESCE(ag.items, 0) AS items, mi.status AS minutes_status
         FROM page
         JOIN meeting m ON m.id = page.id
         JOIN conference c ON c.id = m.conference
         LEFT JOIN person p ON p.id = m.presiding
+        LEFT JOIN minutes mi ON mi.meeting = m.id
         LEFT JOIN (SELECT meeting, COUNT(*) AS invited,
                           SUM(CASE WHEN reply <> 'pending' THEN 1 ELSE 0 END) AS replied,
                           SUM(CASE WHEN attendance = 'present' THEN 1 ELSE 0 END) AS present
@@ -93,10 +217,17 @@ async def meeting_rows(actor: Actor, flt: MeetingFilter, *, order: str = "m.star
         ORDER BY {order}, m.id
     """
     rows = await fetch(sql, *params)
+    for row in rows:
+        row["display_status"] = display_status(row["status"], row["minutes_status"])
     if limit is None:
         return rows, len(rows)
     total = await fetch(f"SELECT COUNT(*) AS n FROM meeting m WHERE {condition}", *params)
     return rows, int(total[0]["n"])
+
+
+def display_status(status: str, minutes_status: str | None) -> str:
+    """The meeting's state as lists name it (a key of DISPLAY_STATUS_LABELS)."""
+    return "minutes_returned" if status == "minutes_in_review" and minutes_status == "returned" else status
 
 
 async def meeting_detail(meeting_id: int) -> dict[str, Any]:
@@ -109,7 +240,7 @@ async def meeting_detail(meeting_id: int) -> dict[str, Any]:
         """SELECT i.id, i.unit, i.role, i.reply, i.attendee_name, i.attendee_title, i.leave_reason, i.replied_at,
                   i.attendance, i.signed_in_at, i.notified_sequence, u.name AS unit_name, u.kind AS unit_kind
            FROM invitation i JOIN member_unit u ON u.id = i.unit WHERE i.meeting = {}
-           ORDER BY i.role, u.name""", meeting_id)
+           ORDER BY i.role, u.sort_key, u.name""", meeting_id)
     items = await fetch(
         """SELECT a.id, a.title, a.status, a.urgency, a.position, a.submitted_at, a.meetings_waited, a.street,
                   s.name AS street_name
@@ -131,6 +262,9 @@ async def meeting_detail(meeting_id: int) -> dict[str, Any]:
         "on_leave": sum(1 for i in invitations if i["attendance"] == "leave"),
         "to_notify": sum(1 for i in invitations
                          if i["notified_sequence"] is None or i["notified_sequence"] < meeting["sequence"]),
+        # told an older time or place: the meeting cannot be marked held until they hear of the change
+        "outdated": sum(1 for i in invitations
+                        if i["notified_sequence"] is not None and i["notified_sequence"] < meeting["sequence"]),
     }
     return {"meeting": meeting, "invitations": invitations, "items": items, "history": history, "counts": counts}
 
@@ -147,7 +281,7 @@ async def plenary_overview(actor: Actor, today: dt.date) -> list[dict[str, Any]]
     half-year rule is met (two queries)."""
     visible = await visible_conference_ids(actor)
     where = "" if visible is None else f"WHERE c.id IN ({int_list(visible)})"
-    conferences = await fetch(f"SELECT c.id, c.name, c.level FROM conference c {where} ORDER BY c.level, c.name")
+    conferences = await fetch(f"SELECT c.id, c.name, c.level FROM conference c {where} ORDER BY c.level, c.sort_key, c.name")
     scope = "" if visible is None else f"AND m.conference IN ({int_list(visible)})"
     plenaries = await fetch(
         f"""SELECT m.id, m.conference, m.title, m.status, m.starts_at FROM meeting m
@@ -177,6 +311,23 @@ async def plenary_overview(actor: Actor, today: dt.date) -> list[dict[str, Any]]
             "next_title": f"{today.year}年第{year_count + 1}次全体会议",
         })
     return result
+
+
+PLENARY_DUE = ("due", "overdue")  # no plenary held or planned yet this half-year
+
+
+async def count_plenaries_due(actor: Actor, today: dt.date) -> int:
+    """How many rows /meetings/plenaries?state=due shows: the visible conferences with no
+    plenary (other than cancelled) in this half-year, as plenary_overview decides, in SQL."""
+    visible = await visible_conference_ids(actor)
+    scope = "" if visible is None else f"AND c.id IN ({int_list(visible)})"
+    first, last = half_year(today)
+    rows = await fetch(
+        f"""SELECT COUNT(*) AS n FROM conference c WHERE NOT EXISTS (
+              SELECT 1 FROM meeting m WHERE m.conference = c.id AND m.kind = 'plenary' AND m.status <> 'cancelled'
+              AND m.starts_at >= {{}} AND m.starts_at < {{}}) {scope}""",
+        _local_start(first), _local_start(last + dt.timedelta(days=1)))
+    return int(rows[0]["n"])
 
 
 REPLY_READERS = ("admin", "office", "convenor")

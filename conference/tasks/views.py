@@ -15,6 +15,7 @@ from typing import Any
 
 from conference.accounts.actor import Actor
 from conference.accounts.scope import subtree, visible_conference_ids
+from conference.collation import sort_key
 from conference.db import fetch, int_list
 from conference.errors import NotFound
 from conference.forms import safe_filename
@@ -37,12 +38,15 @@ from conference.tasks.services import (
 from conference.tasks.tables import Task, TaskAttachment, TaskReport
 from conference.tasks.urging import DEFAULT_MESSAGE, URGEABLE, can_urge, urge_counts
 from conference.timefmt import today
+from conference.web.files import preview_kind
 from conference.web.listing import PER_PAGE, Page, escape_like, page_number, page_size, parse_day, parse_id
 
 OFFICE = ("admin", "office")
 ADOPTABLE = ("held", "minutes_in_review")  # as services.adopt_resolution requires
 ALERT_FILTERS = {"red": ALERT_LABELS["red"], "yellow": ALERT_LABELS["yellow"], "unack": ALERT_LABELS["unack"]}
-STATUS_FILTERS = {"open": _("全部在办"), **STATUS_LABELS}
+# To-do views of the status filter, the targets of the workbench's counts (conference.workbench).
+WORK_FILTERS = {"extension_requested": _("延期申请中"), "extension_decided": _("延期已答复"), "to_rate": _("待评价")}
+STATUS_FILTERS = {"open": _("全部在办"), **STATUS_LABELS, **WORK_FILTERS}
 SORTS = {"deadline": _("办结期限"), "assigned_at": _("交办时间"), "status": _("状态")}
 DEADLINE_MODES = {"date": _("指定日期"), "workdays": _("会后工作日数")}
 _OPEN_SQL = "(" + ",".join(f"'{s}'" for s in OPEN) + ")"
@@ -84,7 +88,7 @@ async def _unit_options(conference_id: int) -> list[tuple[str, str]]:
     rows = await Membership.select(Membership.unit.id.as_alias("id"), Membership.unit.name.as_alias("name")).where(
         (Membership.conference == conference_id) & (Membership.start_date <= day)
         & (Membership.end_date.is_null() | (Membership.end_date >= day)) & Membership.unit.ended_on.is_null())
-    return sorted({(str(r["id"]), r["name"]) for r in rows}, key=lambda o: o[1])
+    return sorted({(str(r["id"]), r["name"]) for r in rows}, key=lambda o: (sort_key(o[1]), o[1]))
 
 
 async def meeting_resolutions(actor: Actor, meeting: Mapping[str, Any]) -> dict[str, Any]:
@@ -177,7 +181,7 @@ async def _filter_options(actor: Actor) -> dict[str, list[tuple[str, str]]]:
     """Conferences and member units the actor may filter by (two queries; none for a unit)."""
     if actor.role == "unit":
         return {"conferences": [], "units": []}
-    query = Conference.select(Conference.id, Conference.name).order_by(Conference.name)
+    query = Conference.select(Conference.id, Conference.name).order_by(Conference.sort_key, Conference.name)
     visible = await visible_conference_ids(actor)
     if visible is not None:
         query = query.where(Conference.id.is_in(sorted(visible) or [0]))
@@ -189,10 +193,45 @@ async def _filter_options(actor: Actor) -> dict[str, list[tuple[str, str]]]:
     return {"conferences": [(str(r["id"]), r["name"]) for r in conferences], "units": units}
 
 
-async def task_list(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
-    """One page of the actor's tasks: scope, filter options, a count and one joined select."""
+def _status_sql(status: str) -> tuple[str, list[Any]] | None:
+    """The condition of one value of the status filter (a task state or one of the to-do views of
+    WORK_FILTERS), or None for no filter."""
+    if status == "open":
+        return f"t.status IN {_OPEN_SQL}", []
+    if status == "extension_requested":  # as allowed_actions: a decision is possible
+        return f"t.status IN {_OPEN_SQL} AND t.extension_status = 'requested'", []
+    if status == "extension_decided":  # the unit's open tasks whose extension the office answered
+        return f"t.status IN {_OPEN_SQL} AND t.extension_status IN ('approved', 'declined')", []
+    if status == "to_rate":  # as allowed_actions: closed and not rated yet
+        return "t.status = 'closed' AND t.rating = ''", []
+    if status in STATUS_LABELS:
+        return "t.status = {}", [status]
+    return None
+
+
+def alert_sql(flag: str, day: dt.date) -> tuple[str, list[Any]] | None:
+    """The SQL twin of services.alert for one alert, or None for no filter: the list's alert
+    filter and the workbench's counts both use it."""
+    if flag == "red":
+        return f"t.status IN {_OPEN_SQL} AND t.deadline < {{}}", [day]
+    if flag == "unack":
+        return "t.status = 'assigned' AND t.ack_due < {} AND t.deadline >= {}", [day, day]
+    if flag == "yellow":
+        # services.alert: due within N working days (SUPERVISION_YELLOW_WORKDAYS), i.e. before the
+        # (N+1)th working day from today; the dashboard's yellow list uses the same date.
+        limit = workdays_after(day, get_settings().supervision_yellow_workdays + 1)
+        return (f"t.status IN {_OPEN_SQL} AND t.deadline >= {{}} AND t.deadline < {{}} "
+                "AND NOT (t.status = 'assigned' AND t.ack_due < {})", [day, limit, day])
+    return None
+
+
+async def task_conditions(actor: Actor, query: Mapping[str, str],
+                          scope: str | None = None) -> tuple[str, list[Any], dict[str, str]]:
+    """The WHERE clause (on `t` joined with resolution `r`), its parameters and the filters in
+    effect, for the list and for counts that link to it (conference.workbench). `scope` is
+    scope_sql(actor), read here when not given."""
     day = today()
-    where = [await scope_sql(actor)]
+    where = [scope if scope is not None else await scope_sql(actor)]
     params: list[Any] = []
     extra: dict[str, str] = {}
 
@@ -201,23 +240,13 @@ async def task_list(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
         params.extend(values)
 
     status = query.get("status") or ""
-    if status == "open":
-        add(f"t.status IN {_OPEN_SQL}")
-    elif status in STATUS_LABELS:
-        add("t.status = {}", status)
+    if (found := _status_sql(status)) is not None:
+        add(found[0], *found[1])
     if status in STATUS_FILTERS:
         extra["status"] = status
     flag = query.get("alert") or ""
-    if flag == "red":
-        add(f"t.status IN {_OPEN_SQL} AND t.deadline < {{}}", day)
-    elif flag == "unack":
-        add("t.status = 'assigned' AND t.ack_due < {} AND t.deadline >= {}", day, day)
-    elif flag == "yellow":
-        # services.alert: due within N working days (SUPERVISION_YELLOW_WORKDAYS), i.e. before the
-        # (N+1)th working day from today; the dashboard's yellow list uses the same date.
-        limit = workdays_after(day, get_settings().supervision_yellow_workdays + 1)
-        add(f"t.status IN {_OPEN_SQL} AND t.deadline >= {{}} AND t.deadline < {{}} "
-            "AND NOT (t.status = 'assigned' AND t.ack_due < {})", day, limit, day)
+    if (found := alert_sql(flag, day)) is not None:
+        add(found[0], *found[1])
     if flag in ALERT_FILTERS:
         extra["alert"] = flag
     if actor.role != "unit" and (unit := parse_id(query.get("unit"))) is not None:
@@ -250,6 +279,30 @@ async def task_list(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
     q = (query.get("q") or "").replace("\x00", "").strip()[:100]
     if term := escape_like(q):
         add("r.text LIKE {}", f"%{term}%")
+    return " AND ".join(where), params, extra
+
+
+async def count_tasks(actor: Actor, queries: Mapping[str, Mapping[str, str]]) -> dict[str, int]:
+    """How many rows the task list shows for each of several filter sets, in one query."""
+    if not queries:
+        return {}
+    parts: list[str] = []
+    params: list[Any] = []
+    scope = await scope_sql(actor)
+    for query in queries.values():
+        condition, values, _extra = await task_conditions(actor, query, scope)
+        parts.append(f"COALESCE(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END), 0) AS n_{len(parts)}")
+        params.extend(values)
+    row = (await fetch(f"SELECT {', '.join(parts)} FROM task t JOIN resolution r ON r.id = t.resolution",  # noqa: S608 - fixed fragments, values bound
+                       *params))[0]
+    return {name: int(row[f"n_{i}"]) for i, name in enumerate(queries)}
+
+
+async def task_list(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
+    """One page of the actor's tasks: scope, filter options, a count and one joined select."""
+    day = today()
+    condition, params, extra = await task_conditions(actor, query)
+    q = (query.get("q") or "").replace("\x00", "").strip()[:100]
     sort = query.get("sort") or "deadline"
     if sort not in SORTS:
         sort = "deadline"
@@ -258,7 +311,6 @@ async def task_list(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
     if per_page != PER_PAGE:
         extra["per_page"] = str(per_page)
 
-    condition = " AND ".join(where)
     counted = await fetch(
         f"SELECT COUNT(*) AS n FROM task t JOIN resolution r ON r.id = t.resolution WHERE {condition}",  # noqa: S608 - fixed fragments, values bound
         *params)
@@ -346,6 +398,7 @@ async def task_detail(actor: Actor, task_id: int) -> dict[str, Any]:
     by_report: dict[int, list[dict[str, Any]]] = {}
     for f in files:
         f["filename"] = safe_filename(f["filename"])  # also names stored before the rule
+        f["preview"] = preview_kind(f["content_type"])  # image / pdf: shown in the browser
         by_report.setdefault(f["report"], []).append(f)
     for report in reports:
         report["label"] = REPORT_LABELS.get(report["kind"], report["kind"])
@@ -363,6 +416,23 @@ async def task_detail(actor: Actor, task_id: int) -> dict[str, Any]:
         "posted": "", "anchors": {}, "urge_count": sum(1 for r in reports if r["kind"] == "urge"),
         "urge_message": DEFAULT_MESSAGE,
     }
+
+
+async def open_deadlines(actor: Actor, start: dt.date, end: dt.date) -> list[dict[str, Any]]:
+    """The open tasks the viewer may see (the task list's scope) whose deadline falls from start to
+    end, with unit, resolution and alert, for the meeting calendar: one query."""
+    rows = await fetch(
+        f"""SELECT t.id, t.unit, t.street, t.status, t.deadline, t.ack_due, u.name AS unit_name,
+                   r.text AS resolution_text
+            FROM task t JOIN resolution r ON r.id = t.resolution JOIN member_unit u ON u.id = t.unit
+            WHERE {await scope_sql(actor)} AND t.status IN {_OPEN_SQL} AND t.deadline >= {{}} AND t.deadline <= {{}}
+            ORDER BY t.deadline, u.sort_key, u.name, t.id""",  # noqa: S608 - fixed fragments, values bound
+        start, end)
+    day = today()
+    for row in rows:
+        row["alert"] = alert(row, day)
+        row["link"] = can_open(actor, row)
+    return rows
 
 
 ATTACHMENT_NOT_FOUND = _("没有找到该附件，或您无权查看。")

@@ -24,7 +24,7 @@ async def submit(
     template: str,
     action: Callable[[dict[str, Any]], Awaitable[Any]],
     success: Callable[[Any], str],
-    flash: str,
+    flash: str | Callable[[Any], str],  # a function of the action's result for a message that counts
     **context: Any,
 ) -> Template | Redirect:
     data = await form_data(request)
@@ -34,4 +34,4 @@ async def submit(
         return render(request, template, 400, form=data, errors=exc.errors, error_message=exc.message, **context)
     except Conflict as exc:
         return render(request, template, 409, form=data, errors={}, error_message=exc.message, **context)
-    return redirect(success(result), flash)
+    return redirect(success(result), flash(result) if callable(flash) else flash)

@@ -76,7 +76,7 @@ async def record(
     await AuditEvent.insert(
         AuditEvent(
             at=now(),
-            actor=actor.id if actor else None,
+            actor=actor.account_id if actor else None,
             actor_name=actor.label if actor else (actor_name or "system"),
             action=action,
             entity=entity,

@@ -16,7 +16,7 @@ from litestar.response import Redirect, Template
 from conference.i18n import gettext as _
 from conference.mail import services
 from conference.mail.compose import summary
-from conference.notifications.services import STATUS_LABELS, TOKEN_LINK
+from conference.notifications.services import STATUS_LABELS, mask_links
 from conference.notifications.tables import Notification
 from conference.settings import get_settings
 from conference.web.auth import actor_of
@@ -25,15 +25,14 @@ from conference.web.templating import redirect, render
 
 OFFICE = ("admin", "office")
 N = Notification
-# The readable view hides personal reply links (TOKEN_LINK), as the outbox page does; the raw .eml is the exact message.
+# The readable view hides personal links (mask_links), as the outbox page does; the raw .eml is the exact message.
 
 
 @get("/mail/dead-letters", opt={"roles": OFFICE}, include_in_schema=False)
 async def dead_letters(request: Request[Any, Any, Any]) -> Template:
     actor = actor_of(request)
     query = dict(request.query_params)
-    where = await services.scope(actor)
-    condition = N.status == "dead" if where is None else (N.status == "dead") & where
+    condition = await services.dead_letters_condition(actor)
     if "sort" not in query:
         query["desc"] = "1"
     columns = [N.id, N.created_at, N.event, N.email, N.subject, N.attempts, N.last_error,
@@ -61,9 +60,9 @@ async def message_page(request: Request[Any, Any, Any], notification_id: FromPat
     data, from_file = services.message_bytes(row)
     parsed = cast(EmailMessage, email.message_from_bytes(data, policy=default_policy))
     view = summary(parsed)
-    view["text"] = TOKEN_LINK.sub("/r/…", view["text"])
+    view["text"] = mask_links(view["text"])
     # Unfolded (RFC 5545 §3.1) for reading, which also keeps a folded token from escaping the redaction.
-    view["calendar"] = TOKEN_LINK.sub("/r/…", re.sub(r"\r?\n[ \t]", "", view["calendar"]))
+    view["calendar"] = mask_links(re.sub(r"\r?\n[ \t]", "", view["calendar"]))
     return render(request, "mail/message.html", row=row, view=view, from_file=from_file, status_labels=STATUS_LABELS)
 
 
@@ -90,4 +89,26 @@ async def meeting_mail(request: Request[Any, Any, Any], meeting_id: FromPath[int
     return render(request, "mail/meeting.html", rows=rows, meeting=meeting, status_labels=STATUS_LABELS)
 
 
-ROUTES: list[Any] = [dead_letters, dead_letter_retry, dead_letters_retry_all, message_page, message_eml, meeting_mail]
+@get("/mail/replies", opt={"roles": OFFICE}, include_in_schema=False)
+async def calendar_replies(request: Request[Any, Any, Any]) -> Template:
+    """Replies read from the office mailbox; by default those that could not be recorded (no
+    matching invitation, an older version, a stranger's address), which the office follows up by hand."""
+    from conference.mail.inbox import OUTCOME_LABELS
+    from conference.mail.tables import CalendarReply as R
+
+    query = dict(request.query_params)
+    show_all = query.get("all") == "1"
+    where = await services.reply_scope(actor_of(request))
+    if not show_all:
+        where = R.outcome != "applied" if where is None else (R.outcome != "applied") & where
+    if "sort" not in query:
+        query["desc"] = "1"
+    columns = [R.id, R.received_at, R.sender, R.subject, R.attendee, R.partstat, R.delegate, R.comment, R.outcome,
+               R.sequence, R.meeting, R.meeting.title.as_alias("meeting_title")]
+    page = await paginate(R, columns, query, search=[R.sender, R.subject, R.attendee], sorts={"received": R.id},
+                          default_sort="received", where=where)
+    return render(request, "mail/replies.html", page=page, show_all=show_all, outcome_labels=OUTCOME_LABELS,
+                  imap_on=bool(get_settings().imap_host))
+
+
+ROUTES: list[Any] = [calendar_replies, dead_letters, dead_letter_retry, dead_letters_retry_all, message_page, message_eml, meeting_mail]

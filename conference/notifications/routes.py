@@ -9,7 +9,7 @@ from litestar.response import Template
 
 from conference.i18n import gettext as _
 from conference.mail.services import scope as mail_scope
-from conference.notifications.services import STATUS_LABELS, TOKEN_LINK, recent_for
+from conference.notifications.services import STATUS_LABELS, mask_links, recent_for
 from conference.notifications.tables import Notification
 from conference.web.auth import actor_of
 from conference.web.listing import paginate
@@ -34,8 +34,12 @@ EVENT_LABELS = {
     "task_returned": _("督办任务退回重办"),
     "task_cancelled": _("督办任务撤销"),
     "task_reopened": _("督办任务重新办理"),
-    "task_extension_approved": _("延期申请审批"),
-    "task_extension_declined": _("延期申请审批"),
+    "task_link_resent": _("督办任务办理链接"),
+    "task_rating_link_resent": _("督办任务评价链接"),
+    "account_set_password": _("账号开通"),
+    "account_reset_password": _("重置密码"),
+    "task_extension_approved": _("延期申请已同意"),
+    "task_extension_declined": _("延期申请未同意"),
     "reminder_red": _("催办：已逾期"),
     "reminder_yellow": _("催办：即将到期"),
     "reminder_unack": _("催办：超时未签收"),
@@ -82,7 +86,7 @@ async def outbox(request: Request[Any, Any, Any]) -> Template:
                           where=where)
     page.extra = filters
     for row in page.rows:
-        row["body"] = TOKEN_LINK.sub("/r/…", row["body"] or "")
+        row["body"] = mask_links(row["body"] or "")
     events = sorted(EVENT_LABELS)  # every event the code queues has a label
     return render(request, "notifications/outbox.html", page=page, filters=filters, events=events,
                   event_labels=EVENT_LABELS, status_labels=STATUS_LABELS)

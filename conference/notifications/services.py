@@ -12,8 +12,14 @@ from conference.registry.tables import MemberUnit
 from conference.timefmt import now
 
 STATUS_LABELS = {"queued": _("待发送"), "sending": _("发送中"), "sent": _("已发送"), "dead": _("发送失败")}
-# A unit's personal reply link is a password of sorts: offices read messages with it masked.
-TOKEN_LINK = re.compile(r"/r/[A-Za-z0-9_\-]+")
+# Personal links are passwords of sorts: offices read messages with them masked. Invitation replies
+# /r/<token>, task actions /t/<task>/<token>, set-password links /password/<token>.
+TOKEN_LINK = re.compile(r"(/r/|/t/\d+/|/password/)[A-Za-z0-9_\-]+")
+
+
+def mask_links(text: str) -> str:
+    """The text with the token of every personal link replaced by an ellipsis."""
+    return TOKEN_LINK.sub(r"\1…", text)
 
 
 async def queue(

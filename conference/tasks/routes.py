@@ -21,7 +21,7 @@ from conference.agenda.services import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS
 from conference.errors import Conflict, DomainError, ValidationFailed
 from conference.i18n import gettext as _
 from conference.meetings import routes as meeting_routes
-from conference.tasks import amend, services, urging, views
+from conference.tasks import amend, links, services, urging, views
 from conference.web import files
 from conference.web.auth import actor_of
 from conference.web.errors import domain_error, http_error
@@ -71,14 +71,20 @@ async def task_list(request: Request[Any, Any, Any]) -> Template:
 
 @get("/tasks/{task_id:int}", opt={"roles": READERS}, include_in_schema=False)
 async def task_page(request: Request[Any, Any, Any], task_id: FromPath[int]) -> Template:
-    context = await views.task_detail(actor_of(request), task_id)
+    actor = actor_of(request)
+    context = await views.task_detail(actor, task_id)
+    if actor.role in OFFICE:  # the personal links' state, beside the revoke and re-send buttons
+        context["link_state"] = await links.office_view(context["task"])
     return render(request, DETAIL, form={}, errors={}, **context)
 
 
 async def _on_detail(request: Request[Any, Any, Any], task_id: int, posted: str, action: Handler, flash: str) -> Template | Redirect:
     """Run an action posted from the task page (`posted` names its form); bad input or a wrong
     state shows the page again with the message, beside the field for bad input."""
-    context = await views.task_detail(actor_of(request), task_id)  # 404 for tasks out of scope
+    actor = actor_of(request)
+    context = await views.task_detail(actor, task_id)  # 404 for tasks out of scope
+    if actor.role in OFFICE:
+        context["link_state"] = await links.office_view(context["task"])
     context.update(posted=posted, anchors={name: f"f-{posted}-{name}" for name in FIELDS} | {"file": f"f-{posted}-files"})
     return await submit(request, template=DETAIL, action=action, success=lambda _r: f"/tasks/{task_id}", flash=flash,
                         **context)
@@ -334,10 +340,21 @@ async def attachment_download(request: Request[Any, Any, Any], attachment_id: Fr
     return files.download(await views.attachment_for(actor_of(request), attachment_id))
 
 
+@get("/task-attachments/{attachment_id:int}/view", opt={"roles": READERS}, include_in_schema=False)
+async def attachment_view(request: Request[Any, Any, Any], attachment_id: FromPath[int]) -> Response[bytes]:
+    """Evidence (an image or PDF) opened in the browser; whoever may download it may view it."""
+    return files.inline(await views.attachment_for(actor_of(request), attachment_id))
+
+
+@get("/task-attachments/{attachment_id:int}/thumbnail", opt={"roles": READERS}, include_in_schema=False)
+async def attachment_thumbnail(request: Request[Any, Any, Any], attachment_id: FromPath[int]) -> Response[bytes]:
+    return await files.thumbnail(await views.attachment_for(actor_of(request), attachment_id))
+
+
 ROUTES: list[Any] = [
     resolution_adopt, resolution_edit, resolution_upload, resolution_attachment_remove, resolution_attachment_download,
     task_bulk_close, task_list, task_page, task_acknowledge, task_progress, task_done, task_extension,
     task_extension_approve, task_extension_decline, task_close, task_return, task_cancel, task_reopen, task_rate,
     tasks_urge, task_urge,
-    attachment_download,
+    attachment_download, attachment_view, attachment_thumbnail,
 ]

@@ -24,6 +24,7 @@ from conference.notifications.services import queue
 from conference.records import get_or_404, insert_audited, update_audited
 from conference.registry.tables import MemberUnit
 from conference.settings import get_settings
+from conference.tasks import tokens
 from conference.tasks.tables import Resolution, ResolutionUnit, Task, TaskAttachment, TaskReport
 from conference.timefmt import cn_date, now, today
 from conference.workdays import Calendar, add_workdays, deadline_after, is_workday
@@ -117,7 +118,7 @@ def _own_unit(actor: Actor, task: Mapping[str, Any]) -> None:
 
 
 async def _log(actor: Actor | None, task_id: int, kind: str, text: str = "") -> int:
-    rows = await TaskReport.insert(TaskReport(task=task_id, kind=kind, text=text, author=actor.id if actor else None,
+    rows = await TaskReport.insert(TaskReport(task=task_id, kind=kind, text=text, author=actor.account_id if actor else None,
                                               author_name=actor.label if actor else "system",
                                               created_at=now())).returning(TaskReport.id)
     return int(rows[0]["id"])
@@ -140,8 +141,12 @@ async def _change(actor: Actor, task: Mapping[str, Any], values: dict[str, Any],
 # ---------------------------------------------------------------- resolutions
 
 
-async def _resolution_values(data: Mapping[str, Any], cooperating: Sequence[str], meeting_day: dt.date) -> dict[str, Any]:
-    form = FormReader(data)
+async def _resolution_values(data: Mapping[str, Any], cooperating: Sequence[str], meeting_day: dt.date,
+                             form: FormReader | None = None) -> dict[str, Any]:
+    """The resolution's fields, checked. Given the caller's `form`, the messages join those the caller
+    found and the caller raises them all at once (`form.done()`); without it they are raised here."""
+    own = form is None
+    form = form or FormReader(data)
     text = form.text("text", _("议定事项内容"), required=True, max_length=2000)
     lead = form.ref("lead_unit", _("牵头单位"))
     mode = form.choice("deadline_mode", _("期限方式"), {"date": _("指定日期"), "workdays": _("工作日")})
@@ -172,7 +177,8 @@ async def _resolution_values(data: Mapping[str, Any], cooperating: Sequence[str]
         form.fail("lead_unit", _("所选牵头单位不存在。"))
     if set(coop) - known:
         form.fail("cooperating", _("所选配合单位不存在。"))
-    form.done()
+    if own:
+        form.done()
     return {"text": text, "lead_unit": lead, "cooperating": coop, "deadline": deadline, "deadline_workdays": workdays,
             "deadline_provisional": provisional}
 
@@ -184,7 +190,6 @@ async def adopt_resolution(actor: Actor, meeting_id: int, data: Mapping[str, Any
     await refresh_calendar()  # the holiday calendar as the office last left it
     form = FormReader(data)
     item_id = form.ref("item", _("议题"))
-    form.done()
     async with db.atomic(Meeting, meeting_id):
         meeting = await get_or_404(Meeting, meeting_id, _("没有找到该会议，或您无权查看。"))
         visible = await visible_conference_ids(actor)
@@ -192,11 +197,14 @@ async def adopt_resolution(actor: Actor, meeting_id: int, data: Mapping[str, Any
             raise NotFound(_("没有找到该会议，或您无权查看。"))
         if meeting["status"] not in ("held", "minutes_in_review"):
             raise Conflict(_("会议召开后、纪要印发前才能记录议定事项。"))
-        if not await AgendaSlot.exists().where((AgendaSlot.meeting == meeting_id) & (AgendaSlot.item == item_id)):
-            raise ValidationFailed({"item": _("该议题不在本次会议的议程上。")})
-        item = await get_or_404(AgendaItem, item_id or 0)
+        if item_id is not None and not await AgendaSlot.exists().where(
+                (AgendaSlot.meeting == meeting_id) & (AgendaSlot.item == item_id)):
+            form.fail("item", _("该议题不在本次会议的议程上。"))
         meeting_day = meeting["starts_at"].astimezone(get_settings().tz).date()
-        values = await _resolution_values(data, cooperating, meeting_day)
+        # Every field is checked before anything is reported: an empty form lists all its messages.
+        values = await _resolution_values(data, cooperating, meeting_day, form)
+        form.done()
+        item = await get_or_404(AgendaItem, item_id or 0)
         number = await Resolution.count().where(Resolution.meeting == meeting_id) + 1
         resolution_id = await insert_audited(actor, Resolution, "resolution", {
             "meeting": meeting_id, "item": item_id, "conference": meeting["conference"], "number": number,
@@ -227,13 +235,39 @@ async def assign_task(actor: Actor, resolution_id: int, conference_id: int, item
                                                           "deadline": values["deadline"].isoformat()},
                  conference_id=conference_id)
     await _log(actor, task_id, "assigned", values["text"])
-    await queue("task_assigned", conference_id=conference_id, unit_id=unit_id, entity="task", entity_id=task_id,
-                subject=_("【督办任务】{title}").format(title=item["title"]),
-                body=_("议定事项：{text}\n承办角色：{role}\n办结期限：{deadline}\n请在 {ack} 前签收：{url}").format(
-                    text=values["text"], role=ROLE_LABELS[role],
-                    deadline=cn_date(values["deadline"]) + (PROVISIONAL_NOTE if values["deadline_provisional"] else ""),
-                    ack=cn_date(workdays_after(day, ACK_WORKDAYS)), url=f"{get_settings().base_url}/tasks/{task_id}"))
+    task = await Task.select().where(Task.id == task_id).first()
+    assert task is not None
+    await send_unit_link(task, item["title"], values["text"])
     return task_id
+
+
+async def send_unit_link(task: Mapping[str, Any], title: str, resolution_text: str, *, event: str = "task_assigned",
+                         intro: str = "") -> None:
+    """The task e-mail to the unit's liaison with a new personal link (conference.tasks.links: sign,
+    report with files, ask for an extension, no password); an older link of the unit stops working.
+    Inside the caller's transaction."""
+    token = await tokens.issue(task["id"], tokens.UNIT)
+    body = (intro + "\n" if intro else "") + _(
+        "议定事项：{text}\n承办角色：{role}\n办结期限：{deadline}\n请在 {ack} 前签收。\n"
+        "用以下专用链接可直接签收、报送进展（可附材料）、报办结或申请延期，无需登录；"
+        "链接仅用于本任务，请勿转发：{url}\n已开通账号的单位也可登录系统办理：{page}").format(
+        text=resolution_text, role=ROLE_LABELS.get(task["role"], task["role"]),
+        deadline=cn_date(task["deadline"]) + (PROVISIONAL_NOTE if task["deadline_provisional"] else ""),
+        ack=cn_date(task["ack_due"]), url=tokens.url(task["id"], token),
+        page=f"{get_settings().base_url}/tasks/{task['id']}")
+    await queue(event, conference_id=task["conference"], unit_id=task["unit"], entity="task", entity_id=task["id"],
+                subject=_("【督办任务】{title}").format(title=title), body=body)
+
+
+async def send_rating_link(task: Mapping[str, Any], title: str, unit_name: str, *, event: str = "task_closed") -> None:
+    """The street's request to rate a closed task, with a new personal rating link (no password)."""
+    if task["street"] is None:
+        return
+    token = await tokens.issue(task["id"], tokens.STREET)
+    body = _("{unit}承办的督办任务“{title}”已核实销号，请评价办理结果（满意、基本满意或不满意）。\n"
+             "评价链接（无需登录，仅用于本任务）：{url}").format(unit=unit_name, title=title, url=tokens.url(task["id"], token))
+    await queue(event, conference_id=task["conference"], street_id=task["street"], entity="task", entity_id=task["id"],
+                subject=_("【请评价】{unit}：{title}").format(unit=unit_name, title=title), body=body)
 
 
 async def recompute_workday_deadlines(actor: Actor | None, calendar: Calendar, since: dt.date) -> list[int]:
@@ -384,7 +418,11 @@ async def close_task(actor: Actor, task_id: int, data: Mapping[str, Any]) -> Non
         if task["status"] != "reported_done":
             raise _wrong_state(task["status"], _("销号"))
         await _change(actor, task, {"status": "closed", "closed_at": now()}, "closed", comment,
-                      notify_unit=_("督办任务已销号"), notify_street=_("督办任务已办结，请评价"))
+                      notify_unit=_("督办任务已销号"))
+        names = await Task.select(Task.resolution._.item._.title.as_alias("title"), Task.unit.name.as_alias("unit_name")).where(
+            Task.id == task_id).first()
+        assert names is not None
+        await send_rating_link(task, names["title"], names["unit_name"])
 
 
 async def return_task(actor: Actor, task_id: int, data: Mapping[str, Any]) -> None:

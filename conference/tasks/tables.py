@@ -109,3 +109,19 @@ class TaskAttachment(Table, tablename="task_attachment"):
     sha256 = Varchar(length=64)
     data = Bytea()
     created_at = Timestamptz()
+
+
+class TaskLink(Table, tablename="task_link"):
+    """A personal action link (/t/<task>/<token>) for the task's unit (`holder` "unit": acknowledge,
+    report, ask for an extension) or its street (`holder` "street": rate the closed task), used without
+    a password. Only the token's SHA-256 is kept; a new link for the same holder revokes the older
+    one (conference.tasks.tokens), and the link stops when revoked, expired or the task moves past
+    what the holder may do."""
+
+    id = Serial(primary_key=True)
+    task = ForeignKey(Task, index=True, on_delete=OnDelete.cascade)
+    holder = Varchar(length=16)  # unit | street
+    token_hash = Varchar(length=64, unique=True)
+    created_at = Timestamptz()
+    expires_at = Timestamptz()
+    revoked_at = Timestamptz(null=True, default=None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
@@ -60,6 +61,33 @@ def safe_filename(name: str, default: str = "attachment") -> str:
             continue  # invisible: dropped, so the name reads in its real order
         cleaned.append("_" if char in "/\\" or category in ("Cc", "Zl", "Zp") else char)
     return "".join(cleaned).strip()[-200:].strip() or default
+
+
+ASCII_NAME_RUN = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def ascii_filename(name: str, default: str = "download") -> str:
+    """The file name for clients that cannot read RFC 5987's `filename*`: the ASCII letters, digits
+    and . _ - of `name`, each run of anything else one "-". A name without ASCII words (a Chinese
+    title) would come out as dashes and its extension, so `default` plus the extension is used
+    instead: callers with a Chinese name should give a meaningful ASCII one (minutes-3-2026-6.pdf)."""
+    stem, dot, extension = safe_filename(name, default).rpartition(".")
+    if not dot:
+        stem, extension = extension, ""
+    stem = ASCII_NAME_RUN.sub("-", stem).strip("-._")
+    extension = ASCII_NAME_RUN.sub("", extension)[:10]
+    if not any(c.isalnum() for c in stem):
+        stem = default
+    return f"{stem}.{extension}" if extension else stem
+
+
+def download_disposition(filename: str, *, ascii_name: str | None = None, inline: bool = False) -> str:
+    """Content-Disposition (RFC 6266) naming the file twice: `filename` with the ASCII fallback
+    (`ascii_name`, else made from `filename`) and `filename*` with the full UTF-8 (Chinese) name."""
+    filename = safe_filename(filename)
+    fallback = ascii_filename(ascii_name or filename)
+    kind = "inline" if inline else "attachment"
+    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{urllib.parse.quote(filename, safe='')}"
 
 
 class FormReader:
@@ -117,7 +145,13 @@ class FormReader:
         return value
 
     def choice(self, name: str, label: str, choices: Mapping[str, str], *, required: bool = True) -> str:
-        value = self.text(name, label, required=required, max_length=40)
+        """A value picked from a list (a select or radio buttons): left empty it asks to choose."""
+        value = self._raw(name)
+        if value is None or value == "":
+            if required:
+                self.fail(name, _("请选择{label}。").format(label=label))
+            return ""
+        value = self.text(name, label, max_length=40)
         if value and value not in choices:
             self.fail(name, _("请从列表中选择{label}。").format(label=label))
             return ""

@@ -4,6 +4,7 @@ values only), and the /audit page filters them and shows an office only its own 
 from __future__ import annotations
 
 import datetime as dt
+import urllib.parse
 import uuid
 from typing import Any
 
@@ -220,13 +221,26 @@ async def test_system_changes_are_audited_as_system(app):
 # ---------------------------------------------------------------- the /audit page
 
 
-def audit_rows(response: httpx.Response) -> list[dict[str, str]]:
+def audit_rows(response: httpx.Response) -> list[dict[str, Any]]:
+    """Each row of the trail as read on the page: time, actor, action, the record (its kind, its
+    title and link) and its changes as (field, before, after), before None for a new value."""
     assert response.status_code == 200
     rows = []
-    for tr in html(response).select("table.audit tbody tr"):
-        cells = [td.get_text(strip=True) for td in tr.find_all("td")]
-        if len(cells) == 6:
-            rows.append(dict(zip(["at", "actor", "action", "record", "before", "after"], cells, strict=True)))
+    for tr in html(response).select("table.audit tbody tr[data-event]"):
+        cell = {td["class"][0]: td for td in tr.find_all("td")}
+        link = cell["record"].find("a")
+        changes = []
+        for li in cell["changes"].select("ul.changes li"):
+            before = li.find(class_="before")
+            changes.append((li.find(class_="field").get_text(strip=True), before.get_text(strip=True) if before else None,
+                            li.find(class_="after").get_text(strip=True)))
+        rows.append({
+            "at": cell["at"].get_text(strip=True), "datetime": cell["at"].find("time")["datetime"],
+            "actor": cell["actor"].get_text(strip=True), "action": cell["action"].get_text(strip=True),
+            "kind": cell["record"].find(class_="record-kind").get_text(strip=True),
+            "title": (link or cell["record"].find(class_="record-title")).get_text(strip=True),
+            "href": link["href"] if link else None, "changes": changes,
+        })
     return rows
 
 
@@ -247,64 +261,67 @@ async def lanshan_conference_change(app) -> dict[str, Any]:
 
 async def test_audit_page_filters_by_entity_action_and_date(as_user, lanshan_conference_change):
     client = await as_user("admin")
-    record = f"联席会议 #{lanshan_conference_change['id']}"
+    href = f"/registry/conferences/{lanshan_conference_change['id']}"
     rows = audit_rows(await client.get("/audit", params={"entity": "conference", "action": "update"}))
-    assert rows and {r["action"] for r in rows} == {"修改"} and all(r["record"].startswith("联席会议 #") for r in rows)
-    mine = [r for r in rows if r["record"] == record]
+    assert rows and {r["action"] for r in rows} == {"修改"} and {r["kind"] for r in rows} == {"联席会议"}
+    mine = [r for r in rows if r["href"] == href]
     assert len(mine) == 1
+    assert mine[0]["title"] == lanshan_conference_change["name"]
     assert mine[0]["actor"] == "系统管理员"
-    assert mine[0]["before"] == '{"office_email": ""}'
-    assert mine[0]["after"] == '{"office_email": "e@example.gov.cn"}'
+    assert mine[0]["changes"] == [("办公室邮箱", "—", "e@example.gov.cn")]
 
     rows = audit_rows(await client.get("/audit", params={"entity": "conference", "action": "create"}))
-    assert [r["record"] for r in rows].count(record) == 1
+    assert [r["href"] for r in rows].count(href) == 1
     rows = audit_rows(await client.get("/audit", params={"entity": "street", "action": "update"}))
-    assert record not in [r["record"] for r in rows]
-    assert all(r["record"].startswith("街道 #") for r in rows)
+    assert href not in [r["href"] for r in rows]
+    assert {r["kind"] for r in rows} <= {"街道"}
 
     day = today()
     rows = audit_rows(await client.get("/audit", params={"entity": "conference", "start": day.isoformat(), "end": day.isoformat()}))
-    assert record in [r["record"] for r in rows]
+    assert href in [r["href"] for r in rows]
     tomorrow = (day + dt.timedelta(days=1)).isoformat()
     response = await client.get("/audit", params={"entity": "conference", "start": tomorrow})
     assert audit_rows(response) == []
     assert html(response).select_one("form.filters .count").get_text(strip=True) == "共 0 条"
     yesterday = (day - dt.timedelta(days=1)).isoformat()
     rows = audit_rows(await client.get("/audit", params={"entity": "conference", "end": yesterday}))
-    assert record not in [r["record"] for r in rows]
-    # The chosen filters stay selected on the page.
+    assert href not in [r["href"] for r in rows]
+    # The chosen filters stay selected on the page, and the export link carries them.
     page = html(await client.get("/audit", params={"entity": "conference", "action": "update", "start": day.isoformat()}))
     assert page.select_one("#f-entity option[selected]")["value"] == "conference"
     assert page.select_one("#f-action option[selected]")["value"] == "update"
     assert page.select_one("#f-start")["value"] == day.isoformat()
+    export = urllib.parse.urlsplit(page.select_one("a#audit-xlsx")["href"])
+    assert export.path == "/audit.xlsx"
+    assert urllib.parse.parse_qs(export.query) == {"entity": ["conference"], "action": ["update"], "start": [day.isoformat()]}
 
 
 async def test_office_sees_only_its_own_conferences_trail(as_user, lanshan_conference_change):
-    record = f"联席会议 #{lanshan_conference_change['id']}"
+    href = f"/registry/conferences/{lanshan_conference_change['id']}"
     own = audit_rows(await (await as_user("office")).get("/audit", params={"entity": "conference"}))
-    assert sorted(r["action"] for r in own if r["record"] == record) == ["修改", "新建"]
+    assert sorted(r["action"] for r in own if r["href"] == href) == ["修改", "新建"]
 
     other = await as_user("office_luozhuang")
     for params in ({"entity": "conference"}, {}, {"q": "系统管理员"}):
         rows = audit_rows(await other.get("/audit", params=params))
-        assert record not in [r["record"] for r in rows]
+        assert lanshan_conference_change["name"] not in [r["title"] for r in rows]
     # Every conference event office_luozhuang sees belongs to its own conference.
     luozhuang = (await Conference.select(Conference.id).where(Conference.name == "罗庄街道城市基层党建联席会议").first())["id"]
     visible = await AuditEvent.select(AuditEvent.entity_id).where(
         (AuditEvent.entity == "conference") & (AuditEvent.conference_id == luozhuang))
-    allowed = {f"联席会议 #{r['entity_id']}" for r in visible}
+    allowed = {f"/registry/conferences/{r['entity_id']}" for r in visible}
     rows = audit_rows(await other.get("/audit", params={"entity": "conference", "per_page": "200"}))
-    assert {r["record"] for r in rows} <= allowed
+    assert {r["href"] for r in rows} <= allowed
 
 
 async def test_office_sees_its_own_changes_to_shared_records(as_user):
     office = await actor("office")
     street_id = await services.create_street(office, {"name": f"审计街道{uid()}", "district": "兰山区"})
-    record = f"街道 #{street_id}"
+    href = f"/registry/streets/{street_id}"
     rows = audit_rows(await (await as_user("office")).get("/audit", params={"entity": "street"}))
-    assert record in [r["record"] for r in rows]
+    assert href in [r["href"] for r in rows]
     rows = audit_rows(await (await as_user("office_luozhuang")).get("/audit", params={"entity": "street"}))
-    assert record not in [r["record"] for r in rows]
+    assert href not in [r["href"] for r in rows]
 
 
 @pytest.mark.parametrize("username", ["unit", "street", "convenor"])

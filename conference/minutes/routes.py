@@ -4,8 +4,7 @@ and the published PDF, served byte for byte as stored at sign-off."""
 
 from __future__ import annotations
 
-import urllib.parse
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -13,6 +12,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from conference.errors import Conflict, NotFound, ValidationFailed
+from conference.forms import download_disposition
 from conference.i18n import gettext as _
 from conference.meetings.services import STATUS_LABELS as MEETING_STATUS_LABELS
 from conference.meetings.services import meeting_for
@@ -28,16 +28,17 @@ ALL_ROLES = ("admin", "office", "convenor", "street", "unit")
 MAX_NUMBER = 100_000
 
 
-def disposition(filename: str, *, inline: bool = True) -> str:
-    """RFC 6266 / 5987: an ASCII fallback and the UTF-8 (Chinese) name."""
-    fallback = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in filename) or "minutes.pdf"
-    kind = "inline" if inline else "attachment"
-    return f"{kind}; filename=\"{fallback}\"; filename*=UTF-8''{urllib.parse.quote(filename, safe='')}"
+def ascii_stem(minutes: Mapping[str, Any]) -> str:
+    """The file name for clients that cannot read the Chinese one: conference, year and number of
+    the 文号 (minutes-3-2026-6), or the minutes' own id before it has one."""
+    if minutes["issue_year"] and minutes["issue_number"]:
+        return f"minutes-{minutes['conference']}-{minutes['issue_year']}-{minutes['issue_number']}"
+    return f"minutes-{minutes['conference']}-draft{minutes['id']}"
 
 
-def pdf_response(content: bytes, filename: str, sha256: str | None = None) -> Response[bytes]:
-    headers = {"Content-Disposition": disposition(filename), "X-Content-Type-Options": "nosniff",
-               "Cache-Control": "private, no-cache"}
+def pdf_response(content: bytes, filename: str, ascii_name: str, sha256: str | None = None) -> Response[bytes]:
+    headers = {"Content-Disposition": download_disposition(filename, ascii_name=ascii_name, inline=True),
+               "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-cache"}
     if sha256:
         headers["ETag"] = f'"{sha256}"'
         headers["X-Content-SHA256"] = sha256
@@ -173,7 +174,8 @@ async def version(request: Request[Any, Any, Any], minutes_id: FromPath[int], na
     sections, records = services.loads(row)
     if name.endswith(".pdf"):
         content = await services.version_pdf(actor, minutes_id, number)
-        return pdf_response(content, _version_filename(sections.get("title", ""), number))
+        return pdf_response(content, _version_filename(sections.get("title", ""), number),
+                            f"{ascii_stem(minutes)}-v{number}.pdf")
     return render(request, "minutes/version.html", minutes=minutes, version=row, sections=sections,
                   blocks=views.text_blocks(sections, records), status_labels=services.STATUS_LABELS)
 
@@ -191,8 +193,15 @@ async def diff(request: Request[Any, Any, Any], minutes_id: FromPath[int]) -> Te
 
 async def _published(request: Request[Any, Any, Any], minutes_id: int, seq: int | None) -> Response[bytes]:
     publication = await services.publication_for(actor_of(request), minutes_id, seq)
-    name = _("会议纪要（第{seq}次印发）.pdf").format(seq=publication["seq"])
-    return pdf_response(publication["pdf"], name, publication["sha256"])
+    minutes = await services.minutes_row(minutes_id)
+    sections, _records = services.loads(await services.version_row(minutes_id, publication["version_number"]))
+    title = sections.get("title") or _("会议纪要")
+    stem = ascii_stem(minutes)
+    if publication["seq"] > 1:  # a correction: the name says which printing it is
+        name, stem = _("{title}（第{seq}次印发）.pdf").format(title=title, seq=publication["seq"]), f"{stem}-{publication['seq']}"
+    else:
+        name = f"{title}.pdf"
+    return pdf_response(publication["pdf"], name, f"{stem}.pdf", publication["sha256"])
 
 
 @get("/minutes/{minutes_id:int}/published.pdf", opt={"roles": ALL_ROLES}, include_in_schema=False)

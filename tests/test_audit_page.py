@@ -1,0 +1,150 @@
+"""The audit trail as office staff read it (issue 16, item 2): Chinese field names, values labelled as
+elsewhere in the UI, times in Asia/Shanghai, each change before → after, each record named by its
+title and linked to its page when the viewer may open it; one label per filter option; the filtered
+trail as .xlsx."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import openpyxl
+import pytest
+
+from conference.accounts.tables import User
+from conference.audit import views
+from conference.audit.tables import AuditEvent
+from conference.tasks.services import RATING_LABELS, STATUS_LABELS
+from conference.tasks.tables import Task
+from tests.conftest import html
+from tests.test_audit import audit_rows
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+# 2025-06-30 23:30 UTC is 2025-07-01 07:30 in Shanghai: a day of its own, away from the demo's events,
+# and one where the zone decides the date.
+AT = dt.datetime(2025, 6, 30, 23, 30, tzinfo=dt.UTC)
+DAY = {"start": "2025-07-01", "end": "2025-07-01"}
+
+
+async def lanshan_task() -> dict[str, Any]:
+    """A demo task of 兰山街道 (in the district office's scope, not in 罗庄街道's)."""
+    return await Task.select(
+        Task.id, Task.conference, Task.resolution.item.title.as_alias("title"), Task.unit.name.as_alias("unit_name"),
+    ).where(Task.conference.name == "兰山街道城市基层党建联席会议").order_by(Task.id).first()
+
+
+async def user_id(username: str) -> int:
+    return (await User.select(User.id).where(User.username == username).first())["id"]
+
+
+@pytest.fixture(scope="module")
+async def trail(app) -> dict[str, Any]:
+    """Two events on one day: the admin closes a 兰山街道 task (the record as the issue showed it),
+    and the district office changes its own account's name (a record only the admin's pages show)."""
+    task = await lanshan_task()
+    office = await user_id("office")
+    if not await AuditEvent.exists().where(AuditEvent.at == AT):
+        await AuditEvent.insert(
+            AuditEvent(at=AT, actor=await user_id("admin"), actor_name="系统管理员", action="closed", entity="task",
+                       entity_id=task["id"], conference_id=task["conference"],
+                       before={"status": "reported_done", "rating": "", "closed_at": None},
+                       after={"status": "closed", "rating": "dissatisfied",
+                              "closed_at": "2026-12-03T08:18:48.190413+00:00"}),
+            AuditEvent(at=AT + dt.timedelta(minutes=1), actor=office, actor_name="兰山区联席会议办公室", action="update",
+                       entity="user", entity_id=office, conference_id=None,
+                       before={"display_name": "兰山区办公室"}, after={"display_name": "兰山区联席会议办公室"}),
+        )
+    return {"task": task, "office": office}
+
+
+async def test_a_task_event_reads_in_chinese_with_labels_local_times_and_a_link(as_user, trail):
+    task = trail["task"]
+    for username in ("admin", "office"):
+        rows = audit_rows(await (await as_user(username)).get("/audit", params={**DAY, "entity": "task"}))
+        assert len(rows) == 1, username
+        row = rows[0]
+        assert row["at"] == "2025年7月1日 07:30"  # the instant in Asia/Shanghai, written as the UI writes it
+        assert dt.datetime.fromisoformat(row["datetime"]).astimezone(SHANGHAI) == AT.astimezone(SHANGHAI)
+        assert (row["actor"], row["action"], row["kind"]) == ("系统管理员", "销号", "督办任务")
+        # The record is the task's title (its item and unit), linked to its page.
+        assert row["title"] == f"{task['title']}（{task['unit_name']}）"
+        assert row["href"] == f"/tasks/{task['id']}"
+        # Chinese field names; statuses and ratings by their labels; the UTC instant in Shanghai time.
+        assert row["changes"] == [
+            ("状态", STATUS_LABELS["reported_done"], STATUS_LABELS["closed"]),
+            ("评价", "—", RATING_LABELS["dissatisfied"]),
+            ("销号时间", "—", "2026年12月3日 16:18"),
+        ]
+        # No English key, code or ISO timestamp is left on the page.
+        text = html(await (await as_user(username)).get("/audit", params=DAY)).select_one("table.audit").get_text()
+        for raw in ("status", "closed_at", "dissatisfied", "reported_done", "+00:00", "T08:18", "{"):
+            assert raw not in text, raw
+
+
+async def test_the_record_is_linked_only_where_the_viewer_may_open_it(as_user, trail):
+    # The accounts list is the admin's: the office sees its own change to its account, unlinked.
+    [own] = audit_rows(await (await as_user("office")).get("/audit", params={**DAY, "entity": "user"}))
+    assert (own["kind"], own["title"], own["href"]) == ("账号", "兰山区联席会议办公室", None)
+    assert own["changes"] == [("姓名", "兰山区办公室", "兰山区联席会议办公室")]
+    [admin] = audit_rows(await (await as_user("admin")).get("/audit", params={**DAY, "entity": "user"}))
+    assert admin["href"] == "/admin/users"
+    # 罗庄街道's office sees neither event (another conference's task, another office's account).
+    assert audit_rows(await (await as_user("office_luozhuang")).get("/audit", params=DAY)) == []
+
+
+async def test_a_creation_lists_each_value_without_a_before(as_user, app):
+    rows = audit_rows(await (await as_user("office")).get("/audit", params={"entity": "meeting", "action": "create"}))
+    assert rows
+    fields = dict((name, (before, after)) for name, before, after in rows[0]["changes"])
+    assert {"会议名称", "会议类型", "开始时间", "地点", "状态"} <= set(fields)
+    assert all(before is None for before, _after in fields.values())
+    assert fields["会议类型"][1] in ("全体会议", "专题会议") and fields["状态"][1] == "草稿"
+    assert rows[0]["href"].startswith("/meetings/")
+
+
+async def test_filters_list_each_label_once_and_every_recorded_action_has_one(as_user, app):
+    page = html(await (await as_user("admin")).get("/audit"))
+    for select in ("#f-action", "#f-entity"):
+        labels = [o.get_text(strip=True) for o in page.select(f"{select} option")]
+        assert len(labels) == len(set(labels)), select
+    assert len(set(views.ACTION_LABELS.values())) == len(views.ACTION_LABELS)
+    # Every code in the trail is listed (itself or the act it is part of), so no event is unfindable.
+    codes = {r["action"] for r in await AuditEvent.select(AuditEvent.action).distinct()}
+    assert codes <= set(views.ACTION_LABELS) | set(views.ACTION_ALIASES)
+    # Publishing minutes moves the meeting too: "印发纪要" finds both records.
+    rows = audit_rows(await (await as_user("admin")).get("/audit", params={"action": "publish", "per_page": "200"}))
+    assert {r["kind"] for r in rows} == {"会议纪要", "会议"}
+    assert {r["action"] for r in rows} == {"印发纪要"}
+
+
+async def test_export_is_the_filtered_trail_as_xlsx(as_user, trail):
+    task = trail["task"]
+    response = await (await as_user("office")).get("/audit.xlsx", params=DAY)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    disposition = response.headers["content-disposition"]
+    assert disposition.startswith('attachment; filename="audit-') and "filename*=UTF-8''" in disposition
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).active
+    values = list(sheet.iter_rows(values_only=True))
+    assert values[0][0] == "操作日志"
+    header = values[2]
+    assert header == ("时间", "操作人", "操作", "记录类型", "记录", "变更内容（修改前 → 修改后）")
+    body = [dict(zip(header, row, strict=True)) for row in values[3:] if row[0]]
+    # Newest first: the office's account change, then the task.
+    assert [r["记录类型"] for r in body] == ["账号", "督办任务"]
+    closed = body[1]
+    assert (closed["时间"], closed["操作人"], closed["操作"]) == ("2025年7月1日 07:30", "系统管理员", "销号")
+    assert closed["记录"] == f"{task['title']}（{task['unit_name']}）"
+    assert closed["变更内容（修改前 → 修改后）"].split("\n") == [
+        f"状态：{STATUS_LABELS['reported_done']} → {STATUS_LABELS['closed']}",
+        f"评价：— → {RATING_LABELS['dissatisfied']}", "销号时间：— → 2026年12月3日 16:18"]
+    # The same scope as the page: 罗庄街道's office gets an empty trail for that day.
+    other = openpyxl.load_workbook(io.BytesIO((await (await as_user("office_luozhuang")).get("/audit.xlsx", params=DAY)).content))
+    assert [row for row in other.active.iter_rows(min_row=4, values_only=True) if row[0]] == []
+
+
+@pytest.mark.parametrize("username", ["unit", "street", "convenor"])
+async def test_export_is_for_offices_only(as_user, username):
+    assert (await (await as_user(username)).get("/audit.xlsx")).status_code == 403

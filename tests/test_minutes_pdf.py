@@ -4,8 +4,10 @@ subset with HarfBuzz (a fontTools fallback fails the run), exact Chinese text, P
 on the published copy only, the watermark on drafts only, and hostile text that renders as text,
 fetches nothing and stays inside the text block.
 
-Positions come from poppler's `pdftotext -bbox-layout` (points, origin top left); pypdf reads the
-XMP metadata, fonts and the rotation of the watermark."""
+Positions come from poppler's `pdftotext -bbox-layout` (points, origin top left); the GB/T 9704
+distances (纪要标志, page-number line, 版记) are measured on the printed page like with a ruler:
+pdftoppm rasterises it at 600 dpi and the inked pixel rows are found. pypdf reads the XMP metadata,
+fonts, the structure tree and the rotation of the watermark."""
 
 from __future__ import annotations
 
@@ -16,12 +18,14 @@ import logging
 import re
 import shutil
 import subprocess
+import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image, ImageChops
 from pypdf import PdfReader
 
 from conference.minutes import pdf
@@ -49,6 +53,35 @@ HOSTILE_TEXT = "\n".join(HOSTILE)
 
 
 # ---------------------------------------------------------------- helpers
+
+
+TOP_MM, LEFT_MM, BLOCK_MM = 37.0, 28.0, (156.0, 225.0)  # GB/T 9704-2012 §5.2.3: the text block
+BLOCK_BOTTOM_MM = TOP_MM + BLOCK_MM[1]
+RULER_DPI = 600
+RULER_PX_PER_MM = RULER_DPI / 25.4  # a pixel is 0.042 mm
+RULER_TOLERANCE_MM = 0.3
+
+
+def ink_rows(content: bytes, page: int, box_mm: tuple[float, float, float, float], *, red: bool = False) -> dict[float, float]:
+    """A ruler on the printed page: poppler rasterises the box (left, top, right, bottom; mm from the
+    page's top left corner) of `page` at 600 dpi; per pixel row, its top in mm -> the share of the
+    row that is inked (dark, or red for the 纪要标志)."""
+    x0, y0, x1, y1 = (round(v * RULER_PX_PER_MM) for v in box_mm)
+    with tempfile.TemporaryDirectory() as folder:
+        source, target = Path(folder) / "doc.pdf", Path(folder) / "page"
+        source.write_bytes(content)
+        subprocess.run([need("pdftoppm"), "-r", str(RULER_DPI), "-f", str(page), "-l", str(page), "-x", str(x0), "-y", str(y0),
+                        "-W", str(x1 - x0), "-H", str(y1 - y0), "-singlefile", "-png", str(source), str(target)],
+                       check=True, timeout=120)
+        with Image.open(target.with_suffix(".png")) as image:
+            rgb = image.convert("RGB")
+    if red:
+        r, g, _b = rgb.split()
+        mask = ImageChops.multiply(r.point(lambda v: 255 if v > 150 else 0), g.point(lambda v: 255 if v < 100 else 0))
+    else:
+        mask = rgb.convert("L").point(lambda v: 255 if v < 128 else 0)
+    shares = list(mask.resize((1, mask.height), Image.Resampling.BOX).getdata())  # each row's mean
+    return {(y0 + i) / RULER_PX_PER_MM: float(v) / 255 for i, v in enumerate(shares)}
 
 
 def need(tool: str) -> str:
@@ -280,9 +313,9 @@ def test_text_block_margins_and_grid(published: bytes) -> None:
     assert full and set(full) == {28}
     indented = [len(ln["text"]) for ln in lines if ln["xMin"] > LEFT + 20]
     assert indented and set(indented) == {26}
-    # Page 1: the red title's top edge 35 mm below the top of the text block.
+    # Page 1: the red title sits in the upper part of the text block (measured to the millimetre below).
     title = next(ln for ln in pages[0] if ln["text"] == sample_sections(1)["title"])
-    assert abs(line_top(title, 36) - (TOP + 35 * MM)) <= 1 * MM
+    assert TOP + 30 * MM < title["yMin"] < TOP + 40 * MM
 
 
 def test_page_numbers_on_the_outer_side(published: bytes) -> None:
@@ -298,9 +331,82 @@ def test_page_numbers_on_the_outer_side(published: bytes) -> None:
             assert mark["xMax"] == pytest.approx(A4[0] - RIGHT - PAGE_NUMBER_SIZE, abs=2), (number, mark)
         else:
             assert mark["xMin"] == pytest.approx(LEFT + PAGE_NUMBER_SIZE, abs=2), (number, mark)
-        # Below the text block (its dash about 7 mm under it).
-        assert A4[1] - BOTTOM + 3 * MM < mark["yMin"] < A4[1] - BOTTOM + 12 * MM
+        # Below the text block (its dash 7 mm under it: measured by test_page_number_line_7_mm_below_the_text_block).
+        assert A4[1] - BOTTOM < mark["yMin"] < A4[1] - BOTTOM + 12 * MM
     assert PdfReader(io.BytesIO(published)).pages[0].extract_text().rstrip().endswith("— 1 —")
+
+
+# ---------------------------------------------------------------- GB/T 9704-2012 with a ruler
+
+
+def test_mark_top_35_mm_below_the_top_of_the_text_block(published: bytes) -> None:
+    """§10.3: the top edge of the red 纪要标志 (its ink, as a ruler finds it) 35 mm below the top of the text block."""
+    rows = ink_rows(published, 1, (LEFT_MM, TOP_MM, LEFT_MM + BLOCK_MM[0], TOP_MM + 80), red=True)
+    inked = [top for top, share in rows.items() if share > 0]
+    assert inked, "no red ink in the upper half of page 1"
+    assert inked[0] - TOP_MM == pytest.approx(35, abs=RULER_TOLERANCE_MM), inked[0] - TOP_MM
+
+
+def test_page_number_line_7_mm_below_the_text_block(published: bytes) -> None:
+    """§7.5: the 一字线 of "— 1 —" 7 mm below the bottom edge of the text block, 4号 (14 pt) on every page."""
+    pages = len(PdfReader(io.BytesIO(published)).pages)
+    assert pages >= 3
+    for number in (1, 2, pages):
+        rows = ink_rows(published, number, (LEFT_MM, BLOCK_BOTTOM_MM, LEFT_MM + BLOCK_MM[0], 297))
+        dash = max(rows, key=lambda top: rows[top])  # the two dashes are the widest run of ink under the text block
+        centre = dash + 0.5 / RULER_PX_PER_MM
+        assert centre - BLOCK_BOTTOM_MM == pytest.approx(7, abs=RULER_TOLERANCE_MM), (number, centre - BLOCK_BOTTOM_MM)
+        assert not [top for top, share in rows.items() if share and top < BLOCK_BOTTOM_MM + 3], "ink just under the text block"
+    sizes: list[float] = []
+
+    def visit(text: str, cm: list[float], tm: list[float], font: Any, size: float) -> None:
+        if PAGE_NUMBER.fullmatch(text):
+            sizes.append(round(size * tm[3] * cm[3], 2) if tm[3] * cm[3] > 0 else round(size * tm[0] * cm[0], 2))
+
+    for page in PdfReader(io.BytesIO(published)).pages:
+        page.extract_text(visitor_text=visit)
+    assert sizes and set(sizes) == {PAGE_NUMBER_SIZE}, sizes
+
+
+def test_imprint_last_rule_on_the_bottom_edge_of_the_last_page(published: bytes) -> None:
+    """§7.4.1: the 版记's last rule (0.35 mm) coincides with the bottom edge of the text block of the
+    last page, however short the text above it; its first rule spans the text block's width."""
+    for content in (published, pdf.render_pdf(sample_context(1, watermark=""), archival=True)):
+        last = len(PdfReader(io.BytesIO(content)).pages)
+        rows = ink_rows(content, last, (LEFT_MM, TOP_MM, LEFT_MM + BLOCK_MM[0], 297))
+        rules = [top for top, share in rows.items() if share > 0.95]  # rows inked across the whole text block
+        assert len(rules) >= 3, rules
+        bottom_edge = rules[-1] + 1 / RULER_PX_PER_MM
+        assert bottom_edge == pytest.approx(BLOCK_BOTTOM_MM, abs=RULER_TOLERANCE_MM), bottom_edge
+        assert "分送" in pdftotext(content, "-f", str(last), "-l", str(last))
+        assert "分送" not in pdftotext(content, "-l", str(last - 1))
+
+
+def test_published_copy_is_tagged_with_its_language(draft: bytes, published: bytes) -> None:
+    """A structure tree (headings, paragraphs in reading order), /MarkInfo and /Lang: a screen reader
+    reads it; it stays PDF/A-3u (see below)."""
+    root = PdfReader(io.BytesIO(published)).trailer["/Root"]
+    assert root["/MarkInfo"]["/Marked"].value is True
+    assert root["/Lang"] == "zh-CN"
+    tree = root["/StructTreeRoot"].get_object()
+    assert tree["/Type"] == "/StructTreeRoot"
+    kinds: list[str] = []
+
+    def walk(node: Any) -> None:
+        node = node.get_object()
+        if not hasattr(node, "get") or "/S" not in node:
+            return
+        kinds.append(str(node["/S"]))
+        children = node.get("/K")
+        for child in children if isinstance(children, list) else [children]:
+            if child is not None:
+                walk(child)
+
+    top = tree["/K"]
+    for node in top if isinstance(top, list) else [top]:
+        walk(node)
+    assert kinds[0] == "/Document" and "/H1" in kinds and kinds.count("/P") > 10, kinds[:20]
+    assert "/StructTreeRoot" not in PdfReader(io.BytesIO(draft)).trailer["/Root"]
 
 
 def test_pdfa_and_metadata_on_the_published_copy_only(draft: bytes, published: bytes) -> None:

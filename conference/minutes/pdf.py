@@ -49,6 +49,10 @@ PDF_VARIANT = "pdf/a-3u"  # the published copy: archival, every font embedded, U
 # contention with the event loop (/healthz p50 about 15 ms instead of 10 ms). Scale out with processes.
 RENDER_THREADS = 1
 CN_DIGITS = "零一二三四五六七八九"
+# The 版记 sits on the bottom edge of the last page's text block (GB/T 9704 §7.4.1) as a footnote,
+# which cannot break across pages: one longer than this (in characters: about 12 lines at 4号, under
+# half the text block) follows the text instead of overflowing the page.
+IMPRINT_AT_BOTTOM_CHARS = 300
 
 
 # ---------------------------------------------------------------- safety
@@ -142,6 +146,8 @@ def document_context(sections: Mapping[str, str], records: Mapping[str, Any], *,
     ]
     title = sections.get("title", "")
     issue = sections.get("issue", "")
+    issuer = sections.get("issuer", "")
+    distribution = " ".join(paragraphs(sections.get("distribution", "")))
     return {
         "doc_title": f"{title}（{issue}）" if issue else title,
         "author": sections.get("issuer", ""),
@@ -156,7 +162,8 @@ def document_context(sections: Mapping[str, str], records: Mapping[str, Any], *,
         "present": " ".join(paragraphs(sections.get("present", ""))),
         "leave": " ".join(paragraphs(sections.get("leave", ""))),
         "observers": " ".join(paragraphs(sections.get("observers", ""))),
-        "distribution": " ".join(paragraphs(sections.get("distribution", ""))),
+        "distribution": distribution,
+        "imprint_at_bottom": len(distribution) + len(issuer) <= IMPRINT_AT_BOTTOM_CHARS,
         "correction_reason": correction_reason,
     }
 
@@ -186,7 +193,9 @@ _render_lock = threading.Lock()
 def html_to_pdf(html: str, *, archival: bool = False, url_fetcher: URLFetcher | None = None) -> bytes:
     """The PDF of `html` (blocking). Archival: PDF/A-3u, for the published copy."""
     global _fonts
-    options: dict[str, Any] = {"pdf_variant": PDF_VARIANT} if archival else {}
+    # The published copy is also tagged (a structure tree, /MarkInfo, /Lang from <html lang>), so a
+    # screen reader reads it in order; drafts skip the tree, they are looked at and thrown away.
+    options: dict[str, Any] = {"pdf_variant": PDF_VARIANT, "pdf_tags": True} if archival else {}
     with _render_lock:
         if _fonts is None:
             _fonts = FontConfiguration()

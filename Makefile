@@ -9,9 +9,10 @@ PORT ?= 8000
 # What WeasyPrint needs to lay out Chinese and subset fonts with HarfBuzz (fast PDFs).
 RUN_PACKAGES := fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 libpangocairo-1.0-0 shared-mime-info
 # Browser tests drive Debian's Chromium; PDF tests use poppler's pdffonts/pdftotext; backup tests on
-# PostgreSQL use pg_dump, pg_restore and psql (postgresql-client, unless some version is installed).
+# PostgreSQL use pg_dump, pg_restore and psql (postgresql-client, unless some version is installed);
+# calendar-reply tests read a real IMAP server (dovecot-imapd, started by the tests on loopback).
 PG_CLIENT := $(if $(shell command -v pg_dump 2>/dev/null),,postgresql-client)
-TEST_PACKAGES := $(RUN_PACKAGES) chromium poppler-utils $(PG_CLIENT)
+TEST_PACKAGES := $(RUN_PACKAGES) chromium poppler-utils dovecot-imapd $(PG_CLIENT)
 
 .PHONY: run test test-sqlite test-postgres lint bench i18n system-run system-test clean
 

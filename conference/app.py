@@ -15,6 +15,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.static_files import create_static_files_router
 
 from conference import api, db, workdays, workers
+from conference.accounts import onboarding_routes
 from conference.accounts import routes as account_routes
 from conference.agenda import routes as agenda_routes
 from conference.audit import routes as audit_routes
@@ -25,6 +26,7 @@ from conference.mail.inbox import inbox_loop
 from conference.mail.sender import mail_loop
 from conference.meetings import reply_routes, special_routes
 from conference.meetings import routes as meeting_routes
+from conference.minutes import font_routes
 from conference.minutes import pdf as minutes_pdf
 from conference.minutes import routes as minutes_routes
 from conference.notifications import routes as notification_routes
@@ -94,10 +96,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
                                         include_in_schema=False)
     return Litestar(
         route_handlers=[
-            static, *home.ROUTES, *workbench_routes.ROUTES, *account_routes.ROUTES, *registry_routes.ROUTES, *import_routes.ROUTES,
+            static, *home.ROUTES, *workbench_routes.ROUTES, *account_routes.ROUTES, *onboarding_routes.ROUTES,
+            *registry_routes.ROUTES, *import_routes.ROUTES,
             *audit_routes.ROUTES, *meeting_routes.ROUTES, *special_routes.ROUTES, *reply_routes.ROUTES, *task_link_routes.ROUTES,
             *agenda_routes.ROUTES, *notification_routes.ROUTES, *task_routes.ROUTES, *api.ROUTES, *supervision_routes.ROUTES, *supervision_pages.ROUTES,
-            *calendar_routes.ROUTES, *mail_routes.ROUTES, *minutes_routes.ROUTES, *holiday_routes.ROUTES, *search_routes.ROUTES,
+            *calendar_routes.ROUTES, *mail_routes.ROUTES, *minutes_routes.ROUTES, *font_routes.ROUTES, *holiday_routes.ROUTES, *search_routes.ROUTES,
         ],
         middleware=[AuthMiddleware],
         guards=[access_guard],

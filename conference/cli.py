@@ -1,4 +1,4 @@
-"""The `conference` command: serve, migrate, remind, send-mail, demo, createuser, token, backup, restore, holidays."""
+"""The `conference` command: serve, migrate, remind, send-mail, fetch-mail, demo, createuser, token, backup, restore, holidays."""
 
 from __future__ import annotations
 
@@ -92,6 +92,19 @@ def cmd_send_mail(args: argparse.Namespace) -> None:
         print(stopped)
         return
     print(f"已发送 {outcome.sent} 封，待重试 {outcome.retried} 封，转入发送失败 {outcome.dead} 封。")
+
+
+def cmd_fetch_mail(args: argparse.Namespace) -> None:
+    from conference.mail.inbox import MailboxError, describe, fetch_replies, inbox_loop
+    from conference.settings import get_settings
+
+    if args.loop:
+        _run(inbox_loop(get_settings().imap_interval or 300))
+        return
+    try:
+        print(describe(_run(fetch_replies())))
+    except MailboxError as exc:
+        raise SystemExit(str(exc)) from exc
 
 
 def cmd_demo(args: argparse.Namespace) -> None:
@@ -200,6 +213,9 @@ def main(argv: list[str] | None = None) -> None:
     p = sub.add_parser("send-mail", help="发送发件箱中到期的邮件（未设置 SMTP_HOST 时写入 .eml 文件）")
     p.add_argument("--loop", action="store_true", help="持续运行，按 MAIL_INTERVAL 间隔发送")
     p.set_defaults(func=cmd_send_mail)
+    p = sub.add_parser("fetch-mail", help="读取办公室邮箱（IMAP）中日历软件发来的参会回复")
+    p.add_argument("--loop", action="store_true", help="每隔 IMAP_INTERVAL 秒读取一次，直到中断")
+    p.set_defaults(func=cmd_fetch_mail)
     p = sub.add_parser("demo", help="载入演示数据（可重复执行）")
     p.add_argument("--if-empty", action="store_true", help="仅当数据库为空时载入")
     p.set_defaults(func=cmd_demo)

@@ -73,6 +73,18 @@ class Settings:
     mail_retry_seconds: int = field(default_factory=lambda: int(os.environ.get("MAIL_RETRY_SECONDS", "60")))
     smtp_timeout: float = field(default_factory=lambda: float(os.environ.get("SMTP_TIMEOUT", "30")))
     mail_outbox_dir: str = field(default_factory=lambda: os.environ.get("MAIL_OUTBOX_DIR", ""))
+    # The office mailbox where calendar programs send their replies (the ORGANIZER, MAIL_FROM), read
+    # over IMAP (conference.mail.inbox): reading is off while IMAP_HOST is empty; IMAP_SSL true means
+    # implicit TLS (port 993 by default, else 143); messages with a calendar reply are moved from
+    # IMAP_FOLDER to IMAP_PROCESSED_FOLDER; each server process reads every IMAP_INTERVAL seconds (0: off).
+    imap_host: str = field(default_factory=lambda: os.environ.get("IMAP_HOST", ""))
+    imap_ssl: bool = field(default_factory=lambda: os.environ.get("IMAP_SSL", "true").lower() in ("1", "true", "yes"))
+    imap_port: int = field(default_factory=lambda: int(os.environ.get("IMAP_PORT", "0")))
+    imap_user: str = field(default_factory=lambda: os.environ.get("IMAP_USER", ""))
+    imap_password: str = field(default_factory=lambda: os.environ.get("IMAP_PASSWORD", ""))
+    imap_folder: str = field(default_factory=lambda: os.environ.get("IMAP_FOLDER", "INBOX"))
+    imap_processed_folder: str = field(default_factory=lambda: os.environ.get("IMAP_PROCESSED_FOLDER", "Processed"))
+    imap_interval: int = field(default_factory=lambda: int(os.environ.get("IMAP_INTERVAL", "300")))
     # Share of a unit's annual assessment given by the streets' evaluation (the "five powers"
     # reform: at least 30% for departments, 60% for dispatched agencies); see conference.supervision.
     assessment_weight_department: float = field(
@@ -81,6 +93,9 @@ class Settings:
     # A task is "due soon" (yellow alert, /supervision yellow list) when its deadline is within this
     # many working days; see conference.supervision.views.yellow_until.
     supervision_yellow_workdays: int = field(default_factory=lambda: _count("SUPERVISION_YELLOW_WORKDAYS", "3"))
+    # A folder holding the office's licensed fonts (方正小标宋简体, 仿宋_GB2312, 黑体, 楷体_GB2312):
+    # every PDF uses them first (conference.minutes.fonts); empty: Debian's Noto CJK stand in.
+    fonts_dir: str = field(default_factory=lambda: os.environ.get("FONTS_DIR", ""))
 
     @property
     def is_postgres(self) -> bool:
@@ -93,6 +108,10 @@ class Settings:
     @property
     def secure_cookies(self) -> bool:
         return self.base_url.startswith("https://")
+
+    def __post_init__(self) -> None:
+        if not self.imap_port:  # the protocol's port for the chosen transport
+            object.__setattr__(self, "imap_port", 993 if self.imap_ssl else 143)
 
     @property
     def tz(self) -> ZoneInfo:

@@ -13,7 +13,9 @@ import re
 from typing import Any
 
 import pytest
+from bs4 import BeautifulSoup
 
+from conference.audit.tables import AuditEvent
 from conference.calendar import ics
 from conference.calendar.data import invitation_ics
 from conference.meetings import services
@@ -180,8 +182,9 @@ def event_of(text: str) -> Any:
 
 
 async def test_notify_reply_change_cancel_through_the_services(anon: Any) -> None:
-    """The life of one invitation: REQUEST seq 0, the unit's reply, REQUEST seq 1 with ACCEPTED at the
-    new time, CANCEL seq 2. Every version parses with both parsers at the right instants."""
+    """The life of one invitation: REQUEST seq 0, the unit's reply, REQUEST seq 1 at the new time with
+    PARTSTAT reset to NEEDS-ACTION (a new time asks for a new answer, RFC 5546 §2.1.4), CANCEL seq 2.
+    Every version parses with both parsers at the right instants."""
     office = await actor("office")
     day = dt.date(2031, 3, 12)
     meeting_id = await make_meeting(date=day.isoformat(), start_time="09:00", end_time="11:00")
@@ -210,7 +213,19 @@ async def test_notify_reply_change_cancel_through_the_services(anon: Any) -> Non
     second = await queued_ics(meeting_id, market, "meeting_updated")
     event = event_of(second)
     assert ics.method_of(second) == "REQUEST" and str(event["UID"]) == row["uid"] and int(event["SEQUENCE"]) == 1
-    assert event["ATTENDEE"].params["PARTSTAT"] == "ACCEPTED"
+    assert event["ATTENDEE"].params["PARTSTAT"] == "NEEDS-ACTION" and event["ATTENDEE"].params["RSVP"] == "TRUE"
+    stored = await Invitation.select().where(Invitation.id == inv["id"]).first()
+    assert stored["reply"] == "pending" and stored["replied_at"] is not None and stored["attendee_name"] == "刘洋"
+    notice = await Notification.select(Notification.body).where(
+        (Notification.event == "meeting_updated") & (Notification.entity_id == inv["id"])).first()
+    assert "请重新确认是否参会" in notice["body"]
+    token = await sent_reply_token(inv["id"])
+    page = BeautifulSoup((await anon.get(f"/r/{token}")).text, "html.parser")
+    assert page.find(id="reconfirm") is not None and page.find(id="current-reply").strong.get_text(strip=True) == "待确认"
+    assert page.find(attrs={"name": "attendee_name"})["value"] == "刘洋"  # the form starts from the names given
+    audit = await AuditEvent.count().where((AuditEvent.entity == "invitation") & (AuditEvent.entity_id == inv["id"])
+                                           & (AuditEvent.action == "reconfirm"))
+    assert audit == 1
     assert_times(events_by_uid(second)[row["uid"]], dt.datetime(2031, 3, 12, 14, 30), dt.datetime(2031, 3, 12, 16, 0))
 
     await services.cancel_meeting(office, meeting_id, {"reason": "与区委全会时间冲突。"})

@@ -16,6 +16,7 @@ import dataclasses
 import datetime as dt
 import email
 import ipaddress
+import re
 import socket
 import ssl
 from collections.abc import Iterator
@@ -177,7 +178,23 @@ async def test_invitation_mime_structure_and_headers(smtp: tuple[Recorder, int])
     event = cal.walk("VEVENT")[0]
     assert str(event["ATTENDEE"]) == f"mailto:{address}" and event["ATTENDEE"].params["CN"] == MARKET
     assert f'href="{get_settings().base_url}/r/{market["token"]}"' in html_part.get_content()
-    assert "本邮件由联席会议议事督办系统自动发送" in plain.get_content()
+    footer = plain.get_content()
+    assert "日历软件中直接点“接受”或“拒绝”" in footer and "请勿直接回复" not in footer  # replies are read (IMAP)
+
+
+def test_long_chinese_subject_encoded_words_stay_within_75_characters() -> None:
+    """RFC 2047 §2: an encoded word is at most 75 characters, and a line holding one at most 76."""
+    subject = "【会议变更】" + "兰山街道城市基层党建联席会议2026年第1次全体会议关于沿街商铺占道经营问题的专题研究" * 3
+    for title in (subject, subject[:20], "【会议通知】" + "a" * 200, "Plain ASCII subject"):
+        message = compose({"id": 9, "created_at": now(), "email": "a@example.gov.cn", "subject": title, "body": "正文"},
+                          recipient_name="兰山区市场监管局" * 6)
+        data = message.as_bytes()
+        head = data.split(b"\r\n\r\n", 1)[0].decode("ascii")
+        words = re.findall(r"=\?[^?]+\?[bBqQ]\?[^?]*\?=", head)
+        assert all(len(w) <= 75 for w in words), [len(w) for w in words]
+        assert all(len(line) <= 78 for line in head.split("\r\n"))
+        parsed = email.message_from_bytes(data, policy=default_policy)
+        assert parsed["Subject"] == title
 
 
 def test_cancellation_goes_as_method_cancel() -> None:

@@ -30,12 +30,12 @@ async def meeting_context(meeting_id: int) -> dict[str, Any] | None:
         """SELECT i.id, i.unit, i.role, i.reply, i.token_revoked, i.notified_sequence,
                   u.name AS unit_name, u.liaison_email AS email
            FROM invitation i JOIN member_unit u ON u.id = i.unit WHERE i.meeting = {}
-           ORDER BY i.role, u.name, i.id""", meeting_id)
+           ORDER BY i.role, u.sort_key, u.name, i.id""", meeting_id)
     return meeting
 
 
 def render_invitation(meeting: dict[str, Any], unit_id: int | None = None, stamp: dt.datetime | None = None,
-                      reply_token: str | None = None) -> str:
+                      reply_token: str | None = None, uninvited: bool = False) -> str:
     """The invitation (REQUEST, or CANCEL once cancelled) for one unit, or the office's copy.
 
     `reply_token`: the unit's personal link, known in clear only while the notice that sends it is
@@ -45,7 +45,7 @@ def render_invitation(meeting: dict[str, Any], unit_id: int | None = None, stamp
         meeting = {**meeting, "invitations": [{**i, "token": reply_token} if i["unit"] == unit_id else i
                                               for i in meeting.get("invitations") or []]}
     return ics.invitation(meeting, base_url=settings.base_url, mail_from=settings.mail_from, tz=settings.tz,
-                          stamp=stamp or now(), unit_id=unit_id)
+                          stamp=stamp or now(), unit_id=unit_id, uninvited=uninvited)
 
 
 async def invitation_ics(meeting_id: int, unit_id: int | None = None, stamp: dt.datetime | None = None) -> str | None:

@@ -2,9 +2,10 @@
 values (see conference.calendar.data for how they are read from the database).
 
 - Invitations: METHOD:REQUEST with a stable UID and the meeting's SEQUENCE (raised on every change
-  of time, place or title after notification), ORGANIZER, one ATTENDEE per invited unit, a full
-  VTIMEZONE, two VALARMs; a cancellation is METHOD:CANCEL with STATUS:CANCELLED and the higher
-  SEQUENCE. Never PUBLISH for e-mail: clients would add a second event instead of updating it.
+  of time, place or title after notification), ORGANIZER (with SENT-BY when From differs), one
+  ATTENDEE per invited unit, a full VTIMEZONE, two VALARMs; a cancellation is METHOD:CANCEL with
+  STATUS:CANCELLED and the higher SEQUENCE; a unit taken off the list gets a CANCEL of its own
+  without STATUS (the meeting goes on). Never PUBLISH for e-mail: clients would add a second event instead of updating it.
 - Feeds: a calendar without METHOD, with name, refresh interval and publish TTL; its events are
   serialised once per content and cached, because clients poll feeds and a feed of 1,500 events
   costs hundreds of milliseconds to serialise with icalendar.
@@ -33,7 +34,8 @@ TZ_FIRST_DATE = dt.date(2000, 1, 1)
 TZ_LAST_DATE = dt.date(2100, 1, 1)
 REFRESH = dt.timedelta(hours=1)
 
-PARTSTAT = {"pending": "NEEDS-ACTION", "attending": "ACCEPTED", "leave": "DECLINED", "delegated": "DELEGATED"}
+PARTSTAT = {"pending": "NEEDS-ACTION", "attending": "ACCEPTED", "leave": "DECLINED", "delegated": "DELEGATED",
+            "tentative": "TENTATIVE"}
 ROLE = {"member": "REQ-PARTICIPANT", "observer": "OPT-PARTICIPANT"}
 ALARMS = (dt.timedelta(days=-1), dt.timedelta(hours=-1))
 CANCELLED = "cancelled"
@@ -66,8 +68,15 @@ def unit_address(unit_id: int, email: str, base_url: str) -> str:
 
 
 def organizer(meeting: Mapping[str, Any], mail_from: str) -> vCalAddress:
-    address = vCalAddress(f"mailto:{meeting.get('office_email') or mail_from}")
+    """The conference's office mailbox, else MAIL_FROM. The message itself comes From MAIL_FROM: when
+    the two differ, SENT-BY says who sends for the organizer (RFC 5545 §3.2.18), as RFC 5546 §3.1
+    asks of a message whose sender is not the ORGANIZER. Calendar programs send their REPLY to the
+    ORGANIZER address, which must therefore be delivered to the mailbox read over IMAP."""
+    office = (meeting.get("office_email") or "").strip()
+    address = vCalAddress(f"mailto:{office or mail_from}")
     address.params["CN"] = _("{conference}办公室").format(conference=meeting["conference_name"])
+    if office and office.lower() != mail_from.lower():
+        address.params["SENT-BY"] = f"mailto:{mail_from}"
     return address
 
 
@@ -147,28 +156,33 @@ def invitation(
     tz: ZoneInfo,
     stamp: dt.datetime,
     unit_id: int | None = None,
+    uninvited: bool = False,
 ) -> str:
     """The invitation as the organizer sends it: METHOD:REQUEST, or METHOD:CANCEL once cancelled.
 
     `meeting` holds the meeting, conference, presiding convenor, `agenda` and `invitations` (unit,
     unit_name, email, role, reply, token_revoked, and `token` when the link is being sent). With
     `unit_id`, the unit's own copy: its ATTENDEE line and its personal reply link (if `token`). Without, the office's copy with every invited unit.
-    A unit's copy does not list the other units, because a unit never sees the other units' replies."""
+    A unit's copy does not list the other units, because a unit never sees the other units' replies.
+
+    `uninvited`: the unit was taken off a meeting that still takes place (RFC 5546 §3.2.5): a CANCEL
+    naming only that attendee, with a higher SEQUENCE and no STATUS (STATUS:CANCELLED would say the
+    meeting itself is off), and a text saying the unit no longer needs to attend."""
     cancelled = meeting["status"] == CANCELLED
     invitations = list(meeting.get("invitations") or [])
     own = [i for i in invitations if i["unit"] == unit_id] if unit_id is not None else []
     attendees = own if unit_id is not None else invitations
     reply_url = ""
-    if own and not cancelled and not own[0].get("token_revoked") and own[0].get("token"):
+    if own and not cancelled and not uninvited and not own[0].get("token_revoked") and own[0].get("token"):
         reply_url = f"{base_url}/r/{own[0]['token']}"
     page_url = f"{base_url}/meetings/{meeting['id']}"
 
-    cal = _calendar("CANCEL" if cancelled else "REQUEST")
+    cal = _calendar("CANCEL" if cancelled or uninvited else "REQUEST")
     cal.add_component(vtimezone(tz.key))
     event = Event()
     event.add("uid", meeting["uid"])
     event.add("dtstamp", _utc(stamp))
-    event.add("sequence", int(meeting["sequence"]))
+    event.add("sequence", int(meeting["sequence"]) + (1 if uninvited and not cancelled else 0))
     event.add("organizer", organizer(meeting, mail_from))
     for inv in attendees:
         event.add("attendee", attendee(inv, base_url))
@@ -177,11 +191,17 @@ def invitation(
     event.add("dtend", _local(meeting["ends_at"], tz))
     if meeting.get("location"):
         event.add("location", meeting["location"])
-    event.add("description", meeting_description(meeting, reply_url=reply_url, page_url=page_url))
+    description = meeting_description(meeting, reply_url=reply_url, page_url=page_url)
+    if uninvited and not cancelled:
+        description = _("贵单位已不在本次会议的受邀名单中，无需再参加（会议照常举行）。") + "\n" + description
+    event.add("description", description)
     event.add("url", page_url)
-    event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
+    if cancelled:
+        event.add("status", "CANCELLED")
+    elif not uninvited:
+        event.add("status", "CONFIRMED")
     event.add("transp", "OPAQUE")
-    if not cancelled:
+    if not cancelled and not uninvited:
         for trigger in ALARMS:
             event.add_component(_alarm(trigger, meeting["title"]))
     cal.add_component(event)

@@ -106,14 +106,18 @@ def addr_spec(email: Any) -> str | None:
     return spec if "@" in spec and spec.isascii() else None
 
 
-def encoded_words(text: str) -> list[str]:
-    """RFC 2047 "B" encoded words of `text`, each at most 75 characters and never splitting a character."""
+def encoded_words(text: str, first_line: int = 0) -> list[str]:
+    """RFC 2047 "B" encoded words of `text`, each at most 75 characters and never splitting a character.
+    `first_line`: characters already on the header's first line ("Subject: "), so that the first word
+    keeps that line within the 76 characters RFC 2047 §2 allows a line with encoded words."""
     words, chunk = [], b""
+    limit = min(EW_BYTES, (76 - first_line - len(EW_PREFIX) - len(EW_SUFFIX)) // 4 * 3) if first_line else EW_BYTES
     for char in text:
         data = char.encode("utf-8")
-        if chunk and len(chunk) + len(data) > EW_BYTES:
+        if chunk and len(chunk) + len(data) > limit:
             words.append(chunk)
             chunk = b""
+            limit = EW_BYTES
         chunk += data
     if chunk:
         words.append(chunk)
@@ -133,7 +137,7 @@ class AddressHeader:
         elif PLAIN_NAME.match(display_name):
             self.tokens = [display_name, f"<{spec}>"]
         else:
-            self.tokens = [*encoded_words(display_name), f"<{spec}>"]
+            self.tokens = [*encoded_words(display_name, len(name) + 2), f"<{spec}>"]
 
     def fold(self, *, policy: Policy) -> str:
         lines, line = [], f"{self.name}:"
@@ -149,13 +153,32 @@ class AddressHeader:
         return f"{self.display_name} <{self.addr_spec}>" if self.display_name else self.addr_spec
 
 
+class TextHeader(AddressHeader):
+    """An unstructured header (Subject) with non-ASCII text, as encoded words of at most 75
+    characters each: the policy's own folder writes 76-character words for long Chinese subjects."""
+
+    def __init__(self, name: str, text: str) -> None:
+        self.name = name
+        self.text = text
+        self.tokens = encoded_words(text, len(name) + 2)
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def subject_header(value: Any) -> str:
+    text = header_text(value)
+    return text if text.isascii() else cast(str, TextHeader("Subject", text))
+
+
 def _address(header: str, name: Any, email: Any) -> AddressHeader | None:
     spec = addr_spec(email)
     return AddressHeader(header, header_text(name), spec) if spec else None
 
 
 def _text(body: str) -> str:
-    return body.rstrip() + "\n\n--\n" + _("本邮件由联席会议议事督办系统自动发送，请勿直接回复。") + "\n"
+    footer = _("本邮件由联席会议议事督办系统发送。会议邀请可在日历软件中直接点“接受”或“拒绝”，回复会自动登记；其他事项可直接回复本邮件联系办公室。")
+    return body.rstrip() + "\n\n--\n" + footer + "\n"
 
 
 def _html(subject: str, body: str) -> str:
@@ -187,7 +210,7 @@ def compose(row: Mapping[str, Any], *, recipient_name: str = "", settings: Setti
     """`row`: a notification (id, created_at, email, subject, body, ics)."""
     settings = settings or get_settings()
     message = EmailMessage(policy=SMTP)
-    message["Subject"] = header_text(row.get("subject"))
+    message["Subject"] = subject_header(row.get("subject"))
     for header, name, email in (("From", _("联席会议办公室"), settings.mail_from), ("To", recipient_name, row.get("email"))):
         value = _address(header, name, email)
         if value is not None:  # no address (a street notification): no header, never a failure

@@ -33,6 +33,28 @@ async def scope(actor: Actor) -> Any:
     return N.conference.is_in(sorted(visible) or [0])
 
 
+async def dead_letters_condition(actor: Actor) -> Any:
+    """The dead letters the actor may see: the dead-letter page lists them, the workbench counts them."""
+    where = await scope(actor)
+    return N.status == "dead" if where is None else (N.status == "dead") & where
+
+
+async def count_dead_letters(actor: Actor) -> int:
+    return int(await N.count().where(await dead_letters_condition(actor)))
+
+
+async def reply_scope(actor: Actor) -> Any:
+    """Calendar replies: admin all (None); an office those about its conferences' meetings. A reply
+    that matches no meeting belongs to no conference, so only the admin sees it."""
+    from conference.mail.tables import CalendarReply
+
+    require_manager(actor)
+    visible = await visible_conference_ids(actor)
+    if visible is None:
+        return None
+    return CalendarReply.conference.is_in(sorted(visible) or [0])
+
+
 async def message_for(actor: Actor, notification_id: int) -> dict[str, Any]:
     where = await scope(actor)
     condition = N.id == notification_id if where is None else (N.id == notification_id) & where
@@ -76,9 +98,7 @@ async def retry(actor: Actor, notification_id: int) -> None:
 
 async def retry_all(actor: Actor) -> int:
     async with db.atomic():
-        where = await scope(actor)
-        condition = N.status == "dead" if where is None else (N.status == "dead") & where
-        rows = await N.select(N.id).where(condition)
+        rows = await N.select(N.id).where(await dead_letters_condition(actor))
         ids = [r["id"] for r in rows]
         if ids:
             await N.update(_again()).where(N.id.is_in(ids) & (N.status == "dead"))

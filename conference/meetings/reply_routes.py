@@ -20,7 +20,7 @@ from conference.accounts import throttle
 from conference.accounts.actor import Actor
 from conference.errors import NotFound
 from conference.i18n import gettext as _
-from conference.meetings import services
+from conference.meetings import services, views
 from conference.meetings.tables import Invitation, Meeting
 from conference.records import get_or_404
 from conference.registry.tables import Conference, MemberUnit
@@ -54,6 +54,8 @@ def _private(response: Response[Any]) -> Response[Any]:
 def _initial(invitation: dict[str, Any]) -> dict[str, str]:
     """The form as last answered, so a unit changing its reply starts from what it sent."""
     if invitation["reply"] == "pending":
+        if invitation["replied_at"] is not None:  # reset by a change of date, time or place: names kept
+            return {k: invitation[k] for k in ("attendee_name", "attendee_title", "leave_reason")}
         return {}
     return {"reply": invitation["reply"], "attendee_name": invitation["attendee_name"],
             "attendee_title": invitation["attendee_title"], "leave_reason": invitation["leave_reason"]}
@@ -70,7 +72,7 @@ async def _context(invitation: dict[str, Any], meeting: dict[str, Any]) -> dict[
         "ends_clock": local(meeting["ends_at"]).strftime("%H:%M"),
         "can_reply": meeting["status"] in services.EDITABLE,
         "fields": reply_fields(),
-        "reply_options": [(k, v) for k, v in services.REPLY_LABELS.items() if k != "pending"],
+        "reply_options": [(k, services.REPLY_LABELS[k]) for k in services.FORM_REPLIES],
         "reply_labels": services.REPLY_LABELS,
         "kind_labels": services.KIND_LABELS,
         "status_labels": services.STATUS_LABELS,
@@ -148,7 +150,8 @@ async def my_invitations(request: Request[Any, Any, Any]) -> Template:
     query = dict(request.query_params)
     if "sort" not in query:  # latest meetings first
         query["desc"] = "1"
-    where = (Invitation.unit == (actor.unit_id or 0)) & (Invitation.meeting.status != "draft")
+    show = query.get("show", "") if query.get("show") in views.INVITATION_FILTERS else ""
+    where = views.own_invitations_condition(actor, show)
     columns = [
         Invitation.id, Invitation.reply, Invitation.role, Invitation.attendee_name, Invitation.replied_at,
         Invitation.meeting.title.as_alias("title"), Invitation.meeting.starts_at.as_alias("starts_at"),
@@ -157,7 +160,9 @@ async def my_invitations(request: Request[Any, Any, Any]) -> Template:
     ]
     page = await paginate(Invitation, columns, query, search=[Invitation.meeting.title],
                           sorts={"starts_at": Invitation.meeting.starts_at}, default_sort="starts_at", where=where)
+    page.extra = {"show": show} if show else {}
     return render(request, "invitations/mine.html", page=page, reply_labels=services.REPLY_LABELS,
+                  show=show, show_labels=views.INVITATION_FILTERS,
                   status_labels=services.STATUS_LABELS, role_labels=services.ROLE_LABELS,
                   open_states=services.EDITABLE)
 

@@ -172,9 +172,15 @@ async def _invite(meeting_id: int, unit_id: int, role: str) -> int:
     return int(rows[0]["id"])
 
 
-async def create_meeting(actor: Actor, conference_id: int, data: Mapping[str, Any]) -> int:
-    """A draft meeting inviting the conference's active members on the meeting date."""
+async def create_meeting(actor: Actor, conference_id: int | None, data: Mapping[str, Any]) -> int:
+    """A draft meeting inviting the conference's active members on the meeting date. Without a
+    conference the other fields are still checked, so that the form lists every message at once."""
     require_manager(actor)
+    if conference_id is None:
+        form = FormReader(data)
+        with form.collecting():
+            await _meeting_values(actor, data, 0)
+        raise ValidationFailed({"conference": _("请选择联席会议。"), **form.errors})
     visible = await visible_conference_ids(actor)
     if (visible is not None and conference_id not in visible) or not await Conference.exists().where(Conference.id == conference_id):
         raise NotFound(_("没有找到该联席会议，或您无权查看。"))

@@ -364,6 +364,12 @@ async def test_the_published_copy_never_changes(as_user, monkeypatch):
         assert response.content == bytes(stored["pdf"])
         assert hashlib.sha256(response.content).hexdigest() == stored["sha256"]
         assert response.headers["x-content-sha256"] == stored["sha256"] and response.headers["etag"] == f'"{stored["sha256"]}"'
+    # A client holding these bytes gets 304 without them (weak or strong tag, or in a list); another tag, the PDF.
+    for tag in (f'"{stored["sha256"]}"', f'W/"{stored["sha256"]}"', f'"0", "{stored["sha256"]}"'):
+        cached = await unit.get(f"/minutes/{minutes_id}/published.pdf", headers={"If-None-Match": tag})
+        assert cached.status_code == 304 and cached.content == b"" and cached.headers["etag"] == f'"{stored["sha256"]}"'
+    other = await unit.get(f"/minutes/{minutes_id}/publications/1.pdf", headers={"If-None-Match": '"0"'})
+    assert other.status_code == 200 and other.content == bytes(stored["pdf"])
     # The signed version's PDF is the stored copy too, and the meeting's link leads there.
     assert (await office.get(f"/minutes/{minutes_id}/versions/1.pdf")).content == bytes(stored["pdf"])
     response = await unit.get(f"/meetings/{held['meeting']}/minutes/published.pdf")

@@ -58,7 +58,7 @@ ACTION_LABELS = {
     "create": _("新建"), "update": _("修改"), "end": _("结束/撤销"), "delete": _("删除"), "import": _("导入"),
     "issue_token": _("生成接口令牌"), "change_password": _("修改密码"), "reset_password": _("重置密码"),
     "notify": _("发送会议通知"), "renotify": _("发送变更通知"), "reschedule": _("变更时间地点"), "hold": _("标记已召开"),
-    "cancel": _("取消会议"), "invite": _("邀请单位"), "uninvite": _("移除受邀单位"), "revoke_token": _("作废回执链接"),
+    "cancel": _("取消会议"), "invite": _("邀请单位"), "uninvite": _("移除受邀单位"), "reconfirm": _("变更后待重新确认"), "revoke_token": _("作废回执链接"),
     "reply": _("回执"), "sign_in": _("签到"), "approve": _("同意/签发"), "decline": _("不同意"),
     "submit": _("提交/送审"), "accept": _("受理"), "return": _("退回"), "merge": _("合并"), "schedule": _("列入议程"),
     "unschedule": _("撤出议程"), "move": _("调整议程顺序"), "attach": _("上传附件"), "detach": _("删除附件"),

@@ -11,6 +11,7 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from conference.calendar.ics import etag_matches
 from conference.errors import Conflict, NotFound, ValidationFailed
 from conference.forms import download_disposition
 from conference.i18n import gettext as _
@@ -36,12 +37,17 @@ def ascii_stem(minutes: Mapping[str, Any]) -> str:
     return f"minutes-{minutes['conference']}-draft{minutes['id']}"
 
 
-def pdf_response(content: bytes, filename: str, ascii_name: str, sha256: str | None = None) -> Response[bytes]:
+def pdf_response(content: bytes, filename: str, ascii_name: str, sha256: str | None = None,
+                 if_none_match: str | None = None) -> Response[bytes]:
+    """A stored PDF; with its SHA-256 as a strong ETag, a client that already holds these bytes
+    (If-None-Match) gets 304 without them: a signed publication never changes."""
     headers = {"Content-Disposition": download_disposition(filename, ascii_name=ascii_name, inline=True),
                "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-cache"}
     if sha256:
         headers["ETag"] = f'"{sha256}"'
         headers["X-Content-SHA256"] = sha256
+        if etag_matches(if_none_match, headers["ETag"]):
+            return Response(content=b"", status_code=304, headers=headers)
     return Response(content=content, media_type="application/pdf", headers=headers)
 
 
@@ -201,7 +207,7 @@ async def _published(request: Request[Any, Any, Any], minutes_id: int, seq: int 
         name, stem = _("{title}（第{seq}次印发）.pdf").format(title=title, seq=publication["seq"]), f"{stem}-{publication['seq']}"
     else:
         name = f"{title}.pdf"
-    return pdf_response(publication["pdf"], name, f"{stem}.pdf", publication["sha256"])
+    return pdf_response(publication["pdf"], name, f"{stem}.pdf", publication["sha256"], request.headers.get("if-none-match"))
 
 
 @get("/minutes/{minutes_id:int}/published.pdf", opt={"roles": ALL_ROLES}, include_in_schema=False)

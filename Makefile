@@ -6,8 +6,9 @@ export PICCOLO_CONF := conference.piccolo_conf
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-# What WeasyPrint needs to lay out Chinese and subset fonts with HarfBuzz (fast PDFs).
-RUN_PACKAGES := fonts-noto-cjk libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 libpangocairo-1.0-0 shared-mime-info
+# What WeasyPrint needs to lay out Chinese and subset fonts with HarfBuzz (fast PDFs); fonts-hanazono
+# (HanaMinB) draws the CJK extension B-F characters that Noto CJK lacks (𠀁, 𪚥 in names).
+RUN_PACKAGES := fonts-noto-cjk fonts-hanazono libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 libpangocairo-1.0-0 shared-mime-info
 # Browser tests drive Debian's Chromium; PDF tests use poppler's pdffonts/pdftotext; backup tests on
 # PostgreSQL use pg_dump, pg_restore and psql (postgresql-client, unless some version is installed);
 # calendar-reply tests read a real IMAP server (dovecot-imapd, started by the tests on loopback).

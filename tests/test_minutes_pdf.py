@@ -25,11 +25,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fontTools.fontBuilder import FontBuilder
+from fontTools.pens.ttGlyphPen import TTGlyphPen
 from PIL import Image, ImageChops
 from pypdf import PdfReader
 
-from conference.minutes import pdf
+from conference.minutes import fonts, pdf
+from conference.settings import reset_settings
 from tests.bench.minutes import PARAGRAPH, sample_context, sample_records, sample_sections
+from tests.conftest import html
 
 MM = 72 / 25.4  # points per millimetre
 A4 = (210 * MM, 297 * MM)
@@ -262,6 +266,119 @@ def test_every_font_is_embedded_and_subset(draft: bytes, published: bytes, tmp_p
             descendant = font["/DescendantFonts"][0].get_object() if "/DescendantFonts" in font else font
             descriptor = descendant["/FontDescriptor"].get_object()
             assert any(k in descriptor for k in ("/FontFile", "/FontFile2", "/FontFile3")), font["/BaseFont"]
+
+
+def licensed_font(path: Path) -> Path:
+    """A stand-in for an office's licensed 仿宋_GB2312 (the real one is not free): a tiny TrueType font
+    built here, named FangSong_GB2312 and 仿宋_GB2312, with box glyphs for digits and Latin letters."""
+    chars = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+    names = [".notdef", *(f"u{ord(c):04X}" for c in chars)]
+    builder = FontBuilder(1000, isTTF=True)
+    builder.setupGlyphOrder(names)
+    builder.setupCharacterMap({ord(c): f"u{ord(c):04X}" for c in chars})
+    glyphs = {}
+    for name in names:
+        pen = TTGlyphPen(None)
+        pen.moveTo((50, 0))
+        pen.lineTo((50, 700))
+        pen.lineTo((450, 700))
+        pen.lineTo((450, 0))
+        pen.closePath()
+        glyphs[name] = pen.glyph()
+    builder.setupGlyf(glyphs)
+    builder.setupHorizontalMetrics(dict.fromkeys(names, (500, 50)))
+    builder.setupHorizontalHeader(ascent=880, descent=-120)
+    builder.setupNameTable({"familyName": {"en": "FangSong_GB2312", "zh-CN": "仿宋_GB2312"}, "styleName": "Regular",
+                            "psName": "FangSong_GB2312"})
+    builder.setupOS2(sTypoAscender=880, sTypoDescender=-120, usWinAscent=880, usWinDescent=120)
+    builder.setupPost()
+    builder.save(str(path))
+    return path
+
+
+@pytest.fixture
+def office_fonts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """FONTS_DIR set to a folder with the office's (stand-in) 仿宋_GB2312, a text file and a link to a
+    file outside the folder; a fresh font configuration, so no other test sees the font."""
+    folder = tmp_path / "fonts"
+    folder.mkdir()
+    licensed_font(folder / "fangsong_gb2312.ttf")
+    (folder / "readme.txt").write_text("licence")
+    (folder / "outside.ttf").symlink_to("/etc/passwd")
+    monkeypatch.setenv("FONTS_DIR", str(folder))
+    reset_settings()
+    monkeypatch.setattr(pdf, "_fonts", None)
+    yield folder
+    monkeypatch.undo()
+    reset_settings()
+
+
+def test_fonts_dir_comes_first(office_fonts: Path, tmp_path: Path) -> None:
+    """The office's font in FONTS_DIR is used (and embedded) where the stylesheets name its family;
+    what it lacks (Chinese) still comes from Noto; the fetcher serves its font files and nothing else."""
+    content = pdf.render_pdf(sample_context(1, watermark=""), archival=True)
+    rows = pdffonts(content, tmp_path)
+    names = [row[0] for row in rows]
+    assert any(re.fullmatch(r"[A-Z]{6}\+FangSong_GB2312", name) for name in names), names
+    assert any("CJK-SC" in name for name in names), names
+    for row in rows:
+        assert (row[-5], row[-4], row[-3]) == ("yes", "yes", "yes"), row
+    assert "2026年5月20日印发" in flowing_text(content)
+    used = {r.role.key: r for r in fonts.roles()}
+    assert (used["body"].family, used["body"].source) == ("FangSong_GB2312", "folder")
+    assert used["title"].source == "stand-in" and used["title"].family == "Noto Serif CJK SC"
+    fetcher = pdf.StaticOnlyFetcher()
+    assert fetcher.fetch((office_fonts / "fangsong_gb2312.ttf").as_uri()).read()[:4] == b"\x00\x01\x00\x00"
+    for refused in (office_fonts / "readme.txt", office_fonts / "outside.ttf", office_fonts / "missing.ttf", office_fonts):
+        with pytest.raises(ValueError):
+            fetcher.fetch(refused.as_uri())
+
+
+def test_without_fonts_dir_the_stand_ins_are_reported() -> None:
+    used = {r.role.key: r for r in fonts.roles()}
+    assert set(used) == {"title", "body", "heading", "subheading", "page_number"}
+    assert {r.source for r in used.values()} == {"stand-in"}  # no official font on this machine
+    assert used["heading"].family == "Noto Sans CJK SC" and used["heading"].file.endswith((".ttc", ".otf", ".ttf"))
+    assert "HanaMinB" in fonts.extension_b_font()
+    assert fonts.font_face_css() == ""
+
+
+def test_names_in_cjk_extension_b_render_and_extract(tmp_path: Path) -> None:
+    """𠀁 (U+20001) and 𪚥 (U+2A6A5) in names: drawn from HanaMinB (fonts-hanazono), never as the
+    missing glyph, extracted back as text, every font embedded."""
+    sections = sample_sections(1)
+    sections["present"] = "兰山区民政局张𠀁，兰山区司法局王𪚥"
+    sections["distribution"] = "兰山街道𠀁社区，𪚥社区。"
+    content = pdf.render_pdf(pdf.document_context(sections, sample_records(1), date="2026年5月20日"), archival=True)
+    text = flowing_text(content)
+    assert "张𠀁" in text and "王𪚥" in text and "兰山街道𠀁社区，𪚥社区。" in text
+    rows = pdffonts(content, tmp_path)
+    assert any("HanaMinB" in row[0] for row in rows), rows
+    for row in rows:
+        assert (row[-5], row[-4], row[-3]) == ("yes", "yes", "yes"), row
+
+
+async def test_admin_sees_which_font_each_role_uses(as_user: Any) -> None:
+    page = html(await (await as_user("admin")).get("/admin/fonts"))
+    rows = {tr["data-role"]: tr for tr in page.select("#font-roles tbody tr")}
+    assert set(rows) == {"title", "body", "heading", "subheading", "page_number"}
+    assert rows["body"].select_one(".family").get_text(strip=True) == "Noto Serif CJK SC"
+    assert rows["body"]["data-source"] == "stand-in" and "代替字体" in rows["body"].get_text()
+    assert "仿宋_GB2312" in rows["body"].get_text()
+    assert "HanaMinB" in page.select_one("#extension-b").get_text()
+    assert "未设置 FONTS_DIR" in page.select_one("#fonts-dir").get_text()
+    response = await (await as_user("office")).get("/admin/fonts")
+    assert response.status_code == 403
+
+
+async def test_admin_font_page_shows_the_office_fonts(as_user: Any, office_fonts: Path) -> None:
+    page = html(await (await as_user("admin")).get("/admin/fonts"))
+    body = page.select_one("#font-roles tr[data-role=body]")
+    assert body is not None and body["data-source"] == "folder"
+    assert body.select_one(".family").get_text(strip=True) == "FangSong_GB2312"
+    assert str(office_fonts) in page.select_one("#fonts-dir").get_text()
+    listed = page.select_one("#folder-fonts").get_text()
+    assert "fangsong_gb2312.ttf" in listed and "仿宋_GB2312" in listed and "readme.txt" not in listed
 
 
 # ---------------------------------------------------------------- text and layout

@@ -30,6 +30,7 @@ EXPECTED: dict[tuple[str, str], Any] = {
     ("POST", "/account/password"): ALL,
     ("POST", "/account/token"): ALL,
     ("GET", "/admin/users"): frozenset({"admin"}),
+    ("GET", "/admin/fonts"): frozenset({"admin"}),
     ("GET", "/admin/users/new"): frozenset({"admin"}),
     ("POST", "/admin/users/new"): frozenset({"admin"}),
     ("GET", "/audit"): OFFICE,

@@ -4,8 +4,11 @@ HTML into a PDF with WeasyPrint, in the GB/T 9704-2012 layout for 纪要 (static
 - Rendering is CPU-bound (0.1-0.5 s): `render` runs it in a worker thread (anyio.to_thread) behind
   a capacity limiter, so the event loop keeps answering other requests meanwhile.
 - WeasyPrint may fetch any URL a document names. `StaticOnlyFetcher` serves files under static/
-  and refuses everything else (other schemes, other paths, the network), so no user text can make
-  it read a local file or call out; user text is escaped by Jinja before WeasyPrint sees it.
+  and the font files in FONTS_DIR (conference.minutes.fonts), and refuses everything else (other
+  schemes, other paths, the network), so no user text can make it read a local file or call out;
+  user text is escaped by Jinja before WeasyPrint sees it.
+- Every PDF gets the @font-face rules of the office's licensed fonts (fonts.font_face_css) as an
+  extra stylesheet, so the official families in the stylesheets' font lists resolve to them.
 - Fonts are subset with HarfBuzz when libharfbuzz-subset is present; without it WeasyPrint falls
   back to fontTools, which takes seconds per CJK font. `subsetting_backend` answers which one
   WeasyPrint will use (the same condition as weasyprint.pdf.fonts.Font.subset), and
@@ -28,11 +31,12 @@ from typing import Any
 import anyio
 import anyio.to_thread
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from weasyprint import HTML
+from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from conference.i18n import translations
+from conference.minutes import fonts
 from conference.settings import ROOT
 
 log = logging.getLogger("conference.minutes")
@@ -63,12 +67,14 @@ class FetchRefused(ValueError):
 
 
 def static_path(url: str) -> Path:
-    """The file under static/ that a file: URL names, or FetchRefused."""
+    """The file under static/ (or a font file in FONTS_DIR) that a file: URL names, or FetchRefused."""
     parts = urllib.parse.urlsplit(url)
     if parts.scheme != "file" or parts.netloc not in ("", "localhost") or parts.query or parts.fragment:
         raise FetchRefused(f"refused to fetch {url!r}: only the application's static files are served")
     path = Path(urllib.request.url2pathname(urllib.parse.unquote(parts.path))).resolve()
     root = STATIC.resolve()
+    if fonts.is_font_in_folder(path):
+        return path
     if not path.is_relative_to(root) or not path.is_file():
         raise FetchRefused(f"refused to fetch {url!r}: not a file under {root}")
     return path
@@ -185,7 +191,8 @@ def render_html(context: Mapping[str, Any]) -> str:
 
 # One font configuration (Pango font map: fonts stay loaded) for every render in the process, used by
 # one render at a time: measured, it makes a render about 10-15% faster than WeasyPrint's default of
-# a new configuration per document. Our documents declare no @font-face, so nothing leaks between them.
+# a new configuration per document. The only @font-face rules are the office's fonts (the same for
+# every document; WeasyPrint adds each once per configuration), so nothing leaks between documents.
 _fonts: FontConfiguration | None = None
 _render_lock = threading.Lock()
 
@@ -199,8 +206,11 @@ def html_to_pdf(html: str, *, archival: bool = False, url_fetcher: URLFetcher | 
     with _render_lock:
         if _fonts is None:
             _fonts = FontConfiguration()
-        document = HTML(string=html, base_url=BASE_URL, url_fetcher=url_fetcher or StaticOnlyFetcher())
-        pdf = document.write_pdf(font_config=_fonts, **options)
+        fetcher = url_fetcher or StaticOnlyFetcher()
+        faces = fonts.font_face_css()
+        stylesheets = [CSS(string=faces, base_url=BASE_URL, url_fetcher=fetcher, font_config=_fonts)] if faces else None
+        document = HTML(string=html, base_url=BASE_URL, url_fetcher=fetcher)
+        pdf = document.write_pdf(font_config=_fonts, stylesheets=stylesheets, **options)
     assert isinstance(pdf, bytes)
     return pdf
 

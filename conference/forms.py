@@ -11,7 +11,8 @@ import datetime as dt
 import re
 import unicodedata
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from conference.errors import ValidationFailed
@@ -68,15 +69,15 @@ ASCII_NAME_RUN = re.compile(r"[^A-Za-z0-9._-]+")
 
 def ascii_filename(name: str, default: str = "download") -> str:
     """The file name for clients that cannot read RFC 5987's `filename*`: the ASCII letters, digits
-    and . _ - of `name`, each run of anything else one "-". A name without ASCII words (a Chinese
-    title) would come out as dashes and its extension, so `default` plus the extension is used
-    instead: callers with a Chinese name should give a meaningful ASCII one (minutes-3-2026-6.pdf)."""
+    and . _ - of `name`, each run of anything else one "-". A name without an ASCII word (a Chinese
+    title) would come out as dashes, digits and its extension, so `default` plus the extension is
+    used instead: callers with a Chinese name should give a meaningful ASCII one (minutes-3-2026-6.pdf)."""
     stem, dot, extension = safe_filename(name, default).rpartition(".")
     if not dot:
         stem, extension = extension, ""
     stem = ASCII_NAME_RUN.sub("-", stem).strip("-._")
     extension = ASCII_NAME_RUN.sub("", extension)[:10]
-    if not any(c.isalnum() for c in stem):
+    if not re.search("[A-Za-z]", stem):  # no word left, only dashes or the digits of a Chinese title
         stem = default
     return f"{stem}.{extension}" if extension else stem
 
@@ -201,6 +202,17 @@ class FormReader:
     def date_range(self, start: dt.date | None, end: dt.date | None, end_name: str) -> None:
         if start and end and end < start:
             self.fail(end_name, _("结束日期不能早于开始日期。"))
+
+    @contextmanager
+    def collecting(self) -> Iterator[None]:
+        """Runs a check that raises ValidationFailed by itself (another reader's `done()`, an
+        attachment check) and keeps its messages with this form's: `done()` then reports them all
+        together, instead of the first failing check hiding the other fields' messages."""
+        try:
+            yield
+        except ValidationFailed as exc:
+            for name, message in exc.errors.items():
+                self.fail(name, message)
 
     def done(self) -> None:
         if self.errors:

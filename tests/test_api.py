@@ -314,7 +314,7 @@ async def test_create_unit_returns_201_and_the_record(api):
 async def test_create_validation_errors_are_chinese_per_field(api):
     client = await api("office")
     body = assert_error(await client.post("/api/units", json={}), 400)
-    assert body["errors"] == {"name": "请填写单位名称。", "kind": "请填写单位类别。"}
+    assert body["errors"] == {"name": "请填写单位名称。", "kind": "请选择单位类别。"}
     body = assert_error(await client.post("/api/units", json={"name": "x" * 101, "kind": "bogus",
                                                               "liaison_email": "not-an-email",
                                                               "liaison_phone": "call me", "parent_unit": 2147483647}), 400)

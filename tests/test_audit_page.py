@@ -16,6 +16,7 @@ import pytest
 from conference.accounts.tables import User
 from conference.audit import views
 from conference.audit.tables import AuditEvent
+from conference.notifications.routes import EVENT_LABELS
 from conference.tasks.services import RATING_LABELS, STATUS_LABELS
 from conference.tasks.tables import Task
 from tests.conftest import html
@@ -110,6 +111,11 @@ async def test_filters_list_each_label_once_and_every_recorded_action_has_one(as
         labels = [o.get_text(strip=True) for o in page.select(f"{select} option")]
         assert len(labels) == len(set(labels)), select
     assert len(set(views.ACTION_LABELS.values())) == len(views.ACTION_LABELS)
+    # The outbox's message types likewise (延期申请审批 was listed twice: approved and declined).
+    assert len(set(EVENT_LABELS.values())) == len(EVENT_LABELS)
+    outbox = html(await (await as_user("admin")).get("/outbox"))
+    labels = [o.get_text(strip=True) for o in outbox.select("#f-event option")]
+    assert len(labels) == len(set(labels)) and labels.count("延期申请已同意") == labels.count("延期申请未同意") == 1
     # Every code in the trail is listed (itself or the act it is part of), so no event is unfindable.
     codes = {r["action"] for r in await AuditEvent.select(AuditEvent.action).distinct()}
     assert codes <= set(views.ACTION_LABELS) | set(views.ACTION_ALIASES)

@@ -204,7 +204,7 @@ async def test_report_lists_each_rejected_row_with_every_reason(as_user):
     assert report[6] == (good, ["与本文件第 2 行的单位名称重复。"])
     assert report[7][0] == "（未填写）" and report[7][1] == ["请填写单位名称。"]
     assert report[9][1] == [f"找不到上级单位“不存在的单位{t}”：应为系统中已有的单位，或本文件中排在前面的单位。"]
-    assert report[10][1] == ["请填写单位类别。", "联络员电话只能包含数字、空格和 + - ( )。",
+    assert report[10][1] == ["请选择单位类别。", "联络员电话只能包含数字、空格和 + - ( )。",
                              "联络员邮箱格式不正确，例如 liaison@example.gov.cn。"]
     assert report[11][1] == [f"上级单位“测试坏邮箱{t}”（第 3 行）未能导入，请先修正那一行。"]
     page = html(response)

@@ -147,7 +147,7 @@ async def test_bad_replies_are_shown_beside_fields_with_input_kept(anon):
 
     response = await post_form(anon, url, {"attendee_name": "李四"})
     assert response.status_code == 400
-    assert field_error(response, "reply") == "请填写参会情况。"
+    assert field_error(response, "reply") == "请选择参会情况。"
     assert field_value(response, "attendee_name") == "李四"
 
     response = await post_form(anon, url, {"reply": "maybe"})

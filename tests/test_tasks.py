@@ -252,7 +252,7 @@ async def test_adoption_errors_show_beside_the_fields_with_the_input_kept(as_use
     response = await post_form(office, f"/meetings/{meeting_id}/resolutions", {"item": str(item_id), "text": "保留的文字"})
     assert response.status_code == 400
     assert field_error(response, "lead_unit") == "请选择牵头单位。"
-    assert field_error(response, "deadline_mode") == "请填写期限方式。"
+    assert field_error(response, "deadline_mode") == "请选择期限方式。"
     assert html(response).select_one("#f-text").get_text() == "保留的文字"
 
     # Working days: not a number (a superscript digit passes str.isdigit() but not int()).
@@ -366,7 +366,7 @@ async def test_every_transition_allowed_and_refused_with_its_audit_event(as_user
     assert response.status_code == 400 and field_error(response, "rating_comment") == "请填写评价意见。"
     assert html(response).select_one("#rate-form input[name=rating][checked]")["value"] == "dissatisfied"
     response = await act(street, task_id, "rate", {"rating": "", "rating_comment": "保留"})
-    assert field_error(response, "rating") == "请填写评价。"
+    assert field_error(response, "rating") == "请选择评价。"
     assert html(response).select_one("#f-rate-rating_comment").get_text() == "保留"
     assert_done(await act(street, task_id, "rate", {"rating": "dissatisfied", "rating_comment": "夜间仍有占道。"}), task_id)
     row = await task_row(task_id)

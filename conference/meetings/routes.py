@@ -180,12 +180,7 @@ async def meeting_new(request: Request[Any, Any, Any]) -> Template:
 
 
 async def _create(actor: Actor, data: dict[str, Any]) -> int:
-    conference = parse_id(data.get("conference"))
-    if conference is None:
-        from conference.errors import ValidationFailed
-
-        raise ValidationFailed({"conference": _("请选择联席会议。")})
-    return await services.create_meeting(actor, conference, data)
+    return await services.create_meeting(actor, parse_id(data.get("conference")), data)
 
 
 @post("/meetings/new", opt={"roles": OFFICE}, include_in_schema=False)

@@ -350,9 +350,17 @@ async def _report(actor: Actor, task_id: int, text: str, files: Sequence[tuple[s
         await _attach(report_id, task_id, files)
 
 
+def _check_files(form: FormReader, files: Sequence[tuple[str, bytes]]) -> None:
+    """The files' messages with the text's, so that one submission reports both."""
+    with form.collecting():
+        for filename, content in files:
+            check_attachment(filename, content)
+
+
 async def report_progress(actor: Actor, task_id: int, data: Mapping[str, Any], files: Sequence[tuple[str, bytes]] = ()) -> None:
     form = FormReader(data)
     text = form.text("text", _("进展情况"), required=True, max_length=5000)
+    _check_files(form, files)
     form.done()
     await _report(actor, task_id, text, files, kind="progress", doing=_("报送进展"), values={"status": "in_progress"})
 
@@ -360,6 +368,7 @@ async def report_progress(actor: Actor, task_id: int, data: Mapping[str, Any], f
 async def report_done(actor: Actor, task_id: int, data: Mapping[str, Any], files: Sequence[tuple[str, bytes]] = ()) -> None:
     form = FormReader(data)
     evidence = form.text("evidence", _("办结情况及佐证"), required=True, max_length=5000)
+    _check_files(form, files)
     form.done()
     await _report(actor, task_id, evidence, files, kind="done", doing=_("报办结"),
                   values={"status": "reported_done", "reported_done_at": now(), "evidence": evidence})

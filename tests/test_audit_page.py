@@ -105,6 +105,13 @@ async def test_a_creation_lists_each_value_without_a_before(as_user, app):
     assert rows[0]["href"].startswith("/meetings/")
 
 
+async def test_every_field_in_the_trail_has_a_chinese_name(app):
+    events = await AuditEvent.select(AuditEvent.entity, AuditEvent.before, AuditEvent.after).output(load_json=True)
+    unnamed = {(e["entity"], key) for e in events for side in (e["before"], e["after"]) for key in (side or {})
+               if views.field_label(e["entity"], key).isascii()}
+    assert unnamed == set()
+
+
 async def test_filters_list_each_label_once_and_every_recorded_action_has_one(as_user, app):
     page = html(await (await as_user("admin")).get("/audit"))
     for select in ("#f-action", "#f-entity"):

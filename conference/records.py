@@ -14,8 +14,10 @@ from piccolo.table import Table
 
 from conference.accounts.actor import Actor
 from conference.audit.services import changed, record, snapshot
+from conference.collation import with_sort_key
 from conference.errors import Conflict, NotFound
 from conference.i18n import gettext as _
+from conference.timefmt import now
 
 
 async def get_or_404(table: type[Table], record_id: int, message: str | None = None) -> dict[str, Any]:
@@ -28,7 +30,8 @@ async def get_or_404(table: type[Table], record_id: int, message: str | None = N
 async def insert_audited(
     actor: Actor | None, table: type[Table], entity: str, values: Mapping[str, Any], *, conference_id: int | None = None
 ) -> int:
-    rows = await table.insert(table(**values)).returning(table._meta.primary_key)
+    # A name brings its pinyin sort key along (conference.collation); the trail records the name only.
+    rows = await table.insert(table(**with_sort_key(table, dict(values)))).returning(table._meta.primary_key)
     new_id = int(rows[0]["id"])
     if entity == "conference" and conference_id is None:
         conference_id = new_id  # a conference is on its own trail, so that its office sees it was set up
@@ -53,8 +56,11 @@ async def update_audited(
     if expected_version is not None and expected_version != version:
         raise Conflict(_("该记录已被他人修改，您看到的不是最新内容。请刷新页面，核对后重新保存。"))
     before, after = changed(snapshot(current, values.keys()), snapshot(values, values.keys()))
-    columns: dict[Column | str, Any] = {table._meta.get_column_by_name(k): v for k, v in values.items()}
+    columns: dict[Column | str, Any] = {table._meta.get_column_by_name(k): v for k, v in with_sort_key(table, dict(values)).items()}
     columns[table._meta.get_column_by_name("version")] = version + 1
+    stamp = next((c for c in table._meta.columns if c._meta.name == "changed_at"), None)
+    if stamp is not None:  # a record that tells when it last changed (a meeting: its feed event's LAST-MODIFIED)
+        columns[stamp] = now()
     pk = table._meta.primary_key
     updated = await table.update(columns).where((pk == current["id"]) & (table._meta.get_column_by_name("version") == version)).returning(pk)
     if not updated:

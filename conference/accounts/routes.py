@@ -137,10 +137,10 @@ async def new_token(request: Request[Any, Any, Any]) -> Template:
 
 
 async def _user_link_options() -> list[Field]:
-    conferences = await Conference.select(Conference.id, Conference.name).order_by(Conference.name)
-    streets = await Street.select(Street.id, Street.name).order_by(Street.name)
-    units = await MemberUnit.select(MemberUnit.id, MemberUnit.name).order_by(MemberUnit.name)
-    persons = await Person.select(Person.id, Person.name).order_by(Person.name)
+    conferences = await Conference.select(Conference.id, Conference.name).order_by(Conference.sort_key, Conference.name)
+    streets = await Street.select(Street.id, Street.name).order_by(Street.sort_key, Street.name)
+    units = await MemberUnit.select(MemberUnit.id, MemberUnit.name).order_by(MemberUnit.sort_key, MemberUnit.name)
+    persons = await Person.select(Person.id, Person.name).order_by(Person.sort_key, Person.name)
 
     def opts(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
         return [("", _("（不适用）"))] + [(str(r["id"]), r["name"]) for r in rows]

@@ -242,7 +242,18 @@ async def download(request: Request[Any, Any, Any], attachment_id: FromPath[int]
     return files.download(await services.attachment_for(actor_of(request), attachment_id))
 
 
+@get("/attachments/{attachment_id:int}/view", opt={"roles": READ}, include_in_schema=False)
+async def view(request: Request[Any, Any, Any], attachment_id: FromPath[int]) -> Response[bytes]:
+    """An image or PDF opened in the browser; whoever may download it may view it."""
+    return files.inline(await services.attachment_for(actor_of(request), attachment_id))
+
+
+@get("/attachments/{attachment_id:int}/thumbnail", opt={"roles": READ}, include_in_schema=False)
+async def thumbnail(request: Request[Any, Any, Any], attachment_id: FromPath[int]) -> Response[bytes]:
+    return await files.thumbnail(await services.attachment_for(actor_of(request), attachment_id))
+
+
 ROUTES: list[Any] = [
     item_list, item_bulk, new_page, create, edit_page, update, detail, submit_item, accept_item, return_item, merge_item,
-    schedule_item, record_outcome, move_item, upload, download,
+    schedule_item, record_outcome, move_item, upload, download, view, thumbnail,
 ]

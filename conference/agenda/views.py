@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from piccolo.columns.combination import And, Or, Where, WhereRaw
+from piccolo.query.functions.aggregate import Count, Min
 from piccolo.querystring import QueryString
 
 from conference.accounts.actor import Actor
@@ -24,6 +25,7 @@ from conference.agenda.services import (
 )
 from conference.agenda.tables import AgendaItem, AgendaItemUnit, AgendaSlot, Attachment
 from conference.audit.tables import AuditEvent
+from conference.collation import sort_key
 from conference.errors import DomainError
 from conference.forms import safe_filename
 from conference.i18n import gettext as _
@@ -32,6 +34,7 @@ from conference.meetings.tables import Meeting
 from conference.registry.tables import Conference, Membership, MemberUnit
 from conference.timefmt import local, now, today
 from conference.web.fields import Field
+from conference.web.files import preview_kind
 from conference.web.listing import PER_PAGE, Page, escape_like, page_number, page_size, parse_id
 
 OFFICE = ("admin", "office")
@@ -96,7 +99,7 @@ def _order(sort: str, desc: bool) -> tuple[Any, bool]:
 async def filter_options(actor: Actor, visible: set[int] | None = None) -> dict[str, list[tuple[str, str]]]:
     """The conferences and streets the actor may filter by (one query, given `visible`)."""
     query = Conference.select(Conference.id, Conference.name, Conference.street.id.as_alias("street_id"),
-                              Conference.street.name.as_alias("street_name")).order_by(Conference.name)
+                              Conference.street.name.as_alias("street_name")).order_by(Conference.sort_key, Conference.name)
     if visible is None:
         visible = await _visible(actor)
     if actor.role == "street":
@@ -108,10 +111,10 @@ async def filter_options(actor: Actor, visible: set[int] | None = None) -> dict[
     return {"conferences": [(str(r["id"]), r["name"]) for r in rows], "streets": streets}
 
 
-async def item_list(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
-    """One page of the actor's items. Runs the same queries whatever the number of rows: scope,
-    filter options, a count and one joined select."""
-    visible = await _visible(actor)  # read once, for the scope and the filter options
+async def item_conditions(actor: Actor, query: Mapping[str, str],
+                          visible: set[int] | None = None) -> tuple[Condition, dict[str, str]]:
+    """The items the list shows for a query (the actor's scope and the filters) and the filters in
+    effect; also what the workbench counts (conference.workbench)."""
     where = await scope_condition(actor, visible)
     extra: dict[str, str] = {}
     q = (query.get("q") or "").replace("\x00", "").strip()[:100]  # PostgreSQL rejects NUL in text
@@ -131,6 +134,25 @@ async def item_list(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
     if (street := parse_id(query.get("street"))) is not None:
         where = _both(where, AgendaItem.street == street)
         extra["street"] = str(street)
+    return where, extra
+
+
+async def count_items(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
+    """How many items the list shows for a query, and the earliest submission among them
+    (`oldest`), in one query (plus the scope's)."""
+    where, _extra = await item_conditions(actor, query)
+    row = await AgendaItem.select(Count(AgendaItem.id).as_alias("n"),
+                                  Min(AgendaItem.submitted_at).as_alias("oldest")).where(where).first()
+    assert row is not None
+    return {"count": int(row["n"]), "oldest": row["oldest"]}
+
+
+async def item_list(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
+    """One page of the actor's items. Runs the same queries whatever the number of rows: scope,
+    filter options, a count and one joined select."""
+    visible = await _visible(actor)  # read once, for the scope and the filter options
+    where, extra = await item_conditions(actor, query, visible)
+    q = (query.get("q") or "").replace("\x00", "").strip()[:100]
     sort = query.get("sort") or "submitted_at"
     if sort not in SORTS:
         sort = "submitted_at"
@@ -176,7 +198,7 @@ async def _unit_options(conference_ids: list[int] | None, selected: list[int]) -
     if missing:
         found.update({r["id"]: r["name"] for r in await MemberUnit.select(MemberUnit.id, MemberUnit.name).where(
             MemberUnit.id.is_in(missing))})
-    return sorted(((str(k), v) for k, v in found.items()), key=lambda o: o[1])
+    return sorted(((str(k), v) for k, v in found.items()), key=lambda o: (sort_key(o[1]), o[1]))
 
 
 async def form_context(actor: Actor, item: Mapping[str, Any] | None, selected: list[str]) -> dict[str, Any]:
@@ -300,13 +322,14 @@ async def item_detail(actor: Actor, item_id: int) -> dict[str, Any]:
     assert item is not None
     item["age_days"] = age_days(item["submitted_at"])
     units = await AgendaItemUnit.select(AgendaItemUnit.unit.id.as_alias("id"), AgendaItemUnit.unit.name.as_alias("name")).where(
-        AgendaItemUnit.item == item_id).order_by(AgendaItemUnit.unit.name)
+        AgendaItemUnit.item == item_id).order_by(AgendaItemUnit.unit.sort_key, AgendaItemUnit.unit.name)
     attachments = await Attachment.select(
         Attachment.id, Attachment.filename, Attachment.content_type, Attachment.size, Attachment.created_at,
         Attachment.uploaded_by.display_name.as_alias("uploaded_by_name"),
     ).where(Attachment.item == item_id).order_by(Attachment.id)
     for attachment in attachments:
         attachment["filename"] = safe_filename(attachment["filename"])  # also names stored before the rule
+        attachment["preview"] = preview_kind(attachment["content_type"])  # image / pdf: shown in the browser
     merged_from_query = AgendaItem.select(AgendaItem.id, AgendaItem.title, AgendaItem.street.name.as_alias("street_name")).where(
         AgendaItem.merged_into == item_id)
     if actor.role == "street":

@@ -345,7 +345,7 @@ async def me(request: Request[Any, Any, Any]) -> Me:
 
 # ---------------------------------------------------------------- streets
 
-STREET_SORTS: dict[str, Column] = {"name": Street.name, "district": Street.district}
+STREET_SORTS: dict[str, Column] = {"name": Street.sort_key, "district": Street.district}
 
 
 @get("/api/streets", opt={"roles": OFFICE}, tags=["街道"], summary=_("街道列表"), responses=READ_ERRORS)
@@ -380,7 +380,7 @@ async def update_street(request: Request[Any, Any, Any], street_id: RecordId, da
 
 # ---------------------------------------------------------------- conferences
 
-CONFERENCE_SORTS: dict[str, Column] = {"name": Conference.name, "level": Conference.level}
+CONFERENCE_SORTS: dict[str, Column] = {"name": Conference.sort_key, "level": Conference.level}
 
 
 @get("/api/conferences", opt={"roles": CONFERENCE_READERS}, tags=["联席会议"], summary=_("联席会议列表"),
@@ -422,7 +422,7 @@ async def update_conference(request: Request[Any, Any, Any], conference_id: Reco
 
 # ---------------------------------------------------------------- member units
 
-UNIT_SORTS: dict[str, Column] = {"name": MemberUnit.name, "kind": MemberUnit.kind, "ended_on": MemberUnit.ended_on}
+UNIT_SORTS: dict[str, Column] = {"name": MemberUnit.sort_key, "kind": MemberUnit.kind, "ended_on": MemberUnit.ended_on}
 
 
 @get("/api/units", opt={"roles": OFFICE}, tags=["成员单位"], summary=_("成员单位列表"), responses=READ_ERRORS)
@@ -467,7 +467,7 @@ async def end_unit(request: Request[Any, Any, Any], unit_id: RecordId, data: Uni
 
 # ---------------------------------------------------------------- convenors (persons)
 
-CONVENOR_SORTS: dict[str, Column] = {"name": Person.name, "title": Person.title}
+CONVENOR_SORTS: dict[str, Column] = {"name": Person.sort_key, "title": Person.title}
 
 
 @get("/api/convenors", opt={"roles": OFFICE}, tags=["召集人"], summary=_("召集人列表"), responses=READ_ERRORS)
@@ -504,7 +504,7 @@ async def update_convenor(request: Request[Any, Any, Any], person_id: RecordId, 
 
 MEMBERSHIP_COLUMNS = [*Membership.all_columns(), Membership.unit.name.as_alias("unit_name"),
                       Membership.conference.name.as_alias("conference_name")]
-MEMBERSHIP_SORTS: dict[str, Column] = {"unit_name": Membership.unit.name, "conference_name": Membership.conference.name,
+MEMBERSHIP_SORTS: dict[str, Column] = {"unit_name": Membership.unit.sort_key, "conference_name": Membership.conference.sort_key,
                     "start_date": Membership.start_date, "end_date": Membership.end_date}
 
 

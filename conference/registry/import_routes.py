@@ -34,7 +34,7 @@ BODY_LIMIT = 4 * 1024 * 1024
 
 async def _conference_options(actor: Actor) -> list[tuple[str, str]]:
     visible = await visible_conference_ids(actor)
-    query = Conference.select(Conference.id, Conference.name).order_by(Conference.name)
+    query = Conference.select(Conference.id, Conference.name).order_by(Conference.sort_key, Conference.name)
     if visible is not None:
         query = query.where(Conference.id.is_in(list(visible) or [0]))
     return [("", _("（不加入联席会议）"))] + [(str(r["id"]), r["name"]) for r in await query]

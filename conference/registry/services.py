@@ -73,6 +73,21 @@ async def require_own_street(actor: Actor, street_id: int) -> None:
         raise Forbidden(_("只能为本县区登记的街道设立街道级联席会议。"))
 
 
+async def unit_owners_in_reach(conference_id: int) -> set[int]:
+    """The owners whose units a conference may take as members: the offices above it (a district's
+    departments serve its streets) and those below it. Units of a neighbouring district (owned by
+    its office) are out of reach; units without an owner (the admin's) are in reach of every
+    conference, and the callers add them."""
+    rows = await db.fetch("SELECT id, parent FROM conference")
+    parent_of: dict[int, int | None] = {r["id"]: r["parent"] for r in rows}
+    reach = subtree(parent_of, conference_id)
+    ancestor = parent_of.get(conference_id)
+    while ancestor is not None and ancestor not in reach:
+        reach.add(ancestor)
+        ancestor = parent_of.get(ancestor)
+    return reach
+
+
 async def require_visible_conference(actor: Actor, conference_id: int) -> dict[str, Any]:
     visible = await visible_conference_ids(actor)
     if visible is not None and conference_id not in visible:
@@ -308,6 +323,11 @@ async def add_membership(actor: Actor, conference_id: int, data: Mapping[str, An
     unit_id = form.ref("unit", _("成员单位"))
     start, end = await _period(form)
     await _existing(form, MemberUnit, "unit", unit_id, _("成员单位"))
+    if unit_id and not form.errors:
+        owner = await MemberUnit.select(MemberUnit.owner_conference).where(MemberUnit.id == unit_id).first()
+        if owner is not None and owner["owner_conference"] is not None \
+                and owner["owner_conference"] not in await unit_owners_in_reach(conference_id):
+            form.fail("unit", _("该单位不属于本联席会议所在辖区，不能加入。"))
     if unit_id and start and not form.errors:
         existing = await Membership.select().where((Membership.unit == unit_id) & (Membership.conference == conference_id))
         if _overlaps(existing, start, end):

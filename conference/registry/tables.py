@@ -5,6 +5,9 @@ owner edits them. `owner_conference` is the conference whose office registered t
 office, or one above it, edits it); NULL means the admin's. Linking a record to a conference
 (membership, appointment, street conference) gives no right to edit it.
 
+Streets, conferences, units and convenors carry `sort_key`, the pinyin of their name, written
+with the name (conference.records, conference.collation): lists and pickers order by it.
+
 Editable records carry `version` for optimistic locking: an update names the version it read
 and fails with a conflict when someone else saved first.
 """
@@ -13,6 +16,8 @@ from __future__ import annotations
 
 from piccolo.columns import Date, ForeignKey, Integer, OnDelete, Serial, Text, Timestamptz, Varchar
 from piccolo.table import Table
+
+from conference.collation import SORT_KEY_LENGTH
 
 LEVELS = ("city", "district", "street")
 UNIT_KINDS = ("department", "dispatched_agency", "street", "other")
@@ -23,6 +28,7 @@ class Street(Table, tablename="street"):
 
     id = Serial(primary_key=True)
     name = Varchar(length=60, unique=True)
+    sort_key = Varchar(length=SORT_KEY_LENGTH, default="", index=True)  # pinyin of name (conference.collation)
     district = Varchar(length=60)
     secretary_name = Varchar(length=40, default="")
     phone = Varchar(length=40, default="")
@@ -37,6 +43,7 @@ class Conference(Table, tablename="conference"):
 
     id = Serial(primary_key=True)
     name = Varchar(length=100, unique=True)
+    sort_key = Varchar(length=SORT_KEY_LENGTH, default="", index=True)  # pinyin of name (conference.collation)
     level = Varchar(length=16)
     parent: ForeignKey = ForeignKey("self", null=True, index=True, on_delete=OnDelete.restrict)
     street = ForeignKey(Street, null=True, index=True, on_delete=OnDelete.restrict)
@@ -50,6 +57,7 @@ class MemberUnit(Table, tablename="member_unit"):
 
     id = Serial(primary_key=True)
     name = Varchar(length=100, unique=True)
+    sort_key = Varchar(length=SORT_KEY_LENGTH, default="", index=True)  # pinyin of name (conference.collation)
     kind = Varchar(length=24)
     parent_unit: ForeignKey = ForeignKey("self", null=True, index=True, on_delete=OnDelete.set_null)
     duties = Text(default="")
@@ -79,6 +87,7 @@ class Person(Table, tablename="person"):
 
     id = Serial(primary_key=True)
     name = Varchar(length=40)
+    sort_key = Varchar(length=SORT_KEY_LENGTH, default="", index=True)  # pinyin of name (conference.collation)
     title = Varchar(length=60, default="")
     phone = Varchar(length=40, default="")
     email = Varchar(length=120, default="")

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conference.i18n import gettext as _
-from conference.registry.services import KIND_LABELS, LEVEL_LABELS
+from conference.registry.services import KIND_LABELS, LEVEL_LABELS, unit_owners_in_reach
 from conference.registry.tables import Conference, ConvenorAppointment, Membership, MemberUnit, Person, Street
+from conference.timefmt import today
 from conference.web.fields import Field
 
 
@@ -35,7 +36,7 @@ async def street_fields() -> list[Field]:
 
 
 async def unit_fields() -> list[Field]:
-    parents = await MemberUnit.select(MemberUnit.id, MemberUnit.name).where(MemberUnit.kind == "department").order_by(MemberUnit.name)
+    parents = await MemberUnit.select(MemberUnit.id, MemberUnit.name).where(MemberUnit.kind == "department").order_by(MemberUnit.sort_key, MemberUnit.name)
     return [
         Field("name", _("单位名称"), required=True, max_length=100),
         Field("kind", _("单位类别"), "select", required=True, options=[("", _("请选择"))] + list(KIND_LABELS.items())),
@@ -59,8 +60,8 @@ async def person_fields() -> list[Field]:
 
 
 async def conference_fields() -> list[Field]:
-    parents = await Conference.select(Conference.id, Conference.name).where(Conference.level != "street").order_by(Conference.name)
-    streets = await Street.select(Street.id, Street.name).order_by(Street.name)
+    parents = await Conference.select(Conference.id, Conference.name).where(Conference.level != "street").order_by(Conference.sort_key, Conference.name)
+    streets = await Street.select(Street.id, Street.name).order_by(Street.sort_key, Street.name)
     return [
         Field("name", _("联席会议名称"), required=True, max_length=100),
         Field("level", _("层级"), "select", required=True, options=[("", _("请选择"))] + list(LEVEL_LABELS.items())),
@@ -89,21 +90,37 @@ async def unit_memberships(unit_id: int) -> list[dict[str, Any]]:
     ).where(Membership.unit == unit_id).order_by(Membership.start_date, ascending=False)
 
 
+async def membership_candidates(conference_id: int) -> list[dict[str, Any]]:
+    """The units the membership picker offers: not ended, not a member today, and registered within
+    the conference's reach (see services.unit_owners_in_reach), so a street's office is never offered
+    the neighbouring district's units nor its own members twice."""
+    day = today()
+    members = await Membership.select(Membership.unit).where(
+        (Membership.conference == conference_id) & (Membership.start_date <= day)
+        & (Membership.end_date.is_null() | (Membership.end_date >= day)))
+    reach = await unit_owners_in_reach(conference_id)
+    condition = MemberUnit.ended_on.is_null() & (MemberUnit.owner_conference.is_null() | MemberUnit.owner_conference.is_in(list(reach)))
+    if members:
+        condition &= MemberUnit.id.not_in([m["unit"] for m in members])
+    return await MemberUnit.select(MemberUnit.id, MemberUnit.name).where(condition).order_by(MemberUnit.sort_key, MemberUnit.name)
+
+
 async def conference_detail(conference_id: int) -> dict[str, Any]:
     memberships = await Membership.select(
         Membership.id, Membership.start_date, Membership.end_date, Membership.version,
         Membership.unit.name.as_alias("unit_name"), Membership.unit.id.as_alias("unit_id"),
         Membership.unit.kind.as_alias("unit_kind"),
-    ).where(Membership.conference == conference_id).order_by(Membership.unit.name)
+    ).where(Membership.conference == conference_id).order_by(Membership.unit.sort_key, Membership.unit.name)
     memberships.sort(key=lambda m: m["end_date"] is not None)  # current members first
     appointments = await ConvenorAppointment.select(
         ConvenorAppointment.id, ConvenorAppointment.title, ConvenorAppointment.start_date, ConvenorAppointment.end_date,
         ConvenorAppointment.version, ConvenorAppointment.person.name.as_alias("person_name"),
         ConvenorAppointment.person.id.as_alias("person_id"),
     ).where(ConvenorAppointment.conference == conference_id).order_by(ConvenorAppointment.start_date, ascending=False)
-    children = await Conference.select(Conference.id, Conference.name, Conference.level).where(Conference.parent == conference_id).order_by(Conference.name)
-    units = await MemberUnit.select(MemberUnit.id, MemberUnit.name).where(MemberUnit.ended_on.is_null()).order_by(MemberUnit.name)
-    persons = await Person.select(Person.id, Person.name).order_by(Person.name)
+    children = await Conference.select(Conference.id, Conference.name, Conference.level).where(
+        Conference.parent == conference_id).order_by(Conference.sort_key, Conference.name)
+    units = await membership_candidates(conference_id)
+    persons = await Person.select(Person.id, Person.name).order_by(Person.sort_key, Person.name)
     return {
         "memberships": memberships,
         "appointments": appointments,

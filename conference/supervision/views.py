@@ -200,7 +200,7 @@ class Scope:
 async def figure_scope(actor: Actor, conference_id: int | None) -> Scope:
     """Two statements whatever the actor. A chosen conference outside the actor's scope is a 404,
     like every out-of-scope id; choosing one counts it and the conferences below it."""
-    conferences = await fetch("SELECT c.id, c.name, c.level, c.parent FROM conference c ORDER BY c.name")
+    conferences = await fetch("SELECT c.id, c.name, c.level, c.parent FROM conference c ORDER BY c.sort_key, c.name")
     visible = await visible_conference_ids(actor)
     options = [c for c in conferences if visible is None or c["id"] in visible]
     if conference_id is None:
@@ -481,7 +481,7 @@ async def assessment_rows(ids: set[int] | None, year: int, day: dt.date) -> list
         SELECT u.id, u.name, u.kind, g.measure, g.d, g.n, g.n2
         FROM member_unit u LEFT JOIN g ON g.k = u.id
         WHERE u.id IN (SELECT g.k FROM g) OR u.id IN ({membership})
-        ORDER BY u.name""", *p)
+        ORDER BY u.sort_key, u.name""", *p)
     units: dict[int, dict[str, Any]] = {}
     for row in rows:
         entry = units.setdefault(row["id"], {"id": row["id"], "name": row["name"], "kind": row["kind"], "figures": Figures()})
@@ -566,7 +566,7 @@ _LEDGER_SELECT = {
         LEFT JOIN street s ON s.id = a.street
         LEFT JOIN (SELECT x.item, {names} AS names
                    FROM (SELECT iu.item, u.name FROM agenda_item_unit iu JOIN member_unit u ON u.id = iu.unit
-                         WHERE iu.item IN (SELECT id FROM page) ORDER BY u.name) x
+                         WHERE iu.item IN (SELECT id FROM page) ORDER BY u.sort_key, u.name) x
                    GROUP BY x.item) iu ON iu.item = a.id
     """,
     "resolutions": """
@@ -583,7 +583,7 @@ _LEDGER_SELECT = {
         LEFT JOIN street s ON s.id = a.street
         LEFT JOIN (SELECT x.resolution, {names} AS names
                    FROM (SELECT ru.resolution, u.name FROM resolution_unit ru JOIN member_unit u ON u.id = ru.unit
-                         WHERE ru.role = 'cooperate' AND ru.resolution IN (SELECT id FROM page) ORDER BY u.name) x
+                         WHERE ru.role = 'cooperate' AND ru.resolution IN (SELECT id FROM page) ORDER BY u.sort_key, u.name) x
                    GROUP BY x.resolution) co ON co.resolution = r.id
         LEFT JOIN (SELECT t.resolution, COUNT(*) AS total,
                           SUM(CASE WHEN t.status = 'closed' THEN 1 ELSE 0 END) AS closed,
@@ -633,6 +633,6 @@ async def ledger_count(ids: set[int] | None, flt: LedgerFilter) -> int:
 
 async def filter_options() -> dict[str, list[dict[str, Any]]]:
     """Units and streets for the ledger's filters (two statements)."""
-    units = await fetch("SELECT u.id, u.name FROM member_unit u ORDER BY u.name")
-    streets = await fetch("SELECT s.id, s.name FROM street s ORDER BY s.name")
+    units = await fetch("SELECT u.id, u.name FROM member_unit u ORDER BY u.sort_key, u.name")
+    streets = await fetch("SELECT s.id, s.name FROM street s ORDER BY s.sort_key, s.name")
     return {"units": units, "streets": streets}

@@ -1,0 +1,25 @@
+"""Pinyin order (issue 16 item 4): street, conference, member_unit and person get `sort_key`, the
+pinyin of their name with tone numbers (conference.collation), indexed; the next migration fills
+it for the rows already there. Written by hand; the same on SQLite and PostgreSQL."""
+
+from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from piccolo.columns.column_types import Varchar
+from piccolo.columns.indexes import IndexMethod
+
+ID = "2026-12-04T05:00:00:000000"
+VERSION = "1.38.0"
+DESCRIPTION = "sort_key (pinyin) on street, conference, member_unit, person"
+
+TABLES = (("Street", "street"), ("Conference", "conference"), ("MemberUnit", "member_unit"), ("Person", "person"))
+PARAMS = {"length": 800, "default": "", "null": False, "primary_key": False, "unique": False, "index": True,
+          "index_method": IndexMethod.btree, "choices": None, "db_column_name": None, "secret": False}
+
+
+async def forwards():
+    manager = MigrationManager(migration_id=ID, app_name="conference", description=DESCRIPTION)
+    for class_name, tablename in TABLES:
+        manager.add_column(
+            table_class_name=class_name, tablename=tablename, column_name="sort_key", db_column_name="sort_key",
+            column_class_name="Varchar", column_class=Varchar, params=PARAMS, schema=None,
+        )
+    return manager

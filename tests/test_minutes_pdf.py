@@ -495,6 +495,10 @@ def test_imprint_last_rule_on_the_bottom_edge_of_the_last_page(published: bytes)
         assert len(rules) >= 3, rules
         bottom_edge = rules[-1] + 1 / RULER_PX_PER_MM
         assert bottom_edge == pytest.approx(BLOCK_BOTTOM_MM, abs=RULER_TOLERANCE_MM), bottom_edge
+        # Two lines of 4号 between the first and the last rule (no blank lines), the date at the right.
+        assert rules[-1] - rules[0] < 22, rules
+        printed = next(ln for ln in words(content)[last - 1] if ln["text"].endswith("印发"))
+        assert printed["xMax"] == pytest.approx(A4[0] - RIGHT - PAGE_NUMBER_SIZE, abs=2), printed
         assert "分送" in pdftotext(content, "-f", str(last), "-l", str(last))
         assert "分送" not in pdftotext(content, "-l", str(last - 1))
 

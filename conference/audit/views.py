@@ -113,7 +113,7 @@ FIELD_LABELS = {
     "urgency": _("紧急程度"), "outcome": _("研究结果"), "position": _("议程顺序"), "meetings_waited": _("已等待会议次数"),
     "merged_into": _("合并至"), "return_reason": _("退回理由"), "submitted_at": _("提交时间"),
     "submitted_by": _("提交人"), "text": _("内容"), "lead_unit": _("牵头单位"), "cooperating": _("配合单位"),
-    "units": _("单位"), "items": _("议题"), "deadline": _("办结期限"), "deadline_workdays": _("期限（工作日）"),
+    "units": _("单位"), "items": _("议题"), "owner_conference": _("登记的联席会议"), "deadline": _("办结期限"), "deadline_workdays": _("期限（工作日）"),
     "deadline_provisional": _("期限暂定"), "number": _("序号"), "adopted_at": _("议定时间"), "adopted_by": _("记录人"),
     "acknowledged_at": _("签收时间"), "reported_done_at": _("报办结时间"), "closed_at": _("销号时间"),
     "evidence": _("办结情况"), "extension_status": _("延期申请"), "extension_deadline": _("申请延至"),
@@ -158,7 +158,7 @@ VALUE_LABELS: dict[tuple[str, str], Mapping[str, str]] = {
 # Fields holding the id of another record, by the kind of record: shown by its name.
 REFERENCE_FIELDS = {
     "unit": "unit", "lead_unit": "unit", "parent_unit": "unit", "cooperating": "unit", "units": "unit",
-    "conference": "conference", "parent": "conference", "street": "street", "meeting": "meeting", "item": "item",
+    "conference": "conference", "parent": "conference", "owner_conference": "conference", "street": "street", "meeting": "meeting", "item": "item",
     "merged_into": "item", "items": "item", "person": "person", "presiding": "person", "adopted_by": "user", "submitted_by": "user",
     "requested_by": "user", "decided_by": "user", "entered_by": "user",
 }

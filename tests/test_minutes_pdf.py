@@ -339,7 +339,7 @@ def test_without_fonts_dir_the_stand_ins_are_reported() -> None:
     assert set(used) == {"title", "body", "heading", "subheading", "page_number"}
     assert {r.source for r in used.values()} == {"stand-in"}  # no official font on this machine
     assert used["heading"].family == "Noto Sans CJK SC" and used["heading"].file.endswith((".ttc", ".otf", ".ttf"))
-    assert "HanaMinB" in fonts.extension_b_font()
+    assert fonts.extension_b_font() == ("HanaMinB", "/usr/share/fonts/truetype/hanazono/HanaMinB.ttf")
     assert fonts.font_face_css() == ""
 
 

@@ -158,6 +158,10 @@ def roles() -> list[Resolved]:
     return result
 
 
-def extension_b_font() -> str:
-    """The family (and file) that covers CJK extension B, as fontconfig finds it, or ""."""
-    return _fc("fc-list", f":charset={EXTENSION_B_SAMPLE:x}", "family", "file")
+def extension_b_font() -> tuple[str, str] | None:
+    """(family, file) of an installed font that covers CJK extension B (fontconfig), or None."""
+    listed = _fc("fc-list", f":charset={EXTENSION_B_SAMPLE:x}", "--format=%{family[0]}|%{file}\n")
+    if not listed:
+        return None
+    family, _sep, file = sorted(listed.splitlines())[0].partition("|")
+    return family, file

@@ -241,11 +241,12 @@ def test_login_page_renders_in_english(english: Translations) -> None:
 def test_navigation_renders_in_english(english: Translations) -> None:
     env = english_environment(english)
     actor = SimpleNamespace(role="admin", label="Admin", username="admin", unit_id=None, street_id=None)
-    page = BeautifulSoup(env.get_template("home.html").render(actor=actor, conferences=[], csrf_input=""), "html.parser")
+    page = BeautifulSoup(env.get_template("workbench/home.html").render(actor=actor, cards=[], conferences=[], csrf_input=""),
+                         "html.parser")
     links = {a.get_text() for a in page.find("nav").find_all("a")}
     assert {"Home", "Conferences", "Member units", "Streets", "Convenors", "Audit log", "Accounts"} <= links
     assert page.find("nav")["aria-label"] == "Main navigation"
-    assert page.find("h1").get_text() == "Hello, Admin"
+    assert page.find(class_="greeting").get_text().startswith("Hello, Admin")
     assert page.find("button", class_="link").get_text() == "Log out"
 
 

@@ -1,0 +1,37 @@
+"""The home page "/": the workbench of the logged-in role, then its own unit or street and the
+conferences it sees."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, get
+from litestar.response import Template
+
+from conference.accounts.scope import visible_conference_ids
+from conference.registry import views
+from conference.registry.tables import Conference, MemberUnit, Street
+from conference.web.auth import actor_of
+from conference.web.templating import render
+from conference.workbench.services import workbench
+
+ALL_ROLES = ("admin", "office", "convenor", "street", "unit")
+
+
+@get("/", opt={"roles": ALL_ROLES}, include_in_schema=False)
+async def home(request: Request[Any, Any, Any]) -> Template:
+    actor = actor_of(request)
+    visible = await visible_conference_ids(actor)
+    query = Conference.select(Conference.id, Conference.name, Conference.level).order_by(Conference.sort_key, Conference.name)
+    if visible is not None:
+        query = query.where(Conference.id.is_in(list(visible) or [0]))
+    context: dict[str, Any] = {"cards": await workbench(actor), "conferences": await query}
+    if actor.role == "unit" and actor.unit_id:
+        context["unit"] = await MemberUnit.select().where(MemberUnit.id == actor.unit_id).first()
+        context["memberships"] = await views.unit_memberships(actor.unit_id)
+    if actor.role == "street" and actor.street_id:
+        context["street"] = await Street.select().where(Street.id == actor.street_id).first()
+    return render(request, "workbench/home.html", **context)
+
+
+ROUTES = [home]

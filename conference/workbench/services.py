@@ -1,0 +1,170 @@
+"""What waits for each role, as cards: a count, a link to the list filtered to exactly those
+records, and a note (the oldest age, the nearest deadline, the days left).
+
+Every count is asked of the list's own condition builder (tasks.views.count_tasks,
+meetings.views.count_meetings, agenda.views.count_items, ...), so the number on a card is the
+number of rows its link shows, and each role sees only what its lists show it. The queries are
+a fixed set per role (counts of one kind share one query), whatever the amount of data."""
+
+from __future__ import annotations
+
+import datetime as dt
+import urllib.parse
+from dataclasses import dataclass
+from typing import Any
+
+from conference.accounts.actor import Actor
+from conference.agenda import views as agenda_views
+from conference.i18n import gettext as _
+from conference.mail import services as mail_services
+from conference.meetings import views as meeting_views
+from conference.meetings.views import MeetingFilter
+from conference.tasks import views as task_views
+from conference.timefmt import cn_datetime, local, today
+
+OFFICE_ROLES = ("admin", "office")
+# How urgent a card is: the order of the cards, and their colour (danger > warn > info).
+DANGER, WARN, INFO = "danger", "warn", "info"
+_TONE_RANK = {DANGER: 0, WARN: 1, INFO: 2}
+
+
+@dataclass(frozen=True)
+class Card:
+    key: str
+    label: str
+    count: int
+    href: str
+    tone: str = INFO
+    note: str = ""
+
+
+def _link(path: str, **params: str) -> str:
+    return path + ("?" + urllib.parse.urlencode(params) if params else "")
+
+
+def _moment(value: Any) -> dt.datetime | None:
+    """A timestamp from an aggregate (SQLite returns MIN() of a timestamp as text)."""
+    if value is None or isinstance(value, dt.datetime):
+        return value
+    try:
+        return dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
+def _nearest(value: Any, text: str) -> str:
+    moment = _moment(value)
+    return text.format(when=cn_datetime(local(moment))) if moment is not None else ""
+
+
+def ordered(cards: list[Card]) -> list[Card]:
+    """Most urgent first: cards with something waiting before empty ones, then by tone, then as
+    listed (each role's list is written in order of urgency)."""
+    return sorted(cards, key=lambda c: (c.count == 0, _TONE_RANK[c.tone]))
+
+
+# ---------------------------------------------------------------- per role
+
+
+TASK_QUERIES: dict[str, dict[str, str]] = {
+    "red": {"alert": "red"}, "unack": {"alert": "unack"}, "yellow": {"alert": "yellow"},
+    "extension_requested": {"status": "extension_requested"}, "reported_done": {"status": "reported_done"},
+    "assigned": {"status": "assigned"}, "to_rate": {"status": "to_rate"},
+    "extension_decided": {"status": "extension_decided"},
+}
+
+
+async def _tasks(actor: Actor, *keys: str) -> dict[str, tuple[int, str]]:
+    counts = await task_views.count_tasks(actor, {k: TASK_QUERIES[k] for k in keys})
+    return {k: (counts[k], _link("/tasks", **TASK_QUERIES[k])) for k in keys}
+
+
+def _meeting_link(todo: str) -> str:
+    # The nearest meeting first: sorted by start, ascending.
+    return _link("/meetings", todo=todo, sort="starts_at", desc="0")
+
+
+async def office_cards(actor: Actor) -> list[Card]:
+    day = today()
+    tasks = await _tasks(actor, "red", "unack", "yellow", "extension_requested", "reported_done")
+    meetings = await meeting_views.count_meetings(actor, {
+        todo: MeetingFilter(todo=todo) for todo in ("notify", "replies", "minutes_returned")})
+    triage = await agenda_views.count_items(actor, {"status": "submitted"})
+    oldest = _moment(triage["oldest"])
+    dead = await mail_services.count_dead_letters(actor)
+    plenaries = await meeting_views.count_plenaries_due(actor, day)
+    half_end = meeting_views.half_year(day)[1]
+    return [
+        Card("tasks_red", _("已逾期任务"), *tasks["red"], tone=DANGER),
+        Card("tasks_unack", _("超时未签收任务"), *tasks["unack"], tone=DANGER),
+        Card("dead_letters", _("发送失败的邮件"), dead, "/mail/dead-letters", tone=DANGER),
+        Card("items_submitted", _("待受理议题"), triage["count"],
+             _link("/items", status="submitted", sort="age", desc="1"), tone=WARN,
+             note=_("最久已等待 {n} 天").format(n=(day - local(oldest).date()).days) if oldest else ""),
+        Card("extension_requested", _("延期申请待审批"), *tasks["extension_requested"], tone=WARN),
+        Card("reported_done", _("已报办结待销号"), *tasks["reported_done"], tone=WARN),
+        Card("minutes_returned", _("召集人退回的纪要"), meetings["minutes_returned"]["count"],
+             _meeting_link("minutes_returned"), tone=WARN),
+        Card("meetings_notify", _("待发送或重发通知的会议"), meetings["notify"]["count"], _meeting_link("notify"),
+             tone=WARN, note=_nearest(meetings["notify"]["first"], _("最近一场 {when}"))),
+        Card("meetings_replies", _("回执未齐的会议"), meetings["replies"]["count"], _meeting_link("replies"),
+             note=_nearest(meetings["replies"]["first"], _("最近一场 {when} 开会，回执截止于会前"))),
+        Card("tasks_yellow", _("即将到期任务"), *tasks["yellow"]),
+        Card("plenaries_due", _("本半年待安排全体会议"), plenaries, "/meetings/plenaries?state=due",
+             tone=WARN if plenaries and (half_end - day).days < 45 else INFO,
+             note=_("距半年结束还有 {n} 天").format(n=(half_end - day).days) if plenaries else ""),
+    ]
+
+
+async def convenor_cards(actor: Actor) -> list[Card]:
+    tasks = await _tasks(actor, "red")
+    meetings = await meeting_views.count_meetings(actor, {"minutes_review": MeetingFilter(todo="minutes_review")})
+    requests = await meeting_views.count_special_requests(actor, "requested")
+    return [
+        Card("minutes_review", _("待审签纪要"), meetings["minutes_review"]["count"], _meeting_link("minutes_review"),
+             tone=DANGER),
+        Card("special_requested", _("待决定的专题会议提请"), requests,
+             _link("/special-requests", status="requested", sort="date"), tone=WARN),
+        Card("tasks_red", _("所召集会议的逾期任务"), *tasks["red"], tone=WARN),
+    ]
+
+
+async def street_cards(actor: Actor) -> list[Card]:
+    tasks = await _tasks(actor, "to_rate")
+    returned = await agenda_views.count_items(actor, {"status": "returned"})
+    decided = await meeting_views.count_special_requests(actor, "decided")
+    meetings = await meeting_views.count_meetings(actor, {"street_items": MeetingFilter(todo="street_items")})
+    return [
+        Card("items_returned", _("被退回的议题"), returned["count"], _link("/items", status="returned"), tone=DANGER),
+        Card("tasks_to_rate", _("已办结待评价的任务"), *tasks["to_rate"], tone=WARN),
+        Card("special_decided", _("专题会议提请的答复（近30天）"), decided, _link("/special-requests", status="decided")),
+        Card("meetings_street_items", _("即将召开、含本街道议题的会议"), meetings["street_items"]["count"],
+             _meeting_link("street_items"), note=_nearest(meetings["street_items"]["first"], _("最近一场 {when}"))),
+    ]
+
+
+async def unit_cards(actor: Actor) -> list[Card]:
+    tasks = await _tasks(actor, "red", "assigned", "yellow", "extension_decided")
+    invitations = await meeting_views.count_invitations_to_answer(actor)
+    meetings = await meeting_views.count_meetings(actor, {"minutes_recent": MeetingFilter(todo="minutes_recent")})
+    return [
+        Card("tasks_red", _("已逾期任务"), *tasks["red"], tone=DANGER),
+        Card("invitations", _("待回复的会议邀请"), invitations["count"],
+             _link("/my/invitations", show="to_answer", sort="starts_at"), tone=WARN,
+             note=_nearest(invitations["first"], _("最早须在 {when} 会前回复"))),
+        Card("tasks_assigned", _("待签收任务"), *tasks["assigned"], tone=WARN),
+        Card("tasks_yellow", _("即将到期任务"), *tasks["yellow"], tone=WARN),
+        Card("extension_decided", _("延期申请已答复"), *tasks["extension_decided"]),
+        Card("minutes_recent", _("近30天印发的会议纪要"), meetings["minutes_recent"]["count"],
+             _link("/meetings", todo="minutes_recent")),
+    ]
+
+
+ROLE_CARDS = {"admin": office_cards, "office": office_cards, "convenor": convenor_cards, "street": street_cards,
+              "unit": unit_cards}
+
+
+async def workbench(actor: Actor) -> list[Card]:
+    """The actor's cards, most urgent first (none for an unknown role)."""
+    build = ROLE_CARDS.get(actor.role)
+    return ordered(await build(actor)) if build is not None else []

@@ -57,6 +57,13 @@ FILES_PREFIX = "files/outbox/"
 # as empty (the restore replaces them like every other table).
 MIGRATION_TABLE = "migration"
 FILLED_BY_MIGRATE = {MIGRATION_TABLE, "holiday_day", "holiday_calendar"}
+# The search index (conference.search): derived from the other tables by triggers; SQLite's FTS5
+# tables keep their own configuration rows even when nothing is indexed.
+SEARCH_INDEX_PREFIX = "search_"
+
+
+def _filled_by_migrate(table: str) -> bool:
+    return table in FILLED_BY_MIGRATE or table.startswith(SEARCH_INDEX_PREFIX)
 # Connection parameters libpq understands in a URI; others in DATABASE_URL are server settings for
 # asyncpg (search_path) and would make pg_dump refuse the URI.
 LIBPQ_PARAMS = {
@@ -170,7 +177,7 @@ def _sqlite_nonempty(path: Path) -> list[str]:
         return []
     conn = sqlite3.connect(path, timeout=30)
     try:
-        return [name for name, count in _sqlite_counts(conn).items() if count and name not in FILLED_BY_MIGRATE]
+        return [name for name, count in _sqlite_counts(conn).items() if count and not _filled_by_migrate(name)]
     finally:
         conn.close()
 
@@ -295,7 +302,7 @@ async def _pg_nonempty(url: str) -> list[str]:
     try:
         nonempty = []
         for name in await _pg_tables(conn, schema):
-            if name not in FILLED_BY_MIGRATE and await conn.fetchval(
+            if not _filled_by_migrate(name) and await conn.fetchval(
                     f"SELECT EXISTS (SELECT 1 FROM {_quote(schema)}.{_quote(name)})"):
                 nonempty.append(name)
         return nonempty

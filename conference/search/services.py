@@ -11,8 +11,8 @@ goes through the trigram index (SQLite: FTS5 MATCH on search_fts; PostgreSQL: IL
 pg_trgm GIN indexes serve); a shorter term ("坠落") is a LIKE / ILIKE test on the documents, which a
 trigram index cannot serve. Several terms separated by spaces must all occur.
 
-Rank: each occurrence of a term in the title counts ten, in the text one; ties go to the newer
-record. The same on both databases.
+Rank: a term found in the title counts ten, in the text one; ties go to the newer record. The
+same on both databases, and cheap: only titles are read to rank, texts only for the rows shown.
 """
 
 # SQL here is assembled from fixed fragments, the lists' own scope clauses (ids through int() only)
@@ -123,31 +123,53 @@ def _phrase(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'  # an FTS5 string: the term as typed, nothing parsed
 
 
+def _index_sql(term: str, column: str = "") -> tuple[str, list[Any]]:
+    """SQLite: ids of the documents containing `term` (in `column` only, when given), from the index
+    that can find it: trigrams for three characters or more, character pairs for two letters or
+    digits; otherwise (one character, punctuation) a scan of the documents."""
+    where = f"{column} : " if column else ""
+    if len(term) >= TRIGRAM:
+        return "SELECT rowid FROM search_fts WHERE search_fts MATCH {}", [where + _phrase(term)]
+    if len(term) == 2 and term.isalnum():
+        return "SELECT rowid FROM search_bigram WHERE search_bigram MATCH {}", [where + _phrase(term)]
+    columns = [column] if column else ["title", "body"]
+    test = " OR ".join(f"{c} LIKE {{}} ESCAPE '\\'" for c in columns)
+    return f"SELECT id FROM search_document WHERE {test}", [_like(term)] * len(columns)
+
+
 def _hits_sql(terms: list[str], postgres: bool) -> tuple[str, list[Any]]:
-    """The matching documents with their score."""
+    """The matching documents: id, the record's id (`ref`), its kind's code and the score. On
+    SQLite the indexes alone answer (a document id is the record's id * 8 + the kind's code); no
+    document is read until the few shown."""
     params: list[Any] = []
     score = []
-    for term in terms:
-        score.append(f"{TITLE_WEIGHT} * (length(d.title) - length(replace(lower(d.title), {{}}, ''))) / {len(term)}"
-                     f" + (length(d.body) - length(replace(lower(d.body), {{}}, ''))) / {len(term)}")
-        params += [term, term]
-    where = []
     if postgres:
+        for term in terms:
+            score.append(f"CASE WHEN strpos(lower(d.title), {{}}) > 0 THEN {TITLE_WEIGHT} ELSE 1 END")
+            params.append(term)
+        where = []
         for term in terms:
             where.append("(d.title ILIKE {} ESCAPE '\\' OR d.body ILIKE {} ESCAPE '\\')")
             params += [_like(term), _like(term)]
-    else:
-        long_terms = [t for t in terms if len(t) >= TRIGRAM]
-        if long_terms:
-            where.append("d.id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH {})")
-            params.append(" ".join(_phrase(t) for t in long_terms))
-        for term in terms:
-            if len(term) < TRIGRAM:
-                where.append("(d.title LIKE {} ESCAPE '\\' OR d.body LIKE {} ESCAPE '\\')")
-                params += [_like(term), _like(term)]
-    sql = (f"SELECT d.id, d.kind, d.ref, d.title, d.body, {' + '.join(score)} AS score "
-           f"FROM search_document d WHERE {' AND '.join(where)}")
-    return sql, params
+        return (f"SELECT d.id, d.id / 8 AS ref, d.id % 8 AS code, {' + '.join(score)} AS score "
+                f"FROM search_document d WHERE {' AND '.join(where)}"), params
+    for term in terms:
+        sql, args = _index_sql(term, "title")
+        score.append(f"CASE WHEN m.id IN ({sql}) THEN {TITLE_WEIGHT} ELSE 1 END")
+        params += args
+    first, *others = terms
+    sql, args = _index_sql(first)
+    source, source_params = sql, args
+    where = []
+    for term in others:
+        sql, args = _index_sql(term)
+        where.append(f"m.id IN ({sql})")
+        source_params += args
+    condition = f" WHERE {' AND '.join(where)}" if where else ""
+    # The score's parameters come first in the text, then the matching documents', then the others.
+    sql = (f"SELECT m.id, m.id / 8 AS ref, m.id % 8 AS code, {' + '.join(score)} AS score "
+           f"FROM ({source.replace('SELECT rowid', 'SELECT rowid AS id', 1)}) m{condition}")
+    return sql, params + source_params
 
 
 def _piccolo_sql(condition: Any) -> tuple[str, list[Any]]:
@@ -157,61 +179,65 @@ def _piccolo_sql(condition: Any) -> tuple[str, list[Any]]:
     return sql.replace("?", "{}"), list(args)
 
 
-COLUMNS = "h.id AS doc, h.kind, h.score, h.title AS doc_title, h.body AS doc_body"
+CODES = {"item": 1, "resolution": 2, "report": 3, "minutes": 4, "meeting": 5}  # as migration 2026-12-04T02:10
+KIND_OF = {code: kind for kind, code in CODES.items()}
+COLUMNS = "h.id AS doc, h.code, h.ref, h.score"
 
 
 async def _branches(actor: Actor) -> tuple[list[str], list[Any]]:
-    """One SELECT per kind the actor may list, each cut by that kind's scope rule."""
+    """One SELECT per kind the actor may list, each cut by that kind's scope rule (only the tables
+    the rule needs are joined: names and dates are read for the rows shown)."""
     visible = await visible_conference_ids(actor)
     meeting_scope = await meeting_views.scope_clause(actor)
     branches: list[str] = []
     params: list[Any] = []
     if actor.role in KIND_ROLES["item"]:
         item_scope, item_params = _piccolo_sql(await agenda_views.scope_condition(actor, visible))
-        branches.append(
-            f"""SELECT {COLUMNS}, agenda_item.id AS ref, agenda_item.id AS link, agenda_item.title AS heading,
-                       COALESCE(st.name, c.name) AS context, agenda_item.status AS label,
-                       COALESCE(agenda_item.submitted_at, agenda_item.created_at) AS at
-                FROM hits h JOIN agenda_item ON agenda_item.id = h.ref JOIN conference c ON c.id = agenda_item.conference
-                LEFT JOIN street st ON st.id = agenda_item.street
-                WHERE h.kind = 'item' AND {item_scope}""")
+        branches.append(f"""SELECT {COLUMNS} FROM hits h JOIN agenda_item ON agenda_item.id = h.ref
+                            WHERE h.code = {CODES["item"]} AND {item_scope}""")
         params += item_params
     # Resolutions as the meeting page shows them (tasks.views.meeting_resolutions): every meeting
     # the actor sees, and on another conference's meeting (a street's own items there) only the
     # resolutions of the street's own items.
-    own_items = ""
+    own_items, item_join = "", ""
     if actor.role == "street" and visible is not None:
+        item_join = " JOIN agenda_item a ON a.id = r.item"
         own_items = f" AND (m.conference IN ({int_list(visible)}) OR a.street = {int(actor.street_id or 0)})"
-    branches.append(
-        f"""SELECT {COLUMNS}, r.id AS ref, m.id AS link, a.title AS heading, m.title AS context, '' AS label,
-                   r.adopted_at AS at
-            FROM hits h JOIN resolution r ON r.id = h.ref JOIN meeting m ON m.id = r.meeting
-            JOIN agenda_item a ON a.id = r.item
-            WHERE h.kind = 'resolution' AND {meeting_scope}{own_items}""")
-    branches.append(
-        f"""SELECT {COLUMNS}, tr.id AS ref, t.id AS link, u.name AS heading, r.text AS context, tr.kind AS label,
-                   tr.created_at AS at
-            FROM hits h JOIN task_report tr ON tr.id = h.ref JOIN task t ON t.id = tr.task
-            JOIN resolution r ON r.id = t.resolution JOIN member_unit u ON u.id = t.unit
-            WHERE h.kind = 'report' AND {await task_views.scope_sql(actor)}""")
+    branches.append(f"""SELECT {COLUMNS} FROM hits h JOIN resolution r ON r.id = h.ref JOIN meeting m ON m.id = r.meeting{item_join}
+                        WHERE h.code = {CODES["resolution"]} AND {meeting_scope}{own_items}""")
+    branches.append(f"""SELECT {COLUMNS} FROM hits h JOIN task_report tr ON tr.id = h.ref JOIN task t ON t.id = tr.task
+                        WHERE h.code = {CODES["report"]} AND {await task_views.scope_sql(actor)}""")
     if actor.role in KIND_ROLES["minutes"]:
         # The version the minutes page shows: the office the latest, the convenor the one sent to him
         # or her (minutes.views.page, minutes.services.visible_to).
         version = ("v.submitted_at IS NOT NULL AND v.number = COALESCE(mi.submitted_version, mi.published_version)"
                    if actor.role == "convenor" else "v.number = mi.current_version")
         scope = "1=1" if visible is None else f"mi.conference IN ({int_list(visible)})"
-        branches.append(
-            f"""SELECT {COLUMNS}, v.id AS ref, m.id AS link, m.title AS heading, c.name AS context, mi.status AS label,
-                       v.created_at AS at
-                FROM hits h JOIN minutes_version v ON v.id = h.ref JOIN minutes mi ON mi.id = v.minutes
-                JOIN meeting m ON m.id = mi.meeting JOIN conference c ON c.id = m.conference
-                WHERE h.kind = 'minutes' AND {version} AND {scope}""")
-    branches.append(
-        f"""SELECT {COLUMNS}, m.id AS ref, m.id AS link, m.title AS heading, c.name AS context, m.status AS label,
-                   m.starts_at AS at
-            FROM hits h JOIN meeting m ON m.id = h.ref JOIN conference c ON c.id = m.conference
-            WHERE h.kind = 'meeting' AND {meeting_scope}""")
+        branches.append(f"""SELECT {COLUMNS} FROM hits h JOIN minutes_version v ON v.id = h.ref JOIN minutes mi ON mi.id = v.minutes
+                            WHERE h.code = {CODES["minutes"]} AND {version} AND {scope}""")
+    branches.append(f"""SELECT {COLUMNS} FROM hits h JOIN meeting m ON m.id = h.ref
+                        WHERE h.code = {CODES["meeting"]} AND {meeting_scope}""")
     return branches, params
+
+
+# What a hit shows, per kind: ref, the page it links to, heading, context, label, time.
+DETAILS = {
+    "item": """SELECT a.id AS ref, a.id AS link, a.title AS heading, COALESCE(st.name, c.name) AS context, a.status AS label,
+                      COALESCE(a.submitted_at, a.created_at) AS at
+               FROM agenda_item a JOIN conference c ON c.id = a.conference LEFT JOIN street st ON st.id = a.street
+               WHERE a.id IN ({ids})""",
+    "resolution": """SELECT r.id AS ref, m.id AS link, a.title AS heading, m.title AS context, '' AS label, r.adopted_at AS at
+                     FROM resolution r JOIN meeting m ON m.id = r.meeting JOIN agenda_item a ON a.id = r.item
+                     WHERE r.id IN ({ids})""",
+    "report": """SELECT tr.id AS ref, t.id AS link, u.name AS heading, r.text AS context, tr.kind AS label, tr.created_at AS at
+                 FROM task_report tr JOIN task t ON t.id = tr.task JOIN resolution r ON r.id = t.resolution
+                 JOIN member_unit u ON u.id = t.unit WHERE tr.id IN ({ids})""",
+    "minutes": """SELECT v.id AS ref, m.id AS link, m.title AS heading, c.name AS context, mi.status AS label, v.created_at AS at
+                  FROM minutes_version v JOIN minutes mi ON mi.id = v.minutes JOIN meeting m ON m.id = mi.meeting
+                  JOIN conference c ON c.id = m.conference WHERE v.id IN ({ids})""",
+    "meeting": """SELECT m.id AS ref, m.id AS link, m.title AS heading, c.name AS context, m.status AS label, m.starts_at AS at
+                  FROM meeting m JOIN conference c ON c.id = m.conference WHERE m.id IN ({ids})""",
+}
 
 
 def _url(kind: str, link: int, ref: int) -> str:
@@ -292,38 +318,54 @@ async def search(actor: Actor, q: str, kind: str = "", page: int = 1, per_page: 
     branches, branch_params = await _branches(actor)
     if kind:
         first = (page - 1) * per_page
-        window = f"(x.kind = {{}} AND x.n > {first} AND x.n <= {first + per_page}) OR x.n = 1"
-        window_params: list[Any] = [kind]
+        window = f"(x.code = {CODES[kind]} AND x.n > {first} AND x.n <= {first + per_page}) OR x.n = 1"
     else:
-        window, window_params = f"x.n <= {TOP}", []
-    sql = f"""
+        window = f"x.n <= {TOP}"
+    rows = await fetch(f"""
         WITH hits AS MATERIALIZED ({hits_sql}),
         found AS ({" UNION ALL ".join(branches)})
         SELECT * FROM (
-            SELECT f.*, ROW_NUMBER() OVER (PARTITION BY f.kind ORDER BY f.score DESC, f.ref DESC) AS n,
-                   COUNT(*) OVER (PARTITION BY f.kind) AS total
+            SELECT f.*, ROW_NUMBER() OVER (PARTITION BY f.code ORDER BY f.score DESC, f.ref DESC) AS n,
+                   COUNT(*) OVER (PARTITION BY f.code) AS total
             FROM found f) x
         WHERE {window}
-        ORDER BY x.n"""
-    rows = await fetch(sql, *params, *branch_params, *window_params)
-    totals = {r["kind"]: int(r["total"]) for r in rows}
+        ORDER BY x.n""", *params, *branch_params)
+    totals = {KIND_OF[int(r["code"])]: int(r["total"]) for r in rows}
     if kind and page > 1 and totals.get(kind) and (page - 1) * per_page >= totals[kind]:
         # Past the last page (an edited link): the last page instead.
         return await search(actor, q, kind, math.ceil(totals[kind] / per_page), per_page)
+    shown = [r for r in rows if not kind or (KIND_OF[int(r["code"])] == kind and r["n"] > (page - 1) * per_page)]
     groups = {k: Group(kind=k, label=label, total=totals.get(k, 0)) for k, label in KINDS.items()}
-    first_shown = (page - 1) * per_page if kind else 0
+    for hit_kind, hit in await _hits(shown, terms):
+        groups[hit_kind].hits.append(hit)
+    return Results(q=q, terms=terms, kind=kind, groups=[g for g in groups.values() if g.total],
+                   page=page, per_page=per_page)
+
+
+async def _hits(rows: list[dict[str, Any]], terms: list[str]) -> list[tuple[str, Hit]]:
+    """The shown rows with what they show: one query for their texts, one per kind for the rest."""
+    if not rows:
+        return []
+    texts = {int(r["id"]): r for r in await fetch(
+        f"SELECT id, title, body FROM search_document WHERE id IN ({int_list(r['doc'] for r in rows)})")}
+    details: dict[tuple[str, int], dict[str, Any]] = {}
+    for kind in KINDS:
+        refs = [int(r["ref"]) for r in rows if KIND_OF[int(r["code"])] == kind]
+        if refs:
+            for found in await fetch(DETAILS[kind].format(ids=int_list(refs))):
+                details[(kind, int(found["ref"]))] = found
+    result = []
     for row in rows:
-        if kind and (row["kind"] != kind or row["n"] <= first_shown):
+        kind, ref = KIND_OF[int(row["code"])], int(row["ref"])
+        detail, text = details.get((kind, ref)), texts.get(int(row["doc"]))
+        if detail is None or text is None:  # changed since the first query: left out
             continue
-        title = row["heading"] or ""
-        text = row["doc_body"] or ""
-        if row["kind"] == "meeting" and not text:
-            text = row["doc_title"]
-        groups[row["kind"]].hits.append(Hit(
-            kind=row["kind"], ref=int(row["ref"]), url=_url(row["kind"], int(row["link"]), int(row["ref"])),
-            heading=segments(title, terms), snippet=snippet(text, terms), context=_short(row["context"] or ""),
-            label=_label(row["kind"], row["label"] or ""), at=_moment(row["at"]), score=int(row["score"] or 0)))
-    return Results(q=q, terms=terms, kind=kind, groups=[g for g in groups.values() if g.total], page=page, per_page=per_page)
+        body = text["body"] or (text["title"] if kind == "meeting" else "")
+        result.append((kind, Hit(
+            kind=kind, ref=ref, url=_url(kind, int(detail["link"]), ref), heading=segments(detail["heading"] or "", terms),
+            snippet=snippet(body, terms), context=_short(detail["context"] or ""),
+            label=_label(kind, detail["label"] or ""), at=_moment(detail["at"]), score=int(row["score"] or 0))))
+    return result
 
 
 def _short(text: str, limit: int = 40) -> str:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from tests.bench import feeds, heavy, meetings, minutes, supervision, writes
+from tests.bench import feeds, heavy, meetings, minutes, search, supervision, writes
 
 BENCHMARKS = {"meetings": meetings.main, "supervision": supervision.main, "minutes": minutes.main,
-              "feeds": feeds.main, "writes": writes.main, "heavy": heavy.main}
+              "feeds": feeds.main, "writes": writes.main, "heavy": heavy.main,
+              "search": search.main}
 
 
 def main() -> None:

@@ -13,6 +13,7 @@ import pytest
 from conference.forms import ascii_filename, download_disposition
 from conference.minutes.services import loads
 from conference.minutes.tables import Minutes, MinutesPublication, MinutesVersion
+from conference.web.files import content_disposition
 from tests.conftest import field_error, html, post_form
 from tests.test_tasks import MARKET, act, held_meeting, new_task
 
@@ -90,6 +91,8 @@ def test_badges_do_not_wrap() -> None:
 def test_the_ascii_fallback_name_means_something() -> None:
     assert ascii_filename("兰山街道城市基层党建联席会议纪要（第3版）.pdf") == "download.pdf"
     assert ascii_filename("2026年第1次全体会议 notice.pdf") == "2026-1-notice.pdf"
+    # Uploaded files too (agenda and task attachments).
+    assert content_disposition("检查记录.pdf").startswith('attachment; filename="download.pdf"; filename*=UTF-8')
     disposition = download_disposition("会议纪要.pdf", ascii_name="minutes-3-2026-6.pdf", inline=True)
     assert disposition == ("inline; filename=\"minutes-3-2026-6.pdf\"; "
                            f"filename*=UTF-8''{urllib.parse.quote('会议纪要.pdf')}")

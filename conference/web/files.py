@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import logging
-import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
@@ -15,7 +14,7 @@ import anyio.to_thread
 from litestar import MediaType, Response
 
 from conference.errors import NotFound
-from conference.forms import safe_filename
+from conference.forms import download_disposition
 from conference.i18n import gettext as _
 
 log = logging.getLogger(__name__)
@@ -36,6 +35,8 @@ SAFE_HEADERS = {
     "Cross-Origin-Resource-Policy": "same-origin",
 }
 
+IMAGE_DOCUMENT_POLICY = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+
 
 def sniff(data: bytes) -> str | None:
     """The inline content type of these bytes, or None when they may not be shown in the browser."""
@@ -53,10 +54,8 @@ def preview_kind(content_type: str) -> str | None:
 
 def content_disposition(filename: str, disposition: str = "attachment") -> str:
     """`attachment` (or `inline`) with an ASCII fallback and the UTF-8 name (RFC 6266 / 5987) for
-    Chinese names."""
-    filename = safe_filename(filename)
-    fallback = "".join(c if c.isascii() and (c.isalnum() or c in "._-") else "_" for c in filename) or "attachment"
-    return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{urllib.parse.quote(filename, safe='')}"
+    Chinese names (the fallback of a Chinese name is download.<ext>, not a row of underscores)."""
+    return download_disposition(filename, inline=disposition == "inline")
 
 
 NO_PREVIEW = _("该附件不能在浏览器中预览，请下载后查看。")
@@ -69,10 +68,13 @@ def inline(row: Mapping[str, Any]) -> Response[bytes]:
     content_type = sniff(data)
     if content_type is None:
         raise NotFound(NO_PREVIEW)
-    return Response(content=data, media_type=content_type, headers={
-        **SAFE_HEADERS, "Content-Disposition": content_disposition(row["filename"], "inline"),
-        "Cache-Control": "private, no-store",
-    })
+    headers = {**SAFE_HEADERS, "Content-Disposition": content_disposition(row["filename"], "inline"),
+               "Cache-Control": "private, no-store"}
+    if content_type.startswith("image/"):
+        # The browser shows an image in a page of its own making, centred and zoomable by inline
+        # styles: allowed, in a sandbox that runs no script and loads nothing else.
+        headers["Content-Security-Policy"] = IMAGE_DOCUMENT_POLICY
+    return Response(content=data, media_type=content_type, headers=headers)
 
 
 def _thumbnail_bytes(data: bytes) -> tuple[bytes, str] | None:

@@ -34,8 +34,9 @@ TABLE_OF_PARAM = {
     "user_id": "app_user",
 }
 RECORD_TABLES = {"/registry/streets/": "street", "/registry/units/": "member_unit", "/registry/convenors/": "person",
-                 "/registry/conferences/": "conference"}
-SKIPPED = ("/static/", "/schema", "/r/", "/feeds/", "/minutes/{minutes_id:int}/versions/",
+                 "/registry/conferences/": "conference", "/accounts/streets/": "street", "/accounts/units/": "member_unit",
+                 "/accounts/convenors/": "person"}
+SKIPPED = ("/static/", "/schema", "/r/", "/t/", "/password/", "/feeds/", "/minutes/{minutes_id:int}/versions/",
            "/minutes/{minutes_id:int}/publications/")
 
 

@@ -27,6 +27,8 @@ class User(Table, tablename="app_user"):
     api_token_hash = Varchar(length=64, null=True, default=None, unique=True)
     active = Boolean(default=True)
     created_at = Timestamptz()
+    # Where the set-password and reset links go (conference.accounts.onboarding); "" for none.
+    email = Varchar(length=120, default="")
 
 
 class Session(Table, tablename="web_session"):
@@ -50,3 +52,17 @@ class LoginThrottle(Table, tablename="login_throttle"):
     failures = Integer(default=0)
     locked_until = Timestamptz(null=True, default=None)
     updated_at = Timestamptz(index=True)
+
+
+class AccountToken(Table, tablename="account_token"):
+    """A one-time link to set a password: `purpose` "set" for a new account the office opened,
+    "reset" for a forgotten password. Only the token's SHA-256 is kept; it is spent by the first
+    use (`used_at`, set by one conditional UPDATE) and dies at `expires_at`."""
+
+    id = Serial(primary_key=True)
+    account = ForeignKey(User, index=True, on_delete=OnDelete.cascade)
+    purpose = Varchar(length=16)
+    token_hash = Varchar(length=64, unique=True)
+    created_at = Timestamptz()
+    expires_at = Timestamptz()
+    used_at = Timestamptz(null=True, default=None)

@@ -17,8 +17,10 @@ from litestar.response import Redirect, Template
 from piccolo.columns import Column as DbColumn
 from piccolo.table import Table
 
+from conference.accounts import onboarding
 from conference.accounts.actor import Actor
 from conference.accounts.scope import visible_conference_ids
+from conference.errors import NotFound, ValidationFailed
 from conference.i18n import gettext as _
 from conference.records import get_or_404
 from conference.registry import services, views
@@ -143,23 +145,23 @@ async def _conference_detail(actor: Actor, conference_id: int) -> dict[str, Any]
 STREETS = Resource(
     "streets", Street, _("街道"), _("街道"), views.street_fields, views.STREET_COLUMNS,
     search=lambda: [Street.name, Street.district, Street.secretary_name],
-    sorts=lambda: {"name": Street.name, "district": Street.district}, default_sort="name",
+    sorts=lambda: {"name": Street.sort_key, "district": Street.district}, default_sort="name",
     create=services.create_street, update=services.update_street, detail=_street_detail,
 )
 UNITS = Resource(
     "units", MemberUnit, _("成员单位"), _("成员单位"), views.unit_fields, views.UNIT_COLUMNS,
     search=lambda: [MemberUnit.name, MemberUnit.liaison_name, MemberUnit.duties],
-    sorts=lambda: {"name": MemberUnit.name, "kind": MemberUnit.kind, "ended_on": MemberUnit.ended_on}, default_sort="name",
+    sorts=lambda: {"name": MemberUnit.sort_key, "kind": MemberUnit.kind, "ended_on": MemberUnit.ended_on}, default_sort="name",
     create=services.create_unit, update=services.update_unit, detail=_unit_detail,
 )
 PERSONS = Resource(
     "convenors", Person, _("召集人"), _("召集人"), views.person_fields, views.PERSON_COLUMNS,
-    search=lambda: [Person.name, Person.title], sorts=lambda: {"name": Person.name, "title": Person.title},
+    search=lambda: [Person.name, Person.title], sorts=lambda: {"name": Person.sort_key, "title": Person.title},
     default_sort="name", create=services.create_person, update=services.update_person, detail=_person_detail,
 )
 CONFERENCES = Resource(
     "conferences", Conference, _("联席会议"), _("联席会议"), views.conference_fields, views.CONFERENCE_COLUMNS,
-    search=lambda: [Conference.name], sorts=lambda: {"name": Conference.name, "level": Conference.level},
+    search=lambda: [Conference.name], sorts=lambda: {"name": Conference.sort_key, "level": Conference.level},
     default_sort="name", create=services.create_conference, update=services.update_conference,
     detail=_conference_detail, scoped=True, read_roles=("admin", "office", "convenor"),
 )
@@ -176,7 +178,7 @@ async def end_unit(request: Request[Any, Any, Any], record_id: FromPath[int]) ->
 
 
 async def _conference_page_submit(request: Request[Any, Any, Any], conference_id: int,
-                                  action: Callable[[dict[str, Any]], Awaitable[Any]], flash: str,
+                                  action: Callable[[dict[str, Any]], Awaitable[Any]], flash: str | Callable[[Any], str],
                                   posted: str, posted_id: int | None = None) -> Template | Redirect:
     """`posted` names the form of the page that was sent, so that its messages and input show there."""
     actor = actor_of(request)
@@ -197,8 +199,25 @@ async def add_membership(request: Request[Any, Any, Any], record_id: FromPath[in
 @post("/registry/conferences/{record_id:int}/appointments", opt={"roles": OFFICE}, include_in_schema=False)
 async def add_appointment(request: Request[Any, Any, Any], record_id: FromPath[int]) -> Template | Redirect:
     actor = actor_of(request)
-    return await _conference_page_submit(request, record_id, lambda d: services.add_appointment(actor, record_id, d),
-                                         _("已任命召集人。"), "appointment")
+
+    async def appoint(data: dict[str, Any]) -> bool:
+        """The appointment, and the convenor's account when the form asks for it (checked first,
+        so that a convenor without an address is told before anything is saved)."""
+        person = str(data.get("person") or "")
+        wants_account = data.get("create_account") == "1" and person.isdecimal() and len(person) < 10
+        if wants_account:
+            try:
+                await onboarding.check_can_create(actor, onboarding.KINDS["convenors"], int(person), "create_account")
+            except NotFound:
+                raise ValidationFailed({"create_account": _("该召集人不是本联席会议登记的，不能由本办公室为其开通账号。")}) from None
+        await services.add_appointment(actor, record_id, data)
+        if wants_account:
+            await onboarding.create_with_defaults(actor, onboarding.KINDS["convenors"], int(person))
+        return wants_account
+
+    return await _conference_page_submit(
+        request, record_id, appoint,
+        lambda created: _("已任命召集人，并已为其开通账号、发送设置密码链接。") if created else _("已任命召集人。"), "appointment")
 
 
 @post("/registry/memberships/{record_id:int}/end", opt={"roles": OFFICE}, include_in_schema=False)

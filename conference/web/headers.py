@@ -39,7 +39,7 @@ ALWAYS = {
     "Referrer-Policy": "same-origin",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
-PRIVATE_PREFIXES = ("/r/",)  # personal data behind a link, without a log-in
+PRIVATE_PREFIXES = ("/r/", "/t/", "/password/")  # personal data behind a link, without a log-in
 
 
 def _needs_no_store(scope: Scope) -> bool:

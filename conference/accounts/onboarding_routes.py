@@ -1,0 +1,205 @@
+"""Pages for the accounts the office gives (conference.accounts.onboarding): the account page of
+each registry list (units, streets, convenors), opening one account or all missing ones, reset links
+and deactivation; and the public pages behind the e-mailed links: set a password, forgot password.
+
+Handlers stay thin; scope and rules are in the service (a record or account out of the office's
+reach is a 404)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.handlers import HTTPRouteHandler
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
+
+from conference.accounts import onboarding, throttle
+from conference.accounts.onboarding import KIND_OF_ROLE, KINDS, Kind
+from conference.errors import Conflict, DomainError, NotFound, ValidationFailed
+from conference.i18n import gettext as _
+from conference.meetings.reply_routes import PRIVATE_HEADERS
+from conference.web.auth import actor_of
+from conference.web.fields import Field
+from conference.web.forms import form_data, submit
+from conference.web.templating import redirect, render
+
+OFFICE = ("admin", "office")
+
+
+def _private(response: Response[Any]) -> Response[Any]:
+    for name, value in PRIVATE_HEADERS.items():
+        response.set_header(name, value)
+    return response
+
+
+# ---------------------------------------------------------------- the office's account pages
+
+
+def _account_fields() -> list[Field]:
+    return [
+        Field("username", _("用户名"), required=True, max_length=40, help=_("登录时使用，可用字母、数字；已按登记信息建议。")),
+        Field("display_name", _("姓名或名称"), max_length=60),
+        Field("email", _("电子邮箱"), required=True, max_length=onboarding.EMAIL_MAX,
+              help=_("设置密码的链接发到这里，{h} 小时内有效，只能使用一次。").format(h=onboarding.LINK_HOURS)),
+    ]
+
+
+def kind_routes(which: Kind) -> list[HTTPRouteHandler]:
+    """The account pages of one kind of registry record: /accounts/units, /accounts/streets,
+    /accounts/convenors (literal paths, like the registry's own pages)."""
+    base = f"/accounts/{which.slug}"
+
+    @get(base, name=f"accounts_{which.slug}", opt={"roles": OFFICE}, include_in_schema=False)
+    async def account_list(request: Request[Any, Any, Any]) -> Template:
+        rows = await onboarding.managed_records(actor_of(request), which)
+        return render(request, "accounts/managed.html", kind=which, rows=rows,
+                      missing=sum(1 for r in rows if not r["accounts"]), link_hours=onboarding.LINK_HOURS)
+
+    async def new_context(request: Request[Any, Any, Any], record_id: int) -> dict[str, Any]:
+        record = await onboarding.managed_record(actor_of(request), which, record_id)  # 404 out of reach
+        return {"fields": _account_fields(), "title": _("开通账号：{name}").format(name=record["name"]), "back": base,
+                "record": record, "notice": _("账号开通后，系统向所填邮箱发送设置密码的链接；对方设置密码后即可登录。")}
+
+    @get(f"{base}/{{record_id:int}}/new", name=f"accounts_{which.slug}_new", opt={"roles": OFFICE}, include_in_schema=False)
+    async def account_new(request: Request[Any, Any, Any], record_id: FromPath[int]) -> Template:
+        context = await new_context(request, record_id)
+        return render(request, "form_page.html", form=onboarding.suggested(which, context["record"]), errors={}, **context)
+
+    @post(f"{base}/{{record_id:int}}/new", name=f"accounts_{which.slug}_create", opt={"roles": OFFICE},
+          include_in_schema=False)
+    async def account_create(request: Request[Any, Any, Any], record_id: FromPath[int]) -> Template | Redirect:
+        actor = actor_of(request)
+        return await submit(request, template="form_page.html", **await new_context(request, record_id),
+                            action=lambda data: onboarding.create_account(actor, which, record_id, data),
+                            success=lambda _r: base, flash=_("账号已开通，设置密码的链接已发送。"))
+
+    @post(f"{base}/bulk", name=f"accounts_{which.slug}_bulk", opt={"roles": OFFICE}, include_in_schema=False)
+    async def account_bulk(request: Request[Any, Any, Any]) -> Template:
+        created, skipped = await onboarding.create_missing(actor_of(request), which)
+        results = [{"id": i, "label": name, "ok": True, "message": _("已开通，已发送设置密码链接")} for i, name in enumerate(created)]
+        results += [{"id": len(created) + i, "label": name, "ok": False, "message": ""} for i, name in enumerate(skipped)]
+        return render(request, "bulk_result.html", title=_("批量开通账号结果"), results=results, back=base,
+                      back_label=_("返回账号管理"), link=None, empty=_("所有{noun}都已有账号。").format(noun=which.noun))
+
+    return [account_list, account_new, account_create, account_bulk]
+
+
+async def _on_account(request: Request[Any, Any, Any], user_id: int, action: Any, flash: str) -> Redirect:
+    """Run an action on an account and return to its list, with the outcome (or the reason) as message."""
+    actor = actor_of(request)
+    user = await onboarding.managed_account(actor, user_id)  # 404 out of reach
+    kind = KIND_OF_ROLE.get(user["role"])
+    back = f"/accounts/{kind.slug}" if kind else "/admin/users"
+    try:
+        await action(actor)
+    except Conflict as exc:
+        return redirect(back, exc.message)
+    return redirect(back, flash)
+
+
+@post("/accounts/users/{user_id:int}/reset", opt={"roles": OFFICE}, include_in_schema=False)
+async def account_reset(request: Request[Any, Any, Any], user_id: FromPath[int]) -> Redirect:
+    return await _on_account(request, user_id, lambda actor: onboarding.office_reset(actor, user_id),
+                             _("重置密码的链接已发送到该账号的邮箱。"))
+
+
+@post("/accounts/users/{user_id:int}/deactivate", opt={"roles": OFFICE}, include_in_schema=False)
+async def account_deactivate(request: Request[Any, Any, Any], user_id: FromPath[int]) -> Redirect:
+    return await _on_account(request, user_id, lambda actor: onboarding.set_active(actor, user_id, False),
+                             _("账号已停用，其登录已全部退出。"))
+
+
+@post("/accounts/users/{user_id:int}/activate", opt={"roles": OFFICE}, include_in_schema=False)
+async def account_activate(request: Request[Any, Any, Any], user_id: FromPath[int]) -> Redirect:
+    return await _on_account(request, user_id, lambda actor: onboarding.set_active(actor, user_id, True), _("账号已启用。"))
+
+
+# ---------------------------------------------------------------- the links (public)
+
+
+def _password_fields() -> list[Field]:
+    return [
+        Field("new_password", _("新密码"), "password", required=True, help=_("至少 8 位。")),
+        Field("new_password_again", _("再次输入新密码"), "password", required=True),
+    ]
+
+
+async def _link_or_page(request: Request[Any, Any, Any], token: str) -> dict[str, Any] | Response[Any]:
+    """The link's account, or the page to answer instead (404, or 429 after too many guesses)."""
+    key = throttle.link_key(throttle.client_address(request))
+    if wait := await throttle.retry_after(key):
+        page = render(request, "error.html", 429, status=429, message=throttle.wait_message(wait), errors={})
+        page.headers["Retry-After"] = str(wait)
+        return _private(page)
+    try:
+        return await onboarding.link_account(token)
+    except NotFound as exc:
+        await throttle.failed(key, throttle.LINK)
+        return _private(render(request, "error.html", 404, status=404, message=exc.message, errors={}))
+
+
+def _set_context(found: dict[str, Any]) -> dict[str, Any]:
+    title = _("设置密码") if found["purpose"] == "set" else _("重置密码")
+    return {"fields": _password_fields(), "title": title, "back": "/login",
+            "notice": _("账号：{u}。设置后请用新密码登录；此链接只能使用一次。").format(u=found["username"])}
+
+
+@get("/password/{token:str}", opt={"public": True}, include_in_schema=False)
+async def password_page(request: Request[Any, Any, Any], token: FromPath[str]) -> Response[Any]:
+    found = await _link_or_page(request, token)
+    if isinstance(found, Response):
+        return found
+    return _private(render(request, "form_page.html", form={}, errors={}, **_set_context(found)))
+
+
+@post("/password/{token:str}", opt={"public": True}, include_in_schema=False)
+async def password_set(request: Request[Any, Any, Any], token: FromPath[str]) -> Response[Any]:
+    found = await _link_or_page(request, token)
+    if isinstance(found, Response):
+        return found
+    data = await form_data(request)
+    try:
+        await onboarding.set_password(token, data)
+    except ValidationFailed as exc:
+        # The typed passwords are not sent back into the page.
+        return _private(render(request, "form_page.html", 400, form={}, errors=exc.errors, error_message=exc.message,
+                               **_set_context(found)))
+    except DomainError as exc:  # spent by a use at the same moment
+        return _private(render(request, "error.html", 404, status=404, message=exc.message, errors={}))
+    return redirect("/login", _("密码已设置，请用新密码登录。"))
+
+
+FORGOT_FIELDS = [Field("who", _("用户名或电子邮箱"), required=True, max_length=onboarding.EMAIL_MAX)]
+FORGOT_SENT = _("如果该用户名或邮箱对应一个有效账号，重置密码的链接已发送到账号登记的邮箱，{h} 小时内有效。"
+                "没有收到请联系联席会议办公室。")
+
+
+def _forgot_context() -> dict[str, Any]:
+    return {"fields": FORGOT_FIELDS, "title": _("忘记密码"), "back": "/login",
+            "notice": _("填写用户名或登记的电子邮箱，系统会把重置密码的链接发到账号登记的邮箱。")}
+
+
+@get("/forgot-password", opt={"public": True}, include_in_schema=False)
+async def forgot_page(request: Request[Any, Any, Any]) -> Template:
+    return render(request, "form_page.html", form={}, errors={}, **_forgot_context())
+
+
+@post("/forgot-password", opt={"public": True}, include_in_schema=False)
+async def forgot(request: Request[Any, Any, Any]) -> Template | Redirect:
+    # Each request counts against the address, so the form cannot be used to flood mailboxes.
+    key = throttle.link_key(throttle.client_address(request))
+    if wait := await throttle.retry_after(key):
+        page = render(request, "form_page.html", 429, form={}, errors={}, error_message=throttle.wait_message(wait),
+                      **_forgot_context())
+        page.headers["Retry-After"] = str(wait)
+        return page
+    response = await submit(request, template="form_page.html", **_forgot_context(), action=onboarding.request_reset,
+                            success=lambda _r: "/login", flash=FORGOT_SENT.format(h=onboarding.LINK_HOURS))
+    if isinstance(response, Redirect):
+        await throttle.failed(key, throttle.LINK)
+    return response
+
+
+ROUTES: list[Any] = [*(r for which in KINDS.values() for r in kind_routes(which)), account_reset, account_deactivate,
+                     account_activate, password_page, password_set, forgot_page, forgot]

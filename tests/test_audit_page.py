@@ -161,3 +161,18 @@ async def test_export_is_the_filtered_trail_as_xlsx(as_user, trail):
 @pytest.mark.parametrize("username", ["unit", "street", "convenor"])
 async def test_export_is_for_offices_only(as_user, username):
     assert (await (await as_user(username)).get("/audit.xlsx")).status_code == 403
+
+
+async def test_the_page_reads_names_per_kind_not_per_row(as_user, app):
+    """One query per kind of record named on the page, whatever the number of rows."""
+    from tests.querycount import count_queries
+
+    client = await as_user("admin")
+    counts = []
+    for per_page in ("5", "100"):
+        await client.get("/audit", params={"action": "assign", "per_page": per_page})  # warm (session, calendar)
+        with count_queries() as seen:
+            response = await client.get("/audit", params={"action": "assign", "per_page": per_page})
+        assert response.status_code == 200 and len(audit_rows(response)) >= 5
+        counts.append(len(seen))
+    assert counts[0] == counts[1], counts

@@ -163,6 +163,8 @@ async def test_minutes_under_review_then_returned(as_user: Any) -> None:
     listed = html(await office.get(found["minutes_returned"]["href"]))
     row = next(tr for tr in listed.select("table.meetings tbody tr") if tr.find("a", href=f"/meetings/{meeting_id}"))
     assert row.select_one(".status").get_text(strip=True) == "纪要退回修改"
+    page = html(await office.get(f"/meetings/{meeting_id}"))
+    assert page.select_one("h1 .status").get_text(strip=True) == "纪要退回修改"
     await minutes.submit_minutes(office_actor, minutes_id, {})
     assert await count_of(office, "minutes_returned") == start_returned
     assert await count_of(convenor, "minutes_review") == start_review + 1

@@ -199,7 +199,7 @@ async def _detail_context(actor: Actor, meeting_id: int) -> dict[str, Any]:
         units = await services.invitable_units(context["meeting"])
         context["unit_options"] = [("", _("请选择"))] + [(str(u["id"]), u["name"]) for u in units]
     context.update(kind_labels=services.KIND_LABELS, status_labels=services.STATUS_LABELS,
-                   reply_labels=services.REPLY_LABELS, attendance_labels=services.ATTENDANCE_LABELS,
+                   display_labels=views.DISPLAY_STATUS_LABELS, reply_labels=services.REPLY_LABELS, attendance_labels=services.ATTENDANCE_LABELS,
                    role_labels=services.ROLE_LABELS, base_url=get_settings().base_url)
     from conference.agenda.services import OUTCOME_LABELS, URGENCY_LABELS
     from conference.agenda.services import STATUS_LABELS as ITEM_STATUS

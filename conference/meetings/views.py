@@ -233,9 +233,12 @@ def display_status(status: str, minutes_status: str | None) -> str:
 async def meeting_detail(meeting_id: int) -> dict[str, Any]:
     """Everything the meeting page shows, in four queries."""
     meeting = (await fetch(
-        """SELECT m.*, c.name AS conference_name, p.name AS presiding_name, p.title AS presiding_title
+        """SELECT m.*, c.name AS conference_name, p.name AS presiding_name, p.title AS presiding_title,
+                  mi.status AS minutes_status
            FROM meeting m JOIN conference c ON c.id = m.conference LEFT JOIN person p ON p.id = m.presiding
+           LEFT JOIN minutes mi ON mi.meeting = m.id
            WHERE m.id = {}""", meeting_id))[0]
+    meeting["display_status"] = display_status(meeting["status"], meeting["minutes_status"])
     invitations = await fetch(
         """SELECT i.id, i.unit, i.role, i.reply, i.attendee_name, i.attendee_title, i.leave_reason, i.replied_at,
                   i.attendance, i.signed_in_at, i.notified_sequence, u.name AS unit_name, u.kind AS unit_kind

@@ -11,6 +11,7 @@ VERSION = "1.38.0"
 DESCRIPTION = "sort_key (pinyin) on street, conference, member_unit, person"
 
 TABLES = (("Street", "street"), ("Conference", "conference"), ("MemberUnit", "member_unit"), ("Person", "person"))
+INDEXES = ("street_sort_key", "conference_sort_key", "member_unit_sort_key", "person_sort_key")  # Piccolo's names
 PARAMS = {"length": 800, "default": "", "null": False, "primary_key": False, "unique": False, "index": True,
           "index_method": IndexMethod.btree, "choices": None, "db_column_name": None, "secret": False}
 
@@ -22,4 +23,13 @@ async def forwards():
             table_class_name=class_name, tablename=tablename, column_name="sort_key", db_column_name="sort_key",
             column_class_name="Varchar", column_class=Varchar, params=PARAMS, schema=None,
         )
+
+    async def drop_indexes():
+        # Backwards: SQLite refuses to drop a column that an index still names (raw steps run first).
+        from piccolo.engine.finder import engine_finder
+
+        for index in INDEXES:
+            await engine_finder().run_ddl(f"DROP INDEX IF EXISTS {index}")
+
+    manager.add_raw_backwards(drop_indexes)
     return manager

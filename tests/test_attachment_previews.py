@@ -45,7 +45,8 @@ def assert_safe_inline(response: httpx.Response, content_type: str) -> None:
     assert response.headers["content-type"].split(";")[0] == content_type
     assert response.headers["x-content-type-options"] == "nosniff"
     policy = response.headers["content-security-policy"]
-    assert "sandbox" in policy and "default-src 'none'" in policy and "script-src" not in policy
+    assert "sandbox" in policy and "default-src 'none'" in policy and "script" not in policy  # nor allow-scripts
+    assert "frame-ancestors 'none'" in policy  # never framed (conference.web.headers)
     assert response.headers["content-disposition"].startswith("inline;")
     assert response.headers["cross-origin-resource-policy"] == "same-origin"
 
@@ -76,9 +77,10 @@ async def test_item_page_shows_thumbnails_and_preview_links(as_user, item_with_f
         assert [a["href"] for a in previews] == [f"/attachments/{ids[k]}/view" for k in ("jpg", "png", "pdf")]
         assert [a["data-preview"] for a in previews] == ["image", "image", "pdf"]
         assert all(a["target"] == "_blank" and "noopener" in a["rel"] for a in previews)
+        assert [a["aria-label"] for a in previews] == ["预览：现场照片.jpg", "预览：示意图.png", "预览：情况说明.pdf"]
         images = page.select("#attachment-previews img")
-        assert [(i["src"], i["alt"]) for i in images] == [(f"/attachments/{ids['jpg']}/thumbnail", "现场照片.jpg"),
-                                                         (f"/attachments/{ids['png']}/thumbnail", "示意图.png")]
+        assert [(i["src"], i["alt"]) for i in images] == [(f"/attachments/{ids['jpg']}/thumbnail", ""),
+                                                         (f"/attachments/{ids['png']}/thumbnail", "")]
         assert previews[2].select_one(".thumb-pdf") is not None and "情况说明.pdf" in previews[2].get_text()
         # In the table every file keeps its download; only images and PDFs get 预览.
         rows = page.select("#attachments tbody tr")

@@ -101,7 +101,11 @@ def test_resolution_to_rated_task(page: Any, live_server: LiveServer) -> None:
     expect(tab.locator("#task-status")).to_have_text("办理中")
     record = tab.locator("#task-record")
     expect(record.locator("tr[data-kind=progress]")).to_contain_text("已对停车场周边12户商户逐一约谈。")
-    expect(record.get_by_role("link", name="约谈现场.png")).to_have_attribute("href", re.compile(r"^/task-attachments/\d+$"))
+    expect(record.get_by_role("link", name="约谈现场.png", exact=True)).to_have_attribute("href", re.compile(r"^/task-attachments/\d+$"))
+    preview = record.get_by_role("link", name="预览：约谈现场.png", exact=True)  # issue 16 item 3: its thumbnail
+    expect(preview).to_have_attribute("href", re.compile(r"^/task-attachments/\d+/view$"))
+    preview.scroll_into_view_if_needed()
+    expect(preview.locator("img")).to_have_js_property("naturalWidth", 1)  # the 1x1 photo's thumbnail loaded
     assert_fits_width(tab)
     done = tab.locator("#done-form")
     done.get_by_role("textbox", name="办结情况及佐证", exact=True).fill("占道经营已全部清理，商户签订门前三包责任书。")

@@ -74,10 +74,11 @@ async def require_own_street(actor: Actor, street_id: int) -> None:
 
 
 async def unit_owners_in_reach(conference_id: int) -> set[int]:
-    """The owners whose units a conference may take as members: the offices above it (a district's
-    departments serve its streets) and those below it. Units of a neighbouring district (owned by
-    its office) are out of reach; units without an owner (the admin's) are in reach of every
-    conference, and the callers add them."""
+    """The owners whose units the membership picker offers a conference: the offices above it (a
+    district's departments serve its streets) and those below it. Units of a neighbouring district
+    (owned by its office) are not offered; units without an owner (the admin's) are offered to every
+    conference, and the callers add them. Linking such a unit stays possible by id (the API): a
+    membership gives no right to edit the unit (tests/test_security_registry.py)."""
     rows = await db.fetch("SELECT id, parent FROM conference")
     parent_of: dict[int, int | None] = {r["id"]: r["parent"] for r in rows}
     reach = subtree(parent_of, conference_id)
@@ -323,11 +324,6 @@ async def add_membership(actor: Actor, conference_id: int, data: Mapping[str, An
     unit_id = form.ref("unit", _("成员单位"))
     start, end = await _period(form)
     await _existing(form, MemberUnit, "unit", unit_id, _("成员单位"))
-    if unit_id and not form.errors:
-        owner = await MemberUnit.select(MemberUnit.owner_conference).where(MemberUnit.id == unit_id).first()
-        if owner is not None and owner["owner_conference"] is not None \
-                and owner["owner_conference"] not in await unit_owners_in_reach(conference_id):
-            form.fail("unit", _("该单位不属于本联席会议所在辖区，不能加入。"))
     if unit_id and start and not form.errors:
         existing = await Membership.select().where((Membership.unit == unit_id) & (Membership.conference == conference_id))
         if _overlaps(existing, start, end):

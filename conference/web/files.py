@@ -36,6 +36,10 @@ SAFE_HEADERS = {
 }
 
 IMAGE_DOCUMENT_POLICY = "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox"
+# Chromium's PDF viewer does not start in a plain `sandbox` (the page never loads: measured with
+# Debian's Chromium); `allow-same-origin` lets it start, and without `allow-scripts` nothing can
+# run in the site's origin (the PDF's own JavaScript runs inside the viewer, not in the page).
+PDF_DOCUMENT_POLICY = "default-src 'none'; sandbox allow-same-origin"
 
 
 def sniff(data: bytes) -> str | None:
@@ -74,6 +78,8 @@ def inline(row: Mapping[str, Any]) -> Response[bytes]:
         # The browser shows an image in a page of its own making, centred and zoomable by inline
         # styles: allowed, in a sandbox that runs no script and loads nothing else.
         headers["Content-Security-Policy"] = IMAGE_DOCUMENT_POLICY
+    else:
+        headers["Content-Security-Policy"] = PDF_DOCUMENT_POLICY
     return Response(content=data, media_type=content_type, headers=headers)
 
 

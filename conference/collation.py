@@ -13,30 +13,29 @@ letter: 西安 "xi1an1" comes before 先 "xian1", and syllable by syllable the o
 
 from __future__ import annotations
 
-import functools
 import unicodedata
+from collections.abc import Mapping
+from typing import Any
+
+from piccolo.table import Table
 
 SORT_KEY_LENGTH = 800  # a 100-character name spelt out: at most 7 characters a syllable
 
 
-@functools.cache
-def _pinyin() -> object:
+def sort_key(name: str) -> str:
+    """The pinyin sort key of a name: "兰山区公安分局" -> "lan2shan1qu1gong1an1fen4ju2"."""
     from pypinyin import Style, lazy_pinyin  # a large dictionary: loaded on first use
 
-    return functools.partial(lazy_pinyin, style=Style.TONE3, neutral_tone_with_five=True, errors=lambda text: list(text))
-
-
-def sort_key(name: str) -> str:
-    """The pinyin sort key of a name: "兰山区公安分局" -> "lan2shan1qu1gong1an1fen1ju2"."""
     text = unicodedata.normalize("NFKC", name or "").lower()
-    syllables = _pinyin()(text)  # type: ignore[operator]
+    # errors="default": characters without pinyin (Latin letters, digits, punctuation) stay as they are
+    syllables = lazy_pinyin(text, style=Style.TONE3, neutral_tone_with_five=True, errors="default")
     key = "".join(c for c in "".join(syllables) if c.isascii() and c.isalnum())
     return key[:SORT_KEY_LENGTH]
 
 
-def with_sort_key(table: type, values: dict[str, object]) -> dict[str, object]:
+def with_sort_key(table: type[Table], values: Mapping[str, Any]) -> dict[str, Any]:
     """`values` plus the sort key of `name`, for a table that keeps one (the caller writes it in the
     same statement as the name)."""
-    if "name" in values and "sort_key" in {c._meta.name for c in table._meta.columns}:  # type: ignore[attr-defined]
+    if "name" in values and any(c._meta.name == "sort_key" for c in table._meta.columns):
         return {**values, "sort_key": sort_key(str(values["name"] or ""))}
-    return values
+    return dict(values)

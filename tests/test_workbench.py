@@ -23,7 +23,7 @@ from tests.factories import LANSHAN_STREET, LUOZHUANG_STREET, actor, make_meetin
 from tests.querycount import count_queries
 from tests.test_tasks import held_meeting, new_task
 
-ROLES = ("office", "convenor", "street", "unit")
+ROLES = ("admin", "office", "convenor", "street", "unit")
 COUNT = re.compile(r"共\s*(\d+)\s*条")
 
 
@@ -280,3 +280,19 @@ async def test_unit_tasks_to_acknowledge_and_due(as_user: Any) -> None:
     assert await count_of(unit, "tasks_assigned") == start["tasks_assigned"]["count"]
     await tasks.cancel_task(await actor("office"), task_id, {"reason": "测试撤销"})
     assert await count_of(unit, "tasks_red") == start["tasks_red"]["count"]
+
+
+async def test_unit_sees_minutes_distributed_to_it(as_user: Any) -> None:
+    unit, other = await as_user("unit"), await as_user("street_luozhuang")
+    start, other_start = await count_of(unit, "minutes_recent"), await cards(other)
+    meeting_id, _item = await held_meeting()
+    office_actor = await actor("office")
+    minutes_id = await minutes.start_minutes(office_actor, meeting_id)
+    number = await minutes.submit_minutes(office_actor, minutes_id, {})
+    assert await count_of(unit, "minutes_recent") == start  # not before the convenor signs
+    await minutes.approve_minutes(await actor("convenor"), minutes_id, {"number": str(number)})
+    found = await cards(unit)
+    assert found["minutes_recent"]["count"] == start + 1
+    listed = html(await unit.get(found["minutes_recent"]["href"]))
+    assert f"/meetings/{meeting_id}" in {a["href"] for a in listed.select("a[href]")}
+    assert await cards(other) == other_start  # another street's people see nothing of it

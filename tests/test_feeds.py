@@ -251,6 +251,61 @@ async def test_etag_and_if_none_match(as_user: Any, anon: Any) -> None:
     assert event["start"].astimezone(SHANGHAI).date() == dt.date(2031, 11, 12)
 
 
+async def test_head_last_modified_and_304_without_building(as_user: Any, anon: Any, monkeypatch: Any) -> None:
+    """HEAD answers GET's headers; LAST-MODIFIED and DTSTAMP move with a change of the meeting; the
+    304 comes from the version query alone: the feed is not built for it."""
+    office = await actor("office")
+    meeting_id = await make_meeting(date="2031-12-03")
+    await services.notify_meeting(office, meeting_id)
+    earlier = now() - dt.timedelta(days=1)  # the change below must fall in a later second than these
+    await Meeting.update({Meeting.created_at: earlier, Meeting.notified_at: earlier, Meeting.changed_at: earlier}).where(
+        Meeting.id == meeting_id)
+    token = await issue(await as_user("unit"))
+    url = f"/feeds/{token}.ics"
+    first = await anon.get(url)
+    tag = first.headers["etag"]
+    head = await anon.head(url)
+    assert head.status_code == 200 and head.content == b"" and head.headers["etag"] == tag
+    assert head.headers["content-type"].startswith("text/calendar")
+    assert (await anon.head(url, headers={"If-None-Match": tag})).status_code == 304
+    assert (await anon.head("/feeds/nope.ics")).status_code == 404
+    row = await Meeting.select().where(Meeting.id == meeting_id).first()
+    before = events_by_uid(first.content)[row["uid"]]["ical"]
+    assert before["LAST-MODIFIED"].dt == before["DTSTAMP"].dt
+
+    def no_building(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a 304 must not build the feed")
+
+    monkeypatch.setattr(feeds, "build_feed", no_building)
+    monkeypatch.setattr(feeds, "feed_rows", no_building)
+    assert (await anon.get(url, headers={"If-None-Match": tag})).status_code == 304
+    monkeypatch.undo()
+
+    await services.update_meeting(office, meeting_id, meeting_form(title=row["title"], date="2031-12-03", location="新会场",
+                                                                   version=row["version"]))
+    changed = await anon.get(url, headers={"If-None-Match": tag})
+    assert changed.status_code == 200 and changed.headers["etag"] != tag
+    after = events_by_uid(changed.content)[row["uid"]]["ical"]
+    assert after["LAST-MODIFIED"].dt == after["DTSTAMP"].dt > before["DTSTAMP"].dt
+    assert str(after["LOCATION"]) == "新会场"
+
+
+async def test_feed_version_follows_tasks_and_agenda(as_user: Any) -> None:
+    """The version moves with whatever the feed shows beyond the meeting row: a task's state, an
+    agenda item's title, the unit's name."""
+    unit = await MemberUnit.select(MemberUnit.id).where(MemberUnit.name == MARKET).first()
+    start = await feeds.feed_version(unit["id"])
+    assert start == await feeds.feed_version(unit["id"])  # the same data, the same tag
+    task = await Task.select().where((Task.unit == unit["id"]) & (Task.status != "cancelled")).first()
+    if task is not None:
+        await Task.update({Task.version: Task.version + 1}).where(Task.id == task["id"])
+        assert await feeds.feed_version(unit["id"]) != start
+    moved = await feeds.feed_version(unit["id"])
+    await MemberUnit.update({MemberUnit.version: MemberUnit.version + 1}).where(MemberUnit.id == unit["id"])
+    assert await feeds.feed_version(unit["id"]) != moved
+    assert await feeds.feed_version(unit["id"], dt.date(2031, 1, 1)) != await feeds.feed_version(unit["id"])
+
+
 async def test_feed_page_is_for_units_only(as_user: Any, anon: Any) -> None:
     assert (await (await as_user("office")).get("/calendar/feed")).status_code == 403
     response = await anon.get("/calendar/feed")

@@ -8,6 +8,7 @@ events are serialised once per content (see ics.EventCache)."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -91,9 +92,9 @@ async def revoke_feed(actor: Actor) -> int:
 async def unit_for_token(token: str) -> int | None:
     if not token or len(token) > TOKEN_MAX or not all(c.isalnum() or c in "-_" for c in token):
         return None
-    row = await CalendarFeed.select(CalendarFeed.unit).where(
-        (CalendarFeed.token_hash == digest(token)) & (CalendarFeed.revoked == False)).first()  # noqa: E712
-    return int(row["unit"]) if row else None
+    # Through the reused read connection (db.fetch): this is on the path of every poll.
+    rows = await fetch("SELECT unit FROM calendar_feed WHERE token_hash = {} AND revoked = {}", digest(token), False)
+    return int(rows[0]["unit"]) if rows else None
 
 
 def feed_urls(token: str) -> dict[str, str]:
@@ -116,7 +117,7 @@ async def feed_rows(unit_id: int, day: dt.date | None = None) -> tuple[str, list
     invited = "SELECT i.meeting FROM invitation i WHERE i.unit = {}"
     meetings = await fetch(
         f"""SELECT m.id, m.uid, m.sequence, m.status, m.kind, m.title, m.starts_at, m.ends_at, m.location, m.notes,
-                   m.cancel_reason, m.created_at, m.notified_at, c.name AS conference_name, p.name AS presiding_name,
+                   m.cancel_reason, m.created_at, m.notified_at, m.changed_at, c.name AS conference_name, p.name AS presiding_name,
                    p.title AS presiding_title
             FROM meeting m JOIN conference c ON c.id = m.conference LEFT JOIN person p ON p.id = m.presiding
             WHERE m.id IN ({invited}) AND m.status <> 'draft' AND m.starts_at >= {{}}
@@ -142,6 +143,43 @@ async def feed_rows(unit_id: int, day: dt.date | None = None) -> tuple[str, list
         changes = [task[k] for k in ("acknowledged_at", "reported_done_at", "closed_at", "rated_at") if task[k] is not None]
         task["changed_at"] = max(changes) if changes else None
     return unit[0]["name"], meetings, tasks
+
+
+# Raised when the feed's presentation changes, so that every client fetches it again after an upgrade.
+FEED_FORMAT = "2"
+
+
+async def feed_version(unit_id: int, day: dt.date | None = None) -> str:
+    """A fingerprint of everything the unit's feed is made of, in one query and without building it:
+    the ETag, so that a client polling an unchanged feed gets its 304 for the cost of this query.
+
+    Every row the feed shows is counted with the sum of its ids and of its `version` (raised by each
+    audited update, conference.records): a row that appears, leaves or changes moves the sums. Agenda
+    positions are reordered without a new version, so they count as SUM(position * id). Names shown
+    from the small registry tables (conferences, people, streets, the unit) count by their versions;
+    the day counts because the history window moves with it."""
+    day = day or today()
+    since = dt.datetime.combine(day - dt.timedelta(days=HISTORY_DAYS), dt.time(), get_settings().tz)
+    invited = "SELECT i.meeting FROM invitation i WHERE i.unit = {}"
+    open_states = ", ".join(f"'{s}'" for s in OPEN_TASKS)
+    rows = await fetch(
+        f"""SELECT COUNT(*) AS n, COALESCE(SUM(m.id), 0) AS a, COALESCE(SUM(m.version), 0) AS b, 0 AS c
+            FROM meeting m WHERE m.id IN ({invited}) AND m.status <> 'draft' AND m.starts_at >= {{}}
+            UNION ALL
+            SELECT COUNT(*), COALESCE(SUM(a.id), 0), COALESCE(SUM(a.version), 0), COALESCE(SUM(a.position * a.id), 0)
+            FROM agenda_item a JOIN meeting m ON m.id = a.meeting
+            WHERE a.meeting IN ({invited}) AND m.status <> 'draft' AND m.starts_at >= {{}}
+            UNION ALL
+            SELECT COUNT(*), COALESCE(SUM(t.id), 0), COALESCE(SUM(t.version), 0),
+                   COALESCE(SUM(r.version), 0) + COALESCE(SUM(m.version), 0)
+            FROM task t JOIN resolution r ON r.id = t.resolution LEFT JOIN meeting m ON m.id = r.meeting
+            WHERE t.unit = {{}} AND t.status <> 'cancelled' AND (t.deadline >= {{}} OR t.status IN ({open_states}))
+            UNION ALL
+            SELECT (SELECT COALESCE(SUM(version), 0) FROM conference), (SELECT COALESCE(SUM(version), 0) FROM person),
+                   (SELECT COALESCE(SUM(version), 0) FROM street), (SELECT COALESCE(MAX(version), 0) FROM member_unit WHERE id = {{}})""",
+        unit_id, since, unit_id, since, unit_id, day - dt.timedelta(days=HISTORY_DAYS), unit_id)
+    parts = [FEED_FORMAT, str(day), *(f"{r['n']}.{r['a']}.{r['b']}.{r['c']}" for r in rows)]
+    return '"' + hashlib.sha256("|".join(parts).encode()).hexdigest()[:32] + '"'
 
 
 def build_feed(unit_name: str, meetings: list[dict[str, Any]], tasks: list[dict[str, Any]], *,

@@ -266,7 +266,8 @@ def feed_meeting_event(meeting: Mapping[str, Any], *, base_url: str, tz: ZoneInf
     key = ("m", base_url, tz.key, meeting["uid"], meeting["sequence"], meeting["status"], meeting["title"],
            meeting["starts_at"], meeting["ends_at"], meeting.get("location") or "", meeting["conference_name"],
            meeting.get("presiding_name") or "", meeting.get("presiding_title") or "", meeting.get("notes") or "",
-           meeting.get("cancel_reason") or "", agenda, meeting.get("created_at"), meeting.get("notified_at"), meeting["id"])
+           meeting.get("cancel_reason") or "", agenda, meeting.get("created_at"), meeting.get("notified_at"),
+           meeting.get("changed_at"), meeting["id"])
     cached = EVENTS.get(key)
     if cached is not None:
         return cached
@@ -274,7 +275,11 @@ def feed_meeting_event(meeting: Mapping[str, Any], *, base_url: str, tz: ZoneInf
     page_url = f"{base_url}/meetings/{meeting['id']}"
     event = Event()
     event.add("uid", meeting["uid"])
-    event.add("dtstamp", _stamp(meeting.get("created_at"), meeting.get("notified_at")))
+    # RFC 5545 §3.8.7.2-3: without METHOD, DTSTAMP is when the event's information last changed, as
+    # LAST-MODIFIED: both move with every change, so clients that compare them take the new version.
+    modified = _stamp(meeting.get("created_at"), meeting.get("notified_at"), meeting.get("changed_at"))
+    event.add("dtstamp", modified)
+    event.add("last-modified", modified)
     event.add("sequence", int(meeting["sequence"]))
     event.add("summary", _("【已取消】{title}").format(title=meeting["title"]) if cancelled else meeting["title"])
     event.add("dtstart", _local(meeting["starts_at"], tz))
@@ -318,7 +323,9 @@ def feed_task_event(task: Mapping[str, Any], *, base_url: str, status_label: str
     lines.append(_("任务页面：{url}").format(url=url))
     event = Event()
     event.add("uid", f"task-{task['id']}@{_host(base_url)}")
-    event.add("dtstamp", _stamp(task.get("assigned_at"), task.get("changed_at")))
+    modified = _stamp(task.get("assigned_at"), task.get("changed_at"))
+    event.add("dtstamp", modified)
+    event.add("last-modified", modified)
     event.add("summary", summary)
     event.add("dtstart", task["deadline"])
     event.add("dtend", task["deadline"] + dt.timedelta(days=1))

@@ -3,9 +3,9 @@ secret token) and the page where the unit copies, revokes or renews its feed add
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
-from litestar import Request, Response, get, post
+from litestar import Request, Response, get, head, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
@@ -57,25 +57,39 @@ async def invitation_download(request: Request[Any, Any, Any], meeting_id: FromP
                              "Content-Disposition": f'attachment; filename="meeting-{meeting_id}.ics"'})
 
 
-@get("/feeds/{filename:str}", opt={"public": True}, include_in_schema=False)
-async def feed(request: Request[Any, Any, Any], filename: FromPath[str]) -> Response[bytes]:
-    """The unit's calendar for calendar clients (webcal:// or https://). The token is the only key:
-    unknown or revoked answers 404. ETag/If-None-Match spare the body when nothing changed."""
+async def _feed(request: Request[Any, Any, Any], filename: str, *, body: bool) -> Response[bytes]:
+    """The token is the only key: unknown or revoked answers 404. The ETag is the feed's version
+    (feeds.feed_version, one query): an unchanged feed answers 304, and HEAD its headers, without
+    being built."""
     key = throttle.link_key(throttle.client_address(request))
     if wait := await throttle.retry_after(key):  # too many wrong addresses from this client
-        return Response(content=throttle.wait_message(wait).encode(), status_code=429, media_type="text/plain",
-                        headers={**PRIVATE, "Retry-After": str(wait)})
+        return Response(content=throttle.wait_message(wait).encode() if body else b"", status_code=429,
+                        media_type="text/plain", headers={**PRIVATE, "Retry-After": str(wait)})
     token = filename.removesuffix(".ics") if filename.endswith(".ics") else ""
     unit_id = await feeds.unit_for_token(token)
     if unit_id is None:
         await throttle.failed(key, throttle.LINK)
         raise NotFound(FEED_NOT_FOUND)
-    result = await feeds.unit_feed(unit_id)
-    headers = {**PRIVATE, "ETag": result.etag, "Cache-Control": "private, no-cache"}
-    if ics.etag_matches(request.headers.get("if-none-match"), result.etag):
+    tag = await feeds.feed_version(unit_id)  # read before the rows: a change in between only costs a 200
+    headers = {**PRIVATE, "ETag": tag, "Cache-Control": "private, no-cache"}
+    if ics.etag_matches(request.headers.get("if-none-match"), tag):
         return Response(content=b"", status_code=304, headers=headers)
-    return Response(content=result.body, media_type=ICS_TYPE,
-                    headers={**headers, "Content-Disposition": 'inline; filename="calendar.ics"'})
+    headers["Content-Disposition"] = 'inline; filename="calendar.ics"'
+    if not body:
+        return Response(content=b"", media_type=ICS_TYPE, headers=headers)
+    return Response(content=(await feeds.unit_feed(unit_id)).body, media_type=ICS_TYPE, headers=headers)
+
+
+@get("/feeds/{filename:str}", opt={"public": True}, include_in_schema=False)
+async def feed(request: Request[Any, Any, Any], filename: FromPath[str]) -> Response[bytes]:
+    """The unit's calendar for calendar clients (webcal:// or https://)."""
+    return await _feed(request, filename, body=True)
+
+
+@head("/feeds/{filename:str}", opt={"public": True}, include_in_schema=False)
+async def feed_head(request: Request[Any, Any, Any], filename: FromPath[str]) -> Response[None]:
+    """What some clients ask before they poll: the headers of GET (ETag included), no body."""
+    return cast(Response[None], await _feed(request, filename, body=False))
 
 
 @get("/calendar/feed", opt={"roles": UNIT}, include_in_schema=False)
@@ -109,4 +123,4 @@ async def feed_revoke(request: Request[Any, Any, Any]) -> Redirect:
     return redirect("/calendar/feed", _("订阅地址已停用。") if count else _("当前没有可停用的订阅地址。"))
 
 
-ROUTES: list[Any] = [invitation_download, feed, feed_page, feed_issue, feed_revoke]
+ROUTES: list[Any] = [invitation_download, feed, feed_head, feed_page, feed_issue, feed_revoke]

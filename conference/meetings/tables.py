@@ -31,6 +31,9 @@ class Meeting(Table, tablename="meeting"):
     notified_at = Timestamptz(null=True, default=None)
     version = Integer(default=1)
     created_at = Timestamptz()
+    # Set by every audited update (conference.records.update_audited): LAST-MODIFIED and DTSTAMP of
+    # the meeting in the units' feeds.
+    changed_at = Timestamptz(null=True, default=None)
 
 
 class Invitation(Table, tablename="invitation"):

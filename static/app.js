@@ -42,3 +42,31 @@ if (document.readyState === "loading") {
 } else {
   applyMinWidths();
 }
+
+// Main navigation (templates/_nav.html): one drop-down open at a time; a click elsewhere or Escape
+// closes it (a <details> alone stays open until its own summary is clicked again).
+function closeNavGroups(except) {
+  for (const group of document.querySelectorAll(".mainnav details[open]")) {
+    if (group !== except && !(except && group.contains(except))) {
+      group.removeAttribute("open");
+    }
+  }
+}
+document.addEventListener("toggle", (event) => {
+  const target = event.target;
+  if (target instanceof HTMLDetailsElement && target.classList.contains("nav-group") && target.open) {
+    closeNavGroups(target);
+  }
+}, true);
+document.addEventListener("click", (event) => {
+  if (!(event.target instanceof Element) || !event.target.closest(".mainnav")) {
+    closeNavGroups(null);
+  }
+});
+document.addEventListener("keydown", (event) => {
+  if (event.key === "Escape" && document.querySelector(".mainnav details[open]")) {
+    const open = [...document.querySelectorAll(".mainnav details[open]")].pop();
+    closeNavGroups(null);
+    open?.querySelector("summary")?.focus();
+  }
+});

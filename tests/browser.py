@@ -282,3 +282,18 @@ def log_out(tab: Any) -> None:
     tab.get_by_role("button", name="退出").click()
     expect(tab.get_by_role("status")).to_have_text("您已退出登录。")
     expect(tab.get_by_role("button", name="退出")).to_have_count(0)
+
+
+def open_nav(tab: Any, group: str, link: str) -> None:
+    """Follow a link of the main navigation as a person would: on a phone the 菜单 button first, on
+    a wide screen the group's drop-down (templates/_nav.html), then the link."""
+    import re
+
+    nav = tab.get_by_role("navigation", name="主导航")
+    target = nav.get_by_role("link", name=link, exact=True)
+    menu_button = nav.locator("summary.nav-menu-button")
+    if not target.is_visible() and menu_button.is_visible():
+        menu_button.click()
+    if not target.is_visible():
+        nav.locator("details.nav-group > summary").filter(has_text=re.compile(f"^{re.escape(group)}$")).click()
+    target.click()

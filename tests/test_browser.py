@@ -20,6 +20,7 @@ from tests.browser import (  # noqa: F401 - pytest finds the fixtures in this mo
     browser_fixture,
     chromium_fixture,
     live_server_fixture,
+    open_nav,
     page_fixture,
     seen_requests_fixture,
 )
@@ -51,8 +52,7 @@ def test_office_creates_a_member_unit(page: Any, live_server: LiveServer, seen_r
     assert_fits_width(tab)
 
     # Member units through the main navigation, then the "new" button.
-    nav = tab.get_by_role("navigation", name="主导航")
-    nav.get_by_role("link", name="成员单位", exact=True).click()
+    open_nav(tab, "登记", "成员单位")
     expect(tab).to_have_url(f"{live_server.url}/registry/units")
     expect(tab.get_by_role("heading", level=1)).to_have_text("成员单位")
     assert_fits_width(tab)
@@ -115,9 +115,9 @@ def test_office_creates_a_member_unit(page: Any, live_server: LiveServer, seen_r
     expect(tab.get_by_role("status")).to_have_count(0)
 
     # The list's search finds the new unit.
-    tab.get_by_role("navigation", name="主导航").get_by_role("link", name="成员单位", exact=True).click()
-    tab.get_by_role("searchbox", name="搜索").fill(unit_name)
-    tab.get_by_role("button", name="搜索").click()
+    open_nav(tab, "登记", "成员单位")
+    tab.get_by_role("searchbox", name="搜索", exact=True).fill(unit_name)
+    tab.locator("#main").get_by_role("button", name="搜索").click()
     expect(tab).to_have_url(re.compile(r"/registry/units\?.*q="))
     expect(tab.locator(".search .count")).to_have_text("共 1 条")
     link = tab.locator("table.list tbody").get_by_role("link", name=unit_name)

@@ -19,6 +19,7 @@ from tests.browser import (  # noqa: F401 - pytest finds the fixtures in this mo
     live_server_fixture,
     log_in,
     log_out,
+    open_nav,
     page_fixture,
     seen_requests_fixture,
 )
@@ -54,7 +55,7 @@ def test_item_to_meeting_to_reply(page: Any, live_server: LiveServer, seen_reque
 
     # The street raises an item and submits it.
     log_in(tab, "street")
-    tab.get_by_role("navigation", name="主导航").get_by_role("link", name="议题", exact=True).click()
+    open_nav(tab, "议题", "议题列表")
     tab.get_by_role("link", name="提请议题").click()
     tab.get_by_label("议题名称").fill(title)
     tab.get_by_label("情况说明").fill("雨季多处积水，需执法、规划部门共同处置。")
@@ -92,6 +93,8 @@ def test_item_to_meeting_to_reply(page: Any, live_server: LiveServer, seen_reque
     tab.goto(meeting_url)
     expect(tab.locator("table.agenda")).to_contain_text(title)
     tab.locator("#notify").click()
+    expect(tab.locator("#recipients")).to_be_visible()  # the preview: recipients and one unit's message
+    tab.locator("#confirm-send").click()
     expect(tab.locator(".flash")).to_contain_text("已向")
     # The office page no longer shows the link (only its hash is stored): the unit has it from its e-mail.
     expect(tab.locator('table.invitations tr[data-unit="兰山区市场监管局"]')).to_be_visible()

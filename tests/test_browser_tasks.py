@@ -19,6 +19,7 @@ from tests.browser import (  # noqa: F401 - pytest finds the fixtures in this mo
     live_server_fixture,
     log_in,
     log_out,
+    open_nav,
     page_fixture,
     seen_requests_fixture,
 )
@@ -38,7 +39,7 @@ def open_task(tab: Any, text: str, count: int, unit: str = "兰山区市场监�
     task of `unit` (the list shows the `count` tasks of the resolution the account may see)."""
     from playwright.sync_api import expect
 
-    tab.get_by_role("navigation", name="主导航").get_by_role("link", name="督办任务", exact=True).click()
+    open_nav(tab, "督办", "督办任务")
     tab.get_by_label("议定事项内容", exact=True).fill(text)
     tab.get_by_role("button", name="筛选").click()
     expect(tab.locator(".filters .count")).to_have_text(f"共 {count} 条")
@@ -57,7 +58,7 @@ def test_resolution_to_rated_task(page: Any, live_server: LiveServer) -> None:
     # The office records the resolution on the held 兰山街道 plenary. Fields are found by their
     # accessible names, exactly: the label without the required-field asterisk (aria-hidden).
     log_in(tab, "office")
-    tab.get_by_role("navigation", name="主导航").get_by_role("link", name="会议", exact=True).click()
+    open_nav(tab, "会议", "会议列表")
     tab.get_by_label("状态", exact=True).select_option(label="已召开")
     tab.get_by_role("button", name="筛选").click()
     tab.get_by_role("link", name=re.compile(r"年第1次全体会议$")).click()
@@ -86,7 +87,7 @@ def test_resolution_to_rated_task(page: Any, live_server: LiveServer) -> None:
 
     # The lead unit acknowledges, reports progress with a photo, then reports it done.
     log_in(tab, "unit")
-    expect(tab.get_by_role("navigation", name="主导航").get_by_role("link", name="督办任务", exact=True)).to_be_visible()
+    expect(tab.get_by_role("navigation", name="主导航").get_by_role("link", name="督办任务", exact=True)).to_have_count(1)
     open_task(tab, text, 1)  # its own task only
     expect(tab.get_by_role("heading", level=1)).to_contain_text("待签收")
     expect(tab.locator("#task-role")).to_have_text("牵头单位")

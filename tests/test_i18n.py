@@ -244,7 +244,7 @@ def test_navigation_renders_in_english(english: Translations) -> None:
     page = BeautifulSoup(env.get_template("workbench/home.html").render(actor=actor, cards=[], conferences=[], csrf_input=""),
                          "html.parser")
     links = {a.get_text() for a in page.find("nav").find_all("a")}
-    assert {"Home", "Conferences", "Member units", "Streets", "Convenors", "Audit log", "Accounts"} <= links
+    assert {"Workbench", "Conferences", "Member units", "Streets", "Convenors", "Audit log", "Accounts"} <= links
     assert page.find("nav")["aria-label"] == "Main navigation"
     assert page.find(class_="greeting").get_text().startswith("Hello, Admin")
     assert page.find("button", class_="link").get_text() == "Log out"

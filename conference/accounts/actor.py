@@ -18,6 +18,9 @@ class Actor:
     # Acting through a personal link (a task's unit or street, no password): no account behind it,
     # so the audit trail and the task record name it by `display_name` and store no user id.
     via_link: bool = False
+    # Unread messages of a unit or street account, counted with the session lookup of the page
+    # request (conference.accounts.services.actor_for_session) for the navigation's badge.
+    unread: int = 0
 
     @property
     def account_id(self) -> int | None:

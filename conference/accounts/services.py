@@ -6,6 +6,7 @@ import datetime as dt
 import hashlib
 import secrets
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from conference import db
@@ -26,6 +27,7 @@ ROLE_LABELS = {
     "convenor": _("召集人"),
     "street": _("街道"),
     "unit": _("成员单位"),
+    "intake": _("接入账号（12345 热线、网格化平台）"),  # a machine account feeding one street (conference.agenda.intake)
 }
 ACTOR_COLUMNS = (User.id, User.username, User.display_name, User.role, User.conference, User.street, User.unit, User.person)
 
@@ -78,12 +80,21 @@ async def end_session(token: str) -> None:
 
 async def actor_for_session(token: str) -> Actor | None:
     """Runs on every page request, hence the fast read path (one statement, reused connection)."""
+    # The unread count of the message centre's badge rides along: a unit or street account counts
+    # its unread messages through the partial index notification_unread_unit/_street (migration
+    # 2026-12-04T10:01), other roles count nothing.
     rows = await db.fetch(
-        """SELECT u.id, u.username, u.display_name, u.role, u.conference, u.street, u.unit, u.person
+        """SELECT u.id, u.username, u.display_name, u.role, u.conference, u.street, u.unit, u.person,
+                  CASE u.role
+                    WHEN 'unit' THEN (SELECT COUNT(*) FROM notification n WHERE n.unit = u.unit AND n.read_at IS NULL)
+                    WHEN 'street' THEN (SELECT COUNT(*) FROM notification n WHERE n.street = u.street AND n.read_at IS NULL)
+                    ELSE 0 END AS unread
            FROM web_session s JOIN app_user u ON u.id = s.account
            WHERE s.key_hash = {} AND s.expires_at > {} AND u.active = {}""",
         digest(token), now(), True)
-    return actor_from_row(rows[0]) if rows else None
+    if not rows:
+        return None
+    return replace(actor_from_row(rows[0]), unread=int(rows[0]["unread"] or 0))
 
 
 async def actor_for_api_token(token: str) -> Actor | None:
@@ -113,7 +124,8 @@ async def create_user(actor: Actor | None, data: Mapping[str, Any]) -> int:
     if password and len(password) < 8:
         form.fail("password", _("密码至少 8 位。"))
     links = {"office": ("conference", Conference), "street": ("street", Street),
-             "unit": ("unit", MemberUnit), "convenor": ("person", Person)}
+             "unit": ("unit", MemberUnit), "convenor": ("person", Person),
+             "intake": ("street", Street)}
     link_values: dict[str, Any] = {name: None for name, _table in links.values()}
     if role in links:
         name, table = links[role]

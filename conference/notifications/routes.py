@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, get
-from litestar.response import Template
+from litestar import Request, get, post
+from litestar.params import FromPath
+from litestar.response import Redirect, Template
 
 from conference.i18n import gettext as _
 from conference.mail.services import scope as mail_scope
-from conference.notifications.services import STATUS_LABELS, mask_links, recent_for
+from conference.notifications import inbox
+from conference.notifications.services import STATUS_LABELS, mask_links
 from conference.notifications.tables import Notification
 from conference.web.auth import actor_of
 from conference.web.listing import paginate
-from conference.web.templating import render
+from conference.web.templating import redirect, render
 
 EVENT_LABELS = {
     "meeting_notified": _("会议通知"),
@@ -48,18 +50,51 @@ EVENT_LABELS = {
     "minutes_published": _("会议纪要印发"),
     "minutes_corrected": _("会议纪要更正"),
 }
-RECENT_LIMIT = 50
 N = Notification
+READERS = ("unit", "street")
+READ_STATES = {"unread": _("未读"), "read": _("已读")}
 
 
-@get("/notifications", opt={"roles": ("unit", "street")}, include_in_schema=False)
+@get("/notifications", opt={"roles": READERS}, include_in_schema=False)
 async def my_notifications(request: Request[Any, Any, Any]) -> Template:
+    """The message centre: the unit's or street's messages, newest first, 20 a page; ?state=unread
+    or ?state=read filters."""
     actor = actor_of(request)
-    if actor.role == "unit":
-        rows = await recent_for(unit_id=actor.unit_id, limit=RECENT_LIMIT) if actor.unit_id else []
-    else:
-        rows = await recent_for(street_id=actor.street_id, limit=RECENT_LIMIT) if actor.street_id else []
-    return render(request, "notifications/list.html", notifications=rows, event_labels=EVENT_LABELS, limit=RECENT_LIMIT)
+    query = dict(request.query_params)
+    mine = inbox.recipient(actor)
+    where: Any = (N.id == 0) if mine is None else mine  # an account not tied to a unit or street has no messages
+    state = query.get("state", "")
+    if state == "unread":
+        where = where & N.read_at.is_null()
+    elif state == "read":
+        where = where & N.read_at.is_not_null()
+    query["desc"] = "1"  # newest first, always
+    columns = [N.id, N.created_at, N.event, N.subject, N.entity, N.entity_id, N.read_at]
+    page = await paginate(N, columns, query, search=[N.subject, N.body], sorts={"created": N.id}, default_sort="created", where=where)
+    page.extra = {"state": state} if state in READ_STATES else {}
+    records = await inbox.records_for(page.rows)
+    for row in page.rows:
+        row["record"] = inbox.record_of(row, records)
+    return render(request, "notifications/list.html", page=page, state=state, read_states=READ_STATES,
+                  event_labels=EVENT_LABELS)
+
+
+@get("/notifications/{notification_id:int}", opt={"roles": READERS}, include_in_schema=False)
+async def notification_page(request: Request[Any, Any, Any], notification_id: FromPath[int]) -> Template:
+    """One message; opening it marks it read."""
+    actor = actor_of(request)
+    row = await inbox.open_message(actor, notification_id)
+    record = inbox.record_of(row, await inbox.records_for([row]))
+    # The badge was counted with the session, before this message was marked read.
+    unread = max(0, actor.unread - 1) if row.get("was_unread") else actor.unread
+    return render(request, "notifications/detail.html", message=row, record=record,
+                  lines=inbox.body_lines(row["body"], record), event_labels=EVENT_LABELS, unread=unread)
+
+
+@post("/notifications/read-all", opt={"roles": READERS}, include_in_schema=False)
+async def read_all(request: Request[Any, Any, Any]) -> Redirect:
+    count = await inbox.mark_all_read(actor_of(request))
+    return redirect("/notifications", _("已将 {n} 条消息标为已读。").format(n=count) if count else _("没有未读消息。"))
 
 
 @get("/outbox", opt={"roles": ("admin", "office")}, include_in_schema=False)
@@ -92,4 +127,4 @@ async def outbox(request: Request[Any, Any, Any]) -> Template:
                   event_labels=EVENT_LABELS, status_labels=STATUS_LABELS)
 
 
-ROUTES: list[Any] = [my_notifications, outbox]
+ROUTES: list[Any] = [my_notifications, notification_page, read_all, outbox]

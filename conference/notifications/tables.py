@@ -34,3 +34,6 @@ class Notification(Table, tablename="notification"):
     failing_since = Timestamptz(null=True, default=None)
     last_error = Text(default="")
     sent_at = Timestamptz(null=True, default=None)
+    # When the unit or street first opened the message in the message centre; NULL = unread
+    # (partial indexes on unit and street WHERE read_at IS NULL keep the badge count cheap).
+    read_at = Timestamptz(null=True, default=None)

@@ -87,7 +87,7 @@ def test_resolution_to_rated_task(page: Any, live_server: LiveServer) -> None:
 
     # The lead unit acknowledges, reports progress with a photo, then reports it done.
     log_in(tab, "unit")
-    expect(tab.get_by_role("navigation", name="主导航").get_by_role("link", name="督办任务", exact=True)).to_have_count(1)
+    expect(tab.get_by_role("navigation", name="主导航").locator("a[href=\"/tasks\"]")).to_have_text("督办任务")
     open_task(tab, text, 1)  # its own task only
     expect(tab.get_by_role("heading", level=1)).to_contain_text("待签收")
     expect(tab.locator("#task-role")).to_have_text("牵头单位")

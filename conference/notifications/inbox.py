@@ -137,7 +137,7 @@ def _link(url: str, record: Record | None) -> Part:
         return Part(_("外部链接（{host}）").format(host=split.netloc), url)
     path = split.path
     if m := re.fullmatch(r"/t/(\d+)/[^/]+", path):  # the personal task link: the task page instead
-        return Part(_("办理督办任务"), f"/tasks/{m.group(1)}")
+        return Part(_("打开督办任务"), f"/tasks/{m.group(1)}")
     if path.startswith("/r/"):  # the invitation reply link: the unit's own invitation page instead
         href = record.href if record and record.href.startswith("/my/invitations/") else "/my/invitations"
         return Part(_("回复参会情况"), href)

@@ -137,10 +137,13 @@ def _index_sql(term: str, column: str = "") -> tuple[str, list[Any]]:
     return f"SELECT id FROM search_document WHERE {test}", [_like(term)] * len(columns)
 
 
-def _hits_sql(terms: list[str], postgres: bool) -> tuple[str, list[Any]]:
-    """The matching documents: id, the record's id (`ref`), its kind's code and the score. On
-    SQLite the indexes alone answer (a document id is the record's id * 8 + the kind's code); no
-    document is read until the few shown."""
+def _hits_sql(terms: list[str], postgres: bool) -> tuple[list[str], str, list[Any]]:
+    """The matching documents: id, the record's id (`ref`), its kind's code and the score, as
+    (common table expressions it needs, the select, parameters). On SQLite the indexes alone
+    answer (a document id is the record's id * 8 + the kind's code); no document is read until the
+    few shown. Each index lookup is its own materialized set: `id IN (SELECT rowid ... MATCH)`
+    would make SQLite run the full-text query once per candidate row (measured: 1.4 s instead of
+    15 ms for two terms over 50,000 documents)."""
     params: list[Any] = []
     score = []
     if postgres:
@@ -151,25 +154,17 @@ def _hits_sql(terms: list[str], postgres: bool) -> tuple[str, list[Any]]:
         for term in terms:
             where.append("(d.title ILIKE {} ESCAPE '\\' OR d.body ILIKE {} ESCAPE '\\')")
             params += [_like(term), _like(term)]
-        return (f"SELECT d.id, d.id / 8 AS ref, d.id % 8 AS code, {' + '.join(score)} AS score "
-                f"FROM search_document d WHERE {' AND '.join(where)}"), params
-    for term in terms:
-        sql, args = _index_sql(term, "title")
-        score.append(f"CASE WHEN m.id IN ({sql}) THEN {TITLE_WEIGHT} ELSE 1 END")
-        params += args
-    first, *others = terms
-    sql, args = _index_sql(first)
-    source, source_params = sql, args
-    where = []
-    for term in others:
-        sql, args = _index_sql(term)
-        where.append(f"m.id IN ({sql})")
-        source_params += args
-    condition = f" WHERE {' AND '.join(where)}" if where else ""
-    # The score's parameters come first in the text, then the matching documents', then the others.
-    sql = (f"SELECT m.id, m.id / 8 AS ref, m.id % 8 AS code, {' + '.join(score)} AS score "
-           f"FROM ({source.replace('SELECT rowid', 'SELECT rowid AS id', 1)}) m{condition}")
-    return sql, params + source_params
+        return [], (f"SELECT d.id, d.id / 8 AS ref, d.id % 8 AS code, {' + '.join(score)} AS score "
+                    f"FROM search_document d WHERE {' AND '.join(where)}"), params
+    ctes = []
+    for prefix, column in (("found", ""), ("titled", "title")):
+        for i, term in enumerate(terms):
+            sql, args = _index_sql(term, column)
+            ctes.append(f"{prefix}{i} AS MATERIALIZED ({sql.replace('SELECT rowid', 'SELECT rowid AS id', 1)})")
+            params += args
+    matches = " INTERSECT ".join(f"SELECT id FROM found{i}" for i in range(len(terms)))
+    score = [f"CASE WHEN m.id IN (SELECT id FROM titled{i}) THEN {TITLE_WEIGHT} ELSE 1 END" for i in range(len(terms))]
+    return ctes, f"SELECT m.id, m.id / 8 AS ref, m.id % 8 AS code, {' + '.join(score)} AS score FROM ({matches}) m", params
 
 
 def _piccolo_sql(condition: Any) -> tuple[str, list[Any]]:
@@ -314,7 +309,7 @@ async def search(actor: Actor, q: str, kind: str = "", page: int = 1, per_page: 
     if not terms:
         return Results(q=q, terms=[], kind=kind, groups=[], page=1, per_page=per_page)
     postgres = isinstance(engine(), PostgresEngine)
-    hits_sql, params = _hits_sql(terms, postgres)
+    ctes, hits_sql, params = _hits_sql(terms, postgres)
     branches, branch_params = await _branches(actor)
     if kind:
         first = (page - 1) * per_page
@@ -322,7 +317,7 @@ async def search(actor: Actor, q: str, kind: str = "", page: int = 1, per_page: 
     else:
         window = f"x.n <= {TOP}"
     rows = await fetch(f"""
-        WITH hits AS MATERIALIZED ({hits_sql}),
+        WITH {"".join(c + ", " for c in ctes)}hits AS MATERIALIZED ({hits_sql}),
         found AS ({" UNION ALL ".join(branches)})
         SELECT * FROM (
             SELECT f.*, ROW_NUMBER() OVER (PARTITION BY f.code ORDER BY f.score DESC, f.ref DESC) AS n,

@@ -15,6 +15,7 @@ from litestar import MediaType, Request, Response, Router
 from litestar.exceptions import ValidationException
 
 from conference.agenda.api import ROUTES as AGENDA_ROUTES
+from conference.agenda.intake_api import ROUTES as INTAKE_ROUTES
 from conference.holidays.api import ROUTES as HOLIDAY_ROUTES
 from conference.i18n import gettext as _
 from conference.meetings.api import ROUTES as MEETING_ROUTES
@@ -33,6 +34,9 @@ LABELS = {
     "parent": _("上级联席会议"),
     "street": _("所属街道"),
     "office_email": _("办公室邮箱"),
+    "office_contact": _("办公室联系人"),
+    "office_phone": _("办公室电话"),
+    "doc_prefix": _("发文机关代字"),
     "kind": _("单位类别"),
     "parent_unit": _("上级单位"),
     "duties": _("职责任务"),
@@ -122,6 +126,7 @@ def undecodable_body(request: Request[Any, Any, Any], exc: UnicodeDecodeError) -
 
 
 ROUTES = [
-    Router(path="/", route_handlers=[*REGISTRY_ROUTES, *MEETING_ROUTES, *AGENDA_ROUTES, *MINUTES_ROUTES, *HOLIDAY_ROUTES, *SEARCH_ROUTES], security=[{SECURITY_SCHEME: []}],
+    Router(path="/", route_handlers=[*REGISTRY_ROUTES, *MEETING_ROUTES, *AGENDA_ROUTES, *MINUTES_ROUTES, *HOLIDAY_ROUTES, *SEARCH_ROUTES,
+                                         *INTAKE_ROUTES], security=[{SECURITY_SCHEME: []}],
            exception_handlers={ValidationException: validation_error, UnicodeDecodeError: undecodable_body}),
 ]

@@ -3,11 +3,13 @@
 from piccolo.conf.apps import AppConfig
 
 from conference.accounts.tables import LoginThrottle, Session, User
-from conference.agenda.tables import AgendaItem, AgendaItemUnit, AgendaSlot, Attachment, SpecialMeetingRequestItem
+from conference.agenda.tables import AgendaItem, AgendaItemUnit, AgendaSlot, Attachment, IntakeRequest, SpecialMeetingRequestItem
 from conference.audit.tables import AuditEvent
 from conference.calendar.tables import CalendarFeed
+from conference.documents.tables import DocumentCounter
 from conference.holidays.tables import HolidayCalendar, HolidayDay
-from conference.mail.tables import CalendarReply
+from conference.integrations.tables import IntegrationDelivery, IntegrationEvent, IntegrationTarget
+from conference.mail.tables import CalendarReply, NotificationAttachment
 from conference.meetings.tables import Invitation, Meeting, SpecialMeetingRequest
 from conference.minutes.tables import Minutes, MinutesComment, MinutesPublication, MinutesVersion
 from conference.notifications.tables import Notification
@@ -31,7 +33,8 @@ APP_CONFIG = AppConfig(
         Meeting, Invitation, SpecialMeetingRequest, AgendaItem, AgendaItemUnit, AgendaSlot, Attachment, Notification,
         Resolution, ResolutionUnit, ResolutionAttachment, Task, TaskReport, TaskAttachment, CalendarFeed, LoginThrottle,
         Minutes, MinutesVersion, MinutesComment, MinutesPublication, HolidayDay, HolidayCalendar,
-        AssessmentScore, CalendarReply, SpecialMeetingRequestItem,
+        AssessmentScore, CalendarReply, SpecialMeetingRequestItem, DocumentCounter, NotificationAttachment,
+        IntegrationTarget, IntegrationEvent, IntegrationDelivery, IntakeRequest,
     ],
     migration_dependencies=[],
     commands=[],

@@ -7,7 +7,7 @@ from piccolo.table import Table
 
 from conference.registry.tables import Conference, MemberUnit, Person, Street
 
-ROLES = ("admin", "office", "convenor", "street", "unit")
+ROLES = ("admin", "office", "convenor", "street", "unit", "intake")  # intake: a machine account of another system feeding one street
 
 
 class User(Table, tablename="app_user"):

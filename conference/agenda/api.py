@@ -128,6 +128,8 @@ class ItemDetail(msgspec.Struct):
     attachments: list[AttachmentOut]
     merged_from: list[MergedItem]  # items folded into this one
     actions: dict[str, bool]  # what the caller may do now: edit, submit, accept, return, merge, schedule, outcome, move
+    external_ref: str = ""  # the ticket number in the 12345 hotline or grid platform (conference.agenda.intake)
+    external_source: str = ""  # "12345" | "grid" | "" for items raised here
 
 
 class ItemIn(msgspec.Struct, forbid_unknown_fields=True):

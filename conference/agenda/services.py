@@ -6,7 +6,7 @@ every change of status."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from conference import db
@@ -38,6 +38,7 @@ OUTCOME_LABELS = {"pending": _("待研究"), "discussed": _("已研究"), "resol
 ITEM_NOT_FOUND = _("没有找到该议题，或您无权查看。")
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 MAX_ATTACHMENTS = 10
+TOO_LARGE = _("文件过大（上限 {n} MB）").format(n=MAX_ATTACHMENT_BYTES // (1024 * 1024))
 # Allowed attachment types, recognised by their first bytes, not by what the browser claims.
 SIGNATURES = {
     ".pdf": (b"%PDF-", "application/pdf"),
@@ -130,6 +131,11 @@ async def _item_values(data: Mapping[str, Any], unit_ids: list[str]) -> tuple[di
     return values, sorted(set(units)), version
 
 
+async def item_values(data: Mapping[str, Any], unit_ids: list[str]) -> None:
+    """Check an item's fields without saving (ValidationFailed with every message)."""
+    await _item_values(data, unit_ids)
+
+
 async def _office_conference(actor: Actor, data: Mapping[str, Any]) -> tuple[int, dict[str, str]]:
     form = FormReader(data)
     conference_id = form.ref("conference", _("联席会议")) or 0
@@ -141,16 +147,22 @@ async def _office_conference(actor: Actor, data: Mapping[str, Any]) -> tuple[int
     return conference_id, form.errors
 
 
-async def create_item(actor: Actor, data: Mapping[str, Any], unit_ids: list[str], submit: bool = False) -> int:
-    """A street raises an item in its own street conference; an office in its own conference."""
+async def create_item(actor: Actor, data: Mapping[str, Any], unit_ids: list[str], submit: bool = False,
+                      external: Mapping[str, str] | None = None, files: Sequence[tuple[str, bytes]] = ()) -> int:
+    """A street raises an item in its own street conference; an office in its own conference; an
+    intake account (another system feeding one street, conference.agenda.intake) like its street,
+    with `external` = {"external_ref", "external_source"} naming the ticket the item came from.
+    `files` (name, content) are attached in the same transaction: all of them or, on a refusal, none
+    and no item."""
     errors: dict[str, str] = {}
-    if actor.role == "street":
+    if actor.role in ("street", "intake"):
         conference_id, street_id = await street_conference(actor.street_id), actor.street_id
     elif actor.role in ("office", "admin"):
         conference_id, errors = await _office_conference(actor, data)
         street_id = None
     else:
         raise Forbidden(_("议题由街道或联席会议办公室提出。"))
+    errors = {**errors, **_files_errors(files, 0)}
     try:
         values, units, _v = await _item_values(data, unit_ids)
     except ValidationFailed as exc:
@@ -159,11 +171,13 @@ async def create_item(actor: Actor, data: Mapping[str, Any], unit_ids: list[str]
         raise ValidationFailed(errors)
     async with db.atomic():
         item_id = await insert_audited(actor, AgendaItem, "agenda_item", {
-            **values, "conference": conference_id, "street": street_id, "submitted_by": actor.id,
+            **values, **(external or {}), "conference": conference_id, "street": street_id, "submitted_by": actor.id,
             "status": "submitted" if submit else "draft", "submitted_at": now() if submit else None, "created_at": now(),
         }, conference_id=conference_id)
         for unit_id in units:
             await AgendaItemUnit.insert(AgendaItemUnit(item=item_id, unit=unit_id))
+        for filename, content in files:
+            await add_attachment(actor, item_id, filename, content)
         if submit:
             await _notify_street({**values, "id": item_id, "street": street_id, "conference": conference_id}, "submitted")
     return item_id
@@ -180,10 +194,18 @@ def check_editable(actor: Actor, item: Mapping[str, Any]) -> None:
         raise _wrong_state(item["status"], _("修改（已提交的议题由办公室处理）"))
 
 
-async def update_item(actor: Actor, item_id: int, data: Mapping[str, Any], unit_ids: list[str]) -> None:
+async def update_item(actor: Actor, item_id: int, data: Mapping[str, Any], unit_ids: list[str],
+                      files: Sequence[tuple[str, bytes]] = ()) -> None:
+    """Save the form; `files` are added in the same transaction (all or, on a refusal, nothing saved)."""
     item = await item_for(actor, item_id)
     check_editable(actor, item)
-    values, units, version = await _item_values(data, unit_ids)
+    file_errors = _files_errors(files, await Attachment.count().where(Attachment.item == item_id))
+    try:
+        values, units, version = await _item_values(data, unit_ids)
+    except ValidationFailed as exc:
+        raise ValidationFailed({**file_errors, **exc.errors}) from None
+    if file_errors:
+        raise ValidationFailed(file_errors)
     async with db.atomic(AgendaItem, item_id):
         current = await get_or_404(AgendaItem, item_id, ITEM_NOT_FOUND)
         check_editable(actor, current)  # again inside the transaction: the office may have just acted on it
@@ -196,6 +218,8 @@ async def update_item(actor: Actor, item_id: int, data: Mapping[str, Any], unit_
                 await AgendaItemUnit.insert(AgendaItemUnit(item=item_id, unit=unit_id))
             await record(actor, "update", "agenda_item", item_id, before={"units": old}, after={"units": units},
                          conference_id=current["conference"])
+        for filename, content in files:
+            await add_attachment(actor, item_id, filename, content)
 
 
 async def submit_item(actor: Actor, item_id: int) -> None:
@@ -421,11 +445,25 @@ def check_attachment(filename: str, content: bytes) -> str:
     if not content:
         raise ValidationFailed({"file": _("文件是空的。")})
     if len(content) > MAX_ATTACHMENT_BYTES:
-        raise ValidationFailed({"file": _("附件不能超过 10 MB。")})
+        raise ValidationFailed({"file": TOO_LARGE})
     magic, content_type = SIGNATURES[ext]
     if not content.startswith(magic):
         raise ValidationFailed({"file": _("文件内容与扩展名不符。")})
     return content_type
+
+
+def _files_errors(files: Sequence[tuple[str, bytes]], already: int) -> dict[str, str]:
+    """The first refusal among the files of an item form, for the message beside its file field
+    (naming the file when several were chosen); {} when all may be attached."""
+    if already + len(files) > MAX_ATTACHMENTS:
+        return {"file": _("每个议题最多 {n} 个附件。").format(n=MAX_ATTACHMENTS)}
+    for filename, content in files:
+        try:
+            check_attachment(filename, content)
+        except ValidationFailed as exc:
+            message = exc.errors["file"]
+            return {"file": f"{safe_filename(filename)}：{message}" if len(files) > 1 else message}
+    return {}
 
 
 async def add_attachment(actor: Actor, item_id: int, filename: str, content: bytes) -> int:

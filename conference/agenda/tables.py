@@ -31,6 +31,10 @@ class AgendaItem(Table, tablename="agenda_item"):
     submitted_at = Timestamptz(null=True, default=None, index=True)
     version = Integer(default=1)
     created_at = Timestamptz()
+    # The ticket the item came from in another system (conference.agenda.intake): its number there,
+    # and which system ("12345" hotline or "grid" platform); "" for items raised on the pages.
+    external_ref = Varchar(length=100, default="", index=True)
+    external_source = Varchar(length=20, default="")
 
 
 class AgendaItemUnit(Table, tablename="agenda_item_unit"):
@@ -75,3 +79,16 @@ class SpecialMeetingRequestItem(Table, tablename="special_meeting_request_item")
     id = Serial(primary_key=True)
     request = ForeignKey(SpecialMeetingRequest, index=True, on_delete=OnDelete.cascade)
     item = ForeignKey(AgendaItem, index=True, on_delete=OnDelete.restrict)
+
+
+class IntakeRequest(Table, tablename="intake_request"):
+    """One Idempotency-Key an account used to create an item: unique per (account, key) (an index
+    of migration 2026-12-04T14:00), with the SHA-256 of the request body, so a repeated request
+    returns the same item and a different body under the same key is refused."""
+
+    id = Serial(primary_key=True)
+    account = ForeignKey(User, on_delete=OnDelete.cascade)
+    idempotency_key = Varchar(length=100)
+    request_hash = Varchar(length=64)
+    item = ForeignKey(AgendaItem, null=True, index=True, on_delete=OnDelete.cascade)
+    created_at = Timestamptz()

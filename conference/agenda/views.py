@@ -17,8 +17,11 @@ from conference.accounts.actor import Actor
 from conference.accounts.scope import visible_conference_ids
 from conference.agenda.services import (
     CATEGORY_LABELS,
+    MAX_ATTACHMENT_BYTES,
+    MAX_ATTACHMENTS,
     OUTCOME_LABELS,
     STATUS_LABELS,
+    TOO_LARGE,
     URGENCY_LABELS,
     check_editable,
     item_for,
@@ -119,7 +122,8 @@ async def item_conditions(actor: Actor, query: Mapping[str, str],
     extra: dict[str, str] = {}
     q = (query.get("q") or "").replace("\x00", "").strip()[:100]  # PostgreSQL rejects NUL in text
     if term := escape_like(q):
-        where = _both(where, AgendaItem.title.ilike(f"%{term}%"))
+        # the ticket number of an item from the 12345 hotline or the grid platform finds it too
+        where = _both(where, AgendaItem.title.ilike(f"%{term}%") | AgendaItem.external_ref.ilike(f"%{term}%"))
     status = query.get("status") or ""
     if status in STATUS_LABELS:
         where = _both(where, AgendaItem.status == status)
@@ -226,6 +230,8 @@ async def form_context(actor: Actor, item: Mapping[str, Any] | None, selected: l
         "fields": fields, "unit_options": await _unit_options(conference_ids, chosen),
         "selected_units": {str(u) for u in chosen}, "item": item,
         "can_submit": item is None or allowed_actions(actor, item, None)["submit"],
+        "max_attachment_bytes": MAX_ATTACHMENT_BYTES, "max_attachment_mb": MAX_ATTACHMENT_BYTES // (1024 * 1024),
+        "max_attachments": MAX_ATTACHMENTS, "too_large": TOO_LARGE,
     }
 
 

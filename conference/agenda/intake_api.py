@@ -1,0 +1,148 @@
+"""Intake JSON API (issue 15 item 2) for machine accounts of other systems (role "intake": the
+12345 hotline, the grid platform), each bound to one street:
+
+  POST /api/intake/items        one ticket; header Idempotency-Key (required)
+  POST /api/intake/items/bulk   a list of tickets, each with its own key; per-record results
+
+The rules (idempotency, scope, validation) are conference.agenda.intake; these handlers only carry
+the header and body in and the answer out. A replayed request answers exactly what the first one
+did (same status, same body) plus the header `Idempotent-Replayed: true`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, Response, Router, post
+from litestar.exceptions import ValidationException
+from litestar.openapi.spec import Example
+from litestar.params import Body, HeaderParameter
+
+from conference.agenda import intake
+from conference.agenda.tables import AgendaItem
+from conference.errors import NotFound
+from conference.i18n import gettext as _
+from conference.meetings.api import relabelled
+from conference.records import get_or_404
+from conference.registry.api import WRITE_ERRORS
+from conference.web.auth import actor_of
+
+INTAKE = ("intake",)
+TAGS = ["接入（12345 / 网格化平台）"]
+LABELS = {"title": _("议题名称"), "description": _("情况说明"), "category": _("类别"), "urgency": _("紧急程度"),
+          "units": _("提请单位"), "external_ref": _("工单编号"), "external_source": _("来源系统"),
+          "records": _("工单列表"), "idempotency_key": _("Idempotency-Key")}
+
+
+class TicketIn(msgspec.Struct, forbid_unknown_fields=True):
+    external_ref: str | None = None  # the ticket's number in its system, e.g. 12345-20261204-0007
+    external_source: str | None = None  # "12345" | "grid"
+    title: str | None = None
+    description: str | None = None
+    category: str | None = None  # urban_management | planning | market | safety | environment | public_order | services | other
+    urgency: str | None = None  # normal | urgent | critical
+    units: list[int] | None = None  # member units asked to deal with it
+
+
+class BulkTicketIn(msgspec.Struct, forbid_unknown_fields=True):
+    idempotency_key: str | None = None
+    ticket: TicketIn | None = None
+
+
+class BulkIn(msgspec.Struct, forbid_unknown_fields=True):
+    records: list[BulkTicketIn]
+
+
+class IntakeItemOut(msgspec.Struct):
+    id: int
+    title: str
+    status: str
+    conference: int
+    street: int | None
+    external_ref: str
+    external_source: str
+    submitted_at: dt.datetime | None
+    created_at: dt.datetime
+
+
+class BulkResultOut(msgspec.Struct):
+    index: int  # position in `records`
+    idempotency_key: str | None
+    status: int  # 201 created, 200 the same key and body seen before, else the error's status
+    item: IntakeItemOut | None = None
+    detail: str = ""
+    errors: dict[str, str] | None = None
+
+
+class BulkOut(msgspec.Struct):
+    results: list[BulkResultOut]
+    created: int
+    replayed: int
+    failed: int
+
+
+TICKET_EXAMPLE = {"external_ref": "12345-20261204-0007", "external_source": "12345", "title": "沂蒙路占道经营反复出现",
+                  "description": "市民反映沂蒙路与金雀山路交叉口早市占道经营，影响通行。", "category": "urban_management",
+                  "urgency": "urgent", "units": []}
+KeyHeader = Annotated[str | None, HeaderParameter(
+    name="Idempotency-Key", description=_("本次提交的唯一标识（1 至 100 个可见 ASCII 字符，如来源系统的工单号或 UUID）。"
+                                            "同一标识、同一内容重发时返回同一议题；同一标识、不同内容返回 409。"),
+    examples=[Example(value="12345-20261204-0007")])]
+
+
+async def _item_out(item_id: int) -> IntakeItemOut:
+    row = await get_or_404(AgendaItem, item_id, _("没有找到该议题。"))
+    return msgspec.convert(row, IntakeItemOut, from_attributes=False, strict=False)
+
+
+def _payload(data: TicketIn) -> dict[str, Any]:
+    return msgspec.structs.asdict(data)
+
+
+@post("/api/intake/items", opt={"roles": INTAKE}, tags=TAGS, summary=_("推送工单（幂等）"), responses=WRITE_ERRORS,
+      status_code=201)
+async def intake_ticket(
+    request: Request[Any, Any, Any],
+    data: Annotated[TicketIn, Body(description=_("一张工单"), examples=[Example(value=TICKET_EXAMPLE)])],
+    idempotency_key: KeyHeader = None,
+) -> Response[IntakeItemOut]:
+    """接入账号把来源系统的一张工单推送为本街道的议题（直接提交给办公室）。external_source 取 12345 或 grid，
+    external_ref 为来源系统的工单编号，显示在议题页面上，也可在议题列表中搜索。重发同一请求（同一 Idempotency-Key、
+    同一内容）返回第一次创建的议题和同样的答复，并带响应头 Idempotent-Replayed: true。"""
+    done = await intake.intake_item(actor_of(request), idempotency_key, _payload(data))
+    headers = {"Idempotent-Replayed": "true"} if done.replayed else {}
+    return Response(await _item_out(done.item_id), status_code=201, headers=headers)
+
+
+@post("/api/intake/items/bulk", opt={"roles": INTAKE}, tags=TAGS, summary=_("批量推送工单"), responses=WRITE_ERRORS,
+      status_code=200)
+async def intake_tickets(
+    request: Request[Any, Any, Any],
+    data: Annotated[BulkIn, Body(description=_("最多 100 张工单，每张带自己的 Idempotency-Key"), examples=[Example(
+        value={"records": [{"idempotency_key": "grid-2026-88121", "ticket": {**TICKET_EXAMPLE, "external_source": "grid",
+                                                                              "external_ref": "grid-2026-88121"}}]})])],
+) -> BulkOut:
+    """每条记录单独处理、单独幂等：results 按提交顺序给出每条的 status（201 新建，200 此前已收到同样的记录，
+    4xx 为错误，附 detail 和按字段的 errors）。一条失败不影响其他各条；整批重发不会重复创建。"""
+    records = [(r.idempotency_key, _payload(r.ticket) if r.ticket else {}) for r in data.records]
+    results = await intake.intake_bulk(actor_of(request), records)
+    out: list[BulkResultOut] = []
+    for r in results:
+        item = None
+        if r.item_id is not None:
+            try:
+                item = await _item_out(r.item_id)
+            except NotFound:
+                item = None
+        out.append(BulkResultOut(index=r.index, idempotency_key=r.key, status=r.status, item=item, detail=r.detail,
+                                 errors=r.errors))
+    return BulkOut(results=out, created=sum(r.status == 201 for r in out), replayed=sum(r.status == 200 for r in out),
+                   failed=sum(r.status >= 400 for r in out))
+
+
+ROUTES: list[Any] = [
+    Router(path="/", route_handlers=[intake_ticket, intake_tickets],
+           exception_handlers={ValidationException: relabelled(LABELS)}),
+]

@@ -20,7 +20,10 @@ from conference.accounts import routes as account_routes
 from conference.agenda import routes as agenda_routes
 from conference.audit import routes as audit_routes
 from conference.calendar import routes as calendar_routes
+from conference.documents import routes as document_routes
 from conference.holidays import routes as holiday_routes
+from conference.integrations import routes as integration_routes
+from conference.integrations.sender import webhook_loop
 from conference.mail import routes as mail_routes
 from conference.mail.inbox import inbox_loop
 from conference.mail.sender import mail_loop
@@ -74,12 +77,14 @@ async def background_jobs(settings: Settings, app: Litestar) -> AsyncIterator[No
     try:
         job = asyncio.create_task(reminder_loop(settings.reminder_interval)) if settings.reminder_interval > 0 else None
         mailer = asyncio.create_task(mail_loop(settings.mail_interval)) if settings.mail_interval > 0 else None
+        # Webhooks and group robots (conference.integrations.sender): claimed like the mail outbox.
+        hooks = asyncio.create_task(webhook_loop(settings.webhook_interval)) if settings.webhook_interval > 0 else None
         # Calendar replies from the office mailbox (IMAP), when one is configured.
         reader = asyncio.create_task(inbox_loop(settings.imap_interval)) if settings.imap_host and settings.imap_interval > 0 else None
         try:
             yield
         finally:
-            for task in (job, mailer, reader):
+            for task in (job, mailer, reader, hooks):
                 if task is not None:
                     task.cancel()
                     with suppress(asyncio.CancelledError):
@@ -97,10 +102,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
     return Litestar(
         route_handlers=[
             static, *home.ROUTES, *workbench_routes.ROUTES, *account_routes.ROUTES, *onboarding_routes.ROUTES,
-            *registry_routes.ROUTES, *import_routes.ROUTES,
+            *registry_routes.ROUTES, *import_routes.ROUTES, *document_routes.ROUTES,
             *audit_routes.ROUTES, *meeting_routes.ROUTES, *special_routes.ROUTES, *reply_routes.ROUTES, *task_link_routes.ROUTES,
             *agenda_routes.ROUTES, *notification_routes.ROUTES, *task_routes.ROUTES, *api.ROUTES, *supervision_routes.ROUTES, *supervision_pages.ROUTES,
             *calendar_routes.ROUTES, *mail_routes.ROUTES, *minutes_routes.ROUTES, *font_routes.ROUTES, *holiday_routes.ROUTES, *search_routes.ROUTES,
+            *integration_routes.ROUTES,
         ],
         middleware=[AuthMiddleware],
         guards=[access_guard],

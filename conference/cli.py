@@ -94,6 +94,23 @@ def cmd_send_mail(args: argparse.Namespace) -> None:
     print(f"已发送 {outcome.sent} 封，待重试 {outcome.retried} 封，转入发送失败 {outcome.dead} 封。")
 
 
+def cmd_send_webhooks(args: argparse.Namespace) -> None:
+    from conference.integrations.sender import send_pending, webhook_loop
+    from conference.mail.sender import until_signal
+    from conference.settings import get_settings
+
+    stopped = "已停止：正在进行的投递已完成，其余投递在租约到期后由下一次运行继续。"
+    if args.loop:
+        _run(until_signal(webhook_loop(get_settings().webhook_interval or 15)))
+        print(stopped)
+        return
+    outcome = _run(until_signal(send_pending()))
+    if outcome is None:
+        print(stopped)
+        return
+    print(f"已送达 {outcome.delivered} 条，待重试 {outcome.retried} 条，转入投递失败 {outcome.dead} 条。")
+
+
 def cmd_fetch_mail(args: argparse.Namespace) -> None:
     from conference.mail.inbox import MailboxError, describe, fetch_replies, inbox_loop
     from conference.settings import get_settings
@@ -213,6 +230,9 @@ def main(argv: list[str] | None = None) -> None:
     p = sub.add_parser("send-mail", help="发送发件箱中到期的邮件（未设置 SMTP_HOST 时写入 .eml 文件）")
     p.add_argument("--loop", action="store_true", help="持续运行，按 MAIL_INTERVAL 间隔发送")
     p.set_defaults(func=cmd_send_mail)
+    p = sub.add_parser("send-webhooks", help="投递到期的 Webhook 事件和企业微信、钉钉群机器人消息")
+    p.add_argument("--loop", action="store_true", help="持续运行，每 WEBHOOK_INTERVAL 秒投递一次")
+    p.set_defaults(func=cmd_send_webhooks)
     p = sub.add_parser("fetch-mail", help="读取办公室邮箱（IMAP）中日历软件发来的参会回复")
     p.add_argument("--loop", action="store_true", help="每隔 IMAP_INTERVAL 秒读取一次，直到中断")
     p.set_defaults(func=cmd_fetch_mail)

@@ -73,6 +73,17 @@ class Settings:
     mail_retry_seconds: int = field(default_factory=lambda: int(os.environ.get("MAIL_RETRY_SECONDS", "60")))
     smtp_timeout: float = field(default_factory=lambda: float(os.environ.get("SMTP_TIMEOUT", "30")))
     mail_outbox_dir: str = field(default_factory=lambda: os.environ.get("MAIL_OUTBOX_DIR", ""))
+    # Webhooks and group robots (conference.integrations): how often each server process delivers
+    # (seconds, 0 turns it off), how long failures are retried before a delivery is dead (hours), the
+    # first retry delay (doubled per failure, at most an hour), the HTTP timeout; and, for tests and
+    # local trials only, whether http:// on a loopback address (127.0.0.1, ::1) is accepted. Otherwise
+    # only https:// to public addresses is ever fetched (no private, loopback or link-local targets).
+    webhook_interval: int = field(default_factory=lambda: int(os.environ.get("WEBHOOK_INTERVAL", "15")))
+    webhook_retry_hours: float = field(default_factory=lambda: float(os.environ.get("WEBHOOK_RETRY_HOURS", "24")))
+    webhook_retry_seconds: float = field(default_factory=lambda: float(os.environ.get("WEBHOOK_RETRY_SECONDS", "30")))
+    webhook_timeout: float = field(default_factory=lambda: float(os.environ.get("WEBHOOK_TIMEOUT", "10")))
+    webhook_allow_http_loopback: bool = field(
+        default_factory=lambda: os.environ.get("WEBHOOK_ALLOW_HTTP_LOOPBACK", "").lower() in ("1", "true", "yes"))
     # The office mailbox where calendar programs send their replies (the ORGANIZER, MAIL_FROM), read
     # over IMAP (conference.mail.inbox): reading is off while IMAP_HOST is empty; IMAP_SSL true means
     # implicit TLS (port 993 by default, else 143); messages with a calendar reply are moved from

@@ -86,3 +86,10 @@ async def record(
             after=without_secrets(after),
         )
     )
+    # The same change, as an integration event for the conference's webhooks and group robots (the
+    # outbox: written in this transaction, posted later by conference.integrations.sender).
+    from conference.integrations.events import emit_for_audit  # imported here: integrations reads other domains
+
+    await emit_for_audit(action, entity, entity_id, conference_id=conference_id,
+                         actor=actor.label if actor else (actor_name or "system"),
+                         before=without_secrets(before), after=without_secrets(after))

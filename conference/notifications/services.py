@@ -51,7 +51,13 @@ async def queue(
         # the same moment both reach the INSERT, and the database keeps exactly one.
         insert = insert.on_conflict(target=Notification.dedupe_key, action="DO NOTHING")
     rows = await insert.returning(Notification.id)
-    return int(rows[0]["id"]) if rows else None
+    if not rows:
+        return None
+    # The reminder job's alerts also reach the groups' robots (conference.integrations).
+    from conference.integrations.events import emit_for_notice
+
+    await emit_for_notice(event, conference_id=conference_id, entity=entity, entity_id=entity_id, subject=subject, body=body)
+    return int(rows[0]["id"])
 
 
 async def _address(unit_id: int | None, street_id: int | None) -> str:

@@ -1,0 +1,1 @@
+"""Outbound integrations: signed webhooks and WeCom / DingTalk group robots, fed by an outbox."""

@@ -70,3 +70,57 @@ document.addEventListener("keydown", (event) => {
     open?.querySelector("summary")?.focus();
   }
 });
+
+// A checkbox list with a filter box (<input data-picker-filter="fieldset id">): typing hides the
+// options whose label does not contain the text (ticked ones stay visible, so a choice never hides).
+document.addEventListener("input", (event) => {
+  const box = event.target;
+  if (!(box instanceof HTMLInputElement) || !box.dataset.pickerFilter) {
+    return;
+  }
+  const picker = document.getElementById(box.dataset.pickerFilter);
+  const text = box.value.trim().toLowerCase();
+  for (const option of picker ? picker.querySelectorAll(".picker-option") : []) {
+    const checkbox = option.querySelector("input");
+    option.hidden = Boolean(text) && !option.textContent.toLowerCase().includes(text) && !checkbox?.checked;
+  }
+});
+
+// <input type="file" data-max-bytes data-too-large="message">: a file over the limit is named beside
+// the field at once and the form is not sent (the server refuses it too, with the same message).
+function oversizeMessage(input) {
+  const limit = Number(input.dataset.maxBytes);
+  const big = [...(input.files || [])].find((file) => file.size > limit);
+  return big ? `${input.files.length > 1 ? `${big.name}：` : ""}${input.dataset.tooLarge}` : "";
+}
+function showFileError(input) {
+  const message = oversizeMessage(input);
+  const error = document.getElementById(`e-${input.name}`);
+  if (error) {
+    error.textContent = message;
+    error.hidden = !message;
+  }
+  input.closest(".field")?.classList.toggle("has-error", Boolean(message));
+  if (message) {
+    input.setAttribute("aria-invalid", "true");
+  } else {
+    input.removeAttribute("aria-invalid");
+  }
+  return message;
+}
+document.addEventListener("change", (event) => {
+  if (event.target instanceof HTMLInputElement && event.target.dataset.maxBytes) {
+    showFileError(event.target);
+  }
+});
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (!(form instanceof HTMLFormElement)) {
+    return;
+  }
+  const bad = [...form.querySelectorAll("input[type=file][data-max-bytes]")].filter((input) => showFileError(input));
+  if (bad.length) {
+    event.preventDefault();
+    bad[0].focus();
+  }
+});

@@ -170,7 +170,7 @@ async def test_street_saves_a_draft_then_submits_it(as_user):
     assert page.find("select", attrs={"name": "conference"}) is None  # the street's conference is implied
     assert {b.get_text(strip=True) for b in page.select("form.form button")} == {"保存草稿", "提交"}
     assert page.find("button", attrs={"name": "submit", "value": "1"}).get_text(strip=True) == "提交"
-    unit_names = [o.get_text(strip=True) for o in page.select("select[name=units] option")]
+    unit_names = [o.get_text(strip=True) for o in page.select("#f-units label.picker-option")]
     assert "兰山区市场监管局" in unit_names and "罗庄区市场监管局" not in unit_names
     assert dict((o["value"], o.get_text(strip=True)) for o in page.select("select[name=urgency] option")) == {
         "normal": "一般", "urgent": "紧急", "critical": "特急"}
@@ -228,7 +228,7 @@ async def test_the_form_shows_errors_beside_fields_and_keeps_input(as_user):
     assert field_error(response, "category") == "请从列表中选择类别。"
     assert field_value(response, "description") == "保留的说明"
     assert field_value(response, "urgency") == "urgent"
-    assert [o["value"] for o in html(response).select("select[name=units] option[selected]")] == [str(unit)]
+    assert [o["value"] for o in html(response).select("input[name=units][checked]")] == [str(unit)]
     assert await AgendaItem.count() == before
 
     response = await post_form(street, "/items/new", {"title": uid(), "description": "x", "category": "other",
@@ -607,9 +607,9 @@ async def test_attachments_are_checked_and_downloaded_safely(as_user):
     assert empty.status_code == 400 and field_error(empty, "file") == "文件是空的。"
     limit = 10 * 1024 * 1024
     over = await _post_file(street, item_id, "big.pdf", b"%PDF-" + b"0" * (limit - 4), "application/pdf")
-    assert over.status_code == 400 and field_error(over, "file") == "附件不能超过 10 MB。"
+    assert over.status_code == 400 and field_error(over, "file") == "文件过大（上限 10 MB）"
     far_over = await _post_file(street, item_id, "huge.pdf", b"%PDF-" + b"0" * (limit + 2 * 1024 * 1024), "application/pdf")
-    assert far_over.status_code == 400 and "附件不能超过 10 MB。" in far_over.text
+    assert far_over.status_code == 400 and "文件过大（上限 10 MB）" in far_over.text
     no_file = await post_form(street, f"/items/{item_id}/attachments", {})
     assert no_file.status_code == 400 and field_error(no_file, "file") == "请选择要上传的文件。"
     assert await Attachment.count().where(Attachment.item == item_id) == count

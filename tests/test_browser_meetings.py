@@ -61,7 +61,9 @@ def test_item_to_meeting_to_reply(page: Any, live_server: LiveServer, seen_reque
     tab.get_by_label("情况说明").fill("雨季多处积水，需执法、规划部门共同处置。")
     tab.get_by_label("类别").select_option("urban_management")
     tab.get_by_label("紧急程度").select_option("urgent")
-    tab.get_by_label("提请协调的成员单位").select_option(label="兰山区市场监管局")
+    units = tab.get_by_role("group", name="提请协调的成员单位")
+    units.get_by_role("searchbox").fill("市场监管局")  # the filter box narrows the checkbox list
+    units.get_by_label("兰山区市场监管局", exact=True).check()
     tab.get_by_role("button", name="提交", exact=True).click()
     expect(tab.get_by_role("heading", level=1)).to_contain_text(title)
     expect(tab.locator("main")).to_contain_text("已提交")

@@ -577,7 +577,7 @@ async def test_evidence_attachments_are_checked_and_downloaded_safely(as_user):
             ("说明.txt", b"plain text", "text/plain", "只能上传 PDF、Word、Excel 或 JPG/PNG 图片。"),
             ("伪装.pdf", b"MZ\x90\x00 not a pdf", "application/pdf", "文件内容与扩展名不符。"),
             ("空.pdf", b"", "application/pdf", "文件是空的。"),
-            ("过大.pdf", b"%PDF-" + b"0" * (10 * 1024 * 1024), "application/pdf", "附件不能超过 10 MB。")):
+            ("过大.pdf", b"%PDF-" + b"0" * (10 * 1024 * 1024), "application/pdf", "文件过大（上限 10 MB）")):
         response = await _upload(unit, task_id, "done", {"evidence": "办结说明保留。"}, [(name, content, mime)])
         assert response.status_code == 400, name
         assert field_error(response, "file") == message, name

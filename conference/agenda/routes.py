@@ -33,6 +33,11 @@ DETAIL = "agenda/detail.html"
 # the other fields), so that a file just over the limit reaches the service and is refused with the
 # size message beside the field; anything larger is refused before it is read (see _upload_error).
 UPLOAD_BODY_LIMIT = services.MAX_ATTACHMENT_BYTES + 256 * 1024
+# The item form carries its attachments: up to three files at the limit are read, so that a file
+# over it is refused beside the field with everything else typed kept. A larger body cannot be
+# read at all; the form page then opens again with the size message (_form_too_large).
+FORM_BODY_LIMIT = 3 * services.MAX_ATTACHMENT_BYTES + 256 * 1024
+TOO_LARGE_FLAG = "upload=too_large"
 
 Handler = Callable[[dict[str, Any]], Awaitable[Any]]
 
@@ -96,22 +101,47 @@ def _form_title(item: dict[str, Any] | None) -> str:
     return _("提请议题") if item is None else _("修改议题")
 
 
+def _form_too_large(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    """A form body over FORM_BODY_LIMIT is refused before it is read (the CSRF check reads it
+    first, outside the handler): back to the form page, which shows the size message beside the
+    file field. Every other HTTP error is answered as everywhere else."""
+    if isinstance(exc, RequestEntityTooLarge) or (exc.status_code == 400 and exc.detail == "Request Entity Too Large"):
+        return Redirect(path=f"{request.url.path}?{TOO_LARGE_FLAG}", status_code=303)
+    return http_error(request, exc)
+
+
+def _upload_errors(request: Request[Any, Any, Any]) -> dict[str, str]:
+    return {"file": services.TOO_LARGE} if request.url.query == TOO_LARGE_FLAG else {}
+
+
+async def _form_files(request: Request[Any, Any, Any]) -> list[tuple[str, bytes]]:
+    """The files chosen in the item form's file field (an empty field sends a part without a name)."""
+    files = []
+    for part in (await request.form()).getall("file", []):
+        if isinstance(part, UploadFile) and part.filename:
+            files.append((part.filename, await part.read(services.MAX_ATTACHMENT_BYTES + 1)))
+            await part.close()
+    return files
+
+
 @get("/items/new", opt={"roles": WRITE}, include_in_schema=False)
 async def new_page(request: Request[Any, Any, Any]) -> Template:
     context = await views.form_context(actor_of(request), None, [])
-    return render(request, "agenda/form.html", form={"urgency": "normal"}, errors={}, title=_form_title(None),
-                  back="/items", **context)
+    return render(request, "agenda/form.html", form={"urgency": "normal"}, errors=_upload_errors(request),
+                  title=_form_title(None), back="/items", **context)
 
 
-@post("/items/new", opt={"roles": WRITE}, include_in_schema=False)
+@post("/items/new", opt={"roles": WRITE}, include_in_schema=False, request_max_body_size=FORM_BODY_LIMIT,
+      exception_handlers={HTTPException: _form_too_large})
 async def create(request: Request[Any, Any, Any]) -> Template | Redirect:
     actor = actor_of(request)
     raw = await request.form()
     units = [u for u in raw.getall("units", []) if isinstance(u, str)]
     now_submit = raw.get("submit") == "1"
+    files = await _form_files(request)
     context = await views.form_context(actor, None, units)
     return await submit(request, template="agenda/form.html", title=_form_title(None), back="/items", **context,
-                        action=lambda data: services.create_item(actor, data, units, submit=now_submit),
+                        action=lambda data: services.create_item(actor, data, units, submit=now_submit, files=files),
                         success=lambda item_id: f"/items/{item_id}",
                         flash=_("议题已提交，请等待办公室受理。") if now_submit else _("草稿已保存。"))
 
@@ -124,20 +154,22 @@ async def edit_page(request: Request[Any, Any, Any], item_id: FromPath[int]) -> 
     units = [str(u) for u in await views.requested_unit_ids(item_id)]
     form = {k: "" if v is None else str(v) for k, v in item.items()}
     context = await views.form_context(actor, item, units)
-    return render(request, "agenda/form.html", form=form, errors={}, title=_form_title(item), back=f"/items/{item_id}",
-                  **context)
+    return render(request, "agenda/form.html", form=form, errors=_upload_errors(request), title=_form_title(item),
+                  back=f"/items/{item_id}", **context)
 
 
-@post("/items/{item_id:int}/edit", opt={"roles": WRITE}, include_in_schema=False)
+@post("/items/{item_id:int}/edit", opt={"roles": WRITE}, include_in_schema=False, request_max_body_size=FORM_BODY_LIMIT,
+      exception_handlers={HTTPException: _form_too_large})
 async def update(request: Request[Any, Any, Any], item_id: FromPath[int]) -> Template | Redirect:
     actor = actor_of(request)
     item = await services.item_for(actor, item_id)
     raw = await request.form()
     units = [u for u in raw.getall("units", []) if isinstance(u, str)]
     then_submit = raw.get("submit") == "1" and item["status"] in ("draft", "returned")
+    files = await _form_files(request)
 
     async def action(data: dict[str, Any]) -> None:
-        await services.update_item(actor, item_id, data, units)
+        await services.update_item(actor, item_id, data, units, files=files)
         if then_submit:
             await services.submit_item(actor, item_id)
 
@@ -218,7 +250,7 @@ def _upload_error(request: Request[Any, Any, Any], exc: HTTPException) -> Respon
     """A body over the limit is refused before it is read: 400 with the size rule, never a 500.
     Every other HTTP error (CSRF, log-in, role) is answered as everywhere else."""
     if isinstance(exc, RequestEntityTooLarge) or (exc.status_code == 400 and exc.detail == "Request Entity Too Large"):
-        message = _("附件不能超过 10 MB。")
+        message = services.TOO_LARGE
         return domain_error(request, ValidationFailed({"file": message}, message))
     return http_error(request, exc)
 

@@ -62,6 +62,8 @@ PERSONS = [("王建国", "兰山区委常委、组织部部长", "13905391101"),
            ("陈志远", "兰山区政协副主席", "13905391315")]
 START = dt.date(2025, 1, 1)
 DISTRICT_DOMAINS = {"兰山区": "lanshan", "罗庄区": "luozhuang"}
+# 发文机关代字 of the demo offices: their minutes are numbered 兰联办〔2026〕1号 and so on.
+DOC_PREFIXES = {"兰山区": "兰区联办", "罗庄区": "罗区联办", "兰山街道": "兰联办", "银雀山街道": "银联办", "罗庄街道": "罗联办"}
 
 
 async def _get_or_create(table: type[Table], key: dict[str, Any], values: dict[str, Any], entity: str,
@@ -101,17 +103,19 @@ async def _registry(created_any: bool) -> bool:
                 created_any |= created
         conf: dict[str, int] = {}
         conf["city"], _c = await _get_or_create(Conference, {"name": "临沂市城市基层党建联席会议"},
-                                                {"level": "city", "office_email": "lxhy@linyi.example.gov.cn", "created_at": now()}, "conference")
+                                                {"level": "city", "office_email": "lxhy@linyi.example.gov.cn", "doc_prefix": "临联办",
+                                                 "created_at": now()}, "conference")
         for district in ("兰山区", "罗庄区"):
             conf[district], _c = await _get_or_create(
                 Conference, {"name": f"{district}城市基层党建联席会议"},
                 {"level": "district", "parent": conf["city"], "office_email": f"lxhy@{DISTRICT_DOMAINS[district]}.example.gov.cn",
-                 "created_at": now()}, "conference")
+                 "doc_prefix": DOC_PREFIXES[district], "created_at": now()}, "conference")
         for street, district in (("兰山街道", "兰山区"), ("银雀山街道", "兰山区"), ("罗庄街道", "罗庄区")):
             conf[street], _c = await _get_or_create(
                 Conference, {"name": f"{street}城市基层党建联席会议"},
                 {"level": "street", "parent": conf[district], "street": street_ids[street],
-                 "office_email": f"lxhy-{street_ids[street]}@example.gov.cn", "created_at": now()}, "conference")
+                 "office_email": f"lxhy-{street_ids[street]}@example.gov.cn",
+                 "doc_prefix": DOC_PREFIXES[street], "created_at": now()}, "conference")
         unit_ids: dict[str, int] = {}
         for i, (name, kind, parent, duties) in enumerate(UNITS):
             liaison = LIAISONS[i % len(LIAISONS)]

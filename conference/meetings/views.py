@@ -13,6 +13,7 @@ from conference.accounts.actor import Actor
 from conference.accounts.scope import visible_conference_ids
 from conference.db import fetch, int_list
 from conference.i18n import gettext as _
+from conference.meetings import notice
 from conference.meetings.services import REQUEST_STATUS_LABELS, STATUS_LABELS
 from conference.meetings.tables import Invitation, SpecialMeetingRequest
 from conference.settings import get_settings
@@ -234,7 +235,7 @@ async def meeting_detail(meeting_id: int) -> dict[str, Any]:
     """Everything the meeting page shows, in four queries."""
     meeting = (await fetch(
         """SELECT m.*, c.name AS conference_name, p.name AS presiding_name, p.title AS presiding_title,
-                  mi.status AS minutes_status
+                  mi.status AS minutes_status, mi.doc_number AS minutes_doc_number
            FROM meeting m JOIN conference c ON c.id = m.conference LEFT JOIN person p ON p.id = m.presiding
            LEFT JOIN minutes mi ON mi.meeting = m.id
            WHERE m.id = {}""", meeting_id))[0]
@@ -244,6 +245,8 @@ async def meeting_detail(meeting_id: int) -> dict[str, Any]:
                   i.attendance, i.signed_in_at, i.notified_sequence, u.name AS unit_name, u.kind AS unit_kind
            FROM invitation i JOIN member_unit u ON u.id = i.unit WHERE i.meeting = {}
            ORDER BY i.role, u.sort_key, u.name""", meeting_id)
+    for inv in invitations:  # 逾期回复: taken after the reply deadline
+        inv["late"] = inv["reply"] != "pending" and notice.is_late(inv["replied_at"], meeting["reply_deadline"])
     items = await fetch(
         """SELECT a.id, a.title, a.status, a.urgency, a.position, a.submitted_at, a.meetings_waited, a.street,
                   s.name AS street_name

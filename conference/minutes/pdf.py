@@ -142,7 +142,7 @@ def paragraphs(text: str) -> list[str]:
 
 
 def document_context(sections: Mapping[str, str], records: Mapping[str, Any], *, date: str, watermark: str = "",
-                     correction_reason: str = "") -> dict[str, Any]:
+                     correction_reason: str = "", doc_number: str = "") -> dict[str, Any]:
     """The plain values the PDF template shows, from a version's sections and records snapshot."""
     meeting = records.get("meeting", {})
     resolutions = [
@@ -159,7 +159,7 @@ def document_context(sections: Mapping[str, str], records: Mapping[str, Any], *,
         "author": sections.get("issuer", ""),
         "subject": meeting.get("title", ""),
         "keywords": meeting.get("conference_name", ""),
-        "title": title, "issue": issue, "issuer": sections.get("issuer", ""), "date": date,
+        "title": title, "issue": issue, "issuer": sections.get("issuer", ""), "date": date, "doc_number": doc_number,
         "watermark": watermark,
         "summary": paragraphs(sections.get("summary", "")),
         "decisions_intro": paragraphs(sections.get("decisions_intro", "")),
@@ -232,6 +232,16 @@ def _limiter() -> anyio.CapacityLimiter:
 async def render(context: Mapping[str, Any], *, archival: bool = False) -> bytes:
     """`render_pdf` in a worker thread: the event loop is free while WeasyPrint works."""
     return await anyio.to_thread.run_sync(partial(render_pdf, dict(context), archival=archival), limiter=_limiter())
+
+
+def render_template_pdf(template: str, context: Mapping[str, Any]) -> bytes:
+    """Any paper under templates/pdf/ (签到表, 议程 …) through the same fonts and fetcher (blocking)."""
+    return html_to_pdf(environment().get_template(template).render(**context))
+
+
+async def render_template(template: str, context: Mapping[str, Any]) -> bytes:
+    """`render_template_pdf` in a worker thread, behind the same limiter as the minutes."""
+    return await anyio.to_thread.run_sync(partial(render_template_pdf, template, dict(context)), limiter=_limiter())
 
 
 WARM_UP = ("<html lang=zh-CN><head><link rel=stylesheet href=minutes.css></head><body><h1 class=mark>纪要</h1>"

@@ -25,9 +25,11 @@ from conference.accounts.actor import Actor
 from conference.accounts.scope import visible_conference_ids
 from conference.audit.services import record
 from conference.db import fetch
+from conference.documents import numbers
 from conference.errors import Conflict, Forbidden, NotFound
 from conference.forms import FormReader
 from conference.i18n import gettext as _
+from conference.mail import attachments
 from conference.meetings.services import meeting_for
 from conference.meetings.tables import Meeting
 from conference.minutes import pdf
@@ -455,9 +457,10 @@ async def approve_minutes(actor: Actor, minutes_id: int, data: Mapping[str, Any]
         raise Conflict(STALE_AT_SIGNING)
     sections, records = loads(version)
     day = today()
+    doc_number = await _doc_number(actor, minutes_id, number, day.year)
     # Rendered before the transaction (a fraction of a second in a worker thread), so the write
     # lock is not held meanwhile; the transaction checks that nothing changed since.
-    content = await pdf.render(pdf.document_context(sections, records, date=cn_date(day),
+    content = await pdf.render(pdf.document_context(sections, records, date=cn_date(day), doc_number=doc_number,
                                                     correction_reason=version["correction_reason"]), archival=True)
     digest = hashlib.sha256(content).hexdigest()
     async with db.atomic(Minutes, minutes_id):
@@ -481,8 +484,26 @@ async def approve_minutes(actor: Actor, minutes_id: int, data: Mapping[str, Any]
         if meeting["status"] != "minutes_published":
             await update_audited(actor, Meeting, "meeting", meeting, {"status": "minutes_published"}, expected_version=None,
                                  action="minutes_published", conference_id=meeting["conference"])
-        await distribute(minutes_id, meeting, sections["title"], seq, digest, version["correction_reason"])
+        await distribute(minutes_id, meeting, sections["title"], seq, digest, version["correction_reason"], doc_number)
         return seq
+
+
+async def _doc_number(actor: Actor, minutes_id: int, number: int, year: int) -> str:
+    """The minutes' 文号, given at the first 签发 and kept by every correction. It is stored in a
+    transaction of its own before the PDF is rendered (the PDF prints it, and rendering outside the
+    write transaction keeps the lock short); should that approval then fail, the minutes keep the
+    number for the next one, so no number is given twice nor left out of use."""
+    async with db.atomic(Minutes, minutes_id):
+        minutes = await minutes_row(minutes_id)
+        if minutes["doc_number"]:
+            return str(minutes["doc_number"])
+        if minutes["status"] != "submitted" or minutes["submitted_version"] != number:
+            raise Conflict(_("纪要状态已变化，请刷新页面。"))
+        doc_number = await numbers.assign(minutes["conference"], year)
+        if doc_number:
+            await update_audited(actor, Minutes, "minutes", minutes, {"doc_number": doc_number}, expected_version=None,
+                                 action="number", conference_id=minutes["conference"])
+        return doc_number
 
 
 async def start_correction(actor: Actor, minutes_id: int, data: Mapping[str, Any]) -> int:
@@ -515,10 +536,12 @@ def published_url(minutes_id: int, seq: int | None = None) -> str:
     return f"{base}/minutes/{minutes_id}/published.pdf" if seq is None else f"{base}/minutes/{minutes_id}/publications/{seq}.pdf"
 
 
-async def distribute(minutes_id: int, meeting: Mapping[str, Any], title: str, seq: int, digest: str, reason: str) -> int:
+async def distribute(minutes_id: int, meeting: Mapping[str, Any], title: str, seq: int, digest: str, reason: str,
+                     doc_number: str = "") -> int:
     """One outbox message to each invited unit and each street whose item was on the meeting, with
-    the link to the published PDF and its SHA-256 (the outbox holds text, not files: the link is the
-    attachment, downloadable after log-in) and the recipient's own tasks from this meeting."""
+    the published PDF attached (by reference to the stored publication, conference.mail.attachments;
+    above MAIL_ATTACHMENT_MAX_BYTES only its link, downloadable after log-in), its SHA-256, and the
+    recipient's own tasks from this meeting."""
     tasks = await fetch(
         """SELECT t.id, t.unit, t.street, t.role, t.deadline, r.number, r.text, u.name AS unit_name
            FROM task t JOIN resolution r ON r.id = t.resolution JOIN member_unit u ON u.id = t.unit
@@ -531,9 +554,21 @@ async def distribute(minutes_id: int, meeting: Mapping[str, Any], title: str, se
     event = "minutes_corrected" if seq > 1 else "minutes_published"
     subject = (_("【纪要更正】{title}") if seq > 1 else _("【会议纪要】{title}")).format(title=title)
     head = _("{meeting}的会议纪要已经召集人签发印发。").format(meeting=meeting["title"])
+    if doc_number:
+        head += "\n" + _("文号：{number}").format(number=doc_number)
     if reason:
         head += "\n" + _("本次为更正版，更正原因：{reason}").format(reason=reason)
-    head += "\n" + _("纪要 PDF（登录后下载）：{url}\nSHA-256：{sha}").format(url=published_url(minutes_id), sha=digest)
+    publication = (await fetch("SELECT id, size, sha256 FROM minutes_publication WHERE minutes = {} AND seq = {}",
+                               minutes_id, seq))[0]
+    cap = get_settings().mail_attachment_max_bytes
+    attach = attachments.fits(int(publication["size"]), cap)
+    filename = _("{title}.pdf").format(title=title or _("会议纪要"))
+    if attach:
+        head += "\n" + _("纪要 PDF 见附件（{name}），也可登录后下载：{url}").format(name=filename, url=published_url(minutes_id))
+    else:
+        head += "\n" + _("纪要 PDF 超过 {mb} MB，未作为附件发送，请登录后下载：{url}").format(
+            mb=max(1, cap // (1024 * 1024)), url=published_url(minutes_id))
+    head += "\n" + _("SHA-256：{sha}（可用于核对所收文件与印发件一致）").format(sha=digest)
 
     def lines(rows: list[dict[str, Any]], with_unit: bool) -> str:
         out = []
@@ -549,9 +584,13 @@ async def distribute(minutes_id: int, meeting: Mapping[str, Any], title: str, se
     for row in units:
         own = [t for t in tasks if t["unit"] == row["unit"]]
         body = head + "\n\n" + (_("本单位承办的督办任务：") + "\n" + lines(own, False) if own else _("本次会议未向本单位交办督办任务。"))
-        if await queue(event, conference_id=meeting["conference"], unit_id=row["unit"], entity="minutes", entity_id=minutes_id, subject=subject, body=body,
-                       dedupe_key=f"minutes-{minutes_id}-{seq}-unit-{row['unit']}") is not None:
+        notification_id = await queue(event, conference_id=meeting["conference"], unit_id=row["unit"], entity="minutes",
+                                      entity_id=minutes_id, subject=subject, body=body,
+                                      dedupe_key=f"minutes-{minutes_id}-{seq}-unit-{row['unit']}")
+        if notification_id is not None:
             sent += 1
+            if attach:
+                await attachments.attach_publication(notification_id, publication, filename)
     for row in streets:
         own = [t for t in tasks if t["street"] == row["street"]]
         body = head + "\n\n" + (_("本街道提请议题形成的督办任务：") + "\n" + lines(own, True) if own

@@ -31,6 +31,9 @@ class Minutes(Table, tablename="minutes"):
     # cannot take the same number.
     issue_year = Integer(null=True, default=None)
     issue_number = Integer(null=True, default=None)
+    # 文号 (兰联办〔2026〕6号), given once at the first publication (conference.documents.numbers);
+    # "" before it, or when the conference has no 发文机关代字. A correction keeps it.
+    doc_number = Varchar(length=40, default="")
     created_at = Timestamptz()
     version = Integer(default=1)  # row version (optimistic locking, conference.records)
 

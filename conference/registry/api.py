@@ -100,6 +100,9 @@ class ConferenceOut(msgspec.Struct):
     parent: int | None
     street: int | None
     office_email: str
+    office_contact: str
+    office_phone: str
+    doc_prefix: str  # 发文机关代字, e.g. 兰联办: documents are numbered 兰联办〔2026〕6号
     version: int
     created_at: dt.datetime
 
@@ -110,6 +113,9 @@ class ConferenceIn(msgspec.Struct, forbid_unknown_fields=True):
     parent: int | None = None
     street: int | None = None
     office_email: str | None = None
+    office_contact: str | None = None
+    office_phone: str | None = None
+    doc_prefix: str | None = None
 
 
 class ConferencePatch(msgspec.Struct, forbid_unknown_fields=True):
@@ -119,6 +125,9 @@ class ConferencePatch(msgspec.Struct, forbid_unknown_fields=True):
     parent: int | msgspec.UnsetType | None = msgspec.UNSET
     street: int | msgspec.UnsetType | None = msgspec.UNSET
     office_email: str | msgspec.UnsetType | None = msgspec.UNSET
+    office_contact: str | msgspec.UnsetType | None = msgspec.UNSET
+    office_phone: str | msgspec.UnsetType | None = msgspec.UNSET
+    doc_prefix: str | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class UnitOut(msgspec.Struct):

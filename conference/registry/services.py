@@ -36,6 +36,8 @@ KIND_LABELS = {
     "other": _("其他"),
 }
 NOT_FOUND = _("没有找到该记录，或您无权查看。")
+# Brackets in a 发文机关代字 would double those of the 文号 (兰联办〔2026〕6号) the system writes.
+DOC_PREFIX_REFUSED = set("〔〕[]()（）【】{}<>《》")
 
 
 # ---------------------------------------------------------------- scope helpers
@@ -155,7 +157,12 @@ async def _conference_values(actor: Actor, data: Mapping[str, Any], conference_i
         "parent": form.ref("parent", _("上级联席会议"), required=False),
         "street": form.ref("street", _("所属街道"), required=False),
         "office_email": form.email("office_email", _("办公室邮箱")),
+        "office_contact": form.text("office_contact", _("办公室联系人"), max_length=40),
+        "office_phone": form.phone("office_phone", _("办公室电话")),
+        "doc_prefix": form.text("doc_prefix", _("发文机关代字"), max_length=20),
     }
+    if any(c in DOC_PREFIX_REFUSED or c.isspace() or c.isdigit() for c in values["doc_prefix"]):
+        form.fail("doc_prefix", _("发文机关代字只填代字（如“兰联办”），不含空格、数字和括号：年份和序号由系统生成。"))
     await _unique(form, Conference, "name", values["name"], conference_id, _("已有同名联席会议。"))
     level, parent = values["level"], values["parent"]
     visible = await visible_conference_ids(actor)

@@ -48,6 +48,12 @@ class Conference(Table, tablename="conference"):
     parent: ForeignKey = ForeignKey("self", null=True, index=True, on_delete=OnDelete.restrict)
     street = ForeignKey(Street, null=True, index=True, on_delete=OnDelete.restrict)
     office_email = Varchar(length=120, default="")
+    # The office's contact person and telephone, printed on the 会议通知 (联系人、联系电话).
+    office_contact = Varchar(length=40, default="")
+    office_phone = Varchar(length=40, default="")
+    # 发文机关代字 of the office, e.g. 兰联办: the 文号 of its documents is 兰联办〔2026〕6号
+    # (conference.documents.numbers); empty: its documents carry no 文号.
+    doc_prefix = Varchar(length=20, default="")
     version = Integer(default=1)
     created_at = Timestamptz()
 

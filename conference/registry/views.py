@@ -69,6 +69,10 @@ async def conference_fields() -> list[Field]:
         Field("street", _("所属街道"), "select", options=_options(streets, _("（非街道级）")),
               help=_("仅街道级联席会议需要选择。")),
         Field("office_email", _("办公室邮箱"), "email", help=_("会议邀请的组织者邮箱。")),
+        Field("office_contact", _("办公室联系人"), max_length=40, help=_("印在会议通知上的联系人。")),
+        Field("office_phone", _("办公室电话"), "tel", max_length=20, help=_("印在会议通知上的联系电话。")),
+        Field("doc_prefix", _("发文机关代字"), max_length=20,
+              help=_("例如：兰联办。纪要和会议通知的文号按年编号，如“兰联办〔2026〕6号”；不填则不编文号。")),
     ]
 
 

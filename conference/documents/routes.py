@@ -1,0 +1,32 @@
+"""The papers of a meeting as PDF: /meetings/{id}/papers/{signin|agenda|replies}.pdf."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, get
+from litestar.params import FromPath
+
+from conference.documents import papers
+from conference.errors import NotFound
+from conference.forms import download_disposition
+from conference.meetings.services import MEETING_NOT_FOUND
+from conference.web.auth import actor_of
+
+# Every role may ask; the service answers 404 to all but the office and the convenor, the same
+# answer as for a meeting out of scope, so the address tells nothing.
+ALL_ROLES = ("admin", "office", "convenor", "street", "unit")
+
+
+@get("/meetings/{meeting_id:int}/papers/{name:str}", opt={"roles": ALL_ROLES}, include_in_schema=False)
+async def meeting_paper(request: Request[Any, Any, Any], meeting_id: FromPath[int], name: FromPath[str]) -> Response[bytes]:
+    if not name.endswith(".pdf"):
+        raise NotFound(MEETING_NOT_FOUND)
+    content, filename, ascii_name = await papers.meeting_paper(actor_of(request), meeting_id, name.removesuffix(".pdf"))
+    # Made from the records as they stand now: never cached.
+    return Response(content=content, media_type="application/pdf", headers={
+        "Content-Disposition": download_disposition(filename, ascii_name=ascii_name, inline=True),
+        "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})
+
+
+ROUTES: list[Any] = [meeting_paper]

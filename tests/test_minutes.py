@@ -538,7 +538,8 @@ async def test_each_unit_and_street_gets_its_own_tasks(as_user):
     assert {int(n) for n in re.findall(r"/tasks/(\d+)", to_streets[0]["body"])} == {t["id"] for t in tasks_of}
     # The unit reads it among its messages: the meeting named and linked, the PDF a link, no checksum.
     unit = await as_user("unit")
-    own = next(m for m in to_units if m["unit"] == await unit_id(MARKET))
+    market = await unit_id(MARKET)
+    own = next(m for m in to_units if m["unit"] == market)
     listed = html(await unit.get("/notifications")).find(id=f"n-{own['id']}")
     assert listed.select_one(".message-record a")["href"] == f"/meetings/{held['meeting']}"
     opened = html(await unit.get(f"/notifications/{own['id']}")).select_one(".message-body")

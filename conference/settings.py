@@ -71,6 +71,10 @@ class Settings:
     mail_interval: int = field(default_factory=lambda: int(os.environ.get("MAIL_INTERVAL", "15")))
     mail_retry_hours: float = field(default_factory=lambda: float(os.environ.get("MAIL_RETRY_HOURS", "24")))
     mail_retry_seconds: int = field(default_factory=lambda: int(os.environ.get("MAIL_RETRY_SECONDS", "60")))
+    # A published minutes PDF up to this size travels as an attachment of the distribution e-mail;
+    # a larger one as its download link (many mail servers refuse messages over 10-25 MB).
+    mail_attachment_max_bytes: int = field(
+        default_factory=lambda: int(os.environ.get("MAIL_ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024))))
     smtp_timeout: float = field(default_factory=lambda: float(os.environ.get("SMTP_TIMEOUT", "30")))
     mail_outbox_dir: str = field(default_factory=lambda: os.environ.get("MAIL_OUTBOX_DIR", ""))
     # Webhooks and group robots (conference.integrations): how often each server process delivers

@@ -813,8 +813,8 @@ async def test_openapi_lists_the_meeting_and_item_paths(anon_api):
             assert is_chinese(operation["summary"]), (method, path)
     components = schema["components"]["schemas"]
     assert components["MeetingPatch"]["required"] == ["version"] and components["ItemPatch"]["required"] == ["version"]
-    assert {"conference", "kind", "title", "date", "start_time", "end_time", "location", "presiding", "notes"} == set(
-        components["MeetingIn"]["properties"])
+    assert {"conference", "kind", "title", "date", "start_time", "end_time", "location", "presiding", "notes", "requirements",
+            "reply_deadline"} == set(components["MeetingIn"]["properties"])
     assert {"title", "description", "category", "urgency", "units", "conference", "submit"} == set(components["ItemIn"]["properties"])
     assert "token" not in components["InvitationOut"].get("required", [])
     assert {"age_days", "meetings_waited"} <= set(components["ItemRow"]["properties"])

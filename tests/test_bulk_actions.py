@@ -12,7 +12,7 @@ from conference.agenda.tables import AgendaItem
 from conference.meetings.tables import Invitation, Meeting
 from conference.tasks.tables import Task
 from conference.timefmt import now
-from tests.conftest import post_form
+from tests.conftest import post_form, send_notice
 from tests.factories import actor, make_meeting, make_past_meeting, unique
 from tests.test_tasks import MARKET, PLANNING, adopt, audit_actions, held_meeting, html
 
@@ -61,7 +61,7 @@ async def test_units_and_streets_cannot_bulk_act(as_user):
 async def test_sign_in_sheet_from_the_meeting_day(as_user):
     office = await as_user("office")
     future = await make_meeting()
-    assert (await post_form(office, f"/meetings/{future}/notify", {})).status_code == 303
+    assert (await send_notice(office, future)).status_code == 303
     page = html(await office.get(f"/meetings/{future}"))
     assert page.select_one("#signin-form") is None and page.select_one("#signin-later")
     invitations = await Invitation.select(Invitation.id).where(Invitation.meeting == future)
@@ -94,7 +94,7 @@ async def test_sign_in_sheet_from_the_meeting_day(as_user):
 async def test_hold_only_after_the_start_and_wrong_state_is_a_message(as_user):
     office = await as_user("office")
     meeting_id = await make_meeting(date=dt.date.today().isoformat(), start_time="23:58", end_time="23:59")
-    await post_form(office, f"/meetings/{meeting_id}/notify", {})
+    await send_notice(office, meeting_id)
     starts = (await Meeting.select(Meeting.starts_at).where(Meeting.id == meeting_id).first())["starts_at"]
     if starts > now():
         page = html(await office.get(f"/meetings/{meeting_id}"))

@@ -34,7 +34,7 @@ from conference.tasks import services as tasks
 from conference.tasks.tables import Resolution, Task, TaskReport
 from conference.timefmt import today
 from tests.browser import HOST, LiveServer, _server_env, conference_command, free_port, stop_server, wait_until_healthy
-from tests.conftest import DEMO_PASSWORD
+from tests.conftest import DEMO_PASSWORD, html
 from tests.factories import actor, make_meeting, make_past_meeting, unique
 
 BURST = 6  # requests fired at once; more than two so that both workers take some of them
@@ -122,7 +122,10 @@ async def test_change_notice_goes_out_once(office: httpx.AsyncClient) -> None:
         "kind": row["kind"], "title": row["title"], "date": (dt.date.today() + dt.timedelta(days=31)).isoformat(),
         "start_time": "14:00", "end_time": "16:00", "location": row["location"], "version": str(row["version"])})
 
-    statuses = await burst(office, f"/meetings/{meeting_id}/notify", [{}] * BURST)
+    # Confirmed once on the preview, posted many times (a double click, several tabs).
+    preview = html(await office.get(f"/meetings/{meeting_id}/notify"))
+    key = preview.find("input", attrs={"name": "confirm"})["value"]
+    statuses = await burst(office, f"/meetings/{meeting_id}/notify", [{"confirm": key}] * BURST)
 
     invitations = [r["id"] for r in await Invitation.select(Invitation.id).where(Invitation.meeting == meeting_id)]
     notices = await Notification.count().where(
@@ -215,3 +218,30 @@ async def test_progress_reports_never_conflict(unit: httpx.AsyncClient) -> None:
     assert statuses == Counter({303: BURST})  # an append is never a conflict
     assert await TaskReport.count().where((TaskReport.task == task["id"]) & (TaskReport.kind == "progress")) == BURST
 
+
+
+async def test_minutes_signed_at_once_get_distinct_document_numbers(server: LiveServer) -> None:
+    """Two 签发 at the same moment, one on each worker: each minutes gets its own 文号
+    (conference.documents.numbers: one UPDATE ... RETURNING on the counter row)."""
+    from conference.minutes import services as minutes_services
+
+    office_actor = await actor("office")
+    ids = []
+    for _ in range(BURST):
+        meeting_id, _items = await _held_meeting_with_items(1)
+        minutes_id = await minutes_services.start_minutes(office_actor, meeting_id)
+        await minutes_services.submit_minutes(office_actor, minutes_id, {})
+        ids.append(minutes_id)
+    convenor = await _client(server, "convenor")
+    try:
+        token = convenor.cookies.get("csrftoken", "")
+        responses = await asyncio.gather(*(convenor.post(f"/minutes/{m}/approve", data={"number": "1", "_csrf_token": token})
+                                           for m in ids))
+    finally:
+        await convenor.aclose()
+
+    assert all(r.status_code == 303 for r in responses), [(r.status_code, r.text[:200]) for r in responses]
+    rows = await Minutes.select(Minutes.doc_number, Minutes.status).where(Minutes.id.is_in(ids))
+    numbers = [r["doc_number"] for r in rows]
+    assert all(r["status"] == "published" for r in rows) and all(numbers), rows
+    assert len(set(numbers)) == BURST, numbers

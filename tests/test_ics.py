@@ -22,7 +22,7 @@ from conference.meetings import services
 from conference.meetings.tables import Invitation, Meeting
 from conference.notifications.tables import Notification
 from conference.registry.tables import Conference, MemberUnit
-from tests.conftest import post_form
+from tests.conftest import post_form, send_notice
 from tests.factories import LANSHAN_STREET, actor, conference_id, make_meeting, meeting_form, unique
 from tests.ics_support import SHANGHAI, UTC, assert_golden, assert_times, assert_wire_format, events_by_uid, parse_both
 from tests.tokens import sent_reply_token
@@ -347,7 +347,7 @@ async def test_removed_unit_gets_a_cancellation_for_its_copy(as_user):
 
     office = await as_user("office")
     meeting_id = await make_meeting()
-    await post_form(office, f"/meetings/{meeting_id}/notify", {})
+    await send_notice(office, meeting_id)
     inv = await Invitation.select().where(Invitation.meeting == meeting_id).first()
     assert (await post_form(office, f"/invitations/{inv['id']}/remove", {})).status_code == 303
     note = await Notification.select().where(

@@ -11,7 +11,7 @@ import pytest
 from conference.audit.tables import AuditEvent
 from conference.meetings.tables import Invitation, Meeting
 from conference.notifications.tables import Notification
-from tests.conftest import field_error, field_value, html, post_form
+from tests.conftest import field_error, field_value, html, post_form, send_notice
 from tests.factories import actor, make_meeting, make_past_meeting
 
 FIELDS = ("kind", "title", "date", "start_time", "end_time", "location", "presiding", "notes", "notice", "notice_reason")
@@ -147,7 +147,7 @@ async def test_a_meeting_cannot_be_held_while_units_hold_an_older_notice(as_user
     assert flash == f"还有 {invited} 个受邀单位收到的是变更前的会议通知，请先发送变更通知，再标记为已召开。"
     assert (await Meeting.select(Meeting.status).where(Meeting.id == meeting_id).first())["status"] == "notified"
 
-    assert (await post_form(office, f"/meetings/{meeting_id}/notify", {})).status_code == 303
+    assert (await send_notice(office, meeting_id)).status_code == 303
     page = html(await office.get(f"/meetings/{meeting_id}"))
     assert page.find(id="hold-blocked") is None and page.find(id="hold") is not None
     assert (await post_form(office, f"/meetings/{meeting_id}/hold", {})).status_code == 303

@@ -10,7 +10,7 @@ from conference.audit.tables import AuditEvent
 from conference.meetings.tables import Invitation, Meeting
 from conference.notifications.tables import Notification
 from conference.registry.tables import MemberUnit
-from tests.conftest import field_error, field_value, html, post_form
+from tests.conftest import field_error, field_value, html, post_form, send_notice
 from tests.factories import LANSHAN_STREET, actor, conference_id, make_meeting, make_past_meeting, meeting_form, unique
 from tests.querycount import count_queries
 
@@ -68,7 +68,7 @@ async def test_lifecycle_notify_reschedule_hold(as_user):
     # draft: cannot be held (a message on the page, not a bare 409)
     assert (await post_form(office, f"/meetings/{meeting_id}/hold", {})).status_code == 303
     assert "不能标记为已召开" in html(await office.get(f"/meetings/{meeting_id}")).select_one(".flash").get_text()
-    response = await post_form(office, f"/meetings/{meeting_id}/notify", {})
+    response = await send_notice(office, meeting_id)
     assert response.status_code == 303
     invited = await Invitation.count().where(Invitation.meeting == meeting_id)
     queued = await Notification.select(Notification.event).where(
@@ -76,7 +76,7 @@ async def test_lifecycle_notify_reschedule_hold(as_user):
             [r["id"] for r in await Invitation.select(Invitation.id).where(Invitation.meeting == meeting_id)]))
     assert len(queued) == invited and {q["event"] for q in queued} == {"meeting_notified"}
     # nothing left to notify
-    response = await post_form(office, f"/meetings/{meeting_id}/notify", {})
+    response = await send_notice(office, meeting_id)
     assert response.status_code == 303 and response.headers["location"] == f"/meetings/{meeting_id}"
     assert "所有受邀单位都已收到最新通知" in html(await office.get(f"/meetings/{meeting_id}")).select_one(".flash").get_text()
     # a change of place after notification: SEQUENCE+1, every invitation needs re-notification
@@ -117,7 +117,7 @@ async def test_hold_then_edit_or_cancel_is_refused(as_user):
 async def test_cancel_requires_reason_and_notifies(as_user):
     office = await as_user("office")
     meeting_id = await make_meeting()
-    await post_form(office, f"/meetings/{meeting_id}/notify", {})
+    await send_notice(office, meeting_id)
     response = await post_form(office, f"/meetings/{meeting_id}/cancel", {"reason": ""})
     assert response.status_code == 400 and field_error(response, "reason") == "请填写取消原因。"
     assert (await post_form(office, f"/meetings/{meeting_id}/cancel", {"reason": "与区委全会时间冲突"})).status_code == 303
@@ -125,7 +125,7 @@ async def test_cancel_requires_reason_and_notifies(as_user):
     assert meeting["status"] == "cancelled" and meeting["cancel_reason"] == "与区委全会时间冲突"
     ids = [r["id"] for r in await Invitation.select(Invitation.id).where(Invitation.meeting == meeting_id)]
     assert await Notification.count().where((Notification.event == "meeting_cancelled") & Notification.entity_id.is_in(ids)) == len(ids)
-    assert (await post_form(office, f"/meetings/{meeting_id}/notify", {})).status_code == 303  # refused, with a message
+    assert (await send_notice(office, meeting_id)).status_code == 303  # refused, with a message
     assert (await post_form(office, f"/meetings/{meeting_id}/cancel", {"reason": "x"})).status_code == 409
     assert await audit_actions(meeting_id) == ["create", "notify", "cancel"]
 
@@ -142,7 +142,7 @@ async def test_invitations_add_remove_and_sign_in(as_user):
     assert inv["role"] == "observer"
     # sign-in is for the day of the meeting, not a draft (refused with a message on the page)
     assert (await post_form(office, f"/invitations/{inv['id']}/attendance", {"attendance": "present"})).status_code == 303
-    await post_form(office, f"/meetings/{meeting_id}/notify", {})
+    await send_notice(office, meeting_id)
     assert (await post_form(office, f"/invitations/{inv['id']}/attendance", {"attendance": "present"})).status_code == 303
     assert not (await Invitation.select(Invitation.attendance).where(Invitation.id == inv["id"]).first())["attendance"]
     # from the meeting's day on it is recorded
@@ -191,13 +191,13 @@ async def test_scope_of_meetings(as_user):
     response = await office_lz.get(f"/meetings/{meeting_id}")
     assert response.status_code == 404
     assert "兰山会议" not in response.text
-    assert (await post_form(office_lz, f"/meetings/{meeting_id}/notify", {})).status_code == 404
+    assert (await send_notice(office_lz, meeting_id)).status_code == 404
     titles = [a.get_text() for a in html(await office_lz.get("/meetings?q=兰山会议")).select("table.meetings td a")]
     assert titles == []
     # the police unit is invited (member of 兰山街道) but sees the meeting only once notified
     unit = await as_user("unit_police")
     assert (await unit.get(f"/meetings/{meeting_id}")).status_code == 404
-    await post_form(await as_user("office"), f"/meetings/{meeting_id}/notify", {})
+    await send_notice(await as_user("office"), meeting_id)
     page = html(await unit.get(f"/meetings/{meeting_id}"))
     assert [r["data-unit"] for r in page.select("table.invitations tr[data-unit]")] == ["兰山派出所"]
     street_lz = await as_user("street_luozhuang")
@@ -207,7 +207,7 @@ async def test_scope_of_meetings(as_user):
     assert html(await street.get(f"/meetings/{meeting_id}")).select("table.invitations tr[data-unit]") == []
     for role in ("street", "unit", "convenor"):
         client = await as_user(role)
-        assert (await post_form(client, f"/meetings/{meeting_id}/notify", {})).status_code == 403
+        assert (await send_notice(client, meeting_id)).status_code == 403
         assert (await client.get("/meetings/new")).status_code == 403
 
 

@@ -17,7 +17,8 @@ async def meeting_context(meeting_id: int) -> dict[str, Any] | None:
     rows = await fetch(
         """SELECT m.id, m.uid, m.sequence, m.status, m.kind, m.title, m.starts_at, m.ends_at, m.location, m.notes,
                   m.cancel_reason, m.created_at, m.notified_at, m.conference, c.name AS conference_name,
-                  c.office_email, p.name AS presiding_name, p.title AS presiding_title
+                  c.office_email, p.name AS presiding_name, p.title AS presiding_title, m.requirements,
+                  m.reply_deadline, m.notice_number, m.version, c.office_contact, c.office_phone
            FROM meeting m JOIN conference c ON c.id = m.conference LEFT JOIN person p ON p.id = m.presiding
            WHERE m.id = {}""", meeting_id)
     if not rows:
@@ -27,7 +28,7 @@ async def meeting_context(meeting_id: int) -> dict[str, Any] | None:
         """SELECT a.id, a.title, s.name AS street_name FROM agenda_item a LEFT JOIN street s ON s.id = a.street
            WHERE a.meeting = {} ORDER BY a.position, a.id""", meeting_id)
     meeting["invitations"] = await fetch(
-        """SELECT i.id, i.unit, i.role, i.reply, i.token_revoked, i.notified_sequence,
+        """SELECT i.id, i.unit, i.role, i.reply, i.token_revoked, i.notified_sequence, i.replied_at,
                   u.name AS unit_name, u.liaison_email AS email
            FROM invitation i JOIN member_unit u ON u.id = i.unit WHERE i.meeting = {}
            ORDER BY i.role, u.sort_key, u.name, i.id""", meeting_id)

@@ -118,7 +118,8 @@ async def feed_rows(unit_id: int, day: dt.date | None = None) -> tuple[str, list
     meetings = await fetch(
         f"""SELECT m.id, m.uid, m.sequence, m.status, m.kind, m.title, m.starts_at, m.ends_at, m.location, m.notes,
                    m.cancel_reason, m.created_at, m.notified_at, m.changed_at, c.name AS conference_name, p.name AS presiding_name,
-                   p.title AS presiding_title
+                   p.title AS presiding_title, m.requirements, m.reply_deadline, m.notice_number, c.office_contact,
+                   c.office_phone, c.office_email
             FROM meeting m JOIN conference c ON c.id = m.conference LEFT JOIN person p ON p.id = m.presiding
             WHERE m.id IN ({invited}) AND m.status <> 'draft' AND m.starts_at >= {{}}
             ORDER BY m.starts_at, m.id""", unit_id, since)

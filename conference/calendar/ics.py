@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo
 from icalendar import Alarm, Calendar, Event, Timezone, vCalAddress, vDuration
 
 from conference.i18n import gettext as _
+from conference.meetings import notice
 from conference.timefmt import cn_date
 
 PRODID = "-//Joint Conference Office//Conference Tracking System 1.0//ZH"
@@ -102,23 +103,24 @@ def _utc(value: dt.datetime) -> dt.datetime:
     return value.astimezone(dt.UTC)
 
 
-def meeting_description(meeting: Mapping[str, Any], *, reply_url: str = "", page_url: str = "") -> str:
-    """Plain text: conference, presiding convenor, the agenda, the reply link, the meeting page."""
+def meeting_description(meeting: Mapping[str, Any], *, reply_url: str = "", page_url: str = "", details: bool = True) -> str:
+    """Plain text: conference, presiding convenor, the agenda, the notice's 参会要求, reply deadline
+    and office contact (conference.meetings.notice), the reply link, the meeting page."""
     lines = [_("联席会议：{name}").format(name=meeting["conference_name"])]
     if meeting.get("presiding_name"):
         lines.append(_("主持：{name} {title}").format(name=meeting["presiding_name"], title=meeting.get("presiding_title") or "").rstrip())
     if meeting.get("status") == CANCELLED:
         lines.append(_("会议已取消。取消原因：{reason}").format(reason=meeting.get("cancel_reason") or "—"))
-    agenda = meeting.get("agenda") or []
+    agenda = notice.agenda_lines(meeting)
     if agenda:
         lines.append(_("议程："))
-        for number, item in enumerate(agenda, 1):
-            street = item.get("street_name") or _("办公室")
-            lines.append(_("{n}. {title}（提请：{street}）").format(n=number, title=item["title"], street=street))
+        lines += agenda
     else:
         lines.append(_("议程：待定"))
     if meeting.get("notes"):
         lines.append(_("备注：{notes}").format(notes=meeting["notes"]))
+    if details and meeting.get("status") != CANCELLED:  # not for a unit taken off the list either
+        lines += notice.detail_lines(meeting)
     if reply_url:
         lines.append(_("请通过以下链接回复参会情况：{url}").format(url=reply_url))
     if page_url:
@@ -191,7 +193,7 @@ def invitation(
     event.add("dtend", _local(meeting["ends_at"], tz))
     if meeting.get("location"):
         event.add("location", meeting["location"])
-    description = meeting_description(meeting, reply_url=reply_url, page_url=page_url)
+    description = meeting_description(meeting, reply_url=reply_url, page_url=page_url, details=not uninvited)
     if uninvited and not cancelled:
         description = _("贵单位已不在本次会议的受邀名单中，无需再参加（会议照常举行）。") + "\n" + description
     event.add("description", description)
@@ -267,7 +269,8 @@ def feed_meeting_event(meeting: Mapping[str, Any], *, base_url: str, tz: ZoneInf
            meeting["starts_at"], meeting["ends_at"], meeting.get("location") or "", meeting["conference_name"],
            meeting.get("presiding_name") or "", meeting.get("presiding_title") or "", meeting.get("notes") or "",
            meeting.get("cancel_reason") or "", agenda, meeting.get("created_at"), meeting.get("notified_at"),
-           meeting.get("changed_at"), meeting["id"])
+           meeting.get("changed_at"), meeting["id"], meeting.get("requirements") or "", meeting.get("reply_deadline"),
+           meeting.get("office_contact") or "", meeting.get("office_phone") or "", meeting.get("office_email") or "")
     cached = EVENTS.get(key)
     if cached is not None:
         return cached

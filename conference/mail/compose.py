@@ -9,7 +9,8 @@ An invitation is what Outlook, Gmail and Apple Mail all recognise as a meeting r
         text/calendar; method=REQUEST; charset=UTF-8   (CANCEL for a cancellation)
       application/ics; name=invite.ics                 (attachment, for clients that ignore the part above)
 
-Other messages are multipart/alternative of text and HTML. Chinese subjects are RFC 2047 encoded by
+Other messages are multipart/alternative of text and HTML, inside multipart/mixed with the files
+when the row has attachments (the published minutes PDF). Chinese subjects are RFC 2047 encoded by
 the policy; bodies go as base64, so the message is 7-bit clean for any relay.
 
 Address headers (From, To) are written here, not by the policy: its folder drops the quotes of a
@@ -207,7 +208,9 @@ def _drop_inner_mime_version(message: EmailMessage) -> None:
 
 
 def compose(row: Mapping[str, Any], *, recipient_name: str = "", settings: Settings | None = None) -> EmailMessage:
-    """`row`: a notification (id, created_at, email, subject, body, ics)."""
+    """`row`: a notification (id, created_at, email, subject, body, ics) and its `attachments`
+    ({filename, content_type, data}, from conference.mail.attachments.for_messages): with any, the
+    message becomes multipart/mixed of the text (and calendar) and the files."""
     settings = settings or get_settings()
     message = EmailMessage(policy=SMTP)
     message["Subject"] = subject_header(row.get("subject"))
@@ -231,6 +234,10 @@ def compose(row: Mapping[str, Any], *, recipient_name: str = "", settings: Setti
         name = "cancel.ics" if method == "CANCEL" else "invite.ics"
         message.add_attachment(ics.encode("utf-8"), maintype="application", subtype="ics", filename=name,
                                params={"name": name})
+    for attachment in row.get("attachments") or ():  # files by reference (conference.mail.attachments)
+        maintype, _slash, subtype = str(attachment["content_type"]).partition("/")
+        message.add_attachment(bytes(attachment["data"]), maintype=maintype, subtype=subtype or "octet-stream",
+                               filename=header_text(attachment["filename"]) or "attachment")
     _drop_inner_mime_version(message)
     return message
 

@@ -44,6 +44,7 @@ from piccolo.engine.postgres import PostgresEngine
 from piccolo.querystring import QueryString
 
 from conference import db
+from conference.mail import attachments
 from conference.mail.compose import compose, eml_name
 from conference.settings import Settings, get_settings
 from conference.timefmt import now
@@ -349,6 +350,9 @@ async def deliver(rows: list[dict[str, Any]], transport: Transport, settings: Se
     pending = list(rows)  # claimed and not yet tried: released to the queue if this task is cancelled
     try:
         names = await _unit_names(rows)
+        files = await attachments.for_messages(int(r["id"]) for r in rows)
+        for row in rows:
+            row["attachments"] = files.get(int(row["id"]), [])
         try:
             await transport.open()
         except Exception as exc:  # noqa: BLE001 - connection refused, TLS or AUTH failure, timeout: every row retries

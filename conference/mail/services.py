@@ -13,6 +13,7 @@ from conference.audit.services import record
 from conference.calendar.ics import method_of
 from conference.errors import Conflict, NotFound
 from conference.i18n import gettext as _
+from conference.mail import attachments
 from conference.mail.compose import compose, eml_name
 from conference.meetings.services import require_manager
 from conference.notifications.tables import Notification
@@ -62,6 +63,7 @@ async def message_for(actor: Actor, notification_id: int) -> dict[str, Any]:
         condition).first()
     if row is None:
         raise NotFound(MESSAGE_NOT_FOUND)
+    row["attachments"] = (await attachments.for_messages([notification_id])).get(notification_id, [])
     return row
 
 

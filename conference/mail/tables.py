@@ -8,6 +8,8 @@ from piccolo.columns import ForeignKey, Integer, OnDelete, Serial, Text, Timesta
 from piccolo.table import Table
 
 from conference.meetings.tables import Invitation, Meeting
+from conference.minutes.tables import MinutesPublication
+from conference.notifications.tables import Notification
 from conference.registry.tables import Conference
 
 # applied: the unit's reply was recorded; stale: it answered an older SEQUENCE; unmatched: no
@@ -34,3 +36,17 @@ class CalendarReply(Table, tablename="calendar_reply"):
     invitation = ForeignKey(Invitation, null=True, on_delete=OnDelete.set_null)
     conference = ForeignKey(Conference, null=True, index=True, on_delete=OnDelete.set_null)
     received_at = Timestamptz()
+
+
+class NotificationAttachment(Table, tablename="notification_attachment"):
+    """A file an outbox message carries. A published minutes PDF is referenced, not copied: its
+    bytes are stored once in minutes_publication, whatever the number of recipients; the sender
+    reads them when it composes the message (conference.mail.sender)."""
+
+    id = Serial(primary_key=True)
+    notification = ForeignKey(Notification, index=True, on_delete=OnDelete.cascade)
+    publication = ForeignKey(MinutesPublication, null=True, index=True, on_delete=OnDelete.restrict)
+    filename = Varchar(length=200, default="")
+    content_type = Varchar(length=80, default="application/pdf")
+    size = Integer(default=0)
+    sha256 = Varchar(length=64, default="")

@@ -20,7 +20,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
@@ -39,6 +40,7 @@ from conference.meetings.tables import Invitation, Meeting, SpecialMeetingReques
 from conference.notifications.services import mask_links, recent_for
 from conference.records import get_or_404
 from conference.registry.api import MAX_ID, READ_ERRORS, WRITE_ERRORS, PageNo, PerPage, Q, RecordId, _fields, _merge, _responses
+from conference.settings import get_settings
 from conference.timefmt import local, today
 from conference.web.auth import actor_of
 from conference.web.listing import PER_PAGE, paginate
@@ -95,7 +97,8 @@ def relabelled(labels: Mapping[str, str]) -> Callable[[Request[Any, Any, Any], V
 MEETING_LABELS = {
     "conference": _("联席会议"), "kind": _("会议类型"), "status": _("会议状态"), "title": _("会议名称"),
     "date": _("会议日期"), "start_time": _("开始时间"), "end_time": _("结束时间"), "location": _("会议地点"),
-    "presiding": _("主持召集人"), "notes": _("备注"), "reason": _("取消原因"), "start": _("开始日期"), "end": _("结束日期"),
+    "presiding": _("主持召集人"), "notes": _("备注"), "requirements": _("参会要求"), "reply_deadline": _("回执截止时间"),
+    "reason": _("取消原因"), "start": _("开始日期"), "end": _("结束日期"),
     "unit": _("单位"), "role": _("邀请身份"), "attendance": _("签到情况"), "reply": _("参会情况"),
     "attendee_name": _("参会人姓名"), "attendee_title": _("参会人职务"), "leave_reason": _("请假事由"), "sort": _("排序字段"),
 }
@@ -208,6 +211,9 @@ class MeetingDetail(msgspec.Struct):
     uid: str
     sequence: int
     notes: str
+    requirements: str  # 参会要求; "" = the default text of the notice
+    reply_deadline: dt.datetime | None  # 回执截止时间, before starts_at
+    notice_number: str  # 文号 of the 会议通知, "" before the first notice
     cancel_reason: str
     notified_at: dt.datetime | None
     version: int
@@ -233,6 +239,8 @@ class MeetingIn(msgspec.Struct, forbid_unknown_fields=True):
     location: str | None = None
     presiding: int | None = None
     notes: str | None = None
+    requirements: str | None = None
+    reply_deadline: dt.datetime | None = None
 
 
 class MeetingPatch(msgspec.Struct, forbid_unknown_fields=True):
@@ -245,6 +253,8 @@ class MeetingPatch(msgspec.Struct, forbid_unknown_fields=True):
     location: str | msgspec.UnsetType | None = msgspec.UNSET
     presiding: int | msgspec.UnsetType | None = msgspec.UNSET
     notes: str | msgspec.UnsetType | None = msgspec.UNSET
+    requirements: str | msgspec.UnsetType | None = msgspec.UNSET
+    reply_deadline: dt.datetime | msgspec.UnsetType | None = msgspec.UNSET
 
 
 class CancelIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -390,7 +400,30 @@ def _stored_form(meeting: Mapping[str, Any]) -> dict[str, Any]:
     start, end = local(meeting["starts_at"]), local(meeting["ends_at"])
     return {"kind": meeting["kind"], "title": meeting["title"], "date": start.date(), "start_time": f"{start:%H:%M}",
             "end_time": f"{end:%H:%M}", "location": meeting["location"], "presiding": meeting["presiding"],
-            "notes": meeting["notes"]}
+            "notes": meeting["notes"], "requirements": meeting["requirements"], "reply_deadline": meeting["reply_deadline"]}
+
+
+def _as_form(fields: dict[str, Any]) -> dict[str, Any]:
+    """The API's reply_deadline (a date-time; without an offset it is Beijing time) as the meeting
+    form's reply_date and reply_time, which the service reads."""
+    deadline = fields.pop("reply_deadline", None)
+    if isinstance(deadline, dt.datetime) and deadline.tzinfo is None:
+        deadline = deadline.replace(tzinfo=get_settings().tz)
+    return {**fields, **services.reply_deadline_fields(deadline)}
+
+
+@asynccontextmanager
+async def _deadline_errors() -> AsyncIterator[None]:
+    """The service reports the reply deadline as the form's two fields; the API has one."""
+    try:
+        yield
+    except ValidationFailed as exc:
+        errors = dict(exc.errors)
+        for name in ("reply_date", "reply_time"):
+            if name in errors:
+                errors.setdefault("reply_deadline", errors.pop(name))
+                errors.pop(name, None)
+        raise ValidationFailed(errors) from None
 
 
 async def _invitation_row(invitation_id: int) -> dict[str, Any]:
@@ -474,10 +507,11 @@ async def create_meeting(request: Request[Any, Any, Any], data: MeetingIn) -> Me
     """新建会议草稿，按会议当日的成员名单生成受邀单位；不填 presiding 时为现任召集人。
     kind 取 plenary（全体会议）或 special（专题会议）；date 如 2026-11-29，start_time、end_time 如 09:00（北京时间）。"""
     actor = actor_of(request)
-    fields = _fields(data)
+    fields = _as_form(_fields(data))
     conference_id = _conference_ref(fields.pop("conference", None))
     try:
-        meeting_id = await services.create_meeting(actor, conference_id, fields)
+        async with _deadline_errors():
+            meeting_id = await services.create_meeting(actor, conference_id, fields)
     except NotFound:  # a conference out of scope is reported as missing, never used
         raise ValidationFailed({"conference": _("所选联席会议不存在。")}) from None
     return await _detail(actor, meeting_id)
@@ -490,7 +524,8 @@ async def update_meeting(request: Request[Any, Any, Any], meeting_id: RecordId, 
     名称后 sequence 加 1，并在同一次保存中向全部受邀单位发送变更通知。"""
     actor = actor_of(request)
     stored = await services.managed_meeting(actor, meeting_id)
-    await services.update_meeting(actor, meeting_id, _merge(_stored_form(stored), data))
+    async with _deadline_errors():
+        await services.update_meeting(actor, meeting_id, _as_form(_merge(_stored_form(stored), data)))
     return await _detail(actor, meeting_id)
 
 

@@ -18,13 +18,14 @@ from litestar.response import Redirect, Template
 
 from conference.accounts import throttle
 from conference.accounts.actor import Actor
+from conference.calendar.data import meeting_context
 from conference.errors import NotFound
 from conference.i18n import gettext as _
-from conference.meetings import services, views
+from conference.meetings import notice, services, views
 from conference.meetings.tables import Invitation, Meeting
 from conference.records import get_or_404
 from conference.registry.tables import Conference, MemberUnit
-from conference.timefmt import local
+from conference.timefmt import local, now
 from conference.web.auth import actor_of
 from conference.web.fields import Field
 from conference.web.forms import submit
@@ -61,10 +62,24 @@ def _initial(invitation: dict[str, Any]) -> dict[str, str]:
             "attendee_title": invitation["attendee_title"], "leave_reason": invitation["leave_reason"]}
 
 
+async def _notice(invitation: dict[str, Any], meeting: dict[str, Any]) -> dict[str, Any]:
+    """What the 会议通知 says beyond time and place (conference.meetings.notice): the same as the
+    e-mail and the .ics carry."""
+    calendar = await meeting_context(int(meeting["id"])) or {}
+    return {
+        "presiding": notice.presiding(calendar), "agenda": calendar.get("agenda") or [],
+        "requirements": notice.requirements(calendar), "deadline": notice.deadline(calendar),
+        "contact": notice.contact(calendar),
+        "overdue": notice.is_late(now(), meeting["reply_deadline"]),
+        "late": invitation["reply"] != "pending" and notice.is_late(invitation["replied_at"], meeting["reply_deadline"]),
+    }
+
+
 async def _context(invitation: dict[str, Any], meeting: dict[str, Any]) -> dict[str, Any]:
     unit = await MemberUnit.select(MemberUnit.name).where(MemberUnit.id == invitation["unit"]).first()
     conference = await Conference.select(Conference.name).where(Conference.id == meeting["conference"]).first()
     return {
+        "notice": await _notice(invitation, meeting),
         "invitation": invitation,
         "meeting": meeting,
         "unit_name": unit["name"] if unit else "",

@@ -10,7 +10,7 @@ import urllib.parse
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from litestar import Request, get, post
+from litestar import Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
@@ -18,9 +18,10 @@ from conference.accounts.actor import Actor
 from conference.accounts.scope import visible_conference_ids
 from conference.db import fetch
 from conference.errors import Conflict, DomainError, ValidationFailed
+from conference.forms import download_disposition
 from conference.holidays.services import days_between as holiday_days
 from conference.i18n import gettext as _
-from conference.meetings import services, views
+from conference.meetings import notice, services, views
 from conference.meetings.tables import Invitation
 from conference.registry.tables import Person
 from conference.settings import get_settings
@@ -149,6 +150,10 @@ async def _meeting_fields(actor: Actor, with_conference: bool) -> list[Field]:
         Field("presiding", _("主持召集人"), "select",
               options=[("", _("（默认：现任召集人）"))] + [(str(p["id"]), f"{p['name']} {p['title']}") for p in persons]),
         Field("notes", _("备注"), "textarea", max_length=2000),
+        Field("requirements", _("参会要求"), "textarea", max_length=2000,
+              help=_("印在会议通知、邮件和回执页上；留空则使用默认要求。")),
+        Field("reply_date", _("回执截止日期"), "date", help=_("须早于会议开始时间；逾期仍可回复，将标注为逾期回复。")),
+        Field("reply_time", _("回执截止时间"), "time", help=_("不填则为当日 17:00。")),
     ]
     return fields
 
@@ -175,6 +180,7 @@ async def meeting_new(request: Request[Any, Any, Any]) -> Template:
     form = {k: query[k][:120] for k in ("conference", "kind", "title", "date") if query.get(k)}
     form.setdefault("start_time", "09:00")
     form.setdefault("end_time", "11:00")
+    form.setdefault("requirements", notice.DEFAULT_REQUIREMENTS)
     return render(request, "form_page.html", fields=await _meeting_fields(actor, True), form=form, errors={},
                   title=_("新建会议"), back="/meetings")
 
@@ -200,7 +206,8 @@ async def _detail_context(actor: Actor, meeting_id: int) -> dict[str, Any]:
         context["unit_options"] = [("", _("请选择"))] + [(str(u["id"]), u["name"]) for u in units]
     context.update(kind_labels=services.KIND_LABELS, status_labels=services.STATUS_LABELS,
                    display_labels=views.DISPLAY_STATUS_LABELS, reply_labels=services.REPLY_LABELS, attendance_labels=services.ATTENDANCE_LABELS,
-                   role_labels=services.ROLE_LABELS, base_url=get_settings().base_url)
+                   role_labels=services.ROLE_LABELS, base_url=get_settings().base_url,
+                   default_requirements=notice.DEFAULT_REQUIREMENTS)
     from conference.agenda.services import OUTCOME_LABELS, URGENCY_LABELS
     from conference.agenda.services import STATUS_LABELS as ITEM_STATUS
 
@@ -226,7 +233,8 @@ def _edit_form(meeting: dict[str, Any]) -> dict[str, str]:
     return {"kind": meeting["kind"], "title": meeting["title"], "date": start.date().isoformat(),
             "start_time": f"{start:%H:%M}", "end_time": f"{end:%H:%M}", "location": meeting["location"],
             "presiding": str(meeting["presiding"] or ""), "notes": meeting["notes"], "version": str(meeting["version"]),
-            "notice": "send"}
+            "notice": "send", "requirements": meeting["requirements"] or notice.DEFAULT_REQUIREMENTS,
+            **services.reply_deadline_fields(meeting["reply_deadline"])}
 
 
 @get("/meetings/{meeting_id:int}/edit", opt={"roles": OFFICE}, include_in_schema=False)
@@ -286,14 +294,43 @@ async def _invitation_meeting(actor: Actor, invitation_id: int) -> int:
     return int(meeting["id"])
 
 
-@post("/meetings/{meeting_id:int}/notify", opt={"roles": OFFICE}, include_in_schema=False)
-async def meeting_notify(request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Redirect:
+@get("/meetings/{meeting_id:int}/notify", opt={"roles": OFFICE}, include_in_schema=False)
+async def meeting_notify_preview(request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Template | Redirect:
+    """The confirm step of 发送通知: the units it goes to and the message one of them (?unit=)
+    receives; the notice goes out only from this page's form."""
     actor = actor_of(request)
     try:
-        count = await _or_back(f"/meetings/{meeting_id}", services.notify_meeting(actor, meeting_id))
+        preview = await _or_back(f"/meetings/{meeting_id}", services.notice_preview(
+            actor, meeting_id, parse_id(request.query_params.get("unit"))))
     except _Back as back:
         return redirect(back.url, back.message)
+    return render(request, "meetings/notify_preview.html", **preview, role_labels=services.ROLE_LABELS)
+
+
+@post("/meetings/{meeting_id:int}/notify", opt={"roles": OFFICE}, include_in_schema=False)
+async def meeting_notify(request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Redirect:
+    """Sends only what the office confirmed on the preview (its recipients key); a post without
+    it (an old page, a crafted form) goes to the preview instead of sending."""
+    actor = actor_of(request)
+    confirmed = (await form_data(request)).get("confirm")
+    try:
+        if not isinstance(confirmed, str) or not confirmed:
+            # 404 out of scope; nothing to send: the meeting page says why; else: preview first.
+            await _or_back(f"/meetings/{meeting_id}", services.notice_recipients(actor, meeting_id))
+            return redirect(f"/meetings/{meeting_id}/notify", _("请先预览通知内容，确认后再发送。"))
+        count = await _or_back(f"/meetings/{meeting_id}/notify", services.notify_meeting(actor, meeting_id, confirmed=confirmed))
+    except _Back as exc:
+        return redirect(exc.url, exc.message)
     return redirect(f"/meetings/{meeting_id}", _("已向 {n} 个单位发送会议通知。").format(n=count))
+
+
+@get("/meetings/{meeting_id:int}/notice.pdf", opt={"roles": OFFICE}, include_in_schema=False)
+async def meeting_notice_pdf(request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Response[bytes]:
+    """The 会议通知 as an A4 PDF (made from the records as they stand: never cached)."""
+    content, filename, ascii_name = await services.notice_pdf(actor_of(request), meeting_id)
+    return Response(content=content, media_type="application/pdf", headers={
+        "Content-Disposition": download_disposition(filename, ascii_name=ascii_name, inline=True),
+        "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})
 
 
 @post("/meetings/{meeting_id:int}/hold", opt={"roles": OFFICE}, include_in_schema=False)
@@ -388,5 +425,6 @@ async def invitation_revoke(request: Request[Any, Any, Any], invitation_id: From
 
 ROUTES = [
     meeting_list, meeting_calendar, plenaries, meeting_new, meeting_create, meeting_page, meeting_edit, meeting_update,
-    meeting_notify, meeting_hold, meeting_sign_in, meeting_cancel, invitation_add, invitation_remove, invitation_attendance, invitation_revoke,
+    meeting_notify_preview, meeting_notify, meeting_notice_pdf,
+    meeting_hold, meeting_sign_in, meeting_cancel, invitation_add, invitation_remove, invitation_attendance, invitation_revoke,
 ]

@@ -19,12 +19,13 @@ from conference.calendar.data import meeting_context, render_invitation
 from conference.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from conference.forms import FormReader
 from conference.i18n import gettext as _
+from conference.meetings import notice
 from conference.meetings.tables import Invitation, Meeting, SpecialMeetingRequest
 from conference.notifications.services import queue
 from conference.records import get_or_404, insert_audited, update_audited
 from conference.registry.tables import Conference, ConvenorAppointment, Membership, MemberUnit, Person
 from conference.settings import get_settings
-from conference.timefmt import cn_date, cn_datetime, local, now
+from conference.timefmt import cn_date, cn_datetime, local, now, today
 
 KIND_LABELS = {"plenary": _("全体会议"), "special": _("专题会议")}
 STATUS_LABELS = {
@@ -119,9 +120,33 @@ async def _meeting_values(actor: Actor, data: Mapping[str, Any], conference_id: 
     if presiding is not None and not await Person.exists().where(Person.id == presiding):
         form.fail("presiding", _("所选召集人不存在。"))
     notes = form.text("notes", _("备注"), max_length=2000)
+    requirements = form.text("requirements", _("参会要求"), max_length=2000)
+    reply_deadline = _reply_deadline(form, starts_at)
     form.done()
     return {"kind": kind, "title": title, "starts_at": starts_at, "ends_at": ends_at, "location": location,
-            "presiding": presiding, "notes": notes}
+            "presiding": presiding, "notes": notes, "requirements": requirements, "reply_deadline": reply_deadline}
+
+
+def reply_deadline_fields(deadline: dt.datetime | None) -> dict[str, str]:
+    """A reply deadline as the meeting form's reply_date and reply_time (the edit form, the API)."""
+    if deadline is None:
+        return {"reply_date": "", "reply_time": ""}
+    moment = local(deadline)
+    return {"reply_date": moment.date().isoformat(), "reply_time": f"{moment:%H:%M}"}
+
+
+def _reply_deadline(form: FormReader, starts_at: dt.datetime | None) -> dt.datetime | None:
+    """回执截止时间 (optional): a date and a time, before the meeting starts."""
+    day = form.date("reply_date", _("回执截止日期"))
+    clock = form.text("reply_time", _("回执截止时间"), max_length=5)
+    if day is None:
+        if clock:
+            form.fail("reply_date", _("填写了回执截止时间，请同时填写回执截止日期。"))
+        return None
+    deadline = _local(day, clock or "17:00", form, "reply_time", _("回执截止时间"))
+    if deadline and starts_at and deadline >= starts_at:
+        form.fail("reply_date", _("回执截止时间必须早于会议开始时间。"))
+    return deadline
 
 
 async def active_member_ids(conference_id: int, day: dt.date) -> list[int]:
@@ -276,37 +301,97 @@ def _meeting_text(meeting: Mapping[str, Any]) -> str:
         title=meeting["title"], start=cn_datetime(meeting["starts_at"]), location=meeting["location"])
 
 
-async def notify_meeting(actor: Actor, meeting_id: int) -> int:
+def notice_message(calendar: Mapping[str, Any], inv: Mapping[str, Any], token: str) -> dict[str, Any]:
+    """The notice one invited unit receives: event, subject, body (the complete 会议通知 of
+    conference.meetings.notice and the unit's personal reply link) and the .ics. notify_meeting
+    queues it; the preview shows it, so the office confirms exactly what will be sent."""
+    changed = inv["notified_sequence"] is not None
+    subject = (_("【会议变更】{title}") if changed else _("【会议通知】{title}")).format(title=calendar["title"])
+    url = f"{get_settings().base_url}/r/{token}"
+    body = notice.text(calendar) + "\n" + _("请通过以下链接回复参会情况：{url}").format(url=url)
+    if changed and inv["reply"] == "pending" and inv["replied_at"] is not None:  # reset by ask_to_reconfirm
+        body = _("会议的日期、时间或地点已变更，贵单位此前的回复已失效，请重新确认是否参会。") + "\n" + body
+    return {"event": "meeting_updated" if changed else "meeting_notified", "subject": subject, "body": body,
+            "ics": render_invitation(calendar, inv["unit"], reply_token=token)}
+
+
+def _to_notify(calendar: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The invitations not yet told of the meeting's current version (SEQUENCE)."""
+    return [i for i in calendar["invitations"]
+            if i["notified_sequence"] is None or i["notified_sequence"] < calendar["sequence"]]
+
+
+async def _notice_context(meeting: Mapping[str, Any]) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The meeting as the notice shows it and the invitations to notify; Conflict when there are none."""
+    if meeting["status"] not in EDITABLE:
+        raise _wrong_state(meeting["status"], _("发送通知"))
+    calendar = await meeting_context(int(meeting["id"]))
+    assert calendar is not None  # the meeting exists: the caller has just read it
+    if not calendar["invitations"]:
+        raise Conflict(_("会议还没有邀请任何单位，不能发送通知。"))
+    pending = _to_notify(calendar)
+    if not pending:
+        raise Conflict(_("所有受邀单位都已收到最新通知。"))
+    return calendar, pending
+
+
+async def notice_recipients(actor: Actor, meeting_id: int) -> list[dict[str, Any]]:
+    """The invitations a notice would go to now (Conflict when none, 404 out of scope)."""
+    _calendar, pending = await _notice_context(await managed_meeting(actor, meeting_id))
+    return pending
+
+
+def recipients_key(pending: list[dict[str, Any]], version: int) -> str:
+    """What the office confirmed: the meeting's version and the invitations previewed. A change of
+    either between preview and confirmation refuses the sending (the office previews again)."""
+    return f"{version}:" + ",".join(str(i["id"]) for i in sorted(pending, key=lambda i: i["id"]))
+
+
+async def notice_preview(actor: Actor, meeting_id: int, unit_id: int | None) -> dict[str, Any]:
+    """The confirm step: the units the notice goes to, and the message one of them (`unit_id`, else
+    the first) will receive, composed as the sender composes it (its reply link shown masked: the
+    real one is made when the notice is sent)."""
+    from conference.mail.compose import compose, summary  # mail presents the outbox; meetings do not depend on it otherwise
+    from conference.notifications.services import mask_links
+
+    meeting = await managed_meeting(actor, meeting_id)
+    calendar, pending = await _notice_context(meeting)
+    chosen = next((i for i in pending if i["unit"] == unit_id), pending[0])
+    message = notice_message(calendar, chosen, "preview")
+    row = {"id": 0, "created_at": now(), "email": chosen.get("email") or "", **message}
+    mail = summary(compose(row, recipient_name=chosen["unit_name"]))
+    mail["text"] = mask_links(mail["text"])
+    return {"meeting": meeting, "calendar": calendar, "recipients": pending, "chosen": chosen, "mail": mail,
+            "key": recipients_key(pending, meeting["version"])}
+
+
+async def notify_meeting(actor: Actor, meeting_id: int, *, confirmed: str | None = None) -> int:
     """Send (or re-send after a change) the invitation to every unit not yet told of the current
-    version. Returns how many were queued."""
+    version. `confirmed`: the preview's recipients_key, when the office confirmed a preview; a
+    different key (the meeting or its invitees changed meanwhile) is refused. Returns how many
+    were queued."""
     async with db.atomic(Meeting, meeting_id):
         meeting = await managed_meeting(actor, meeting_id)
-        if meeting["status"] not in EDITABLE:
-            raise _wrong_state(meeting["status"], _("发送通知"))
-        invitations = await Invitation.select(Invitation.id, Invitation.unit, Invitation.notified_sequence, Invitation.reply,
-                                              Invitation.replied_at).where(Invitation.meeting == meeting_id)
-        if not invitations:
-            raise Conflict(_("会议还没有邀请任何单位，不能发送通知。"))
-        pending = [i for i in invitations if i["notified_sequence"] is None or i["notified_sequence"] < meeting["sequence"]]
-        if not pending:
-            raise Conflict(_("所有受邀单位都已收到最新通知。"))
-        base = get_settings().base_url
-        calendar = await meeting_context(meeting_id)  # the iCalendar invitation (REQUEST) attached to each message
+        calendar, pending = await _notice_context(meeting)
+        if confirmed is not None and confirmed != recipients_key(pending, meeting["version"]):
+            raise Conflict(_("预览之后会议或受邀单位已有变化，请重新预览后再确认发送。"))
+        first: dict[str, Any] = {}
+        if meeting["status"] == "draft":
+            first["notified_at"] = now()
+            if not meeting["notice_number"]:  # the 会议通知's 文号: given once, at the first notice, and printed on it
+                from conference.documents import numbers  # documents depend on meetings, not the reverse
+
+                first["notice_number"] = calendar["notice_number"] = await numbers.assign(meeting["conference"], today().year)
         for inv in pending:
-            changed = inv["notified_sequence"] is not None
-            subject = (_("【会议变更】{title}") if changed else _("【会议通知】{title}")).format(title=meeting["title"])
             # Every notice carries a new link (the table keeps only hashes, so an earlier one cannot
             # be repeated); the link of an earlier notice stops working.
             token = await new_reply_token(inv["id"])
-            body = _meeting_text(meeting) + "\n" + _("请通过以下链接回复参会情况：{url}").format(url=f"{base}/r/{token}")
-            if changed and inv["reply"] == "pending" and inv["replied_at"] is not None:  # reset by ask_to_reconfirm
-                body = _("会议的日期、时间或地点已变更，贵单位此前的回复已失效，请重新确认是否参会。") + "\n" + body
-            await queue("meeting_updated" if changed else "meeting_notified", conference_id=meeting["conference"], subject=subject, body=body,
-                        unit_id=inv["unit"], entity="invitation", entity_id=inv["id"],
-                        ics=render_invitation(calendar, inv["unit"], reply_token=token) if calendar else None)
+            message = notice_message(calendar, inv, token)
+            await queue(message["event"], conference_id=meeting["conference"], subject=message["subject"], body=message["body"],
+                        unit_id=inv["unit"], entity="invitation", entity_id=inv["id"], ics=message["ics"])
             await Invitation.update({Invitation.notified_sequence: meeting["sequence"]}).where(Invitation.id == inv["id"])
         if meeting["status"] == "draft":
-            await _transition(actor, meeting, "notified", "notify", notified_at=now())
+            await _transition(actor, meeting, "notified", "notify", **first)
         else:
             await record(actor, "renotify", "meeting", meeting_id, after={"units": len(pending)},
                          conference_id=meeting["conference"])
@@ -350,6 +435,22 @@ async def cancel_meeting(actor: Actor, meeting_id: int, data: Mapping[str, Any])
                             body=_meeting_text(meeting) + "\n" + _("取消原因：{reason}").format(reason=reason),
                             unit_id=inv["unit"], entity="invitation", entity_id=inv["id"],
                             ics=render_invitation(calendar, inv["unit"]) if calendar else None)
+
+
+async def notice_pdf(actor: Actor, meeting_id: int) -> tuple[bytes, str, str]:
+    """The 会议通知 as an A4 PDF in the official style of the minutes (templates/pdf/meeting_notice.html,
+    rendered by conference.minutes.pdf): for the office. Returns the bytes, the Chinese file name
+    and an ASCII one."""
+    from conference.minutes import pdf  # the minutes' renderer and fonts; minutes depend on meetings
+
+    meeting = await managed_meeting(actor, meeting_id)
+    calendar = await meeting_context(meeting_id)
+    assert calendar is not None
+    units = [i["unit_name"] for i in calendar["invitations"]]
+    issued = local(meeting["notified_at"]).date() if meeting["notified_at"] else today()
+    context = notice.pdf_context(calendar, units=units, date=issued)
+    content = await pdf.render_template("pdf/meeting_notice.html", context)
+    return content, f"{context['doc_title']}.pdf", f"meeting-{meeting_id}-notice.pdf"
 
 
 # ---------------------------------------------------------------- invitations

@@ -27,6 +27,12 @@ class Meeting(Table, tablename="meeting"):
     uid = Varchar(length=80, unique=True)
     sequence = Integer(default=0)
     notes = Text(default="")
+    requirements = Text(default="")  # 参会要求 of the notice ("" = services.DEFAULT_REQUIREMENTS)
+    # 回执截止时间: before starts_at; a reply after it is still taken and shown as 逾期回复.
+    reply_deadline = Timestamptz(null=True, default=None)
+    # 文号 of the 会议通知 (兰联办〔2026〕7号), given once at the first notice (conference.documents.numbers);
+    # "" before, or when the office has no 代字.
+    notice_number = Varchar(length=40, default="")
     cancel_reason = Text(default="")
     notified_at = Timestamptz(null=True, default=None)
     version = Integer(default=1)

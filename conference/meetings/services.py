@@ -301,7 +301,7 @@ def _meeting_text(meeting: Mapping[str, Any]) -> str:
         title=meeting["title"], start=cn_datetime(meeting["starts_at"]), location=meeting["location"])
 
 
-def notice_message(calendar: Mapping[str, Any], inv: Mapping[str, Any], token: str) -> dict[str, Any]:
+def notice_message(calendar: dict[str, Any], inv: Mapping[str, Any], token: str) -> dict[str, Any]:
     """The notice one invited unit receives: event, subject, body (the complete 会议通知 of
     conference.meetings.notice and the unit's personal reply link) and the .ics. notify_meeting
     queues it; the preview shows it, so the office confirms exactly what will be sent."""

@@ -20,7 +20,7 @@ EXPECTED: dict[str, dict[str, list[str]]] = {
         "督办": ["/tasks"],
         "统计": ["/supervision", "/supervision/assessment", "/supervision/bulletin", "/supervision/ledger"],
         "登记": ["/registry/conferences", "/registry/units", "/registry/streets", "/registry/convenors", "/holidays"],
-        "系统": ["/accounts/units", "/outbox", "/mail/dead-letters", "/mail/replies", "/audit", "/admin/users", "/admin/fonts"],
+        "系统": ["/accounts/units", "/outbox", "/mail/dead-letters", "/mail/replies", "/integrations", "/audit", "/admin/users", "/admin/fonts"],
     },
     "office": {
         "会议": ["/meetings", "/meetings/calendar", "/special-requests", "/meetings/plenaries"],
@@ -28,7 +28,7 @@ EXPECTED: dict[str, dict[str, list[str]]] = {
         "督办": ["/tasks"],
         "统计": ["/supervision", "/supervision/assessment", "/supervision/bulletin", "/supervision/ledger"],
         "登记": ["/registry/conferences", "/registry/units", "/registry/streets", "/registry/convenors", "/holidays"],
-        "系统": ["/accounts/units", "/outbox", "/mail/dead-letters", "/mail/replies", "/audit"],
+        "系统": ["/accounts/units", "/outbox", "/mail/dead-letters", "/mail/replies", "/integrations", "/audit"],
     },
     "convenor": {
         "会议": ["/meetings", "/meetings/calendar", "/special-requests", "/meetings/plenaries", "/holidays"],
@@ -92,7 +92,7 @@ async def test_every_top_level_page_is_in_some_roles_menu(as_user: Any, app: Any
         top, groups = nav_of(html(await (await as_user(username)).get("/")))
         menus[username] = set(top) | {h for links in groups.values() for h in links}
     reached_otherwise = {"/account", "/search", "/accounts/streets", "/accounts/convenors", "/registry/units/import",
-                         "/healthz", "/login", "/forgot-password"}
+                         "/healthz", "/login", "/forgot-password", "/integrations/deliveries"}
     for path, roles in route_roles(app).items():
         if "{" in path or path.startswith(("/api", "/static", "/schema", "/feeds")) or path.endswith(("/new", ".xlsx", ".csv", ".pdf")):
             continue

@@ -321,6 +321,17 @@ async def test_form_refuses_unsafe_urls_and_keeps_input(as_user: Any, monkeypatc
     monkeypatch.setenv("WEBHOOK_ALLOW_HTTP_LOOPBACK", "1")
 
 
+async def test_a_malformed_url_is_a_message_not_a_500(as_user: Any) -> None:
+    """urlsplit raises ValueError for an unbalanced or invalid [IPv6] host: the form says so beside the field."""
+    office = await as_user("office")
+    for url in ("https://[::1", "https://[zz]/hook"):
+        response = await _create(office, url=url, name="格式错误")
+        assert response.status_code == 400, (url, response.status_code)
+        page = html(response)
+        assert "https://" in page.select_one("#e-url").get_text()
+        assert page.select_one("#f-name")["value"] == "格式错误"
+
+
 async def test_each_office_sees_only_its_own_targets(as_user: Any, receiver: Receiver) -> None:
     target_id, _secret = await _webhook(as_user, receiver)
     office = await as_user("office")
@@ -360,3 +371,31 @@ async def test_no_event_rows_without_a_target() -> None:
     await _cancel_a_meeting()
     after = await db.fetch("SELECT COUNT(*) AS n FROM integration_event")
     assert after[0]["n"] == before[0]["n"]
+
+
+async def test_a_change_that_rolls_back_leaves_no_delivery(as_user: Any, receiver: Receiver) -> None:
+    from conference.meetings.services import cancel_meeting
+
+    target_id, _secret = await _webhook(as_user, receiver)
+    meeting_id = await make_meeting()
+    with pytest.raises(RuntimeError):
+        async with db.atomic():
+            await cancel_meeting(await actor("office"), meeting_id, {"reason": "场地冲突"})
+            raise RuntimeError("the transaction fails after the change")
+    assert await _deliveries(target_id) == []
+
+
+async def test_reminder_alerts_reach_the_units_group(as_user: Any, receiver: Receiver) -> None:
+    from conference.tasks.reminders import run_reminders
+
+    task = await _urgeable_task()
+    await MemberUnit.update({MemberUnit.liaison_phone: "13900139000"}).where(MemberUnit.id == task["unit"])
+    office = await as_user("office")
+    assert (await _create(office, kind="dingtalk", name="单位群", url=receiver.url + "/unit-robot", unit=str(task["unit"]),
+                          events=["task.alert"])).status_code == 303
+    far = dt.date.today() + dt.timedelta(days=800)  # every open task is overdue by then
+    assert await run_reminders(far) > 0
+    await sender.send_pending()
+    messages = [json.loads(r["body"]) for r in receiver.requests]
+    assert messages and all(m["at"]["atMobiles"] == ["13900139000"] for m in messages)  # only this unit's tasks
+    assert any(m["markdown"]["title"].startswith("【催办") for m in messages)

@@ -241,7 +241,7 @@ def main(argv: list[str] | None = None) -> None:
     p.set_defaults(func=cmd_demo)
     p = sub.add_parser("createuser", help="创建账号")
     p.add_argument("username")
-    p.add_argument("--role", required=True, choices=["admin", "office", "convenor", "street", "unit"])
+    p.add_argument("--role", required=True, choices=["admin", "office", "convenor", "street", "unit", "intake"])
     p.add_argument("--name")
     p.add_argument("--password", help="不填则从 CONFERENCE_PASSWORD 或提示输入读取")
     p.add_argument("--conference", type=int)

@@ -14,6 +14,7 @@ other role and office gets 404."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import re
 import shutil
 import subprocess
@@ -235,6 +236,19 @@ async def test_each_paper_is_a4_with_one_row_per_invited_unit(as_user: Any) -> N
     item = held.get("item")
     agenda = re.sub(r"\s+", "", pdf_text((await office.get(f"/meetings/{meeting_id}/papers/agenda.pdf")).content))
     assert item and "一、" in agenda and "纪要测试议题" in agenda and "主持" in agenda
+
+
+async def test_replies_after_the_deadline_are_flagged(as_user: Any) -> None:
+    office = await as_user("office")
+    held = await held_meeting()
+    meeting_id = held["meeting"]
+    starts = (await Meeting.select(Meeting.starts_at).where(Meeting.id == meeting_id).first())["starts_at"]
+    await Meeting.update({Meeting.reply_deadline: starts - dt.timedelta(days=1)}).where(Meeting.id == meeting_id)
+    text = pdf_text((await office.get(f"/meetings/{meeting_id}/papers/replies.pdf")).content)
+    rows = {unit: next(line for line in text.splitlines() if unit in line) for unit in await _invited_units(meeting_id)}
+    assert "参会" in rows["兰山区市场监管局"] and "逾期" in rows["兰山区市场监管局"]  # replied after the deadline
+    assert all("未回复" in line and "逾期" in line for unit, line in rows.items() if unit != "兰山区市场监管局")
+    assert "回执截止" in text and f"逾期 {len(rows)} 个" in text
 
 
 async def test_papers_for_the_office_and_its_convenor_only(as_user: Any) -> None:

@@ -45,12 +45,11 @@ def _attendee(inv: Mapping[str, Any]) -> str:
 
 
 def _late(inv: Mapping[str, Any], deadline: dt.datetime | None, moment: dt.datetime) -> str:
-    if deadline is None:
-        return ""
-    replied = _as_datetime(inv["replied_at"])
-    if inv["reply"] == "pending" or replied is None:
-        return _("逾期未回复") if moment > deadline else ""
-    return _("逾期") if replied > deadline else ""
+    """逾期: replied after the deadline (meeting_detail's flag, by meetings.notice.is_late), or not
+    yet replied when it has passed (the 回执 column says 未回复)."""
+    if inv.get("late") or (deadline is not None and inv["reply"] == "pending" and moment > deadline):
+        return _("逾期")
+    return ""
 
 
 def paper_context(detail: Mapping[str, Any], name: str, moment: dt.datetime) -> dict[str, Any]:

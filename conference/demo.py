@@ -63,6 +63,9 @@ PERSONS = [("王建国", "兰山区委常委、组织部部长", "13905391101"),
 START = dt.date(2025, 1, 1)
 DISTRICT_DOMAINS = {"兰山区": "lanshan", "罗庄区": "luozhuang"}
 # 发文机关代字 of the demo offices: their minutes are numbered 兰联办〔2026〕1号 and so on.
+# The street offices' contact on the 会议通知 (联系人、联系电话).
+OFFICE_CONTACTS = {"兰山街道": ("王敏", "0539-8312001"), "银雀山街道": ("陈静", "0539-8312002"),
+                   "罗庄街道": ("李娜", "0539-8312003")}
 DOC_PREFIXES = {"兰山区": "兰区联办", "罗庄区": "罗区联办", "兰山街道": "兰联办", "银雀山街道": "银联办", "罗庄街道": "罗联办"}
 
 
@@ -114,8 +117,9 @@ async def _registry(created_any: bool) -> bool:
             conf[street], _c = await _get_or_create(
                 Conference, {"name": f"{street}城市基层党建联席会议"},
                 {"level": "street", "parent": conf[district], "street": street_ids[street],
-                 "office_email": f"lxhy-{street_ids[street]}@example.gov.cn",
-                 "doc_prefix": DOC_PREFIXES[street], "created_at": now()}, "conference")
+                 "office_email": f"lxhy-{street_ids[street]}@example.gov.cn", "doc_prefix": DOC_PREFIXES[street],
+                 "office_contact": OFFICE_CONTACTS[street][0], "office_phone": OFFICE_CONTACTS[street][1],
+                 "created_at": now()}, "conference")
         unit_ids: dict[str, int] = {}
         for i, (name, kind, parent, duties) in enumerate(UNITS):
             liaison = LIAISONS[i % len(LIAISONS)]

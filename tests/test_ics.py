@@ -42,6 +42,8 @@ def meeting(**changes: Any) -> dict[str, Any]:
         "created_at": dt.datetime(2026, 11, 1, 8, 0, tzinfo=UTC), "notified_at": dt.datetime(2026, 11, 2, 1, 0, tzinfo=UTC),
         "conference": 5, "conference_name": "兰山街道城市基层党建联席会议", "office_email": "lxhy-1@example.gov.cn",
         "presiding_name": "王建国", "presiding_title": "兰山区委常委、组织部部长",
+        "office_contact": "王敏", "office_phone": "0539-8312001", "requirements": "请主要负责同志参会。",
+        "reply_deadline": dt.datetime(2026, 12, 8, 9, 0, tzinfo=UTC),
         "agenda": [{"id": 1, "title": "沿街商铺占道经营反复回潮", "street_name": "兰山街道"},
                    {"id": 2, "title": "涉燃气餐饮场所安全隐患整治", "street_name": "兰山街道"},
                    {"id": 3, "title": "老旧小区停车位不足，需统筹规划; 边角地块利用\\论证", "street_name": None}],

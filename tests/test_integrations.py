@@ -22,7 +22,7 @@ import pytest
 from conference import db
 from conference.integrations import sender
 from conference.integrations.tables import IntegrationDelivery, IntegrationTarget
-from conference.integrations.urls import UnsafeUrl, check_url
+from conference.integrations.urls import UnsafeUrl, check_url, pinned
 from conference.registry.tables import MemberUnit
 from conference.settings import get_settings, reset_settings
 from conference.tasks.tables import Task
@@ -330,6 +330,23 @@ async def test_a_malformed_url_is_a_message_not_a_500(as_user: Any) -> None:
         page = html(response)
         assert "https://" in page.select_one("#e-url").get_text()
         assert page.select_one("#f-name")["value"] == "格式错误"
+
+
+async def test_the_post_goes_to_the_address_that_was_checked(as_user: Any, receiver: Receiver) -> None:
+    """The sender connects to the address check_url approved (the host name kept in Host and, for
+    https, in SNI and the certificate check), so a DNS answer that changes after the check (DNS
+    rebinding) cannot point the post into the server's own network."""
+    assert pinned("https://hooks.example.com:8443/h?x=1", "203.0.113.7") == (
+        "https://203.0.113.7:8443/h?x=1", {"Host": "hooks.example.com:8443"}, {"sni_hostname": "hooks.example.com"})
+    assert pinned("https://hooks.example.com/h", "2001:db8::1")[0] == "https://[2001:db8::1]/h"
+    port = receiver.url.rsplit(":", 1)[1]
+    office = await as_user("office")
+    response = await _create(office, url=f"http://localhost:{port}/hook")
+    assert response.status_code == 200, response.text
+    await _cancel_a_meeting()
+    assert (await sender.send_pending()).delivered == 1
+    (request,) = receiver.requests
+    assert {k.lower(): v for k, v in request["headers"].items()}["host"] == f"localhost:{port}"
 
 
 async def test_each_office_sees_only_its_own_targets(as_user: Any, receiver: Receiver) -> None:

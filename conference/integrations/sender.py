@@ -28,7 +28,7 @@ from piccolo.querystring import QueryString
 
 from conference import db
 from conference.integrations.messages import dingtalk_url, webhook_headers
-from conference.integrations.urls import UnsafeUrl, check_url
+from conference.integrations.urls import UnsafeUrl, check_url, pinned
 from conference.settings import Settings, get_settings
 from conference.timefmt import now
 
@@ -140,9 +140,10 @@ def _robot_error(row: dict[str, Any], response: httpx.Response) -> str | None:
 async def _send_one(client: httpx.AsyncClient, row: dict[str, Any], settings: Settings) -> str:
     status: int | None = None
     try:
-        await check_url(row["url"], settings)
+        address = await check_url(row["url"], settings)
         url, headers = _request(row)
-        response = await client.post(url, content=row["body"].encode(), headers=headers)
+        url, host, extensions = pinned(url, address)  # connect to the address just checked, not a new DNS answer
+        response = await client.post(url, content=row["body"].encode(), headers={**headers, **host}, extensions=extensions)
         status = response.status_code
         if not 200 <= status < 300:
             error: str | None = f"HTTP {status}: {response.text[:200]}"

@@ -29,8 +29,12 @@ def _allowed_address(address: str, allow_loopback: bool) -> bool:
 
 
 def check_syntax(url: str, settings: Settings) -> urllib.parse.SplitResult:
-    parts = urllib.parse.urlsplit(url.strip())
-    if parts.scheme not in ("https", "http") or not parts.hostname:
+    try:
+        parts = urllib.parse.urlsplit(url.strip())
+        host = parts.hostname  # parsed lazily: an unbalanced or invalid [IPv6] host raises here
+    except ValueError:  # 'https://[::1' -- a typing error, not a server error
+        raise UnsafeUrl(_("请填写以 https:// 开头的完整网址。")) from None
+    if parts.scheme not in ("https", "http") or not host:
         raise UnsafeUrl(_("请填写以 https:// 开头的完整网址。"))
     if parts.username or parts.password:
         raise UnsafeUrl(_("网址中不能包含用户名或密码。"))
@@ -39,8 +43,9 @@ def check_syntax(url: str, settings: Settings) -> urllib.parse.SplitResult:
     return parts
 
 
-async def check_url(url: str, settings: Settings) -> None:
-    """Raises UnsafeUrl unless `url` may be posted to now."""
+async def check_url(url: str, settings: Settings) -> str:
+    """Raises UnsafeUrl unless `url` may be posted to now; returns the checked address to connect
+    to (see `pinned`), IPv4 first."""
     parts = check_syntax(url, settings)
     host = parts.hostname or ""
     try:
@@ -57,3 +62,17 @@ async def check_url(url: str, settings: Settings) -> None:
         raise UnsafeUrl(_("该网址指向内部网络地址，不能使用。"))
     if parts.scheme == "http" and not all(ipaddress.ip_address(a.split("%", 1)[0]).is_loopback for a in addresses):
         raise UnsafeUrl(_("只能使用 https:// 网址。"))
+    return sorted(addresses, key=lambda a: (":" in a, a))[0]
+
+
+def pinned(url: str, address: str) -> tuple[str, dict[str, str], dict[str, str]]:
+    """The request to `url` sent to `address`, the one check_url approved: (URL with the address as
+    host, Host header, httpx extensions naming the host for TLS SNI and certificate check). Letting
+    the HTTP client resolve the name again would let a DNS answer that changes between the check
+    and the post (DNS rebinding) send the request into the server's own network."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    literal = f"[{address}]" if ":" in address else address
+    netloc = literal + (f":{parts.port}" if parts.port else "")
+    return (urllib.parse.urlunsplit(parts._replace(netloc=netloc)), {"Host": parts.netloc},
+            {"sni_hostname": host})

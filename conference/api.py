@@ -16,6 +16,7 @@ from litestar.exceptions import ValidationException
 
 from conference.agenda.api import ROUTES as AGENDA_ROUTES
 from conference.agenda.intake_api import ROUTES as INTAKE_ROUTES
+from conference.audit.api import ROUTES as AUDIT_ROUTES
 from conference.holidays.api import ROUTES as HOLIDAY_ROUTES
 from conference.i18n import gettext as _
 from conference.meetings.api import ROUTES as MEETING_ROUTES
@@ -128,6 +129,6 @@ def undecodable_body(request: Request[Any, Any, Any], exc: UnicodeDecodeError) -
 
 ROUTES = [
     Router(path="/", route_handlers=[*REGISTRY_ROUTES, *MEETING_ROUTES, *AGENDA_ROUTES, *MINUTES_ROUTES, *HOLIDAY_ROUTES, *SEARCH_ROUTES,
-                                         *INTAKE_ROUTES, *TASK_ROUTES], security=[{SECURITY_SCHEME: []}],
+                                         *INTAKE_ROUTES, *TASK_ROUTES, *AUDIT_ROUTES], security=[{SECURITY_SCHEME: []}],
            exception_handlers={ValidationException: validation_error, UnicodeDecodeError: undecodable_body}),
 ]

@@ -138,3 +138,19 @@ async def test_another_unit_cannot_act_on_a_task(api):
 async def test_intake_accounts_see_no_tasks(intake, url):
     assert_error(await intake.get(url), 403)
     assert_error(await intake.post("/api/tasks/1/acknowledge"), 403)
+
+
+async def test_the_audit_trail_reads_as_on_the_page(api, intake):
+    task_id = (await new_task(MARKET))[MARKET]
+    await (await api("unit")).post(f"/api/tasks/{task_id}/acknowledge")
+    office = await api("office")
+    listing = ok(await office.get("/api/audit", params={"entity": "task", "per_page": 50}))
+    mine = [e for e in listing["items"] if e["entity_id"] == task_id]
+    assert mine and all(e["entity"] == "task" for e in listing["items"])
+    assert mine[0]["record"] == "督办任务" and mine[0]["url"] == f"/tasks/{task_id}"
+    assert_error(await office.get("/api/audit", params={"start": "2026-02-30"}), 400)
+    luozhuang = ok(await (await api("office_luozhuang")).get("/api/audit", params={"entity": "task", "per_page": 200}))
+    assert task_id not in [e["entity_id"] for e in luozhuang["items"]]
+    for username in ("convenor", "street", "unit"):
+        assert_error(await (await api(username)).get("/api/audit"), 403)
+    assert_error(await intake.get("/api/audit"), 403)

@@ -1,0 +1,69 @@
+"""The audit trail over the JSON API (issue 15 item 1), read only: GET /api/audit with the filters of
+the /audit page (record type, action, person, dates), in the office's scope, each event as the page
+presents it (Chinese labels, before → after per field). The scope and filters are the page's own
+(conference.audit.routes), so both always show the same events."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Request, Router, get
+from litestar.exceptions import ValidationException
+from litestar.params import QueryParameter
+
+from conference.audit import routes, views
+from conference.audit.tables import AuditEvent
+from conference.i18n import gettext as _
+from conference.meetings.api import relabelled
+from conference.registry.api import READ_ERRORS
+from conference.web.apikit import Page, PageQuery, PerPageQuery, TextQuery
+from conference.web.auth import actor_of
+from conference.web.listing import PER_PAGE, paginate
+
+OFFICE = ("admin", "office")
+LABELS = {"entity": _("记录类型"), "action": _("操作"), "start": _("开始日期"), "end": _("结束日期")}
+
+
+class ChangeOut(msgspec.Struct):
+    label: str
+    before: str | None
+    after: str | None
+
+
+class AuditEntryOut(msgspec.Struct):
+    id: int
+    at: dt.datetime
+    actor: str
+    action: str  # in Chinese, e.g. 销号
+    entity: str  # code, e.g. task
+    entity_id: int
+    record: str  # the kind of record in Chinese
+    title: str
+    url: str | None  # the record's page, when the caller may open it
+    changes: list[ChangeOut]
+
+
+@get("/api/audit", opt={"roles": OFFICE}, tags=["操作日志"], summary=_("操作日志"), responses=READ_ERRORS)
+async def list_audit(
+    request: Request[Any, Any, Any],
+    entity: Annotated[str | None, QueryParameter(max_length=40, description=_("记录类型，如 task、agenda_item、meeting"))] = None,
+    action: Annotated[str | None, QueryParameter(max_length=40, description=_("操作，如 create、update、close"))] = None,
+    start: Annotated[dt.date | None, QueryParameter(description=_("不早于该日（北京时间）"))] = None,
+    end: Annotated[dt.date | None, QueryParameter(description=_("不晚于该日（北京时间）"))] = None,
+    q: TextQuery = None,
+    page: PageQuery = 1,
+    per_page: PerPageQuery = PER_PAGE,
+) -> Page[AuditEntryOut]:
+    """办公室看到其联席会议（含下级）的操作和自己的操作，管理员看到全部；最新的在前。q 按操作人姓名搜索。"""
+    actor = actor_of(request)
+    flt = await routes._filter(request, actor)  # the page's scope and filters, read from the same parameters
+    listing = await paginate(AuditEvent, [], {k: v for k, v in flt.query.items() if k != "q"}, search=[],
+                             sorts={"at": AuditEvent.at}, default_sort="at", where=flt.where)
+    entries = await views.present(actor, listing.rows)
+    items = [msgspec.convert(entry, AuditEntryOut, from_attributes=True) for entry in entries]
+    return Page(items=items, total=listing.total, page=listing.page, per_page=listing.per_page)
+
+
+ROUTES: list[Any] = [Router(path="/", route_handlers=[list_audit], exception_handlers={ValidationException: relabelled(LABELS)})]

@@ -182,7 +182,7 @@ async def test_street_saves_a_draft_then_submits_it(as_user):
     assert row["conference"] == await street_conference("兰山街道")
     detail = await street.get(f"/items/{item_id}")
     assert status_badge(detail) == "草稿"
-    assert [li.get_text(strip=True) for li in html(detail).select("#requested-units li")] == ["兰山区市场监管局", "兰山派出所"]
+    assert [li.get_text(strip=True) for li in html(detail).select("#requested-units li")] == ["兰山派出所", "兰山区市场监管局"]  # pinyin order: pai < qu
     assert f"/items/{item_id}/submit" in forms(detail)
     assert html(detail).find(id="item-age").get_text(strip=True).startswith("—")
     # The draft is the street's own: listed for it, invisible to the office.

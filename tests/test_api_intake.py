@@ -118,6 +118,9 @@ async def test_invalid_tickets_are_refused_and_keep_the_key_free(intake):
     assert "Idempotency-Key" in assert_error(await post_ticket(intake, ticket(), None), 400)["errors"]
     assert "Idempotency-Key" in assert_error(await post_ticket(intake, ticket(), "has a space"), 400)["errors"]
     assert "external_ref" in assert_error(await post_ticket(intake, ticket(external_ref=""), f"k-{uid()}"), 400)["errors"]
+    for control in ("12345-\x00-7", "12345\n7"):  # NUL made PostgreSQL answer 500
+        errors = assert_error(await post_ticket(intake, ticket(external_ref=control), f"k-{uid()}"), 400)["errors"]
+        assert errors["external_ref"] == "工单编号含有不允许的字符。"
     assert_error(await intake.post("/api/intake/items", json={**ticket(), "street": 1}, headers={"Idempotency-Key": uid()}), 400)
 
 

@@ -64,6 +64,8 @@ def _external(payload: Mapping[str, Any]) -> dict[str, str]:
         errors["external_ref"] = _("请填写来源系统的工单编号。")
     elif len(ref) > 100:
         errors["external_ref"] = _("工单编号不能超过 100 个字符。")
+    elif not ref.isprintable():  # NUL would reach PostgreSQL (which refuses it in text) as a 500
+        errors["external_ref"] = _("工单编号含有不允许的字符。")
     if source not in SOURCE_LABELS:
         errors["external_source"] = _("来源系统应为 12345（12345 热线）或 grid（网格化平台）。")
     if errors:

@@ -342,7 +342,8 @@ async def test_return_fix_resubmit_approve(as_user):
 
     trail = [r["action"] for r in await AuditEvent.select(AuditEvent.action).where(
         (AuditEvent.entity == "minutes") & (AuditEvent.entity_id == minutes_id)).order_by(AuditEvent.id)]
-    assert trail == ["create", "submit", "return", "comment", "save_version", "submit", "approve", "comment", "publish"]
+    # "number": the 文号 given at the first 签发, stored just before the PDF is rendered.
+    assert trail == ["create", "submit", "return", "comment", "save_version", "submit", "number", "approve", "comment", "publish"]
     meeting_trail = [r["action"] for r in await AuditEvent.select(AuditEvent.action).where(
         (AuditEvent.entity == "meeting") & (AuditEvent.entity_id == held["meeting"])).order_by(AuditEvent.id)]
     assert meeting_trail[-2:] == ["minutes_submitted", "minutes_published"]

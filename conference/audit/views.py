@@ -69,7 +69,7 @@ ACTION_LABELS = {
     "reopened": _("重新办理"), "rated": _("街道评价"), "urge": _("催办"), "extension_requested": _("申请延期"),
     "extension_approved": _("同意延期"), "extension_declined": _("不同意延期"),
     "recompute_deadline": _("按节假日重算期限"), "save_version": _("保存纪要版本"), "comment": _("审阅意见"),
-    "publish": _("印发纪要"), "start_correction": _("更正纪要"), "issue_feed": _("生成日历订阅地址"),
+    "publish": _("印发纪要"), "number": _("编发文号"), "start_correction": _("更正纪要"), "issue_feed": _("生成日历订阅地址"),
     "revoke_feed": _("作废日历订阅地址"), "mail_retry": _("重新投递邮件"),
     "skip_notice": _("变更不通知"), "propose_items": _("提请议题"),
 }

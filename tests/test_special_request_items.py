@@ -135,3 +135,19 @@ async def test_an_item_the_office_scheduled_meanwhile_stays_on_its_meeting(as_us
     assert invited == {await unit_id("兰山派出所")}
     page = html(await street.get(f"/special-requests/{request_id}"))
     assert "已列入议程" in page.find(id="request-items").get_text()
+
+
+async def test_the_same_request_sent_twice_at_once_names_an_item_in_one_waiting_request(as_user):
+    """The free items are read before the transaction; without the check again under the items'
+    row locks both requests of a double click named the same item."""
+    import asyncio
+
+    street = await as_user("street")
+    item = await accepted_item()
+    first, second = await asyncio.gather(post_request(street, [item]), post_request(street, [item]))
+    assert sorted([first.status_code, second.status_code]) == [303, 400], (first.status_code, second.status_code)
+    refused = first if first.status_code == 400 else second
+    assert field_error(refused, "items") == "所选议题已列入会议、已在其他提请中，或不属于本街道，请重新选择。"
+    waiting = await SpecialMeetingRequestItem.select(SpecialMeetingRequestItem.request).where(
+        (SpecialMeetingRequestItem.item == item) & (SpecialMeetingRequestItem.request.status == "requested"))
+    assert len(waiting) == 1

@@ -598,6 +598,9 @@ async def street_conference(street_id: int | None) -> int:
     return next((i for i in ids if i in active), ids[0])
 
 
+ITEMS_TAKEN = _("所选议题已列入会议、已在其他提请中，或不属于本街道，请重新选择。")
+
+
 def _chosen_ids(form: FormReader, chosen: list[str], allowed: set[int]) -> list[int]:
     """The ticked items, in the order shown, each one the street may still put forward."""
     ids: list[int] = []
@@ -607,7 +610,7 @@ def _chosen_ids(form: FormReader, chosen: list[str], allowed: set[int]) -> list[
         except (TypeError, ValueError):
             item_id = 0
         if item_id not in allowed:
-            form.fail("items", _("所选议题已列入会议、已在其他提请中，或不属于本街道，请重新选择。"))
+            form.fail("items", ITEMS_TAKEN)
             return []
         if item_id not in ids:
             ids.append(item_id)
@@ -620,7 +623,7 @@ async def request_special_meeting(actor: Actor, data: Mapping[str, Any], item_id
     """A street asks for a special meeting on some of its accepted items (item_ids, the ticked
     checkboxes); the title names the meeting the convenor's approval creates."""
     from conference.agenda.services import requestable_items  # agenda depends on meetings, not the reverse
-    from conference.agenda.tables import SpecialMeetingRequestItem
+    from conference.agenda.tables import AgendaItem, SpecialMeetingRequestItem
 
     if actor.role != "street":
         raise Forbidden(_("专题会议由街道提请。"))
@@ -636,6 +639,12 @@ async def request_special_meeting(actor: Actor, data: Mapping[str, Any], item_id
     chosen = _chosen_ids(form, item_ids or [], allowed)
     form.done()
     async with db.atomic():
+        # "Named in one waiting request at most" holds only if checked again under the items' row
+        # locks: the same form sent twice at once read the same free items above.
+        for item_id in sorted(chosen):
+            await db.lock_row(AgendaItem, item_id)
+        if not set(chosen) <= {int(r["id"]) for r in await requestable_items(actor.street_id, conference_id)}:
+            raise ValidationFailed({"items": ITEMS_TAKEN})
         request_id = await insert_audited(actor, SpecialMeetingRequest, "special_request", {
             "conference": conference_id, "street": actor.street_id, "requested_by": actor.id, "title": title,
             "reason": reason, "proposed_items": note, "proposed_date": day, "status": "requested", "created_at": now(),

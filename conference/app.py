@@ -108,7 +108,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *calendar_routes.ROUTES, *mail_routes.ROUTES, *minutes_routes.ROUTES, *font_routes.ROUTES, *holiday_routes.ROUTES, *search_routes.ROUTES,
             *integration_routes.ROUTES,
         ],
-        middleware=[AuthMiddleware],
+        middleware=[AuthMiddleware()],
         guards=[access_guard],
         before_request=before_request,
         before_send=[security_headers],  # CSP, framing, nosniff, Referrer-Policy, no-store, HSTS

@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Request, get, post
 from litestar.datastructures import Cookie
 from litestar.middleware.csrf import generate_csrf_token
-from litestar.params import FromPath
+from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from conference.accounts import services, throttle
@@ -36,7 +36,7 @@ def _safe_next(target: str | None) -> str:
 
 
 @get("/login", opt={"public": True}, include_in_schema=False)
-async def login_page(request: Request[Any, Any, Any], next: str | None = None) -> Template:
+async def login_page(request: Request[Any, Any, Any], next: FromQuery[str | None] = None) -> Template:
     return render(request, "accounts/login.html", form={"next": _safe_next(next)}, errors={})
 
 

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from litestar import Request, Router, get, patch, post
 from litestar.exceptions import ValidationException
-from litestar.params import Parameter
+from litestar.params import FromQuery, JSONBody, Parameter
 
 from conference.accounts.actor import Actor
 from conference.agenda import services, views
@@ -197,13 +197,13 @@ ItemStatus = Literal["draft", "submitted", "accepted", "returned", "merged", "sc
 async def list_items(
     request: Request[Any, Any, Any],
     q: Q = None,
-    status: ItemStatus | None = None,
-    urgency: Literal["normal", "urgent", "critical"] | None = None,
+    status: FromQuery[ItemStatus | None] = None,
+    urgency: FromQuery[Literal["normal", "urgent", "critical"] | None] = None,
     conference: OptionalId = None,
     street: OptionalId = None,
     page: PageNo = 1,
     per_page: PerPage = PER_PAGE,
-    sort: Literal["submitted_at", "age", "urgency", "title"] = "submitted_at",
+    sort: FromQuery[Literal["submitted_at", "age", "urgency", "title"]] = "submitted_at",
     desc: Annotated[bool | None, Parameter(description=_("是否倒序；默认按提交时间倒序（最新的在前），其余字段正序"))] = None,
 ) -> ItemPage:
     """街道只看到本街道的议题（含草稿）；办公室、管理员和召集人看到其联席会议的议题（他人的草稿除外）。
@@ -228,7 +228,7 @@ async def get_item(request: Request[Any, Any, Any], item_id: RecordId) -> ItemDe
 
 
 @post("/api/items", opt={"roles": WRITE}, tags=TAGS, summary=_("提请议题"), responses=WRITE_ERRORS)
-async def create_item(request: Request[Any, Any, Any], data: ItemIn) -> ItemDetail:
+async def create_item(request: Request[Any, Any, Any], data: JSONBody[ItemIn]) -> ItemDetail:
     """街道的议题属于本街道联席会议（conference 不必填）；办公室须选择 conference。category 取 urban_management、planning、
     market、safety、environment、public_order、services 或 other；urgency 取 normal、urgent 或 critical；
     units 为提请协调的成员单位编号。submit 为 true 时直接提交，否则保存为草稿。"""
@@ -240,7 +240,7 @@ async def create_item(request: Request[Any, Any, Any], data: ItemIn) -> ItemDeta
 
 
 @patch("/api/items/{item_id:int}", opt={"roles": WRITE}, tags=TAGS, summary=_("修改议题"), responses=WRITE_ERRORS)
-async def update_item(request: Request[Any, Any, Any], item_id: RecordId, data: ItemPatch) -> ItemDetail:
+async def update_item(request: Request[Any, Any, Any], item_id: RecordId, data: JSONBody[ItemPatch]) -> ItemDetail:
     """只修改给出的字段（units 给出时替换全部提请单位）；version 须为读取时的版本，否则返回 409。草稿和退回的议题由提出者
     修改；已提交、尚未受理的议题只能由办公室修改。"""
     actor = actor_of(request)
@@ -274,7 +274,7 @@ async def accept_item(request: Request[Any, Any, Any], item_id: RecordId) -> Ite
 
 @post("/api/items/{item_id:int}/return", opt={"roles": OFFICE}, tags=TAGS, summary=_("退回议题"), status_code=200,
       responses=WRITE_ERRORS)
-async def return_item(request: Request[Any, Any, Any], item_id: RecordId, data: ReturnIn) -> ItemDetail:
+async def return_item(request: Request[Any, Any, Any], item_id: RecordId, data: JSONBody[ReturnIn]) -> ItemDetail:
     """已提交或已受理的议题可以退回，须填写退回理由（reason）；街道会收到通知。"""
     actor = actor_of(request)
     await services.return_item(actor, item_id, _fields(data))
@@ -283,7 +283,7 @@ async def return_item(request: Request[Any, Any, Any], item_id: RecordId, data: 
 
 @post("/api/items/{item_id:int}/merge", opt={"roles": OFFICE}, tags=TAGS, summary=_("合并议题"), status_code=200,
       responses=WRITE_ERRORS)
-async def merge_item(request: Request[Any, Any, Any], item_id: RecordId, data: MergeIn) -> ItemDetail:
+async def merge_item(request: Request[Any, Any, Any], item_id: RecordId, data: JSONBody[MergeIn]) -> ItemDetail:
     """把重复的议题并入本联席会议另一个未办结的议题（into），其提请单位一并加入；返回被并入后的本议题。"""
     actor = actor_of(request)
     await services.merge_item(actor, item_id, _fields(data))
@@ -292,7 +292,7 @@ async def merge_item(request: Request[Any, Any, Any], item_id: RecordId, data: M
 
 @post("/api/items/{item_id:int}/schedule", opt={"roles": OFFICE}, tags=TAGS, summary=_("列入会议议程"),
       status_code=200, responses=WRITE_ERRORS)
-async def schedule_item(request: Request[Any, Any, Any], item_id: RecordId, data: ScheduleIn) -> ItemDetail:
+async def schedule_item(request: Request[Any, Any, Any], item_id: RecordId, data: JSONBody[ScheduleIn]) -> ItemDetail:
     """已受理或暂缓的议题列入本联席会议尚未召开的会议（meeting），排在议程末尾。"""
     actor = actor_of(request)
     await services.schedule_item(actor, item_id, _fields(data))
@@ -301,7 +301,7 @@ async def schedule_item(request: Request[Any, Any, Any], item_id: RecordId, data
 
 @post("/api/items/{item_id:int}/outcome", opt={"roles": OFFICE}, tags=TAGS, summary=_("记录研究结果"),
       status_code=200, responses=WRITE_ERRORS)
-async def record_outcome(request: Request[Any, Any, Any], item_id: RecordId, data: OutcomeIn) -> ItemDetail:
+async def record_outcome(request: Request[Any, Any, Any], item_id: RecordId, data: JSONBody[OutcomeIn]) -> ItemDetail:
     """会议召开后记录：outcome 取 discussed（已研究）、resolved（已解决）、deferred（暂缓）或 not_discussed（未及研究，
     亦转下次会议）；已研究的议题可再记为已解决或暂缓。暂缓的议题离开本次议程，已等待会议次数加 1。"""
     actor = actor_of(request)
@@ -311,7 +311,7 @@ async def record_outcome(request: Request[Any, Any, Any], item_id: RecordId, dat
 
 @post("/api/items/{item_id:int}/move", opt={"roles": OFFICE}, tags=TAGS, summary=_("调整议程顺序"), status_code=200,
       responses=WRITE_ERRORS)
-async def move_item(request: Request[Any, Any, Any], item_id: RecordId, data: MoveIn) -> ItemDetail:
+async def move_item(request: Request[Any, Any, Any], item_id: RecordId, data: JSONBody[MoveIn]) -> ItemDetail:
     """direction 取 up（上移）或 down（下移），与相邻议题交换位置；已在首位或末位时不变。"""
     actor = actor_of(request)
     await services.move_item(actor, item_id, data.direction or "")

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Request, delete, get, post
-from litestar.params import Parameter
+from litestar.params import JSONBody, Parameter
 
 from conference.holidays import services
 from conference.holidays.tables import HolidayDay
@@ -55,7 +55,7 @@ async def list_holidays(year: Year) -> HolidayYear:
 
 @post("/api/holidays", opt={"roles": services.EDITORS}, tags=["节假日"], summary=_("登记放假或调休上班日"),
       responses=WRITE_ERRORS)
-async def create_holidays(request: Request[Any, Any, Any], data: HolidayIn) -> list[HolidayOut]:
+async def create_holidays(request: Request[Any, Any, Any], data: JSONBody[HolidayIn]) -> list[HolidayOut]:
     """kind=holiday：登记 start 至 end 的放假（最多 31 天）；kind=workday：登记 day（周六或周日）为调休上班日。
     已登记的日期返回 400。登记后受影响的工作日期限自动重算，期限变化的承办单位收到通知。
     仅系统管理员和区（市）级联席会议办公室可用。"""

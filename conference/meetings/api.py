@@ -27,7 +27,7 @@ from typing import Annotated, Any, Literal, TypeVar
 import msgspec
 from litestar import Request, Response, Router, delete, get, patch, post
 from litestar.exceptions import ValidationException
-from litestar.params import Parameter
+from litestar.params import FromQuery, JSONBody, Parameter
 
 from conference.accounts.actor import Actor
 from conference.accounts.scope import visible_conference_ids
@@ -460,14 +460,14 @@ async def _visible_invitation(actor: Actor, invitation_id: int) -> tuple[dict[st
 async def list_meetings(
     request: Request[Any, Any, Any],
     conference: OptionalId = None,
-    kind: Literal["plenary", "special"] | None = None,
-    status: Literal["draft", "notified", "held", "minutes_in_review", "minutes_published", "cancelled"] | None = None,
+    kind: FromQuery[Literal["plenary", "special"] | None] = None,
+    status: FromQuery[Literal["draft", "notified", "held", "minutes_in_review", "minutes_published", "cancelled"] | None] = None,
     start: Annotated[dt.date | None, Parameter(description=_("会议日期不早于（含）"))] = None,
     end: Annotated[dt.date | None, Parameter(description=_("会议日期不晚于（含）"))] = None,
     q: Q = None,
     page: PageNo = 1,
     per_page: PerPage = PER_PAGE,
-    sort: Literal["starts_at", "title", "status"] = "starts_at",
+    sort: FromQuery[Literal["starts_at", "title", "status"]] = "starts_at",
     desc: Annotated[bool | None, Parameter(description=_("是否倒序；默认按会议时间倒序（最新的在前），其余字段正序"))] = None,
 ) -> MeetingPage:
     """本账号可见的会议：办公室、召集人按联席会议，街道为本街道联席会议的会议及本街道议题所上的会议，成员单位为受邀的会议。
@@ -503,7 +503,7 @@ async def get_meeting(request: Request[Any, Any, Any], meeting_id: RecordId) -> 
 
 
 @post("/api/meetings", opt={"roles": OFFICE}, tags=["会议"], summary=_("新建会议"), responses=WRITE_ERRORS)
-async def create_meeting(request: Request[Any, Any, Any], data: MeetingIn) -> MeetingDetail:
+async def create_meeting(request: Request[Any, Any, Any], data: JSONBody[MeetingIn]) -> MeetingDetail:
     """新建会议草稿，按会议当日的成员名单生成受邀单位；不填 presiding 时为现任召集人。
     kind 取 plenary（全体会议）或 special（专题会议）；date 如 2026-11-29，start_time、end_time 如 09:00（北京时间）。"""
     actor = actor_of(request)
@@ -519,7 +519,7 @@ async def create_meeting(request: Request[Any, Any, Any], data: MeetingIn) -> Me
 
 @patch("/api/meetings/{meeting_id:int}", opt={"roles": OFFICE}, tags=["会议"], summary=_("修改会议"),
        responses=WRITE_ERRORS)
-async def update_meeting(request: Request[Any, Any, Any], meeting_id: RecordId, data: MeetingPatch) -> MeetingDetail:
+async def update_meeting(request: Request[Any, Any, Any], meeting_id: RecordId, data: JSONBody[MeetingPatch]) -> MeetingDetail:
     """只修改给出的字段；version 须为读取时的版本，否则返回 409。草稿和已通知的会议可以修改；已通知的会议修改时间、地点或
     名称后 sequence 加 1，并在同一次保存中向全部受邀单位发送变更通知。"""
     actor = actor_of(request)
@@ -549,7 +549,7 @@ async def hold_meeting(request: Request[Any, Any, Any], meeting_id: RecordId) ->
 
 @post("/api/meetings/{meeting_id:int}/cancel", opt={"roles": OFFICE}, tags=["会议"], summary=_("取消会议"),
       status_code=200, responses=WRITE_ERRORS)
-async def cancel_meeting(request: Request[Any, Any, Any], meeting_id: RecordId, data: CancelIn) -> MeetingDetail:
+async def cancel_meeting(request: Request[Any, Any, Any], meeting_id: RecordId, data: JSONBody[CancelIn]) -> MeetingDetail:
     """草稿或已通知的会议可以取消；已通知的受邀单位会收到取消通知。"""
     actor = actor_of(request)
     await services.cancel_meeting(actor, meeting_id, _fields(data))
@@ -561,7 +561,7 @@ async def cancel_meeting(request: Request[Any, Any, Any], meeting_id: RecordId, 
 
 @post("/api/meetings/{meeting_id:int}/invitations", opt={"roles": OFFICE}, tags=["参会邀请"], summary=_("添加受邀单位"),
       responses=WRITE_ERRORS)
-async def add_invitation(request: Request[Any, Any, Any], meeting_id: RecordId, data: InvitationIn) -> InvitationOut:
+async def add_invitation(request: Request[Any, Any, Any], meeting_id: RecordId, data: JSONBody[InvitationIn]) -> InvitationOut:
     """role 取 member（成员单位）或 observer（列席单位）。会议召开或取消后不能再调整受邀单位。"""
     actor = actor_of(request)
     invitation_id = await services.add_invitation(actor, meeting_id, _fields(data))
@@ -586,7 +586,7 @@ async def remove_invitation(request: Request[Any, Any, Any], invitation_id: Reco
 
 @post("/api/invitations/{invitation_id:int}/attendance", opt={"roles": OFFICE}, tags=["参会邀请"],
       summary=_("记录签到"), status_code=200, responses=WRITE_ERRORS)
-async def record_attendance(request: Request[Any, Any, Any], invitation_id: RecordId, data: AttendanceIn) -> InvitationOut:
+async def record_attendance(request: Request[Any, Any, Any], invitation_id: RecordId, data: JSONBody[AttendanceIn]) -> InvitationOut:
     """attendance 取 present（出席）、leave（请假）或 absent（缺席）；会议须已通知或已召开。"""
     actor = actor_of(request)
     meeting_id = await services.record_attendance(actor, invitation_id, _fields(data))
@@ -604,7 +604,7 @@ async def revoke_invitation_link(request: Request[Any, Any, Any], invitation_id:
 
 @post("/api/invitations/{invitation_id:int}/reply", opt={"roles": ("unit",)}, tags=["参会邀请"],
       summary=_("回复参会情况"), status_code=200, responses=WRITE_ERRORS)
-async def reply_invitation(request: Request[Any, Any, Any], invitation_id: RecordId, data: ReplyIn) -> InvitationOut:
+async def reply_invitation(request: Request[Any, Any, Any], invitation_id: RecordId, data: JSONBody[ReplyIn]) -> InvitationOut:
     """成员单位回复本单位的邀请：reply 取 attending（参会，填参会人姓名和职务）、delegated（委托参会，填受委托人）或
     leave（请假，填请假事由）。会议召开或取消后不能再回复；其他单位的邀请返回 404。"""
     actor = actor_of(request)
@@ -646,9 +646,9 @@ async def _special_request(actor: Actor, request_id: int) -> SpecialRequestOut:
 @get("/api/special-requests", opt={"roles": REQUEST_READERS}, tags=["专题会议提请"], summary=_("专题会议提请列表"),
      responses=READ_ERRORS)
 async def list_special_requests(request: Request[Any, Any, Any], q: Q = None,
-                                status: Literal["requested", "approved", "declined"] | None = None,
+                                status: FromQuery[Literal["requested", "approved", "declined"] | None] = None,
                                 page: PageNo = 1, per_page: PerPage = PER_PAGE,
-                                sort: Literal["created", "proposed_date"] = "created",
+                                sort: FromQuery[Literal["created", "proposed_date"]] = "created",
                                 desc: Annotated[bool, Parameter(description=_("是否倒序（默认最新的在前）"))] = True,
                                 ) -> SpecialRequestPage:
     """街道只看到本街道的提请，办公室和召集人看到其联席会议的提请；q 搜索会议名称、提请事由和补充说明。"""
@@ -672,7 +672,7 @@ async def get_special_request(request: Request[Any, Any, Any], request_id: Recor
 
 @post("/api/special-requests", opt={"roles": ("street",)}, tags=["专题会议提请"], summary=_("提请召开专题会议"),
       responses=WRITE_ERRORS)
-async def create_special_request(request: Request[Any, Any, Any], data: SpecialRequestIn) -> SpecialRequestOut:
+async def create_special_request(request: Request[Any, Any, Any], data: JSONBody[SpecialRequestIn]) -> SpecialRequestOut:
     """街道向本街道联席会议的召集人提请：title 为同意后专题会议的名称；items 为本街道已受理、尚未列入会议的议题（至少一项），
     同意后列入专题会议议程，并邀请议题提请协调的单位；proposed_date 不能早于今天。"""
     actor = actor_of(request)
@@ -685,7 +685,7 @@ async def create_special_request(request: Request[Any, Any, Any], data: SpecialR
 @post("/api/special-requests/{request_id:int}/approve", opt={"roles": REQUEST_DECIDERS}, tags=["专题会议提请"],
       summary=_("同意召开专题会议"), status_code=200, responses=WRITE_ERRORS)
 async def approve_special_request(request: Request[Any, Any, Any], request_id: RecordId,
-                                  data: DecisionIn) -> SpecialRequestOut:
+                                  data: JSONBody[DecisionIn]) -> SpecialRequestOut:
     """生成专题会议草稿（meeting 为其编号），由办公室完善时间地点后发送通知；已审批的提请返回 409。"""
     actor = actor_of(request)
     await services.decide_special_request(actor, request_id, True, _fields(data))
@@ -695,7 +695,7 @@ async def approve_special_request(request: Request[Any, Any, Any], request_id: R
 @post("/api/special-requests/{request_id:int}/decline", opt={"roles": REQUEST_DECIDERS}, tags=["专题会议提请"],
       summary=_("不同意召开专题会议"), status_code=200, responses=WRITE_ERRORS)
 async def decline_special_request(request: Request[Any, Any, Any], request_id: RecordId,
-                                  data: DecisionIn) -> SpecialRequestOut:
+                                  data: JSONBody[DecisionIn]) -> SpecialRequestOut:
     """须填写审批意见（comment）；已审批的提请返回 409。"""
     actor = actor_of(request)
     await services.decide_special_request(actor, request_id, False, _fields(data))

@@ -22,7 +22,7 @@ from typing import Annotated, Any, Literal, TypeVar
 import msgspec
 from litestar import Request, get, patch, post
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Parameter
+from litestar.params import FromQuery, JSONBody, Parameter
 from piccolo.columns import Column
 
 from conference.accounts.scope import visible_conference_ids
@@ -359,7 +359,7 @@ STREET_SORTS: dict[str, Column] = {"name": Street.sort_key, "district": Street.d
 
 @get("/api/streets", opt={"roles": OFFICE}, tags=["街道"], summary=_("街道列表"), responses=READ_ERRORS)
 async def list_streets(q: Q = None, page: PageNo = 1, per_page: PerPage = PER_PAGE,
-                       sort: Literal["name", "district"] = "name", desc: Desc = False) -> StreetPage:
+                       sort: FromQuery[Literal["name", "district"]] = "name", desc: Desc = False) -> StreetPage:
     """按街道名称、所属县区或党工委书记搜索。"""
     result = await paginate(Street, [], _query(q, page, per_page, sort, desc),
                             search=[Street.name, Street.district, Street.secretary_name], sorts=STREET_SORTS,
@@ -373,14 +373,14 @@ async def get_street(street_id: RecordId) -> StreetOut:
 
 
 @post("/api/streets", opt={"roles": OFFICE}, tags=["街道"], summary=_("新建街道"), responses=WRITE_ERRORS)
-async def create_street(request: Request[Any, Any, Any], data: StreetIn) -> StreetOut:
+async def create_street(request: Request[Any, Any, Any], data: JSONBody[StreetIn]) -> StreetOut:
     new_id = await services.create_street(actor_of(request), _fields(data))
     return _one(await get_or_404(Street, new_id), StreetOut)
 
 
 @patch("/api/streets/{street_id:int}", opt={"roles": OFFICE}, tags=["街道"], summary=_("修改街道"),
        responses=WRITE_ERRORS)
-async def update_street(request: Request[Any, Any, Any], street_id: RecordId, data: StreetPatch) -> StreetOut:
+async def update_street(request: Request[Any, Any, Any], street_id: RecordId, data: JSONBody[StreetPatch]) -> StreetOut:
     """只修改给出的字段；version 须为读取时的版本，否则返回 409。"""
     stored = await get_or_404(Street, street_id, services.NOT_FOUND)
     await services.update_street(actor_of(request), street_id, _merge(stored, data))
@@ -395,7 +395,7 @@ CONFERENCE_SORTS: dict[str, Column] = {"name": Conference.sort_key, "level": Con
 @get("/api/conferences", opt={"roles": CONFERENCE_READERS}, tags=["联席会议"], summary=_("联席会议列表"),
      responses=READ_ERRORS)
 async def list_conferences(request: Request[Any, Any, Any], q: Q = None, page: PageNo = 1,
-                           per_page: PerPage = PER_PAGE, sort: Literal["name", "level"] = "name",
+                           per_page: PerPage = PER_PAGE, sort: FromQuery[Literal["name", "level"]] = "name",
                            desc: Desc = False) -> ConferencePage:
     """只列出本账号可见的联席会议（办公室含下级联席会议，召集人为其召集的联席会议）。"""
     result = await paginate(Conference, [], _query(q, page, per_page, sort, desc), search=[Conference.name],
@@ -412,7 +412,7 @@ async def get_conference(request: Request[Any, Any, Any], conference_id: RecordI
 
 
 @post("/api/conferences", opt={"roles": OFFICE}, tags=["联席会议"], summary=_("新建联席会议"), responses=WRITE_ERRORS)
-async def create_conference(request: Request[Any, Any, Any], data: ConferenceIn) -> ConferenceOut:
+async def create_conference(request: Request[Any, Any, Any], data: JSONBody[ConferenceIn]) -> ConferenceOut:
     """level 取 city（市级）、district（县区级）或 street（街道级）；街道级须给出 street。"""
     new_id = await services.create_conference(actor_of(request), _fields(data))
     return _one(await get_or_404(Conference, new_id), ConferenceOut)
@@ -421,7 +421,7 @@ async def create_conference(request: Request[Any, Any, Any], data: ConferenceIn)
 @patch("/api/conferences/{conference_id:int}", opt={"roles": OFFICE}, tags=["联席会议"], summary=_("修改联席会议"),
        responses=WRITE_ERRORS)
 async def update_conference(request: Request[Any, Any, Any], conference_id: RecordId,
-                            data: ConferencePatch) -> ConferenceOut:
+                            data: JSONBody[ConferencePatch]) -> ConferenceOut:
     """只修改给出的字段；version 须为读取时的版本，否则返回 409。"""
     actor = actor_of(request)
     stored = await services.require_visible_conference(actor, conference_id)
@@ -436,7 +436,7 @@ UNIT_SORTS: dict[str, Column] = {"name": MemberUnit.sort_key, "kind": MemberUnit
 
 @get("/api/units", opt={"roles": OFFICE}, tags=["成员单位"], summary=_("成员单位列表"), responses=READ_ERRORS)
 async def list_units(q: Q = None, page: PageNo = 1, per_page: PerPage = PER_PAGE,
-                     sort: Literal["name", "kind", "ended_on"] = "name", desc: Desc = False) -> UnitPage:
+                     sort: FromQuery[Literal["name", "kind", "ended_on"]] = "name", desc: Desc = False) -> UnitPage:
     """按单位名称、联络员或职责任务搜索。"""
     result = await paginate(MemberUnit, [], _query(q, page, per_page, sort, desc),
                             search=[MemberUnit.name, MemberUnit.liaison_name, MemberUnit.duties], sorts=UNIT_SORTS,
@@ -451,7 +451,7 @@ async def get_unit(unit_id: RecordId) -> UnitOut:
 
 
 @post("/api/units", opt={"roles": OFFICE}, tags=["成员单位"], summary=_("新建成员单位"), responses=WRITE_ERRORS)
-async def create_unit(request: Request[Any, Any, Any], data: UnitIn) -> UnitOut:
+async def create_unit(request: Request[Any, Any, Any], data: JSONBody[UnitIn]) -> UnitOut:
     """kind 取 department（区直部门）、dispatched_agency（派驻机构）、street（街道）或 other（其他）。"""
     new_id = await services.create_unit(actor_of(request), _fields(data))
     return _one(await get_or_404(MemberUnit, new_id), UnitOut)
@@ -459,7 +459,7 @@ async def create_unit(request: Request[Any, Any, Any], data: UnitIn) -> UnitOut:
 
 @patch("/api/units/{unit_id:int}", opt={"roles": OFFICE}, tags=["成员单位"], summary=_("修改成员单位"),
        responses=WRITE_ERRORS)
-async def update_unit(request: Request[Any, Any, Any], unit_id: RecordId, data: UnitPatch) -> UnitOut:
+async def update_unit(request: Request[Any, Any, Any], unit_id: RecordId, data: JSONBody[UnitPatch]) -> UnitOut:
     """只修改给出的字段；version 须为读取时的版本，否则返回 409。"""
     stored = await get_or_404(MemberUnit, unit_id, services.NOT_FOUND)
     await services.update_unit(actor_of(request), unit_id, _merge(stored, data))
@@ -468,7 +468,7 @@ async def update_unit(request: Request[Any, Any, Any], unit_id: RecordId, data: 
 
 @post("/api/units/{unit_id:int}/end", opt={"roles": OFFICE}, tags=["成员单位"], summary=_("撤销成员单位"),
       status_code=200, responses=WRITE_ERRORS)
-async def end_unit(request: Request[Any, Any, Any], unit_id: RecordId, data: UnitEnd) -> UnitOut:
+async def end_unit(request: Request[Any, Any, Any], unit_id: RecordId, data: JSONBody[UnitEnd]) -> UnitOut:
     """单位保留在历史中；其尚未结束的成员资格在撤销日期同日结束。"""
     await services.end_unit(actor_of(request), unit_id, _fields(data))
     return _one(await get_or_404(MemberUnit, unit_id), UnitOut)
@@ -481,7 +481,7 @@ CONVENOR_SORTS: dict[str, Column] = {"name": Person.sort_key, "title": Person.ti
 
 @get("/api/convenors", opt={"roles": OFFICE}, tags=["召集人"], summary=_("召集人列表"), responses=READ_ERRORS)
 async def list_convenors(q: Q = None, page: PageNo = 1, per_page: PerPage = PER_PAGE,
-                         sort: Literal["name", "title"] = "name", desc: Desc = False) -> ConvenorPage:
+                         sort: FromQuery[Literal["name", "title"]] = "name", desc: Desc = False) -> ConvenorPage:
     result = await paginate(Person, [], _query(q, page, per_page, sort, desc), search=[Person.name, Person.title],
                             sorts=CONVENOR_SORTS, default_sort="name")
     return ConvenorPage(items=_items(result, ConvenorOut), total=result.total, page=result.page,
@@ -495,14 +495,14 @@ async def get_convenor(person_id: RecordId) -> ConvenorOut:
 
 
 @post("/api/convenors", opt={"roles": OFFICE}, tags=["召集人"], summary=_("新建召集人"), responses=WRITE_ERRORS)
-async def create_convenor(request: Request[Any, Any, Any], data: ConvenorIn) -> ConvenorOut:
+async def create_convenor(request: Request[Any, Any, Any], data: JSONBody[ConvenorIn]) -> ConvenorOut:
     new_id = await services.create_person(actor_of(request), _fields(data))
     return _one(await get_or_404(Person, new_id), ConvenorOut)
 
 
 @patch("/api/convenors/{person_id:int}", opt={"roles": OFFICE}, tags=["召集人"], summary=_("修改召集人"),
        responses=WRITE_ERRORS)
-async def update_convenor(request: Request[Any, Any, Any], person_id: RecordId, data: ConvenorPatch) -> ConvenorOut:
+async def update_convenor(request: Request[Any, Any, Any], person_id: RecordId, data: JSONBody[ConvenorPatch]) -> ConvenorOut:
     """只修改给出的字段；version 须为读取时的版本，否则返回 409。"""
     stored = await get_or_404(Person, person_id, services.NOT_FOUND)
     await services.update_person(actor_of(request), person_id, _merge(stored, data))
@@ -529,7 +529,7 @@ async def _membership(request: Request[Any, Any, Any], membership_id: int) -> Me
      responses=READ_ERRORS)
 async def list_memberships(request: Request[Any, Any, Any], q: Q = None, conference: OptionalId = None,
                            unit: OptionalId = None, page: PageNo = 1, per_page: PerPage = PER_PAGE,
-                           sort: Literal["unit_name", "conference_name", "start_date", "end_date"] = "unit_name",
+                           sort: FromQuery[Literal["unit_name", "conference_name", "start_date", "end_date"]] = "unit_name",
                            desc: Desc = False) -> MembershipPage:
     """成员单位与联席会议的对应关系（含已结束的），只含本账号可见的联席会议；q 搜索单位名称或联席会议名称。"""
     where = _and(await _scope_where(Membership.conference, request),
@@ -550,7 +550,7 @@ async def get_membership(request: Request[Any, Any, Any], membership_id: RecordI
 
 @post("/api/conferences/{conference_id:int}/memberships", opt={"roles": OFFICE}, tags=["成员资格"],
       summary=_("为联席会议添加成员单位"), responses=WRITE_ERRORS)
-async def add_membership(request: Request[Any, Any, Any], conference_id: RecordId, data: MembershipIn) -> MembershipOut:
+async def add_membership(request: Request[Any, Any, Any], conference_id: RecordId, data: JSONBody[MembershipIn]) -> MembershipOut:
     """同一单位在同一联席会议中的成员期间不能重叠；不填 end_date 表示至今。"""
     new_id = await services.add_membership(actor_of(request), conference_id, _fields(data))
     return await _membership(request, new_id)
@@ -558,7 +558,7 @@ async def add_membership(request: Request[Any, Any, Any], conference_id: RecordI
 
 @post("/api/memberships/{membership_id:int}/end", opt={"roles": OFFICE}, tags=["成员资格"], summary=_("结束成员资格"),
       status_code=200, responses=WRITE_ERRORS)
-async def end_membership(request: Request[Any, Any, Any], membership_id: RecordId, data: PeriodEnd) -> MembershipOut:
+async def end_membership(request: Request[Any, Any, Any], membership_id: RecordId, data: JSONBody[PeriodEnd]) -> MembershipOut:
     await services.end_period(actor_of(request), Membership, "membership", membership_id, _fields(data))
     return await _membership(request, membership_id)
 
@@ -584,7 +584,7 @@ async def _appointment(request: Request[Any, Any, Any], appointment_id: int) -> 
      responses=READ_ERRORS)
 async def list_appointments(request: Request[Any, Any, Any], q: Q = None, conference: OptionalId = None,
                             person: OptionalId = None, page: PageNo = 1, per_page: PerPage = PER_PAGE,
-                            sort: Literal["start_date", "end_date", "person_name", "conference_name"] = "start_date",
+                            sort: FromQuery[Literal["start_date", "end_date", "person_name", "conference_name"]] = "start_date",
                             desc: Desc = False) -> AppointmentPage:
     """只含本账号可见的联席会议；q 搜索召集人姓名或联席会议名称。"""
     where = _and(await _scope_where(ConvenorAppointment.conference, request),
@@ -606,7 +606,7 @@ async def get_appointment(request: Request[Any, Any, Any], appointment_id: Recor
 @post("/api/conferences/{conference_id:int}/appointments", opt={"roles": OFFICE}, tags=["召集人任期"],
       summary=_("任命召集人"), responses=WRITE_ERRORS)
 async def add_appointment(request: Request[Any, Any, Any], conference_id: RecordId,
-                          data: AppointmentIn) -> AppointmentOut:
+                          data: JSONBody[AppointmentIn]) -> AppointmentOut:
     """同一联席会议同一时间只有一位召集人：须先结束现任召集人的任期。"""
     new_id = await services.add_appointment(actor_of(request), conference_id, _fields(data))
     return await _appointment(request, new_id)
@@ -614,7 +614,7 @@ async def add_appointment(request: Request[Any, Any, Any], conference_id: Record
 
 @post("/api/appointments/{appointment_id:int}/end", opt={"roles": OFFICE}, tags=["召集人任期"],
       summary=_("结束召集人任期"), status_code=200, responses=WRITE_ERRORS)
-async def end_appointment(request: Request[Any, Any, Any], appointment_id: RecordId, data: PeriodEnd) -> AppointmentOut:
+async def end_appointment(request: Request[Any, Any, Any], appointment_id: RecordId, data: JSONBody[PeriodEnd]) -> AppointmentOut:
     await services.end_period(actor_of(request), ConvenorAppointment, "convenor_appointment", appointment_id,
                               _fields(data))
     return await _appointment(request, appointment_id)

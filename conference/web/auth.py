@@ -12,8 +12,8 @@ from litestar.connection import ASGIConnection
 from litestar.enums import ScopeType
 from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
-from litestar.middleware import AbstractMiddleware
-from litestar.types import Receive, Scope, Scopes, Send
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Receive, Scope, Send
 
 from conference.accounts.actor import Actor
 from conference.accounts.services import actor_for_api_token, actor_for_session
@@ -26,14 +26,23 @@ def is_api(path: str) -> bool:
     return path.startswith("/api/") or path == "/api"
 
 
-class AuthMiddleware(AbstractMiddleware):
-    # Litestar reads these class attributes (its base class declares them as plain attributes).
-    scopes: Scopes = {ScopeType.HTTP}  # noqa: RUF012
-    exclude = ["^/static/"]  # noqa: RUF012
+def is_static(scope: Scope) -> bool:
+    """Static files need no actor. The static router is a mount, so its scope's `path` is the part
+    below /static; the request's own path is in `raw_path` (as Litestar's path exclusion reads it)."""
+    handler = scope.get("route_handler")
+    path = scope["raw_path"].decode("latin-1") if getattr(handler, "is_mount", False) else scope["path"]
+    return path.startswith("/static/")
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+
+class AuthMiddleware(ASGIMiddleware):
+    scopes = (ScopeType.HTTP,)
+    # A predicate rather than exclude_path_pattern: that pattern is matched against the route
+    # handler's path in Litestar 3 ("/static", which "^/static/" would no longer match).
+    should_bypass_for_scope = staticmethod(is_static)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         scope["user"] = await self.resolve(scope)
-        await self.app(scope, receive, send)
+        await next_app(scope, receive, send)
 
     @staticmethod
     async def resolve(scope: Scope) -> Actor | None:

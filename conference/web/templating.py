@@ -8,8 +8,8 @@ from typing import Any
 
 from jinja2 import Environment
 from litestar import Request
-from litestar.contrib.jinja import JinjaTemplateEngine
 from litestar.datastructures import Cookie
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.template.config import TemplateConfig
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from conference.collation import sort_key
 from conference.meetings.tables import Meeting
 from conference.notifications.tables import Notification
 from conference.registry.tables import MemberUnit
@@ -500,7 +501,7 @@ async def test_item_lifecycle_from_draft_to_carried_over(api):
     draft = await new_item(street, units=[police, market, market])
     assert (draft["status"], draft["street_name"], draft["conference_name"], draft["age_days"]) == (
         "draft", "兰山街道", LANSHAN_STREET, None)
-    assert [u["name"] for u in draft["units"]] == sorted([MARKET, POLICE])
+    assert [u["name"] for u in draft["units"]] == sorted([MARKET, POLICE], key=sort_key)  # pinyin order
     assert draft["actions"]["submit"] and draft["actions"]["edit"] and not draft["actions"]["accept"]
     url = f"/api/items/{draft['id']}"
     assert_error(await office.get(url), 404)  # someone else's draft

@@ -52,6 +52,7 @@ async def demo_ids() -> dict[str, Any]:
         "task_id": await first(f"SELECT id FROM task WHERE conference IN ({conferences}) ORDER BY id"),
         "invitation_id": await first("SELECT id FROM invitation ORDER BY id"),
         "user_id": office["id"],
+        "target_id": await first(f"SELECT id FROM integration_target WHERE conference IN ({conferences}) ORDER BY id"),
         "conferences": office["conference"],
         "streets": await first("SELECT id FROM street ORDER BY id"),
         "units": await first(f"SELECT unit AS id FROM membership WHERE conference IN ({conferences}) ORDER BY id"),

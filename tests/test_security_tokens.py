@@ -38,7 +38,7 @@ async def test_each_notice_carries_a_new_link_and_the_old_one_dies(anon):
     await services.update_meeting(office, meeting["id"], {
         "title": meeting["title"], "date": "2030-11-30", "start_time": "09:00", "end_time": "11:00",
         "location": meeting["location"], "version": str(meeting["version"]), "kind": "plenary"})
-    await services.notify_meeting(office, meeting["id"])
+    # saving a new date of a notified meeting sends the change notice with it
     second = (await invitation(meeting["id"], MARKET))["token"]
     assert second and second != first
     assert (await anon.get(f"/r/{first}")).status_code == 404

@@ -16,21 +16,16 @@ from litestar.response import Redirect, Template
 
 from conference.accounts import onboarding, throttle
 from conference.accounts.onboarding import KIND_OF_ROLE, KINDS, Kind
-from conference.errors import Conflict, DomainError, NotFound, ValidationFailed
+from conference.errors import Conflict, DomainError, ValidationFailed
 from conference.i18n import gettext as _
-from conference.meetings.reply_routes import PRIVATE_HEADERS
+from conference.web import personal_links
 from conference.web.auth import actor_of
 from conference.web.fields import Field
 from conference.web.forms import form_data, submit
+from conference.web.personal_links import private
 from conference.web.templating import redirect, render
 
 OFFICE = ("admin", "office")
-
-
-def _private(response: Response[Any]) -> Response[Any]:
-    for name, value in PRIVATE_HEADERS.items():
-        response.set_header(name, value)
-    return response
 
 
 # ---------------------------------------------------------------- the office's account pages
@@ -126,17 +121,8 @@ def _password_fields() -> list[Field]:
 
 
 async def _link_or_page(request: Request[Any, Any, Any], token: str) -> dict[str, Any] | Response[Any]:
-    """The link's account, or the page to answer instead (404, or 429 after too many guesses)."""
-    key = throttle.link_key(throttle.client_address(request))
-    if wait := await throttle.retry_after(key):
-        page = render(request, "error.html", 429, status=429, message=throttle.wait_message(wait), errors={})
-        page.headers["Retry-After"] = str(wait)
-        return _private(page)
-    try:
-        return await onboarding.link_account(token)
-    except NotFound as exc:
-        await throttle.failed(key, throttle.LINK)
-        return _private(render(request, "error.html", 404, status=404, message=exc.message, errors={}))
+    """See personal_links.resolve: 404 for a wrong link, 429 after too many guesses."""
+    return await personal_links.resolve(request, lambda: onboarding.link_account(token))
 
 
 def _set_context(found: dict[str, Any]) -> dict[str, Any]:
@@ -150,7 +136,7 @@ async def password_page(request: Request[Any, Any, Any], token: FromPath[str]) -
     found = await _link_or_page(request, token)
     if isinstance(found, Response):
         return found
-    return _private(render(request, "form_page.html", form={}, errors={}, **_set_context(found)))
+    return private(render(request, "form_page.html", form={}, errors={}, **_set_context(found)))
 
 
 @post("/password/{token:str}", opt={"public": True}, include_in_schema=False)
@@ -163,10 +149,10 @@ async def password_set(request: Request[Any, Any, Any], token: FromPath[str]) ->
         await onboarding.set_password(token, data)
     except ValidationFailed as exc:
         # The typed passwords are not sent back into the page.
-        return _private(render(request, "form_page.html", 400, form={}, errors=exc.errors, error_message=exc.message,
+        return private(render(request, "form_page.html", 400, form={}, errors=exc.errors, error_message=exc.message,
                                **_set_context(found)))
     except DomainError as exc:  # spent by a use at the same moment
-        return _private(render(request, "error.html", 404, status=404, message=exc.message, errors={}))
+        return private(render(request, "error.html", 404, status=404, message=exc.message, errors={}))
     return redirect("/login", _("密码已设置，请用新密码登录。"))
 
 

@@ -16,7 +16,6 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from conference.accounts import throttle
 from conference.accounts.actor import Actor
 from conference.calendar.data import meeting_context
 from conference.errors import NotFound
@@ -26,14 +25,15 @@ from conference.meetings.tables import Invitation, Meeting
 from conference.records import get_or_404
 from conference.registry.tables import Conference, MemberUnit
 from conference.timefmt import local, now
+from conference.web import personal_links
 from conference.web.auth import actor_of
 from conference.web.fields import Field
 from conference.web.forms import submit
 from conference.web.listing import paginate
+from conference.web.personal_links import private
 from conference.web.templating import render
 
 REPLY_TEMPLATE = "invitations/reply.html"
-PRIVATE_HEADERS = {"X-Robots-Tag": "noindex", "Referrer-Policy": "no-referrer"}
 INVITATION_NOT_FOUND = _("没有找到该会议邀请，或您无权查看。")
 UNIT = ("unit",)
 
@@ -44,12 +44,6 @@ def reply_fields() -> list[Field]:
         Field("attendee_title", _("参会人职务"), max_length=60),
         Field("leave_reason", _("请假事由"), "textarea", max_length=500, help=_("选择“请假”时填写。")),
     ]
-
-
-def _private(response: Response[Any]) -> Response[Any]:
-    for name, value in PRIVATE_HEADERS.items():
-        response.set_header(name, value)
-    return response
 
 
 def _initial(invitation: dict[str, Any]) -> dict[str, str]:
@@ -95,27 +89,12 @@ async def _context(invitation: dict[str, Any], meeting: dict[str, Any]) -> dict[
     }
 
 
-def _not_found(request: Request[Any, Any, Any], exc: NotFound) -> Template:
-    # Rendered here (not by the app's exception handler) so the 404 carries the private headers too.
-    return render(request, "error.html", 404, status=404, message=exc.message, errors={})
-
-
 # ---------------------------------------------------------------- the personal link
 
 
 async def _by_token(request: Request[Any, Any, Any], token: str) -> tuple[dict[str, Any], dict[str, Any]] | Response[Any]:
-    """The invitation behind the link, or the page to answer instead: 404 for a wrong link, 429 once
-    an address has guessed too many (throttled per address; see conference.accounts.throttle)."""
-    key = throttle.link_key(throttle.client_address(request))
-    if wait := await throttle.retry_after(key):
-        page = render(request, "error.html", 429, status=429, message=throttle.wait_message(wait), errors={})
-        page.headers["Retry-After"] = str(wait)
-        return _private(page)
-    try:
-        return await services.invitation_by_token(token)
-    except NotFound as exc:
-        await throttle.failed(key, throttle.LINK)
-        return _private(_not_found(request, exc))
+    """The invitation behind the link, or the page to answer instead (see personal_links.resolve)."""
+    return await personal_links.resolve(request, lambda: services.invitation_by_token(token))
 
 
 @get("/r/{token:str}", opt={"public": True}, include_in_schema=False)
@@ -124,7 +103,7 @@ async def token_page(request: Request[Any, Any, Any], token: FromPath[str]) -> R
     if isinstance(found, Response):
         return found
     invitation, meeting = found
-    return _private(render(request, REPLY_TEMPLATE, form=_initial(invitation), errors={},
+    return private(render(request, REPLY_TEMPLATE, form=_initial(invitation), errors={},
                            **await _context(invitation, meeting)))
 
 
@@ -137,7 +116,7 @@ async def token_reply(request: Request[Any, Any, Any], token: FromPath[str]) -> 
     response = await submit(request, template=REPLY_TEMPLATE, **await _context(invitation, meeting),
                             action=lambda data: services.reply(None, invitation, meeting, data),
                             success=lambda _r: f"/r/{token}", flash=_("已收到贵单位的回复，谢谢。"))
-    return _private(response)
+    return private(response)
 
 
 # ---------------------------------------------------------------- the unit's own account

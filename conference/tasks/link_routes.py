@@ -23,40 +23,23 @@ from litestar.exceptions import HTTPException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from conference.accounts import throttle
 from conference.accounts.actor import Actor
 from conference.errors import NotFound
 from conference.i18n import gettext as _
-from conference.meetings.reply_routes import PRIVATE_HEADERS
 from conference.tasks import links, services, views
 from conference.tasks.routes import DETAIL, FIELDS, OFFICE, UPLOAD_BODY_LIMIT, _check_count, _files, _upload_error
-from conference.web import files
+from conference.web import files, personal_links
 from conference.web.auth import actor_of
 from conference.web.forms import submit
+from conference.web.personal_links import private
 from conference.web.templating import redirect, render
 
 Handler = Callable[[Actor, dict[str, Any]], Awaitable[Any]]
 
 
-def _private(response: Response[Any]) -> Response[Any]:
-    for name, value in PRIVATE_HEADERS.items():
-        response.set_header(name, value)
-    return response
-
-
 async def _by_link(request: Request[Any, Any, Any], task_id: int, token: str) -> tuple[Actor, dict[str, Any]] | Response[Any]:
-    """The link's actor and task, or the page to answer instead: 404 for a wrong link, 429 once an
-    address has guessed too many (the same throttle as the reply and feed links)."""
-    key = throttle.link_key(throttle.client_address(request))
-    if wait := await throttle.retry_after(key):
-        page = render(request, "error.html", 429, status=429, message=throttle.wait_message(wait), errors={})
-        page.headers["Retry-After"] = str(wait)
-        return _private(page)
-    try:
-        return await links.task_by_link(task_id, token)
-    except NotFound as exc:
-        await throttle.failed(key, throttle.LINK)
-        return _private(render(request, "error.html", 404, status=404, message=exc.message, errors={}))
+    """See personal_links.resolve: 404 for a wrong link, 429 after too many guesses."""
+    return await personal_links.resolve(request, lambda: links.task_by_link(task_id, token))
 
 
 async def _context(actor: Actor, task_id: int, token: str) -> dict[str, Any]:
@@ -74,7 +57,7 @@ async def link_page(request: Request[Any, Any, Any], task_id: FromPath[int], tok
     if isinstance(found, Response):
         return found
     actor, _task = found
-    return _private(render(request, DETAIL, form={}, errors={}, **await _context(actor, task_id, token)))
+    return private(render(request, DETAIL, form={}, errors={}, **await _context(actor, task_id, token)))
 
 
 async def _act(request: Request[Any, Any, Any], task_id: int, token: str, posted: str, action: Handler,
@@ -89,7 +72,7 @@ async def _act(request: Request[Any, Any, Any], task_id: int, token: str, posted
     context.update(posted=posted, anchors={name: f"f-{posted}-{name}" for name in FIELDS} | {"file": f"f-{posted}-files"})
     response = await submit(request, template=DETAIL, action=lambda data: action(actor, data),
                             success=lambda _r: f"/t/{task_id}/{token}", flash=flash, **context)
-    return _private(response)
+    return private(response)
 
 
 @post("/t/{task_id:int}/{token:str}/acknowledge", opt={"public": True}, include_in_schema=False)
@@ -146,7 +129,7 @@ async def link_attachment(request: Request[Any, Any, Any], task_id: FromPath[int
     row = await views.attachment_for(actor, attachment_id)
     if row["task"] != task_id:
         raise NotFound(views.ATTACHMENT_NOT_FOUND)
-    return _private(files.download(row))
+    return private(files.download(row))
 
 
 # ---------------------------------------------------------------- the office: revoke and re-send

@@ -68,6 +68,19 @@ async def login(client: httpx.AsyncClient, username: str, password: str = DEMO_P
                                              "_csrf_token": client.cookies.get("csrftoken", "")})
 
 
+@pytest.fixture(autouse=True)
+async def _forget_throttled_failures(request: pytest.FixtureRequest) -> None:
+    """Every test client comes from one address, so failures counted by the brute-force throttle
+    would pile up across tests and lock later ones out (429). Each test starts from zero; tests of
+    the throttle itself count their failures within the one test."""
+    if "database_url" not in request.fixturenames:
+        return
+    request.getfixturevalue("database_url")
+    from conference.accounts.tables import LoginThrottle
+
+    await LoginThrottle.delete(force=True)
+
+
 _clients: dict[str, httpx.AsyncClient] = {}
 
 

@@ -23,7 +23,7 @@ from conference import db
 from conference.integrations import sender
 from conference.integrations.tables import IntegrationDelivery, IntegrationTarget
 from conference.integrations.urls import UnsafeUrl, check_url, pinned
-from conference.registry.tables import MemberUnit
+from conference.registry.tables import Membership, MemberUnit
 from conference.settings import get_settings, reset_settings
 from conference.tasks.tables import Task
 from conference.tasks.urging import URGEABLE, urge_task
@@ -251,7 +251,9 @@ async def test_group_robots_get_markdown_with_mentions_and_dingtalk_sign(as_user
                           secret=secret, events=events)).status_code == 303
     assert (await _create(office, kind="wecom", name="企业微信群", url=receiver.url + "/cgi-bin/webhook/send?key=k",
                           events=events)).status_code == 303
-    other_unit = await MemberUnit.select(MemberUnit.id).where(MemberUnit.id != task["unit"]).first()
+    # another member of the task's conference (the form offers only members; other tests add units)
+    other_unit = await Membership.select(Membership.unit.as_alias("id")).where(
+        (Membership.conference == task["conference"]) & (Membership.unit != task["unit"])).order_by(Membership.id).first()
     assert (await _create(office, kind="wecom", name="别的单位群", url=receiver.url + "/other",
                           unit=str(other_unit["id"]), events=events)).status_code == 303
     await urge_task(await actor("office"), int(task["id"]), {"message": "请本周内反馈进展"})

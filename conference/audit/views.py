@@ -72,6 +72,11 @@ ACTION_LABELS = {
     "publish": _("印发纪要"), "number": _("编发文号"), "start_correction": _("更正纪要"), "issue_feed": _("生成日历订阅地址"),
     "revoke_feed": _("作废日历订阅地址"), "mail_retry": _("重新投递邮件"),
     "skip_notice": _("变更不通知"), "propose_items": _("提请议题"),
+    "activate": _("启用账号"), "deactivate": _("停用账号"), "send_reset_link": _("发送重置密码链接"),
+    "request_reset_link": _("申请重置密码链接（忘记密码）"), "set_password": _("凭链接设置密码"),
+    "reset_password_by_link": _("凭链接重置密码"), "resend_link": _("重发办理链接"), "revoke_link": _("作废办理链接"),
+    "enable": _("启用推送地址"), "disable": _("停用推送地址"), "new_secret": _("更换签名密钥"),
+    "redeliver": _("重新推送"),
 }
 # Publishing (and submitting) minutes also moves the meeting's status, recorded on the meeting under
 # its own code: the same act, so it is listed, filtered and labelled as that act.
@@ -129,6 +134,16 @@ FIELD_LABELS = {
     "version": _("版本"), "sha256": _("文件校验值"), "filename": _("文件名"), "size": _("文件大小"),
     "comment": _("意见"), "day": _("日期"), "year": _("年度"), "score": _("得分"), "note": _("说明"),
     "entered_by": _("录入人"), "subject": _("邮件主题"), "attempts": _("投递次数"), "reason_text": _("理由"),
+    "external_ref": _("外部系统编号"), "external_source": _("来源系统"), "attachment": _("附件"),
+    "active": _("启用"), "sessions_ended": _("结束的登录会话数"), "message": _("催办内容"), "urge_count": _("催办次数"),
+    "holder": _("链接持有人"), "ended": _("作废链接数"), "revoked": _("已作废"), "revoked_at": _("作废时间"),
+    "last_error": _("最近一次错误"), "fields": _("变更项目"), "rows": _("数据行数"), "created": _("新建数量"),
+    "rejected": _("未导入数量"), "rejected_rows": _("未导入的行"), "conference_id": _("联席会议"),
+    "url": _("接收地址"), "events": _("推送事件"), "changed_at": _("修改时间"), "expires_at": _("有效期至"),
+    "assigned_at": _("交办时间"), "resolution": _("议定事项"), "notified_sequence": _("已通知版本"),
+    "entered_at": _("录入时间"), "entered_by_name": _("录入人"), "uploaded_by": _("上传人"),
+    "uploaded_by_name": _("上传人"), "content_type": _("文件类型"), "published_at": _("印发时间"),
+    "published_by": _("印发人"), "published_by_name": _("印发人"), "version_number": _("版本号"),
 }
 ENTITY_FIELD_LABELS = {
     ("person", "name"): _("姓名"), ("person", "title"): _("职务"), ("convenor_appointment", "title"): _("职务"),

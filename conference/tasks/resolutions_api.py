@@ -1,0 +1,150 @@
+"""Resolutions (议定事项) over the JSON API (issue 15 item 1): the resolutions of a meeting as its page
+lists them, one resolution, and the office's correction (PATCH) before sign-off or during a minutes
+correction. Reads come from conference.tasks.views.meeting_resolutions (the meeting page's own
+list and scope); the correction goes through conference.tasks.amend.update_resolution, which checks
+role, state and version and writes the audit trail. An out-of-scope id answers 404."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Request, Router, get, patch
+from litestar.exceptions import ValidationException
+from litestar.openapi.spec import Example
+from litestar.params import Body
+
+from conference.accounts.actor import Actor
+from conference.errors import NotFound
+from conference.i18n import gettext as _
+from conference.meetings.api import relabelled
+from conference.meetings.services import meeting_for
+from conference.meetings.tables import Meeting
+from conference.records import get_or_404
+from conference.registry.api import READ_ERRORS, WRITE_ERRORS
+from conference.tasks import amend, views
+from conference.web.apikit import IdPath
+from conference.web.auth import actor_of
+
+READERS = ("admin", "office", "convenor", "street", "unit")
+OFFICE = ("admin", "office")
+TAGS = ["议定事项"]
+LABELS = {"text": _("议定事项内容"), "lead_unit": _("牵头单位"), "cooperating": _("配合单位"), "deadline_mode": _("期限方式"),
+          "deadline": _("办结期限"), "deadline_workdays": _("工作日数"), "note": _("备注"), "reason": _("修改原因")}
+
+
+class ResolutionTaskOut(msgspec.Struct):
+    id: int
+    unit: int
+    unit_name: str
+    role: str  # lead | cooperate
+    status: str
+    deadline: dt.date
+    deadline_provisional: bool
+    link: bool  # whether the caller may open the task
+
+
+class ResolutionFileOut(msgspec.Struct):
+    id: int
+    filename: str
+    size: int
+
+
+class ResolutionOut(msgspec.Struct):
+    id: int
+    number: int
+    numeral: str  # 一、二、...
+    text: str
+    item: int
+    item_title: str
+    lead_unit: int
+    lead_name: str
+    cooperating: list[int]
+    deadline: dt.date
+    deadline_workdays: int | None
+    deadline_provisional: bool
+    note: str
+    version: int
+    tasks: list[ResolutionTaskOut]
+    files: list[ResolutionFileOut]
+
+
+class ResolutionList(msgspec.Struct):
+    items: list[ResolutionOut]
+    editable: bool  # whether the office may correct them now
+    correction: str  # the reason of the minutes correction that allows it ("" before sign-off)
+
+
+class ResolutionPatch(msgspec.Struct, forbid_unknown_fields=True):
+    """The whole corrected resolution, with the version read and the reason (修改原因)."""
+
+    version: int
+    reason: str
+    text: str
+    lead_unit: int
+    deadline_mode: Literal["date", "workdays"]
+    deadline: dt.date | None = None
+    deadline_workdays: int | None = None
+    cooperating: list[int] = []
+    note: str = ""
+
+
+def _out(row: dict[str, Any]) -> ResolutionOut:
+    return msgspec.convert({**row, "cooperating": [int(u) for u in row["cooperating_ids"]]}, ResolutionOut,
+                           from_attributes=True)
+
+
+async def _listed(actor: Actor, meeting: dict[str, Any]) -> dict[str, Any]:
+    return await views.meeting_resolutions(actor, meeting)
+
+
+async def _one(actor: Actor, resolution_id: int) -> ResolutionOut:
+    resolution = await amend.resolution_for(actor, resolution_id)  # NotFound when out of scope
+    meeting = await get_or_404(Meeting, resolution["meeting"], amend.RESOLUTION_NOT_FOUND)
+    rows = [r for r in (await _listed(actor, meeting))["resolutions"] if r["id"] == resolution_id]
+    if not rows:  # a street reaching another conference's meeting only through its own items
+        raise NotFound(amend.RESOLUTION_NOT_FOUND)
+    return _out(rows[0])
+
+
+@get("/api/meetings/{meeting_id:int}/resolutions", opt={"roles": READERS}, tags=TAGS, summary=_("会议的议定事项"),
+     responses=READ_ERRORS)
+async def list_resolutions(request: Request[Any, Any, Any], meeting_id: IdPath) -> ResolutionList:
+    """与会议页面相同：按编号（一、二、三、）排列，附牵头和配合单位、各单位任务（link 表示本账号能否打开）和附件。"""
+    actor = actor_of(request)
+    meeting = await meeting_for(actor, meeting_id)  # NotFound when out of scope
+    context = await _listed(actor, meeting)
+    return ResolutionList(items=[_out(r) for r in context["resolutions"]], editable=context["can_edit_resolutions"],
+                          correction=context["resolutions_correction"])
+
+
+@get("/api/resolutions/{resolution_id:int}", opt={"roles": READERS}, tags=TAGS, summary=_("议定事项详情"),
+     responses=READ_ERRORS)
+async def get_resolution(request: Request[Any, Any, Any], resolution_id: IdPath) -> ResolutionOut:
+    return await _one(actor_of(request), resolution_id)
+
+
+@patch("/api/resolutions/{resolution_id:int}", opt={"roles": OFFICE}, tags=TAGS, summary=_("修改议定事项"),
+       responses=WRITE_ERRORS)
+async def update_resolution(request: Request[Any, Any, Any], resolution_id: IdPath, data: Annotated[ResolutionPatch, Body(
+        examples=[Example(value={"version": 1, "reason": "会上补充配合单位", "text": "规范农贸市场周边占道经营",
+                                 "lead_unit": 3, "cooperating": [5], "deadline_mode": "date", "deadline": "2027-01-31",
+                                 "note": ""})])]) -> ResolutionOut:
+    """会议召开后、纪要签发前（或纪要更正稿起草期间）由办公室修改；相关督办任务随之调整并通知承办单位。
+    version 为读取时的版本号，已被他人修改时返回 409。"""
+    actor = actor_of(request)
+    form: dict[str, str] = {"version": str(data.version), "reason": data.reason, "text": data.text,
+                            "lead_unit": str(data.lead_unit), "deadline_mode": data.deadline_mode, "note": data.note}
+    if data.deadline is not None:
+        form["deadline"] = data.deadline.isoformat()
+    if data.deadline_workdays is not None:
+        form["deadline_workdays"] = str(data.deadline_workdays)
+    await amend.update_resolution(actor, resolution_id, form, [str(u) for u in data.cooperating])
+    return await _one(actor, resolution_id)
+
+
+ROUTES: list[Any] = [
+    Router(path="/", route_handlers=[list_resolutions, get_resolution, update_resolution],
+           exception_handlers={ValidationException: relabelled(LABELS)}),
+]

@@ -377,6 +377,7 @@ async def test_conference_must_be_visible_to_the_office(as_user):
 
 
 async def test_unit_created_by_someone_else_during_import_rolls_back_everything(as_user, monkeypatch):
+    from conference.collation import sort_key
     from conference.registry import importer
     from conference.registry.tables import MemberUnit
     from conference.timefmt import now
@@ -388,7 +389,7 @@ async def test_unit_created_by_someone_else_during_import_rolls_back_everything(
 
     async def check_then_someone_saves(report, rows):
         valid = await checked(report, rows)
-        await MemberUnit.insert(MemberUnit(name=second, kind="other", created_at=now()))
+        await MemberUnit.insert(MemberUnit(name=second, sort_key=sort_key(second), kind="other", created_at=now()))
         return valid
 
     monkeypatch.setattr(importer, "_check_rows", check_then_someone_saves)

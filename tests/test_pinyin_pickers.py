@@ -119,8 +119,11 @@ async def test_membership_picker_offers_units_in_reach_and_not_yet_members(as_us
     lanshan = await conference_id(LANSHAN_STREET)
     members = {r["unit"] for r in await Membership.select(Membership.unit).where(
         (Membership.conference == lanshan) & Membership.end_date.is_null())}
+    # 罗庄区's units by owner, not by name: a unit another test names 罗庄区… may be 兰山区's own.
+    luozhuang_district = await conference_id("罗庄区城市基层党建联席会议")
     luozhuang_units = {r["id"]: r["name"] for r in await MemberUnit.select(MemberUnit.id, MemberUnit.name).where(
-        MemberUnit.name.like("罗庄%"))}
+        MemberUnit.owner_conference == luozhuang_district)}
+    assert "罗庄区司法局" in luozhuang_units.values()
     assert members and luozhuang_units
     offered = {int(v): label for v, label in select_options(await office.get(f"/registry/conferences/{lanshan}"), "f-unit")}
     assert not set(offered) & members  # never a member twice

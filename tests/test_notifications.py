@@ -64,7 +64,9 @@ async def test_unit_sees_its_own_meeting_notices(as_user):
     page = await open_entry(unit, response, f"【会议通知】{meeting['title']}")
     body = page.select_one(".message-body")
     lines = [p.get_text() for p in body.find_all("p")]
-    assert lines[:3] == [f"会议：{meeting['title']}", "时间：2030年11月29日 09:00", "地点：区委党校三楼会议室"]  # line by line
+    # line by line: the notice's 文号 first (兰联办〔2026〕N号), then the meeting, its time span and place
+    assert re.fullmatch(r"文号：\S+〔\d{4}〕\d+号", lines[0])
+    assert lines[1:4] == [f"会议：{meeting['title']}", "时间：2030年11月29日 09:00—11:00", "地点：区委党校三楼会议室"]
     # the reply link is a link to the unit's invitation page, not a raw URL with the personal token
     reply = body.find("a", string="回复参会情况")
     assert reply["href"] == f"/my/invitations/{market['id']}"

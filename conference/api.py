@@ -23,6 +23,7 @@ from conference.meetings.api import ROUTES as MEETING_ROUTES
 from conference.minutes.api import ROUTES as MINUTES_ROUTES
 from conference.registry.api import ROUTES as REGISTRY_ROUTES
 from conference.search.api import ROUTES as SEARCH_ROUTES
+from conference.supervision.api import ROUTES as SUPERVISION_ROUTES
 from conference.tasks.api import ROUTES as TASK_ROUTES
 from conference.tasks.resolutions_api import ROUTES as RESOLUTION_ROUTES
 
@@ -130,6 +131,7 @@ def undecodable_body(request: Request[Any, Any, Any], exc: UnicodeDecodeError) -
 
 ROUTES = [
     Router(path="/", route_handlers=[*REGISTRY_ROUTES, *MEETING_ROUTES, *AGENDA_ROUTES, *MINUTES_ROUTES, *HOLIDAY_ROUTES, *SEARCH_ROUTES,
-                                         *INTAKE_ROUTES, *TASK_ROUTES, *RESOLUTION_ROUTES, *AUDIT_ROUTES], security=[{SECURITY_SCHEME: []}],
+                                         *INTAKE_ROUTES, *TASK_ROUTES, *RESOLUTION_ROUTES, *SUPERVISION_ROUTES,
+                                         *AUDIT_ROUTES], security=[{SECURITY_SCHEME: []}],
            exception_handlers={ValidationException: validation_error, UnicodeDecodeError: undecodable_body}),
 ]

@@ -6,7 +6,11 @@ the same rules as the meeting page (office only, before sign-off, version checke
 from __future__ import annotations
 
 import datetime as dt
+import io
 from typing import Any
+
+from bs4 import BeautifulSoup
+from openpyxl import load_workbook
 
 from conference.audit.tables import AuditEvent
 from conference.tasks.tables import Resolution
@@ -16,6 +20,12 @@ from tests.test_api import assert_error
 from tests.test_tasks import MARKET, held_meeting, new_task, unit_id
 
 api = test_api.api  # clients with a fresh token per demo account
+
+
+def text(tag: Any, selector: str) -> str:
+    found = tag.select_one(selector)
+    assert found is not None, selector
+    return str(found.get_text(strip=True))
 
 
 def ok(response: Any) -> Any:
@@ -59,3 +69,60 @@ async def test_resolutions_read_per_role_and_corrected_by_the_office(api):
     assert changed["tasks"][0]["deadline"] == later.isoformat()  # the task followed
     assert_error(await office.patch(f"/api/resolutions/{resolution_id}", json=body), 409)  # stale version
     assert await AuditEvent.exists().where((AuditEvent.entity == "resolution") & (AuditEvent.entity_id == resolution_id))
+
+
+SUPERVISORS = ("office", "convenor")
+REFUSED = ("street", "unit")
+
+
+async def test_supervision_figures_match_the_dashboard_per_role(api, as_user):
+    await new_task(MARKET, deadline=today() + dt.timedelta(days=2))  # something open, perhaps due soon
+    year = today().year
+    params = {"start": f"{year}-01-01", "end": f"{year}-12-31", "group": "unit"}
+    for role in SUPERVISORS:
+        client, page = await api(role), await as_user(role)
+        rates = ok(await client.get("/api/supervision/rates", params=params))
+        html = BeautifulSoup((await page.get("/supervision", params=params)).text, "html.parser")
+        total_row = html.select_one('tfoot tr[data-key="total"]')
+        assert total_row is not None
+        for measure in ("response", "resolution", "satisfaction"):
+            assert text(total_row, f'td[data-count="{measure}-total"]') == str(rates["total"]["totals"][measure])
+            assert text(total_row, f'td[data-rate="{measure}"]') == rates["total"]["texts"][measure]
+        listed = {r.get("data-key") for r in html.select("tbody tr[data-key]")}
+        assert listed == {str(r["key"]) if r["key"] is not None else "" for r in rates["rows"]}
+
+        alerts = ok(await client.get("/api/supervision/alerts"))
+        cards = {c["data-kpi"]: text(c, ".kpi-value") for c in html.select("[data-kpi]")}
+        assert cards["open"] == str(alerts["open_total"]) and cards["red"] == str(alerts["overdue_total"])
+        assert cards["yellow"] == str(alerts["yellow_total"]) and cards["unack"] == str(alerts["unack_total"])
+        assert len(alerts["overdue"]) == min(alerts["overdue_total"], 30)
+
+        assessment = ok(await client.get("/api/supervision/assessment", params={"year": year}))
+        sheet = BeautifulSoup((await page.get("/supervision/assessment", params={"year": year})).text, "html.parser")
+        assert [int(str(r["data-unit"])) for r in sheet.select("tr[data-unit]")] == [r["id"] for r in assessment["rows"]]
+    office = await api("office")
+    assert "end" in assert_error(await office.get("/api/supervision/rates", params={"start": "2026-05-01",
+                                                                                     "end": "2026-04-01"}), 400)["errors"]
+    assert_error(await office.get("/api/supervision/rates", params={"group": "nope"}), 400)
+    for role in REFUSED:
+        client = await api(role)
+        for path in ("rates", "alerts", "assessment", "ledger.xlsx", "ledger.csv"):
+            assert_error(await client.get(f"/api/supervision/{path}"), 403)
+
+
+async def test_ledgers_download_the_pages_files(api, as_user):
+    await new_task(MARKET)
+    for role in SUPERVISORS:
+        client, page = await api(role), await as_user(role)
+        for suffix in ("csv", "xlsx"):
+            response = await client.get(f"/api/supervision/ledger.{suffix}", params={"kind": "tasks"})
+            assert response.status_code == 200, response.text
+            from_page = await page.get(f"/supervision/ledger.{suffix}", params={"kind": "tasks"})
+            assert response.headers["content-disposition"] == from_page.headers["content-disposition"]
+            if suffix == "csv":
+                assert response.content == from_page.content
+            else:
+                sheet = load_workbook(io.BytesIO(response.content)).active
+                ours = [[c.value for c in row] for row in sheet.iter_rows()]
+                theirs = [[c.value for c in row] for row in load_workbook(io.BytesIO(from_page.content)).active.iter_rows()]
+                assert ours == theirs and len(ours) > 1

@@ -69,13 +69,18 @@ async def login(client: httpx.AsyncClient, username: str, password: str = DEMO_P
 
 
 @pytest.fixture(autouse=True)
-async def _forget_throttled_failures(request: pytest.FixtureRequest) -> None:
+def _forget_throttled_failures(request: pytest.FixtureRequest) -> None:
     """Every test client comes from one address, so failures counted by the brute-force throttle
     would pile up across tests and lock later ones out (429). Each test starts from zero; tests of
-    the throttle itself count their failures within the one test."""
-    if "database_url" not in request.fixturenames:
-        return
-    request.getfixturevalue("database_url")
+    the throttle itself count their failures within the one test. A plain fixture that asks for the
+    async one only where a test uses the suite's database: browser tests run Playwright's own event
+    loop, inside which pytest-asyncio cannot start an async fixture."""
+    if "database_url" in request.fixturenames and request.node.get_closest_marker("browser") is None:
+        request.getfixturevalue("_throttle_cleared")
+
+
+@pytest.fixture
+async def _throttle_cleared(database_url: str) -> None:
     from conference.accounts.tables import LoginThrottle
 
     await LoginThrottle.delete(force=True)

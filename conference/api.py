@@ -19,6 +19,7 @@ from conference.agenda.intake_api import ROUTES as INTAKE_ROUTES
 from conference.audit.api import ROUTES as AUDIT_ROUTES
 from conference.holidays.api import ROUTES as HOLIDAY_ROUTES
 from conference.i18n import gettext as _
+from conference.mail.api import ROUTES as OUTBOX_ROUTES
 from conference.meetings.api import ROUTES as MEETING_ROUTES
 from conference.minutes.api import ROUTES as MINUTES_ROUTES
 from conference.registry.api import ROUTES as REGISTRY_ROUTES
@@ -132,6 +133,6 @@ def undecodable_body(request: Request[Any, Any, Any], exc: UnicodeDecodeError) -
 ROUTES = [
     Router(path="/", route_handlers=[*REGISTRY_ROUTES, *MEETING_ROUTES, *AGENDA_ROUTES, *MINUTES_ROUTES, *HOLIDAY_ROUTES, *SEARCH_ROUTES,
                                          *INTAKE_ROUTES, *TASK_ROUTES, *RESOLUTION_ROUTES, *SUPERVISION_ROUTES,
-                                         *AUDIT_ROUTES], security=[{SECURITY_SCHEME: []}],
+                                         *AUDIT_ROUTES, *OUTBOX_ROUTES], security=[{SECURITY_SCHEME: []}],
            exception_handlers={ValidationException: validation_error, UnicodeDecodeError: undecodable_body}),
 ]

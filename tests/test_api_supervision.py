@@ -126,3 +126,19 @@ async def test_ledgers_download_the_pages_files(api, as_user):
                 ours = [[c.value for c in row] for row in sheet.iter_rows()]
                 theirs = [[c.value for c in row] for row in load_workbook(io.BytesIO(from_page.content)).active.iter_rows()]
                 assert ours == theirs and len(ours) > 1
+
+
+async def test_outbox_and_dead_letters_for_the_office_only(api, as_user):
+    await new_task(MARKET)  # queues the assignment notice
+    office, page = await api("office"), await as_user("office")
+    listed = ok(await office.get("/api/outbox", params={"per_page": 20}))
+    html = BeautifulSoup((await page.get("/outbox")).text, "html.parser")
+    assert [s.get_text(strip=True) for s in html.select("summary.subject")] == [m["subject"] for m in listed["items"]]
+    assert listed["total"] >= 1
+    dead = ok(await office.get("/api/outbox", params={"status": "dead"}))
+    assert all(m["status"] == "dead" for m in dead["items"])
+    sent = ok(await office.get("/api/outbox", params={"status": "queued"}))
+    assert all(m["status"] == "queued" for m in sent["items"])
+    assert "status" in assert_error(await office.get("/api/outbox", params={"status": "lost"}), 400)["errors"]
+    for role in ("convenor", "street", "unit"):
+        assert_error(await (await api(role)).get("/api/outbox"), 403)

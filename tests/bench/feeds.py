@@ -97,6 +97,12 @@ def populate(path: Path) -> tuple[int, str]:
     return int(unit), token
 
 
+# The text the office's notice uses when it left 参会要求 empty (conference.meetings.notice).
+DEFAULT_REQUIREMENTS = ("请各成员单位主要负责同志（或分管负责同志）准时参会，提前10分钟到场签到；"
+                        "确因特殊情况不能参会的，请在回执截止时间前回复请假事由，或委托熟悉情况的同志参会。"
+                        "请做好本单位涉及议题的汇报准备。")
+
+
 def bare_build(unit_name: str, meetings: list[dict[str, Any]], tasks: list[dict[str, Any]], base: str, tz: Any,
                vtimezone: Any, labels: dict[str, str]) -> bytes:
     """The same calendar written straight with icalendar: no cache, no helpers of the app."""
@@ -130,6 +136,15 @@ def bare_build(unit_name: str, meetings: list[dict[str, Any]], tasks: list[dict[
             lines.append("议程：待定")
         if m["notes"]:
             lines.append(f"备注：{m['notes']}")
+        if not cancelled:  # the notice's details: 参会要求, reply deadline, the office's contact
+            lines.append(f"参会要求：{(m.get('requirements') or '').strip() or DEFAULT_REQUIREMENTS}")
+            if m.get("reply_deadline"):
+                d = m["reply_deadline"].astimezone(tz)
+                lines.append(f"回执截止时间：{d.year}年{d.month}月{d.day}日 {d:%H:%M}（逾期仍可回复，将标注为逾期回复）")
+            parts = [f"{label}：{m[key]}" for key, label in
+                     (("office_contact", "联系人"), ("office_phone", "联系电话"), ("office_email", "邮箱")) if m.get(key)]
+            office = f"联系方式：{m['conference_name']}办公室"
+            lines.append(f"{office}，{'；'.join(parts)}" if parts else office)
         lines.append(f"会议页面：{base}/meetings/{m['id']}")
         event = Event()
         event.add("uid", m["uid"])

@@ -13,6 +13,7 @@ from bs4 import BeautifulSoup
 from openpyxl import load_workbook
 
 from conference.audit.tables import AuditEvent
+from conference.meetings.tables import Meeting
 from conference.tasks.tables import Resolution
 from conference.timefmt import today
 from tests import test_api
@@ -69,6 +70,14 @@ async def test_resolutions_read_per_role_and_corrected_by_the_office(api):
     assert changed["tasks"][0]["deadline"] == later.isoformat()  # the task followed
     assert_error(await office.patch(f"/api/resolutions/{resolution_id}", json=body), 409)  # stale version
     assert await AuditEvent.exists().where((AuditEvent.entity == "resolution") & (AuditEvent.entity_id == resolution_id))
+
+    # After sign-off the change goes through the minutes correction, as on the meeting page.
+    await Meeting.update({Meeting.status: "minutes_published"}).where(Meeting.id == meeting[0])
+    assert ok(await office.get(f"/api/meetings/{meeting[0]}/resolutions"))["editable"] is False
+    signed = assert_error(await office.patch(f"/api/resolutions/{resolution_id}",
+                                             json={**body, "version": changed["version"], "text": "签发后修改"}), 409)
+    assert "更正" in signed["detail"]
+    assert ok(await office.get(f"/api/resolutions/{resolution_id}"))["text"] == body["text"]
 
 
 SUPERVISORS = ("office", "convenor")

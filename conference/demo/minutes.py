@@ -1,14 +1,14 @@
 """Demo minutes in every state, made through the services (versions, comments, sign-off, the stored
 PDF/A and the outbox as real use leaves them):
 
-- the 兰山街道 first plenary (held, resolutions from conference.demo_tasks): a draft in two versions
+- the 兰山街道 first plenary (held, resolutions from conference.demo.tasks): a draft in two versions
   (the meeting stays held, so resolutions can still be recorded on it);
 - four 兰山街道 special meetings held in the last weeks, each with a street's item and a resolution:
   signed and then corrected (two publications), signed with a correction in progress, submitted
   and waiting for the convenor's signature, and returned with the convenor's comments. Their tasks
   are in different states: acknowledged, in progress, reported done, not acknowledged in time.
 
-Every step runs on the story's clock (conference.demo_meetings.StoryClock), days after the meeting.
+Every step runs on the story's clock (conference.demo.meetings.StoryClock), days after the meeting.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from conference.accounts.actor import Actor
 from conference.accounts.services import ACTOR_COLUMNS, actor_from_row
 from conference.accounts.tables import User
 from conference.agenda import services as agenda
-from conference.demo_meetings import StoryClock, working_day
+from conference.demo.meetings import StoryClock, working_day
 from conference.meetings import services as meetings
 from conference.meetings.tables import Invitation, Meeting
 from conference.minutes import services as minutes

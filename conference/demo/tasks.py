@@ -1,10 +1,10 @@
 """Demo resolutions and supervised tasks in every state, made through the services (so the audit
 trail, the task record and the outbox are as real use leaves them) on the held demo meetings:
-the 兰山街道 first plenary and the 罗庄街道 plenary of conference.demo_meetings.
+the 兰山街道 first plenary and the 罗庄街道 plenary of conference.demo.meetings.
 
 Deadlines are relative to today, so the alerts always have something to show: one task overdue
 (red), one due within 3 working days (yellow), one not acknowledged in time. Every step runs on the
-story's clock (conference.demo_meetings.StoryClock): resolutions adopted and tasks assigned on their
+story's clock (conference.demo.meetings.StoryClock): resolutions adopted and tasks assigned on their
 meeting's day, each task's record in order from then to yesterday, with the audit trail and the
 outbox on the same dates."""
 
@@ -17,7 +17,7 @@ from conference.accounts.actor import Actor
 from conference.accounts.services import ACTOR_COLUMNS, actor_from_row
 from conference.accounts.tables import User
 from conference.agenda.tables import AgendaSlot
-from conference.demo_meetings import StoryClock
+from conference.demo.meetings import StoryClock
 from conference.registry.tables import MemberUnit
 from conference.settings import get_settings
 from conference.tasks import services as tasks

@@ -1,5 +1,6 @@
-"""Demo data for Linyi (临沂市): conferences, streets, member units, convenors and one account
-per role. Loading is idempotent: records are looked up by their unique name first."""
+"""The demo registry of Linyi (临沂市): conferences, streets, member units, memberships, convenors
+and their owners, and the demo accounts on them. Idempotent: records are looked up by their unique
+name first."""
 
 from __future__ import annotations
 
@@ -9,14 +10,10 @@ from typing import Any
 from piccolo.table import Table
 
 from conference import db
-from conference.accounts.passwords import hash_password
-from conference.accounts.tables import User
+from conference.demo.accounts import create_accounts
 from conference.records import insert_audited
 from conference.registry.tables import Conference, ConvenorAppointment, Membership, MemberUnit, Person, Street
-from conference.settings import get_settings
-from conference.timefmt import now, reset_story_clock, set_story_clock
-
-DEMO_PASSWORD = "demo12345"  # noqa: S105 - published demo log-in, printed by `make run`
+from conference.timefmt import now
 
 STREETS = {
     "兰山区": ["兰山街道", "银雀山街道", "金雀山街道", "柳青街道", "白沙埠街道", "枣园街道", "半程街道", "义堂街道"],
@@ -69,6 +66,7 @@ OFFICE_CONTACTS = {"兰山街道": ("王敏", "0539-8312001"), "银雀山街道"
 DOC_PREFIXES = {"兰山区": "兰区联办", "罗庄区": "罗区联办", "兰山街道": "兰联办", "银雀山街道": "银联办", "罗庄街道": "罗联办"}
 
 
+
 async def _get_or_create(table: type[Table], key: dict[str, Any], values: dict[str, Any], entity: str,
                          conference_id: int | None = None) -> tuple[int, bool]:
     query = table.select(table._meta.primary_key)
@@ -80,21 +78,7 @@ async def _get_or_create(table: type[Table], key: dict[str, Any], values: dict[s
     return await insert_audited(None, table, entity, {**key, **values}, conference_id=conference_id), True
 
 
-async def load_demo(only_if_empty: bool = False) -> bool:
-    if only_if_empty and await Conference.count() > 0:
-        return False
-    created_any = False
-    # The registry and the accounts were set up when the conferences started (START), on the story's
-    # clock like the rest of the demo (conference.demo_meetings.StoryClock).
-    clock = set_story_clock(dt.datetime.combine(START, dt.time(9, 0), get_settings().tz))
-    try:
-        created_any = await _registry(created_any)
-    finally:
-        reset_story_clock(clock)
-    return await _load_rest(created_any)
-
-
-async def _registry(created_any: bool) -> bool:
+async def load_registry_demo(created_any: bool) -> bool:
     async with db.atomic():
         street_ids: dict[str, int] = {}
         for district, names in STREETS.items():
@@ -166,50 +150,8 @@ async def _registry(created_any: bool) -> bool:
         for person, street in (("王建国", "兰山街道"), ("李红梅", "罗庄街道"), ("陈志远", "银雀山街道")):
             await Person.update({Person.owner_conference: conf[district_of[street]]}).where(
                 (Person.id == person_ids[person]) & Person.owner_conference.is_null())
-        for username, display, role, link in DEMO_ACCOUNTS:
-            if await User.exists().where(User.username == username):
-                continue
-            ids = {"conference": conf, "street": street_ids, "unit": unit_ids, "person": person_ids}
-            fk = {"office": "conference", "street": "street", "unit": "unit", "convenor": "person"}.get(role)
-            extra = {fk: ids[fk][link]} if fk and link else {}
-            await insert_audited(None, User, "user", {"username": username, "display_name": display, "role": role,
-                                                      "password_hash": await hash_password(DEMO_PASSWORD),
-                                                      "created_at": now(), **extra},
-                                 conference_id=extra.get("conference"))
-            created_any = True
+        created_any |= await create_accounts({"conference": conf, "street": street_ids, "unit": unit_ids,
+                                              "person": person_ids})
     return created_any
 
 
-async def _load_rest(created_any: bool) -> bool:
-    from conference.demo_meetings import load_meeting_demo
-
-    created_any |= await load_meeting_demo()
-    from conference.calendar.demo import load_calendar_demo
-
-    created_any |= await load_calendar_demo()
-    from conference.demo_tasks import load_task_demo
-
-    created_any |= await load_task_demo()
-    from conference.demo_minutes import load_minutes_demo
-
-    created_any |= await load_minutes_demo()
-    return created_any
-
-
-# username, display name, role, the record its scope hangs on
-DEMO_ACCOUNTS = [
-    ("admin", "系统管理员", "admin", None),
-    ("office", "兰山区联席会议办公室", "office", "兰山区"),
-    ("office_luozhuang", "罗庄街道联席会议办公室", "office", "罗庄街道"),
-    ("convenor", "王建国", "convenor", "王建国"),
-    ("street", "兰山街道党工委", "street", "兰山街道"),
-    ("street_luozhuang", "罗庄街道党工委", "street", "罗庄街道"),
-    ("unit", "兰山区市场监管局", "unit", "兰山区市场监管局"),
-    ("unit_police", "兰山派出所", "unit", "兰山派出所"),
-]
-
-
-def print_logins() -> None:
-    print(f"演示账号（密码均为 {DEMO_PASSWORD}）：")
-    for username, display, role, _link in DEMO_ACCOUNTS:
-        print(f"  {username:<18} {display}（{role}）")

@@ -24,7 +24,7 @@ from conference.minutes.routes import READERS as MINUTES_READERS
 from conference.search import services
 from conference.tasks import views as task_views
 from conference.tasks.tables import TaskReport
-from tests import conftest
+from tests import conftest, dbsetup
 from tests.conftest import make_client
 from tests.factories import actor, make_meeting
 
@@ -227,6 +227,46 @@ async def test_a_street_never_sees_another_street_s_items(api):
     draft = await agenda.create_item(await actor("street"), item_form(f"{marker}丙", "草稿"), [])
     assert draft not in refs(await search_json(await api("office"), marker), "item")
     assert draft in refs(await search_json(await api("street"), marker), "item")
+
+
+async def test_an_item_is_found_by_the_ticket_number_it_came_from(api, as_user):
+    """Issue 15 item 2: the 12345 / grid ticket number of an item raised through intake is searched,
+    in the same scope as the item's other text, kept current when it changes, and the migration
+    writes the documents of existing items again."""
+    number = f"12345-20261205-{uuid.uuid4().hex[:6]}"
+    lanshan = await agenda.create_item(await actor("street"), item_form("沂蒙路占道经营", "早市占道经营，影响通行。"), [],
+                                       submit=True, external={"external_ref": number, "external_source": "12345"})
+    other = f"grid-{uuid.uuid4().hex[:6]}"
+    luozhuang = await agenda.create_item(await actor("street_luozhuang"), item_form("路灯损坏", "路灯损坏多处。"), [],
+                                         submit=True, external={"external_ref": other, "external_source": "grid"})
+    for who in ("office", "admin", "street"):
+        body = await search_json(await api(who), number)
+        assert refs(body, "item") == {lanshan}, who
+        hit = next(h for g in body["groups"] for h in g["hits"])
+        assert [s["text"] for s in hit["snippet_segments"] if s["match"]] == [number]
+    assert refs(await search_json(await api("street"), number.upper()), "item") == {lanshan}  # any case
+    assert refs(await search_json(await api("street"), number[-8:]), "item") == {lanshan}  # a part of it
+    assert (await search_json(await api("street_luozhuang"), number))["total"] == 0
+    assert (await search_json(await api("unit"), number))["total"] == 0
+    assert refs(await search_json(await api("street_luozhuang"), other), "item") == {luozhuang}
+    assert (await search_json(await api("street"), other))["total"] == 0
+    # The page shows it too.
+    page = await (await as_user("office")).get("/search", params={"q": number})
+    assert page.status_code == 200
+    assert f"/items/{lanshan}" in {a["href"] for a in conftest.html(page).select("a[href]")}
+
+    # A changed number is found at once, the old one no longer.
+    changed = f"12345-20261206-{uuid.uuid4().hex[:6]}"
+    await AgendaItem.update({AgendaItem.external_ref: changed}).where(AgendaItem.id == lanshan)
+    assert refs(await search_json(await api("office"), changed), "item") == {lanshan}
+    assert (await search_json(await api("office"), number))["total"] == 0
+
+    # Documents written before the migration (without the number) are written again by it.
+    await fetch("UPDATE search_document SET body = 'stale' WHERE kind = 'item' AND ref = {}", lanshan)
+    assert (await search_json(await api("office"), changed))["total"] == 0
+    await dbsetup.run_raw_steps("conference_2026_12_05t02_00_00_000000")
+    assert refs(await search_json(await api("office"), changed), "item") == {lanshan}
+    assert refs(await search_json(await api("office"), "早市占道"), "item") >= {lanshan}
 
 
 def test_the_kinds_are_searched_for_the_roles_their_pages_admit():

@@ -69,7 +69,7 @@ async def search(
     page: PageNo = 1,
     per_page: PerPage = PER_PAGE,
 ) -> SearchOut:
-    """在议题（名称、情况说明、研究结果）、议定事项、工作进展、会议纪要和会议中查找，范围与各列表相同。
+    """在议题（名称、情况说明、研究结果、来源工单编号）、议定事项、工作进展、会议纪要和会议中查找，范围与各列表相同。
     不指定 kind 时每类返回最相关的前 5 条；指定 kind 时返回该类的一页。每类均给出命中总数。"""
     if kind is not None and kind not in services.KINDS:
         raise ValidationFailed({"kind": _("类别应为 item、resolution、report、minutes 或 meeting 之一。")})

@@ -1,7 +1,8 @@
 """Full-text search over items, resolutions, task reports, minutes and meetings.
 
 The text lives in `search_document` (one row per record, kept current by triggers: see migration
-2026-12-04T02:00). A search is one statement: the matching documents (`hits`), each joined back to
+2026-12-04T02:00 and 02:10; since 2026-12-05T02:00 an item's text ends with the 12345 / grid ticket
+number it came from, agenda_item.external_ref, so the number finds the item). A search is one statement: the matching documents (`hits`), each joined back to
 its record and cut to what the actor's lists show, using the lists' own scope rules
 (agenda.views.scope_condition, meetings.views.scope_clause, tasks.views.scope_sql,
 accounts.scope.visible_conference_ids), then ranked and numbered per kind with window functions.

@@ -6,7 +6,7 @@
 - 其他工作得分: the score (0–100) the conference's office enters for the unit's other work
   (AssessmentScore, audited, version-checked).
 - 综合得分 = 街道评价得分 × w + 其他工作得分 × (1 − w), w being ASSESSMENT_WEIGHT_DEPARTMENT (30%) for
-  departments and ASSESSMENT_WEIGHT_AGENCY (60%) for dispatched agencies (views.weight_for); only
+  departments and ASSESSMENT_WEIGHT_AGENCY (60%) for dispatched agencies (rates.weight_for); only
   when both scores exist and the unit has a weight. Ranked by it, highest first, ties sharing a rank.
 
 The four rates are shown beside it for reference, from views.assessment_rows (the dashboard's rules)."""
@@ -27,7 +27,9 @@ from conference.errors import Forbidden, NotFound, ValidationFailed
 from conference.forms import FormReader
 from conference.i18n import gettext as _
 from conference.records import insert_audited, update_audited
-from conference.supervision import bulletin, views
+from conference.supervision import bulletin, rates, views
+from conference.supervision.scope import Scope, figure_scope
+from conference.supervision.sqlparts import scope_sql
 from conference.supervision.tables import AssessmentScore
 from conference.timefmt import now
 
@@ -35,7 +37,7 @@ RATING_POINTS = {"satisfied": 100, "basically_satisfied": 60, "dissatisfied": 0}
 RATINGS = tuple(RATING_POINTS)
 
 
-def pick_conference(scope: views.Scope, actor: Actor, chosen: int | None) -> int | None:
+def pick_conference(scope: Scope, actor: Actor, chosen: int | None) -> int | None:
     """The conference the sheet is for: the chosen one (already checked by figure_scope), else the
     office's own, else the top one the actor sees."""
     if chosen is not None:
@@ -48,9 +50,9 @@ def pick_conference(scope: views.Scope, actor: Actor, chosen: int | None) -> int
 
 
 async def _ratings(ids: set[int] | None, year: int) -> dict[int, dict[str, int]]:
-    lo, hi = views.Period.year(year).instants()
+    lo, hi = rates.Period.year(year).instants()
     rows = await fetch(f"""SELECT t.unit, t.rating, COUNT(*) AS n FROM task t
-                           WHERE {views.scope_sql(ids)} AND t.status <> 'cancelled' AND t.rating <> ''
+                           WHERE {scope_sql(ids)} AND t.status <> 'cancelled' AND t.rating <> ''
                            AND t.rated_at >= {{}} AND t.rated_at < {{}} GROUP BY t.unit, t.rating""", lo, hi)  # noqa: S608
     result: dict[int, dict[str, int]] = {}
     for row in rows:
@@ -138,7 +140,7 @@ async def save_score(actor: Actor, data: Mapping[str, Any]) -> None:
     visible = await visible_conference_ids(actor)
     if (visible is not None and conference_id not in visible) or not 2000 <= year_n <= 2100:
         raise NotFound(_("没有找到该成员单位，或您无权录入。"))
-    scope = await views.figure_scope(actor, conference_id)
+    scope = await figure_scope(actor, conference_id)
     units = {int(r["id"]) for r in await views.assessment_rows(scope.ids, year_n, dt.date(year_n, 12, 31))}
     if unit_id not in units:
         raise NotFound(_("没有找到该成员单位，或您无权录入。"))
@@ -185,7 +187,7 @@ def xlsx(rows: list[dict[str, Any]], title: str, subtitle: str, kind_labels: Map
     ws.title = _("考核表")
     percent = "0.0%"
     bulletin.write_sheet(ws, title, subtitle, COLUMNS, [
-        [r["rank"], r["name"], kind_labels.get(r["kind"], r["kind"]), *[r["rates"][m] for m in views.MEASURES], r["rated"],
+        [r["rank"], r["name"], kind_labels.get(r["kind"], r["kind"]), *[r["rates"][m] for m in rates.MEASURES], r["rated"],
          r["ratings"]["satisfied"], r["ratings"]["basically_satisfied"], r["ratings"]["dissatisfied"], r["evaluation"],
          r["other"], r["weight"], r["combined"]] for r in rows],
         notes, formats={4: percent, 5: percent, 6: percent, 7: percent, 14: "0%"})

@@ -1,6 +1,6 @@
 """Printed supervision papers: the 督办通知单 of one task (PDF) and the periodic 督办通报 for a month or
 a quarter (PDF and .xlsx). Presenters: plain contexts built from the supervision figures of
-conference.supervision.views (the same rates, rules and red / yellow lists as the dashboard, never
+conference.supervision.views, .rates and .alerts (the same rates, rules and red / yellow lists as the dashboard, never
 recomputed differently), then rendered like the minutes (conference.minutes.pdf: WeasyPrint with the
 static-only URL fetcher, the fonts and the HarfBuzz subsetting)."""
 
@@ -24,8 +24,12 @@ from conference.db import fetch
 from conference.errors import ValidationFailed
 from conference.i18n import gettext as _
 from conference.minutes import pdf
-from conference.supervision import views
-from conference.tasks.services import ALERT_LABELS, RATING_LABELS, ROLE_LABELS, STATUS_LABELS, alert
+from conference.supervision import rates, views
+from conference.supervision.alerts import alerts
+from conference.supervision.scope import Scope
+from conference.supervision.sqlparts import as_date, scope_sql
+from conference.tasks.services import ALERT_LABELS, alert
+from conference.tasks.states import RATING_LABELS, ROLE_LABELS, STATUS_LABELS
 from conference.timefmt import cn_date, cn_datetime
 
 PERIOD_RE = re.compile(r"^(\d{4})-(?:(0[1-9]|1[0-2])|Q([1-4]))$")
@@ -40,7 +44,7 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 class BulletinPeriod:
     key: str  # 2026-11 | 2026-Q4
     label: str  # 2026年11月 | 2026年第四季度
-    period: views.Period
+    period: rates.Period
 
 
 def parse_period(value: str | None, day: dt.date) -> BulletinPeriod:
@@ -57,12 +61,12 @@ def parse_period(value: str | None, day: dt.date) -> BulletinPeriod:
         month = int(match.group(2))
         start = dt.date(year, month, 1)
         end = (start + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
-        return BulletinPeriod(text, _("{y}年{m}月").format(y=year, m=month), views.Period(start, end))
+        return BulletinPeriod(text, _("{y}年{m}月").format(y=year, m=month), rates.Period(start, end))
     quarter = int(match.group(3))
     start = dt.date(year, 3 * quarter - 2, 1)
     end = (dt.date(year, 3 * quarter, 1) + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
     names = {1: _("第一季度"), 2: _("第二季度"), 3: _("第三季度"), 4: _("第四季度")}
-    return BulletinPeriod(text, _("{y}年{q}").format(y=year, q=names[quarter]), views.Period(start, end))
+    return BulletinPeriod(text, _("{y}年{q}").format(y=year, q=names[quarter]), rates.Period(start, end))
 
 
 def period_options(day: dt.date, months: int = 12) -> list[tuple[str, str]]:
@@ -85,10 +89,10 @@ def period_options(day: dt.date, months: int = 12) -> list[tuple[str, str]]:
 
 
 def ranking(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Units ranked by views.score (the mean of their available rates × 100, as the dashboard
+    """Units ranked by rates.score (the mean of their available rates × 100, as the dashboard
     computes them), highest first; equal scores share a rank (1, 1, 3); units without any rate
     (nothing due, nothing rated) are listed after, without a rank."""
-    scored = [{**r, "score": views.score(dict(r))} for r in rows if r.get("key") is not None]
+    scored = [{**r, "score": rates.score(dict(r))} for r in rows if r.get("key") is not None]
     ranked = sorted((r for r in scored if r["score"] is not None), key=lambda r: (-r["score"], r["name"] or ""))
     previous: float | None = None
     rank = 0
@@ -105,18 +109,18 @@ def ranking(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
 # ---------------------------------------------------------------- the bulletin
 
 
-async def _urges(ids: set[int] | None, period: views.Period) -> int:
+async def _urges(ids: set[int] | None, period: rates.Period) -> int:
     lo, hi = period.instants()
     rows = await fetch(f"""SELECT COUNT(*) AS n FROM task_report r JOIN task t ON t.id = r.task
                            WHERE r.kind = 'urge' AND r.created_at >= {{}} AND r.created_at < {{}}
-                           AND {views.scope_sql(ids)}""", lo, hi)  # noqa: S608 - fixed fragments, int ids
+                           AND {scope_sql(ids)}""", lo, hi)  # noqa: S608 - fixed fragments, int ids
     return int(rows[0]["n"] or 0)
 
 
 def _task_line(row: Mapping[str, Any], day: dt.date) -> dict[str, Any]:
     return {"id": row["id"], "unit": row["unit_name"], "item": row["item_title"], "street": row["street_name"] or "",
-            "conference": row["conference_name"], "deadline": cn_date(views._as_date(row["deadline"])),
-            "deadline_date": views._as_date(row["deadline"]),
+            "conference": row["conference_name"], "deadline": cn_date(as_date(row["deadline"])),
+            "deadline_date": as_date(row["deadline"]),
             "status": STATUS_LABELS.get(row["status"], row["status"]), "role": ROLE_LABELS.get(row["role"], row["role"]),
             "days": row.get("days"), "workdays": row.get("workdays")}
 
@@ -129,16 +133,16 @@ def cutoff(bp: BulletinPeriod, day: dt.date) -> tuple[dt.date, dt.datetime | Non
     instant closings and acknowledgements are bounded by (None: as they stand now) and its words."""
     if bp.period.end < day:
         after = bp.period.end + dt.timedelta(days=1)
-        return after, views.local_midnight(after), _("{d}24时").format(d=cn_date(bp.period.end))
+        return after, rates.local_midnight(after), _("{d}24时").format(d=cn_date(bp.period.end))
     return day, None, _("{d}打印时").format(d=cn_date(day))
 
 
-async def bulletin(scope: views.Scope, chosen: int | None, bp: BulletinPeriod, day: dt.date) -> dict[str, Any]:
+async def bulletin(scope: Scope, chosen: int | None, bp: BulletinPeriod, day: dt.date) -> dict[str, Any]:
     """Everything the 督办通报 shows, as plain values (five statements), all as of one moment (cutoff)."""
     as_day, as_of, as_of_text = cutoff(bp, day)
     rows = await views.rate_rows(scope.ids, bp.period, "unit", as_day, as_of)
-    total = views.total_of(rows)
-    lists = await views.alerts(scope.ids, as_day, limit=LIST_LIMIT, as_of=as_of)
+    total = rates.total_of(rows)
+    lists = await alerts(scope.ids, as_day, limit=LIST_LIMIT, as_of=as_of)
     urges = await _urges(scope.ids, bp.period)
     names = {c["id"]: c["name"] for c in scope.options}
     if chosen is not None:
@@ -153,16 +157,16 @@ async def bulletin(scope: views.Scope, chosen: int | None, bp: BulletinPeriod, d
          "rule": _("销号时间在统计期间内的任务。")},
         {"key": "response", "label": _("响应率"), "value": total["texts"]["response"],
          "count": f"{total['hits']['response']}/{total['totals']['response']}",
-         "rule": views.RATE_RULES["response"]},
+         "rule": rates.RATE_RULES["response"]},
         {"key": "resolution", "label": _("解决率"), "value": total["texts"]["resolution"],
          "count": f"{total['hits']['resolution']}/{total['totals']['resolution']}",
-         "rule": views.RATE_RULES["resolution"]},
+         "rule": rates.RATE_RULES["resolution"]},
         {"key": "on_time", "label": _("按期办结率"), "value": total["texts"]["on_time"],
          "count": f"{total['hits']['on_time']}/{total['totals']['on_time']}",
-         "rule": views.RATE_RULES["on_time"]},
+         "rule": rates.RATE_RULES["on_time"]},
         {"key": "satisfaction", "label": _("满意率"), "value": total["texts"]["satisfaction"],
          "count": f"{total['hits']['satisfaction']}/{total['totals']['satisfaction']}",
-         "rule": views.RATE_RULES["satisfaction"]},
+         "rule": rates.RATE_RULES["satisfaction"]},
         {"key": "open", "label": _("在办任务"), "value": str(lists["open_total"]),
          "rule": _("截至{t}尚未销号、未撤销的任务。").format(t=as_of_text)},
         {"key": "red", "label": _("逾期（红色预警）"), "value": str(lists["overdue_total"]),
@@ -214,8 +218,8 @@ async def notice(task_id: int, urges: list[dict[str, Any]], day: dt.date) -> dic
         WHERE t.id = {}""", task_id))[0]
     assigned = row["assigned_at"]
     year = (assigned if isinstance(assigned, dt.datetime) else dt.datetime.fromisoformat(str(assigned))).year
-    deadline = views._as_date(row["deadline"])
-    task_view = {"status": row["status"], "deadline": deadline, "ack_due": views._as_date(row["ack_due"])}
+    deadline = as_date(row["deadline"])
+    task_view = {"status": row["status"], "deadline": deadline, "ack_due": as_date(row["ack_due"])}
     flag = alert(task_view, day)
     if row["status"] in ("closed", "cancelled"):
         remaining = ""
@@ -233,7 +237,7 @@ async def notice(task_id: int, urges: list[dict[str, Any]], day: dt.date) -> dic
         "remaining": remaining, "status": STATUS_LABELS.get(row["status"], row["status"]),
         "alert": ALERT_LABELS.get(flag, ""), "ack": (_("已于{t}签收").format(t=cn_datetime(row["acknowledged_at"]))
                                                     if row["acknowledged_at"] else _("应于{d}前签收，尚未签收").format(
-                                                        d=cn_date(views._as_date(row["ack_due"])))),
+                                                        d=cn_date(as_date(row["ack_due"])))),
         "rating": RATING_LABELS.get(row["rating"], ""), "urge_count": len(urges),
         "urge_message": last["text"] if last else "", "urge_at": cn_datetime(last["created_at"]) if last else "",
         "office": _("{name}办公室").format(name=row["conference_name"]), "date": cn_date(day),
@@ -336,6 +340,6 @@ def bulletin_xlsx(ctx: Mapping[str, Any]) -> bytes:
     write_sheet(ranking_sheet, f"{title} {_('单位排名')}", subtitle,
                 [(_("排名"), 6), (_("单位"), 28), (_("响应率"), 10), (_("解决率"), 10), (_("按期办结率"), 12),
                  (_("满意率"), 10), (_("得分"), 8)],
-                [[r["rank"], r["name"], *[r["rates"][m] for m in views.MEASURES], r["score"]] for r in ctx["ranking"]],
+                [[r["rank"], r["name"], *[r["rates"][m] for m in rates.MEASURES], r["score"]] for r in ctx["ranking"]],
                 [ctx["rules"]["ranking"], ctx["rules"]["rates"]], formats={3: percent, 4: percent, 5: percent, 6: percent})
     return workbook_bytes(wb)

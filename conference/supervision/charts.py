@@ -11,7 +11,7 @@ from xml.sax.saxutils import escape, quoteattr
 from markupsafe import Markup
 
 from conference.i18n import gettext as _
-from conference.supervision.views import MEASURE_LABELS, MEASURES, rate_text
+from conference.supervision.rates import MEASURE_LABELS, MEASURES, rate_text
 
 # Colour, dash pattern and marker per rate: distinguishable in greyscale and for colour-blind readers.
 STYLES = {
@@ -43,7 +43,7 @@ def _marker(shape: str, x: float, y: float, colour: str, label: str) -> str:
 
 def trend_svg(months: Sequence[dict[str, Any]], chart_id: str = "trend") -> Markup:
     """One line (a single <path>, broken where a month has no figure) per rate over the months of
-    `views.trend`, y from 0% to 100%."""
+    `views.trend` (or `rollup.trend`), y from 0% to 100%."""
     title = _("近{n}个月督办指标走势").format(n=len(months))
     if months:
         span = _("{a}至{b}").format(a=months[0]["label"], b=months[-1]["label"])

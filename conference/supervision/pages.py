@@ -17,8 +17,9 @@ from conference.i18n import gettext as _
 from conference.registry.services import KIND_LABELS
 from conference.settings import get_settings
 from conference.supervision import assessment as assess
-from conference.supervision import bulletin, views
+from conference.supervision import bulletin
 from conference.supervision.routes import SUPERVISORS, Query, _download, _query
+from conference.supervision.scope import figure_scope
 from conference.tasks.services import task_for
 from conference.tasks.tables import TaskReport
 from conference.timefmt import cn_date, today
@@ -52,7 +53,7 @@ async def _bulletin(request: Request[Any, Any, Any]) -> tuple[Query, dict[str, A
     q = _query(request)
     day = today()
     chosen = q.ref("conference", _("联席会议"))
-    scope = await views.figure_scope(actor, chosen)
+    scope = await figure_scope(actor, chosen)
     try:
         bp = bulletin.parse_period(q.raw.get("period"), day)
     except ValidationFailed as exc:
@@ -98,10 +99,10 @@ async def _assessment(request: Request[Any, Any, Any]) -> dict[str, Any]:
     day = today()
     years = {str(y): str(y) for y in range(MIN_YEAR, MAX_YEAR + 1)}
     year = int(q.choice("year", _("年度"), years, str(day.year)))
-    scope = await views.figure_scope(actor, q.ref("conference", _("联席会议")))
+    scope = await figure_scope(actor, q.ref("conference", _("联席会议")))
     conference_id = assess.pick_conference(scope, actor, q.ref("conference", _("联席会议")))
     if conference_id is not None and "conference" not in q.form:
-        scope = await views.figure_scope(actor, conference_id)
+        scope = await figure_scope(actor, conference_id)
         q.form["conference"] = str(conference_id)
     rows = await assess.sheet(scope.ids, conference_id, year, day)
     name = next((c["name"] for c in scope.options if c["id"] == conference_id), "")

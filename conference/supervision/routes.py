@@ -19,7 +19,9 @@ from conference import workers
 from conference.errors import Conflict
 from conference.i18n import gettext as _
 from conference.registry.services import KIND_LABELS
-from conference.supervision import charts, ledgers, views
+from conference.supervision import alerts as alert_lists
+from conference.supervision import charts, ledger_sql, ledgers, rates, views
+from conference.supervision.scope import Scope, figure_scope
 from conference.timefmt import today
 from conference.web.auth import actor_of
 from conference.web.listing import page_number, parse_id
@@ -97,7 +99,7 @@ def _download(content: bytes, media_type: str, ascii_name: str, name: str) -> Re
 # ---------------------------------------------------------------- dashboard
 
 
-def kpi_cards(q: Query, period: views.Period, alerts: dict[str, Any], total: dict[str, Any]) -> list[dict[str, Any]]:
+def kpi_cards(q: Query, period: rates.Period, alerts: dict[str, Any], total: dict[str, Any]) -> list[dict[str, Any]]:
     """The cards at the top of the dashboard, each with the link to the task list filtered to
     exactly the tasks it counts (same scope: the chosen conference and those below it)."""
     scope = {"conference": q.form["conference"], "below": "1"} if "conference" in q.form else {}
@@ -135,18 +137,18 @@ async def dashboard(request: Request[Any, Any, Any]) -> Template:
     conference_id = q.ref("conference", _("联席会议"))
     start, end = q.range(q.date("start", _("开始日期")), q.date("end", _("结束日期")))
     start = start or dt.date((end or day).year, 1, 1)  # default: the current year
-    period = views.Period(start, end or dt.date(start.year, 12, 31))
-    group = q.choice("group", _("统计维度"), views.GROUPS, "unit")
-    scope = await views.figure_scope(actor, conference_id)
+    period = rates.Period(start, end or dt.date(start.year, 12, 31))
+    group = q.choice("group", _("统计维度"), rates.GROUPS, "unit")
+    scope = await figure_scope(actor, conference_id)
     rows = await views.rate_rows(scope.ids, period, group, day)
-    total = views.total_of(rows)
-    months = await views.trend(scope.ids, views.months_ending(min(period.end, day)), day)
-    alerts = await views.alerts(scope.ids, day)
+    total = rates.total_of(rows)
+    months = await views.trend(scope.ids, rates.months_ending(min(period.end, day)), day)
+    alerts = await alert_lists.alerts(scope.ids, day)
     return render(
-        request, "supervision/dashboard.html", q=q, period=period, group=group, groups=views.GROUPS,
+        request, "supervision/dashboard.html", q=q, period=period, group=group, groups=rates.GROUPS,
         conferences=scope.options, rows=rows, total=total, months=months,
-        chart=charts.trend_svg(months), alerts=alerts, measures=views.MEASURE_LABELS,
-        kind_labels=KIND_LABELS, today=day, cards=kpi_cards(q, period, alerts, total), rate_rules=views.RATE_RULES,
+        chart=charts.trend_svg(months), alerts=alerts, measures=rates.MEASURE_LABELS,
+        kind_labels=KIND_LABELS, today=day, cards=kpi_cards(q, period, alerts, total), rate_rules=rates.RATE_RULES,
     )
 
 
@@ -160,8 +162,8 @@ async def dashboard(request: Request[Any, Any, Any]) -> Template:
 class LedgerRequest:
     q: Query
     ledger: ledgers.Ledger
-    flt: views.LedgerFilter
-    scope: views.Scope
+    flt: ledger_sql.LedgerFilter
+    scope: Scope
 
 
 async def _ledger_request(request: Request[Any, Any, Any]) -> LedgerRequest:
@@ -171,11 +173,11 @@ async def _ledger_request(request: Request[Any, Any, Any]) -> LedgerRequest:
     ledger = ledgers.LEDGERS[q.choice("kind", _("台账类型"), kinds, "tasks")]
     q.form["kind"] = ledger.kind
     start, end = q.range(q.date("start", _("开始日期")), q.date("end", _("结束日期")))
-    flt = views.LedgerFilter(
+    flt = ledger_sql.LedgerFilter(
         kind=ledger.kind, status=q.choice("status", _("状态"), ledger.statuses), conference_id=q.ref("conference", _("联席会议")),
         unit_id=q.ref("unit", _("成员单位")), street_id=q.ref("street", _("街道")), start=start, end=end,
     )
-    scope = await views.figure_scope(actor, flt.conference_id)
+    scope = await figure_scope(actor, flt.conference_id)
     return LedgerRequest(q, ledger, flt, scope)
 
 
@@ -193,17 +195,17 @@ def _ledger_heading(lr: LedgerRequest, cutoff: dt.date, total: int) -> ledgers.H
 @get("/supervision/ledger", opt={"roles": SUPERVISORS}, include_in_schema=False)
 async def ledger_page(request: Request[Any, Any, Any]) -> Template:
     lr = await _ledger_request(request)
-    total = await views.ledger_count(lr.scope.ids, lr.flt)
+    total = await ledger_sql.ledger_count(lr.scope.ids, lr.flt)
     pages = max(1, math.ceil(total / LEDGER_PER_PAGE))
     page = page_number(lr.q.raw.get("page"), pages)
     offset = (page - 1) * LEDGER_PER_PAGE
-    rows = await views.ledger_rows(lr.scope.ids, lr.flt, limit=LEDGER_PER_PAGE, offset=offset)
+    rows = await ledger_sql.ledger_rows(lr.scope.ids, lr.flt, limit=LEDGER_PER_PAGE, offset=offset)
     cutoff = today()
     return render(
         request, "supervision/ledger.html", q=lr.q, ledger=lr.ledger, ledgers=ledgers.LEDGERS, flt=lr.flt,
         conferences=lr.scope.options, rows=ledgers.present(lr.ledger.kind, rows, cutoff, first=offset + 1),
         heading=_ledger_heading(lr, cutoff, total), total=total, page=page, pages=pages,
-        cell_text=ledgers.cell_text, date_parts=ledgers.date_parts, options=await views.filter_options(),
+        cell_text=ledgers.cell_text, date_parts=ledgers.date_parts, options=await ledger_sql.filter_options(),
         xlsx_url=lr.q.url("/supervision/ledger.xlsx"), csv_url=lr.q.url("/supervision/ledger.csv"),
         export_limit=ledgers.EXPORT_LIMIT,
     )
@@ -212,7 +214,7 @@ async def ledger_page(request: Request[Any, Any, Any]) -> Template:
 async def _export_rows(lr: LedgerRequest) -> list[dict[str, Any]]:
     """The rows as read from the database; labelling them (`ledgers.present`) is left to the worker
     process that builds the file: for 100,000 rows it is seconds of CPU."""
-    rows = await views.ledger_rows(lr.scope.ids, lr.flt, limit=ledgers.EXPORT_LIMIT + 1)
+    rows = await ledger_sql.ledger_rows(lr.scope.ids, lr.flt, limit=ledgers.EXPORT_LIMIT + 1)
     if len(rows) > ledgers.EXPORT_LIMIT:
         raise Conflict(_("符合条件的记录超过 {n} 条，请缩小筛选范围后再导出。").format(n=ledgers.EXPORT_LIMIT))
     return rows

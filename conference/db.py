@@ -31,24 +31,33 @@ def make_engine(settings: Settings) -> Engine:
     return SQLiteEngine(path=str(path), timeout=30)
 
 
-def engine() -> Engine:
-    from conference import piccolo_conf
+# The engine every table uses. Piccolo finds it as `conference.piccolo_conf.DB`, which reads it from
+# here (piccolo_conf depends on this module, not the reverse); made on first use from the settings.
+_engine: Engine | None = None
 
-    return piccolo_conf.DB
+
+def engine() -> Engine:
+    global _engine
+    if _engine is None:
+        _engine = make_engine(get_settings())
+    return _engine
+
+
+def _table_classes(base: type[Table] = Table) -> list[type[Table]]:
+    found: list[type[Table]] = []
+    for sub in base.__subclasses__():
+        found += [sub, *_table_classes(sub)]
+    return found
 
 
 def use_engine(new: Engine) -> None:
     """Point every table (and Piccolo's migrations) at `new`; used by the CLI and tests."""
-    from piccolo.apps.migrations.tables import Migration
-
-    from conference import piccolo_conf
-    from conference.piccolo_app import APP_CONFIG
-
-    piccolo_conf.DB = new
-    # Piccolo's own table of applied migrations caches its engine too: without this, migrations run
-    # on the new database would be recorded in the old one.
-    tables: list[type[Table]] = [*APP_CONFIG.table_classes, Migration]
-    for table in tables:
+    global _engine
+    _engine = new
+    # A table caches its engine on first use, and so does Piccolo's own table of applied migrations:
+    # without this, migrations run on the new database would be recorded in the old one. Tables
+    # (and tables not used yet) ask piccolo_conf, which answers with the new engine.
+    for table in _table_classes():
         table._meta.db = new
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from conference.db import fetch
 from conference.errors import DomainError
 from conference.settings import get_settings
+from conference.supervision import rollup
 from conference.supervision.sqlparts import OPEN_SQL, Params, as_date, scope_sql
 from conference.tasks.services import workdays_after
 from conference.workdays import workdays_between
@@ -44,7 +45,8 @@ def _workdays_left(day: dt.date, deadline: dt.date) -> int:
         return sum(1 for i in range(1, (deadline - day).days + 1) if (day + dt.timedelta(days=i)).weekday() < 5)
 
 
-async def alerts(ids: set[int] | None, day: dt.date, limit: int = 30, as_of: dt.datetime | None = None) -> dict[str, Any]:
+async def alerts(ids: set[int] | None, day: dt.date, limit: int = 30, as_of: dt.datetime | None = None, *,
+                 from_rollup: bool = True) -> dict[str, Any]:
     """The office's work list as of `day`, whatever the period: the counts of open tasks and of
     each alert, and the lists of overdue (red), due soon (yellow) and not acknowledged in time.
     Each open task has at most one alert, as on the task list (conference.tasks.services.alert):
@@ -78,11 +80,20 @@ async def alerts(ids: set[int] | None, day: dt.date, limit: int = 30, as_of: dt.
         return f"t.deadline >= {p(day)} AND t.deadline < {p(until)} AND NOT ({not_acked(p)} AND t.ack_due < {p(day)})"
 
     p = Params()
-    sql = f"""
-        SELECT COUNT(*) AS open_n, SUM(CASE WHEN {red(p)} THEN 1 ELSE 0 END) AS overdue,
-               SUM(CASE WHEN {unack(p)} THEN 1 ELSE 0 END) AS unack,
-               SUM(CASE WHEN {yellow(p)} THEN 1 ELSE 0 END) AS yellow
-        FROM task t WHERE {scope} AND {open_sql(p)}"""
+    if from_rollup and as_of is None:
+        # Open and overdue from the rollup; the other two counts read only tasks not yet due (a range
+        # on the status and deadline index).
+        head = rollup.open_counts(p, ids, day)
+        sql = f"""
+            SELECT o.open_n, o.overdue, x.unack, y.yellow FROM ({head}) o,
+            (SELECT COUNT(*) AS unack FROM task t WHERE {scope} AND {unack(p)}) x,
+            (SELECT COUNT(*) AS yellow FROM task t WHERE {scope} AND {open_sql(p)} AND {yellow(p)}) y"""
+    else:
+        sql = f"""
+            SELECT COUNT(*) AS open_n, SUM(CASE WHEN {red(p)} THEN 1 ELSE 0 END) AS overdue,
+                   SUM(CASE WHEN {unack(p)} THEN 1 ELSE 0 END) AS unack,
+                   SUM(CASE WHEN {yellow(p)} THEN 1 ELSE 0 END) AS yellow
+            FROM task t WHERE {scope} AND {open_sql(p)}"""
     counts = await fetch(sql, *p)
     p = Params()
     sql = f"{TASK_LIST_SQL} WHERE {scope} AND {open_sql(p)} AND {red(p)} ORDER BY t.deadline, t.id LIMIT {int(limit)}"

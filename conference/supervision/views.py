@@ -20,6 +20,7 @@ from typing import Any
 
 from conference.db import fetch
 from conference.i18n import gettext as _
+from conference.supervision import rollup
 from conference.supervision.alerts import alerts
 from conference.supervision.rates import Figures, Period, local_midnight, next_month, score, total_of, weight_for
 from conference.supervision.scope import figure_scope
@@ -96,14 +97,19 @@ def _column(name: str) -> Key:
 
 
 async def rate_rows(ids: set[int] | None, period: Period, group: str, day: dt.date,
-                    as_of: dt.datetime | None = None) -> list[dict[str, Any]]:
+                    as_of: dt.datetime | None = None, *, from_rollup: bool = True) -> list[dict[str, Any]]:
     """The four rates per unit, street or conference as of `day` (one statement), with the tasks
     assigned and closed in the period, sorted by name; tasks of items the office raised itself have
     no street and form their own group. A group with tasks in the period but nothing due yet is
-    listed, its rates "—". `as_of`: closings after that instant do not count (see _figures)."""
+    listed, its rates "—". `as_of`: closings after that instant do not count (see _figures), read
+    from `task`; otherwise the figures come from the rollup (`from_rollup`, the default)."""
     key, table = _GROUP_SQL[group]
     p = Params()
-    figures = _figures(p, scope_sql(ids), period, _column(key), day, counts=True, as_of=as_of)
+    if from_rollup and as_of is None:
+        dim, rollup_key = rollup.group_key(group)
+        figures = rollup.figures(p, ids, period, dim, rollup_key, day, counts=True)
+    else:
+        figures = _figures(p, scope_sql(ids), period, _column(key), day, counts=True, as_of=as_of)
     kind = ", x.kind AS kind" if group == "unit" else ""
     rows = await fetch(f"""
         SELECT g.k, g.measure, g.d, g.n, g.n2, x.name AS name{kind}
@@ -122,7 +128,7 @@ async def rate_rows(ids: set[int] | None, period: Period, group: str, day: dt.da
 
 
 
-async def trend(ids: set[int] | None, months: list[dt.date], day: dt.date) -> list[dict[str, Any]]:
+async def trend(ids: set[int] | None, months: list[dt.date], day: dt.date, *, from_rollup: bool = True) -> list[dict[str, Any]]:
     """The four rates per month as of `day` (one statement): each task lands in the month of its own
     period column, bucketed by bound month boundaries (local midnight), so the zone's rules apply."""
     boundaries = [next_month(m) for m in months[:-1]]
@@ -134,7 +140,10 @@ async def trend(ids: set[int] | None, months: list[dt.date], day: dt.date) -> li
 
     period = Period(months[0], next_month(months[-1]) - dt.timedelta(days=1))
     p = Params()
-    rows = await fetch(_figures(p, scope_sql(ids), period, bucket, day), *p)
+    if from_rollup:
+        rows = await fetch(rollup.figures(p, ids, period, "u", bucket, day), *p)
+    else:
+        rows = await fetch(_figures(p, scope_sql(ids), period, bucket, day), *p)
     figures = [Figures() for _m in months]
     for row in rows:
         figures[int(row["k"])].add_row(row)
@@ -142,14 +151,17 @@ async def trend(ids: set[int] | None, months: list[dt.date], day: dt.date) -> li
             for m, f in zip(months, figures, strict=True)]
 
 
-async def assessment_rows(ids: set[int] | None, year: int, day: dt.date) -> list[dict[str, Any]]:
+async def assessment_rows(ids: set[int] | None, year: int, day: dt.date, *, from_rollup: bool = True) -> list[dict[str, Any]]:
     """Per unit, for one year: the rates, the score, the weight and the weighted contribution
     (score × weight: the points the evaluation brings to a 100-point annual assessment). Units
     that are members of a conference in scope during the year appear even without tasks. Rates as of
     `day` (see the module's rules)."""
     period = Period.year(year)
     p = Params()
-    figures = _figures(p, scope_sql(ids), period, _column("t.unit"), day)
+    if from_rollup:
+        figures = rollup.figures(p, ids, period, "u", _column("r.k"), day)
+    else:
+        figures = _figures(p, scope_sql(ids), period, _column("t.unit"), day)
     membership = (f"SELECT m.unit FROM membership m WHERE {scope_sql(ids, 'm.conference')} "
                   f"AND m.start_date <= {p(period.end)} AND (m.end_date IS NULL OR m.end_date >= {p(period.start)})")
     rows = await fetch(f"""

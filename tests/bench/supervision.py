@@ -1,6 +1,10 @@
-"""Supervision dashboard throughput with 500,000 tasks, against a bare Litestar page that runs the
-same SQL with plain sqlite3 and renders the same table with Jinja, in the same run. Also prints the
-number of queries per dashboard page and the time of each statement.
+"""Supervision dashboard throughput with 500,000 tasks, against a bare Litestar page that runs
+today's SQL over `task` (the statements of conference.supervision.views and .alerts with
+from_rollup=False, as the dashboard ran them before the rollup) with plain sqlite3 and renders the same
+table with Jinja, in the same run; and against a bare page running the dashboard's own statements
+(the rollup's). Also prints the number of queries per dashboard page and the time of each statement.
+The tasks are loaded like any bulk load: indexes and the rollup's triggers dropped, rows inserted,
+indexes built and the rollup back-filled (the migration's statements), triggers created again.
 
 BENCH_WITHOUT_SUPERVISION_INDEXES=1 leaves out the covering indexes of the supervision migration,
 to see what they bring."""
@@ -22,6 +26,18 @@ from jinja2 import Environment
 from litestar import Litestar, MediaType, Response, get
 
 from tests.bench.common import client, fresh_database, login, report, throughput
+
+ROLLUP_MIGRATION = Path(__file__).resolve().parents[2] / "migrations" / "conference_2026_12_05t03_00_00_000000.py"
+
+
+def rollup_migration() -> Any:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("rollup_migration", ROLLUP_MIGRATION)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 TASKS = 500_000
 ITEMS = 5_000
@@ -90,7 +106,12 @@ def populate(path: Path, today: dt.date, tz: Any) -> None:
                    ack_due.isoformat(), str(acknowledged) if acknowledged else None, str(closed) if closed else None,
                    rating, str(rated) if rated else None)
 
-    # Like any bulk load: drop the task table's indexes, insert, build them again (about 3x faster).
+    # Like any bulk load: drop the task table's indexes and the rollup's triggers, insert, build the
+    # indexes again (about 3x faster) and back-fill the rollup.
+    rollup = rollup_migration()
+    dialect = rollup.Dialect(postgres=False, zone=str(tz))
+    for sql in rollup.drop_trigger_statements(postgres=False):
+        conn.execute(sql)
     indexes = [r[0] for r in conn.execute("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'task' AND sql IS NOT NULL")]
     for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'task' AND sql IS NOT NULL").fetchall():
         conn.execute(f'DROP INDEX "{name}"')
@@ -102,6 +123,8 @@ def populate(path: Path, today: dt.date, tz: Any) -> None:
     for sql in indexes:
         if os.environ.get("BENCH_WITHOUT_SUPERVISION_INDEXES") and "task_supervision_" in sql:
             continue  # to measure what the migration's covering indexes bring
+        conn.execute(sql)
+    for sql in rollup.backfill_statements(dialect) + rollup.trigger_statements(dialect):
         conn.execute(sql)
     conn.commit()
     conn.execute("ANALYZE")
@@ -152,7 +175,7 @@ async def main() -> None:
     print(f"\nsupervision: {TASKS:,} tasks generated in {time.perf_counter() - started:.1f} s")
     from conference import db
     from conference.app import create_app
-    from conference.supervision import views
+    from conference.supervision import alerts, rates, scope, views
     from tests.querycount import count_queries
 
     await db.start()
@@ -161,32 +184,47 @@ async def main() -> None:
     await login(http, "admin")
     url = "/supervision"  # the current year, every conference, grouped by unit
 
-    # The statements the page runs, captured from the view functions, each timed once.
+    # The statements the page runs, captured from the view functions, each timed once; and today's
+    # statements over `task` (from_rollup=False) for the bare page.
     captured: list[tuple[str, tuple[Any, ...]]] = []
-    original = views.fetch
+    modules = (scope, views, alerts)
+    originals = [m.fetch for m in modules]
 
     async def capture(sql: str, *args: Any) -> Any:
         captured.append((sql, args))
-        return await original(sql, *args)
+        return await originals[0](sql, *args)
 
-    views.fetch = capture  # type: ignore[assignment]
+    for m in modules:
+        m.fetch = capture  # type: ignore[assignment]
     assert (await http.get(url)).status_code == 200
-    views.fetch = original  # type: ignore[assignment]
+    rollup_statements = list(captured)
+    captured.clear()
+    day = today()
+    await capture("SELECT c.id, c.name, c.level, c.parent FROM conference c ORDER BY c.sort_key, c.name")
+    await views.rate_rows(None, rates.Period(dt.date(day.year, 1, 1), dt.date(day.year, 12, 31)), "unit", day, from_rollup=False)
+    await views.trend(None, rates.months_ending(day), day, from_rollup=False)
+    await alerts.alerts(None, day, from_rollup=False)
+    task_statements = list(captured)
+    for m, original in zip(modules, originals, strict=True):
+        m.fetch = original  # type: ignore[assignment]
     with count_queries() as seen:
         assert (await http.get(url)).status_code == 200
-    print(f"queries per dashboard page: {len(seen)} ({len(captured)} supervision statements, the rest session and scope)")
+    print(f"queries per dashboard page: {len(seen)} ({len(rollup_statements)} supervision statements, the rest session and scope)")
     conn = sqlite3.connect(path)
-    for sql, args in captured:  # best of three, plain sqlite3
-        best = float("inf")
-        for _ in range(3):
-            start = time.perf_counter()
-            conn.execute(sql.replace("{}", "?"), [_bare_param(a) for a in args]).fetchall()
-            best = min(best, time.perf_counter() - start)
-        first_line = " ".join(sql.split())[:70]
-        print(f"  {1000 * best:8.1f} ms  {first_line}")
+    for title, statements in (("the dashboard's statements (rollup)", rollup_statements), ("today's statements over task", task_statements)):
+        print(f" {title}:")
+        for sql, args in statements:  # best of three, plain sqlite3
+            best = float("inf")
+            for _ in range(3):
+                start = time.perf_counter()
+                conn.execute(sql.replace("{}", "?"), [_bare_param(a) for a in args]).fetchall()
+                best = min(best, time.perf_counter() - start)
+            first_line = " ".join(sql.split())[:70]
+            print(f"  {1000 * best:8.1f} ms  {first_line}")
     conn.close()
 
-    bare = client(bare_app(path, captured))
+    bare = client(bare_app(path, task_statements))
+    bare_rollup = client(bare_app(path, rollup_statements))
 
     async def app_page() -> None:
         assert (await http.get(url)).status_code == 200
@@ -194,9 +232,18 @@ async def main() -> None:
     async def bare_page() -> None:
         assert (await bare.get("/bare/supervision")).status_code == 200
 
-    rows = [(f"/supervision ({TASKS:,} tasks)", await throughput(app_page, seconds=6), await throughput(bare_page, seconds=6))]
+    async def bare_rollup_page() -> None:
+        assert (await bare_rollup.get("/bare/supervision")).status_code == 200
+
+    app_rps = await throughput(app_page, seconds=6)
+    bare_rps = await throughput(bare_page, seconds=6)
+    bare_rollup_rps = await throughput(bare_rollup_page, seconds=6)
+    rows = [(f"/supervision ({TASKS:,} tasks)", app_rps, bare_rps), ("  vs bare page, rollup SQL", app_rps, bare_rollup_rps)]
     report(f"supervision: {TASKS:,} tasks, {ITEMS:,} items, SQLite", rows)
+    print(f"ms/page: app {1000 / app_rps:.1f}, bare page with today's SQL {1000 / bare_rps:.1f} "
+          f"(app is {bare_rps and app_rps / bare_rps:.1f}x as fast), bare page with the rollup SQL {1000 / bare_rollup_rps:.1f}")
     await http.aclose()
     await bare.aclose()
+    await bare_rollup.aclose()
     await db.stop()
     shutil.rmtree(path.parent, ignore_errors=True)  # about 300 MB

@@ -78,7 +78,8 @@ def cmd_remind(args: argparse.Namespace) -> None:
 
 def cmd_send_mail(args: argparse.Namespace) -> None:
     from conference.i18n import gettext as _
-    from conference.mail.sender import mail_loop, send_pending, until_signal
+    from conference.mail.sender import mail_loop, send_pending
+    from conference.outbox import until_signal
     from conference.settings import get_settings
 
     # SIGTERM / Ctrl-C: the message in flight is finished and the rest goes back to the queue.
@@ -96,7 +97,7 @@ def cmd_send_mail(args: argparse.Namespace) -> None:
 
 def cmd_send_webhooks(args: argparse.Namespace) -> None:
     from conference.integrations.sender import send_pending, webhook_loop
-    from conference.mail.sender import until_signal
+    from conference.outbox import until_signal
     from conference.settings import get_settings
 
     stopped = "已停止：正在进行的投递已完成，其余投递在租约到期后由下一次运行继续。"

@@ -29,12 +29,12 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from conference import db
+from conference import db, outbox
 from conference import settings as settings_module
 from conference.calendar import ics
-from conference.mail import sender as mail_sender
 from conference.mail.compose import compose, eml_name, message_id
-from conference.mail.sender import EmlTransport, SmtpTransport, claim, send_pending
+from conference.mail.sender import claim, send_pending
+from conference.mail.transports import EmlTransport, SmtpTransport
 from conference.meetings import services
 from conference.meetings.tables import Invitation
 from conference.notifications.services import queue
@@ -360,7 +360,7 @@ async def test_postgres_claim_skips_locked_rows() -> None:
     ids = [(await queue_test_message())[0] for _ in range(4)]
     locked = ids[:2]
     async with db.engine().transaction():
-        await mail_sender._run(f"SELECT id FROM notification WHERE id IN ({','.join(map(str, locked))}) FOR UPDATE")
+        await outbox.run(f"SELECT id FROM notification WHERE id IN ({','.join(map(str, locked))}) FOR UPDATE")
         # A task with a fresh context: its own connection, not this transaction.
         task = asyncio.get_running_loop().create_task(claim(10, ids=ids), context=contextvars.Context())
         claimed = await asyncio.wait_for(task, timeout=10)

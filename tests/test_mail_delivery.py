@@ -34,9 +34,11 @@ from aiosmtpd.controller import Controller
 from conference import db
 from conference.cli import migrate_forwards
 from conference.mail import sender as mail_sender
-from conference.mail.sender import MAX_BACKOFF, MIN_RETRY, SmtpTransport, backoff, send_pending
+from conference.mail.sender import MIN_RETRY, backoff, send_pending
+from conference.mail.transports import SmtpTransport
 from conference.notifications.services import queue
 from conference.notifications.tables import Notification
+from conference.outbox import MAX_BACKOFF
 from conference.settings import Settings
 from conference.timefmt import now
 from tests import browser, dbsetup

@@ -251,8 +251,9 @@ async def distribution_rows(minutes_id: int) -> list[dict[str, Any]]:
 
 
 async def test_distribution_email_carries_the_published_pdf(as_user, smtp_server):
-    from conference.mail.sender import SmtpTransport, send_pending
+    from conference.mail.sender import send_pending
     from conference.mail.tables import NotificationAttachment
+    from conference.mail.transports import SmtpTransport
     from conference.minutes.tables import MinutesPublication
 
     _held, minutes_id = await published_minutes(as_user)
@@ -282,8 +283,9 @@ async def test_a_pdf_over_the_cap_goes_as_its_link(as_user, smtp_server, monkeyp
     import dataclasses
 
     from conference import settings as settings_module
-    from conference.mail.sender import SmtpTransport, send_pending
+    from conference.mail.sender import send_pending
     from conference.mail.tables import NotificationAttachment
+    from conference.mail.transports import SmtpTransport
     from conference.settings import get_settings
 
     monkeypatch.setattr(settings_module, "_settings", dataclasses.replace(get_settings(), mail_attachment_max_bytes=1000))

@@ -1,11 +1,9 @@
 """The outbox's sending side: posts queued deliveries, each once however many processes send.
 
-Claim as the mail sender does (conference.mail.sender): due rows (queued and `next_attempt_at`
-reached, or `sending` whose lease ran out) become `sending` with `attempts + 1` and a lease, in one
-short transaction committed before any request is made. PostgreSQL: SELECT ... FOR UPDATE SKIP
-LOCKED then UPDATE; SQLite: one conditional UPDATE ... RETURNING in an IMMEDIATE transaction. Two
-senders running at once therefore never post the same delivery, and (target, event) is unique in
-the table, so one event reaches one target through one delivery.
+Claim, back-off and dead letters follow the outbox rules shared with the mail sender
+(conference.outbox): due rows become `sending` with a lease in one short transaction committed
+before any request is made, so two senders running at once never post the same delivery, and
+(target, event) is unique in the table, so one event reaches one target through one delivery.
 
 A 2xx answer (and, for the robots, errcode 0 in the JSON they answer) is delivered; anything else
 (another status, a timeout, a refused connection, an address that is no longer allowed) is retried
@@ -16,101 +14,50 @@ where it can deliver it again. Redirects are never followed and no proxy from th
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 import time
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from piccolo.engine.postgres import PostgresEngine
-from piccolo.querystring import QueryString
 
-from conference import db
 from conference.integrations.messages import dingtalk_url, webhook_headers
 from conference.integrations.urls import UnsafeUrl, check_url, pinned
+from conference.outbox import Outbox, RetryPolicy, id_list, run
 from conference.settings import Settings, get_settings
 from conference.timefmt import now
 
 log = logging.getLogger("conference.integrations")
 
 BATCH = 20
-MAX_BACKOFF = 3600.0
+OUTBOX = Outbox("integration_delivery")
 COLUMNS = ("d.id, d.event, d.body, d.attempts, d.failing_since, t.kind, t.url, t.secret")
-
-
-async def _run(sql: str, *params: Any) -> list[dict[str, Any]]:
-    rows = await db.engine().run_querystring(QueryString(sql, *params))
-    return [dict(r) for r in rows or []]
-
-
-def _due(ids: list[int] | None) -> str:
-    where = ("((status = 'queued' AND next_attempt_at <= {}) OR (status = 'sending' AND next_attempt_at <= {}))")
-    if ids is not None:
-        where += f" AND id IN ({db.int_list(ids)})"
-    return where
 
 
 def lease_seconds(settings: Settings) -> float:
     return max(300.0, BATCH * settings.webhook_timeout * 2)
 
 
+def retry_policy(settings: Settings) -> RetryPolicy:
+    return RetryPolicy(float(settings.webhook_retry_seconds), settings.webhook_retry_hours)
+
+
 async def claim(limit: int = BATCH, *, ids: list[int] | None = None, settings: Settings | None = None) -> list[dict[str, Any]]:
+    """Claims up to `limit` due deliveries and returns them with their target's kind, url and secret."""
     settings = settings or get_settings()
-    at = now()
-    lease = at + dt.timedelta(seconds=lease_seconds(settings))
-    where = _due(ids)
-    async with db.atomic():
-        if isinstance(db.engine(), PostgresEngine):
-            locked = await _run(f"SELECT id FROM integration_delivery WHERE {where} ORDER BY id LIMIT {int(limit)} "
-                                "FOR UPDATE SKIP LOCKED", at, at)
-            if not locked:
-                return []
-            claimed = await _run("UPDATE integration_delivery SET status = 'sending', attempts = attempts + 1, "
-                                 f"next_attempt_at = {{}} WHERE id IN ({db.int_list(r['id'] for r in locked)}) RETURNING id",
-                                 lease)
-        else:
-            claimed = await _run(
-                "UPDATE integration_delivery SET status = 'sending', attempts = attempts + 1, next_attempt_at = {} "
-                f"WHERE id IN (SELECT id FROM integration_delivery WHERE {where} ORDER BY id LIMIT {int(limit)}) "
-                f"AND {where} RETURNING id", lease, at, at, at, at)
-        if not claimed:
-            return []
-        return await _run(f"SELECT {COLUMNS} FROM integration_delivery d JOIN integration_target t ON t.id = d.target "
-                          f"WHERE d.id IN ({db.int_list(r['id'] for r in claimed)}) ORDER BY d.id")
-
-
-def backoff(attempts: int, settings: Settings) -> float:
-    first = max(0.0, float(settings.webhook_retry_seconds))
-    return min(MAX_BACKOFF, first * 2.0 ** min(max(0, attempts - 1), 30))
-
-
-def _as_datetime(value: Any) -> dt.datetime | None:
-    if value is None or isinstance(value, dt.datetime):
-        return value
-    parsed = dt.datetime.fromisoformat(str(value))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    claimed = await OUTBOX.claim(limit, lease_seconds=lease_seconds(settings), ids=ids)
+    if not claimed:
+        return []
+    return await run(f"SELECT {COLUMNS} FROM integration_delivery d JOIN integration_target t ON t.id = d.target "
+                     f"WHERE d.id IN ({id_list(r['id'] for r in claimed)}) ORDER BY d.id")
 
 
 async def _delivered(row: dict[str, Any], status: int) -> None:
-    await _run("UPDATE integration_delivery SET status = 'delivered', delivered_at = {}, next_attempt_at = NULL, "
-               "response_status = {}, last_error = '' WHERE id = {} AND status = 'sending'", now(), status, row["id"])
+    await OUTBOX.delivered(row, "delivered", delivered_at=now(), response_status=status)
 
 
 async def _failed(row: dict[str, Any], error: str, status: int | None, settings: Settings) -> str:
-    at = now()
-    since = _as_datetime(row.get("failing_since")) or at
-    give_up = since + dt.timedelta(hours=max(0.0, settings.webhook_retry_hours))
-    if at >= give_up:
-        await _run("UPDATE integration_delivery SET status = 'dead', next_attempt_at = NULL, last_error = {}, "
-                   "response_status = {}, failing_since = {} WHERE id = {} AND status = 'sending'",
-                   error[:1000], status, since, row["id"])
-        return "dead"
-    retry_at = min(at + dt.timedelta(seconds=backoff(int(row["attempts"]), settings)), give_up)
-    await _run("UPDATE integration_delivery SET status = 'queued', next_attempt_at = {}, last_error = {}, "
-               "response_status = {}, failing_since = {} WHERE id = {} AND status = 'sending'",
-               retry_at, error[:1000], status, since, row["id"])
-    return "retry"
+    return await OUTBOX.failed(row, error, retry_policy(settings), response_status=status)
 
 
 def _request(row: dict[str, Any]) -> tuple[str, dict[str, str]]:

@@ -17,11 +17,13 @@ from litestar.static_files import create_static_files_router
 from conference import api, db, workdays, workers
 from conference.accounts import onboarding_routes
 from conference.accounts import routes as account_routes
+from conference.accounts.services import ROLE_LABELS, actor_for_api_token, actor_for_session
 from conference.agenda import routes as agenda_routes
 from conference.audit import routes as audit_routes
 from conference.calendar import routes as calendar_routes
 from conference.documents import routes as document_routes
 from conference.holidays import routes as holiday_routes
+from conference.integrations import events as integration_events
 from conference.integrations import routes as integration_routes
 from conference.integrations.sender import webhook_loop
 from conference.mail import routes as mail_routes
@@ -97,6 +99,7 @@ async def background_jobs(settings: Settings, app: Litestar) -> AsyncIterator[No
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     logmask.install()  # no reply or feed token in the access log
+    integration_events.listen()  # audited changes become webhook and group-robot events (conference.hooks)
     static = create_static_files_router(path="/static", directories=[ROOT / "static"], opt={"public": True},
                                         include_in_schema=False)
     return Litestar(
@@ -108,14 +111,14 @@ def create_app(settings: Settings | None = None) -> Litestar:
             *calendar_routes.ROUTES, *mail_routes.ROUTES, *minutes_routes.ROUTES, *font_routes.ROUTES, *holiday_routes.ROUTES, *search_routes.ROUTES,
             *integration_routes.ROUTES,
         ],
-        middleware=[AuthMiddleware()],
+        middleware=[AuthMiddleware(by_session=actor_for_session, by_token=actor_for_api_token)],
         guards=[access_guard],
         before_request=before_request,
         before_send=[security_headers],  # CSP, framing, nosniff, Referrer-Policy, no-store, HSTS
         # The JSON API authenticates with Bearer tokens only (never cookies), so CSRF does not apply there.
         csrf_config=CSRFConfig(secret=settings.secret_key, cookie_secure=settings.secure_cookies,
                                cookie_httponly=True, exclude=["^/api/"]),
-        template_config=template_config(),
+        template_config=template_config({"ROLE_LABELS": ROLE_LABELS}),  # the role beside the user's name
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(
             title="联席会议议事督办系统 API", version="1.0.0", path="/schema",

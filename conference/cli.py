@@ -214,6 +214,9 @@ def cmd_holidays(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
+    from conference.integrations.events import listen
+
+    listen()  # audited changes become webhook and group-robot events (conference.hooks), as in the app
     parser = argparse.ArgumentParser(prog="conference", description="联席会议议事督办系统")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("serve", help="启动网页服务")

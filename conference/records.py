@@ -7,17 +7,19 @@ row and the caller gets a Conflict instead of silently overwriting the other per
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from piccolo.columns import Column
 from piccolo.table import Table
 
-from conference.accounts.actor import Actor
 from conference.audit.services import changed, record, snapshot
 from conference.collation import with_sort_key
 from conference.errors import Conflict, NotFound
 from conference.i18n import gettext as _
 from conference.timefmt import now
+
+if TYPE_CHECKING:
+    from conference.accounts.actor import Actor
 
 
 async def get_or_404(table: type[Table], record_id: int, message: str | None = None) -> dict[str, Any]:

@@ -20,6 +20,9 @@ os.environ.setdefault("REMINDER_INTERVAL", "0")
 os.environ.setdefault("ARGON2_CHEAPEST_FOR_TESTS", "1")  # a cheap hash cost, in tests only
 
 from conference.demo import DEMO_PASSWORD
+from conference.integrations.events import listen as _listen_for_integration_events
+
+_listen_for_integration_events()  # as the app factory and the CLI do: services called directly emit events too
 
 BASE = "http://testserver"
 

@@ -49,7 +49,7 @@ async def make_meeting(username: str = "office", conference: str = LANSHAN_STREE
 
 async def make_past_meeting(username: str = "office", conference: str = LANSHAN_STREET, notified: bool = True) -> int:
     """A meeting that started yesterday, notified (so it can be marked held)."""
-    from conference.meetings.services import notify_meeting
+    from conference.meetings.lifecycle import notify_meeting
 
     meeting_id = await make_meeting(username, conference, date=(dt.date.today() - dt.timedelta(days=1)).isoformat())
     if notified:

@@ -18,6 +18,7 @@ from conference.accounts.services import ACTOR_COLUMNS, actor_from_row
 from conference.accounts.tables import User
 from conference.agenda.tables import AgendaItem, AgendaItemUnit, AgendaSlot, Attachment
 from conference.audit.tables import AuditEvent
+from conference.meetings import lifecycle
 from conference.meetings import services as meetings
 from conference.notifications.tables import Notification
 from conference.registry.tables import Conference, MemberUnit, Street
@@ -96,14 +97,14 @@ async def make_meeting(conference_id: int, *, days: int = 7, notify: bool = True
         "kind": "special", "title": uid("专题会议"), "date": day.isoformat(), "start_time": "09:00", "end_time": "11:00",
         "location": "街道会议室"})
     if notify or hold:
-        await meetings.notify_meeting(office, meeting_id)
+        await lifecycle.notify_meeting(office, meeting_id)
     if hold:
-        await meetings.hold_meeting(office, meeting_id)
+        await lifecycle.hold_meeting(office, meeting_id)
     return meeting_id
 
 
 async def hold(meeting_id: int) -> None:
-    await meetings.hold_meeting(await actor("office"), meeting_id)
+    await lifecycle.hold_meeting(await actor("office"), meeting_id)
 
 
 async def audit_actions(item_id: int) -> list[str]:
@@ -435,7 +436,7 @@ async def test_carry_over_keeps_the_history_of_meetings(as_user):
         "item_submitted", "item_accepted", "item_scheduled", "item_deferred", "item_scheduled"]
 
     # At meeting B it is discussed, then resolved; a resolved item takes no further decision.
-    await meetings.notify_meeting(await actor("office"), meeting_b)
+    await lifecycle.notify_meeting(await actor("office"), meeting_b)
     too_early = await post_form(office, f"/items/{item_id}/outcome", {"outcome": "discussed"})
     assert too_early.status_code == 409
     await _start_now(meeting_b)

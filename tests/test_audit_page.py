@@ -17,7 +17,7 @@ from conference.accounts.tables import User
 from conference.audit import views
 from conference.audit.tables import AuditEvent
 from conference.notifications.routes import EVENT_LABELS
-from conference.tasks.services import RATING_LABELS, STATUS_LABELS
+from conference.tasks.states import RATING_LABELS, STATUS_LABELS
 from conference.tasks.tables import Task
 from tests.conftest import html
 from tests.test_audit import audit_rows

@@ -25,6 +25,7 @@ import pytest
 from conference.agenda import services as agenda
 from conference.agenda.tables import AgendaItem
 from conference.audit.tables import AuditEvent
+from conference.meetings import lifecycle
 from conference.meetings import services as meetings
 from conference.meetings.tables import Invitation
 from conference.minutes.tables import Minutes
@@ -109,16 +110,16 @@ async def _held_meeting_with_items(count: int) -> tuple[int, list[int]]:
         await agenda.accept_item(office_actor, item_id)
         await agenda.schedule_item(office_actor, item_id, {"meeting": str(meeting_id)})
         items.append(item_id)
-    await meetings.hold_meeting(office_actor, meeting_id)
+    await lifecycle.hold_meeting(office_actor, meeting_id)
     return meeting_id, items
 
 
 async def test_change_notice_goes_out_once(office: httpx.AsyncClient) -> None:
     meeting_id = await make_meeting()
     office_actor = await actor("office")
-    units = await meetings.notify_meeting(office_actor, meeting_id)
+    units = await lifecycle.notify_meeting(office_actor, meeting_id)
     row = await meetings.managed_meeting(office_actor, meeting_id)
-    await meetings.update_meeting(office_actor, meeting_id, {
+    await lifecycle.update_meeting(office_actor, meeting_id, {
         "kind": row["kind"], "title": row["title"], "date": (dt.date.today() + dt.timedelta(days=31)).isoformat(),
         "start_time": "14:00", "end_time": "16:00", "location": row["location"], "version": str(row["version"])})
 

@@ -18,7 +18,8 @@ import pytest
 from conference.agenda.tables import AgendaItem
 from conference.calendar import feeds, ics
 from conference.calendar.tables import CalendarFeed
-from conference.meetings import services
+from conference.meetings import invitations as meeting_invitations
+from conference.meetings import lifecycle
 from conference.meetings.tables import Invitation, Meeting
 from conference.registry.tables import MemberUnit
 from conference.tasks.tables import Resolution, Task
@@ -167,9 +168,9 @@ async def test_feed_lists_invited_meetings_once_and_task_deadlines(as_user: Any,
     draft = await make_meeting(date="2031-09-03")
     uninvited = await make_meeting(date="2031-09-04")
     for meeting_id in (street_meeting, district_meeting, uninvited):
-        await services.notify_meeting(office, meeting_id)
+        await lifecycle.notify_meeting(office, meeting_id)
     removed = await Invitation.select(Invitation.id).where((Invitation.meeting == uninvited) & (Invitation.unit == market)).first()
-    await services.remove_invitation(office, removed["id"])
+    await meeting_invitations.remove_invitation(office, removed["id"])
     # A second invitation row for the same unit cannot exist (unique per meeting and unit, so the
     # feed never lists a meeting twice for one unit): the database refuses it.
     with pytest.raises(Exception, match=r"(?i)unique|duplicate"):
@@ -232,7 +233,7 @@ async def test_unknown_tokens_answer_404(anon: Any, path: str) -> None:
 async def test_etag_and_if_none_match(as_user: Any, anon: Any) -> None:
     office = await actor("office")
     meeting_id = await make_meeting(date="2031-11-11")
-    await services.notify_meeting(office, meeting_id)
+    await lifecycle.notify_meeting(office, meeting_id)
     token = await issue(await as_user("unit"))
     first = await anon.get(f"/feeds/{token}.ics")
     tag = first.headers["etag"]
@@ -243,7 +244,7 @@ async def test_etag_and_if_none_match(as_user: Any, anon: Any) -> None:
     assert (await anon.get(f"/feeds/{token}.ics", headers={"If-None-Match": '"other"'})).status_code == 200
 
     row = await Meeting.select().where(Meeting.id == meeting_id).first()
-    await services.update_meeting(office, meeting_id, meeting_form(title=row["title"], date="2031-11-12", version=row["version"]))
+    await lifecycle.update_meeting(office, meeting_id, meeting_form(title=row["title"], date="2031-11-12", version=row["version"]))
     changed = await anon.get(f"/feeds/{token}.ics", headers={"If-None-Match": tag})
     assert changed.status_code == 200 and changed.headers["etag"] != tag
     event = events_by_uid(changed.content)[row["uid"]]
@@ -256,7 +257,7 @@ async def test_head_last_modified_and_304_without_building(as_user: Any, anon: A
     304 comes from the version query alone: the feed is not built for it."""
     office = await actor("office")
     meeting_id = await make_meeting(date="2031-12-03")
-    await services.notify_meeting(office, meeting_id)
+    await lifecycle.notify_meeting(office, meeting_id)
     earlier = now() - dt.timedelta(days=1)  # the change below must fall in a later second than these
     await Meeting.update({Meeting.created_at: earlier, Meeting.notified_at: earlier, Meeting.changed_at: earlier}).where(
         Meeting.id == meeting_id)
@@ -281,7 +282,7 @@ async def test_head_last_modified_and_304_without_building(as_user: Any, anon: A
     assert (await anon.get(url, headers={"If-None-Match": tag})).status_code == 304
     monkeypatch.undo()
 
-    await services.update_meeting(office, meeting_id, meeting_form(title=row["title"], date="2031-12-03", location="新会场",
+    await lifecycle.update_meeting(office, meeting_id, meeting_form(title=row["title"], date="2031-12-03", location="新会场",
                                                                    version=row["version"]))
     changed = await anon.get(url, headers={"If-None-Match": tag})
     assert changed.status_code == 200 and changed.headers["etag"] != tag

@@ -18,7 +18,8 @@ from bs4 import BeautifulSoup
 from conference.audit.tables import AuditEvent
 from conference.calendar import ics
 from conference.calendar.data import invitation_ics
-from conference.meetings import services
+from conference.meetings import invitations as meeting_invitations
+from conference.meetings import lifecycle
 from conference.meetings.tables import Invitation, Meeting
 from conference.notifications.tables import Notification
 from conference.registry.tables import Conference, MemberUnit
@@ -191,7 +192,7 @@ async def test_notify_reply_change_cancel_through_the_services(anon: Any) -> Non
     day = dt.date(2031, 3, 12)
     meeting_id = await make_meeting(date=day.isoformat(), start_time="09:00", end_time="11:00")
     market = await unit_id(MARKET)
-    await services.notify_meeting(office, meeting_id)
+    await lifecycle.notify_meeting(office, meeting_id)
     row = await Meeting.select().where(Meeting.id == meeting_id).first()
     conf = await Conference.select(Conference.office_email).where(Conference.id == row["conference"]).first()
     inv = await Invitation.select().where((Invitation.meeting == meeting_id) & (Invitation.unit == market)).first()
@@ -211,7 +212,7 @@ async def test_notify_reply_change_cancel_through_the_services(anon: Any) -> Non
     response = await post_form(anon, f"/r/{inv['token']}", {"reply": "attending", "attendee_name": "刘洋", "attendee_title": "副局长"})
     assert response.status_code == 303
     form = meeting_form(title=row["title"], date=day.isoformat(), start_time="14:30", end_time="16:00", version=row["version"])
-    await services.update_meeting(office, meeting_id, form)  # sends the change notice with the save
+    await lifecycle.update_meeting(office, meeting_id, form)  # sends the change notice with the save
     second = await queued_ics(meeting_id, market, "meeting_updated")
     event = event_of(second)
     assert ics.method_of(second) == "REQUEST" and str(event["UID"]) == row["uid"] and int(event["SEQUENCE"]) == 1
@@ -230,7 +231,7 @@ async def test_notify_reply_change_cancel_through_the_services(anon: Any) -> Non
     assert audit == 1
     assert_times(events_by_uid(second)[row["uid"]], dt.datetime(2031, 3, 12, 14, 30), dt.datetime(2031, 3, 12, 16, 0))
 
-    await services.cancel_meeting(office, meeting_id, {"reason": "与区委全会时间冲突。"})
+    await lifecycle.cancel_meeting(office, meeting_id, {"reason": "与区委全会时间冲突。"})
     third = await queued_ics(meeting_id, market, "meeting_cancelled")
     event = event_of(third)
     assert ics.method_of(third) == "CANCEL" and str(event["STATUS"]) == "CANCELLED"
@@ -242,7 +243,7 @@ async def test_notify_reply_change_cancel_through_the_services(anon: Any) -> Non
 async def test_each_unit_gets_its_own_copy() -> None:
     office = await actor("office")
     meeting_id = await make_meeting(date="2031-04-02")
-    await services.notify_meeting(office, meeting_id)
+    await lifecycle.notify_meeting(office, meeting_id)
     rows = await Notification.select(Notification.ics, Notification.email, Notification.unit).where(
         (Notification.entity == "invitation") & (Notification.event == "meeting_notified")
         & Notification.entity_id.is_in([r["id"] for r in await Invitation.select(Invitation.id).where(Invitation.meeting == meeting_id)]))
@@ -259,7 +260,7 @@ async def test_unit_downloads_its_own_invitation_office_any(as_user: Any) -> Non
     meeting_id = await make_meeting(date="2031-05-06")
     unit, office_client = await as_user("unit"), await as_user("office")
     assert (await unit.get(f"/meetings/{meeting_id}/invite.ics")).status_code == 404  # still a draft
-    await services.notify_meeting(office, meeting_id)
+    await lifecycle.notify_meeting(office, meeting_id)
     response = await unit.get(f"/meetings/{meeting_id}/invite.ics")
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/calendar")
@@ -283,7 +284,7 @@ async def test_unit_downloads_its_own_invitation_office_any(as_user: Any) -> Non
     # Outside the invitation or the scope: 404; roles without invitations: 403.
     other = await as_user("office_luozhuang")
     assert (await other.get(f"/meetings/{meeting_id}/invite.ics")).status_code == 404
-    await services.remove_invitation(office, (await Invitation.select(Invitation.id).where(
+    await meeting_invitations.remove_invitation(office, (await Invitation.select(Invitation.id).where(
         (Invitation.meeting == meeting_id) & (Invitation.unit == await unit_id(POLICE))).first())["id"])
     assert (await (await as_user("unit_police")).get(f"/meetings/{meeting_id}/invite.ics")).status_code == 404
     assert (await (await as_user("convenor")).get(f"/meetings/{meeting_id}/invite.ics")).status_code == 403
@@ -292,7 +293,7 @@ async def test_unit_downloads_its_own_invitation_office_any(as_user: Any) -> Non
 async def test_reply_on_the_account_page_shows_in_the_download(as_user: Any) -> None:
     office = await actor("office")
     meeting_id = await make_meeting(date="2031-06-09")
-    await services.notify_meeting(office, meeting_id)
+    await lifecycle.notify_meeting(office, meeting_id)
     unit = await as_user("unit")
     inv = await Invitation.select(Invitation.id).where(
         (Invitation.meeting == meeting_id) & (Invitation.unit == await unit_id(MARKET))).first()
@@ -308,7 +309,7 @@ async def test_meeting_page_links_to_the_invitation(as_user: Any) -> None:
 
     office = await actor("office")
     meeting_id = await make_meeting(date="2031-07-07")
-    await services.notify_meeting(office, meeting_id)
+    await lifecycle.notify_meeting(office, meeting_id)
     page = html(await (await as_user("unit")).get(f"/meetings/{meeting_id}"))
     assert page.find(id="invite-ics")["href"] == f"/meetings/{meeting_id}/invite.ics"
     assert page.find("a", href="/calendar/feed") is not None
@@ -325,7 +326,7 @@ async def test_summary_and_location_with_special_characters_round_trip() -> None
     office = await actor("office")
     title = unique("会议;逗号,反斜杠\\")
     meeting_id = await make_meeting(title=title, location="三楼;会议室,东侧\\门")
-    await services.notify_meeting(office, meeting_id)
+    await lifecycle.notify_meeting(office, meeting_id)
     text = await invitation_ics(meeting_id, await unit_id(MARKET))
     assert text is not None
     cal, vcal = parse_both(text)

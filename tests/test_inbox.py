@@ -48,7 +48,7 @@ def mailbox(imap_server: ImapServer) -> ImapServer:  # noqa: F811 - the fixture 
 
 async def notified_meeting() -> dict[str, Any]:
     """A notified meeting and one invited unit with a liaison address: its invitation, address, UID."""
-    from conference.meetings.services import notify_meeting
+    from conference.meetings.lifecycle import notify_meeting
 
     meeting_id = await make_meeting()
     await notify_meeting(await actor("office"), meeting_id)

@@ -104,7 +104,7 @@ async def _webhook(as_user: Any, receiver: Receiver) -> tuple[int, str]:
 
 
 async def _cancel_a_meeting(*, uninvited: bool = False) -> int:
-    from conference.meetings.services import cancel_meeting
+    from conference.meetings.lifecycle import cancel_meeting
     from conference.meetings.tables import Invitation
 
     meeting_id = await make_meeting()
@@ -393,7 +393,7 @@ async def test_no_event_rows_without_a_target() -> None:
 
 
 async def test_a_change_that_rolls_back_leaves_no_delivery(as_user: Any, receiver: Receiver) -> None:
-    from conference.meetings.services import cancel_meeting
+    from conference.meetings.lifecycle import cancel_meeting
 
     target_id, _secret = await _webhook(as_user, receiver)
     meeting_id = await make_meeting()

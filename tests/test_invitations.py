@@ -17,7 +17,8 @@ from conference.accounts.actor import Actor
 from conference.accounts.services import ACTOR_COLUMNS, actor_from_row
 from conference.accounts.tables import User
 from conference.audit.tables import AuditEvent
-from conference.meetings import services
+from conference.meetings import invitations as meeting_invitations
+from conference.meetings import lifecycle, services
 from conference.meetings.tables import Invitation, Meeting
 from conference.registry.tables import Conference, MemberUnit
 from conference.timefmt import today
@@ -45,7 +46,7 @@ async def make_meeting(*, day: dt.date | str = "2030-11-29", notify: bool = True
     meeting_id = await services.create_meeting(office, conference, {
         "kind": "plenary", "title": title, "date": str(day), "start_time": "09:00", "end_time": "11:00", "location": location})
     if notify:
-        await services.notify_meeting(office, meeting_id)
+        await lifecycle.notify_meeting(office, meeting_id)
     return await Meeting.select().where(Meeting.id == meeting_id).first()
 
 
@@ -186,13 +187,13 @@ async def test_revoked_token_stops_working(anon):
     inv = await invitation(meeting["id"], MARKET)
     old = f"/r/{inv['token']}"
     await anon.get(old)
-    await services.revoke_token(await actor("office"), inv["id"])
+    await meeting_invitations.revoke_token(await actor("office"), inv["id"])
     response = await anon.get(old)
     assert response.status_code == 404
     assert meeting["title"] not in response.text
     assert (await post_form(anon, old, ATTENDING)).status_code == 404
     assert (await fresh(inv["id"]))["reply"] == "pending"
-    await services.notify_meeting(await actor("office"), meeting["id"])  # the next notice carries a new link
+    await lifecycle.notify_meeting(await actor("office"), meeting["id"])  # the next notice carries a new link
     new = await sent_reply_token(inv["id"])
     assert new and new != inv["token"]
     assert (await anon.get(f"/r/{new}")).status_code == 200
@@ -203,7 +204,7 @@ async def test_cancelled_meeting_kills_the_link(anon):
     inv = await invitation(meeting["id"], MARKET)
     url = f"/r/{inv['token']}"
     await anon.get(url)
-    await services.cancel_meeting(await actor("office"), meeting["id"], {"reason": "与区委全会时间冲突"})
+    await lifecycle.cancel_meeting(await actor("office"), meeting["id"], {"reason": "与区委全会时间冲突"})
     response = await anon.get(url)
     assert response.status_code == 404
     assert html(response).find("h1").get_text(strip=True) == "会议已取消，此链接已失效。"
@@ -216,7 +217,7 @@ async def test_cancelled_meeting_kills_the_link(anon):
 async def test_reply_after_the_meeting_was_held_is_a_conflict(anon):
     yesterday = today() - dt.timedelta(days=1)
     meeting = await make_meeting(day=yesterday)
-    await services.hold_meeting(await actor("office"), meeting["id"])
+    await lifecycle.hold_meeting(await actor("office"), meeting["id"])
     inv = await invitation(meeting["id"], MARKET)
     url = f"/r/{inv['token']}"
     page = html(await anon.get(url))
@@ -285,11 +286,11 @@ async def test_unit_replies_from_its_account(as_user):
 async def test_unit_cannot_reply_once_held_or_see_cancelled(as_user):
     client = await as_user("unit")
     held = await make_meeting(day=today() - dt.timedelta(days=1))
-    await services.hold_meeting(await actor("office"), held["id"])
+    await lifecycle.hold_meeting(await actor("office"), held["id"])
     inv = await invitation(held["id"], MARKET)
     assert (await post_form(client, f"/my/invitations/{inv['id']}", ATTENDING)).status_code == 409
     cancelled = await make_meeting()
-    await services.cancel_meeting(await actor("office"), cancelled["id"], {"reason": "改期"})
+    await lifecycle.cancel_meeting(await actor("office"), cancelled["id"], {"reason": "改期"})
     inv = await invitation(cancelled["id"], MARKET)
     assert (await client.get(f"/my/invitations/{inv['id']}")).status_code == 404
     row = html(await client.get("/my/invitations?q=" + cancelled["title"])).select_one("tbody tr")

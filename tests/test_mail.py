@@ -35,7 +35,7 @@ from conference.calendar import ics
 from conference.mail.compose import compose, eml_name, message_id
 from conference.mail.sender import claim, send_pending
 from conference.mail.transports import EmlTransport, SmtpTransport
-from conference.meetings import services
+from conference.meetings import lifecycle
 from conference.meetings.tables import Invitation
 from conference.notifications.services import queue
 from conference.notifications.tables import Notification
@@ -128,7 +128,7 @@ async def test_invitation_mime_structure_and_headers(smtp: tuple[Recorder, int])
     recorder, port = smtp
     office = await actor("office")
     meeting_id = await make_meeting()
-    await services.notify_meeting(office, meeting_id)
+    await lifecycle.notify_meeting(office, meeting_id)
     invitations = await Invitation.select(Invitation.id, Invitation.unit.name.as_alias("unit_name")).where(
         Invitation.meeting == meeting_id)
     for i in invitations:  # the link each notice carries (the table keeps only its hash)
@@ -444,7 +444,7 @@ def eml_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
 async def test_without_smtp_host_messages_become_eml_files(eml_settings: Settings, as_user: Any) -> None:
     office_actor = await actor("office")
     meeting_id = await make_meeting()
-    await services.notify_meeting(office_actor, meeting_id)
+    await lifecycle.notify_meeting(office_actor, meeting_id)
     market = await MemberUnit.select(MemberUnit.id).where(MemberUnit.name == MARKET).first()
     inv = await Invitation.select(Invitation.id).where((Invitation.meeting == meeting_id) & (Invitation.unit == market["id"])).first()
     notification = await Notification.select().where((Notification.entity == "invitation") & (Notification.entity_id == inv["id"])).first()

@@ -10,7 +10,7 @@ import re
 import pytest
 
 from conference.holidays.tables import HolidayDay
-from conference.tasks.services import OPEN
+from conference.tasks.states import OPEN
 from conference.tasks.tables import Task
 from tests.conftest import html
 from tests.factories import actor

@@ -18,7 +18,7 @@ FIELDS = ("kind", "title", "date", "start_time", "end_time", "location", "presid
 
 
 async def notified_meeting() -> int:
-    from conference.meetings.services import notify_meeting
+    from conference.meetings.lifecycle import notify_meeting
 
     meeting_id = await make_meeting()
     await notify_meeting(await actor("office"), meeting_id)

@@ -16,7 +16,8 @@ import httpx
 import pytest
 from pypdf import PdfReader
 
-from conference.meetings import services as meetings
+from conference.meetings import invitations as meeting_invitations
+from conference.meetings import lifecycle
 from conference.meetings.tables import Invitation, Meeting
 from conference.minutes import pdf, services
 from conference.minutes.tables import Minutes, MinutesPublication, MinutesVersion
@@ -50,7 +51,7 @@ async def held_meeting(office: str = "office", conference: str = LANSHAN_STREET,
     office_actor = await actor(office)
     meeting_id = await make_past_meeting(office, conference)
     if conference == LANSHAN_STREET:
-        await meetings.add_invitation(office_actor, meeting_id, {"unit": str(await unit_id(OBSERVER)), "role": "observer"})
+        await meeting_invitations.add_invitation(office_actor, meeting_id, {"unit": str(await unit_id(OBSERVER)), "role": "observer"})
     item_id = await agenda.create_item(await actor(street), {
         "title": unique("纪要测试议题"), "description": "沿街商铺占道经营反复出现。", "category": "urban_management",
         "urgency": "normal"}, [], submit=True)
@@ -62,11 +63,11 @@ async def held_meeting(office: str = "office", conference: str = LANSHAN_STREET,
     by_name = {i["unit_name"]: i for i in invitations}
     if MARKET in by_name:
         inv = await Invitation.select().where(Invitation.id == by_name[MARKET]["id"]).first()
-        await meetings.reply(None, inv, meeting, {"reply": "attending", "attendee_name": "刘洋", "attendee_title": "副局长"})
-    await meetings.hold_meeting(office_actor, meeting_id)
+        await meeting_invitations.reply(None, inv, meeting, {"reply": "attending", "attendee_name": "刘洋", "attendee_title": "副局长"})
+    await lifecycle.hold_meeting(office_actor, meeting_id)
     for name, inv in by_name.items():
         state = {"兰山区司法局": "leave", "兰山区生态环境分局": "absent"}.get(name, "present")
-        await meetings.record_attendance(office_actor, inv["id"], {"attendance": state})
+        await meeting_invitations.record_attendance(office_actor, inv["id"], {"attendance": state})
     texts = [unique("议定事项：建立联合审批专班，办理时限压缩至30个工作日") for _ in range(2)]
     day = (await Meeting.select(Meeting.starts_at).where(Meeting.id == meeting_id).first())["starts_at"].date()
     units = [(LEAD, [COOP1, COOP2]), (MARKET, ["兰山区综合行政执法局"])] if conference == LANSHAN_STREET else [

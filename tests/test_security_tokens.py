@@ -8,7 +8,7 @@ import logging
 import uuid
 
 from conference.calendar.tables import CalendarFeed
-from conference.meetings import services
+from conference.meetings import lifecycle, services
 from conference.meetings.tables import Invitation, Meeting
 from conference.web import logmask
 from tests.conftest import post_form
@@ -35,7 +35,7 @@ async def test_each_notice_carries_a_new_link_and_the_old_one_dies(anon):
     meeting = await make_meeting()
     first = (await invitation(meeting["id"], MARKET))["token"]
     office = await actor("office")
-    await services.update_meeting(office, meeting["id"], {
+    await lifecycle.update_meeting(office, meeting["id"], {
         "title": meeting["title"], "date": "2030-11-30", "start_time": "09:00", "end_time": "11:00",
         "location": meeting["location"], "version": str(meeting["version"]), "kind": "plenary"})
     # saving a new date of a notified meeting sends the change notice with it

@@ -15,7 +15,7 @@ import pytest
 
 from conference.agenda import services as agenda
 from conference.audit.tables import AuditEvent
-from conference.meetings import services as meetings
+from conference.meetings import lifecycle
 from conference.meetings.tables import Meeting
 from conference.notifications.tables import Notification
 from conference.registry.tables import Conference, MemberUnit, Street
@@ -83,7 +83,7 @@ async def held_meeting(office: str = "office", conference: str = LANSHAN_STREET,
         "urgency": "normal"}, [], submit=True)
     await agenda.accept_item(office_actor, item_id)
     await agenda.schedule_item(office_actor, item_id, {"meeting": str(meeting_id)})
-    await meetings.hold_meeting(office_actor, meeting_id)
+    await lifecycle.hold_meeting(office_actor, meeting_id)
     return meeting_id, item_id
 
 

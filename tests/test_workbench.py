@@ -13,6 +13,8 @@ import httpx
 import pytest
 
 from conference.agenda import services as agenda
+from conference.meetings import invitations as meeting_invitations
+from conference.meetings import lifecycle, special_requests
 from conference.meetings import services as meetings
 from conference.meetings.tables import Invitation, Meeting
 from conference.minutes import services as minutes
@@ -116,7 +118,7 @@ async def test_office_meeting_to_notify_then_replies_missing(as_user: Any) -> No
     start = await cards(office)
     meeting_id = await make_meeting()
     assert await count_of(office, "meetings_notify") == start["meetings_notify"]["count"] + 1
-    await meetings.notify_meeting(await actor("office"), meeting_id)
+    await lifecycle.notify_meeting(await actor("office"), meeting_id)
     found = await cards(office)
     assert found["meetings_notify"]["count"] == start["meetings_notify"]["count"]
     assert found["meetings_replies"]["count"] == start["meetings_replies"]["count"] + 1
@@ -125,7 +127,7 @@ async def test_office_meeting_to_notify_then_replies_missing(as_user: Any) -> No
     listed = html(await office.get(found["meetings_replies"]["href"] + "&page=1&q=" + quote(await title_of(meeting_id))))
     assert f"/meetings/{meeting_id}" in {a["href"] for a in listed.select("a[href]")}
     # Cancelling it ends the wait for replies: it leaves the card.
-    await meetings.cancel_meeting(await actor("office"), meeting_id, {"reason": "测试取消"})
+    await lifecycle.cancel_meeting(await actor("office"), meeting_id, {"reason": "测试取消"})
     found = await cards(office)
     assert found["meetings_replies"]["count"] == start["meetings_replies"]["count"]
 
@@ -184,11 +186,11 @@ async def test_convenor_special_request_and_street_decision(as_user: Any) -> Non
     item_id = await agenda.create_item(await actor("street"), {
         "title": unique("议题"), "description": "说明", "category": "urban_management", "urgency": "urgent"}, [], submit=True)
     await agenda.accept_item(await actor("office"), item_id)
-    request_id = await meetings.request_special_meeting(await actor("street"), {
+    request_id = await special_requests.request_special_meeting(await actor("street"), {
         "title": unique("专题会议"), "reason": "占道经营反复出现", "proposed_date": (today() + dt.timedelta(days=7)).isoformat()},
         [str(item_id)])
     assert await count_of(convenor, "special_requested") == start + 1
-    await meetings.decide_special_request(await actor("convenor"), request_id, False, {"comment": "并入全体会议研究"})
+    await special_requests.decide_special_request(await actor("convenor"), request_id, False, {"comment": "并入全体会议研究"})
     assert await count_of(convenor, "special_requested") == start
     assert await count_of(street, "special_decided") == decided + 1
 
@@ -248,7 +250,7 @@ async def test_street_coming_meeting_with_its_item(as_user: Any) -> None:
     found = await cards(street)
     assert found["meetings_street_items"]["count"] == start + 1
     assert found["meetings_street_items"]["note"].startswith("最近一场")
-    await meetings.cancel_meeting(office_actor, meeting_id, {"reason": "测试取消"})
+    await lifecycle.cancel_meeting(office_actor, meeting_id, {"reason": "测试取消"})
     assert await count_of(street, "meetings_street_items") == start
 
 
@@ -260,7 +262,7 @@ async def test_unit_invitation_to_answer(as_user: Any) -> None:
     start, police_start = await count_of(unit, "invitations"), await count_of(police, "invitations")
     meeting_id = await make_meeting(conference=LANSHAN_STREET)
     assert await count_of(unit, "invitations") == start  # a draft has not been sent to anyone
-    await meetings.notify_meeting(await actor("office"), meeting_id)
+    await lifecycle.notify_meeting(await actor("office"), meeting_id)
     found = await cards(unit)
     assert found["invitations"]["count"] == start + 1
     assert "会前回复" in found["invitations"]["note"]
@@ -268,7 +270,7 @@ async def test_unit_invitation_to_answer(as_user: Any) -> None:
         (Invitation.meeting == meeting_id) & (Invitation.unit == (await actor("unit")).unit_id)).first()
     assert invitation is not None
     meeting = await meetings.managed_meeting(await actor("office"), meeting_id)
-    await meetings.reply(await actor("unit"), invitation, meeting, {"reply": "leave", "leave_reason": "外出检查"})
+    await meeting_invitations.reply(await actor("unit"), invitation, meeting, {"reply": "leave", "leave_reason": "外出检查"})
     assert await count_of(unit, "invitations") == start
     invited_police = await Invitation.exists().where(
         (Invitation.meeting == meeting_id) & (Invitation.unit == (await actor("unit_police")).unit_id))

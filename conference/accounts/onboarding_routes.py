@@ -14,15 +14,14 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from conference.accounts import onboarding, throttle
+from conference.accounts import onboarding, personal_links, throttle
 from conference.accounts.onboarding import KIND_OF_ROLE, KINDS, Kind
+from conference.accounts.personal_links import private
 from conference.errors import Conflict, DomainError, ValidationFailed
 from conference.i18n import gettext as _
-from conference.web import personal_links
 from conference.web.auth import actor_of
 from conference.web.fields import Field
 from conference.web.forms import form_data, submit
-from conference.web.personal_links import private
 from conference.web.templating import redirect, render
 
 OFFICE = ("admin", "office")

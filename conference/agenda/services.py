@@ -12,6 +12,7 @@ from typing import Any
 from conference import db
 from conference.accounts.actor import Actor
 from conference.accounts.scope import visible_conference_ids
+from conference.agenda.states import CATEGORY_LABELS, OUTCOME_LABELS, STATUS_LABELS, URGENCY_LABELS
 from conference.agenda.tables import AgendaItem, AgendaItemUnit, AgendaSlot, Attachment
 from conference.audit.services import record
 from conference.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -24,17 +25,6 @@ from conference.records import get_or_404, insert_audited, update_audited
 from conference.registry.tables import Conference, MemberUnit
 from conference.timefmt import now
 
-STATUS_LABELS = {
-    "draft": _("草稿"), "submitted": _("已提交"), "accepted": _("已受理"), "returned": _("已退回"), "merged": _("已合并"),
-    "scheduled": _("已列入议程"), "discussed": _("已研究"), "resolved": _("已解决"), "deferred": _("暂缓，待下次会议"),
-}
-URGENCY_LABELS = {"normal": _("一般"), "urgent": _("紧急"), "critical": _("特急")}
-CATEGORY_LABELS = {
-    "urban_management": _("城市管理"), "planning": _("规划建设"), "market": _("市场监管"), "safety": _("安全生产"),
-    "environment": _("生态环境"), "public_order": _("社会治安"), "services": _("民生服务"), "other": _("其他"),
-}
-OUTCOME_LABELS = {"pending": _("待研究"), "discussed": _("已研究"), "resolved": _("已解决"), "deferred": _("暂缓"),
-                  "not_discussed": _("未及研究")}
 ITEM_NOT_FOUND = _("没有找到该议题，或您无权查看。")
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 MAX_ATTACHMENTS = 10

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from conference.accounts.actor import Actor
+from conference import hooks
 from conference.audit.tables import AuditEvent
 from conference.timefmt import now
+
+if TYPE_CHECKING:
+    from conference.accounts.actor import Actor
 
 # Columns and keys that hold secrets or what stands for them (hashes open nothing by themselves but
 # can be attacked offline, and a token hash identifies a live link).
@@ -86,10 +89,8 @@ async def record(
             after=without_secrets(after),
         )
     )
-    # The same change, as an integration event for the conference's webhooks and group robots (the
-    # outbox: written in this transaction, posted later by conference.integrations.sender).
-    from conference.integrations.events import emit_for_audit  # imported here: integrations reads other domains
-
-    await emit_for_audit(action, entity, entity_id, conference_id=conference_id,
-                         actor=actor.label if actor else (actor_name or "system"),
-                         before=without_secrets(before), after=without_secrets(after))
+    # The same change, to whoever listens (the integrations outbox: its event rows are written in this
+    # transaction and posted later by conference.integrations.sender).
+    await hooks.audited(hooks.AuditedChange(
+        action=action, entity=entity, entity_id=entity_id, conference_id=conference_id,
+        actor=actor.label if actor else (actor_name or "system"), before=without_secrets(before), after=without_secrets(after)))

@@ -19,8 +19,8 @@ from typing import Any
 from conference.accounts.actor import Actor
 from conference.accounts.scope import visible_conference_ids
 from conference.accounts.services import ROLE_LABELS as ACCOUNT_ROLE_LABELS
-from conference.agenda.services import CATEGORY_LABELS, OUTCOME_LABELS, URGENCY_LABELS
-from conference.agenda.services import STATUS_LABELS as ITEM_STATUS_LABELS
+from conference.agenda.states import CATEGORY_LABELS, OUTCOME_LABELS, URGENCY_LABELS
+from conference.agenda.states import STATUS_LABELS as ITEM_STATUS_LABELS
 from conference.db import fetch, int_list
 from conference.holidays.services import KIND_LABELS as HOLIDAY_KIND_LABELS
 from conference.i18n import gettext as _
@@ -40,9 +40,9 @@ from conference.notifications.services import STATUS_LABELS as MAIL_STATUS_LABEL
 from conference.registry.services import KIND_LABELS as UNIT_KIND_LABELS
 from conference.registry.services import LEVEL_LABELS
 from conference.supervision.ledgers import Column
-from conference.tasks.services import EXTENSION_LABELS, RATING_LABELS
-from conference.tasks.services import ROLE_LABELS as TASK_ROLE_LABELS
-from conference.tasks.services import STATUS_LABELS as TASK_STATUS_LABELS
+from conference.tasks.states import EXTENSION_LABELS, RATING_LABELS
+from conference.tasks.states import ROLE_LABELS as TASK_ROLE_LABELS
+from conference.tasks.states import STATUS_LABELS as TASK_STATUS_LABELS
 from conference.timefmt import cn_date, cn_datetime, now
 
 ENTITY_LABELS = {

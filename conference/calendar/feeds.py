@@ -185,7 +185,7 @@ async def feed_version(unit_id: int, day: dt.date | None = None) -> str:
 
 def build_feed(unit_name: str, meetings: list[dict[str, Any]], tasks: list[dict[str, Any]], *,
                base_url: str | None = None, tz: ZoneInfo | None = None) -> Feed:
-    from conference.tasks.services import STATUS_LABELS as TASK_STATUS
+    from conference.tasks.states import STATUS_LABELS as TASK_STATUS
 
     settings = get_settings()
     base, tz = base_url or settings.base_url, tz or settings.tz

@@ -14,6 +14,8 @@ from conference.accounts.actor import Actor
 from conference.accounts.services import ACTOR_COLUMNS, actor_from_row
 from conference.accounts.tables import User
 from conference.agenda import services as agenda
+from conference.meetings import invitations as meeting_invitations
+from conference.meetings import lifecycle, special_requests
 from conference.meetings import services as meetings
 from conference.meetings.tables import Invitation, Meeting
 from conference.registry.tables import Conference, MemberUnit
@@ -71,14 +73,14 @@ async def _reply(meeting_id: int, unit_name: str, data: dict[str, str]) -> None:
     inv = await Invitation.select().where((Invitation.meeting == meeting_id) & (Invitation.unit.name == unit_name)).first()
     meeting = await Meeting.select().where(Meeting.id == meeting_id).first()
     if inv and meeting:
-        await meetings.reply(None, inv, meeting, data)
+        await meeting_invitations.reply(None, inv, meeting, data)
 
 
 async def _sign_in(office: Actor, meeting_id: int, absent: set[str], leave: set[str]) -> None:
     rows = await Invitation.select(Invitation.id, Invitation.unit.name.as_alias("unit_name")).where(Invitation.meeting == meeting_id)
     for row in rows:
         state = "absent" if row["unit_name"] in absent else "leave" if row["unit_name"] in leave else "present"
-        await meetings.record_attendance(office, row["id"], {"attendance": state})
+        await meeting_invitations.record_attendance(office, row["id"], {"attendance": state})
 
 
 async def load_meeting_demo() -> bool:
@@ -133,7 +135,7 @@ async def _meeting_story(clock: StoryClock) -> bool:
     for item in (lift, stalls, parking, sewer):
         await agenda.schedule_item(office, item, {"meeting": str(h1)})
     clock.at(before(12), 10, 0)
-    await meetings.notify_meeting(office, h1)
+    await lifecycle.notify_meeting(office, h1)
     clock.at(before(9), 14, 30)
     await _reply(h1, "兰山区市场监管局", {"reply": "attending", "attendee_name": "刘洋", "attendee_title": "副局长"})
     clock.at(before(7), 10, 15)
@@ -141,7 +143,7 @@ async def _meeting_story(clock: StoryClock) -> bool:
     clock.at(before(5), 16, 40)
     await _reply(h1, "兰山派出所", {"reply": "delegated", "attendee_name": "马超", "attendee_title": "副所长"})
     clock.at(h1_day, 9, 5)
-    await meetings.hold_meeting(office, h1)
+    await lifecycle.hold_meeting(office, h1)
     await _sign_in(office, h1, absent={"兰山区生态环境分局"}, leave={"兰山区司法局"})
     clock.at(h1_day, 11, 20)
     await agenda.record_outcome(office, lift, {"outcome": "resolved", "note": "建立联合审批专班，办理时限压缩至 30 个工作日。"})
@@ -162,7 +164,7 @@ async def _meeting_story(clock: StoryClock) -> bool:
     await agenda.schedule_item(office, sewer, {"meeting": str(h2)})  # carried over from the first plenary
     await agenda.schedule_item(office, gas, {"meeting": str(h2)})
     clock.at(before(10, day), 10, 30)
-    await meetings.notify_meeting(office, h2)
+    await lifecycle.notify_meeting(office, h2)
     clock.at(before(8, day), 9, 15)
     await _reply(h2, "兰山区应急管理局", {"reply": "attending", "attendee_name": "陈静", "attendee_title": "局长"})
     clock.at(before(6, day), 17, 5)
@@ -204,11 +206,11 @@ async def _meeting_story(clock: StoryClock) -> bool:
     clock.at(before(8, day), 10, 0)
     await agenda.accept_item(office, river)
     clock.at(before(6, day), 10, 0)
-    req = await meetings.request_special_meeting(street, {
+    req = await special_requests.request_special_meeting(street, {
         "title": "关于河道沿线违建复建整治的专题会议", "reason": "汛期前河道沿线违建拆除后复建，需多部门联合处置。",
         "proposed_items": "", "proposed_date": (day + dt.timedelta(days=20)).isoformat()}, [str(river)])
     clock.at(before(5, day), 15, 0)
-    await meetings.decide_special_request(convenor, req, True, {"comment": "同意召开，请办公室做好会务准备。"})
+    await special_requests.decide_special_request(convenor, req, True, {"comment": "同意召开，请办公室做好会务准备。"})
     clock.at(before(4, day), 9, 10)
     safety = await agenda.create_item(street, {"title": "节前安全生产联合检查", "category": "safety", "urgency": "urgent",
                                                "description": "春节前辖区商超、餐饮、出租屋需统一开展安全生产检查。"},
@@ -216,7 +218,7 @@ async def _meeting_story(clock: StoryClock) -> bool:
     clock.at(before(3, day), 10, 0)
     await agenda.accept_item(office, safety)
     clock.at(before(2, day), 9, 30)
-    await meetings.request_special_meeting(street, {
+    await special_requests.request_special_meeting(street, {
         "title": "关于节前安全生产联合检查的专题会议", "reason": "春节前安全生产大检查需各部门统一部署。",
         "proposed_items": "建议应急、市场监管部门主要负责同志参会。",
         "proposed_date": (day + dt.timedelta(days=35)).isoformat()}, [str(safety)])
@@ -233,9 +235,9 @@ async def _meeting_story(clock: StoryClock) -> bool:
     lz = await meetings.create_meeting(office_lz, luozhuang, _form(f"{year}年第1次全体会议", lz_day, "罗庄街道便民服务中心会议室"))
     await agenda.schedule_item(office_lz, road, {"meeting": str(lz)})
     clock.at(before(10, lz_day), 9, 0)
-    await meetings.notify_meeting(office_lz, lz)
+    await lifecycle.notify_meeting(office_lz, lz)
     clock.at(lz_day, 9, 5)
-    await meetings.hold_meeting(office_lz, lz)
+    await lifecycle.hold_meeting(office_lz, lz)
     await _sign_in(office_lz, lz, absent=set(), leave={"罗庄区司法局"})
     clock.at(lz_day, 11, 25)
     await agenda.record_outcome(office_lz, road, {"outcome": "not_discussed", "note": "会议时间不足，转下次会议研究。"})
@@ -243,9 +245,9 @@ async def _meeting_story(clock: StoryClock) -> bool:
     cancelled = await meetings.create_meeting(office_lz, luozhuang, _form("防汛工作专题会议", day + dt.timedelta(days=5),
                                                                           "罗庄街道便民服务中心会议室", kind="special"))
     clock.at(before(19, day), 9, 0)
-    await meetings.notify_meeting(office_lz, cancelled)
+    await lifecycle.notify_meeting(office_lz, cancelled)
     clock.at(before(4, day), 16, 0)
-    await meetings.cancel_meeting(office_lz, cancelled, {"reason": "议题已在区防汛指挥部会议上研究解决。"})
+    await lifecycle.cancel_meeting(office_lz, cancelled, {"reason": "议题已在区防汛指挥部会议上研究解决。"})
     clock.at(before(14, day), 9, 30)
     wages = await agenda.create_item(street_lz, {"title": "辖区企业欠薪问题集中", "category": "services", "urgency": "normal",
                                                  "description": "今年以来辖区 3 家企业拖欠工资，涉及职工 60 余人。"},
@@ -253,10 +255,10 @@ async def _meeting_story(clock: StoryClock) -> bool:
     clock.at(before(13, day), 10, 0)
     await agenda.accept_item(office_lz, wages)
     clock.at(before(12, day), 10, 30)
-    lz_req = await meetings.request_special_meeting(street_lz, {
+    lz_req = await special_requests.request_special_meeting(street_lz, {
         "title": "关于企业欠薪问题的专题会议", "reason": "辖区企业用工纠纷集中", "proposed_items": "",
         "proposed_date": (day + dt.timedelta(days=9)).isoformat()}, [str(wages)])
     admin = await _actor("admin")
     clock.at(before(10, day), 11, 0)
-    await meetings.decide_special_request(admin, lz_req, False, {"comment": "属劳动监察职责范围，请街道直接对接区人社局。"})
+    await special_requests.decide_special_request(admin, lz_req, False, {"comment": "属劳动监察职责范围，请街道直接对接区人社局。"})
     return True

@@ -20,6 +20,8 @@ from conference.accounts.services import ACTOR_COLUMNS, actor_from_row
 from conference.accounts.tables import User
 from conference.agenda import services as agenda
 from conference.demo.meetings import StoryClock, working_day
+from conference.meetings import invitations as meeting_invitations
+from conference.meetings import lifecycle
 from conference.meetings import services as meetings
 from conference.meetings.tables import Invitation, Meeting
 from conference.minutes import services as minutes
@@ -61,12 +63,12 @@ async def _held_special(clock: StoryClock, office: Actor, street: Actor, confere
         "location": "兰山街道办事处二楼会议室"})
     await agenda.schedule_item(office, item_id, {"meeting": str(meeting_id)})
     clock.at(day - dt.timedelta(days=10), 9, 0)
-    await meetings.notify_meeting(office, meeting_id)
+    await lifecycle.notify_meeting(office, meeting_id)
     clock.at(day, 15, 5)
-    await meetings.hold_meeting(office, meeting_id)
+    await lifecycle.hold_meeting(office, meeting_id)
     for inv in await Invitation.select(Invitation.id, Invitation.unit.name.as_alias("unit_name")).where(Invitation.meeting == meeting_id):
         state = "leave" if inv["unit_name"] == "兰山区司法局" else "present"
-        await meetings.record_attendance(office, inv["id"], {"attendance": state})
+        await meeting_invitations.record_attendance(office, inv["id"], {"attendance": state})
     clock.at(day, 16, 40)
     await agenda.record_outcome(office, item_id, {"outcome": "resolved", "note": resolution})
     await tasks.adopt_resolution(office, meeting_id, {

@@ -1,12 +1,14 @@
 """The outbox's writing side: which audited changes are integration events, and the rows they leave.
 
 Every state change already goes through `conference.audit.services.record` inside its own
-transaction, so that is the one place that turns (entity, action, after) into an event type
-(`event_type`); the reminder job's alerts are queued through `conference.notifications.services.queue`,
-which calls `emit` too. Nothing is written when no active target of the conference wants the event;
-otherwise one integration_event row and one integration_delivery row per matching target, in the
-transaction of the change: a change that rolls back leaves no delivery, and a committed one always
-has its deliveries (the sender, conference.integrations.sender, posts them later)."""
+transaction, which hands it to the listeners of conference.hooks: `listen` registers
+`emit_for_audit`, the one place that turns (entity, action, after) into an event type
+(`event_type`); the reminder job's alerts are queued through
+`conference.notifications.services.queue`, which calls `emit` too. Nothing is written when no active
+target of the conference wants the event; otherwise one integration_event row and one
+integration_delivery row per matching target, in the transaction of the change: a change that rolls
+back leaves no delivery, and a committed one always has its deliveries (the sender,
+conference.integrations.sender, posts them later)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from conference import db
+from conference import db, hooks
 from conference.i18n import gettext as _
 from conference.integrations import messages
 from conference.integrations.tables import IntegrationDelivery, IntegrationEvent
@@ -129,13 +131,18 @@ async def emit(
     return event_id
 
 
-async def emit_for_audit(action: str, entity: str, entity_id: int, *, conference_id: int | None, actor: str,
-                         before: Mapping[str, Any] | None, after: Mapping[str, Any] | None) -> None:
-    """Called by `conference.audit.services.record` for every audited change."""
-    type_ = event_type(entity, action, after)
+async def emit_for_audit(change: hooks.AuditedChange) -> None:
+    """Hears every audited change (registered by `listen`)."""
+    type_ = event_type(change.entity, change.action, change.after)
     if type_ is not None:
-        await emit(type_, conference_id=conference_id, entity=entity, entity_id=entity_id, action=action, actor=actor,
-                   before=before, after=after)
+        await emit(type_, conference_id=change.conference_id, entity=change.entity, entity_id=change.entity_id,
+                   action=change.action, actor=change.actor, before=change.before, after=change.after)
+
+
+def listen() -> None:
+    """Audited changes become integration events from now on: called by the app factory, the CLI and
+    the tests at start (conference.hooks)."""
+    hooks.on_audit(emit_for_audit)
 
 
 async def emit_for_notice(event: str, *, conference_id: int | None, entity: str, entity_id: int | None, subject: str,

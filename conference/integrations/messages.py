@@ -112,8 +112,8 @@ async def _units(sql: str, *params: Any) -> dict[int, str]:
 async def notice_for(type_: str, entity: str, entity_id: int | None, after: Mapping[str, Any], *, title: str | None,
                      text: str | None, base_url: str) -> Notice:
     """The group message for an event: a title, a few lines and a link, with the units concerned."""
-    from conference.agenda.services import STATUS_LABELS as ITEM_STATUS
-    from conference.tasks.services import STATUS_LABELS as TASK_STATUS
+    from conference.agenda.states import STATUS_LABELS as ITEM_STATUS
+    from conference.tasks.states import STATUS_LABELS as TASK_STATUS
 
     if entity == "task" and entity_id is not None:
         rows = await db.fetch(

@@ -38,7 +38,8 @@ from conference.errors import Conflict
 from conference.i18n import gettext as _
 from conference.mail.compose import header_text
 from conference.mail.tables import CalendarReply
-from conference.meetings.services import EDITABLE, save_reply
+from conference.meetings.invitations import save_reply
+from conference.meetings.services import EDITABLE
 from conference.meetings.tables import Meeting
 from conference.settings import Settings, get_settings
 from conference.timefmt import now

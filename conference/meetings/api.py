@@ -35,7 +35,8 @@ from conference.agenda.services import request_item_ids
 from conference.agenda.views import age_days
 from conference.errors import NotFound, ValidationFailed
 from conference.i18n import gettext as _
-from conference.meetings import services, views
+from conference.meetings import invitations as meeting_invitations
+from conference.meetings import lifecycle, services, special_requests, views
 from conference.meetings.tables import Invitation, Meeting, SpecialMeetingRequest
 from conference.notifications.services import mask_links, recent_for
 from conference.records import get_or_404
@@ -525,7 +526,7 @@ async def update_meeting(request: Request[Any, Any, Any], meeting_id: RecordId, 
     actor = actor_of(request)
     stored = await services.managed_meeting(actor, meeting_id)
     async with _deadline_errors():
-        await services.update_meeting(actor, meeting_id, _as_form(_merge(_stored_form(stored), data)))
+        await lifecycle.update_meeting(actor, meeting_id, _as_form(_merge(_stored_form(stored), data)))
     return await _detail(actor, meeting_id)
 
 
@@ -534,7 +535,7 @@ async def update_meeting(request: Request[Any, Any, Any], meeting_id: RecordId, 
 async def notify_meeting(request: Request[Any, Any, Any], meeting_id: RecordId) -> NotifyOut:
     """向尚未收到最新通知的受邀单位发送通知（会议变更后为变更通知）；草稿随之变为已通知。"""
     actor = actor_of(request)
-    count = await services.notify_meeting(actor, meeting_id)
+    count = await lifecycle.notify_meeting(actor, meeting_id)
     return NotifyOut(notified=count, meeting=await _detail(actor, meeting_id))
 
 
@@ -543,7 +544,7 @@ async def notify_meeting(request: Request[Any, Any, Any], meeting_id: RecordId) 
 async def hold_meeting(request: Request[Any, Any, Any], meeting_id: RecordId) -> MeetingDetail:
     """只有已通知且已开始（或一小时内开始）的会议可以标记为已召开。"""
     actor = actor_of(request)
-    await services.hold_meeting(actor, meeting_id)
+    await lifecycle.hold_meeting(actor, meeting_id)
     return await _detail(actor, meeting_id)
 
 
@@ -552,7 +553,7 @@ async def hold_meeting(request: Request[Any, Any, Any], meeting_id: RecordId) ->
 async def cancel_meeting(request: Request[Any, Any, Any], meeting_id: RecordId, data: JSONBody[CancelIn]) -> MeetingDetail:
     """草稿或已通知的会议可以取消；已通知的受邀单位会收到取消通知。"""
     actor = actor_of(request)
-    await services.cancel_meeting(actor, meeting_id, _fields(data))
+    await lifecycle.cancel_meeting(actor, meeting_id, _fields(data))
     return await _detail(actor, meeting_id)
 
 
@@ -564,7 +565,7 @@ async def cancel_meeting(request: Request[Any, Any, Any], meeting_id: RecordId, 
 async def add_invitation(request: Request[Any, Any, Any], meeting_id: RecordId, data: JSONBody[InvitationIn]) -> InvitationOut:
     """role 取 member（成员单位）或 observer（列席单位）。会议召开或取消后不能再调整受邀单位。"""
     actor = actor_of(request)
-    invitation_id = await services.add_invitation(actor, meeting_id, _fields(data))
+    invitation_id = await meeting_invitations.add_invitation(actor, meeting_id, _fields(data))
     return _invitation(await _invitation_row(invitation_id), meeting_id, actor)
 
 
@@ -581,7 +582,7 @@ async def get_invitation(request: Request[Any, Any, Any], invitation_id: RecordI
         responses=WRITE_ERRORS)
 async def remove_invitation(request: Request[Any, Any, Any], invitation_id: RecordId) -> None:
     """已收到通知的单位会收到“无需参会”的通知。会议召开或取消后不能再调整受邀单位。"""
-    await services.remove_invitation(actor_of(request), invitation_id)
+    await meeting_invitations.remove_invitation(actor_of(request), invitation_id)
 
 
 @post("/api/invitations/{invitation_id:int}/attendance", opt={"roles": OFFICE}, tags=["参会邀请"],
@@ -589,7 +590,7 @@ async def remove_invitation(request: Request[Any, Any, Any], invitation_id: Reco
 async def record_attendance(request: Request[Any, Any, Any], invitation_id: RecordId, data: JSONBody[AttendanceIn]) -> InvitationOut:
     """attendance 取 present（出席）、leave（请假）或 absent（缺席）；会议须已通知或已召开。"""
     actor = actor_of(request)
-    meeting_id = await services.record_attendance(actor, invitation_id, _fields(data))
+    meeting_id = await meeting_invitations.record_attendance(actor, invitation_id, _fields(data))
     return _invitation(await _invitation_row(invitation_id), meeting_id, actor)
 
 
@@ -598,7 +599,7 @@ async def record_attendance(request: Request[Any, Any, Any], invitation_id: Reco
 async def revoke_invitation_link(request: Request[Any, Any, Any], invitation_id: RecordId) -> InvitationOut:
     """原链接立即失效并生成新令牌；再次发送通知（notify）时该单位收到新链接。"""
     actor = actor_of(request)
-    meeting_id = await services.revoke_token(actor, invitation_id)
+    meeting_id = await meeting_invitations.revoke_token(actor, invitation_id)
     return _invitation(await _invitation_row(invitation_id), meeting_id, actor)
 
 
@@ -609,7 +610,7 @@ async def reply_invitation(request: Request[Any, Any, Any], invitation_id: Recor
     leave（请假，填请假事由）。会议召开或取消后不能再回复；其他单位的邀请返回 404。"""
     actor = actor_of(request)
     invitation, meeting = await _visible_invitation(actor, invitation_id)
-    await services.reply(actor, invitation, meeting, _fields(data))
+    await meeting_invitations.reply(actor, invitation, meeting, _fields(data))
     return _invitation(await _invitation_row(invitation_id), meeting["id"], actor)
 
 
@@ -637,7 +638,7 @@ async def _request_rows(rows: list[dict[str, Any]]) -> list[SpecialRequestOut]:
 
 
 async def _special_request(actor: Actor, request_id: int) -> SpecialRequestOut:
-    await services.special_request_for(actor, request_id)
+    await special_requests.special_request_for(actor, request_id)
     row = await SMR.select(*REQUEST_COLUMNS).where(SMR.id == request_id).first()
     assert row is not None
     return (await _request_rows([row]))[0]
@@ -678,7 +679,7 @@ async def create_special_request(request: Request[Any, Any, Any], data: JSONBody
     actor = actor_of(request)
     fields = _fields(data)
     items = fields.pop("items", None) or []
-    request_id = await services.request_special_meeting(actor, fields, [str(i) for i in items])
+    request_id = await special_requests.request_special_meeting(actor, fields, [str(i) for i in items])
     return await _special_request(actor, request_id)
 
 
@@ -688,7 +689,7 @@ async def approve_special_request(request: Request[Any, Any, Any], request_id: R
                                   data: JSONBody[DecisionIn]) -> SpecialRequestOut:
     """生成专题会议草稿（meeting 为其编号），由办公室完善时间地点后发送通知；已审批的提请返回 409。"""
     actor = actor_of(request)
-    await services.decide_special_request(actor, request_id, True, _fields(data))
+    await special_requests.decide_special_request(actor, request_id, True, _fields(data))
     return await _special_request(actor, request_id)
 
 
@@ -698,7 +699,7 @@ async def decline_special_request(request: Request[Any, Any, Any], request_id: R
                                   data: JSONBody[DecisionIn]) -> SpecialRequestOut:
     """须填写审批意见（comment）；已审批的提请返回 409。"""
     actor = actor_of(request)
-    await services.decide_special_request(actor, request_id, False, _fields(data))
+    await special_requests.decide_special_request(actor, request_id, False, _fields(data))
     return await _special_request(actor, request_id)
 
 

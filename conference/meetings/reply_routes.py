@@ -16,21 +16,22 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from conference.accounts import personal_links
 from conference.accounts.actor import Actor
+from conference.accounts.personal_links import private
 from conference.calendar.data import meeting_context
 from conference.errors import NotFound
 from conference.i18n import gettext as _
+from conference.meetings import invitations as meeting_invitations
 from conference.meetings import notice, services, views
 from conference.meetings.tables import Invitation, Meeting
 from conference.records import get_or_404
 from conference.registry.tables import Conference, MemberUnit
 from conference.timefmt import local, now
-from conference.web import personal_links
 from conference.web.auth import actor_of
 from conference.web.fields import Field
 from conference.web.forms import submit
 from conference.web.listing import paginate
-from conference.web.personal_links import private
 from conference.web.templating import render
 
 REPLY_TEMPLATE = "invitations/reply.html"
@@ -94,7 +95,7 @@ async def _context(invitation: dict[str, Any], meeting: dict[str, Any]) -> dict[
 
 async def _by_token(request: Request[Any, Any, Any], token: str) -> tuple[dict[str, Any], dict[str, Any]] | Response[Any]:
     """The invitation behind the link, or the page to answer instead (see personal_links.resolve)."""
-    return await personal_links.resolve(request, lambda: services.invitation_by_token(token))
+    return await personal_links.resolve(request, lambda: meeting_invitations.invitation_by_token(token))
 
 
 @get("/r/{token:str}", opt={"public": True}, include_in_schema=False)
@@ -114,7 +115,7 @@ async def token_reply(request: Request[Any, Any, Any], token: FromPath[str]) -> 
         return found
     invitation, meeting = found
     response = await submit(request, template=REPLY_TEMPLATE, **await _context(invitation, meeting),
-                            action=lambda data: services.reply(None, invitation, meeting, data),
+                            action=lambda data: meeting_invitations.reply(None, invitation, meeting, data),
                             success=lambda _r: f"/r/{token}", flash=_("已收到贵单位的回复，谢谢。"))
     return private(response)
 
@@ -173,7 +174,7 @@ async def my_invitation_reply(request: Request[Any, Any, Any], invitation_id: Fr
     actor = actor_of(request)
     invitation, meeting = await own_invitation(actor, invitation_id)
     return await submit(request, template=REPLY_TEMPLATE, back="/my/invitations", **await _context(invitation, meeting),
-                        action=lambda data: services.reply(actor, invitation, meeting, data),
+                        action=lambda data: meeting_invitations.reply(actor, invitation, meeting, data),
                         success=lambda _r: f"/my/invitations/{invitation_id}", flash=_("回复已保存。"))
 
 

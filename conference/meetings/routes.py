@@ -21,12 +21,13 @@ from conference.errors import Conflict, DomainError, ValidationFailed
 from conference.forms import download_disposition
 from conference.holidays.services import days_between as holiday_days
 from conference.i18n import gettext as _
-from conference.meetings import notice, services, views
+from conference.meetings import invitations as meeting_invitations
+from conference.meetings import lifecycle, notice, services, views
 from conference.meetings.tables import Invitation
 from conference.registry.tables import Person
 from conference.settings import get_settings
 from conference.tasks.services import ALERT_LABELS
-from conference.tasks.services import STATUS_LABELS as TASK_STATUS_LABELS
+from conference.tasks.states import STATUS_LABELS as TASK_STATUS_LABELS
 from conference.tasks.views import open_deadlines
 from conference.timefmt import cn_month_day, local, now, today
 from conference.web.auth import actor_of
@@ -208,8 +209,8 @@ async def _detail_context(actor: Actor, meeting_id: int) -> dict[str, Any]:
                    display_labels=views.DISPLAY_STATUS_LABELS, reply_labels=services.REPLY_LABELS, attendance_labels=services.ATTENDANCE_LABELS,
                    role_labels=services.ROLE_LABELS, base_url=get_settings().base_url,
                    default_requirements=notice.DEFAULT_REQUIREMENTS)
-    from conference.agenda.services import OUTCOME_LABELS, URGENCY_LABELS
-    from conference.agenda.services import STATUS_LABELS as ITEM_STATUS
+    from conference.agenda.states import OUTCOME_LABELS, URGENCY_LABELS
+    from conference.agenda.states import STATUS_LABELS as ITEM_STATUS
 
     context.update(item_status_labels=ITEM_STATUS, urgency_labels=URGENCY_LABELS, outcome_labels=OUTCOME_LABELS)
     from conference.tasks.views import meeting_resolutions
@@ -261,7 +262,7 @@ async def meeting_update(request: Request[Any, Any, Any], meeting_id: FromPath[i
     meeting = await services.managed_meeting(actor, meeting_id)
     return await submit(request, template="form_page.html", fields=await _edit_fields(actor, meeting),
                         title=_("编辑会议"), back=f"/meetings/{meeting_id}", notice=_edit_notice(meeting),
-                        action=lambda data: services.update_meeting(actor, meeting_id, data),
+                        action=lambda data: lifecycle.update_meeting(actor, meeting_id, data),
                         success=lambda _r: f"/meetings/{meeting_id}", flash=_saved)
 
 
@@ -290,7 +291,7 @@ class _Back(Exception):
 
 
 async def _invitation_meeting(actor: Actor, invitation_id: int) -> int:
-    _inv, meeting = await services.invitation_for_manager(actor, invitation_id)  # 404 out of scope
+    _inv, meeting = await meeting_invitations.invitation_for_manager(actor, invitation_id)  # 404 out of scope
     return int(meeting["id"])
 
 
@@ -300,7 +301,7 @@ async def meeting_notify_preview(request: Request[Any, Any, Any], meeting_id: Fr
     receives; the notice goes out only from this page's form."""
     actor = actor_of(request)
     try:
-        preview = await _or_back(f"/meetings/{meeting_id}", services.notice_preview(
+        preview = await _or_back(f"/meetings/{meeting_id}", lifecycle.notice_preview(
             actor, meeting_id, parse_id(request.query_params.get("unit"))))
     except _Back as back:
         return redirect(back.url, back.message)
@@ -316,9 +317,9 @@ async def meeting_notify(request: Request[Any, Any, Any], meeting_id: FromPath[i
     try:
         if not isinstance(confirmed, str) or not confirmed:
             # 404 out of scope; nothing to send: the meeting page says why; else: preview first.
-            await _or_back(f"/meetings/{meeting_id}", services.notice_recipients(actor, meeting_id))
+            await _or_back(f"/meetings/{meeting_id}", lifecycle.notice_recipients(actor, meeting_id))
             return redirect(f"/meetings/{meeting_id}/notify", _("请先预览通知内容，确认后再发送。"))
-        count = await _or_back(f"/meetings/{meeting_id}/notify", services.notify_meeting(actor, meeting_id, confirmed=confirmed))
+        count = await _or_back(f"/meetings/{meeting_id}/notify", lifecycle.notify_meeting(actor, meeting_id, confirmed=confirmed))
     except _Back as exc:
         return redirect(exc.url, exc.message)
     return redirect(f"/meetings/{meeting_id}", _("已向 {n} 个单位发送会议通知。").format(n=count))
@@ -327,7 +328,7 @@ async def meeting_notify(request: Request[Any, Any, Any], meeting_id: FromPath[i
 @get("/meetings/{meeting_id:int}/notice.pdf", opt={"roles": OFFICE}, include_in_schema=False)
 async def meeting_notice_pdf(request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Response[bytes]:
     """The 会议通知 as an A4 PDF (made from the records as they stand: never cached)."""
-    content, filename, ascii_name = await services.notice_pdf(actor_of(request), meeting_id)
+    content, filename, ascii_name = await lifecycle.notice_pdf(actor_of(request), meeting_id)
     return Response(content=content, media_type="application/pdf", headers={
         "Content-Disposition": download_disposition(filename, ascii_name=ascii_name, inline=True),
         "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})
@@ -336,7 +337,7 @@ async def meeting_notice_pdf(request: Request[Any, Any, Any], meeting_id: FromPa
 @post("/meetings/{meeting_id:int}/hold", opt={"roles": OFFICE}, include_in_schema=False)
 async def meeting_hold(request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Redirect:
     try:
-        await _or_back(f"/meetings/{meeting_id}", services.hold_meeting(actor_of(request), meeting_id))
+        await _or_back(f"/meetings/{meeting_id}", lifecycle.hold_meeting(actor_of(request), meeting_id))
     except _Back as back:
         return redirect(back.url, back.message)
     return redirect(f"/meetings/{meeting_id}", _("会议已标记为已召开。"))
@@ -364,7 +365,7 @@ async def meeting_sign_in(request: Request[Any, Any, Any], meeting_id: FromPath[
         if isinstance(name, str):
             data["attendee_name"] = name
         try:
-            await services.record_attendance(actor, int(inv["id"]), data)
+            await meeting_invitations.record_attendance(actor, int(inv["id"]), data)
             done += 1
         except DomainError as exc:
             reason = "；".join(exc.errors.values()) if isinstance(exc, ValidationFailed) else exc.message
@@ -381,13 +382,13 @@ async def meeting_sign_in(request: Request[Any, Any, Any], meeting_id: FromPath[
 @post("/meetings/{meeting_id:int}/cancel", opt={"roles": OFFICE}, include_in_schema=False)
 async def meeting_cancel(request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Template | Redirect:
     actor = actor_of(request)
-    return await _action(request, meeting_id, lambda d: services.cancel_meeting(actor, meeting_id, d), _("会议已取消。"))
+    return await _action(request, meeting_id, lambda d: lifecycle.cancel_meeting(actor, meeting_id, d), _("会议已取消。"))
 
 
 @post("/meetings/{meeting_id:int}/invitations", opt={"roles": OFFICE}, include_in_schema=False)
 async def invitation_add(request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Template | Redirect:
     actor = actor_of(request)
-    return await _action(request, meeting_id, lambda d: services.add_invitation(actor, meeting_id, d), _("已添加受邀单位。"))
+    return await _action(request, meeting_id, lambda d: meeting_invitations.add_invitation(actor, meeting_id, d), _("已添加受邀单位。"))
 
 
 @post("/invitations/{invitation_id:int}/remove", opt={"roles": OFFICE}, include_in_schema=False)
@@ -395,7 +396,7 @@ async def invitation_remove(request: Request[Any, Any, Any], invitation_id: From
     actor = actor_of(request)
     back = f"/meetings/{await _invitation_meeting(actor, invitation_id)}"
     try:
-        meeting_id = await _or_back(back, services.remove_invitation(actor, invitation_id))
+        meeting_id = await _or_back(back, meeting_invitations.remove_invitation(actor, invitation_id))
     except _Back as exc:
         return redirect(exc.url, exc.message)
     return redirect(f"/meetings/{meeting_id}", _("已移除受邀单位。"))
@@ -406,7 +407,7 @@ async def invitation_attendance(request: Request[Any, Any, Any], invitation_id: 
     actor = actor_of(request)
     back = f"/meetings/{await _invitation_meeting(actor, invitation_id)}#sign-in"
     try:
-        meeting_id = await _or_back(back, services.record_attendance(actor, invitation_id, await form_data(request)))
+        meeting_id = await _or_back(back, meeting_invitations.record_attendance(actor, invitation_id, await form_data(request)))
     except _Back as exc:
         return redirect(exc.url, exc.message)
     return redirect(f"/meetings/{meeting_id}#sign-in", _("已记录签到。"))
@@ -417,7 +418,7 @@ async def invitation_revoke(request: Request[Any, Any, Any], invitation_id: From
     actor = actor_of(request)
     back = f"/meetings/{await _invitation_meeting(actor, invitation_id)}"
     try:
-        meeting_id = await _or_back(back, services.revoke_token(actor, invitation_id))
+        meeting_id = await _or_back(back, meeting_invitations.revoke_token(actor, invitation_id))
     except _Back as exc:
         return redirect(exc.url, exc.message)
     return redirect(f"/meetings/{meeting_id}", _("原回执链接已作废，下次通知将发送新链接。"))

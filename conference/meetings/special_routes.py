@@ -14,10 +14,11 @@ from litestar.response import Redirect, Template
 
 from conference.accounts.actor import Actor
 from conference.accounts.tables import User
-from conference.agenda.services import STATUS_LABELS as ITEM_STATUS_LABELS
-from conference.agenda.services import URGENCY_LABELS, request_items, requestable_items
+from conference.agenda.services import request_items, requestable_items
+from conference.agenda.states import STATUS_LABELS as ITEM_STATUS_LABELS
+from conference.agenda.states import URGENCY_LABELS
 from conference.i18n import gettext as _
-from conference.meetings import services, views
+from conference.meetings import services, special_requests, views
 from conference.meetings.tables import Meeting, SpecialMeetingRequest
 from conference.web.auth import actor_of
 from conference.web.fields import Field
@@ -89,7 +90,7 @@ async def create_request(request: Request[Any, Any, Any]) -> Template | Redirect
     actor = actor_of(request)
     chosen = _ticked(await request.form())
     return await submit(request, template="special/form.html", **await _form_context(actor, chosen),
-                        action=lambda data: services.request_special_meeting(actor, data, chosen),
+                        action=lambda data: special_requests.request_special_meeting(actor, data, chosen),
                         success=lambda new_id: f"{BASE}/{new_id}", flash=_("提请已提交，等待召集人审批。"))
 
 
@@ -124,17 +125,17 @@ async def _detail_context(actor: Actor, req: dict[str, Any]) -> dict[str, Any]:
 @get(f"{BASE}/{{request_id:int}}", opt={"roles": SEE}, include_in_schema=False)
 async def request_detail(request: Request[Any, Any, Any], request_id: FromPath[int]) -> Template:
     actor = actor_of(request)
-    req = await services.special_request_for(actor, request_id)
+    req = await special_requests.special_request_for(actor, request_id)
     return render(request, "special/detail.html", form={}, errors={}, decision=None, **await _detail_context(actor, req))
 
 
 async def _decide(request: Request[Any, Any, Any], request_id: int, approve: bool) -> Template | Redirect:
     actor = actor_of(request)
-    req = await services.special_request_for(actor, request_id)
+    req = await special_requests.special_request_for(actor, request_id)
     context = await _detail_context(actor, req)
     return await submit(
         request, template="special/detail.html", decision="approve" if approve else "decline", **context,
-        action=lambda data: services.decide_special_request(actor, request_id, approve, data),
+        action=lambda data: special_requests.decide_special_request(actor, request_id, approve, data),
         success=lambda _meeting_id: f"{BASE}/{request_id}",
         flash=_("已同意召开专题会议，会议草稿已生成，请办公室完善时间地点后发送通知。") if approve else _("已答复：不同意召开。"),
     )

@@ -38,7 +38,7 @@ from conference.notifications.services import queue
 from conference.records import insert_audited, update_audited
 from conference.registry.tables import Conference, ConvenorAppointment
 from conference.settings import get_settings
-from conference.tasks.services import ROLE_LABELS as TASK_ROLE_LABELS
+from conference.tasks.states import ROLE_LABELS as TASK_ROLE_LABELS
 from conference.timefmt import cn_date, cn_datetime, local, now, today
 
 

@@ -33,13 +33,13 @@ from piccolo.engine.postgres import PostgresEngine
 from conference.accounts.actor import Actor
 from conference.accounts.scope import visible_conference_ids
 from conference.agenda import views as agenda_views
-from conference.agenda.services import STATUS_LABELS as ITEM_STATUS_LABELS
+from conference.agenda.states import STATUS_LABELS as ITEM_STATUS_LABELS
 from conference.db import engine, fetch, int_list
 from conference.i18n import gettext as _
 from conference.meetings import views as meeting_views
 from conference.meetings.services import STATUS_LABELS as MEETING_STATUS_LABELS
 from conference.tasks import views as task_views
-from conference.tasks.services import REPORT_LABELS
+from conference.tasks.states import REPORT_LABELS
 from conference.web.listing import MAX_PAGE, PER_PAGE
 
 KINDS: dict[str, str] = {

@@ -30,12 +30,12 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
-from conference.agenda.services import CATEGORY_LABELS as ITEM_CATEGORY_LABELS
-from conference.agenda.services import STATUS_LABELS as ITEM_STATUS_LABELS
-from conference.agenda.services import URGENCY_LABELS
+from conference.agenda.states import CATEGORY_LABELS as ITEM_CATEGORY_LABELS
+from conference.agenda.states import STATUS_LABELS as ITEM_STATUS_LABELS
+from conference.agenda.states import URGENCY_LABELS
 from conference.i18n import gettext as _
-from conference.tasks.services import RATING_LABELS, ROLE_LABELS
-from conference.tasks.services import STATUS_LABELS as TASK_STATUS_LABELS
+from conference.tasks.states import RATING_LABELS, ROLE_LABELS
+from conference.tasks.states import STATUS_LABELS as TASK_STATUS_LABELS
 from conference.timefmt import cn_date, local, today
 
 DATE_FORMAT = 'yyyy"年"m"月"d"日"'

@@ -29,14 +29,8 @@ from conference.minutes.tables import Minutes
 from conference.notifications.services import queue
 from conference.records import get_or_404, update_audited
 from conference.settings import get_settings
-from conference.tasks.services import (
-    OPEN,
-    PROVISIONAL_NOTE,
-    ROLE_LABELS,
-    _log,
-    _resolution_values,
-    assign_task,
-)
+from conference.tasks.services import PROVISIONAL_NOTE, _log, _resolution_values, assign_task
+from conference.tasks.states import OPEN, ROLE_LABELS
 from conference.tasks.tables import Resolution, ResolutionAttachment, ResolutionUnit, Task
 from conference.timefmt import cn_date, now
 from conference.workdays import refresh as refresh_calendar

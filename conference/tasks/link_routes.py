@@ -23,15 +23,16 @@ from litestar.exceptions import HTTPException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from conference.accounts import personal_links
 from conference.accounts.actor import Actor
+from conference.accounts.personal_links import private
 from conference.errors import NotFound
 from conference.i18n import gettext as _
 from conference.tasks import links, services, views
 from conference.tasks.routes import DETAIL, FIELDS, OFFICE, UPLOAD_BODY_LIMIT, _check_count, _files, _upload_error
-from conference.web import files, personal_links
+from conference.web import files
 from conference.web.auth import actor_of
 from conference.web.forms import submit
-from conference.web.personal_links import private
 from conference.web.templating import redirect, render
 
 Handler = Callable[[Actor, dict[str, Any]], Awaitable[Any]]

@@ -18,7 +18,8 @@ from conference.errors import Conflict, NotFound
 from conference.i18n import gettext as _
 from conference.registry.tables import MemberUnit, Street
 from conference.tasks import tokens
-from conference.tasks.services import OPEN, STATUS_LABELS, _office, send_rating_link, send_unit_link, task_for
+from conference.tasks.services import _office, send_rating_link, send_unit_link, task_for
+from conference.tasks.states import OPEN, STATUS_LABELS
 from conference.tasks.tables import Task
 
 LINK_NOT_FOUND = _("链接无效或已失效。")

@@ -13,7 +13,8 @@ import logging
 from conference.i18n import gettext as _
 from conference.notifications.services import queue
 from conference.settings import get_settings
-from conference.tasks.services import ALERT_LABELS, OPEN, alert
+from conference.tasks.services import ALERT_LABELS, alert
+from conference.tasks.states import OPEN
 from conference.tasks.tables import Task
 from conference.timefmt import cn_date, today
 from conference.workdays import refresh as refresh_calendar

@@ -25,27 +25,12 @@ from conference.records import get_or_404, insert_audited, update_audited
 from conference.registry.tables import MemberUnit
 from conference.settings import get_settings
 from conference.tasks import tokens
+from conference.tasks.states import OPEN, RATING_LABELS, ROLE_LABELS, STATUS_LABELS, WORKING
 from conference.tasks.tables import Resolution, ResolutionUnit, Task, TaskAttachment, TaskReport
 from conference.timefmt import cn_date, now, today
 from conference.workdays import Calendar, add_workdays, deadline_after, is_workday
 from conference.workdays import refresh as refresh_calendar
 
-STATUS_LABELS = {
-    "assigned": _("待签收"), "acknowledged": _("已签收"), "in_progress": _("办理中"), "reported_done": _("已报办结"),
-    "returned": _("退回重办"), "closed": _("已销号"), "cancelled": _("已撤销"),
-}
-ROLE_LABELS = {"lead": _("牵头单位"), "cooperate": _("配合单位")}
-RATING_LABELS = {"satisfied": _("满意"), "basically_satisfied": _("基本满意"), "dissatisfied": _("不满意")}
-EXTENSION_LABELS = {"": "", "requested": _("延期申请中"), "approved": _("已同意延期"), "declined": _("未同意延期")}
-REPORT_LABELS = {
-    "assigned": _("交办"), "acknowledged": _("签收"), "progress": _("进展"), "done": _("报办结"), "returned": _("退回重办"),
-    "closed": _("销号"), "cancelled": _("撤销"), "extension_requested": _("申请延期"), "extension_approved": _("同意延期"),
-    "extension_declined": _("不同意延期"), "rated": _("街道评价"), "reopened": _("重新办理"),
-    "deadline_recomputed": _("期限重算"), "amended": _("议定事项修改"),
-    "urge": _("催办"),  # manual, by the office (conference.tasks.urging)
-}
-OPEN = ("assigned", "acknowledged", "in_progress", "reported_done", "returned")
-WORKING = ("acknowledged", "in_progress", "returned")
 TASK_NOT_FOUND = _("没有找到该任务，或您无权查看。")
 ACK_WORKDAYS = 2
 # After a provisional deadline in messages: counted on weekdays only, the year's holidays not entered yet.

@@ -20,7 +20,8 @@ from conference.forms import FormReader
 from conference.i18n import gettext as _
 from conference.notifications.services import queue
 from conference.settings import get_settings
-from conference.tasks.services import ALERT_LABELS, PROVISIONAL_NOTE, STATUS_LABELS, alert, task_for
+from conference.tasks.services import ALERT_LABELS, PROVISIONAL_NOTE, alert, task_for
+from conference.tasks.states import STATUS_LABELS
 from conference.tasks.tables import TaskReport
 from conference.timefmt import cn_date, now, today
 

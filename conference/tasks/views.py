@@ -22,8 +22,8 @@ from conference.forms import safe_filename
 from conference.i18n import gettext as _
 from conference.registry.tables import Conference, Membership
 from conference.settings import get_settings
-from conference.tasks.services import (
-    ALERT_LABELS,
+from conference.tasks.services import ALERT_LABELS, alert, task_for, workdays_after
+from conference.tasks.states import (
     EXTENSION_LABELS,
     OPEN,
     RATING_LABELS,
@@ -31,9 +31,6 @@ from conference.tasks.services import (
     ROLE_LABELS,
     STATUS_LABELS,
     WORKING,
-    alert,
-    task_for,
-    workdays_after,
 )
 from conference.tasks.tables import Task, TaskAttachment, TaskReport
 from conference.tasks.urging import DEFAULT_MESSAGE, URGEABLE, can_urge, urge_counts

@@ -6,7 +6,8 @@ so that API calls need no CSRF token and a browser session can never be ridden i
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 from litestar.connection import ASGIConnection
 from litestar.enums import ScopeType
@@ -15,9 +16,10 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from conference.accounts.actor import Actor
-from conference.accounts.services import actor_for_api_token, actor_for_session
 from conference.i18n import gettext as _
+
+if TYPE_CHECKING:
+    from conference.accounts.actor import Actor
 
 SESSION_COOKIE = "sid"
 
@@ -35,29 +37,37 @@ def is_static(scope: Scope) -> bool:
 
 
 class AuthMiddleware(ASGIMiddleware):
+    """`by_session` and `by_token` find the actor of a session key and of an API token (None when
+    there is none); the app factory passes the accounts domain's lookups, so this module imports no
+    domain."""
+
     scopes = (ScopeType.HTTP,)
     # A predicate rather than exclude_path_pattern: that pattern is matched against the route
     # handler's path in Litestar 3 ("/static", which "^/static/" would no longer match).
     should_bypass_for_scope = staticmethod(is_static)
 
+    def __init__(self, *, by_session: Callable[[str], Awaitable[Actor | None]],
+                 by_token: Callable[[str], Awaitable[Actor | None]]) -> None:
+        self.by_session = by_session
+        self.by_token = by_token
+
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         scope["user"] = await self.resolve(scope)
         await next_app(scope, receive, send)
 
-    @staticmethod
-    async def resolve(scope: Scope) -> Actor | None:
+    async def resolve(self, scope: Scope) -> Actor | None:
         headers = dict(scope.get("headers", []))
         if is_api(scope["path"]):
             auth = headers.get(b"authorization", b"").decode("latin-1")
             scheme, _sep, token = auth.partition(" ")
             if scheme.lower() == "bearer" and token.strip():
-                return await actor_for_api_token(token.strip())
+                return await self.by_token(token.strip())
             return None
         cookie = headers.get(b"cookie", b"").decode("latin-1")
         for part in cookie.split(";"):
             name, _sep, value = part.strip().partition("=")
             if name == SESSION_COOKIE and value and value != "null":
-                return await actor_for_session(value)
+                return await self.by_session(value)
         return None
 
 

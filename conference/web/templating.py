@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import urllib.parse
+from collections.abc import Mapping
+from functools import partial
 from typing import Any
 
 from jinja2 import Environment
@@ -13,7 +15,6 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.template.config import TemplateConfig
 
-from conference.accounts.services import ROLE_LABELS
 from conference.i18n import translations
 from conference.settings import ROOT, get_settings
 from conference.timefmt import cn_date, cn_datetime, cn_month_day, cn_time, days_since
@@ -21,7 +22,7 @@ from conference.timefmt import cn_date, cn_datetime, cn_month_day, cn_time, days
 FLASH_COOKIE = "flash"
 
 
-def configure_environment(engine: JinjaTemplateEngine) -> None:
+def configure_environment(engine: JinjaTemplateEngine, names: Mapping[str, Any]) -> None:
     env: Environment = engine.engine
     env.add_extension("jinja2.ext.i18n")
     env.install_gettext_translations(translations(), newstyle=True)  # type: ignore[attr-defined]
@@ -31,7 +32,7 @@ def configure_environment(engine: JinjaTemplateEngine) -> None:
     env.filters["cn_month_day"] = cn_month_day
     env.filters["days_since"] = days_since
     env.filters["json_text"] = json_text
-    env.globals["ROLE_LABELS"] = ROLE_LABELS
+    env.globals.update(names)
 
 
 def json_text(value: Any) -> str:
@@ -46,11 +47,13 @@ def json_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-def template_config() -> TemplateConfig[JinjaTemplateEngine]:
+def template_config(names: Mapping[str, Any]) -> TemplateConfig[JinjaTemplateEngine]:
+    """`names`: what every template may use besides the context, given by the app factory (the
+    domains' labels the page frame shows, e.g. ROLE_LABELS), so that this module imports no domain."""
     return TemplateConfig(
         directory=ROOT / "templates",
         engine=JinjaTemplateEngine,
-        engine_callback=configure_environment,
+        engine_callback=partial(configure_environment, names=dict(names)),
     )
 
 

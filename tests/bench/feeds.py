@@ -206,7 +206,7 @@ async def main() -> None:
     from conference.app import create_app
     from conference.calendar import feeds, ics
     from conference.settings import get_settings
-    from conference.tasks.services import STATUS_LABELS
+    from conference.tasks.states import STATUS_LABELS
 
     await db.start()
     settings = get_settings()

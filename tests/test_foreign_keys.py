@@ -21,6 +21,7 @@ from conference.accounts.tables import Session, User
 from conference.agenda.tables import AgendaItem, AgendaSlot
 from conference.audit.tables import AuditEvent
 from conference.calendar.tables import CalendarFeed
+from conference.collation import sort_key
 from conference.meetings.tables import Invitation, Meeting
 from conference.minutes.tables import Minutes, MinutesPublication, MinutesVersion
 from conference.notifications.tables import Notification
@@ -154,7 +155,8 @@ async def test_optional_links_are_cleared_and_parts_go_with_their_whole(database
     """A unit referenced only by optional links (an account's scope, an outbox message) and by its
     own feed: deleting it clears the links, drops the feed and keeps the account and the message.
     Deleting the account then takes its log-in session with it."""
-    unit = MemberUnit(name=unique("测试单位"), kind="department")
+    name = unique("测试单位")
+    unit = MemberUnit(name=name, sort_key=sort_key(name), kind="department")
     await unit.save()
     account = User(username=unique("fk"), password_hash=await hash_password(unique("fk-pass")), role="unit", unit=unit.id)
     await account.save()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import AsyncIterator
 from typing import Any
@@ -32,9 +33,9 @@ async def applied(engine: Any) -> list[str]:
     return [r["name"] for r in rows]
 
 
-@pytest.fixture
-async def fresh_engine(database_url: str) -> AsyncIterator[Any]:
-    """A new, empty database made the current engine; the session's engine is restored afterwards."""
+@contextlib.asynccontextmanager
+async def fresh_database() -> AsyncIterator[Any]:
+    """A new, empty database made the current engine; the module's engine is restored afterwards."""
     saved = db.engine()
     schema = f"ct_migrations_{os.getpid()}"
     if dbsetup.backend() == "postgres":
@@ -62,6 +63,12 @@ async def fresh_engine(database_url: str) -> AsyncIterator[Any]:
                 await conn.close()
 
 
+@pytest.fixture
+async def fresh_engine(database_url: str) -> AsyncIterator[Any]:
+    async with fresh_database() as engine:
+        yield engine
+
+
 async def test_migrations_forwards_backwards_and_forwards_again(database_url, fresh_engine):
     assert await table_names(fresh_engine) & EXPECTED == set()
 
@@ -83,8 +90,12 @@ async def test_migrations_forwards_backwards_and_forwards_again(database_url, fr
     assert await applied(fresh_engine) == migrations
 
 
-async def test_the_session_database_is_untouched_afterwards(database_url, app):
-    """Runs after the test above: the session's engine is back, with its data and its migrations."""
+async def test_the_module_database_is_untouched_afterwards(database_url, app):
+    """Once a fresh database was migrated and let go, the module's engine is back, with its data and
+    its migrations."""
+    async with fresh_database():
+        await migrate_forwards()
+        assert await Street.count() == 0
     engine = db.engine()
     assert EXPECTED <= await table_names(engine)
     assert await applied(engine)

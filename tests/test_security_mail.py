@@ -15,6 +15,7 @@ from typing import Any, cast
 import pytest
 
 from conference import settings as settings_module
+from conference.collation import sort_key
 from conference.mail.compose import compose
 from conference.notifications.tables import Notification
 from conference.registry.tables import MemberUnit, Street
@@ -129,7 +130,8 @@ async def test_viewer_opens_messages_without_an_address(eml_settings: Settings, 
 
 async def test_viewer_opens_messages_with_line_breaks_in_stored_names(eml_settings: Settings, as_user: Any) -> None:
     # Stored before fields refused control characters (written directly, as old data would be).
-    rows = await MemberUnit.insert(MemberUnit(name=f"单位\r\n{unique()}", kind="other", created_at=now())).returning(
+    name = f"单位\r\n{unique()}"
+    rows = await MemberUnit.insert(MemberUnit(name=name, sort_key=sort_key(name), kind="other", created_at=now())).returning(
         MemberUnit.id)
     unit_id = int(rows[0]["id"])
     notification_id = await stored(unit=unit_id, subject=f"会议\r\nBcc: evil@attacker.example {unique()}")
@@ -143,7 +145,7 @@ async def test_viewer_opens_messages_with_line_breaks_in_stored_names(eml_settin
 async def test_viewer_shows_one_recipient_for_the_attack_name(eml_settings: Settings, as_user: Any) -> None:
     # The column holds 100 characters: the longest attack that fits, still past the folding width.
     name = unique("A" * 60) + " <evil@attacker.example>"
-    rows = await MemberUnit.insert(MemberUnit(name=name, kind="other", created_at=now())).returning(
+    rows = await MemberUnit.insert(MemberUnit(name=name, sort_key=sort_key(name), kind="other", created_at=now())).returning(
         MemberUnit.id)
     notification_id = await stored(unit=int(rows[0]["id"]))
     raw = await (await as_user("office")).get(f"/mail/eml/{notification_id}")

@@ -661,7 +661,7 @@ async def test_hostile_text_in_every_field_renders_as_text(as_user, monkeypatch)
 # ---------------------------------------------------------------- demo
 
 
-async def test_demo_has_minutes_in_every_state():
+async def test_demo_has_minutes_in_every_state(database_url):
     rows = await Minutes.select(Minutes.status, Minutes.correction_reason, Minutes.published_version)
     states = {r["status"] for r in rows}
     assert {"draft", "submitted", "returned", "published"} <= states

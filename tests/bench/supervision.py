@@ -17,6 +17,7 @@ import os
 import random
 import shutil
 import sqlite3
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -36,6 +37,7 @@ def rollup_migration() -> Any:
     spec = importlib.util.spec_from_file_location("rollup_migration", ROLLUP_MIGRATION)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # the dataclasses of a module loaded from a path look themselves up there
     spec.loader.exec_module(module)
     return module
 

@@ -163,7 +163,8 @@ def cmd_token(args: argparse.Namespace) -> None:
 
 
 def cmd_backup(args: argparse.Namespace) -> None:
-    from conference.backup import BackupError, backup
+    from conference.backup.common import BackupError
+    from conference.backup.create import backup
     from conference.i18n import gettext as _
 
     try:
@@ -176,7 +177,8 @@ def cmd_backup(args: argparse.Namespace) -> None:
 
 
 def cmd_restore(args: argparse.Namespace) -> None:
-    from conference.backup import BackupError, restore
+    from conference.backup.common import BackupError
+    from conference.backup.restore import restore
     from conference.i18n import gettext as _
 
     try:

@@ -501,13 +501,13 @@ async def test_styled_empty_rows_under_the_cap_are_read_off_the_event_loop(as_us
     """A workbook just under the size cap, its data followed by thousands of styled empty rows:
     the rows are imported, reading stops after the run of blank rows, and the server answers other
     requests meanwhile (the parse runs in a worker thread)."""
-    from conference.registry import importer
+    from conference.registry import import_file
     from tests.xlsx_bomb import styled_empty_rows_xlsx, unzipped_size
 
     client = await as_user("office")
     name = f"测试空行格式{tag()}"
     content = styled_empty_rows_xlsx([HEADER, [name, "其他"]], 20_000)
-    assert importer.MAX_UNZIPPED_BYTES // 2 < unzipped_size(content) < importer.MAX_UNZIPPED_BYTES
+    assert import_file.MAX_UNZIPPED_BYTES // 2 < unzipped_size(content) < import_file.MAX_UNZIPPED_BYTES
     gaps: list[float] = []
     done = asyncio.Event()
 
@@ -531,9 +531,9 @@ async def test_styled_empty_rows_under_the_cap_are_read_off_the_event_loop(as_us
 
 
 async def test_a_file_that_reads_too_long_is_refused_with_a_message(as_user, monkeypatch):
-    from conference.registry import importer
+    from conference.registry import import_file
 
-    monkeypatch.setattr(importer, "MAX_PARSE_SECONDS", 0.0)  # the limit is checked every 256 rows
+    monkeypatch.setattr(import_file, "MAX_PARSE_SECONDS", 0.0)  # the limit is checked every 256 rows
     client = await as_user("office")
     t = tag()
     for filename, content in [("slow.csv", csv_bytes([HEADER] + [[f"测试超时{t}{i}", "其他"] for i in range(300)], "utf-8")),
@@ -547,9 +547,9 @@ async def test_a_file_that_reads_too_long_is_refused_with_a_message(as_user, mon
 
 
 async def test_reading_stops_after_a_long_run_of_blank_rows():
-    from conference.registry import importer
+    from conference.registry import import_file
 
-    rows = [HEADER, ["甲单位", "其他"]] + [[]] * importer.MAX_BLANK_RUN + [["乙单位", "其他"]]
-    assert [r[1]["name"] for r in importer.read_rows("gap.xlsx", xlsx(rows))] == ["甲单位"]
+    rows = [HEADER, ["甲单位", "其他"]] + [[]] * import_file.MAX_BLANK_RUN + [["乙单位", "其他"]]
+    assert [r[1]["name"] for r in import_file.read_rows("gap.xlsx", xlsx(rows))] == ["甲单位"]
     short_gap = [HEADER, ["甲单位", "其他"]] + [[]] * 10 + [["乙单位", "其他"]]
-    assert [r[1]["name"] for r in importer.read_rows("gap.xlsx", xlsx(short_gap))] == ["甲单位", "乙单位"]
+    assert [r[1]["name"] for r in import_file.read_rows("gap.xlsx", xlsx(short_gap))] == ["甲单位", "乙单位"]

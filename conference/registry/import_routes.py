@@ -1,6 +1,6 @@
 """Member-unit import page: the upload form, the per-row report, and the template workbook.
 
-The work is in conference.registry.importer; these handlers only read the upload and render.
+The work is in conference.registry.importer (and reading the file in conference.registry.import_file); these handlers only read the upload and render.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from conference.accounts.scope import visible_conference_ids
 from conference.errors import Conflict, ValidationFailed
 from conference.forms import FormReader
 from conference.i18n import gettext as _
-from conference.registry import importer
+from conference.registry import import_file, importer
 from conference.registry.tables import Conference
 from conference.web.auth import actor_of
 from conference.web.errors import http_error
@@ -44,7 +44,7 @@ async def _page(request: Request[Any, Any, Any], status: int = 200, **context: A
     context.setdefault("form", {})
     context.setdefault("errors", {})
     return render(request, PAGE, status, conference_options=await _conference_options(actor_of(request)),
-                  max_rows=importer.MAX_ROWS, headers=list(importer.HEADERS.values()), **context)
+                  max_rows=import_file.MAX_ROWS, headers=list(import_file.HEADERS.values()), **context)
 
 
 def _too_large(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
@@ -84,7 +84,7 @@ async def import_run(request: Request[Any, Any, Any]) -> Template:
 async def import_template() -> Response[bytes]:
     filename = urllib.parse.quote(_("成员单位导入模板") + ".xlsx")
     disposition = f"attachment; filename=\"member-units-template.xlsx\"; filename*=UTF-8''{filename}"
-    return Response(content=importer.template_workbook(), media_type=XLSX, headers={"Content-Disposition": disposition})
+    return Response(content=import_file.template_workbook(), media_type=XLSX, headers={"Content-Disposition": disposition})
 
 
 ROUTES: list[Any] = [import_page, import_run, import_template]

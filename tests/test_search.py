@@ -125,7 +125,7 @@ async def test_meetings_are_found_by_title_and_place(api):
     office = await api("office")
     assert refs(await search_json(office, f"{marker}专题"), "meeting") == {meeting_id}
     assert refs(await search_json(office, "二楼 " + marker), "meeting") == {meeting_id}
-    # A draft is not yet the units' business (meetings.views.scope_clause), nor another street's.
+    # A draft is not yet the units' business (meetings.visibility.visible_meetings), nor another street's.
     assert (await search_json(await api("unit"), marker))["total"] == 0
     assert (await search_json(await api("street_luozhuang"), marker))["total"] == 0
     assert refs(await search_json(await api("street"), marker), "meeting") == {meeting_id}
@@ -195,7 +195,8 @@ async def test_each_role_finds_only_what_its_lists_show(api):
         item_ids = await all_listed_items(who) if who.role in services.KIND_ROLES["item"] else set()
         meetings, _n = await meeting_views.meeting_rows(who, meeting_views.MeetingFilter())
         meeting_ids = {m["id"] for m in meetings}
-        tasks = await fetch(f"SELECT t.id FROM task t WHERE {await task_views.scope_sql(who)}")
+        scope, values = await task_views.scope_sql(who)
+        tasks = await fetch(f"SELECT t.id FROM {scope} t", *values)
         task_ids = {t["id"] for t in tasks}
         for phrase in ("街道", "会议", "整治"):
             body = await search_json(client, phrase, "item")
@@ -223,7 +224,7 @@ async def test_a_street_never_sees_another_street_s_items(api):
     assert refs(await search_json(await api("street_luozhuang"), marker), "item") == {luozhuang}
     assert refs(await search_json(await api("admin"), marker), "item") == {lanshan, luozhuang}
     assert (await search_json(await api("unit"), marker))["total"] == 0
-    # A draft is its street's alone (agenda.views.scope_condition): the offices find it once submitted.
+    # A draft is its street's alone (agenda.visibility.visible_items): the offices find it once submitted.
     draft = await agenda.create_item(await actor("street"), item_form(f"{marker}丙", "草稿"), [])
     assert draft not in refs(await search_json(await api("office"), marker), "item")
     assert draft in refs(await search_json(await api("street"), marker), "item")

@@ -14,6 +14,7 @@ from conference.accounts.actor import Actor
 from conference.accounts.scope import visible_conference_ids
 from conference.agenda.states import CATEGORY_LABELS, OUTCOME_LABELS, STATUS_LABELS, URGENCY_LABELS
 from conference.agenda.tables import AgendaItem, AgendaItemUnit, AgendaSlot, Attachment
+from conference.agenda.visibility import visible_items
 from conference.audit.services import record
 from conference.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from conference.forms import FormReader, safe_filename
@@ -24,6 +25,7 @@ from conference.notifications.services import queue
 from conference.records import get_or_404, insert_audited, update_audited
 from conference.registry.tables import Conference, MemberUnit
 from conference.timefmt import now
+from conference.visibility import visible_row
 
 ITEM_NOT_FOUND = _("没有找到该议题，或您无权查看。")
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
@@ -50,25 +52,8 @@ def _wrong_state(status: str, doing: str) -> Conflict:
 
 
 async def item_for(actor: Actor, item_id: int) -> dict[str, Any]:
-    """A street sees only its own items (drafts included); offices and convenors see the items of
-    their conferences, except other people's drafts; units see items that request them."""
-    row = await AgendaItem.select().where(AgendaItem.id == item_id).first()
-    if row is None:
-        raise NotFound(ITEM_NOT_FOUND)
-    if actor.role == "street":
-        if actor.street_id is None or row["street"] != actor.street_id:
-            raise NotFound(ITEM_NOT_FOUND)
-        return row
-    if row["status"] == "draft" and row["submitted_by"] != actor.id:
-        raise NotFound(ITEM_NOT_FOUND)
-    if actor.role == "unit":
-        if not await AgendaItemUnit.exists().where((AgendaItemUnit.item == item_id) & (AgendaItemUnit.unit == actor.unit_id)):
-            raise NotFound(ITEM_NOT_FOUND)
-        return row
-    visible = await visible_conference_ids(actor)
-    if visible is not None and row["conference"] not in visible:
-        raise NotFound(ITEM_NOT_FOUND)
-    return row
+    """The item if the actor may see it (visibility.visible_items, the rule of the lists); else 404."""
+    return await visible_row(AgendaItem, item_id, await visible_items(actor), ITEM_NOT_FOUND)
 
 
 def _office(actor: Actor) -> None:

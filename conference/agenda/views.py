@@ -18,6 +18,7 @@ from conference.accounts.scope import visible_conference_ids
 from conference.agenda.services import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, TOO_LARGE, check_editable, item_for
 from conference.agenda.states import CATEGORY_LABELS, OUTCOME_LABELS, STATUS_LABELS, URGENCY_LABELS
 from conference.agenda.tables import AgendaItem, AgendaItemUnit, AgendaSlot, Attachment
+from conference.agenda.visibility import visible_items
 from conference.audit.tables import AuditEvent
 from conference.collation import sort_key
 from conference.errors import DomainError
@@ -62,20 +63,6 @@ async def _visible(actor: Actor) -> set[int] | None:
     return await visible_conference_ids(actor) if actor.role != "street" else None
 
 
-async def scope_condition(actor: Actor, visible: set[int] | None = None) -> Condition:
-    """The items the actor may list: a street its own street's (drafts included); offices, admins and
-    convenors those of their conferences (`visible`, read here when not given), without other
-    people's drafts."""
-    if actor.role == "street":
-        return AgendaItem.street == (actor.street_id or 0)
-    if visible is None:
-        visible = await _visible(actor)
-    not_draft = (AgendaItem.status != "draft") | (AgendaItem.submitted_by == actor.id)
-    if visible is None:
-        return not_draft
-    return AgendaItem.conference.is_in(sorted(visible) or [0]) & not_draft
-
-
 def _order(sort: str, desc: bool) -> tuple[Any, bool]:
     """(expression, ascending) for a sort key; drafts sort by their creation time."""
     when = QueryString('COALESCE("agenda_item"."submitted_at", "agenda_item"."created_at")')
@@ -109,7 +96,7 @@ async def item_conditions(actor: Actor, query: Mapping[str, str],
                           visible: set[int] | None = None) -> tuple[Condition, dict[str, str]]:
     """The items the list shows for a query (the actor's scope and the filters) and the filters in
     effect; also what the workbench counts (conference.workbench)."""
-    where = await scope_condition(actor, visible)
+    where = await visible_items(actor, visible)
     extra: dict[str, str] = {}
     q = (query.get("q") or "").replace("\x00", "").strip()[:100]  # PostgreSQL rejects NUL in text
     if term := escape_like(q):

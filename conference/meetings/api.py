@@ -30,7 +30,6 @@ from litestar.exceptions import ValidationException
 from litestar.params import FromQuery, JSONBody, Parameter
 
 from conference.accounts.actor import Actor
-from conference.accounts.scope import visible_conference_ids
 from conference.agenda.services import request_item_ids
 from conference.agenda.views import age_days
 from conference.errors import NotFound, ValidationFailed
@@ -623,14 +622,6 @@ REQUEST_COLUMNS = [
 ]
 
 
-async def _request_scope(actor: Actor) -> Any:
-    """A street lists its own requests; the others those of their conferences (admin: all)."""
-    if actor.role == "street":
-        return SMR.street == (actor.street_id or 0)
-    visible = await visible_conference_ids(actor)
-    return None if visible is None else SMR.conference.is_in(list(visible) or [0])
-
-
 async def _request_rows(rows: list[dict[str, Any]]) -> list[SpecialRequestOut]:
     """The requests with the ids of the items each puts forward (one query for all)."""
     items = await request_item_ids([int(r["id"]) for r in rows])
@@ -654,7 +645,7 @@ async def list_special_requests(request: Request[Any, Any, Any], q: Q = None,
                                 ) -> SpecialRequestPage:
     """街道只看到本街道的提请，办公室和召集人看到其联席会议的提请；q 搜索会议名称、提请事由和补充说明。"""
     actor = actor_of(request)
-    where = await _request_scope(actor)
+    where = await views.special_request_scope(actor)  # visibility.visible_special_requests
     if status is not None:
         where = (SMR.status == status) if where is None else (where & (SMR.status == status))
     query = {"q": q or "", "page": str(page), "per_page": str(per_page), "sort": sort, "desc": "1" if desc else ""}

@@ -22,10 +22,12 @@ from conference.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from conference.forms import FormReader
 from conference.i18n import gettext as _
 from conference.meetings.tables import Invitation, Meeting
+from conference.meetings.visibility import visible_meetings
 from conference.records import insert_audited, update_audited
 from conference.registry.tables import Conference, ConvenorAppointment, Membership, MemberUnit, Person
 from conference.settings import get_settings
 from conference.timefmt import cn_datetime, local, now
+from conference.visibility import visible_row
 
 KIND_LABELS = {"plenary": _("全体会议"), "special": _("专题会议")}
 STATUS_LABELS = {
@@ -58,26 +60,9 @@ def wrong_state(status: str, doing: str) -> Conflict:
 
 
 async def meeting_for(actor: Actor, meeting_id: int) -> dict[str, Any]:
-    """The meeting if the actor may see it: offices and convenors by conference, a unit only when
-    invited, a street when it is its own conference's meeting or one of its items is on it."""
-    row = await Meeting.select().where(Meeting.id == meeting_id).first()
-    if row is None:
-        raise NotFound(MEETING_NOT_FOUND)
-    if actor.role == "unit":
-        # A draft has not been sent to anyone yet: units see a meeting once they are notified.
-        if row["status"] == "draft" or not await Invitation.exists().where(
-                (Invitation.meeting == meeting_id) & (Invitation.unit == actor.unit_id)):
-            raise NotFound(MEETING_NOT_FOUND)
-        return row
-    visible = await visible_conference_ids(actor)
-    if visible is None or row["conference"] in visible:
-        return row
-    if actor.role == "street":
-        from conference.agenda.tables import AgendaSlot
-
-        if await AgendaSlot.exists().where((AgendaSlot.meeting == meeting_id) & (AgendaSlot.item.street == actor.street_id)):
-            return row
-    raise NotFound(MEETING_NOT_FOUND)
+    """The meeting if the actor may see it (visibility.visible_meetings, the rule of the lists);
+    else 404, as for a missing one."""
+    return await visible_row(Meeting, meeting_id, await visible_meetings(actor), MEETING_NOT_FOUND)
 
 
 def require_manager(actor: Actor) -> None:

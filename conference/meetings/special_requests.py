@@ -11,20 +11,21 @@ from typing import Any
 
 from conference import db
 from conference.accounts.actor import Actor
-from conference.accounts.scope import visible_conference_ids
 from conference.agenda.services import requestable_items, schedule_request_items
 from conference.agenda.tables import AgendaItem, SpecialMeetingRequestItem
 from conference.audit.services import record
-from conference.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from conference.errors import Conflict, Forbidden, ValidationFailed
 from conference.forms import FormReader
 from conference.i18n import gettext as _
 from conference.meetings.services import active_member_ids, current_convenor, invite, street_conference
 from conference.meetings.tables import Meeting, SpecialMeetingRequest
+from conference.meetings.visibility import visible_special_requests
 from conference.notifications.services import queue
 from conference.records import insert_audited, update_audited
 from conference.registry.tables import MemberUnit
 from conference.settings import get_settings
 from conference.timefmt import cn_date, now
+from conference.visibility import visible_row
 
 ITEMS_TAKEN = _("所选议题已列入会议、已在其他提请中，或不属于本街道，请重新选择。")
 
@@ -82,19 +83,10 @@ async def request_special_meeting(actor: Actor, data: Mapping[str, Any], item_id
 
 
 async def special_request_for(actor: Actor, request_id: int) -> dict[str, Any]:
-    row = await SpecialMeetingRequest.select().where(SpecialMeetingRequest.id == request_id).first()
-    if row is None:
-        raise NotFound(_("没有找到该提请，或您无权查看。"))
-    if actor.role == "street":
-        if row["street"] != actor.street_id:
-            raise NotFound(_("没有找到该提请，或您无权查看。"))
-        return row
-    if actor.role == "unit":
-        raise NotFound(_("没有找到该提请，或您无权查看。"))
-    visible = await visible_conference_ids(actor)
-    if visible is not None and row["conference"] not in visible:
-        raise NotFound(_("没有找到该提请，或您无权查看。"))
-    return row
+    """The request if the actor may see it (visibility.visible_special_requests, the rule of the
+    lists); else 404."""
+    return await visible_row(SpecialMeetingRequest, request_id, await visible_special_requests(actor),
+                             _("没有找到该提请，或您无权查看。"))
 
 
 async def decide_special_request(actor: Actor, request_id: int, approve: bool, data: Mapping[str, Any]) -> int | None:

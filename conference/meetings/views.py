@@ -15,9 +15,11 @@ from conference.db import fetch, int_list
 from conference.i18n import gettext as _
 from conference.meetings import notice
 from conference.meetings.services import REQUEST_STATUS_LABELS, STATUS_LABELS
-from conference.meetings.tables import Invitation, SpecialMeetingRequest
+from conference.meetings.tables import Invitation, Meeting, SpecialMeetingRequest
+from conference.meetings.visibility import visible_meetings, visible_special_requests
 from conference.settings import get_settings
 from conference.timefmt import now
+from conference.visibility import flat, scoped
 from conference.web.listing import MAX_DAY, MIN_DAY
 
 RECENT_DAYS = 30  # "recently" on the workbench and the lists it links to: decisions, published minutes
@@ -68,19 +70,10 @@ def _todo_sql(actor: Actor, todo: str) -> tuple[str, list[Any]] | None:
 
 
 
-async def scope_clause(actor: Actor) -> str:
-    """SQL condition on meeting alias `m` limiting rows to the meetings the actor may see."""
-    if actor.role == "unit":  # invited, and notified: a draft has not been sent to anyone yet (as meeting_for)
-        return (f"(m.status <> 'draft' AND EXISTS (SELECT 1 FROM invitation i WHERE i.meeting = m.id "
-                f"AND i.unit = {int(actor.unit_id or 0)}))")
-    visible = await visible_conference_ids(actor)
-    if visible is None:
-        return "1=1"
-    clause = f"m.conference IN ({int_list(visible)})"
-    if actor.role == "street":
-        clause = (f"({clause} OR EXISTS (SELECT 1 FROM agenda_slot s JOIN agenda_item a ON a.id = s.item "
-                  f"WHERE s.meeting = m.id AND a.street = {int(actor.street_id or 0)}))")
-    return clause
+async def scope_sql(actor: Actor) -> tuple[str, list[Any]]:
+    """The meetings the actor may see (visibility.visible_meetings) as a derived table for SQL
+    (`FROM {scope} m`) with its values."""
+    return flat(scoped(Meeting, await visible_meetings(actor)))
 
 
 INVITATION_FILTERS = {"to_answer": _("待回复（会前）")}
@@ -106,13 +99,8 @@ async def count_invitations_to_answer(actor: Actor) -> dict[str, Any]:
 
 
 async def special_request_scope(actor: Actor) -> Any:
-    """The requests the actor may list: a street its own, the others those of visible conferences."""
-    if actor.role == "street":
-        return SpecialMeetingRequest.street == (actor.street_id or 0)
-    visible = await visible_conference_ids(actor)
-    if visible is None:
-        return None
-    return SpecialMeetingRequest.conference.is_in(list(visible) or [0])
+    """The requests the actor may list (visibility.visible_special_requests)."""
+    return await visible_special_requests(actor)
 
 
 async def special_request_conditions(actor: Actor, status: str) -> tuple[Any, str]:
@@ -144,10 +132,10 @@ def _local_start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), get_settings().tz)
 
 
-async def _conditions(actor: Actor, flt: MeetingFilter, scope: str | None = None) -> tuple[str, list[Any]]:
-    """The WHERE clause on meeting `m` and its parameters: the actor's scope (scope_clause, read
-    here when not given) and the filter."""
-    where = [scope if scope is not None else await scope_clause(actor)]
+def _conditions(actor: Actor, flt: MeetingFilter) -> tuple[str, list[Any]]:
+    """The WHERE clause of the filter on meeting `m` (read through scope_sql, which limits the rows
+    to the actor's) and its parameters."""
+    where = ["1 = 1"]
     params: list[Any] = []
     if flt.conference_id:
         where.append(f"m.conference = {int(flt.conference_id)}")
@@ -180,13 +168,13 @@ async def count_meetings(actor: Actor, filters: dict[str, MeetingFilter]) -> dic
         return {}
     parts: list[str] = []
     params: list[Any] = []
-    scope = await scope_clause(actor)
     for i, flt in enumerate(filters.values()):
-        condition, values = await _conditions(actor, flt, scope)
+        condition, values = _conditions(actor, flt)
         parts += [f"COALESCE(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END), 0) AS n_{i}",
                   f"MIN(CASE WHEN {condition} THEN m.starts_at END) AS first_{i}"]
         params += values + values
-    row = (await fetch(f"SELECT {', '.join(parts)} FROM meeting m", *params))[0]
+    scope, scope_params = await scope_sql(actor)
+    row = (await fetch(f"SELECT {', '.join(parts)} FROM {scope} m", *params, *scope_params))[0]
     return {name: {"count": int(row[f"n_{i}"]), "first": row[f"first_{i}"]} for i, name in enumerate(filters)}
 
 
@@ -194,12 +182,13 @@ async def meeting_rows(actor: Actor, flt: MeetingFilter, *, order: str = "m.star
                        offset: int = 0) -> tuple[list[dict[str, Any]], int]:
     """Meetings with conference name, presiding convenor, invitation/reply/attendance counts and
     agenda size: two queries (rows and total) whatever the number of meetings."""
-    condition, params = await _conditions(actor, flt)
+    condition, params = _conditions(actor, flt)
+    scope, scope_params = await scope_sql(actor)
     paging = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
     # The page's meetings are chosen first (index on starts_at), then only their invitations and
     # items are aggregated: the cost follows the page size, not the size of the tables.
     sql = f"""
-        WITH page AS (SELECT m.id FROM meeting m WHERE {condition} ORDER BY {order}, m.id{paging})
+        WITH page AS (SELECT m.id FROM {scope} m WHERE {condition} ORDER BY {order}, m.id{paging})
         SELECT m.id, m.title, m.kind, m.status, m.starts_at, m.ends_at, m.location, m.conference,
                m.sequence, c.name AS conference_name, p.name AS presiding_name,
                COALESCE(inv.invited, 0) AS invited, COALESCE(inv.replied, 0) AS replied,
@@ -217,12 +206,12 @@ async def meeting_rows(actor: Actor, flt: MeetingFilter, *, order: str = "m.star
                    WHERE meeting IN (SELECT id FROM page) GROUP BY meeting) ag ON ag.meeting = m.id
         ORDER BY {order}, m.id
     """
-    rows = await fetch(sql, *params)
+    rows = await fetch(sql, *scope_params, *params)
     for row in rows:
         row["display_status"] = display_status(row["status"], row["minutes_status"])
     if limit is None:
         return rows, len(rows)
-    total = await fetch(f"SELECT COUNT(*) AS n FROM meeting m WHERE {condition}", *params)
+    total = await fetch(f"SELECT COUNT(*) AS n FROM {scope} m WHERE {condition}", *scope_params, *params)
     return rows, int(total[0]["n"])
 
 

@@ -22,7 +22,6 @@ from typing import Any
 
 from conference import db
 from conference.accounts.actor import Actor
-from conference.accounts.scope import visible_conference_ids
 from conference.audit.services import record
 from conference.db import fetch
 from conference.documents import numbers
@@ -34,12 +33,14 @@ from conference.meetings.services import meeting_for
 from conference.meetings.tables import Meeting
 from conference.minutes import pdf
 from conference.minutes.tables import Minutes, MinutesComment, MinutesPublication, MinutesVersion
+from conference.minutes.visibility import DRAFT_READERS, visible_minutes
 from conference.notifications.services import queue
 from conference.records import insert_audited, update_audited
 from conference.registry.tables import Conference, ConvenorAppointment
 from conference.settings import get_settings
 from conference.tasks.states import ROLE_LABELS as TASK_ROLE_LABELS
 from conference.timefmt import cn_date, cn_datetime, local, now, today
+from conference.visibility import visible_row
 
 
 @dataclass(frozen=True)
@@ -102,15 +103,11 @@ async def minutes_row(minutes_id: int) -> dict[str, Any]:
 
 
 async def minutes_for(actor: Actor, minutes_id: int) -> dict[str, Any]:
-    """The minutes for the office (by conference scope) and the conference's convenor; 404 for
-    anything out of scope, 403 for the roles that never read drafts (streets and units)."""
-    if actor.role not in ("admin", "office", "convenor"):
+    """The minutes for the office and the conference's convenor (visibility.visible_minutes); 404
+    for anything out of scope, 403 for the roles that never read drafts (streets and units)."""
+    if actor.role not in DRAFT_READERS:
         raise Forbidden(_("您的角色无权查看纪要草稿。"))
-    row = await minutes_row(minutes_id)
-    visible = await visible_conference_ids(actor)
-    if visible is not None and row["conference"] not in visible:
-        raise NotFound(MINUTES_NOT_FOUND)
-    return row
+    return await visible_row(Minutes, minutes_id, await visible_minutes(actor), MINUTES_NOT_FOUND)
 
 
 async def meeting_in_scope(actor: Actor, meeting_id: int) -> dict[str, Any]:
@@ -606,11 +603,7 @@ async def distribute(minutes_id: int, meeting: Mapping[str, Any], title: str, se
 
 async def publication_for(actor: Actor, minutes_id: int, seq: int | None = None) -> dict[str, Any]:
     """A published copy (the latest, or publication `seq`) for anyone who may see the meeting."""
-    row = await minutes_row(minutes_id)
-    try:
-        await meeting_for(actor, row["meeting"])
-    except NotFound:
-        raise NotFound(MINUTES_NOT_FOUND) from None
+    await visible_row(Minutes, minutes_id, await visible_minutes(actor), MINUTES_NOT_FOUND)
     query = MinutesPublication.select().where(MinutesPublication.minutes == minutes_id)
     if seq is not None:
         query = query.where(MinutesPublication.seq == seq)

@@ -3,9 +3,8 @@
 The text lives in `search_document` (one row per record, kept current by triggers: see migration
 2026-12-04T02:00 and 02:10; since 2026-12-05T02:00 an item's text ends with the 12345 / grid ticket
 number it came from, agenda_item.external_ref, so the number finds the item). A search is one statement: the matching documents (`hits`), each joined back to
-its record and cut to what the actor's lists show, using the lists' own scope rules
-(agenda.views.scope_condition, meetings.views.scope_clause, tasks.views.scope_sql,
-accounts.scope.visible_conference_ids), then ranked and numbered per kind with window functions.
+its record and cut to what the actor's lists show, using each kind's visibility rule (the
+*/visibility.py modules, which the lists and detail pages use too), then ranked and numbered per kind with window functions.
 
 Matching is by substring, so Chinese needs no word splitting: a term of three or more characters
 goes through the trigram index (SQLite: FTS5 MATCH on search_fts; PostgreSQL: ILIKE, which the
@@ -31,15 +30,19 @@ from typing import Any
 from piccolo.engine.postgres import PostgresEngine
 
 from conference.accounts.actor import Actor
-from conference.accounts.scope import visible_conference_ids
-from conference.agenda import views as agenda_views
 from conference.agenda.states import STATUS_LABELS as ITEM_STATUS_LABELS
+from conference.agenda.visibility import visible_items
 from conference.db import engine, fetch, int_list
 from conference.i18n import gettext as _
-from conference.meetings import views as meeting_views
 from conference.meetings.services import STATUS_LABELS as MEETING_STATUS_LABELS
-from conference.tasks import views as task_views
+from conference.meetings.tables import Meeting
+from conference.meetings.visibility import visible_meetings
+from conference.minutes.tables import Minutes
+from conference.minutes.visibility import visible_minutes
 from conference.tasks.states import REPORT_LABELS
+from conference.tasks.tables import Resolution, Task
+from conference.tasks.visibility import visible_resolutions, visible_tasks
+from conference.visibility import flat, scoped
 from conference.web.listing import MAX_PAGE, PER_PAGE
 
 KINDS: dict[str, str] = {
@@ -181,38 +184,35 @@ COLUMNS = "h.id AS doc, h.code, h.ref, h.score"
 
 
 async def _branches(actor: Actor) -> tuple[list[str], list[Any]]:
-    """One SELECT per kind the actor may list, each cut by that kind's scope rule (only the tables
-    the rule needs are joined: names and dates are read for the rows shown)."""
-    visible = await visible_conference_ids(actor)
-    meeting_scope = await meeting_views.scope_clause(actor)
+    """One SELECT per kind the actor may list, each reading its records through that kind's
+    visibility rule (the rule of its list and detail pages; only the tables the rule needs are
+    joined: names and dates are read for the rows shown)."""
     branches: list[str] = []
     params: list[Any] = []
+
+    def add(sql: str, scope: tuple[str, list[Any]]) -> None:
+        branches.append(sql.replace("{scope}", scope[0]))
+        params.extend(scope[1])
+
     if actor.role in KIND_ROLES["item"]:
-        item_scope, item_params = _piccolo_sql(await agenda_views.scope_condition(actor, visible))
+        item_scope, item_params = _piccolo_sql(await visible_items(actor))
         branches.append(f"""SELECT {COLUMNS} FROM hits h JOIN agenda_item ON agenda_item.id = h.ref
                             WHERE h.code = {CODES["item"]} AND {item_scope}""")
         params += item_params
-    # Resolutions as the meeting page shows them (tasks.views.meeting_resolutions): every meeting
-    # the actor sees, and on another conference's meeting (a street's own items there) only the
-    # resolutions of the street's own items.
-    own_items, item_join = "", ""
-    if actor.role == "street" and visible is not None:
-        item_join = " JOIN agenda_item a ON a.id = r.item"
-        own_items = f" AND (m.conference IN ({int_list(visible)}) OR a.street = {int(actor.street_id or 0)})"
-    branches.append(f"""SELECT {COLUMNS} FROM hits h JOIN resolution r ON r.id = h.ref JOIN meeting m ON m.id = r.meeting{item_join}
-                        WHERE h.code = {CODES["resolution"]} AND {meeting_scope}{own_items}""")
-    branches.append(f"""SELECT {COLUMNS} FROM hits h JOIN task_report tr ON tr.id = h.ref JOIN task t ON t.id = tr.task
-                        WHERE h.code = {CODES["report"]} AND {await task_views.scope_sql(actor)}""")
+    # Resolutions as the meeting page shows them (tasks.views.meeting_resolutions).
+    add(f"""SELECT {COLUMNS} FROM hits h JOIN {{scope}} r ON r.id = h.ref WHERE h.code = {CODES["resolution"]}""",
+        flat(scoped(Resolution, await visible_resolutions(actor))))
+    add(f"""SELECT {COLUMNS} FROM hits h JOIN task_report tr ON tr.id = h.ref JOIN {{scope}} t ON t.id = tr.task
+            WHERE h.code = {CODES["report"]}""", flat(scoped(Task, await visible_tasks(actor))))
     if actor.role in KIND_ROLES["minutes"]:
         # The version the minutes page shows: the office the latest, the convenor the one sent to him
         # or her (minutes.views.page, minutes.services.visible_to).
         version = ("v.submitted_at IS NOT NULL AND v.number = COALESCE(mi.submitted_version, mi.published_version)"
                    if actor.role == "convenor" else "v.number = mi.current_version")
-        scope = "1=1" if visible is None else f"mi.conference IN ({int_list(visible)})"
-        branches.append(f"""SELECT {COLUMNS} FROM hits h JOIN minutes_version v ON v.id = h.ref JOIN minutes mi ON mi.id = v.minutes
-                            WHERE h.code = {CODES["minutes"]} AND {version} AND {scope}""")
-    branches.append(f"""SELECT {COLUMNS} FROM hits h JOIN meeting m ON m.id = h.ref
-                        WHERE h.code = {CODES["meeting"]} AND {meeting_scope}""")
+        add(f"""SELECT {COLUMNS} FROM hits h JOIN minutes_version v ON v.id = h.ref JOIN {{scope}} mi ON mi.id = v.minutes
+                WHERE h.code = {CODES["minutes"]} AND {version}""", flat(scoped(Minutes, await visible_minutes(actor))))
+    add(f"""SELECT {COLUMNS} FROM hits h JOIN {{scope}} m ON m.id = h.ref WHERE h.code = {CODES["meeting"]}""",
+        flat(scoped(Meeting, await visible_meetings(actor))))
     return branches, params
 
 

@@ -17,7 +17,6 @@ from typing import Any
 
 from conference import db
 from conference.accounts.actor import Actor
-from conference.accounts.scope import visible_conference_ids
 from conference.agenda.services import MAX_ATTACHMENTS, check_attachment
 from conference.agenda.tables import AgendaItem
 from conference.audit.services import record
@@ -32,7 +31,9 @@ from conference.settings import get_settings
 from conference.tasks.services import PROVISIONAL_NOTE, _log, _resolution_values, assign_task
 from conference.tasks.states import OPEN, ROLE_LABELS
 from conference.tasks.tables import Resolution, ResolutionAttachment, ResolutionUnit, Task
+from conference.tasks.visibility import visible_resolutions
 from conference.timefmt import cn_date, now
+from conference.visibility import visible_row
 from conference.workdays import refresh as refresh_calendar
 
 EDITABLE_MEETING = ("held", "minutes_in_review")
@@ -47,23 +48,9 @@ def _office(actor: Actor) -> None:
 
 
 async def resolution_for(actor: Actor, resolution_id: int) -> dict[str, Any]:
-    """The resolution if the actor may see it: offices and convenors by conference, a street when
-    the item is its own (or the conference is), a unit when it holds a task of it. Else 404."""
-    row = await Resolution.select().where(Resolution.id == resolution_id).first()
-    if row is None:
-        raise NotFound(RESOLUTION_NOT_FOUND)
-    if actor.role == "unit":
-        if not await Task.exists().where((Task.resolution == resolution_id) & (Task.unit == (actor.unit_id or 0))):
-            raise NotFound(RESOLUTION_NOT_FOUND)
-        return row
-    visible = await visible_conference_ids(actor)
-    if visible is None or row["conference"] in visible:
-        return row
-    if actor.role == "street":
-        item = await AgendaItem.select(AgendaItem.street).where(AgendaItem.id == row["item"]).first()
-        if item is not None and item["street"] is not None and item["street"] == actor.street_id:
-            return row
-    raise NotFound(RESOLUTION_NOT_FOUND)
+    """The resolution if the actor may see it (visibility.visible_resolutions, the rule of the
+    meeting page's list); else 404."""
+    return await visible_row(Resolution, resolution_id, await visible_resolutions(actor), RESOLUTION_NOT_FOUND)
 
 
 CORRECTION_DRAFTED = ("draft", "returned")  # a correction being written, not with the convenor

@@ -27,7 +27,9 @@ from conference.settings import get_settings
 from conference.tasks import tokens
 from conference.tasks.states import OPEN, RATING_LABELS, ROLE_LABELS, STATUS_LABELS, WORKING
 from conference.tasks.tables import Resolution, ResolutionUnit, Task, TaskAttachment, TaskReport
+from conference.tasks.visibility import visible_tasks
 from conference.timefmt import cn_date, now, today
+from conference.visibility import visible_row
 from conference.workdays import Calendar, add_workdays, deadline_after, is_workday
 from conference.workdays import refresh as refresh_calendar
 
@@ -73,23 +75,8 @@ ALERT_LABELS = {"red": _("已逾期"), "yellow": _("即将到期"), "unack": _("
 
 
 async def task_for(actor: Actor, task_id: int) -> dict[str, Any]:
-    """A unit sees its own tasks; a street the tasks of its items; offices and convenors those of
-    their conferences. Everything else is a 404."""
-    row = await Task.select().where(Task.id == task_id).first()
-    if row is None:
-        raise NotFound(TASK_NOT_FOUND)
-    if actor.role == "unit":
-        if row["unit"] != actor.unit_id:
-            raise NotFound(TASK_NOT_FOUND)
-        return row
-    if actor.role == "street":
-        if row["street"] is None or row["street"] != actor.street_id:
-            raise NotFound(TASK_NOT_FOUND)
-        return row
-    visible = await visible_conference_ids(actor)
-    if visible is not None and row["conference"] not in visible:
-        raise NotFound(TASK_NOT_FOUND)
-    return row
+    """The task if the actor may see it (visibility.visible_tasks, the rule of the lists); else 404."""
+    return await visible_row(Task, task_id, await visible_tasks(actor), TASK_NOT_FOUND)
 
 
 def _office(actor: Actor) -> None:

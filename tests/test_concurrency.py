@@ -22,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
+from conference.agenda import scheduling
 from conference.agenda import services as agenda
 from conference.agenda.tables import AgendaItem
 from conference.audit.tables import AuditEvent
@@ -108,7 +109,7 @@ async def _held_meeting_with_items(count: int) -> tuple[int, list[int]]:
             "title": unique("议题"), "description": "背街小巷路灯长期损坏，夜间通行不便。", "category": "urban_management",
             "urgency": "normal"}, [], submit=True)
         await agenda.accept_item(office_actor, item_id)
-        await agenda.schedule_item(office_actor, item_id, {"meeting": str(meeting_id)})
+        await scheduling.schedule_item(office_actor, item_id, {"meeting": str(meeting_id)})
         items.append(item_id)
     await lifecycle.hold_meeting(office_actor, meeting_id)
     return meeting_id, items

@@ -262,6 +262,7 @@ async def test_meeting_pages_run_a_constant_number_of_queries(as_user):
 
 
 async def test_cancelling_gives_the_agenda_back(as_user):
+    from conference.agenda import scheduling
     from conference.agenda import services as agenda
     from conference.agenda.tables import AgendaItem, AgendaSlot
 
@@ -271,7 +272,7 @@ async def test_cancelling_gives_the_agenda_back(as_user):
     item_id = await agenda.create_item(street, {"title": unique("取消测试议题"), "description": "说明", "category": "other",
                                                 "urgency": "normal"}, [], submit=True)
     await agenda.accept_item(await actor("office"), item_id)
-    await agenda.schedule_item(await actor("office"), item_id, {"meeting": str(meeting_id)})
+    await scheduling.schedule_item(await actor("office"), item_id, {"meeting": str(meeting_id)})
     assert (await post_form(office, f"/meetings/{meeting_id}/cancel", {"reason": "改期"})).status_code == 303
     item = await AgendaItem.select().where(AgendaItem.id == item_id).first()
     assert item["status"] == "accepted" and item["meeting"] is None
@@ -279,7 +280,7 @@ async def test_cancelling_gives_the_agenda_back(as_user):
     assert slot["meeting"] == meeting_id and slot["outcome"] == "not_discussed"
     # it can go on another meeting
     other = await make_meeting()
-    await agenda.schedule_item(await actor("office"), item_id, {"meeting": str(other)})
+    await scheduling.schedule_item(await actor("office"), item_id, {"meeting": str(other)})
 
 
 async def test_extreme_dates_in_filters_are_not_errors(as_user):

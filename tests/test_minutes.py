@@ -46,6 +46,7 @@ async def unit_id(name: str) -> int:
 async def held_meeting(office: str = "office", conference: str = LANSHAN_STREET, street: str = "street") -> dict[str, Any]:
     """A meeting held yesterday: replies and sign-in (present, leave, absent, an observer), one
     street item on the agenda and two resolutions with cooperating units."""
+    from conference.agenda import scheduling
     from conference.agenda import services as agenda
 
     office_actor = await actor(office)
@@ -56,7 +57,7 @@ async def held_meeting(office: str = "office", conference: str = LANSHAN_STREET,
         "title": unique("纪要测试议题"), "description": "沿街商铺占道经营反复出现。", "category": "urban_management",
         "urgency": "normal"}, [], submit=True)
     await agenda.accept_item(office_actor, item_id)
-    await agenda.schedule_item(office_actor, item_id, {"meeting": str(meeting_id)})
+    await scheduling.schedule_item(office_actor, item_id, {"meeting": str(meeting_id)})
     meeting = await Meeting.select().where(Meeting.id == meeting_id).first()
     invitations = await Invitation.select(Invitation.id, Invitation.unit.name.as_alias("unit_name"), Invitation.role).where(
         Invitation.meeting == meeting_id)

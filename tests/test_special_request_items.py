@@ -38,12 +38,13 @@ def new_id(response) -> int:
 
 
 async def test_the_form_offers_only_the_streets_accepted_items_not_yet_on_a_meeting(as_user):
+    from conference.agenda import scheduling
     from conference.agenda import services as agenda
 
     street = await as_user("street")
     mine = await accepted_item()
     scheduled = await accepted_item()
-    await agenda.schedule_item(await actor("office"), scheduled, {"meeting": str(await make_meeting())})
+    await scheduling.schedule_item(await actor("office"), scheduled, {"meeting": str(await make_meeting())})
     submitted = await agenda.create_item(await actor("street"), {
         "title": f"未受理 {tag()}", "description": "待受理", "category": "services", "urgency": "normal"}, [], submit=True)
     other_street = await accepted_item("street_luozhuang", ("罗庄区综合行政执法局",))
@@ -117,13 +118,13 @@ async def test_approval_puts_the_items_on_the_agenda_and_invites_their_units(as_
 
 
 async def test_an_item_the_office_scheduled_meanwhile_stays_on_its_meeting(as_user):
-    from conference.agenda import services as agenda
+    from conference.agenda import scheduling
 
     street, convenor = await as_user("street"), await as_user("convenor")
     taken, free = await accepted_item(), await accepted_item(units=("兰山派出所",))
     request_id = new_id(await post_request(street, [taken, free]))
     other = await make_meeting()
-    await agenda.schedule_item(await actor("office"), taken, {"meeting": str(other)})
+    await scheduling.schedule_item(await actor("office"), taken, {"meeting": str(other)})
 
     assert (await post_form(convenor, f"/special-requests/{request_id}/approve", {})).status_code == 303
     meeting_id = (await SpecialMeetingRequest.select(SpecialMeetingRequest.meeting).where(

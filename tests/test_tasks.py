@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from conference.agenda import scheduling
 from conference.agenda import services as agenda
 from conference.audit.tables import AuditEvent
 from conference.meetings import lifecycle
@@ -82,7 +83,7 @@ async def held_meeting(office: str = "office", conference: str = LANSHAN_STREET,
         "title": unique("议题"), "description": "沿街商铺占道经营反复出现，需要多部门联合整治。", "category": "urban_management",
         "urgency": "normal"}, [], submit=True)
     await agenda.accept_item(office_actor, item_id)
-    await agenda.schedule_item(office_actor, item_id, {"meeting": str(meeting_id)})
+    await scheduling.schedule_item(office_actor, item_id, {"meeting": str(meeting_id)})
     await lifecycle.hold_meeting(office_actor, meeting_id)
     return meeting_id, item_id
 

@@ -12,6 +12,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
+from conference.agenda import scheduling
 from conference.agenda import services as agenda
 from conference.meetings import invitations as meeting_invitations
 from conference.meetings import lifecycle, special_requests
@@ -246,7 +247,7 @@ async def test_street_coming_meeting_with_its_item(as_user: Any) -> None:
     item_id = await agenda.create_item(await actor("street"), {
         "title": unique("议题"), "description": "说明", "category": "urban_management", "urgency": "normal"}, [], submit=True)
     await agenda.accept_item(office_actor, item_id)
-    await agenda.schedule_item(office_actor, item_id, {"meeting": str(meeting_id)})
+    await scheduling.schedule_item(office_actor, item_id, {"meeting": str(meeting_id)})
     found = await cards(street)
     assert found["meetings_street_items"]["count"] == start + 1
     assert found["meetings_street_items"]["note"].startswith("最近一场")

@@ -20,7 +20,7 @@ from litestar.exceptions import ValidationException
 from litestar.params import FromQuery, JSONBody, Parameter
 
 from conference.accounts.actor import Actor
-from conference.agenda import services, views
+from conference.agenda import scheduling, services, views
 from conference.i18n import gettext as _
 from conference.meetings.api import OptionalId, _convert, relabelled
 from conference.registry.api import READ_ERRORS, WRITE_ERRORS, PageNo, PerPage, Q, RecordId, _fields, _merge
@@ -295,7 +295,7 @@ async def merge_item(request: Request[Any, Any, Any], item_id: RecordId, data: J
 async def schedule_item(request: Request[Any, Any, Any], item_id: RecordId, data: JSONBody[ScheduleIn]) -> ItemDetail:
     """已受理或暂缓的议题列入本联席会议尚未召开的会议（meeting），排在议程末尾。"""
     actor = actor_of(request)
-    await services.schedule_item(actor, item_id, _fields(data))
+    await scheduling.schedule_item(actor, item_id, _fields(data))
     return await _detail(actor, item_id)
 
 
@@ -305,7 +305,7 @@ async def record_outcome(request: Request[Any, Any, Any], item_id: RecordId, dat
     """会议召开后记录：outcome 取 discussed（已研究）、resolved（已解决）、deferred（暂缓）或 not_discussed（未及研究，
     亦转下次会议）；已研究的议题可再记为已解决或暂缓。暂缓的议题离开本次议程，已等待会议次数加 1。"""
     actor = actor_of(request)
-    await services.record_outcome(actor, item_id, _fields(data))
+    await scheduling.record_outcome(actor, item_id, _fields(data))
     return await _detail(actor, item_id)
 
 
@@ -314,7 +314,7 @@ async def record_outcome(request: Request[Any, Any, Any], item_id: RecordId, dat
 async def move_item(request: Request[Any, Any, Any], item_id: RecordId, data: JSONBody[MoveIn]) -> ItemDetail:
     """direction 取 up（上移）或 down（下移），与相邻议题交换位置；已在首位或末位时不变。"""
     actor = actor_of(request)
-    await services.move_item(actor, item_id, data.direction or "")
+    await scheduling.move_item(actor, item_id, data.direction or "")
     return await _detail(actor, item_id)
 
 

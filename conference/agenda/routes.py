@@ -15,7 +15,8 @@ from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from conference.agenda import services, views
+from conference.agenda import attachments as agenda_attachments
+from conference.agenda import scheduling, services, views
 from conference.errors import DomainError, ValidationFailed
 from conference.i18n import gettext as _
 from conference.meetings.tables import Meeting
@@ -32,11 +33,11 @@ DETAIL = "agenda/detail.html"
 # The whole upload request may be a little larger than the file it carries (multipart framing and
 # the other fields), so that a file just over the limit reaches the service and is refused with the
 # size message beside the field; anything larger is refused before it is read (see _upload_error).
-UPLOAD_BODY_LIMIT = services.MAX_ATTACHMENT_BYTES + 256 * 1024
+UPLOAD_BODY_LIMIT = agenda_attachments.MAX_ATTACHMENT_BYTES + 256 * 1024
 # The item form carries its attachments: up to three files at the limit are read, so that a file
 # over it is refused beside the field with everything else typed kept. A larger body cannot be
 # read at all; the form page then opens again with the size message (_form_too_large).
-FORM_BODY_LIMIT = 3 * services.MAX_ATTACHMENT_BYTES + 256 * 1024
+FORM_BODY_LIMIT = 3 * agenda_attachments.MAX_ATTACHMENT_BYTES + 256 * 1024
 TOO_LARGE_FLAG = "upload=too_large"
 
 Handler = Callable[[dict[str, Any]], Awaitable[Any]]
@@ -83,7 +84,7 @@ async def item_bulk(request: Request[Any, Any, Any]) -> Template:
             if action == "accept":
                 await services.accept_item(actor, item_id)
             else:
-                await services.schedule_item(actor, item_id, {"meeting": meeting})
+                await scheduling.schedule_item(actor, item_id, {"meeting": meeting})
             results.append({"id": item_id, "label": label, "ok": True, "message": _("已{action}").format(action=BULK_ACTIONS[action])})
         except DomainError as exc:
             message = "；".join(exc.errors.values()) if isinstance(exc, ValidationFailed) else exc.message
@@ -111,7 +112,7 @@ def _form_too_large(request: Request[Any, Any, Any], exc: HTTPException) -> Resp
 
 
 def _upload_errors(request: Request[Any, Any, Any]) -> dict[str, str]:
-    return {"file": services.TOO_LARGE} if request.url.query == TOO_LARGE_FLAG else {}
+    return {"file": agenda_attachments.TOO_LARGE} if request.url.query == TOO_LARGE_FLAG else {}
 
 
 async def _form_files(request: Request[Any, Any, Any]) -> list[tuple[str, bytes]]:
@@ -119,7 +120,7 @@ async def _form_files(request: Request[Any, Any, Any]) -> list[tuple[str, bytes]
     files = []
     for part in (await request.form()).getall("file", []):
         if isinstance(part, UploadFile) and part.filename:
-            files.append((part.filename, await part.read(services.MAX_ATTACHMENT_BYTES + 1)))
+            files.append((part.filename, await part.read(agenda_attachments.MAX_ATTACHMENT_BYTES + 1)))
             await part.close()
     return files
 
@@ -226,20 +227,20 @@ async def merge_item(request: Request[Any, Any, Any], item_id: FromPath[int]) ->
 @post("/items/{item_id:int}/schedule", opt={"roles": OFFICE}, include_in_schema=False)
 async def schedule_item(request: Request[Any, Any, Any], item_id: FromPath[int]) -> Template | Redirect:
     actor = actor_of(request)
-    return await _on_detail(request, item_id, lambda d: services.schedule_item(actor, item_id, d), _("议题已列入会议议程。"))
+    return await _on_detail(request, item_id, lambda d: scheduling.schedule_item(actor, item_id, d), _("议题已列入会议议程。"))
 
 
 @post("/items/{item_id:int}/outcome", opt={"roles": OFFICE}, include_in_schema=False)
 async def record_outcome(request: Request[Any, Any, Any], item_id: FromPath[int]) -> Template | Redirect:
     actor = actor_of(request)
-    return await _on_detail(request, item_id, lambda d: services.record_outcome(actor, item_id, d), _("已记录研究结果。"))
+    return await _on_detail(request, item_id, lambda d: scheduling.record_outcome(actor, item_id, d), _("已记录研究结果。"))
 
 
 @post("/items/{item_id:int}/move", opt={"roles": OFFICE}, include_in_schema=False)
 async def move_item(request: Request[Any, Any, Any], item_id: FromPath[int]) -> Template | Redirect:
     """Up or down on its meeting's agenda; back to the meeting page, where the buttons are."""
     actor = actor_of(request)
-    return await _on_detail(request, item_id, lambda d: services.move_item(actor, item_id, str(d.get("direction", ""))),
+    return await _on_detail(request, item_id, lambda d: scheduling.move_item(actor, item_id, str(d.get("direction", ""))),
                             _("议程顺序已调整。"), success=lambda meeting_id: f"/meetings/{meeting_id}")
 
 
@@ -250,7 +251,7 @@ def _upload_error(request: Request[Any, Any, Any], exc: HTTPException) -> Respon
     """A body over the limit is refused before it is read: 400 with the size rule, never a 500.
     Every other HTTP error (CSRF, log-in, role) is answered as everywhere else."""
     if isinstance(exc, RequestEntityTooLarge) or (exc.status_code == 400 and exc.detail == "Request Entity Too Large"):
-        message = services.TOO_LARGE
+        message = agenda_attachments.TOO_LARGE
         return domain_error(request, ValidationFailed({"file": message}, message))
     return http_error(request, exc)
 
@@ -263,7 +264,7 @@ async def upload(request: Request[Any, Any, Any], item_id: FromPath[int]) -> Tem
     filename, content = "", b""
     if isinstance(file, UploadFile):
         filename = file.filename or ""
-        content = await file.read(services.MAX_ATTACHMENT_BYTES + 1)
+        content = await file.read(agenda_attachments.MAX_ATTACHMENT_BYTES + 1)
         await file.close()
     return await _on_detail(request, item_id, lambda _d: services.add_attachment(actor, item_id, filename, content),
                             _("附件已上传。"))

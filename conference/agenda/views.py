@@ -15,7 +15,8 @@ from piccolo.querystring import QueryString
 
 from conference.accounts.actor import Actor
 from conference.accounts.scope import visible_conference_ids
-from conference.agenda.services import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, TOO_LARGE, check_editable, item_for
+from conference.agenda.attachments import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, TOO_LARGE
+from conference.agenda.services import check_editable, item_for
 from conference.agenda.states import CATEGORY_LABELS, OUTCOME_LABELS, STATUS_LABELS, URGENCY_LABELS
 from conference.agenda.tables import AgendaItem, AgendaItemUnit, AgendaSlot, Attachment
 from conference.agenda.visibility import visible_items

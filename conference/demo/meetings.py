@@ -13,6 +13,7 @@ from typing import Any
 from conference.accounts.actor import Actor
 from conference.accounts.services import ACTOR_COLUMNS, actor_from_row
 from conference.accounts.tables import User
+from conference.agenda import scheduling
 from conference.agenda import services as agenda
 from conference.meetings import invitations as meeting_invitations
 from conference.meetings import lifecycle, special_requests
@@ -133,7 +134,7 @@ async def _meeting_story(clock: StoryClock) -> bool:
     clock.at(before(16), 9, 30)
     h1 = await meetings.create_meeting(office, lanshan, _form(f"{year}年第1次全体会议", h1_day, "兰山街道办事处三楼会议室"))
     for item in (lift, stalls, parking, sewer):
-        await agenda.schedule_item(office, item, {"meeting": str(h1)})
+        await scheduling.schedule_item(office, item, {"meeting": str(h1)})
     clock.at(before(12), 10, 0)
     await lifecycle.notify_meeting(office, h1)
     clock.at(before(9), 14, 30)
@@ -146,10 +147,10 @@ async def _meeting_story(clock: StoryClock) -> bool:
     await lifecycle.hold_meeting(office, h1)
     await _sign_in(office, h1, absent={"兰山区生态环境分局"}, leave={"兰山区司法局"})
     clock.at(h1_day, 11, 20)
-    await agenda.record_outcome(office, lift, {"outcome": "resolved", "note": "建立联合审批专班，办理时限压缩至 30 个工作日。"})
-    await agenda.record_outcome(office, stalls, {"outcome": "resolved", "note": "建立常态化巡查和联合执法机制，形成4项议定事项。"})
-    await agenda.record_outcome(office, sewer, {"outcome": "deferred", "note": "待生态环境分局会同住建部门测算改造资金后再议。"})
-    await agenda.record_outcome(office, parking, {"outcome": "discussed", "note": "原则同意利用边角地块建设停车场，由规划局牵头论证。"})
+    await scheduling.record_outcome(office, lift, {"outcome": "resolved", "note": "建立联合审批专班，办理时限压缩至 30 个工作日。"})
+    await scheduling.record_outcome(office, stalls, {"outcome": "resolved", "note": "建立常态化巡查和联合执法机制，形成4项议定事项。"})
+    await scheduling.record_outcome(office, sewer, {"outcome": "deferred", "note": "待生态环境分局会同住建部门测算改造资金后再议。"})
+    await scheduling.record_outcome(office, parking, {"outcome": "discussed", "note": "原则同意利用边角地块建设停车场，由规划局牵头论证。"})
 
     # 兰山街道: the second plenary, notified, with the carried-over item and new ones.
     clock.at(before(16, day), 15, 0)
@@ -161,8 +162,8 @@ async def _meeting_story(clock: StoryClock) -> bool:
     clock.at(before(12, day), 10, 0)
     h2 = await meetings.create_meeting(office, lanshan, _form(f"{year}年第2次全体会议", working_day(day + dt.timedelta(days=11)),
                                                               "兰山街道办事处三楼会议室"))
-    await agenda.schedule_item(office, sewer, {"meeting": str(h2)})  # carried over from the first plenary
-    await agenda.schedule_item(office, gas, {"meeting": str(h2)})
+    await scheduling.schedule_item(office, sewer, {"meeting": str(h2)})  # carried over from the first plenary
+    await scheduling.schedule_item(office, gas, {"meeting": str(h2)})
     clock.at(before(10, day), 10, 30)
     await lifecycle.notify_meeting(office, h2)
     clock.at(before(8, day), 9, 15)
@@ -233,14 +234,14 @@ async def _meeting_story(clock: StoryClock) -> bool:
     await agenda.accept_item(office_lz, road)
     clock.at(before(15, lz_day), 10, 0)
     lz = await meetings.create_meeting(office_lz, luozhuang, _form(f"{year}年第1次全体会议", lz_day, "罗庄街道便民服务中心会议室"))
-    await agenda.schedule_item(office_lz, road, {"meeting": str(lz)})
+    await scheduling.schedule_item(office_lz, road, {"meeting": str(lz)})
     clock.at(before(10, lz_day), 9, 0)
     await lifecycle.notify_meeting(office_lz, lz)
     clock.at(lz_day, 9, 5)
     await lifecycle.hold_meeting(office_lz, lz)
     await _sign_in(office_lz, lz, absent=set(), leave={"罗庄区司法局"})
     clock.at(lz_day, 11, 25)
-    await agenda.record_outcome(office_lz, road, {"outcome": "not_discussed", "note": "会议时间不足，转下次会议研究。"})
+    await scheduling.record_outcome(office_lz, road, {"outcome": "not_discussed", "note": "会议时间不足，转下次会议研究。"})
     clock.at(before(20, day), 10, 0)
     cancelled = await meetings.create_meeting(office_lz, luozhuang, _form("防汛工作专题会议", day + dt.timedelta(days=5),
                                                                           "罗庄街道便民服务中心会议室", kind="special"))

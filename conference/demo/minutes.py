@@ -18,6 +18,7 @@ import datetime as dt
 from conference.accounts.actor import Actor
 from conference.accounts.services import ACTOR_COLUMNS, actor_from_row
 from conference.accounts.tables import User
+from conference.agenda import scheduling
 from conference.agenda import services as agenda
 from conference.demo.meetings import StoryClock, working_day
 from conference.meetings import invitations as meeting_invitations
@@ -61,7 +62,7 @@ async def _held_special(clock: StoryClock, office: Actor, street: Actor, confere
     meeting_id = await meetings.create_meeting(office, conference_id, {
         "kind": "special", "title": title, "date": day.isoformat(), "start_time": "15:00", "end_time": "17:00",
         "location": "兰山街道办事处二楼会议室"})
-    await agenda.schedule_item(office, item_id, {"meeting": str(meeting_id)})
+    await scheduling.schedule_item(office, item_id, {"meeting": str(meeting_id)})
     clock.at(day - dt.timedelta(days=10), 9, 0)
     await lifecycle.notify_meeting(office, meeting_id)
     clock.at(day, 15, 5)
@@ -70,7 +71,7 @@ async def _held_special(clock: StoryClock, office: Actor, street: Actor, confere
         state = "leave" if inv["unit_name"] == "兰山区司法局" else "present"
         await meeting_invitations.record_attendance(office, inv["id"], {"attendance": state})
     clock.at(day, 16, 40)
-    await agenda.record_outcome(office, item_id, {"outcome": "resolved", "note": resolution})
+    await scheduling.record_outcome(office, item_id, {"outcome": "resolved", "note": resolution})
     await tasks.adopt_resolution(office, meeting_id, {
         "item": str(item_id), "text": resolution, "lead_unit": str(await _unit(lead)), "deadline_mode": "date",
         "deadline": deadline.isoformat()}, [str(await _unit(u)) for u in cooperating])

@@ -30,7 +30,7 @@ from litestar.exceptions import ValidationException
 from litestar.params import FromQuery, JSONBody, Parameter
 
 from conference.accounts.actor import Actor
-from conference.agenda.services import request_item_ids
+from conference.agenda.scheduling import request_item_ids
 from conference.agenda.views import age_days
 from conference.errors import NotFound, ValidationFailed
 from conference.i18n import gettext as _

@@ -10,7 +10,7 @@ from typing import Any
 
 from conference import db
 from conference.accounts.actor import Actor
-from conference.agenda.services import release_items
+from conference.agenda.scheduling import release_items
 from conference.audit.services import record
 from conference.calendar.data import meeting_context, render_invitation
 from conference.errors import Conflict, ValidationFailed

@@ -11,7 +11,7 @@ from typing import Any
 
 from conference import db
 from conference.accounts.actor import Actor
-from conference.agenda.services import requestable_items, schedule_request_items
+from conference.agenda.scheduling import requestable_items, schedule_request_items
 from conference.agenda.tables import AgendaItem, SpecialMeetingRequestItem
 from conference.audit.services import record
 from conference.errors import Conflict, Forbidden, ValidationFailed

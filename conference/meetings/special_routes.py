@@ -14,7 +14,7 @@ from litestar.response import Redirect, Template
 
 from conference.accounts.actor import Actor
 from conference.accounts.tables import User
-from conference.agenda.services import request_items, requestable_items
+from conference.agenda.scheduling import request_items, requestable_items
 from conference.agenda.states import STATUS_LABELS as ITEM_STATUS_LABELS
 from conference.agenda.states import URGENCY_LABELS
 from conference.i18n import gettext as _

@@ -17,7 +17,7 @@ from typing import Any
 
 from conference import db
 from conference.accounts.actor import Actor
-from conference.agenda.services import MAX_ATTACHMENTS, check_attachment
+from conference.agenda.attachments import MAX_ATTACHMENTS, check_attachment
 from conference.agenda.tables import AgendaItem
 from conference.audit.services import record
 from conference.errors import Conflict, Forbidden, NotFound, ValidationFailed

@@ -22,7 +22,7 @@ from litestar.openapi.spec import Example
 from litestar.params import Body, QueryParameter
 
 from conference.accounts.actor import Actor
-from conference.agenda.services import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS
+from conference.agenda.attachments import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS
 from conference.errors import ValidationFailed
 from conference.i18n import gettext as _
 from conference.meetings.api import relabelled

@@ -17,7 +17,7 @@ from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from conference.agenda.services import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS
+from conference.agenda.attachments import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS
 from conference.errors import Conflict, DomainError, ValidationFailed
 from conference.i18n import gettext as _
 from conference.meetings import routes as meeting_routes

@@ -13,7 +13,7 @@ from typing import Any
 from conference import db
 from conference.accounts.actor import Actor
 from conference.accounts.scope import visible_conference_ids
-from conference.agenda.services import check_attachment
+from conference.agenda.attachments import check_attachment
 from conference.agenda.tables import AgendaItem, AgendaSlot
 from conference.audit.services import record
 from conference.errors import Conflict, Forbidden, NotFound, ValidationFailed

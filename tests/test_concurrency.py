@@ -32,6 +32,7 @@ from conference.meetings.tables import Invitation
 from conference.minutes.tables import Minutes
 from conference.notifications.tables import Notification
 from conference.registry.tables import MemberUnit
+from conference.tasks import resolutions as task_resolutions
 from conference.tasks import services as tasks
 from conference.tasks.tables import Resolution, Task, TaskReport
 from conference.timefmt import today
@@ -208,7 +209,7 @@ async def test_minutes_issue_numbers_distinct(office: httpx.AsyncClient) -> None
 
 async def test_progress_reports_never_conflict(unit: httpx.AsyncClient) -> None:
     meeting_id, (item_id,) = await _held_meeting_with_items(1)
-    resolution_id = await tasks.adopt_resolution(await actor("office"), meeting_id, {
+    resolution_id = await task_resolutions.adopt_resolution(await actor("office"), meeting_id, {
         "item": str(item_id), "text": unique("议定事项"), "lead_unit": str(await _unit_id(MARKET)), "deadline_mode": "date",
         "deadline": (today() + dt.timedelta(days=30)).isoformat()}, [])
     task = await Task.select(Task.id).where(Task.resolution == resolution_id).first()

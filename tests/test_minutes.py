@@ -23,7 +23,7 @@ from conference.minutes import pdf, services
 from conference.minutes.tables import Minutes, MinutesPublication, MinutesVersion
 from conference.notifications.tables import Notification
 from conference.registry.tables import MemberUnit
-from conference.tasks import services as tasks
+from conference.tasks import resolutions as task_resolutions
 from conference.tasks.tables import Resolution, Task
 from tests import test_api
 from tests.conftest import field_error, html, post_form
@@ -74,7 +74,7 @@ async def held_meeting(office: str = "office", conference: str = LANSHAN_STREET,
     units = [(LEAD, [COOP1, COOP2]), (MARKET, ["兰山区综合行政执法局"])] if conference == LANSHAN_STREET else [
         ("罗庄区综合行政执法局", ["罗庄区应急管理局"]), ("罗庄区应急管理局", [])]
     for text, (lead, cooperating) in zip(texts, units, strict=True):
-        await tasks.adopt_resolution(office_actor, meeting_id, {
+        await task_resolutions.adopt_resolution(office_actor, meeting_id, {
             "item": str(item_id), "text": text, "lead_unit": str(await unit_id(lead)), "deadline_mode": "date",
             "deadline": (day + dt.timedelta(days=60)).isoformat()},
             [str(await unit_id(u)) for u in cooperating])
@@ -490,7 +490,7 @@ async def test_resolutions_recorded_later_must_be_in_the_signed_text(as_user):
 
     async def adopt() -> None:
         day = (await Meeting.select(Meeting.starts_at).where(Meeting.id == held["meeting"]).first())["starts_at"].date()
-        await tasks.adopt_resolution(await actor("office"), held["meeting"], {
+        await task_resolutions.adopt_resolution(await actor("office"), held["meeting"], {
             "item": str(held["item"]), "text": late, "lead_unit": str(await unit_id(MARKET)), "deadline_mode": "date",
             "deadline": (day + dt.timedelta(days=30)).isoformat()}, [])
 

@@ -11,6 +11,7 @@ import re
 
 from conference.notifications.tables import Notification
 from conference.registry.tables import MemberUnit
+from conference.tasks import resolutions as task_resolutions
 from conference.tasks import services as tasks
 from conference.tasks.reminders import run_reminders
 from conference.tasks.tables import Task
@@ -42,7 +43,7 @@ async def many_overdue_tasks(day: dt.date, resolutions: int) -> list[int]:
     units = [str(r["id"]) for r in await MemberUnit.select(MemberUnit.id).where(MemberUnit.ended_on.is_null())]
     made: list[int] = []
     for _ in range(resolutions):
-        resolution_id = await tasks.adopt_resolution(office, meeting_id, {
+        resolution_id = await task_resolutions.adopt_resolution(office, meeting_id, {
             "item": str(item_id), "text": unique("催办并发"), "lead_unit": units[0], "deadline_mode": "date",
             "deadline": (today() + dt.timedelta(days=30)).isoformat()}, units[1:])
         made += [r["id"] for r in await Task.select(Task.id).where(Task.resolution == resolution_id)]

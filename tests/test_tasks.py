@@ -21,6 +21,7 @@ from conference.meetings.tables import Meeting
 from conference.notifications.tables import Notification
 from conference.registry.tables import Conference, MemberUnit, Street
 from conference.settings import get_settings
+from conference.tasks import resolutions as task_resolutions
 from conference.tasks import services as tasks
 from conference.tasks.tables import Resolution, ResolutionUnit, Task, TaskAttachment, TaskReport
 from conference.timefmt import cn_date, today
@@ -118,7 +119,7 @@ async def new_task(lead: str = MARKET, cooperating: tuple[str, ...] = (), deadli
                    text: str | None = None, meeting: tuple[int, int] | None = None) -> dict[str, int]:
     """Tasks of a new resolution adopted through the service (faster where the form is not the point)."""
     meeting_id, item_id = meeting or await held_meeting()
-    resolution_id = await tasks.adopt_resolution(await actor("office"), meeting_id, {
+    resolution_id = await task_resolutions.adopt_resolution(await actor("office"), meeting_id, {
         "item": str(item_id), "text": text or unique("议定事项"), "lead_unit": str(await unit_id(lead)), "deadline_mode": "date",
         "deadline": (deadline or today() + dt.timedelta(days=30)).isoformat()}, [str(await unit_id(u)) for u in cooperating])
     return await tasks_of(resolution_id)

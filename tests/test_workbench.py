@@ -20,6 +20,7 @@ from conference.meetings import services as meetings
 from conference.meetings.tables import Invitation, Meeting
 from conference.minutes import services as minutes
 from conference.registry.tables import MemberUnit
+from conference.tasks import resolutions as task_resolutions
 from conference.tasks import services as tasks
 from conference.timefmt import today
 from tests.conftest import html
@@ -207,7 +208,7 @@ async def test_convenor_sees_overdue_tasks_of_his_conferences_only(as_user: Any)
     meeting_id, item_id = await held_meeting("office_luozhuang", LUOZHUANG_STREET, "street_luozhuang")
     lead = await MemberUnit.select(MemberUnit.id).where(MemberUnit.name == "罗庄市场监管所").first()
     assert lead is not None
-    await tasks.adopt_resolution(await actor("office_luozhuang"), meeting_id, {
+    await task_resolutions.adopt_resolution(await actor("office_luozhuang"), meeting_id, {
         "item": str(item_id), "text": unique("议定事项"), "lead_unit": str(lead["id"]), "deadline_mode": "date",
         "deadline": (today() - dt.timedelta(days=1)).isoformat()}, [])
     assert await count_of(await as_user("office_luozhuang"), "tasks_red") >= 1

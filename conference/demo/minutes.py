@@ -29,6 +29,7 @@ from conference.minutes import services as minutes
 from conference.minutes.tables import Minutes
 from conference.registry.tables import Conference, MemberUnit
 from conference.settings import get_settings
+from conference.tasks import resolutions as task_resolutions
 from conference.tasks import services as tasks
 from conference.tasks.tables import Task
 from conference.timefmt import today
@@ -72,7 +73,7 @@ async def _held_special(clock: StoryClock, office: Actor, street: Actor, confere
         await meeting_invitations.record_attendance(office, inv["id"], {"attendance": state})
     clock.at(day, 16, 40)
     await scheduling.record_outcome(office, item_id, {"outcome": "resolved", "note": resolution})
-    await tasks.adopt_resolution(office, meeting_id, {
+    await task_resolutions.adopt_resolution(office, meeting_id, {
         "item": str(item_id), "text": resolution, "lead_unit": str(await _unit(lead)), "deadline_mode": "date",
         "deadline": deadline.isoformat()}, [str(await _unit(u)) for u in cooperating])
     return meeting_id

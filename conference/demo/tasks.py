@@ -20,6 +20,7 @@ from conference.agenda.tables import AgendaSlot
 from conference.demo.meetings import StoryClock
 from conference.registry.tables import MemberUnit
 from conference.settings import get_settings
+from conference.tasks import resolutions as task_resolutions
 from conference.tasks import services as tasks
 from conference.tasks.tables import Resolution, Task
 from conference.timefmt import today
@@ -65,7 +66,7 @@ class _Demo:
         else:
             assert deadline is not None
             data.update(deadline_mode="date", deadline=deadline.isoformat())
-        resolution_id = await tasks.adopt_resolution(office, slot["meeting"], data,
+        resolution_id = await task_resolutions.adopt_resolution(office, slot["meeting"], data,
                                                      [str(self.units[u]) for u in cooperating or []])
         rows = await Task.select(Task.id, Task.unit.name.as_alias("unit_name")).where(Task.resolution == resolution_id)
         return {r["unit_name"]: r["id"] for r in rows}

@@ -253,7 +253,7 @@ def parse_csv(text: str) -> list[tuple[dt.date, str, str]]:
 
 async def _changed(actor: Actor | None, days: list[dt.date]) -> None:
     """Inside the editing transaction: raise the counter, then recompute the deadlines affected."""
-    from conference.tasks.services import recompute_workday_deadlines
+    from conference.tasks.resolutions import recompute_workday_deadlines
 
     stamp = now()
     updated = await HolidayCalendar.update({HolidayCalendar.version: HolidayCalendar.version + 1,

@@ -28,7 +28,8 @@ from conference.minutes.tables import Minutes
 from conference.notifications.services import queue
 from conference.records import get_or_404, update_audited
 from conference.settings import get_settings
-from conference.tasks.services import PROVISIONAL_NOTE, _log, _resolution_values, assign_task
+from conference.tasks.resolutions import assign_task, resolution_values
+from conference.tasks.services import PROVISIONAL_NOTE, log_report
 from conference.tasks.states import OPEN, ROLE_LABELS
 from conference.tasks.tables import Resolution, ResolutionAttachment, ResolutionUnit, Task
 from conference.tasks.visibility import visible_resolutions
@@ -107,7 +108,7 @@ async def update_resolution(actor: Actor, resolution_id: int, data: Mapping[str,
     note = form.text("note", _("备注"), max_length=2000)
     meeting_day = meeting["starts_at"].astimezone(get_settings().tz).date()
     try:
-        values = await _resolution_values(data, cooperating, meeting_day)
+        values = await resolution_values(data, cooperating, meeting_day)
     except ValidationFailed as exc:
         raise ValidationFailed({**exc.errors, **form.errors}) from None
     form.done()
@@ -144,7 +145,7 @@ async def update_resolution(actor: Actor, resolution_id: int, data: Mapping[str,
             text = _("议定事项已修改，贵单位不再承办此事项，任务撤销。修改原因：{reason}").format(reason=reason)
             await update_audited(actor, Task, "task", task, {"status": "cancelled"}, expected_version=None,
                                  action="cancelled", conference_id=task["conference"])
-            await _log(actor, task["id"], "cancelled", text)
+            await log_report(actor, task["id"], "cancelled", text)
             await queue("task_cancelled", conference_id=task["conference"], unit_id=unit_id, entity="task", entity_id=task["id"],
                         subject=_("【督办任务】任务撤销：{title}").format(title=title), body=text + "\n" + link.format(id=task["id"]))
         # A unit whose task is already finished (closed) keeps it as it is: only a unit with no task
@@ -178,7 +179,7 @@ async def update_resolution(actor: Actor, resolution_id: int, data: Mapping[str,
             if changes:
                 await update_audited(actor, Task, "task", task, changes, expected_version=None, action="amended",
                                      conference_id=task["conference"])
-            await _log(actor, task["id"], "amended", text)
+            await log_report(actor, task["id"], "amended", text)
             await queue("task_amended", conference_id=task["conference"], unit_id=unit_id, entity="task", entity_id=task["id"],
                         subject=_("【督办任务】议定事项已修改：{title}").format(title=title),
                         body=text + "\n" + link.format(id=task["id"]))

@@ -18,7 +18,7 @@ from conference.errors import Conflict, NotFound
 from conference.i18n import gettext as _
 from conference.registry.tables import MemberUnit, Street
 from conference.tasks import tokens
-from conference.tasks.services import _office, send_rating_link, send_unit_link, task_for
+from conference.tasks.services import require_office, send_rating_link, send_unit_link, task_for
 from conference.tasks.states import OPEN, STATUS_LABELS
 from conference.tasks.tables import Task
 
@@ -79,7 +79,7 @@ async def _titles(task_id: int) -> tuple[str, str, str]:
 
 async def revoke_link(actor: Actor, task_id: int, holder: str) -> int:
     """Stops the holder's link (e.g. forwarded by mistake); audited. Returns how many ended."""
-    _office(actor)
+    require_office(actor)
     if holder not in HOLDER_LABELS:
         raise NotFound(LINK_NOT_FOUND)
     async with db.atomic(Task, task_id):
@@ -92,7 +92,7 @@ async def revoke_link(actor: Actor, task_id: int, holder: str) -> int:
 
 async def resend_link(actor: Actor, task_id: int, holder: str) -> None:
     """A new link for the holder, sent at once; the older one stops working. Audited."""
-    _office(actor)
+    require_office(actor)
     if holder not in HOLDER_LABELS:
         raise NotFound(LINK_NOT_FOUND)
     async with db.atomic(Task, task_id):

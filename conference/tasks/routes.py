@@ -22,6 +22,7 @@ from conference.errors import Conflict, DomainError, ValidationFailed
 from conference.i18n import gettext as _
 from conference.meetings import routes as meeting_routes
 from conference.tasks import amend, links, services, urging, views
+from conference.tasks import resolutions as task_resolutions
 from conference.web import files
 from conference.web.auth import actor_of
 from conference.web.errors import domain_error, http_error
@@ -55,7 +56,7 @@ async def resolution_adopt(request: Request[Any, Any, Any], meeting_id: FromPath
     context = await meeting_routes._detail_context(actor, meeting_id)  # 404 for meetings out of scope
     context["resolution_selected"] = set(cooperating)
     return await submit(request, template="meetings/detail.html", posted="resolution", **context,
-                        action=lambda data: services.adopt_resolution(actor, meeting_id, data, cooperating),
+                        action=lambda data: task_resolutions.adopt_resolution(actor, meeting_id, data, cooperating),
                         success=lambda _r: f"/meetings/{meeting_id}#resolutions",
                         flash=_("议定事项已记录，督办任务已交办给各承办单位。"))
 

@@ -88,7 +88,7 @@ async def test_the_app_installs_the_mask(app):
     assert any(isinstance(f, logmask.TokenMask) for f in logging.getLogger("uvicorn.access").filters)
 
 
-async def test_sent_token_helper_reads_the_outbox():
+async def test_sent_token_helper_reads_the_outbox(database_url):
     meeting = await make_meeting()
     inv = await invitation(meeting["id"], MARKET)
     assert await sent_reply_token(inv["id"]) == inv["token"]

@@ -22,8 +22,7 @@ from litestar.params import FromQuery, JSONBody, Parameter
 from conference.accounts.actor import Actor
 from conference.agenda import scheduling, services, views
 from conference.i18n import gettext as _
-from conference.meetings.api import OptionalId, _convert, relabelled
-from conference.registry.api import READ_ERRORS, WRITE_ERRORS, PageNo, PerPage, Q, RecordId, _fields, _merge
+from conference.web.apikit import READ_ERRORS, WRITE_ERRORS, OptionalId, PageNo, PerPage, Q, RecordId, convert, merged, relabelled, sent_fields
 from conference.web.auth import actor_of
 from conference.web.listing import PER_PAGE
 
@@ -177,7 +176,7 @@ class MoveIn(msgspec.Struct, forbid_unknown_fields=True):
 
 async def _detail(actor: Actor, item_id: int) -> ItemDetail:
     context = await views.item_detail(actor, item_id)  # NotFound when out of scope
-    return _convert({
+    return convert({
         **context["item"], "units": context["units"], "attachments": context["attachments"],
         "meetings": [{**m, "meeting": m["meeting_id"]} for m in context["meetings"]],
         "merged_from": context["merged_from"], "actions": context["can"],
@@ -214,7 +213,7 @@ async def list_items(
         if value is not None:
             query[key] = str(value)
     listing = (await views.item_list(actor_of(request), query))["page"]
-    return ItemPage(items=[_convert({**r, "meeting": r["meeting_id"]}, ItemRow) for r in listing.rows],
+    return ItemPage(items=[convert({**r, "meeting": r["meeting_id"]}, ItemRow) for r in listing.rows],
                     total=listing.total, page=listing.page, per_page=listing.per_page)
 
 
@@ -233,7 +232,7 @@ async def create_item(request: Request[Any, Any, Any], data: JSONBody[ItemIn]) -
     market、safety、environment、public_order、services 或 other；urgency 取 normal、urgent 或 critical；
     units 为提请协调的成员单位编号。submit 为 true 时直接提交，否则保存为草稿。"""
     actor = actor_of(request)
-    fields = _fields(data)
+    fields = sent_fields(data)
     units, submit = fields.pop("units", None), bool(fields.pop("submit", False))
     item_id = await services.create_item(actor, fields, _unit_ids(units), submit=submit)
     return await _detail(actor, item_id)
@@ -246,9 +245,9 @@ async def update_item(request: Request[Any, Any, Any], item_id: RecordId, data: 
     actor = actor_of(request)
     item = await services.item_for(actor, item_id)
     stored = {**item, "units": await views.requested_unit_ids(item_id)}
-    merged = _merge(stored, data)
-    units = merged.pop("units", None)
-    await services.update_item(actor, item_id, merged, _unit_ids(units))
+    record = merged(stored, data)
+    units = record.pop("units", None)
+    await services.update_item(actor, item_id, record, _unit_ids(units))
     return await _detail(actor, item_id)
 
 
@@ -277,7 +276,7 @@ async def accept_item(request: Request[Any, Any, Any], item_id: RecordId) -> Ite
 async def return_item(request: Request[Any, Any, Any], item_id: RecordId, data: JSONBody[ReturnIn]) -> ItemDetail:
     """已提交或已受理的议题可以退回，须填写退回理由（reason）；街道会收到通知。"""
     actor = actor_of(request)
-    await services.return_item(actor, item_id, _fields(data))
+    await services.return_item(actor, item_id, sent_fields(data))
     return await _detail(actor, item_id)
 
 
@@ -286,7 +285,7 @@ async def return_item(request: Request[Any, Any, Any], item_id: RecordId, data: 
 async def merge_item(request: Request[Any, Any, Any], item_id: RecordId, data: JSONBody[MergeIn]) -> ItemDetail:
     """把重复的议题并入本联席会议另一个未办结的议题（into），其提请单位一并加入；返回被并入后的本议题。"""
     actor = actor_of(request)
-    await services.merge_item(actor, item_id, _fields(data))
+    await services.merge_item(actor, item_id, sent_fields(data))
     return await _detail(actor, item_id)
 
 
@@ -295,7 +294,7 @@ async def merge_item(request: Request[Any, Any, Any], item_id: RecordId, data: J
 async def schedule_item(request: Request[Any, Any, Any], item_id: RecordId, data: JSONBody[ScheduleIn]) -> ItemDetail:
     """已受理或暂缓的议题列入本联席会议尚未召开的会议（meeting），排在议程末尾。"""
     actor = actor_of(request)
-    await scheduling.schedule_item(actor, item_id, _fields(data))
+    await scheduling.schedule_item(actor, item_id, sent_fields(data))
     return await _detail(actor, item_id)
 
 
@@ -305,7 +304,7 @@ async def record_outcome(request: Request[Any, Any, Any], item_id: RecordId, dat
     """会议召开后记录：outcome 取 discussed（已研究）、resolved（已解决）、deferred（暂缓）或 not_discussed（未及研究，
     亦转下次会议）；已研究的议题可再记为已解决或暂缓。暂缓的议题离开本次议程，已等待会议次数加 1。"""
     actor = actor_of(request)
-    await scheduling.record_outcome(actor, item_id, _fields(data))
+    await scheduling.record_outcome(actor, item_id, sent_fields(data))
     return await _detail(actor, item_id)
 
 

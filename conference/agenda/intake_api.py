@@ -24,9 +24,8 @@ from conference.agenda import intake
 from conference.agenda.tables import AgendaItem
 from conference.errors import NotFound
 from conference.i18n import gettext as _
-from conference.meetings.api import relabelled
 from conference.records import get_or_404
-from conference.registry.api import WRITE_ERRORS
+from conference.web.apikit import WRITE_ERRORS, relabelled
 from conference.web.auth import actor_of
 
 INTAKE = ("intake",)

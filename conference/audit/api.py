@@ -16,9 +16,7 @@ from litestar.params import QueryParameter
 from conference.audit import routes, views
 from conference.audit.tables import AuditEvent
 from conference.i18n import gettext as _
-from conference.meetings.api import relabelled
-from conference.registry.api import READ_ERRORS
-from conference.web.apikit import Page, PageQuery, PerPageQuery, TextQuery
+from conference.web.apikit import READ_ERRORS, Page, PageQuery, PerPageQuery, TextQuery, relabelled
 from conference.web.auth import actor_of
 from conference.web.listing import PER_PAGE, paginate
 
@@ -58,7 +56,7 @@ async def list_audit(
 ) -> Page[AuditEntryOut]:
     """办公室看到其联席会议（含下级）的操作和自己的操作，管理员看到全部；最新的在前。q 按操作人姓名搜索。"""
     actor = actor_of(request)
-    flt = await routes._filter(request, actor)  # the page's scope and filters, read from the same parameters
+    flt = await routes.audit_filter(request, actor)  # the page's scope and filters, read from the same parameters
     listing = await paginate(AuditEvent, [], {k: v for k, v in flt.query.items() if k != "q"}, search=[],
                              sorts={"at": AuditEvent.at}, default_sort="at", where=flt.where)
     entries = await views.present(actor, listing.rows)

@@ -36,7 +36,7 @@ class AuditFilter:
     chosen: dict[str, str]  # the filters in force, to keep on the pager and the export link
 
 
-async def _filter(request: Request[Any, Any, Any], actor: Actor) -> AuditFilter:
+async def audit_filter(request: Request[Any, Any, Any], actor: Actor) -> AuditFilter:
     """The office's scope and the chosen filters, shared by the page and its export."""
     query = dict(request.query_params)
     where: Any = None
@@ -68,7 +68,7 @@ async def _filter(request: Request[Any, Any, Any], actor: Actor) -> AuditFilter:
 @get("/audit", opt={"roles": OFFICE}, include_in_schema=False)
 async def audit_page(request: Request[Any, Any, Any]) -> Template:
     actor = actor_of(request)
-    flt = await _filter(request, actor)
+    flt = await audit_filter(request, actor)
     # The person filter is already in `flt.where` (the export uses it too).
     page = await paginate(AuditEvent, [], {k: v for k, v in flt.query.items() if k != "q"}, search=[],
                           sorts={"at": AuditEvent.at}, default_sort="at", where=flt.where)
@@ -84,7 +84,7 @@ async def audit_page(request: Request[Any, Any, Any]) -> Template:
 async def audit_xlsx(request: Request[Any, Any, Any]) -> Response[bytes]:
     """The filtered trail, newest first, as the page shows it: one line per changed field."""
     actor = actor_of(request)
-    flt = await _filter(request, actor)
+    flt = await audit_filter(request, actor)
     select = AuditEvent.select().order_by(AuditEvent.at, ascending=False).order_by(AuditEvent.id, ascending=False)
     if flt.where is not None:
         select = select.where(flt.where)

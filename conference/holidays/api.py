@@ -14,7 +14,7 @@ from litestar.params import JSONBody, Parameter
 from conference.holidays import services
 from conference.holidays.tables import HolidayDay
 from conference.i18n import gettext as _
-from conference.registry.api import READ_ERRORS, WRITE_ERRORS, RecordId
+from conference.web.apikit import READ_ERRORS, WRITE_ERRORS, RecordId
 from conference.web.auth import actor_of
 
 READERS = ("admin", "office", "convenor", "street", "unit")

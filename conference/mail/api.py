@@ -15,11 +15,9 @@ from litestar.params import QueryParameter
 
 from conference.i18n import gettext as _
 from conference.mail.services import scope
-from conference.meetings.api import relabelled
 from conference.notifications.services import mask_links
 from conference.notifications.tables import Notification
-from conference.registry.api import READ_ERRORS
-from conference.web.apikit import Page, PageQuery, PerPageQuery, TextQuery
+from conference.web.apikit import READ_ERRORS, Page, PageQuery, PerPageQuery, TextQuery, relabelled
 from conference.web.auth import actor_of
 from conference.web.listing import PER_PAGE, paginate
 

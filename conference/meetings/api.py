@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import re
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Request, Response, Router, delete, get, patch, post
+from litestar import Request, Router, delete, get, patch, post
 from litestar.exceptions import ValidationException
 from litestar.params import FromQuery, JSONBody, Parameter
 
@@ -39,9 +38,23 @@ from conference.meetings import lifecycle, services, special_requests, views
 from conference.meetings.tables import Invitation, Meeting, SpecialMeetingRequest
 from conference.notifications.services import mask_links, recent_for
 from conference.records import get_or_404
-from conference.registry.api import MAX_ID, READ_ERRORS, WRITE_ERRORS, PageNo, PerPage, Q, RecordId, _fields, _merge, _responses
 from conference.settings import get_settings
 from conference.timefmt import local, today
+from conference.web.apikit import (
+    MAX_ID,
+    READ_ERRORS,
+    WRITE_ERRORS,
+    OptionalId,
+    PageNo,
+    PerPage,
+    Q,
+    RecordId,
+    convert,
+    error_responses,
+    merged,
+    relabelled,
+    sent_fields,
+)
 from conference.web.auth import actor_of
 from conference.web.listing import PER_PAGE, paginate
 
@@ -57,41 +70,6 @@ REQUEST_DECIDERS = ("admin", "convenor")
 NOTIFICATION_READERS = ("unit", "street")
 INVITATION_NOT_FOUND = _("没有找到该会议邀请，或您无权查看。")
 NOTIFICATION_LIMIT = 50
-ELEMENT = re.compile(r"(\[\d+\])+$")
-
-
-# ---------------------------------------------------------------- Chinese labels for wrong JSON types
-
-
-def relabelled(labels: Mapping[str, str]) -> Callable[[Request[Any, Any, Any], ValidationException], Response[Any]]:
-    """The API's validation-error answer (conference.api.validation_error), naming the fields with the
-    labels of this part of the API: the registry's labels are keyed by field name, and a meeting's
-    `title` or `kind` is not a convenor's title or a unit's kind."""
-
-    def handler(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
-        from conference import api  # conference.api includes these routes: imported when first needed
-
-        response = api.validation_error(request, exc)
-        content = response.content
-        errors = content.get("errors") if isinstance(content, dict) else None
-        if not isinstance(errors, dict):
-            return response
-        for key, message in list(errors.items()):
-            field = ELEMENT.sub("", key)  # an element of a list (units[0]) is reported on the list field
-            if field not in labels:
-                continue
-            old, missing = api._label(key), _("请填写{label}。")
-            if message == missing.format(label=old):  # a required field left out
-                relabelled = missing.format(label=labels[field])
-            elif message.startswith(old):  # every other message opens with the label
-                relabelled = labels[field] + message[len(old):]
-            else:  # an unknown field: named as sent
-                continue
-            del errors[key]
-            errors.setdefault(field, relabelled)
-        return response
-
-    return handler
 
 
 MEETING_LABELS = {
@@ -348,14 +326,7 @@ class NotificationOut(msgspec.Struct):
 
 # ---------------------------------------------------------------- helpers
 
-S = TypeVar("S", bound=msgspec.Struct)
-
-OptionalId = Annotated[int | None, Parameter(ge=1, le=MAX_ID)]
 MEETING_SORTS = {"starts_at": "m.starts_at", "title": "m.title", "status": "m.status"}
-
-
-def _convert(row: Mapping[str, Any], out: type[S]) -> S:
-    return msgspec.convert(dict(row), out)
 
 
 def _conference_ref(value: int | None) -> int:
@@ -376,7 +347,7 @@ def _invitation_data(row: Mapping[str, Any], meeting_id: int, actor: Actor) -> d
 
 
 def _invitation(row: Mapping[str, Any], meeting_id: int, actor: Actor) -> InvitationOut:
-    return _convert(_invitation_data(row, meeting_id, actor), InvitationOut)
+    return convert(_invitation_data(row, meeting_id, actor), InvitationOut)
 
 
 async def _detail(actor: Actor, meeting_id: int) -> MeetingDetail:
@@ -386,7 +357,7 @@ async def _detail(actor: Actor, meeting_id: int) -> MeetingDetail:
     meeting = context["meeting"]
     invitations = context["invitations"]
     start, end = local(meeting["starts_at"]), local(meeting["ends_at"])
-    return _convert({
+    return convert({
         **meeting, "date": start.date(), "start_time": f"{start:%H:%M}", "end_time": f"{end:%H:%M}",
         "agenda": [{**i, "age_days": age_days(i["submitted_at"])} for i in context["items"]],
         "decided": context["history"],
@@ -482,7 +453,7 @@ async def list_meetings(
     if page > last:  # beyond the last page: the last page, as the registry lists answer
         page = last
         rows, total = await views.meeting_rows(actor, flt, order=order, limit=per_page, offset=(page - 1) * per_page)
-    return MeetingPage(items=[_convert(r, MeetingRow) for r in rows], total=total, page=page, per_page=per_page)
+    return MeetingPage(items=[convert(r, MeetingRow) for r in rows], total=total, page=page, per_page=per_page)
 
 
 @get("/api/meetings/plenaries", opt={"roles": OVERVIEW_READERS}, tags=["会议"], summary=_("半年全体会议情况"),
@@ -491,7 +462,7 @@ async def plenary_overview(request: Request[Any, Any, Any]) -> list[PlenaryOut]:
     """每个可见联席会议：上次召开的全体会议、下次计划的全体会议，以及本半年是否已召开（done 已召开、planned 已安排、
     due 待安排、overdue 逾期或上半年未召开）。"""
     rows = await views.plenary_overview(actor_of(request), today())
-    return [_convert(r, PlenaryOut) for r in rows]
+    return [convert(r, PlenaryOut) for r in rows]
 
 
 @get("/api/meetings/{meeting_id:int}", opt={"roles": MEETING_READERS}, tags=["会议"], summary=_("会议详情"),
@@ -507,7 +478,7 @@ async def create_meeting(request: Request[Any, Any, Any], data: JSONBody[Meeting
     """新建会议草稿，按会议当日的成员名单生成受邀单位；不填 presiding 时为现任召集人。
     kind 取 plenary（全体会议）或 special（专题会议）；date 如 2026-11-29，start_time、end_time 如 09:00（北京时间）。"""
     actor = actor_of(request)
-    fields = _as_form(_fields(data))
+    fields = _as_form(sent_fields(data))
     conference_id = _conference_ref(fields.pop("conference", None))
     try:
         async with _deadline_errors():
@@ -525,7 +496,7 @@ async def update_meeting(request: Request[Any, Any, Any], meeting_id: RecordId, 
     actor = actor_of(request)
     stored = await services.managed_meeting(actor, meeting_id)
     async with _deadline_errors():
-        await lifecycle.update_meeting(actor, meeting_id, _as_form(_merge(_stored_form(stored), data)))
+        await lifecycle.update_meeting(actor, meeting_id, _as_form(merged(_stored_form(stored), data)))
     return await _detail(actor, meeting_id)
 
 
@@ -552,7 +523,7 @@ async def hold_meeting(request: Request[Any, Any, Any], meeting_id: RecordId) ->
 async def cancel_meeting(request: Request[Any, Any, Any], meeting_id: RecordId, data: JSONBody[CancelIn]) -> MeetingDetail:
     """草稿或已通知的会议可以取消；已通知的受邀单位会收到取消通知。"""
     actor = actor_of(request)
-    await lifecycle.cancel_meeting(actor, meeting_id, _fields(data))
+    await lifecycle.cancel_meeting(actor, meeting_id, sent_fields(data))
     return await _detail(actor, meeting_id)
 
 
@@ -564,7 +535,7 @@ async def cancel_meeting(request: Request[Any, Any, Any], meeting_id: RecordId, 
 async def add_invitation(request: Request[Any, Any, Any], meeting_id: RecordId, data: JSONBody[InvitationIn]) -> InvitationOut:
     """role 取 member（成员单位）或 observer（列席单位）。会议召开或取消后不能再调整受邀单位。"""
     actor = actor_of(request)
-    invitation_id = await meeting_invitations.add_invitation(actor, meeting_id, _fields(data))
+    invitation_id = await meeting_invitations.add_invitation(actor, meeting_id, sent_fields(data))
     return _invitation(await _invitation_row(invitation_id), meeting_id, actor)
 
 
@@ -589,7 +560,7 @@ async def remove_invitation(request: Request[Any, Any, Any], invitation_id: Reco
 async def record_attendance(request: Request[Any, Any, Any], invitation_id: RecordId, data: JSONBody[AttendanceIn]) -> InvitationOut:
     """attendance 取 present（出席）、leave（请假）或 absent（缺席）；会议须已通知或已召开。"""
     actor = actor_of(request)
-    meeting_id = await meeting_invitations.record_attendance(actor, invitation_id, _fields(data))
+    meeting_id = await meeting_invitations.record_attendance(actor, invitation_id, sent_fields(data))
     return _invitation(await _invitation_row(invitation_id), meeting_id, actor)
 
 
@@ -609,7 +580,7 @@ async def reply_invitation(request: Request[Any, Any, Any], invitation_id: Recor
     leave（请假，填请假事由）。会议召开或取消后不能再回复；其他单位的邀请返回 404。"""
     actor = actor_of(request)
     invitation, meeting = await _visible_invitation(actor, invitation_id)
-    await meeting_invitations.reply(actor, invitation, meeting, _fields(data))
+    await meeting_invitations.reply(actor, invitation, meeting, sent_fields(data))
     return _invitation(await _invitation_row(invitation_id), meeting["id"], actor)
 
 
@@ -625,7 +596,7 @@ REQUEST_COLUMNS = [
 async def _request_rows(rows: list[dict[str, Any]]) -> list[SpecialRequestOut]:
     """The requests with the ids of the items each puts forward (one query for all)."""
     items = await request_item_ids([int(r["id"]) for r in rows])
-    return [_convert({**r, "items": items.get(int(r["id"]), [])}, SpecialRequestOut) for r in rows]
+    return [convert({**r, "items": items.get(int(r["id"]), [])}, SpecialRequestOut) for r in rows]
 
 
 async def _special_request(actor: Actor, request_id: int) -> SpecialRequestOut:
@@ -668,7 +639,7 @@ async def create_special_request(request: Request[Any, Any, Any], data: JSONBody
     """街道向本街道联席会议的召集人提请：title 为同意后专题会议的名称；items 为本街道已受理、尚未列入会议的议题（至少一项），
     同意后列入专题会议议程，并邀请议题提请协调的单位；proposed_date 不能早于今天。"""
     actor = actor_of(request)
-    fields = _fields(data)
+    fields = sent_fields(data)
     items = fields.pop("items", None) or []
     request_id = await special_requests.request_special_meeting(actor, fields, [str(i) for i in items])
     return await _special_request(actor, request_id)
@@ -680,7 +651,7 @@ async def approve_special_request(request: Request[Any, Any, Any], request_id: R
                                   data: JSONBody[DecisionIn]) -> SpecialRequestOut:
     """生成专题会议草稿（meeting 为其编号），由办公室完善时间地点后发送通知；已审批的提请返回 409。"""
     actor = actor_of(request)
-    await special_requests.decide_special_request(actor, request_id, True, _fields(data))
+    await special_requests.decide_special_request(actor, request_id, True, sent_fields(data))
     return await _special_request(actor, request_id)
 
 
@@ -690,7 +661,7 @@ async def decline_special_request(request: Request[Any, Any, Any], request_id: R
                                   data: JSONBody[DecisionIn]) -> SpecialRequestOut:
     """须填写审批意见（comment）；已审批的提请返回 409。"""
     actor = actor_of(request)
-    await special_requests.decide_special_request(actor, request_id, False, _fields(data))
+    await special_requests.decide_special_request(actor, request_id, False, sent_fields(data))
     return await _special_request(actor, request_id)
 
 
@@ -698,7 +669,7 @@ async def decline_special_request(request: Request[Any, Any, Any], request_id: R
 
 
 @get("/api/notifications", opt={"roles": NOTIFICATION_READERS}, tags=["通知"], summary=_("本单位（街道）的通知"),
-     responses=_responses(401, 403))
+     responses=error_responses(401, 403))
 async def my_notifications(request: Request[Any, Any, Any]) -> list[NotificationOut]:
     """成员单位或街道收到的最近 50 条通知，最新的在前；通知中的回执链接已隐去。"""
     actor = actor_of(request)
@@ -706,7 +677,7 @@ async def my_notifications(request: Request[Any, Any, Any]) -> list[Notification
         rows = await recent_for(unit_id=actor.unit_id, limit=NOTIFICATION_LIMIT) if actor.unit_id else []
     else:
         rows = await recent_for(street_id=actor.street_id, limit=NOTIFICATION_LIMIT) if actor.street_id else []
-    return [_convert({**r, "body": mask_links(r["body"] or "")}, NotificationOut) for r in rows]
+    return [convert({**r, "body": mask_links(r["body"] or "")}, NotificationOut) for r in rows]
 
 
 ROUTES: list[Any] = [

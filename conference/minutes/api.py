@@ -18,7 +18,7 @@ from conference.i18n import gettext as _
 from conference.meetings.services import meeting_for
 from conference.minutes import services
 from conference.minutes.tables import MinutesPublication
-from conference.registry.api import READ_ERRORS, RecordId
+from conference.web.apikit import READ_ERRORS, RecordId
 from conference.web.auth import actor_of
 
 ALL_ROLES = ("admin", "office", "convenor", "street", "unit")

@@ -16,13 +16,11 @@ because the services validate whole records.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 import msgspec
 from litestar import Request, get, patch, post
-from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromQuery, JSONBody, Parameter
+from litestar.params import FromQuery, JSONBody
 from piccolo.columns import Column
 
 from conference.accounts.scope import visible_conference_ids
@@ -31,8 +29,23 @@ from conference.i18n import gettext as _
 from conference.records import get_or_404
 from conference.registry import services
 from conference.registry.tables import Conference, ConvenorAppointment, Membership, MemberUnit, Person, Street
+from conference.web.apikit import (
+    READ_ERRORS,
+    WRITE_ERRORS,
+    Desc,
+    OptionalId,
+    PageNo,
+    PerPage,
+    Q,
+    RecordId,
+    convert,
+    error_responses,
+    list_query,
+    merged,
+    sent_fields,
+)
 from conference.web.auth import actor_of
-from conference.web.listing import MAX_ID, MAX_PAGE, MAX_PER_PAGE, PER_PAGE, Page, paginate
+from conference.web.listing import PER_PAGE, Page, paginate
 
 OFFICE = ("admin", "office")
 CONFERENCE_READERS = ("admin", "office", "convenor")
@@ -42,29 +55,6 @@ S = TypeVar("S", bound=msgspec.Struct)
 
 
 # ---------------------------------------------------------------- documents
-
-
-class Error(msgspec.Struct):
-    """Every error answer: a Chinese message, and for invalid input one message per field."""
-
-    status_code: int
-    detail: str
-    errors: dict[str, str] | None = None
-
-
-def _responses(*codes: int) -> dict[int, ResponseSpec]:
-    texts = {
-        400: _("提交的内容有误：detail 说明原因，errors 按字段给出提示。"),
-        401: _("未提供令牌或令牌无效。"),
-        403: _("您的角色无权执行此操作。"),
-        404: _("没有找到该记录，或您无权查看。"),
-        409: _("记录已被他人修改（version 不是最新），请重新读取后再保存。"),
-    }
-    return {code: ResponseSpec(Error, description=texts[code], generate_examples=False) for code in codes}
-
-
-READ_ERRORS = _responses(400, 401, 403, 404)
-WRITE_ERRORS = _responses(400, 401, 403, 404, 409)
 
 
 class StreetOut(msgspec.Struct):
@@ -293,37 +283,8 @@ class Me(msgspec.Struct):
 
 # ---------------------------------------------------------------- parameters and helpers
 
-RecordId = Annotated[int, Parameter(ge=1, le=MAX_ID, description=_("记录编号"))]
-OptionalId = Annotated[int | None, Parameter(ge=1, le=MAX_ID)]
-Q = Annotated[str | None, Parameter(description=_("搜索词（名称等，不区分大小写）"))]
-# Bounds shared with the pages' parser (conference.web.listing.parse_int); a value outside them is a 400.
-PageNo = Annotated[int, Parameter(ge=1, le=MAX_PAGE, description=_("页码，从 1 开始；超过末页时返回末页"))]
-PerPage = Annotated[int, Parameter(ge=1, le=MAX_PER_PAGE, description=_("每页条数"))]
-Desc = Annotated[bool, Parameter(description=_("是否倒序"))]
-
-
-def _query(q: str | None, page: int, per_page: int, sort: str, desc: bool) -> dict[str, str]:
-    return {"q": q or "", "page": str(page), "per_page": str(per_page), "sort": sort,
-            "desc": "1" if desc else ""}
-
-
-def _fields(data: msgspec.Struct) -> dict[str, Any]:
-    """The fields a client sent (for PATCH: UNSET ones left out)."""
-    return {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
-
-
-def _merge(stored: Mapping[str, Any], data: msgspec.Struct) -> dict[str, Any]:
-    """The full record for an update service: stored values, overridden by the fields given."""
-    sent = _fields(data)
-    return {**{name: stored[name] for name in data.__struct_fields__ if name in stored}, **sent}
-
-
-def _one(row: Mapping[str, Any], out: type[S]) -> S:
-    return msgspec.convert(dict(row), out)
-
-
 def _items(page: Page, out: type[S]) -> list[S]:
-    return [_one(row, out) for row in page.rows]
+    return [convert(row, out) for row in page.rows]
 
 
 async def _scope_where(column: Column, request: Request[Any, Any, Any]) -> Any:
@@ -343,7 +304,7 @@ def _and(*conditions: Any) -> Any:
 # ---------------------------------------------------------------- me
 
 
-@get("/api/me", opt={"roles": ALL_ROLES}, tags=["账号"], summary=_("当前账号"), responses=_responses(401))
+@get("/api/me", opt={"roles": ALL_ROLES}, tags=["账号"], summary=_("当前账号"), responses=error_responses(401))
 async def me(request: Request[Any, Any, Any]) -> Me:
     """令牌所属的账号：用户名、角色，以及角色所关联的联席会议、街道、成员单位或召集人编号。"""
     actor = actor_of(request)
@@ -361,7 +322,7 @@ STREET_SORTS: dict[str, Column] = {"name": Street.sort_key, "district": Street.d
 async def list_streets(q: Q = None, page: PageNo = 1, per_page: PerPage = PER_PAGE,
                        sort: FromQuery[Literal["name", "district"]] = "name", desc: Desc = False) -> StreetPage:
     """按街道名称、所属县区或党工委书记搜索。"""
-    result = await paginate(Street, [], _query(q, page, per_page, sort, desc),
+    result = await paginate(Street, [], list_query(q, page, per_page, sort, desc),
                             search=[Street.name, Street.district, Street.secretary_name], sorts=STREET_SORTS,
                             default_sort="name")
     return StreetPage(items=_items(result, StreetOut), total=result.total, page=result.page, per_page=result.per_page)
@@ -369,13 +330,13 @@ async def list_streets(q: Q = None, page: PageNo = 1, per_page: PerPage = PER_PA
 
 @get("/api/streets/{street_id:int}", opt={"roles": OFFICE}, tags=["街道"], summary=_("街道详情"), responses=READ_ERRORS)
 async def get_street(street_id: RecordId) -> StreetOut:
-    return _one(await get_or_404(Street, street_id, services.NOT_FOUND), StreetOut)
+    return convert(await get_or_404(Street, street_id, services.NOT_FOUND), StreetOut)
 
 
 @post("/api/streets", opt={"roles": OFFICE}, tags=["街道"], summary=_("新建街道"), responses=WRITE_ERRORS)
 async def create_street(request: Request[Any, Any, Any], data: JSONBody[StreetIn]) -> StreetOut:
-    new_id = await services.create_street(actor_of(request), _fields(data))
-    return _one(await get_or_404(Street, new_id), StreetOut)
+    new_id = await services.create_street(actor_of(request), sent_fields(data))
+    return convert(await get_or_404(Street, new_id), StreetOut)
 
 
 @patch("/api/streets/{street_id:int}", opt={"roles": OFFICE}, tags=["街道"], summary=_("修改街道"),
@@ -383,8 +344,8 @@ async def create_street(request: Request[Any, Any, Any], data: JSONBody[StreetIn
 async def update_street(request: Request[Any, Any, Any], street_id: RecordId, data: JSONBody[StreetPatch]) -> StreetOut:
     """只修改给出的字段；version 须为读取时的版本，否则返回 409。"""
     stored = await get_or_404(Street, street_id, services.NOT_FOUND)
-    await services.update_street(actor_of(request), street_id, _merge(stored, data))
-    return _one(await get_or_404(Street, street_id), StreetOut)
+    await services.update_street(actor_of(request), street_id, merged(stored, data))
+    return convert(await get_or_404(Street, street_id), StreetOut)
 
 
 # ---------------------------------------------------------------- conferences
@@ -398,7 +359,7 @@ async def list_conferences(request: Request[Any, Any, Any], q: Q = None, page: P
                            per_page: PerPage = PER_PAGE, sort: FromQuery[Literal["name", "level"]] = "name",
                            desc: Desc = False) -> ConferencePage:
     """只列出本账号可见的联席会议（办公室含下级联席会议，召集人为其召集的联席会议）。"""
-    result = await paginate(Conference, [], _query(q, page, per_page, sort, desc), search=[Conference.name],
+    result = await paginate(Conference, [], list_query(q, page, per_page, sort, desc), search=[Conference.name],
                             sorts=CONFERENCE_SORTS, default_sort="name",
                             where=await _scope_where(Conference.id, request))
     return ConferencePage(items=_items(result, ConferenceOut), total=result.total, page=result.page,
@@ -408,14 +369,14 @@ async def list_conferences(request: Request[Any, Any, Any], q: Q = None, page: P
 @get("/api/conferences/{conference_id:int}", opt={"roles": CONFERENCE_READERS}, tags=["联席会议"],
      summary=_("联席会议详情"), responses=READ_ERRORS)
 async def get_conference(request: Request[Any, Any, Any], conference_id: RecordId) -> ConferenceOut:
-    return _one(await services.require_visible_conference(actor_of(request), conference_id), ConferenceOut)
+    return convert(await services.require_visible_conference(actor_of(request), conference_id), ConferenceOut)
 
 
 @post("/api/conferences", opt={"roles": OFFICE}, tags=["联席会议"], summary=_("新建联席会议"), responses=WRITE_ERRORS)
 async def create_conference(request: Request[Any, Any, Any], data: JSONBody[ConferenceIn]) -> ConferenceOut:
     """level 取 city（市级）、district（县区级）或 street（街道级）；街道级须给出 street。"""
-    new_id = await services.create_conference(actor_of(request), _fields(data))
-    return _one(await get_or_404(Conference, new_id), ConferenceOut)
+    new_id = await services.create_conference(actor_of(request), sent_fields(data))
+    return convert(await get_or_404(Conference, new_id), ConferenceOut)
 
 
 @patch("/api/conferences/{conference_id:int}", opt={"roles": OFFICE}, tags=["联席会议"], summary=_("修改联席会议"),
@@ -425,8 +386,8 @@ async def update_conference(request: Request[Any, Any, Any], conference_id: Reco
     """只修改给出的字段；version 须为读取时的版本，否则返回 409。"""
     actor = actor_of(request)
     stored = await services.require_visible_conference(actor, conference_id)
-    await services.update_conference(actor, conference_id, _merge(stored, data))
-    return _one(await get_or_404(Conference, conference_id), ConferenceOut)
+    await services.update_conference(actor, conference_id, merged(stored, data))
+    return convert(await get_or_404(Conference, conference_id), ConferenceOut)
 
 
 # ---------------------------------------------------------------- member units
@@ -438,7 +399,7 @@ UNIT_SORTS: dict[str, Column] = {"name": MemberUnit.sort_key, "kind": MemberUnit
 async def list_units(q: Q = None, page: PageNo = 1, per_page: PerPage = PER_PAGE,
                      sort: FromQuery[Literal["name", "kind", "ended_on"]] = "name", desc: Desc = False) -> UnitPage:
     """按单位名称、联络员或职责任务搜索。"""
-    result = await paginate(MemberUnit, [], _query(q, page, per_page, sort, desc),
+    result = await paginate(MemberUnit, [], list_query(q, page, per_page, sort, desc),
                             search=[MemberUnit.name, MemberUnit.liaison_name, MemberUnit.duties], sorts=UNIT_SORTS,
                             default_sort="name")
     return UnitPage(items=_items(result, UnitOut), total=result.total, page=result.page, per_page=result.per_page)
@@ -447,14 +408,14 @@ async def list_units(q: Q = None, page: PageNo = 1, per_page: PerPage = PER_PAGE
 @get("/api/units/{unit_id:int}", opt={"roles": OFFICE}, tags=["成员单位"], summary=_("成员单位详情"),
      responses=READ_ERRORS)
 async def get_unit(unit_id: RecordId) -> UnitOut:
-    return _one(await get_or_404(MemberUnit, unit_id, services.NOT_FOUND), UnitOut)
+    return convert(await get_or_404(MemberUnit, unit_id, services.NOT_FOUND), UnitOut)
 
 
 @post("/api/units", opt={"roles": OFFICE}, tags=["成员单位"], summary=_("新建成员单位"), responses=WRITE_ERRORS)
 async def create_unit(request: Request[Any, Any, Any], data: JSONBody[UnitIn]) -> UnitOut:
     """kind 取 department（区直部门）、dispatched_agency（派驻机构）、street（街道）或 other（其他）。"""
-    new_id = await services.create_unit(actor_of(request), _fields(data))
-    return _one(await get_or_404(MemberUnit, new_id), UnitOut)
+    new_id = await services.create_unit(actor_of(request), sent_fields(data))
+    return convert(await get_or_404(MemberUnit, new_id), UnitOut)
 
 
 @patch("/api/units/{unit_id:int}", opt={"roles": OFFICE}, tags=["成员单位"], summary=_("修改成员单位"),
@@ -462,16 +423,16 @@ async def create_unit(request: Request[Any, Any, Any], data: JSONBody[UnitIn]) -
 async def update_unit(request: Request[Any, Any, Any], unit_id: RecordId, data: JSONBody[UnitPatch]) -> UnitOut:
     """只修改给出的字段；version 须为读取时的版本，否则返回 409。"""
     stored = await get_or_404(MemberUnit, unit_id, services.NOT_FOUND)
-    await services.update_unit(actor_of(request), unit_id, _merge(stored, data))
-    return _one(await get_or_404(MemberUnit, unit_id), UnitOut)
+    await services.update_unit(actor_of(request), unit_id, merged(stored, data))
+    return convert(await get_or_404(MemberUnit, unit_id), UnitOut)
 
 
 @post("/api/units/{unit_id:int}/end", opt={"roles": OFFICE}, tags=["成员单位"], summary=_("撤销成员单位"),
       status_code=200, responses=WRITE_ERRORS)
 async def end_unit(request: Request[Any, Any, Any], unit_id: RecordId, data: JSONBody[UnitEnd]) -> UnitOut:
     """单位保留在历史中；其尚未结束的成员资格在撤销日期同日结束。"""
-    await services.end_unit(actor_of(request), unit_id, _fields(data))
-    return _one(await get_or_404(MemberUnit, unit_id), UnitOut)
+    await services.end_unit(actor_of(request), unit_id, sent_fields(data))
+    return convert(await get_or_404(MemberUnit, unit_id), UnitOut)
 
 
 # ---------------------------------------------------------------- convenors (persons)
@@ -482,7 +443,7 @@ CONVENOR_SORTS: dict[str, Column] = {"name": Person.sort_key, "title": Person.ti
 @get("/api/convenors", opt={"roles": OFFICE}, tags=["召集人"], summary=_("召集人列表"), responses=READ_ERRORS)
 async def list_convenors(q: Q = None, page: PageNo = 1, per_page: PerPage = PER_PAGE,
                          sort: FromQuery[Literal["name", "title"]] = "name", desc: Desc = False) -> ConvenorPage:
-    result = await paginate(Person, [], _query(q, page, per_page, sort, desc), search=[Person.name, Person.title],
+    result = await paginate(Person, [], list_query(q, page, per_page, sort, desc), search=[Person.name, Person.title],
                             sorts=CONVENOR_SORTS, default_sort="name")
     return ConvenorPage(items=_items(result, ConvenorOut), total=result.total, page=result.page,
                         per_page=result.per_page)
@@ -491,13 +452,13 @@ async def list_convenors(q: Q = None, page: PageNo = 1, per_page: PerPage = PER_
 @get("/api/convenors/{person_id:int}", opt={"roles": OFFICE}, tags=["召集人"], summary=_("召集人详情"),
      responses=READ_ERRORS)
 async def get_convenor(person_id: RecordId) -> ConvenorOut:
-    return _one(await get_or_404(Person, person_id, services.NOT_FOUND), ConvenorOut)
+    return convert(await get_or_404(Person, person_id, services.NOT_FOUND), ConvenorOut)
 
 
 @post("/api/convenors", opt={"roles": OFFICE}, tags=["召集人"], summary=_("新建召集人"), responses=WRITE_ERRORS)
 async def create_convenor(request: Request[Any, Any, Any], data: JSONBody[ConvenorIn]) -> ConvenorOut:
-    new_id = await services.create_person(actor_of(request), _fields(data))
-    return _one(await get_or_404(Person, new_id), ConvenorOut)
+    new_id = await services.create_person(actor_of(request), sent_fields(data))
+    return convert(await get_or_404(Person, new_id), ConvenorOut)
 
 
 @patch("/api/convenors/{person_id:int}", opt={"roles": OFFICE}, tags=["召集人"], summary=_("修改召集人"),
@@ -505,8 +466,8 @@ async def create_convenor(request: Request[Any, Any, Any], data: JSONBody[Conven
 async def update_convenor(request: Request[Any, Any, Any], person_id: RecordId, data: JSONBody[ConvenorPatch]) -> ConvenorOut:
     """只修改给出的字段；version 须为读取时的版本，否则返回 409。"""
     stored = await get_or_404(Person, person_id, services.NOT_FOUND)
-    await services.update_person(actor_of(request), person_id, _merge(stored, data))
-    return _one(await get_or_404(Person, person_id), ConvenorOut)
+    await services.update_person(actor_of(request), person_id, merged(stored, data))
+    return convert(await get_or_404(Person, person_id), ConvenorOut)
 
 
 # ---------------------------------------------------------------- memberships
@@ -522,7 +483,7 @@ async def _membership(request: Request[Any, Any, Any], membership_id: int) -> Me
     if row is None:
         raise NotFound(services.NOT_FOUND)
     await services.require_visible_conference(actor_of(request), row["conference"])
-    return _one(row, MembershipOut)
+    return convert(row, MembershipOut)
 
 
 @get("/api/memberships", opt={"roles": CONFERENCE_READERS}, tags=["成员资格"], summary=_("成员资格列表"),
@@ -535,7 +496,7 @@ async def list_memberships(request: Request[Any, Any, Any], q: Q = None, confere
     where = _and(await _scope_where(Membership.conference, request),
                  None if conference is None else Membership.conference == conference,
                  None if unit is None else Membership.unit == unit)
-    result = await paginate(Membership, MEMBERSHIP_COLUMNS, _query(q, page, per_page, sort, desc),
+    result = await paginate(Membership, MEMBERSHIP_COLUMNS, list_query(q, page, per_page, sort, desc),
                             search=[Membership.unit.name, Membership.conference.name], sorts=MEMBERSHIP_SORTS,
                             default_sort="unit_name", where=where)
     return MembershipPage(items=_items(result, MembershipOut), total=result.total, page=result.page,
@@ -552,14 +513,14 @@ async def get_membership(request: Request[Any, Any, Any], membership_id: RecordI
       summary=_("为联席会议添加成员单位"), responses=WRITE_ERRORS)
 async def add_membership(request: Request[Any, Any, Any], conference_id: RecordId, data: JSONBody[MembershipIn]) -> MembershipOut:
     """同一单位在同一联席会议中的成员期间不能重叠；不填 end_date 表示至今。"""
-    new_id = await services.add_membership(actor_of(request), conference_id, _fields(data))
+    new_id = await services.add_membership(actor_of(request), conference_id, sent_fields(data))
     return await _membership(request, new_id)
 
 
 @post("/api/memberships/{membership_id:int}/end", opt={"roles": OFFICE}, tags=["成员资格"], summary=_("结束成员资格"),
       status_code=200, responses=WRITE_ERRORS)
 async def end_membership(request: Request[Any, Any, Any], membership_id: RecordId, data: JSONBody[PeriodEnd]) -> MembershipOut:
-    await services.end_period(actor_of(request), Membership, "membership", membership_id, _fields(data))
+    await services.end_period(actor_of(request), Membership, "membership", membership_id, sent_fields(data))
     return await _membership(request, membership_id)
 
 
@@ -577,7 +538,7 @@ async def _appointment(request: Request[Any, Any, Any], appointment_id: int) -> 
     if row is None:
         raise NotFound(services.NOT_FOUND)
     await services.require_visible_conference(actor_of(request), row["conference"])
-    return _one(row, AppointmentOut)
+    return convert(row, AppointmentOut)
 
 
 @get("/api/appointments", opt={"roles": CONFERENCE_READERS}, tags=["召集人任期"], summary=_("召集人任期列表"),
@@ -590,7 +551,7 @@ async def list_appointments(request: Request[Any, Any, Any], q: Q = None, confer
     where = _and(await _scope_where(ConvenorAppointment.conference, request),
                  None if conference is None else ConvenorAppointment.conference == conference,
                  None if person is None else ConvenorAppointment.person == person)
-    result = await paginate(ConvenorAppointment, APPOINTMENT_COLUMNS, _query(q, page, per_page, sort, desc),
+    result = await paginate(ConvenorAppointment, APPOINTMENT_COLUMNS, list_query(q, page, per_page, sort, desc),
                             search=[ConvenorAppointment.person.name, ConvenorAppointment.conference.name],
                             sorts=APPOINTMENT_SORTS, default_sort="start_date", where=where)
     return AppointmentPage(items=_items(result, AppointmentOut), total=result.total, page=result.page,
@@ -608,7 +569,7 @@ async def get_appointment(request: Request[Any, Any, Any], appointment_id: Recor
 async def add_appointment(request: Request[Any, Any, Any], conference_id: RecordId,
                           data: JSONBody[AppointmentIn]) -> AppointmentOut:
     """同一联席会议同一时间只有一位召集人：须先结束现任召集人的任期。"""
-    new_id = await services.add_appointment(actor_of(request), conference_id, _fields(data))
+    new_id = await services.add_appointment(actor_of(request), conference_id, sent_fields(data))
     return await _appointment(request, new_id)
 
 
@@ -616,7 +577,7 @@ async def add_appointment(request: Request[Any, Any, Any], conference_id: Record
       summary=_("结束召集人任期"), status_code=200, responses=WRITE_ERRORS)
 async def end_appointment(request: Request[Any, Any, Any], appointment_id: RecordId, data: JSONBody[PeriodEnd]) -> AppointmentOut:
     await services.end_period(actor_of(request), ConvenorAppointment, "convenor_appointment", appointment_id,
-                              _fields(data))
+                              sent_fields(data))
     return await _appointment(request, appointment_id)
 
 

@@ -12,8 +12,8 @@ from litestar.params import Parameter
 
 from conference.errors import ValidationFailed
 from conference.i18n import gettext as _
-from conference.registry.api import READ_ERRORS, PageNo, PerPage
 from conference.search import services
+from conference.web.apikit import READ_ERRORS, PageNo, PerPage
 from conference.web.auth import actor_of
 from conference.web.listing import PER_PAGE
 

@@ -16,11 +16,9 @@ from litestar.params import QueryParameter
 
 from conference.errors import ValidationFailed
 from conference.i18n import gettext as _
-from conference.meetings.api import relabelled
-from conference.registry.api import READ_ERRORS
 from conference.supervision import ledgers, pages, routes, views
 from conference.timefmt import today
-from conference.web.apikit import IdQuery
+from conference.web.apikit import READ_ERRORS, IdQuery, relabelled
 from conference.web.auth import actor_of
 from conference.web.listing import MAX_YEAR, MIN_YEAR
 
@@ -133,7 +131,7 @@ async def supervision_assessment(
     conference: IdQuery = None,
 ) -> AssessmentOut:
     """与 /supervision/assessment 页面相同的考核表：四率、街道评价、办公室其他得分和综合得分，按综合得分排名。"""
-    a = await pages._assessment(request)  # the page's own reading of year and conference
+    a = await pages.assessment_data(request)  # the page's own reading of year and conference
     return AssessmentOut(year=a["year"], conference=a["conference_id"], conference_name=a["conference_name"],
                          rows=[msgspec.convert(r, AssessmentRow) for r in a["rows"]], rules=a["rules"])
 

@@ -93,7 +93,7 @@ async def bulletin_xlsx(request: Request[Any, Any, Any]) -> Response[bytes]:
 # ---------------------------------------------------------------- assessment
 
 
-async def _assessment(request: Request[Any, Any, Any]) -> dict[str, Any]:
+async def assessment_data(request: Request[Any, Any, Any]) -> dict[str, Any]:
     actor = actor_of(request)
     q = _query(request)
     day = today()
@@ -112,7 +112,7 @@ async def _assessment(request: Request[Any, Any, Any]) -> dict[str, Any]:
 
 
 async def _assessment_page(request: Request[Any, Any, Any], status: int = 200, **extra: Any) -> Template:
-    a = await _assessment(request)
+    a = await assessment_data(request)
     actor = actor_of(request)
     return render(
         request, "supervision/assessment.html", status, q=a["q"], year=a["year"],
@@ -129,7 +129,7 @@ async def assessment_page(request: Request[Any, Any, Any]) -> Template:
 
 @get("/supervision/assessment.xlsx", opt={"roles": SUPERVISORS}, include_in_schema=False)
 async def assessment_xlsx(request: Request[Any, Any, Any]) -> Response[bytes]:
-    a = await _assessment(request)
+    a = await assessment_data(request)
     title = _("{name}{year}年度成员单位考核表").format(name=a["conference_name"], year=a["year"])
     subtitle = _("统计期间：{y}年1月1日至12月31日；截至：{d}").format(y=a["year"], d=cn_date(a["day"]))
     content = await asyncio.to_thread(assess.xlsx, a["rows"], title, subtitle, KIND_LABELS, a["rules"])

@@ -25,10 +25,8 @@ from conference.accounts.actor import Actor
 from conference.agenda.attachments import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS
 from conference.errors import ValidationFailed
 from conference.i18n import gettext as _
-from conference.meetings.api import relabelled
-from conference.registry.api import READ_ERRORS, WRITE_ERRORS
 from conference.tasks import services, urging, views
-from conference.web.apikit import IdPath, IdQuery, Page, PageQuery, PerPageQuery, TextQuery
+from conference.web.apikit import READ_ERRORS, WRITE_ERRORS, IdPath, IdQuery, Page, PageQuery, PerPageQuery, TextQuery, relabelled
 from conference.web.auth import actor_of
 from conference.web.listing import PER_PAGE
 

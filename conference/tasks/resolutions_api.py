@@ -18,13 +18,11 @@ from litestar.params import Body
 from conference.accounts.actor import Actor
 from conference.errors import NotFound
 from conference.i18n import gettext as _
-from conference.meetings.api import relabelled
 from conference.meetings.services import meeting_for
 from conference.meetings.tables import Meeting
 from conference.records import get_or_404
-from conference.registry.api import READ_ERRORS, WRITE_ERRORS
 from conference.tasks import amend, views
-from conference.web.apikit import IdPath
+from conference.web.apikit import READ_ERRORS, WRITE_ERRORS, IdPath, relabelled
 from conference.web.auth import actor_of
 
 READERS = ("admin", "office", "convenor", "street", "unit")

@@ -11,10 +11,13 @@ from __future__ import annotations
 from litestar import Router
 from litestar.exceptions import ValidationException
 
+from conference.accounts.api import ROUTES as ACCOUNT_ROUTES
 from conference.agenda.api import ROUTES as AGENDA_ROUTES
 from conference.agenda.intake_api import ROUTES as INTAKE_ROUTES
 from conference.audit.api import ROUTES as AUDIT_ROUTES
+from conference.calendar.feed_api import ROUTES as FEED_ROUTES
 from conference.holidays.api import ROUTES as HOLIDAY_ROUTES
+from conference.integrations.api import ROUTES as INTEGRATION_ROUTES
 from conference.mail.api import ROUTES as OUTBOX_ROUTES
 from conference.meetings.api import ROUTES as MEETING_ROUTES
 from conference.minutes.api import ROUTES as MINUTES_ROUTES
@@ -30,6 +33,7 @@ SECURITY_SCHEME = "BearerToken"
 ROUTES = [
     Router(path="/", route_handlers=[*REGISTRY_ROUTES, *MEETING_ROUTES, *AGENDA_ROUTES, *MINUTES_ROUTES, *HOLIDAY_ROUTES, *SEARCH_ROUTES,
                                          *INTAKE_ROUTES, *TASK_ROUTES, *RESOLUTION_ROUTES, *SUPERVISION_ROUTES,
-                                         *AUDIT_ROUTES, *OUTBOX_ROUTES], security=[{SECURITY_SCHEME: []}],
+                                         *AUDIT_ROUTES, *OUTBOX_ROUTES, *ACCOUNT_ROUTES, *FEED_ROUTES,
+                                         *INTEGRATION_ROUTES], security=[{SECURITY_SCHEME: []}],
            exception_handlers={ValidationException: validation_error, UnicodeDecodeError: undecodable_body}),
 ]

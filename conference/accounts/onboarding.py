@@ -128,6 +128,23 @@ async def managed_records(actor: Actor, kind: Kind) -> list[dict[str, Any]]:
     return mine
 
 
+async def managed_accounts_condition(actor: Actor) -> Any:
+    """The accounts the actor manages, as one condition on User (the JSON API's flat list): None
+    for the admin (every account); for an office the unit, street and convenor accounts of the
+    records its conferences own -- the same rule as managed_records and managed_account."""
+    if actor.role not in ("admin", "office"):
+        raise Forbidden(_("只有联席会议办公室可以管理账号。"))
+    if actor.role == "admin":
+        return None
+    owned = sorted(await visible_conference_ids(actor) or []) or [0]
+    condition: Any = None
+    for kind in KINDS.values():
+        link = User._meta.get_column_by_name(kind.link)
+        clause = (User.role == kind.role) & getattr(link, "owner_conference").is_in(owned)
+        condition = clause if condition is None else (condition | clause)
+    return condition
+
+
 # ---------------------------------------------------------------- links
 
 

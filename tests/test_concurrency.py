@@ -226,14 +226,14 @@ async def test_progress_reports_never_conflict(unit: httpx.AsyncClient) -> None:
 async def test_minutes_signed_at_once_get_distinct_document_numbers(server: LiveServer) -> None:
     """Two 签发 at the same moment, one on each worker: each minutes gets its own 文号
     (conference.documents.numbers: one UPDATE ... RETURNING on the counter row)."""
-    from conference.minutes import services as minutes_services
+    from conference.minutes import workflow as minutes_workflow
 
     office_actor = await actor("office")
     ids = []
     for _ in range(BURST):
         meeting_id, _items = await _held_meeting_with_items(1)
-        minutes_id = await minutes_services.start_minutes(office_actor, meeting_id)
-        await minutes_services.submit_minutes(office_actor, minutes_id, {})
+        minutes_id = await minutes_workflow.start_minutes(office_actor, meeting_id)
+        await minutes_workflow.submit_minutes(office_actor, minutes_id, {})
         ids.append(minutes_id)
     convenor = await _client(server, "convenor")
     try:

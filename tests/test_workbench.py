@@ -18,7 +18,7 @@ from conference.meetings import invitations as meeting_invitations
 from conference.meetings import lifecycle, special_requests
 from conference.meetings import services as meetings
 from conference.meetings.tables import Invitation, Meeting
-from conference.minutes import services as minutes
+from conference.minutes import workflow as minutes_workflow
 from conference.registry.tables import MemberUnit
 from conference.tasks import resolutions as task_resolutions
 from conference.tasks import services as tasks
@@ -161,12 +161,12 @@ async def test_minutes_under_review_then_returned(as_user: Any) -> None:
     office, convenor = await as_user("office"), await as_user("convenor")
     meeting_id, _item = await held_meeting()
     office_actor = await actor("office")
-    minutes_id = await minutes.start_minutes(office_actor, meeting_id)
+    minutes_id = await minutes_workflow.start_minutes(office_actor, meeting_id)
     start_review = await count_of(convenor, "minutes_review")
     start_returned = await count_of(office, "minutes_returned")
-    await minutes.submit_minutes(office_actor, minutes_id, {})
+    await minutes_workflow.submit_minutes(office_actor, minutes_id, {})
     assert await count_of(convenor, "minutes_review") == start_review + 1
-    await minutes.return_minutes(await actor("convenor"), minutes_id, {"text": "请补充出席名单"})
+    await minutes_workflow.return_minutes(await actor("convenor"), minutes_id, {"text": "请补充出席名单"})
     assert await count_of(convenor, "minutes_review") == start_review
     found = await cards(office)
     assert found["minutes_returned"]["count"] == start_returned + 1
@@ -176,7 +176,7 @@ async def test_minutes_under_review_then_returned(as_user: Any) -> None:
     assert row.select_one(".status").get_text(strip=True) == "纪要退回修改"
     page = html(await office.get(f"/meetings/{meeting_id}"))
     assert page.select_one("h1 .status").get_text(strip=True) == "纪要退回修改"
-    await minutes.submit_minutes(office_actor, minutes_id, {})
+    await minutes_workflow.submit_minutes(office_actor, minutes_id, {})
     assert await count_of(office, "minutes_returned") == start_returned
     assert await count_of(convenor, "minutes_review") == start_review + 1
 
@@ -298,10 +298,10 @@ async def test_unit_sees_minutes_distributed_to_it(as_user: Any) -> None:
     start, other_start = await count_of(unit, "minutes_recent"), await cards(other)
     meeting_id, _item = await held_meeting()
     office_actor = await actor("office")
-    minutes_id = await minutes.start_minutes(office_actor, meeting_id)
-    number = await minutes.submit_minutes(office_actor, minutes_id, {})
+    minutes_id = await minutes_workflow.start_minutes(office_actor, meeting_id)
+    number = await minutes_workflow.submit_minutes(office_actor, minutes_id, {})
     assert await count_of(unit, "minutes_recent") == start  # not before the convenor signs
-    await minutes.approve_minutes(await actor("convenor"), minutes_id, {"number": str(number)})
+    await minutes_workflow.approve_minutes(await actor("convenor"), minutes_id, {"number": str(number)})
     found = await cards(unit)
     assert found["minutes_recent"]["count"] == start + 1
     listed = html(await unit.get(found["minutes_recent"]["href"] + "&q=" + quote(await title_of(meeting_id))))

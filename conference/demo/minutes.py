@@ -26,6 +26,7 @@ from conference.meetings import lifecycle
 from conference.meetings import services as meetings
 from conference.meetings.tables import Invitation, Meeting
 from conference.minutes import services as minutes
+from conference.minutes import workflow as minutes_workflow
 from conference.minutes.tables import Minutes
 from conference.registry.tables import Conference, MemberUnit
 from conference.settings import get_settings
@@ -82,7 +83,7 @@ async def _held_special(clock: StoryClock, office: Actor, street: Actor, confere
 async def _edit(office: Actor, minutes_id: int, **changes: str) -> int:
     row = await minutes.minutes_row(minutes_id)
     sections, _records = minutes.loads(await minutes.version_row(minutes_id, row["current_version"]))
-    return await minutes.save_version(office, minutes_id, {**sections, **changes, "base": str(row["current_version"])})
+    return await minutes_workflow.save_version(office, minutes_id, {**sections, **changes, "base": str(row["current_version"])})
 
 
 async def load_minutes_demo() -> bool:
@@ -110,7 +111,7 @@ async def _minutes_story(clock: StoryClock) -> bool:
     if plenary is not None:
         held_on = plenary["starts_at"].astimezone(get_settings().tz).date()
         clock.at(tasks.workdays_after(held_on, 1), 10, 0)
-        draft = await minutes.start_minutes(office, plenary["id"])
+        draft = await minutes_workflow.start_minutes(office, plenary["id"])
         row = await minutes.minutes_row(draft)
         sections, _r = minutes.loads(await minutes.version_row(draft, row["current_version"]))
         clock.at(tasks.workdays_after(held_on, 2), 15, 30)
@@ -137,7 +138,7 @@ async def _minutes_story(clock: StoryClock) -> bool:
         meeting_id = await _held_special(clock, office, street, lanshan, when, title, item, resolution, lead, cooperating,
                                          day + dt.timedelta(days=days))
         clock.at(when + dt.timedelta(days=1), 9, 30)
-        made.append(await minutes.start_minutes(office, meeting_id))
+        made.append(await minutes_workflow.start_minutes(office, meeting_id))
         held.append((when, meeting_id))
     corrected, correcting, submitted, returned = made
 
@@ -146,23 +147,23 @@ async def _minutes_story(clock: StoryClock) -> bool:
         clock.at(held[index][0] + dt.timedelta(days=days), hour, minute)
 
     async def sign(minutes_id: int, comment: str = "") -> None:
-        await minutes.submit_minutes(office, minutes_id, {})
+        await minutes_workflow.submit_minutes(office, minutes_id, {})
         clock.at(today() + dt.timedelta(days=1), 16, 0)  # the convenor signs the next day
         row = await minutes.minutes_row(minutes_id)
-        await minutes.approve_minutes(convenor, minutes_id, {"number": str(row["submitted_version"]), "text": comment})
+        await minutes_workflow.approve_minutes(convenor, minutes_id, {"number": str(row["submitted_version"]), "text": comment})
 
     # Signed after one return, then corrected and signed again: two publications.
     after(0, 2, 9, 0)
-    await minutes.submit_minutes(office, corrected, {})
+    await minutes_workflow.submit_minutes(office, corrected, {})
     after(0, 3, 10, 0)
-    await minutes.add_comment(convenor, corrected, {"section": "requirements", "text": "会议要求部分请补充办理结果纳入考核的表述。"})
-    await minutes.return_minutes(convenor, corrected, {"section": "requirements", "text": "请按意见修改后再送签。"})
+    await minutes_workflow.add_comment(convenor, corrected, {"section": "requirements", "text": "会议要求部分请补充办理结果纳入考核的表述。"})
+    await minutes_workflow.return_minutes(convenor, corrected, {"section": "requirements", "text": "请按意见修改后再送签。"})
     after(0, 4, 11, 0)
     await _edit(office, corrected, requirements="各成员单位要按照议定事项明确的分工和时限抓好落实，办理结果纳入年度考核。")
     after(0, 5, 9, 0)
     await sign(corrected, "同意印发。")
     after(0, 12, 10, 0)
-    await minutes.start_correction(office, corrected, {"reason": "出席名单漏列兰山区生态环境分局参会人员姓名。"})
+    await minutes_workflow.start_correction(office, corrected, {"reason": "出席名单漏列兰山区生态环境分局参会人员姓名。"})
     await _edit(office, corrected, present="兰山区委常委、组织部部长王建国，兰山区综合行政执法局，兰山区生态环境分局副局长赵磊，"
                 "兰山区市场监管局，兰山派出所")
     after(0, 13, 9, 0)
@@ -172,18 +173,18 @@ async def _minutes_story(clock: StoryClock) -> bool:
     after(1, 3, 9, 0)
     await sign(correcting, "同意印发。")
     after(1, 9, 14, 0)
-    await minutes.start_correction(office, correcting, {"reason": "议定事项完成时限表述需与督办台账一致。"})
+    await minutes_workflow.start_correction(office, correcting, {"reason": "议定事项完成时限表述需与督办台账一致。"})
 
     # Waiting for the convenor's signature.
     after(2, 3, 9, 0)
-    await minutes.submit_minutes(office, submitted, {})
+    await minutes_workflow.submit_minutes(office, submitted, {})
 
     # Returned with comments on a section and on the whole.
     after(3, 2, 9, 0)
-    await minutes.submit_minutes(office, returned, {})
+    await minutes_workflow.submit_minutes(office, returned, {})
     after(3, 3, 10, 30)
-    await minutes.add_comment(convenor, returned, {"section": "summary", "text": "会议概况请写明参加会议的街道负责同志。"})
-    await minutes.return_minutes(convenor, returned, {"section": "", "text": "请补充后重新送签。"})
+    await minutes_workflow.add_comment(convenor, returned, {"section": "summary", "text": "会议概况请写明参加会议的街道负责同志。"})
+    await minutes_workflow.return_minutes(convenor, returned, {"section": "", "text": "请补充后重新送签。"})
 
     # The special meetings' tasks of the two units with demo accounts, in different states; the other
     # units have not acknowledged theirs (the last meetings' not in time).

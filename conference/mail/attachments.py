@@ -3,7 +3,7 @@
 A published minutes PDF is attached by reference: one row per message names the publication, whose
 bytes are stored once (minutes_publication.pdf) and read when the message is composed, so a PDF
 sent to forty units is not stored forty times. A PDF above MAIL_ATTACHMENT_MAX_BYTES is not
-attached at all: the message gives its link instead (see conference.minutes.services.distribute)."""
+attached at all: the message gives its link instead (see conference.minutes.publication.distribute)."""
 
 from __future__ import annotations
 

@@ -16,6 +16,7 @@ from litestar import Request, get
 from conference.errors import NotFound
 from conference.i18n import gettext as _
 from conference.meetings.services import meeting_for
+from conference.minutes import publication as minutes_publication
 from conference.minutes import services
 from conference.minutes.tables import MinutesPublication
 from conference.web.apikit import READ_ERRORS, RecordId
@@ -65,12 +66,12 @@ async def get_minutes(request: Request[Any, Any, Any], meeting_id: RecordId) -> 
         MinutesPublication.published_at, MinutesPublication.published_by_name, MinutesPublication.reason,
     ).where(MinutesPublication.minutes == minutes["id"]).order_by(MinutesPublication.seq, ascending=False)
     publications = [PublicationOut(
-        seq=r["seq"], version=r["version_number"], url=services.published_url(minutes["id"], r["seq"]), sha256=r["sha256"],
+        seq=r["seq"], version=r["version_number"], url=minutes_publication.published_url(minutes["id"], r["seq"]), sha256=r["sha256"],
         size=r["size"], published_at=r["published_at"], published_by=r["published_by_name"], correction_reason=r["reason"],
     ) for r in rows]
     current = None
     if publications:
-        current = msgspec.structs.replace(publications[0], url=services.published_url(minutes["id"]))
+        current = msgspec.structs.replace(publications[0], url=minutes_publication.published_url(minutes["id"]))
     status = minutes["status"] if drafts else "published"
     return MinutesOut(
         meeting_id=meeting_id, minutes_id=minutes["id"], status=status, status_label=services.STATUS_LABELS[status],

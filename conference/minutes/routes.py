@@ -18,6 +18,7 @@ from conference.i18n import gettext as _
 from conference.meetings.services import STATUS_LABELS as MEETING_STATUS_LABELS
 from conference.meetings.services import meeting_for
 from conference.minutes import services, views
+from conference.minutes import workflow as minutes_workflow
 from conference.web.auth import actor_of
 from conference.web.forms import form_data
 from conference.web.listing import parse_int
@@ -104,7 +105,7 @@ async def minutes_page(request: Request[Any, Any, Any], meeting_id: FromPath[int
 
 @post("/meetings/{meeting_id:int}/minutes", opt={"roles": OFFICE}, include_in_schema=False)
 async def start(request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Redirect:
-    await services.start_minutes(actor_of(request), meeting_id)
+    await minutes_workflow.start_minutes(actor_of(request), meeting_id)
     return redirect(f"/meetings/{meeting_id}/minutes", _("已根据会议记录生成纪要初稿（第1版），请修改完善。"))
 
 
@@ -116,7 +117,7 @@ async def save(request: Request[Any, Any, Any], minutes_id: FromPath[int]) -> Te
     minutes = await services.minutes_for(actor, minutes_id)
     data = await form_data(request)
     try:
-        number = await services.save_version(actor, minutes_id, data)
+        number = await minutes_workflow.save_version(actor, minutes_id, data)
     except ValidationFailed as exc:
         return await _page(request, minutes["meeting"], 400, posted="edit", form=data, errors=exc.errors,
                            error_message=exc.message)
@@ -132,28 +133,28 @@ async def save(request: Request[Any, Any, Any], minutes_id: FromPath[int]) -> Te
 @post("/minutes/{minutes_id:int}/submit", opt={"roles": OFFICE}, include_in_schema=False)
 async def submit(request: Request[Any, Any, Any], minutes_id: FromPath[int]) -> Template | Redirect:
     actor = actor_of(request)
-    return await _act(request, minutes_id, "submit", lambda d: services.submit_minutes(actor, minutes_id, d),
+    return await _act(request, minutes_id, "submit", lambda d: minutes_workflow.submit_minutes(actor, minutes_id, d),
                       lambda n: _("第{n}版已送召集人审核签发。").format(n=n))
 
 
 @post("/minutes/{minutes_id:int}/comments", opt={"roles": READERS}, include_in_schema=False)
 async def comment(request: Request[Any, Any, Any], minutes_id: FromPath[int]) -> Template | Redirect:
     actor = actor_of(request)
-    return await _act(request, minutes_id, "comment", lambda d: services.add_comment(actor, minutes_id, d),
+    return await _act(request, minutes_id, "comment", lambda d: minutes_workflow.add_comment(actor, minutes_id, d),
                       lambda _r: _("意见已记录。"))
 
 
 @post("/minutes/{minutes_id:int}/return", opt={"roles": ("convenor",)}, include_in_schema=False)
 async def return_(request: Request[Any, Any, Any], minutes_id: FromPath[int]) -> Template | Redirect:
     actor = actor_of(request)
-    return await _act(request, minutes_id, "return", lambda d: services.return_minutes(actor, minutes_id, d),
+    return await _act(request, minutes_id, "return", lambda d: minutes_workflow.return_minutes(actor, minutes_id, d),
                       lambda _r: _("纪要已退回办公室修改。"))
 
 
 @post("/minutes/{minutes_id:int}/approve", opt={"roles": ("convenor",)}, include_in_schema=False)
 async def approve(request: Request[Any, Any, Any], minutes_id: FromPath[int]) -> Template | Redirect:
     actor = actor_of(request)
-    return await _act(request, minutes_id, "approve", lambda d: services.approve_minutes(actor, minutes_id, d),
+    return await _act(request, minutes_id, "approve", lambda d: minutes_workflow.approve_minutes(actor, minutes_id, d),
                       lambda seq: _("纪要已签发印发，已通知各成员单位和有关街道。") if seq == 1
                       else _("更正版已签发印发，已通知各成员单位和有关街道。"))
 
@@ -161,7 +162,7 @@ async def approve(request: Request[Any, Any, Any], minutes_id: FromPath[int]) ->
 @post("/minutes/{minutes_id:int}/corrections", opt={"roles": OFFICE}, include_in_schema=False)
 async def correction(request: Request[Any, Any, Any], minutes_id: FromPath[int]) -> Template | Redirect:
     actor = actor_of(request)
-    return await _act(request, minutes_id, "correction", lambda d: services.start_correction(actor, minutes_id, d),
+    return await _act(request, minutes_id, "correction", lambda d: minutes_workflow.start_correction(actor, minutes_id, d),
                       lambda n: _("已生成更正稿（第{n}版）。已印发的纪要在更正版签发前继续有效。").format(n=n))
 
 

@@ -12,6 +12,7 @@ from conference.accounts.actor import Actor
 from conference.db import fetch
 from conference.i18n import gettext as _
 from conference.minutes import pdf, services
+from conference.minutes import workflow as minutes_workflow
 from conference.minutes.services import RESOLUTIONS, SECTION_LABELS, SECTIONS
 from conference.minutes.tables import MinutesComment, MinutesPublication, MinutesVersion
 
@@ -127,7 +128,7 @@ async def page(actor: Actor, meeting_id: int) -> dict[str, Any]:
         sections, records = services.loads(version)
         context["current"] = {**shown, "sections": sections, "records": records, "blocks": text_blocks(sections, records)}
         if actor.role != "convenor" and minutes["status"] in services.EDITABLE:
-            context["stale"] = await services.is_stale(meeting_id, version)
+            context["stale"] = await minutes_workflow.is_stale(meeting_id, version)
     comments = await MinutesComment.select().where(MinutesComment.minutes == minutes["id"]).order_by(MinutesComment.id)
     context["comments"] = comments
     context["publications"] = await MinutesPublication.select(

@@ -103,6 +103,7 @@ async def responsiveness_benchmark() -> dict[str, float]:
     from conference.app import create_app
     from conference.meetings.tables import Meeting
     from conference.minutes import services
+    from conference.minutes import workflow as minutes_workflow
     from tests.factories import actor
 
     await db.start()
@@ -114,12 +115,12 @@ async def responsiveness_benchmark() -> dict[str, float]:
     row = await Meeting.select(Meeting.id).where(Meeting.status == "held").first()
     assert row is not None
     minutes = await services.minutes_of_meeting(row["id"])
-    minutes_id = minutes["id"] if minutes else await services.start_minutes(office, row["id"])
+    minutes_id = minutes["id"] if minutes else await minutes_workflow.start_minutes(office, row["id"])
     numbers = []
     for i in range(4):
         current = await services.minutes_row(minutes_id)
         sections = {**sample_sections(36, [f"第{i + 1}稿。"]), "requirements": "\n".join([PARAGRAPH] * 4)}
-        numbers.append(await services.save_version(office, minutes_id, {**sections, "base": str(current["current_version"])}))
+        numbers.append(await minutes_workflow.save_version(office, minutes_id, {**sections, "base": str(current["current_version"])}))
 
     async def healthz_latencies(stop: asyncio.Event | None, count: int = 40) -> list[float]:
         latencies: list[float] = []

@@ -37,9 +37,6 @@ LONG_FOR_NOW = {
     "conference/meetings/api.py",
     "conference/registry/api.py",
     "conference/meetings/routes.py",
-    "conference/agenda/services.py",
-    "conference/tasks/services.py",
-    "conference/minutes/services.py",
 }
 
 

@@ -23,7 +23,7 @@ from conference import db
 from conference.accounts.actor import Actor
 from conference.accounts.passwords import hash_password
 from conference.accounts.scope import visible_conference_ids
-from conference.accounts.services import _end_other_access, digest
+from conference.accounts.services import digest, end_other_access
 from conference.accounts.tables import AccountToken, User
 from conference.audit.services import record
 from conference.errors import Conflict, Forbidden, NotFound, ValidationFailed
@@ -178,7 +178,7 @@ def _read_email(form: FormReader, name: str = "email", required: bool = True) ->
     return email
 
 
-async def _free_username(wanted: str) -> str:
+async def free_username(wanted: str) -> str:
     """`wanted`, or `wanted-2`, `wanted-3` ... when it is taken (the unique index decides at insert)."""
     taken = {r["username"] for r in await User.select(User.username).where(User.username.like(wanted + "%"))}
     if wanted not in taken:
@@ -253,7 +253,7 @@ async def create_with_defaults(actor: Actor, kind: Kind, record_id: int) -> int:
         values = suggested(kind, row)
         if not values["email"]:
             raise Conflict(_("该{noun}没有登记电子邮箱，无法发送设置密码链接。").format(noun=kind.noun))
-        return await _insert_account(actor, kind, row, await _free_username(values["username"]), values["display_name"],
+        return await _insert_account(actor, kind, row, await free_username(values["username"]), values["display_name"],
                                      values["email"])
 
 
@@ -317,7 +317,7 @@ async def set_active(actor: Actor, user_id: int, active: bool) -> None:
         await User.update({User.active: active}).where(User.id == user_id)
         ended = 0
         if not active:
-            ended = await _end_other_access(user_id)
+            ended = await end_other_access(user_id)
             await AccountToken.delete().where((AccountToken.account == user_id) & AccountToken.used_at.is_null())
         await record(actor, "activate" if active else "deactivate", "user", user_id, before={"active": user["active"]},
                      after={"active": active, **({"sessions_ended": ended} if not active else {})},
@@ -370,7 +370,7 @@ async def set_password(token: str, data: Mapping[str, Any]) -> str:
         if user is None or not user["active"]:
             raise NotFound(_("链接无效或已失效。"))
         await User.update({User.password_hash: new_hash}).where(User.id == user_id)
-        await _end_other_access(user_id)
+        await end_other_access(user_id)
         await record_event(None, "set_password" if spent[0]["purpose"] == "set" else "reset_password_by_link", user_id,
                            None, None, actor_name=_("{u}（本人，凭邮件链接）").format(u=user["username"])[:60])
         return str(user["username"])

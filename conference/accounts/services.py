@@ -148,7 +148,7 @@ async def create_user(actor: Actor | None, data: Mapping[str, Any]) -> int:
     return user_id
 
 
-async def _end_other_access(user_id: int, keep_session: str | None = None) -> int:
+async def end_other_access(user_id: int, keep_session: str | None = None) -> int:
     """After a password change or reset: every session of the account but `keep_session` (the
     one that made the change) ends, and its API token stops working (ASVS 3.3.3). Returns how many
     sessions ended. Runs inside the caller's transaction."""
@@ -175,7 +175,7 @@ async def change_password(actor: Actor, data: Mapping[str, Any], keep_session: s
     new_hash = await hash_password(new)
     async with db.atomic():
         await User.update({User.password_hash: new_hash}).where(User.id == actor.id)
-        await _end_other_access(actor.id, keep_session)
+        await end_other_access(actor.id, keep_session)
         await record(actor, "change_password", "user", actor.id)
 
 
@@ -192,5 +192,5 @@ async def reset_password(actor: Actor, user_id: int, data: Mapping[str, Any]) ->
         if not await User.exists().where(User.id == user_id):
             raise NotFound(_("没有找到该账号。"))
         await User.update({User.password_hash: new_hash}).where(User.id == user_id)
-        await _end_other_access(user_id)
+        await end_other_access(user_id)
         await record(actor, "reset_password", "user", user_id)

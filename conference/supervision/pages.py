@@ -18,7 +18,7 @@ from conference.registry.services import KIND_LABELS
 from conference.settings import get_settings
 from conference.supervision import assessment as assess
 from conference.supervision import bulletin
-from conference.supervision.routes import SUPERVISORS, Query, _download, _query
+from conference.supervision.routes import SUPERVISORS, Query, download, read_query
 from conference.supervision.scope import figure_scope
 from conference.tasks.services import task_for
 from conference.tasks.tables import TaskReport
@@ -42,7 +42,7 @@ async def task_notice(request: Request[Any, Any, Any], task_id: FromPath[int]) -
     context = await bulletin.notice(task_id, urges, today())
     content = await bulletin.render_pdf("pdf/supervision_notice.html", context)
     name = f"{context['title']}_{context['number']}.pdf"
-    return _download(content, PDF_TYPE, f"notice-{task_id}.pdf", name)
+    return download(content, PDF_TYPE, f"notice-{task_id}.pdf", name)
 
 
 # ---------------------------------------------------------------- 督办通报
@@ -50,7 +50,7 @@ async def task_notice(request: Request[Any, Any, Any], task_id: FromPath[int]) -
 
 async def _bulletin(request: Request[Any, Any, Any]) -> tuple[Query, dict[str, Any] | None, str]:
     actor = actor_of(request)
-    q = _query(request)
+    q = read_query(request)
     day = today()
     chosen = q.ref("conference", _("联席会议"))
     scope = await figure_scope(actor, chosen)
@@ -79,7 +79,7 @@ async def bulletin_pdf(request: Request[Any, Any, Any]) -> Response[bytes]:
     _q, ctx, key = await _bulletin(request)
     assert ctx is not None
     content = await bulletin.render_pdf("pdf/supervision_bulletin.html", ctx)
-    return _download(content, PDF_TYPE, f"bulletin-{key}.pdf", f"督办通报_{ctx['period_label']}.pdf")
+    return download(content, PDF_TYPE, f"bulletin-{key}.pdf", f"督办通报_{ctx['period_label']}.pdf")
 
 
 @get("/supervision/bulletin.xlsx", opt={"roles": SUPERVISORS}, include_in_schema=False)
@@ -87,7 +87,7 @@ async def bulletin_xlsx(request: Request[Any, Any, Any]) -> Response[bytes]:
     _q, ctx, key = await _bulletin(request)
     assert ctx is not None
     content = await asyncio.to_thread(bulletin.bulletin_xlsx, ctx)
-    return _download(content, bulletin.XLSX_TYPE, f"bulletin-{key}.xlsx", f"督办通报_{ctx['period_label']}.xlsx")
+    return download(content, bulletin.XLSX_TYPE, f"bulletin-{key}.xlsx", f"督办通报_{ctx['period_label']}.xlsx")
 
 
 # ---------------------------------------------------------------- assessment
@@ -95,7 +95,7 @@ async def bulletin_xlsx(request: Request[Any, Any, Any]) -> Response[bytes]:
 
 async def assessment_data(request: Request[Any, Any, Any]) -> dict[str, Any]:
     actor = actor_of(request)
-    q = _query(request)
+    q = read_query(request)
     day = today()
     years = {str(y): str(y) for y in range(MIN_YEAR, MAX_YEAR + 1)}
     year = int(q.choice("year", _("年度"), years, str(day.year)))
@@ -133,7 +133,7 @@ async def assessment_xlsx(request: Request[Any, Any, Any]) -> Response[bytes]:
     title = _("{name}{year}年度成员单位考核表").format(name=a["conference_name"], year=a["year"])
     subtitle = _("统计期间：{y}年1月1日至12月31日；截至：{d}").format(y=a["year"], d=cn_date(a["day"]))
     content = await asyncio.to_thread(assess.xlsx, a["rows"], title, subtitle, KIND_LABELS, a["rules"])
-    return _download(content, bulletin.XLSX_TYPE, f"assessment-{a['year']}.xlsx", f"{title}.xlsx")
+    return download(content, bulletin.XLSX_TYPE, f"assessment-{a['year']}.xlsx", f"{title}.xlsx")
 
 
 @post("/supervision/assessment/score", opt={"roles": ("admin", "office")}, include_in_schema=False)

@@ -86,11 +86,11 @@ class Query:
         return path + ("?" + urllib.parse.urlencode(params) if params else "")
 
 
-def _query(request: Request[Any, Any, Any]) -> Query:
+def read_query(request: Request[Any, Any, Any]) -> Query:
     return Query({k: v for k, v in request.query_params.items() if isinstance(v, str)})
 
 
-def _download(content: bytes, media_type: str, ascii_name: str, name: str) -> Response[bytes]:
+def download(content: bytes, media_type: str, ascii_name: str, name: str) -> Response[bytes]:
     disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{urllib.parse.quote(name)}"
     return Response(content=content, media_type=media_type, headers={"Content-Disposition": disposition,
                                                                      "Cache-Control": "no-store"})
@@ -132,7 +132,7 @@ async def dashboard(request: Request[Any, Any, Any]) -> Template:
     alert counts and three lists (red, yellow, not acknowledged). The KPI cards come from the alert
     counts and the rate table's totals."""
     actor = actor_of(request)
-    q = _query(request)
+    q = read_query(request)
     day = today()
     conference_id = q.ref("conference", _("联席会议"))
     start, end = q.range(q.date("start", _("开始日期")), q.date("end", _("结束日期")))
@@ -168,7 +168,7 @@ class LedgerRequest:
 
 async def _ledger_request(request: Request[Any, Any, Any]) -> LedgerRequest:
     actor = actor_of(request)
-    q = _query(request)
+    q = read_query(request)
     kinds = {k: v.title for k, v in ledgers.LEDGERS.items()}
     ledger = ledgers.LEDGERS[q.choice("kind", _("台账类型"), kinds, "tasks")]
     q.form["kind"] = ledger.kind
@@ -233,7 +233,7 @@ async def ledger_xlsx(request: Request[Any, Any, Any]) -> Response[bytes]:
     heading = _ledger_heading(lr, cutoff, len(rows))
     content = await workers.run(ledgers.ledger_xlsx, lr.ledger, rows, cutoff, heading)
     ascii_name, name = _file_stem(lr)
-    return _download(content, ledgers.XLSX_TYPE, ascii_name + ".xlsx", name + ".xlsx")
+    return download(content, ledgers.XLSX_TYPE, ascii_name + ".xlsx", name + ".xlsx")
 
 
 @get("/supervision/ledger.csv", opt={"roles": SUPERVISORS}, include_in_schema=False)
@@ -243,7 +243,7 @@ async def ledger_csv(request: Request[Any, Any, Any]) -> Response[bytes]:
     cutoff = today()
     content = await workers.run(ledgers.ledger_csv, lr.ledger, rows, cutoff)
     ascii_name, name = _file_stem(lr)
-    return _download(content, "text/csv; charset=utf-8", ascii_name + ".csv", name + ".csv")
+    return download(content, "text/csv; charset=utf-8", ascii_name + ".csv", name + ".csv")
 
 
 ROUTES: list[Any] = [dashboard, ledger_page, ledger_xlsx, ledger_csv]

@@ -29,7 +29,7 @@ from conference.accounts.personal_links import private
 from conference.errors import NotFound
 from conference.i18n import gettext as _
 from conference.tasks import links, services, views
-from conference.tasks.routes import DETAIL, FIELDS, OFFICE, UPLOAD_BODY_LIMIT, _check_count, _files, _upload_error
+from conference.tasks.routes import DETAIL, FIELDS, OFFICE, UPLOAD_BODY_LIMIT, check_file_count, upload_error, uploaded_files
 from conference.web import files
 from conference.web.auth import actor_of
 from conference.web.forms import submit
@@ -83,24 +83,24 @@ async def link_acknowledge(request: Request[Any, Any, Any], task_id: FromPath[in
 
 
 @post("/t/{task_id:int}/{token:str}/progress", opt={"public": True}, include_in_schema=False,
-      request_max_body_size=UPLOAD_BODY_LIMIT, exception_handlers={HTTPException: _upload_error})
+      request_max_body_size=UPLOAD_BODY_LIMIT, exception_handlers={HTTPException: upload_error})
 async def link_progress(request: Request[Any, Any, Any], task_id: FromPath[int], token: FromPath[str]) -> Response[Any]:
-    sent = await _files(request)
+    sent = await uploaded_files(request)
 
     async def action(actor: Actor, data: dict[str, Any]) -> None:
-        _check_count(sent)
+        check_file_count(sent)
         await services.report_progress(actor, task_id, data, sent)
 
     return await _act(request, task_id, token, "progress", action, _("进展情况已报送。"))
 
 
 @post("/t/{task_id:int}/{token:str}/done", opt={"public": True}, include_in_schema=False,
-      request_max_body_size=UPLOAD_BODY_LIMIT, exception_handlers={HTTPException: _upload_error})
+      request_max_body_size=UPLOAD_BODY_LIMIT, exception_handlers={HTTPException: upload_error})
 async def link_done(request: Request[Any, Any, Any], task_id: FromPath[int], token: FromPath[str]) -> Response[Any]:
-    sent = await _files(request)
+    sent = await uploaded_files(request)
 
     async def action(actor: Actor, data: dict[str, Any]) -> None:
-        _check_count(sent)
+        check_file_count(sent)
         await services.report_done(actor, task_id, data, sent)
 
     return await _act(request, task_id, token, "done", action, _("已报办结，等待联席会议办公室核实销号。"))

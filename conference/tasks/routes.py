@@ -35,7 +35,7 @@ UNIT = ("unit",)
 STREET = ("street",)
 DETAIL = "tasks/detail.html"
 # A report may carry several files of up to 10 MB each; the whole request is limited to this, and a
-# larger one is refused before it is read (see _upload_error).
+# larger one is refused before it is read (see upload_error).
 UPLOAD_BODY_LIMIT = 2 * MAX_ATTACHMENT_BYTES + 256 * 1024
 # The form fields of the task page; their ids are f-<form>-<field>, so the error summary's links
 # point at the field of the form that was sent.
@@ -91,7 +91,7 @@ async def _on_detail(request: Request[Any, Any, Any], task_id: int, posted: str,
                         **context)
 
 
-async def _files(request: Request[Any, Any, Any]) -> list[tuple[str, bytes]]:
+async def uploaded_files(request: Request[Any, Any, Any]) -> list[tuple[str, bytes]]:
     """The files of the multipart field "files"; an empty file input sends a nameless empty part."""
     found = []
     for value in (await request.form()).getall("files", []):
@@ -104,12 +104,12 @@ async def _files(request: Request[Any, Any, Any]) -> list[tuple[str, bytes]]:
     return found
 
 
-def _check_count(files: list[tuple[str, bytes]]) -> None:
+def check_file_count(files: list[tuple[str, bytes]]) -> None:
     if len(files) > MAX_ATTACHMENTS:
         raise ValidationFailed({"file": _("每次最多上传 {n} 个附件。").format(n=MAX_ATTACHMENTS)})
 
 
-def _upload_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+def upload_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     """A body over the limit is refused before it is read: 400 with the size rule, never a 500."""
     if isinstance(exc, RequestEntityTooLarge) or (exc.status_code == 400 and exc.detail == "Request Entity Too Large"):
         message = _("附件合计不能超过 {n} MB，单个附件不能超过 10 MB。").format(n=UPLOAD_BODY_LIMIT // (1024 * 1024))
@@ -151,13 +151,13 @@ async def resolution_edit(request: Request[Any, Any, Any], resolution_id: FromPa
 
 
 @post("/resolutions/{resolution_id:int}/attachments", opt={"roles": OFFICE}, include_in_schema=False,
-      request_max_body_size=UPLOAD_BODY_LIMIT, exception_handlers={HTTPException: _upload_error})
+      request_max_body_size=UPLOAD_BODY_LIMIT, exception_handlers={HTTPException: upload_error})
 async def resolution_upload(request: Request[Any, Any, Any], resolution_id: FromPath[int]) -> Template | Redirect:
     actor = actor_of(request)
-    files = await _files(request)
+    files = await uploaded_files(request)
 
     async def action(_data: dict[str, Any]) -> None:
-        _check_count(files)
+        check_file_count(files)
         await amend.add_attachments(actor, resolution_id, files)
 
     return await _resolution_page(request, resolution_id, "resolution-files", action, _("附件已上传。"))
@@ -191,26 +191,26 @@ async def task_acknowledge(request: Request[Any, Any, Any], task_id: FromPath[in
 
 
 @post("/tasks/{task_id:int}/progress", opt={"roles": UNIT}, include_in_schema=False,
-      request_max_body_size=UPLOAD_BODY_LIMIT, exception_handlers={HTTPException: _upload_error})
+      request_max_body_size=UPLOAD_BODY_LIMIT, exception_handlers={HTTPException: upload_error})
 async def task_progress(request: Request[Any, Any, Any], task_id: FromPath[int]) -> Template | Redirect:
     actor = actor_of(request)
-    files = await _files(request)
+    files = await uploaded_files(request)
 
     async def action(data: dict[str, Any]) -> None:
-        _check_count(files)
+        check_file_count(files)
         await services.report_progress(actor, task_id, data, files)
 
     return await _on_detail(request, task_id, "progress", action, _("进展情况已报送。"))
 
 
 @post("/tasks/{task_id:int}/done", opt={"roles": UNIT}, include_in_schema=False,
-      request_max_body_size=UPLOAD_BODY_LIMIT, exception_handlers={HTTPException: _upload_error})
+      request_max_body_size=UPLOAD_BODY_LIMIT, exception_handlers={HTTPException: upload_error})
 async def task_done(request: Request[Any, Any, Any], task_id: FromPath[int]) -> Template | Redirect:
     actor = actor_of(request)
-    files = await _files(request)
+    files = await uploaded_files(request)
 
     async def action(data: dict[str, Any]) -> None:
-        _check_count(files)
+        check_file_count(files)
         await services.report_done(actor, task_id, data, files)
 
     return await _on_detail(request, task_id, "done", action, _("已报办结，等待联席会议办公室核实销号。"))

@@ -48,7 +48,7 @@ async def test_office_opens_lists_and_reads_accounts_of_its_records(api: Any) ->
     assert ok(await office.get("/api/accounts", params={"kind": "streets", "q": account["username"]}))["total"] == 0
 
     # One account per record; the same rules and messages as the page.
-    assert_error(await office.post("/api/accounts", json={"kind": "units", "record": unit_id}), 409)
+    assert_error(await office.post("/api/accounts", json={"kind": "units", "record": unit_id, "username": unique("u")}), 409)
     other = await new_unit("office")
     bad = assert_error(await office.post("/api/accounts", json={"kind": "units", "record": other, "username": "office",
                                                                 "email": "not-an-address"}), 400)

@@ -15,7 +15,8 @@ from typing import Any
 import openpyxl
 import pytest
 
-from conference.supervision.ledgers import DATE_FORMAT, LEDGERS
+from conference.spreadsheets import DATE_FORMAT
+from conference.supervision.ledgers import LEDGERS
 from conference.tasks.tables import Task, TaskReport
 from conference.timefmt import cn_date
 from tests.conftest import html
@@ -372,7 +373,7 @@ async def test_bad_filters(as_user, data):
 
 
 def test_user_text_never_becomes_a_formula():
-    from conference.supervision.ledgers import Column, csv_bytes, xlsx_bytes
+    from conference.spreadsheets import Column, csv_bytes, xlsx_bytes
 
     columns = (Column("title", "议题名称"), Column("day", "日期", "date"))
     rows = [{"title": "=HYPERLINK(\"http://example.com\")", "day": dt.date(2026, 11, 29)}, {"title": "-1+2", "day": None}]

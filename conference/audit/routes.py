@@ -19,7 +19,8 @@ from conference.errors import Conflict
 from conference.forms import download_disposition
 from conference.i18n import gettext as _
 from conference.settings import get_settings
-from conference.supervision.ledgers import XLSX_TYPE, Heading, xlsx_bytes
+from conference.spreadsheets import Heading, xlsx_bytes
+from conference.supervision.ledgers import XLSX_TYPE
 from conference.timefmt import today
 from conference.web.auth import actor_of
 from conference.web.listing import escape_like, paginate, parse_day

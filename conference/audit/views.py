@@ -39,7 +39,7 @@ from conference.minutes.services import STATUS_LABELS as MINUTES_STATUS_LABELS
 from conference.notifications.services import STATUS_LABELS as MAIL_STATUS_LABELS
 from conference.registry.services import KIND_LABELS as UNIT_KIND_LABELS
 from conference.registry.services import LEVEL_LABELS
-from conference.supervision.ledgers import Column
+from conference.spreadsheets import Column
 from conference.tasks.states import EXTENSION_LABELS, RATING_LABELS
 from conference.tasks.states import ROLE_LABELS as TASK_ROLE_LABELS
 from conference.tasks.states import STATUS_LABELS as TASK_STATUS_LABELS

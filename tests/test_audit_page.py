@@ -14,7 +14,7 @@ import openpyxl
 import pytest
 
 from conference.accounts.tables import User
-from conference.audit import views
+from conference.audit import labels as audit_labels
 from conference.audit.tables import AuditEvent
 from conference.notifications.routes import EVENT_LABELS
 from conference.tasks.states import RATING_LABELS, STATUS_LABELS
@@ -108,7 +108,7 @@ async def test_a_creation_lists_each_value_without_a_before(as_user, app):
 async def test_every_field_in_the_trail_has_a_chinese_name(app):
     events = await AuditEvent.select(AuditEvent.entity, AuditEvent.before, AuditEvent.after).output(load_json=True)
     unnamed = {(e["entity"], key) for e in events for side in (e["before"], e["after"]) for key in (side or {})
-               if views.field_label(e["entity"], key).isascii()}
+               if audit_labels.field_label(e["entity"], key).isascii()}
     assert unnamed == set()
 
 
@@ -117,7 +117,7 @@ async def test_filters_list_each_label_once_and_every_recorded_action_has_one(as
     for select in ("#f-action", "#f-entity"):
         labels = [o.get_text(strip=True) for o in page.select(f"{select} option")]
         assert len(labels) == len(set(labels)), select
-    assert len(set(views.ACTION_LABELS.values())) == len(views.ACTION_LABELS)
+    assert len(set(audit_labels.ACTION_LABELS.values())) == len(audit_labels.ACTION_LABELS)
     # The outbox's message types likewise (延期申请审批 was listed twice: approved and declined).
     assert len(set(EVENT_LABELS.values())) == len(EVENT_LABELS)
     outbox = html(await (await as_user("admin")).get("/outbox"))
@@ -125,7 +125,7 @@ async def test_filters_list_each_label_once_and_every_recorded_action_has_one(as
     assert len(labels) == len(set(labels)) and labels.count("延期申请已同意") == labels.count("延期申请未同意") == 1
     # Every code in the trail is listed (itself or the act it is part of), so no event is unfindable.
     codes = {r["action"] for r in await AuditEvent.select(AuditEvent.action).distinct()}
-    assert codes <= set(views.ACTION_LABELS) | set(views.ACTION_ALIASES)
+    assert codes <= set(audit_labels.ACTION_LABELS) | set(audit_labels.ACTION_ALIASES)
     # Publishing minutes moves the meeting too: "印发纪要" finds both records.
     rows = audit_rows(await (await as_user("admin")).get("/audit", params={"action": "publish", "per_page": "200"}))
     assert {r["kind"] for r in rows} == {"会议纪要", "会议"}

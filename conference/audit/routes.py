@@ -13,7 +13,7 @@ from litestar.response import Template
 from conference import workers
 from conference.accounts.actor import Actor
 from conference.accounts.scope import visible_conference_ids
-from conference.audit import views
+from conference.audit import labels, views
 from conference.audit.tables import AuditEvent
 from conference.errors import Conflict
 from conference.forms import download_disposition
@@ -49,10 +49,10 @@ async def audit_filter(request: Request[Any, Any, Any], actor: Actor) -> AuditFi
     visible = await visible_conference_ids(actor)
     if visible is not None:
         both(AuditEvent.conference_id.is_in(list(visible) or [0]) | (AuditEvent.actor == actor.id))
-    if query.get("entity") in views.ENTITY_LABELS:
+    if query.get("entity") in labels.ENTITY_LABELS:
         both(AuditEvent.entity == query["entity"])
-    if query.get("action") in views.ACTION_LABELS:
-        both(AuditEvent.action.is_in(views.action_codes(query["action"])))
+    if query.get("action") in labels.ACTION_LABELS:
+        both(AuditEvent.action.is_in(labels.action_codes(query["action"])))
     tz = get_settings().tz
     if start := parse_day(query.get("start")):
         both(AuditEvent.at >= dt.datetime.combine(start, dt.time(), tz))
@@ -77,7 +77,7 @@ async def audit_page(request: Request[Any, Any, Any]) -> Template:
     page.extra = {k: v for k, v in flt.chosen.items() if k != "q"}
     entries = await views.present(actor, page.rows)
     return render(request, "audit/list.html", page=page, entries=entries, filters=flt.query,
-                  entity_labels=views.ENTITY_LABELS, action_labels=views.ACTION_LABELS,
+                  entity_labels=labels.ENTITY_LABELS, action_labels=labels.ACTION_LABELS,
                   xlsx_url="/audit.xlsx?" + urllib.parse.urlencode(flt.chosen), export_limit=EXPORT_LIMIT)
 
 

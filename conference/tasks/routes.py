@@ -53,7 +53,7 @@ async def resolution_adopt(request: Request[Any, Any, Any], meeting_id: FromPath
     actor = actor_of(request)
     raw = await request.form()
     cooperating = [v for v in raw.getall("cooperating", []) if isinstance(v, str)]
-    context = await meeting_routes._detail_context(actor, meeting_id)  # 404 for meetings out of scope
+    context = await meeting_routes.detail_context(actor, meeting_id)  # 404 for meetings out of scope
     context["resolution_selected"] = set(cooperating)
     return await submit(request, template="meetings/detail.html", posted="resolution", **context,
                         action=lambda data: task_resolutions.adopt_resolution(actor, meeting_id, data, cooperating),
@@ -132,7 +132,7 @@ async def _resolution_page(request: Request[Any, Any, Any], resolution_id: int, 
     actor = actor_of(request)
     resolution = await amend.resolution_for(actor, resolution_id)  # 404 out of scope
     meeting_id = int(resolution["meeting"])
-    context = await meeting_routes._detail_context(actor, meeting_id)
+    context = await meeting_routes.detail_context(actor, meeting_id)
     context.update(edit_resolution=resolution_id, anchors={n: f"f-r{resolution_id}-{n}" for n in RESOLUTION_FIELDS},
                    **extra)
     return await submit(request, template="meetings/detail.html", posted=posted, **context, action=action,

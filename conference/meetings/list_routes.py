@@ -1,0 +1,129 @@
+"""Meeting lists: the list with filters, the week / month calendar (with holidays and, on request,
+task deadlines) and the half-year plenary overview. The conference choices of the meeting form
+come from here too (`conference_options`)."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import math
+import urllib.parse
+from typing import Any
+
+from litestar import Request, get
+from litestar.response import Template
+
+from conference.accounts.actor import Actor
+from conference.accounts.scope import visible_conference_ids
+from conference.db import fetch
+from conference.holidays.services import days_between as holiday_days
+from conference.i18n import gettext as _
+from conference.meetings import services, views
+from conference.tasks.services import ALERT_LABELS
+from conference.tasks.states import STATUS_LABELS as TASK_STATUS_LABELS
+from conference.tasks.views import open_deadlines
+from conference.timefmt import cn_month_day, local, today
+from conference.web.auth import actor_of
+from conference.web.listing import page_number, parse_day, parse_id
+from conference.web.templating import render
+
+OFFICE = ("admin", "office")
+READERS = ("admin", "office", "convenor", "street", "unit")
+PER_PAGE = 20
+WEEKDAYS = [_("周一"), _("周二"), _("周三"), _("周四"), _("周五"), _("周六"), _("周日")]
+
+
+def _filter(query: dict[str, str]) -> views.MeetingFilter:
+    conference = query.get("conference")
+    return views.MeetingFilter(
+        conference_id=parse_id(conference),
+        kind=query.get("kind", "") if query.get("kind") in services.KIND_LABELS else "",
+        status=query.get("status", "") if query.get("status") in services.STATUS_LABELS else "",
+        start=parse_day(query.get("start")), end=parse_day(query.get("end")), q=(query.get("q") or "").strip()[:50],
+        todo=query.get("todo", "") if query.get("todo") in views.TODO_LABELS else "",
+    )
+
+
+async def conference_options(actor: Actor) -> list[tuple[str, str]]:
+    visible = await visible_conference_ids(actor)
+    rows = await fetch("SELECT id, name FROM conference ORDER BY sort_key, name")  # the list page's hot path: fast read
+    return [(str(r["id"]), r["name"]) for r in rows if visible is None or r["id"] in visible]
+
+
+@get("/meetings", opt={"roles": READERS}, include_in_schema=False)
+async def meeting_list(request: Request[Any, Any, Any]) -> Template:
+    actor = actor_of(request)
+    query = dict(request.query_params)
+    flt = _filter(query)
+    sorts = {"starts_at": "m.starts_at", "title": "m.title", "status": "m.status"}
+    sort = query.get("sort") or "starts_at"
+    if sort not in sorts:
+        sort = "starts_at"
+    desc = query.get("desc", "1" if sort == "starts_at" else "") == "1"
+    page = page_number(query.get("page"))
+    rows, total = await views.meeting_rows(actor, flt, order=f"{sorts[sort]} {'DESC' if desc else 'ASC'}",
+                                           limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
+    pages = max(1, math.ceil(total / PER_PAGE))
+    params = {k: v for k, v in query.items() if k in ("conference", "kind", "status", "start", "end", "q", "todo") and v}
+
+    def url(**changes: Any) -> str:
+        merged = {**params, "sort": sort, "desc": "1" if desc else "", "page": page, **changes}
+        return "?" + urllib.parse.urlencode({k: v for k, v in merged.items() if v not in ("", None)})
+
+    return render(request, "meetings/list.html", rows=rows, total=total, page=page, pages=pages, url=url, sort=sort,
+                  desc=desc, filters=params, conference_options=await conference_options(actor),
+                  kind_labels=services.KIND_LABELS, status_labels=services.STATUS_LABELS,
+                  display_labels=views.DISPLAY_STATUS_LABELS, todo_labels=views.TODO_LABELS)
+
+
+@get("/meetings/calendar", opt={"roles": READERS}, include_in_schema=False)
+async def meeting_calendar(request: Request[Any, Any, Any]) -> Template:
+    """Month view (Monday-first weeks) or week view, one query for the range shown."""
+    actor = actor_of(request)
+    query = dict(request.query_params)
+    view = "week" if query.get("view") == "week" else "month"
+    anchor = parse_day(query.get("date")) or today()
+    if view == "month":
+        first = anchor.replace(day=1)
+        start = first - dt.timedelta(days=first.weekday())
+        last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
+        end = last + dt.timedelta(days=6 - last.weekday())
+        prev_anchor = (first - dt.timedelta(days=1)).replace(day=1)
+        next_anchor = last + dt.timedelta(days=1)
+        heading = _("{y}年{m}月").format(y=first.year, m=first.month)
+    else:
+        start = anchor - dt.timedelta(days=anchor.weekday())
+        end = start + dt.timedelta(days=6)
+        prev_anchor, next_anchor = start - dt.timedelta(days=7), start + dt.timedelta(days=7)
+        heading = _("{a} 至 {b}").format(a=cn_month_day(start), b=cn_month_day(end))
+    flt = _filter({**query, "start": start.isoformat(), "end": end.isoformat()})
+    rows, _total = await views.meeting_rows(actor, flt, order="m.starts_at ASC")
+    by_day: dict[dt.date, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_day.setdefault(local(row["starts_at"]).date(), []).append(row)
+    days = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
+    weeks = [days[i:i + 7] for i in range(0, len(days), 7)]
+    # Holidays and make-up working days always (one query); task deadlines when asked (one more).
+    show_tasks = query.get("tasks") == "1"
+    deadlines: dict[dt.date, list[dict[str, Any]]] = {}
+    if show_tasks:
+        for task in await open_deadlines(actor, start, end):
+            deadlines.setdefault(task["deadline"], []).append(task)
+    return render(request, "meetings/calendar.html", view=view, weeks=weeks, by_day=by_day, heading=heading,
+                  anchor=anchor, prev_anchor=prev_anchor, next_anchor=next_anchor, today=today(), weekdays=WEEKDAYS,
+                  status_labels=services.STATUS_LABELS, kind_labels=services.KIND_LABELS,
+                  holidays=await holiday_days(start, end), show_tasks=show_tasks, deadlines=deadlines,
+                  alert_labels=ALERT_LABELS, task_status_labels=TASK_STATUS_LABELS)
+
+
+@get("/meetings/plenaries", opt={"roles": ("admin", "office", "convenor")}, include_in_schema=False)
+async def plenaries(request: Request[Any, Any, Any]) -> Template:
+    actor = actor_of(request)
+    rows = await views.plenary_overview(actor, today())
+    due_only = request.query_params.get("state") == "due"  # the workbench's link: still to be arranged
+    if due_only:
+        rows = [r for r in rows if r["state"] in views.PLENARY_DUE]
+    return render(request, "meetings/plenaries.html", rows=rows, can_create=actor.role in OFFICE, due_only=due_only)
+
+
+ROUTES = [meeting_list, meeting_calendar, plenaries]

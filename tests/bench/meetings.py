@@ -29,6 +29,8 @@ def populate(path: Path) -> None:
     units = [r[0] for r in conn.execute("SELECT id FROM member_unit")]
     streets = [r[0] for r in conn.execute("SELECT id FROM street")]
     start = dt.datetime(2020, 1, 1, 1, 0, tzinfo=dt.UTC)
+    # Invitations and items go to the benchmark's own meetings (the demo's already invite units).
+    first_new = conn.execute("SELECT COALESCE(MAX(id), 0) FROM meeting").fetchone()[0] + 1
     meetings = []
     for i in range(MEETINGS):
         at = start + dt.timedelta(hours=9 * i)
@@ -38,9 +40,9 @@ def populate(path: Path) -> None:
     conn.executemany(
         "INSERT INTO meeting (conference, kind, title, starts_at, ends_at, location, status, uid, sequence, notes,"
         " cancel_reason, version, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", meetings)
-    meeting_ids = [r[0] for r in conn.execute("SELECT id FROM meeting")]
+    meeting_ids = [r[0] for r in conn.execute("SELECT id FROM meeting WHERE id >= ?", (first_new,))]
     conn.executemany(
-        "INSERT INTO invitation (meeting, unit, role, token, token_revoked, reply, attendee_name, attendee_title,"
+        "INSERT INTO invitation (meeting, unit, role, token_hash, token_revoked, reply, attendee_name, attendee_title,"
         " leave_reason, attendance, notified_sequence, version) VALUES (?,?,?,?,0,?,'','','',?,0,1)",
         [(m, u, "member", uuid.uuid4().hex, rnd.choice(["pending", "attending"]), rnd.choice(["", "present"]))
          for m in meeting_ids for u in rnd.sample(units, INVITES_PER_MEETING)])

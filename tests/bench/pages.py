@@ -1,0 +1,168 @@
+"""The list pages people open most, logged in as the office on the demo data, against a bare page
+that runs the same SQL and renders the same rows; and the fixed cost of a request (auth, session,
+scope) on its own.
+
+Each bare page runs, on one plain sqlite3 connection and with no ORM, auth or middleware, every
+read statement the app ran for that page (captured from the engine, with its parameters) except the
+session look-up, and renders every row of every result with Jinja. The app is measured twice: with
+the engine in use (kept read connections) and with Piccolo's own SQLiteEngine (a new connection
+per statement), which is what the app ran before."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any, ClassVar
+
+from jinja2 import Environment
+from litestar import Litestar, MediaType, Request, Response, get
+
+from tests.bench.common import client, fresh_database, login, report, throughput
+
+PAGES = ["/tasks", "/items", "/audit", "/registry/units", "/"]
+GOAL_RATIO = 2.0
+GOAL_FIXED_MS = 0.5
+
+BARE_TEMPLATE = Environment(autoescape=True).from_string(
+    "<html><body>{% for rows in results %}<table>{% for row in rows %}<tr>{% for value in row.values() %}"
+    "<td>{{ value }}</td>{% endfor %}</tr>{% endfor %}</table>{% endfor %}</body></html>")
+
+
+def bare_app(path: Path, statements: dict[str, list[tuple[str, tuple[Any, ...]]]]) -> Litestar:
+    conn = sqlite3.connect(path, check_same_thread=False, detect_types=sqlite3.PARSE_DECLTYPES | sqlite3.PARSE_COLNAMES)
+    conn.row_factory = sqlite3.Row
+
+    def page(name: str, todo: list[tuple[str, tuple[Any, ...]]]) -> Any:
+        @get(f"/bare{name}", media_type=MediaType.HTML, name=f"bare{name}")
+        async def handler() -> Response[str]:
+            results = [[dict(row) for row in conn.execute(sql, args)] for sql, args in todo]
+            return Response(BARE_TEMPLATE.render(results=results), media_type=MediaType.HTML)
+        return handler
+
+    @get("/bare-ping", media_type=MediaType.TEXT)
+    async def ping() -> str:
+        return "ok"
+
+    return Litestar([ping, *(page(name, todo) for name, todo in statements.items())])
+
+
+async def capture(http: Any, url: str) -> list[tuple[str, tuple[Any, ...]]]:
+    """The read statements one request for `url` runs (all of them pass the engine's `read`)."""
+    from conference.db import ReadReusingSQLiteEngine
+
+    seen: list[tuple[str, tuple[Any, ...]]] = []
+    original = ReadReusingSQLiteEngine.read
+
+    async def recording(self: Any, sql: str, args: Any) -> Any:
+        seen.append((sql, tuple(args)))
+        return await original(self, sql, args)
+
+    ReadReusingSQLiteEngine.read = recording  # type: ignore[method-assign]
+    try:
+        response = await http.get(url)
+    finally:
+        ReadReusingSQLiteEngine.read = original  # type: ignore[method-assign]
+    assert response.status_code == 200, (url, response.status_code)
+    return [(sql, args) for sql, args in seen if "web_session" not in sql]
+
+
+async def fixed_cost_direct(app: Litestar, cookie: str, rounds: int = 2000) -> float:
+    """Milliseconds of the per-request work before any page work, called directly: the auth
+    middleware's actor (session look-up), the app's before_request, the guard."""
+    from conference.app import before_request
+    from conference.web.auth import AuthMiddleware, access_guard
+
+    auth = next(m for m in app.middleware if isinstance(m, AuthMiddleware))
+
+    scope: dict[str, Any] = {"type": "http", "path": "/bench/ping", "raw_path": b"/bench/ping", "method": "GET",
+                             "headers": [(b"cookie", f"sid={cookie}".encode())], "query_string": b""}
+
+    class Connection:
+        def __init__(self, scope: dict[str, Any]) -> None:
+            self.scope = scope
+
+    class Handler:
+        opt: ClassVar[dict[str, Any]] = {"roles": ("office",)}
+
+    class Url:
+        path = "/bench/ping"
+
+    class Request:
+        path_params: ClassVar[dict[str, Any]] = {}
+        method = "GET"
+        url = Url
+
+    for _ in range(50):
+        scope["user"] = await auth.resolve(scope)
+    assert scope["user"] is not None and scope["user"].role == "office"
+    start = time.perf_counter()
+    for _ in range(rounds):
+        scope["user"] = await auth.resolve(scope)
+        await before_request(Request())  # type: ignore[arg-type]
+        access_guard(Connection(scope), Handler())  # type: ignore[arg-type]
+    return (time.perf_counter() - start) * 1000 / rounds
+
+
+async def main() -> None:
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    path = await fresh_database()
+    from piccolo.engine.sqlite import SQLiteEngine
+
+    from conference import db
+    from conference.app import create_app
+    from conference.web.auth import actor_of
+
+    @get("/bench/ping", opt={"roles": ("admin", "office", "convenor", "street", "unit")}, media_type=MediaType.TEXT)
+    async def bench_ping(request: Request[Any, Any, Any]) -> str:
+        return actor_of(request).role
+
+    await db.start()
+    app = create_app()
+    app.register(bench_ping)
+    http = client(app)
+    await login(http, "office")
+    statements = {url: await capture(http, url) for url in PAGES}
+    bare = client(bare_app(path, statements))
+
+    def call(c: Any, url: str) -> Any:
+        async def once() -> None:
+            assert (await c.get(url)).status_code == 200
+        return once
+
+    kept = db.engine()
+    plain = SQLiteEngine(path=str(path), timeout=30)
+    results: list[tuple[str, float, float, float]] = []
+    for url in PAGES:
+        with sqlite3.connect(path) as conn:
+            rows = sum(len(conn.execute(sql, args).fetchall()) for sql, args in statements[url])
+        name = f"{url} ({len(statements[url])} q, {rows} rows)"
+        app_rps = await throughput(call(http, url))
+        bare_rps = await throughput(call(bare, "/bare" + url))
+        db.use_engine(plain)
+        before_rps = await throughput(call(http, url), seconds=1.5)
+        db.use_engine(kept)
+        results.append((name, app_rps, bare_rps, before_rps))
+    ping_app = await throughput(call(http, "/bench/ping"))
+    ping_bare = await throughput(call(bare, "/bare-ping"))
+    db.use_engine(plain)
+    ping_before = await throughput(call(http, "/bench/ping"), seconds=1.5)
+    db.use_engine(kept)
+    results.append(("trivial authenticated page", ping_app, ping_bare, ping_before))
+
+    report("pages: demo data, logged in as the office, SQLite", [(n, a, b) for n, a, b, _p in results])
+    print(f"{'':<34}{'Piccolo engine':>14}{'ratio':>8}   (the app with a new connection per statement)")
+    for name, _a, bare_rps, before_rps in results:
+        print(f"{name:<34}{before_rps:>14.1f}{bare_rps / before_rps:>7.2f}x")
+    for name, app_rps, bare_rps, _p in results[:-1]:
+        if bare_rps / app_rps > GOAL_RATIO:
+            print(f"  over the goal ({GOAL_RATIO}x): {name}")
+    fixed = 1000 / ping_app - 1000 / ping_bare
+    cookie = http.cookies.get("sid") or ""
+    direct = await fixed_cost_direct(app, cookie)
+    print(f"fixed cost per request: {fixed:.2f} ms (trivial authenticated page minus bare page), "
+          f"{direct:.2f} ms (session look-up, before_request and guard called directly); goal {GOAL_FIXED_MS} ms")
+    await http.aclose()
+    await bare.aclose()
+    await db.stop()

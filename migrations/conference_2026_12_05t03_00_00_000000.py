@@ -1,8 +1,9 @@
 """Per-day rollup of the supervision figures (issue 14 point 7): `task_rollup` holds, per conference
-and per unit (dim 'u') or street (dim 's', 0 for "no street"), how many tasks fall on each day
-(grain 'd') and each month (grain 'm', day = the first of the month) of each measure, split by the
-flags the rates need. The dashboard (conference.supervision.rollup) reads a few hundred of these
-rows instead of ~80,000 index entries per branch of the statement over `task`.
+(and for all conferences together: conference 0) and per unit (dim 'u'), street (dim 's', k 0 for
+"no street") or in total (dim 't', k 0), how many tasks fall on each day (grain 'd'), month (grain
+'m', day = the first of the month) and year (grain 'y', day = 1 January) of each measure, split by
+the flags the rates need. The dashboard (conference.supervision.rollup) reads a few thousand of
+these rows instead of ~80,000 index entries per branch of the statement over `task`.
 
 Measures, each over tasks that are not cancelled (the rules: conference.supervision.rates):
 
@@ -13,7 +14,8 @@ Measures, each over tasks that are not cancelled (the rules: conference.supervis
 - closed: tasks with closed_at, by its local day; hit = status closed;
 - satisfaction: rated tasks (rating <> ''), by the local day of rated_at; hit = satisfied or
   basically satisfied;
-- open: open tasks (assigned .. returned), by deadline (the open and overdue counts as of any day).
+- open: open tasks (assigned .. returned), by deadline (the open and overdue counts as of any day);
+  in total only (dim 't').
 
 Kept by triggers on `task` (AFTER INSERT, DELETE, UPDATE OF the columns read), in the transaction of
 the change, on SQLite and PostgreSQL: an update takes the old row's contributions off and adds the
@@ -38,10 +40,13 @@ ID = "2026-12-05T03:00:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "task_rollup: per-day and per-month supervision counts kept by triggers on task"
 
-KEY = "dim, grain, measure, day, conference, k, hit, hit2"
+COLUMNS = "dim, grain, measure, day, conference, k, hit, hit2"
+# The primary key, in the order the dashboard reads: a dimension, the conferences in scope (or 0, all),
+# then a range of days of one grain and measure.
+KEY = "dim, conference, grain, measure, day, k, hit, hit2"
 WATCHED = "status, conference, unit, street, assigned_at, deadline, ack_due, acknowledged_at, closed_at, rating, rated_at"
 OPEN = "('assigned', 'acknowledged', 'in_progress', 'reported_done', 'returned')"
-DIMS = {"u": "unit", "s": "street"}
+DIMS = {"u": "c.unit", "s": "c.street", "t": "0"}
 INDEX, INDEX_COLUMNS = "task_supervision_status_deadline", "status, deadline, ack_due, conference"
 
 
@@ -68,6 +73,9 @@ class Dialect:
 
     def month(self, day: str) -> str:
         return f"date_trunc('month', ({day})::timestamp)::date" if self.postgres else f"date({day}, 'start of month')"
+
+    def year(self, day: str) -> str:
+        return f"date_trunc('year', ({day})::timestamp)::date" if self.postgres else f"date({day}, 'start of year')"
 
     def offset_minutes(self) -> int:
         from zoneinfo import ZoneInfo
@@ -114,15 +122,18 @@ def contributions(d: Dialect, x: str, source: str = "") -> str:
 
 
 def apply(d: Dialect, x: str, sign: int) -> str:
-    """Adds (sign 1) or takes off (-1) the contributions of trigger row `x`, per day and per month,
-    by unit and by street."""
-    return f"""INSERT INTO task_rollup ({KEY}, n)
-        SELECT dims.dim, grains.grain, c.measure, CASE WHEN grains.grain = 'd' THEN c.day ELSE {d.month('c.day')} END,
-               c.conference, CASE WHEN dims.dim = 'u' THEN c.unit ELSE c.street END, c.hit, c.hit2, {sign}
+    """Adds (sign 1) or takes off (-1) the contributions of trigger row `x`: per day, month and year,
+    by unit, street and in total, for its conference and for all (0)."""
+    return f"""INSERT INTO task_rollup ({COLUMNS}, n)
+        SELECT dims.dim, grains.grain, c.measure,
+               CASE WHEN grains.grain = 'd' THEN c.day WHEN grains.grain = 'm' THEN {d.month('c.day')} ELSE {d.year('c.day')} END,
+               CASE WHEN whole.whole = 1 THEN 0 ELSE c.conference END,
+               CASE WHEN dims.dim = 'u' THEN c.unit WHEN dims.dim = 's' THEN c.street ELSE 0 END, c.hit, c.hit2, {sign}
         FROM ({contributions(d, x)}) c
-        CROSS JOIN (SELECT 'u' AS dim UNION ALL SELECT 's') dims
-        CROSS JOIN (SELECT 'd' AS grain UNION ALL SELECT 'm') grains
-        WHERE 1 = 1
+        CROSS JOIN (SELECT 'u' AS dim UNION ALL SELECT 's' UNION ALL SELECT 't') dims
+        CROSS JOIN (SELECT 'd' AS grain UNION ALL SELECT 'm' UNION ALL SELECT 'y') grains
+        CROSS JOIN (SELECT 0 AS whole UNION ALL SELECT 1) whole
+        WHERE c.measure <> 'open' OR dims.dim = 't'
         ON CONFLICT ({KEY}) DO UPDATE SET n = task_rollup.n + excluded.n"""
 
 
@@ -162,17 +173,23 @@ def drop_trigger_statements(postgres: bool) -> list[str]:
 
 
 def backfill_statements(d: Dialect) -> list[str]:
-    """Day rows from the tasks, by unit and by street; then the month rows from the day rows."""
+    """Day rows from the tasks, per conference; then the rows of all conferences (0) from them; then
+    month rows from the day rows and year rows from the month rows."""
     statements = ["DELETE FROM task_rollup"]
     for dim, column in DIMS.items():
-        statements.append(f"""INSERT INTO task_rollup ({KEY}, n)
-            SELECT '{dim}', 'd', c.measure, c.day, c.conference, c.{column}, c.hit, c.hit2, COUNT(*)
-            FROM ({contributions(d, 't', 'FROM task t')}) c
-            GROUP BY c.measure, c.day, c.conference, c.{column}, c.hit, c.hit2""")
-    statements.append(f"""INSERT INTO task_rollup ({KEY}, n)
-        SELECT r.dim, 'm', r.measure, {d.month('r.day')}, r.conference, r.k, r.hit, r.hit2, SUM(r.n)
-        FROM task_rollup r WHERE r.grain = 'd'
-        GROUP BY r.dim, r.measure, {d.month('r.day')}, r.conference, r.k, r.hit, r.hit2""")
+        only = "" if dim == "t" else "WHERE c.measure <> 'open'"
+        statements.append(f"""INSERT INTO task_rollup ({COLUMNS}, n)
+            SELECT '{dim}', 'd', c.measure, c.day, c.conference, {column}, c.hit, c.hit2, COUNT(*)
+            FROM ({contributions(d, 't', 'FROM task t')}) c {only}
+            GROUP BY c.measure, c.day, c.conference, {column + ", " if dim != "t" else ""}c.hit, c.hit2""")
+    statements.append(f"""INSERT INTO task_rollup ({COLUMNS}, n)
+        SELECT r.dim, 'd', r.measure, r.day, 0, r.k, r.hit, r.hit2, SUM(r.n) FROM task_rollup r
+        GROUP BY r.dim, r.measure, r.day, r.k, r.hit, r.hit2""")
+    for grain, source, start in (("m", "d", d.month("r.day")), ("y", "m", d.year("r.day"))):
+        statements.append(f"""INSERT INTO task_rollup ({COLUMNS}, n)
+            SELECT r.dim, '{grain}', r.measure, {start}, r.conference, r.k, r.hit, r.hit2, SUM(r.n)
+            FROM task_rollup r WHERE r.grain = '{source}'
+            GROUP BY r.dim, r.measure, {start}, r.conference, r.k, r.hit, r.hit2""")
     return statements
 
 

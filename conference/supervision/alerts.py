@@ -15,7 +15,7 @@ from conference.db import fetch
 from conference.errors import DomainError
 from conference.settings import get_settings
 from conference.supervision import rollup
-from conference.supervision.sqlparts import OPEN_SQL, Params, as_date, scope_sql
+from conference.supervision.sqlparts import OPEN_SQL, Params, as_date, is_postgres, scope_sql
 from conference.tasks.services import workdays_after
 from conference.workdays import workdays_between
 
@@ -103,7 +103,16 @@ async def alerts(ids: set[int] | None, day: dt.date, limit: int = 30, as_of: dt.
     soon = await fetch(sql, *p)
     p = Params()
     still_open = "" if as_of is None else f" AND {open_sql(p)}"  # today: status 'assigned' is open
-    sql = f"{TASK_LIST_SQL} WHERE {scope}{still_open} AND {unack(p)} ORDER BY t.ack_due, t.id LIMIT {int(limit)}"
+    if as_of is None and from_rollup:
+        # The page of tasks first, from the index on status and deadline (tasks not yet due), then
+        # their names. SQLite is kept off the ack_due index (unary +, a no-op on the value), which
+        # would read every task ever left unacknowledged to find the few not yet due.
+        ack = "t.ack_due" if is_postgres() else "+t.ack_due"
+        page = (f"SELECT t.id FROM task t WHERE {scope} AND t.status = 'assigned' AND {ack} < {p(day)} AND t.deadline >= {p(day)} "
+                f"ORDER BY {ack}, t.id LIMIT {int(limit)}")
+        sql = f"{TASK_LIST_SQL} WHERE t.id IN ({page}) ORDER BY t.ack_due, t.id"
+    else:
+        sql = f"{TASK_LIST_SQL} WHERE {scope}{still_open} AND {unack(p)} ORDER BY t.ack_due, t.id LIMIT {int(limit)}"
     late = await fetch(sql, *p)
     for row in overdue:
         row["days"] = (day - as_date(row["deadline"])).days

@@ -106,8 +106,7 @@ async def rate_rows(ids: set[int] | None, period: Period, group: str, day: dt.da
     key, table = _GROUP_SQL[group]
     p = Params()
     if from_rollup and as_of is None:
-        dim, rollup_key = rollup.group_key(group)
-        figures = rollup.figures(p, ids, period, dim, rollup_key, day, counts=True)
+        figures = rollup.figures(p, ids, period, group, rollup.group_key(group), day, counts=True)
     else:
         figures = _figures(p, scope_sql(ids), period, _column(key), day, counts=True, as_of=as_of)
     kind = ", x.kind AS kind" if group == "unit" else ""
@@ -141,7 +140,7 @@ async def trend(ids: set[int] | None, months: list[dt.date], day: dt.date, *, fr
     period = Period(months[0], next_month(months[-1]) - dt.timedelta(days=1))
     p = Params()
     if from_rollup:
-        rows = await fetch(rollup.figures(p, ids, period, "u", bucket, day), *p)
+        rows = await fetch(rollup.figures(p, ids, period, "", bucket, day, years=False), *p)
     else:
         rows = await fetch(_figures(p, scope_sql(ids), period, bucket, day), *p)
     figures = [Figures() for _m in months]
@@ -159,7 +158,7 @@ async def assessment_rows(ids: set[int] | None, year: int, day: dt.date, *, from
     period = Period.year(year)
     p = Params()
     if from_rollup:
-        figures = rollup.figures(p, ids, period, "u", _column("r.k"), day)
+        figures = rollup.figures(p, ids, period, "unit", rollup.group_key("unit"), day)
     else:
         figures = _figures(p, scope_sql(ids), period, _column("t.unit"), day)
     membership = (f"SELECT m.unit FROM membership m WHERE {scope_sql(ids, 'm.conference')} "

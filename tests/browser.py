@@ -12,10 +12,10 @@ using Playwright's sync API:
 
     def test_something(page, live_server): ...
 
-- `live_server` (session): `conference migrate`, `conference demo` and `conference serve` run as
-  subprocesses of the venv's `conference` command on a fresh SQLite file in a temp directory and a
-  free port; it is ready once /healthz answers. Browser tests share it, so they create records
-  with unique names.
+- `live_server` (module): `conference serve` runs as a subprocess of the venv's `conference` command
+  on a free port, on the module's own copy of the suite's template (conftest's `template_url`, a
+  SQLite file; on PostgreSQL runs `conference migrate` and `conference demo` fill a fresh SQLite
+  file first); it is ready once /healthz answers. The tests of a module share it.
 - `browser` (module): Chromium from /usr/bin/chromium (Playwright's own download is not used).
   Missing Chromium skips with the reason, except under CI=true where it fails. Module scope on
   purpose: while the sync API is alive it marks its own event loop as running in this thread, so it
@@ -114,15 +114,18 @@ def _run(args: list[str], env: dict[str, str], what: str) -> None:
         pytest.fail(f"{what} failed ({result.returncode}):\n{result.stdout}\n{result.stderr}")
 
 
-def start_server(directory: Path) -> LiveServer:
-    """Migrate and load the demo data into a fresh SQLite file in `directory`, then serve it."""
+def start_server(directory: Path, database_url: str | None = None) -> LiveServer:
+    """Serve the SQLite database `database_url`; without one, migrate and load the demo data into a
+    fresh SQLite file in `directory` first."""
     command = conference_command()
-    database_url = f"sqlite:///{directory / 'conference.sqlite3'}"
     port = free_port()
     url = f"http://{HOST}:{port}"
+    if database_url is None:
+        database_url = f"sqlite:///{directory / 'conference.sqlite3'}"
+        env = _server_env(database_url, url)
+        _run([command, "migrate"], env, "conference migrate")
+        _run([command, "demo"], env, "conference demo")
     env = _server_env(database_url, url)
-    _run([command, "migrate"], env, "conference migrate")
-    _run([command, "demo"], env, "conference demo")
     log_path = directory / "server.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen([command, "serve", "--host", HOST, "--port", str(port)], cwd=ROOT, env=env,
@@ -159,13 +162,23 @@ def stop_server(server: LiveServer) -> None:
             server.process.wait(timeout=15)
 
 
-@pytest.fixture(name="live_server", scope="session")
-def live_server_fixture(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    server = start_server(tmp_path_factory.mktemp("live-server"))
+@pytest.fixture(name="live_server", scope="module")
+def live_server_fixture(tmp_path_factory: pytest.TempPathFactory, template_url: str,
+                        request: pytest.FixtureRequest) -> Iterator[LiveServer]:
+    """The module's server on the module's copy of the template (a plain fixture: the async template
+    is made, being session-scoped, before Playwright's event loop of the module starts)."""
+    from tests import dbsetup
+
+    copy = None
+    if template_url.startswith("sqlite:///"):
+        copy = dbsetup.copy_sqlite(template_url, "live_" + request.module.__name__.rsplit(".", 1)[-1])
+    server = start_server(tmp_path_factory.mktemp("live-server"), copy)
     try:
         yield server
     finally:
         stop_server(server)
+        if copy:
+            dbsetup.remove_sqlite(copy)
 
 
 @pytest.fixture(name="chromium", scope="session")

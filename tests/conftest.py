@@ -1,5 +1,7 @@
-"""Shared fixtures: one migrated database with the demo data per test session, an app, and
-logged-in HTTP clients per demo account (httpx against the ASGI app, on the session's event loop)."""
+"""Shared fixtures: the migrated database with the demo data, built once per session as a template;
+per test module a copy of its own (`database_url`) and an app on it; logged-in HTTP clients per demo
+account (httpx against the ASGI app, on the session's event loop). `--reverse` runs the modules, and
+the tests within each module, in reverse order."""
 
 from __future__ import annotations
 
@@ -27,15 +29,36 @@ _listen_for_integration_events()  # as the app factory and the CLI do: services 
 BASE = "http://testserver"
 
 
-@pytest.fixture(scope="session")
-async def database_url() -> AsyncIterator[str]:
-    if dbsetup.backend() == "postgres":
-        reason = await dbsetup.postgres_available()
-        if reason:
-            if os.environ.get("CI") == "true":
-                pytest.fail(f"CI requires PostgreSQL: {reason}")
-            pytest.skip(reason)
-    url = await dbsetup.fresh_database_url("main")
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--reverse", action="store_true",
+                     help="run the test modules, and the tests within each module, in reverse order")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With --reverse, the last module first and its last test first: a test that passes only after
+    what an earlier one left behind fails (CI runs the PostgreSQL suite this way)."""
+    if not config.getoption("--reverse"):
+        return
+    modules: dict[str, list[pytest.Item]] = {}
+    for item in items:
+        modules.setdefault(item.nodeid.split("::", 1)[0], []).append(item)
+    items[:] = [item for group in reversed(modules.values()) for item in reversed(group)]
+
+
+def _detach_engine() -> None:
+    """Between modules the engine points at no database (a path below /dev/null cannot be opened):
+    a test that uses it without asking for `database_url` fails at once, instead of reading the
+    template or another module's copy."""
+    from piccolo.engine.sqlite import SQLiteEngine
+
+    from conference import db
+
+    db.use_engine(SQLiteEngine(path="/dev/null/no-database-outside-database_url.sqlite3"))
+
+
+async def _use_database(url: str) -> None:
+    """Point DATABASE_URL, the settings and the engine at `url`."""
     os.environ["DATABASE_URL"] = url
     from conference import db
     from conference.settings import reset_settings
@@ -43,22 +66,55 @@ async def database_url() -> AsyncIterator[str]:
     settings = reset_settings()
     db.configure(settings)
     await db.start(settings)
+
+
+@pytest.fixture(scope="session")
+async def template_url() -> AsyncIterator[str]:
+    """The migrated database with the demo data, built once; test modules work on copies of it."""
+    if dbsetup.backend() == "postgres":
+        reason = await dbsetup.postgres_available()
+        if reason:
+            if os.environ.get("CI") == "true":
+                pytest.fail(f"CI requires PostgreSQL: {reason}")
+            pytest.skip(reason)
+    url = await dbsetup.fresh_template_url()
+    await _use_database(url)
+    from conference import db
     from conference.cli import migrate_forwards
     from conference.demo import load_demo
 
     await migrate_forwards()
     await load_demo()
+    await db.stop()
+    dbsetup.seal_template(url)
+    _detach_engine()
+    yield url
+    await dbsetup.drop_database(url)
+
+
+@pytest.fixture(scope="module")
+async def database_url(template_url: str, request: pytest.FixtureRequest) -> AsyncIterator[str]:
+    """This module's own copy of the template; DATABASE_URL, the settings and the engine point at it
+    until the module ends, then it is dropped."""
+    url = await dbsetup.copy_database(template_url, request.module.__name__.rsplit(".", 1)[-1])
+    await _use_database(url)
+    from conference import db, workdays
+
+    await workdays.refresh(force=True)  # the holiday calendar as this copy stores it, not the last module's
     yield url
     await db.stop()
-    if dbsetup.backend() == "postgres":
-        await dbsetup.drop_postgres_schema(url)
+    _detach_engine()
+    await dbsetup.drop_database(url)
 
 
-@pytest.fixture(scope="session")
-async def app(database_url: str) -> Any:
+@pytest.fixture(scope="module")
+async def app(database_url: str) -> AsyncIterator[Any]:
     from conference.app import create_app
 
-    return create_app()
+    yield create_app()
+    for client in _clients.values():  # logged in on this module's database
+        await client.aclose()
+    _clients.clear()
 
 
 def make_client(app: Any) -> httpx.AsyncClient:
@@ -101,7 +157,7 @@ async def anon(app: Any) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture
 async def as_user(app: Any) -> Any:
-    """`await as_user("office")` -> a client logged in as that demo account (cached per session)."""
+    """`await as_user("office")` -> a client logged in as that demo account (cached per module)."""
 
     async def get(username: str) -> httpx.AsyncClient:
         if username not in _clients:

@@ -214,7 +214,7 @@ async def test_other_roles_cannot_open_or_mark_messages(as_user, username):
     assert (await post_form(client, "/notifications/read-all", {})).status_code == 403
 
 
-async def test_the_unread_count_reads_the_partial_index():
+async def test_the_unread_count_reads_the_partial_index(database_url):
     """The badge's count (conference.accounts.services.actor_for_session) reads only unread rows."""
     from conference import db
 

@@ -104,7 +104,7 @@ async def test_streets_and_conferences_in_pinyin_order(as_user) -> None:
     assert conferences == sorted(conferences, key=lambda n: (sort_key(n), n))
 
 
-async def test_the_migration_fills_keys_of_existing_rows() -> None:
+async def test_the_migration_fills_keys_of_existing_rows(database_url: str) -> None:
     await Street.update({Street.sort_key: ""}, force=True)
     await dbsetup.run_raw_steps("conference_2026_12_04t05_01_00_000000")
     rows = await Street.select(Street.name, Street.sort_key)

@@ -183,7 +183,7 @@ async def test_appointment_gives_no_right_to_edit_a_convenor(api, as_user):
     assert await Person.select().where(Person.id == person["id"]).first() == person
 
 
-async def test_street_conference_is_chosen_deterministically():
+async def test_street_conference_is_chosen_deterministically(database_url):
     admin = await actor("admin")
     street_id = await services.create_street(admin, {"name": f"两会街道{uid()}", "district": "兰山区"})
     parent = str(await conference_id(LANSHAN_DISTRICT))
@@ -199,7 +199,7 @@ async def test_street_conference_is_chosen_deterministically():
     assert await street_conference(street_id) == second  # the one with a serving convenor
 
 
-async def test_migration_fills_owners_from_the_first_link():
+async def test_migration_fills_owners_from_the_first_link(database_url):
     """The backfill (migrations/...t10_01...) gives an unowned unit the district conference above
     the street conference that first had it; a unit linked nowhere its parent unit's owner, a street
     linked nowhere the owner of its district's streets; the rest stay the admin's."""

@@ -1,0 +1,298 @@
+"""The documents of the meetings JSON API (conference.meetings.api, invitations_api, special_api):
+response and request bodies, the roles each part admits, and the labels that name their fields
+in validation errors; plus the invitation as the API shows it (never its reply token)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from typing import Any
+
+import msgspec
+
+from conference.accounts.actor import Actor
+from conference.i18n import gettext as _
+from conference.meetings import views
+from conference.web.apikit import (
+    convert,
+)
+
+OFFICE = ("admin", "office")
+ALL_ROLES = ("admin", "office", "convenor", "street", "unit")
+MEETING_READERS = ALL_ROLES
+OVERVIEW_READERS = ("admin", "office", "convenor")
+REPLY_READERS = views.REPLY_READERS  # the meeting page's replies and sign-in
+
+INVITATION_READERS = ("admin", "office", "convenor", "unit")
+REQUEST_READERS = ("admin", "office", "convenor", "street")
+REQUEST_DECIDERS = ("admin", "convenor")
+NOTIFICATION_READERS = ("unit", "street")
+INVITATION_NOT_FOUND = _("没有找到该会议邀请，或您无权查看。")
+NOTIFICATION_LIMIT = 50
+
+
+MEETING_LABELS = {
+    "conference": _("联席会议"), "kind": _("会议类型"), "status": _("会议状态"), "title": _("会议名称"),
+    "date": _("会议日期"), "start_time": _("开始时间"), "end_time": _("结束时间"), "location": _("会议地点"),
+    "presiding": _("主持召集人"), "notes": _("备注"), "requirements": _("参会要求"), "reply_deadline": _("回执截止时间"),
+    "reason": _("取消原因"), "start": _("开始日期"), "end": _("结束日期"),
+    "unit": _("单位"), "role": _("邀请身份"), "attendance": _("签到情况"), "reply": _("参会情况"),
+    "attendee_name": _("参会人姓名"), "attendee_title": _("参会人职务"), "leave_reason": _("请假事由"), "sort": _("排序字段"),
+}
+REQUEST_LABELS = {
+    "reason": _("提请事由"), "proposed_items": _("拟议事项"), "proposed_date": _("建议日期"), "comment": _("审批意见"),
+    "status": _("审批状态"), "sort": _("排序字段"),
+}
+
+
+# ---------------------------------------------------------------- documents
+
+
+class MeetingRow(msgspec.Struct):
+    id: int
+    conference: int
+    conference_name: str
+    kind: str  # plenary | special
+    title: str
+    status: str  # draft | notified | held | minutes_in_review | minutes_published | cancelled
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    location: str
+    presiding_name: str | None
+    sequence: int
+    invited: int
+    replied: int
+    present: int
+    items: int
+
+
+class MeetingPage(msgspec.Struct):
+    items: list[MeetingRow]
+    total: int
+    page: int
+    per_page: int
+
+
+class AgendaEntry(msgspec.Struct):
+    """An item on the meeting's agenda, in agenda order."""
+
+    id: int
+    title: str
+    status: str
+    urgency: str
+    position: int
+    street_name: str | None
+    submitted_at: dt.datetime | None
+    age_days: int | None  # days since submission
+    meetings_waited: int  # meetings it was carried over from
+
+
+class AgendaDecision(msgspec.Struct):
+    """An item once on this meeting's agenda and since decided (resolved here, or deferred)."""
+
+    id: int
+    title: str
+    status: str
+    outcome: str
+    note: str
+    street_name: str | None
+
+
+class InvitationOut(msgspec.Struct):
+    id: int
+    meeting: int
+    unit: int
+    unit_name: str
+    role: str  # member | observer (列席)
+    reply: str  # pending | attending | leave | delegated
+    attendee_name: str
+    attendee_title: str
+    leave_reason: str
+    replied_at: dt.datetime | None
+    attendance: str  # "" | present | leave | absent
+    signed_in_at: dt.datetime | None
+    notified_sequence: int | None
+    # Never filled any more: the personal reply link {base_url}/r/{token} goes only into the unit's
+    # notice, and the database keeps only the token's hash. Kept for clients that read the field.
+    token: str | msgspec.UnsetType = msgspec.UNSET
+
+
+class MeetingCounts(msgspec.Struct):
+    invited: int
+    observers: int
+    replied: int
+    attending: int
+    leave: int
+    present: int
+    absent: int
+    on_leave: int
+    to_notify: int
+
+
+class MeetingDetail(msgspec.Struct):
+    id: int
+    conference: int
+    conference_name: str
+    kind: str
+    title: str
+    status: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    date: dt.date  # local (Asia/Shanghai) date and times, as the meeting form takes them
+    start_time: str
+    end_time: str
+    location: str
+    presiding: int | None
+    presiding_name: str | None
+    presiding_title: str | None
+    uid: str
+    sequence: int
+    notes: str
+    requirements: str  # 参会要求; "" = the default text of the notice
+    reply_deadline: dt.datetime | None  # 回执截止时间, before starts_at
+    notice_number: str  # 文号 of the 会议通知, "" before the first notice
+    cancel_reason: str
+    notified_at: dt.datetime | None
+    version: int
+    created_at: dt.datetime
+    agenda: list[AgendaEntry]
+    decided: list[AgendaDecision]
+    invitations: list[InvitationOut]
+    counts: MeetingCounts | None  # replies and sign-in figures: offices, admins and convenors only
+
+
+class NotifyOut(msgspec.Struct):
+    notified: int  # units sent the notice (or the notice of change)
+    meeting: MeetingDetail
+
+
+class MeetingIn(msgspec.Struct, forbid_unknown_fields=True):
+    conference: int | None = None
+    kind: str | None = None
+    title: str | None = None
+    date: dt.date | None = None
+    start_time: str | None = None
+    end_time: str | None = None
+    location: str | None = None
+    presiding: int | None = None
+    notes: str | None = None
+    requirements: str | None = None
+    reply_deadline: dt.datetime | None = None
+
+
+class MeetingPatch(msgspec.Struct, forbid_unknown_fields=True):
+    version: int
+    kind: str | msgspec.UnsetType | None = msgspec.UNSET
+    title: str | msgspec.UnsetType | None = msgspec.UNSET
+    date: dt.date | msgspec.UnsetType | None = msgspec.UNSET
+    start_time: str | msgspec.UnsetType | None = msgspec.UNSET
+    end_time: str | msgspec.UnsetType | None = msgspec.UNSET
+    location: str | msgspec.UnsetType | None = msgspec.UNSET
+    presiding: int | msgspec.UnsetType | None = msgspec.UNSET
+    notes: str | msgspec.UnsetType | None = msgspec.UNSET
+    requirements: str | msgspec.UnsetType | None = msgspec.UNSET
+    reply_deadline: dt.datetime | msgspec.UnsetType | None = msgspec.UNSET
+
+
+class CancelIn(msgspec.Struct, forbid_unknown_fields=True):
+    reason: str | None = None
+
+
+class InvitationIn(msgspec.Struct, forbid_unknown_fields=True):
+    unit: int | None = None
+    role: str | None = None  # member | observer
+
+
+class AttendanceIn(msgspec.Struct, forbid_unknown_fields=True):
+    attendance: str | None = None  # present | leave | absent
+
+
+class ReplyIn(msgspec.Struct, forbid_unknown_fields=True):
+    reply: str | None = None  # attending | leave | delegated
+    attendee_name: str | None = None
+    attendee_title: str | None = None
+    leave_reason: str | None = None
+
+
+class PlenaryMeeting(msgspec.Struct):
+    id: int
+    title: str
+    status: str
+    starts_at: dt.datetime
+    day: dt.date
+
+
+class PlenaryOut(msgspec.Struct):
+    id: int  # the conference
+    name: str
+    level: str
+    state: str  # done | planned | due | overdue (this half-year's plenary)
+    last: PlenaryMeeting | None
+    next: PlenaryMeeting | None
+    missed_previous: bool
+    half_end: dt.date
+    next_title: str
+
+
+class SpecialRequestOut(msgspec.Struct):
+    id: int
+    conference: int
+    conference_name: str
+    street: int
+    street_name: str
+    title: str  # the name the approved special meeting takes
+    reason: str
+    proposed_items: str  # a free-text note
+    proposed_date: dt.date
+    items: list[int]  # the street's accepted items put forward (agenda item ids)
+    status: str  # requested | approved | declined
+    decision_comment: str
+    requested_by_name: str | None
+    decided_by_name: str | None
+    decided_at: dt.datetime | None
+    meeting: int | None  # the draft special meeting created on approval
+    version: int
+    created_at: dt.datetime
+
+
+class SpecialRequestPage(msgspec.Struct):
+    items: list[SpecialRequestOut]
+    total: int
+    page: int
+    per_page: int
+
+
+class SpecialRequestIn(msgspec.Struct, forbid_unknown_fields=True):
+    title: str | None = None
+    reason: str | None = None
+    proposed_items: str | None = None
+    proposed_date: dt.date | None = None
+    items: list[int] | None = None  # ids of the street's accepted items not yet on a meeting; at least one
+
+
+class DecisionIn(msgspec.Struct, forbid_unknown_fields=True):
+    comment: str | None = None  # required when declining
+
+
+class NotificationOut(msgspec.Struct):
+    id: int
+    created_at: dt.datetime
+    event: str  # e.g. meeting_notified, item_returned
+    subject: str
+    body: str
+    status: str  # queued | sending | sent | dead
+
+
+# ---------------------------------------------------------------- invitations as shown
+
+
+def invitation_data(row: Mapping[str, Any], meeting_id: int, actor: Actor) -> dict[str, Any]:
+    data = {**row, "meeting": meeting_id}
+    # The reply token is stored only as a hash and sent only in the unit's notice: nobody reads it here.
+    data.pop("token", None)
+    data.pop("token_hash", None)
+    return data
+
+
+def invitation_out(row: Mapping[str, Any], meeting_id: int, actor: Actor) -> InvitationOut:
+    return convert(invitation_data(row, meeting_id, actor), InvitationOut)

@@ -1,0 +1,151 @@
+"""Invitations over the JSON API (part of conference.meetings.api, same rules): the office adds and
+removes invited units, records sign-in and revokes a reply link; a unit reads and answers its own
+invitation; a unit or street reads its own notifications (reply links masked)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, delete, get, post
+from litestar.params import JSONBody
+
+from conference.accounts.actor import Actor
+from conference.errors import NotFound
+from conference.i18n import gettext as _
+from conference.meetings import invitations as meeting_invitations
+from conference.meetings import services
+from conference.meetings.api_types import (
+    INVITATION_NOT_FOUND,
+    INVITATION_READERS,
+    NOTIFICATION_LIMIT,
+    NOTIFICATION_READERS,
+    OFFICE,
+    AttendanceIn,
+    InvitationIn,
+    InvitationOut,
+    NotificationOut,
+    ReplyIn,
+    invitation_out,
+)
+from conference.meetings.tables import Invitation, Meeting
+from conference.notifications.services import mask_links, recent_for
+from conference.records import get_or_404
+from conference.web.apikit import (
+    MAX_ID,
+    READ_ERRORS,
+    WRITE_ERRORS,
+    RecordId,
+    convert,
+    error_responses,
+    sent_fields,
+)
+from conference.web.auth import actor_of
+
+# ---------------------------------------------------------------- helpers
+
+
+async def _invitation_row(invitation_id: int) -> dict[str, Any]:
+    row = await Invitation.select(*Invitation.all_columns(), Invitation.unit.name.as_alias("unit_name")).where(
+        Invitation.id == invitation_id).first()
+    if row is None:
+        raise NotFound(INVITATION_NOT_FOUND)
+    return row
+
+
+async def _visible_invitation(actor: Actor, invitation_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A unit: its own invitation to a meeting it has been told of. The others: by the meeting's scope."""
+    if not 0 < invitation_id <= MAX_ID:
+        raise NotFound(INVITATION_NOT_FOUND)
+    row = await _invitation_row(invitation_id)
+    if actor.role == "unit":
+        if actor.unit_id is None or row["unit"] != actor.unit_id:
+            raise NotFound(INVITATION_NOT_FOUND)
+        meeting = await get_or_404(Meeting, row["meeting"], INVITATION_NOT_FOUND)
+        if meeting["status"] == "draft":  # not sent yet: the office may still change it
+            raise NotFound(INVITATION_NOT_FOUND)
+        return row, meeting
+    try:
+        meeting = await services.meeting_for(actor, row["meeting"])
+    except NotFound:
+        raise NotFound(INVITATION_NOT_FOUND) from None
+    return row, meeting
+
+
+
+
+# ---------------------------------------------------------------- invitations
+
+
+@post("/api/meetings/{meeting_id:int}/invitations", opt={"roles": OFFICE}, tags=["参会邀请"], summary=_("添加受邀单位"),
+      responses=WRITE_ERRORS)
+async def add_invitation(request: Request[Any, Any, Any], meeting_id: RecordId, data: JSONBody[InvitationIn]) -> InvitationOut:
+    """role 取 member（成员单位）或 observer（列席单位）。会议召开或取消后不能再调整受邀单位。"""
+    actor = actor_of(request)
+    invitation_id = await meeting_invitations.add_invitation(actor, meeting_id, sent_fields(data))
+    return invitation_out(await _invitation_row(invitation_id), meeting_id, actor)
+
+
+@get("/api/invitations/{invitation_id:int}", opt={"roles": INVITATION_READERS}, tags=["参会邀请"],
+     summary=_("参会邀请详情"), responses=READ_ERRORS)
+async def get_invitation(request: Request[Any, Any, Any], invitation_id: RecordId) -> InvitationOut:
+    """成员单位只能查看本单位已收到通知的邀请；其他单位的邀请返回 404。"""
+    actor = actor_of(request)
+    row, meeting = await _visible_invitation(actor, invitation_id)
+    return invitation_out(row, meeting["id"], actor)
+
+
+@delete("/api/invitations/{invitation_id:int}", opt={"roles": OFFICE}, tags=["参会邀请"], summary=_("移除受邀单位"),
+        responses=WRITE_ERRORS)
+async def remove_invitation(request: Request[Any, Any, Any], invitation_id: RecordId) -> None:
+    """已收到通知的单位会收到“无需参会”的通知。会议召开或取消后不能再调整受邀单位。"""
+    await meeting_invitations.remove_invitation(actor_of(request), invitation_id)
+
+
+@post("/api/invitations/{invitation_id:int}/attendance", opt={"roles": OFFICE}, tags=["参会邀请"],
+      summary=_("记录签到"), status_code=200, responses=WRITE_ERRORS)
+async def record_attendance(request: Request[Any, Any, Any], invitation_id: RecordId, data: JSONBody[AttendanceIn]) -> InvitationOut:
+    """attendance 取 present（出席）、leave（请假）或 absent（缺席）；会议须已通知或已召开。"""
+    actor = actor_of(request)
+    meeting_id = await meeting_invitations.record_attendance(actor, invitation_id, sent_fields(data))
+    return invitation_out(await _invitation_row(invitation_id), meeting_id, actor)
+
+
+@post("/api/invitations/{invitation_id:int}/revoke", opt={"roles": OFFICE}, tags=["参会邀请"],
+      summary=_("作废回执链接"), status_code=200, responses=WRITE_ERRORS)
+async def revoke_invitation_link(request: Request[Any, Any, Any], invitation_id: RecordId) -> InvitationOut:
+    """原链接立即失效并生成新令牌；再次发送通知（notify）时该单位收到新链接。"""
+    actor = actor_of(request)
+    meeting_id = await meeting_invitations.revoke_token(actor, invitation_id)
+    return invitation_out(await _invitation_row(invitation_id), meeting_id, actor)
+
+
+@post("/api/invitations/{invitation_id:int}/reply", opt={"roles": ("unit",)}, tags=["参会邀请"],
+      summary=_("回复参会情况"), status_code=200, responses=WRITE_ERRORS)
+async def reply_invitation(request: Request[Any, Any, Any], invitation_id: RecordId, data: JSONBody[ReplyIn]) -> InvitationOut:
+    """成员单位回复本单位的邀请：reply 取 attending（参会，填参会人姓名和职务）、delegated（委托参会，填受委托人）或
+    leave（请假，填请假事由）。会议召开或取消后不能再回复；其他单位的邀请返回 404。"""
+    actor = actor_of(request)
+    invitation, meeting = await _visible_invitation(actor, invitation_id)
+    await meeting_invitations.reply(actor, invitation, meeting, sent_fields(data))
+    return invitation_out(await _invitation_row(invitation_id), meeting["id"], actor)
+
+
+# ---------------------------------------------------------------- notifications
+
+
+@get("/api/notifications", opt={"roles": NOTIFICATION_READERS}, tags=["通知"], summary=_("本单位（街道）的通知"),
+     responses=error_responses(401, 403))
+async def my_notifications(request: Request[Any, Any, Any]) -> list[NotificationOut]:
+    """成员单位或街道收到的最近 50 条通知，最新的在前；通知中的回执链接已隐去。"""
+    actor = actor_of(request)
+    if actor.role == "unit":
+        rows = await recent_for(unit_id=actor.unit_id, limit=NOTIFICATION_LIMIT) if actor.unit_id else []
+    else:
+        rows = await recent_for(street_id=actor.street_id, limit=NOTIFICATION_LIMIT) if actor.street_id else []
+    return [convert({**r, "body": mask_links(r["body"] or "")}, NotificationOut) for r in rows]
+
+
+INVITATION_ROUTES: list[Any] = [
+    add_invitation, get_invitation, remove_invitation, record_attendance, revoke_invitation_link, reply_invitation,
+    my_notifications,
+]

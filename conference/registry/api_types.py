@@ -1,0 +1,274 @@
+"""The documents of the registry JSON API (conference.registry.api, units_api, persons_api,
+memberships_api), the roles they admit, and the helpers they share: a page of rows as documents and
+the caller's conference scope as a condition."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, TypeVar
+
+import msgspec
+from litestar import Request
+from piccolo.columns import Column
+
+from conference.accounts.scope import visible_conference_ids
+from conference.web.apikit import (
+    convert,
+)
+from conference.web.auth import actor_of
+from conference.web.listing import Page
+
+OFFICE = ("admin", "office")
+CONFERENCE_READERS = ("admin", "office", "convenor")
+ALL_ROLES = ("admin", "office", "convenor", "street", "unit")
+
+S = TypeVar("S", bound=msgspec.Struct)
+
+
+# ---------------------------------------------------------------- documents
+
+
+class StreetOut(msgspec.Struct):
+    id: int
+    name: str
+    district: str
+    secretary_name: str
+    phone: str
+    ended_on: dt.date | None
+    version: int
+    created_at: dt.datetime
+
+
+class StreetIn(msgspec.Struct, forbid_unknown_fields=True):
+    name: str | None = None
+    district: str | None = None
+    secretary_name: str | None = None
+    phone: str | None = None
+
+
+class StreetPatch(msgspec.Struct, forbid_unknown_fields=True):
+    version: int
+    name: str | msgspec.UnsetType | None = msgspec.UNSET
+    district: str | msgspec.UnsetType | None = msgspec.UNSET
+    secretary_name: str | msgspec.UnsetType | None = msgspec.UNSET
+    phone: str | msgspec.UnsetType | None = msgspec.UNSET
+
+
+class ConferenceOut(msgspec.Struct):
+    id: int
+    name: str
+    level: str  # city | district | street
+    parent: int | None
+    street: int | None
+    office_email: str
+    office_contact: str
+    office_phone: str
+    doc_prefix: str  # 发文机关代字, e.g. 兰联办: documents are numbered 兰联办〔2026〕6号
+    version: int
+    created_at: dt.datetime
+
+
+class ConferenceIn(msgspec.Struct, forbid_unknown_fields=True):
+    name: str | None = None
+    level: str | None = None
+    parent: int | None = None
+    street: int | None = None
+    office_email: str | None = None
+    office_contact: str | None = None
+    office_phone: str | None = None
+    doc_prefix: str | None = None
+
+
+class ConferencePatch(msgspec.Struct, forbid_unknown_fields=True):
+    version: int
+    name: str | msgspec.UnsetType | None = msgspec.UNSET
+    level: str | msgspec.UnsetType | None = msgspec.UNSET
+    parent: int | msgspec.UnsetType | None = msgspec.UNSET
+    street: int | msgspec.UnsetType | None = msgspec.UNSET
+    office_email: str | msgspec.UnsetType | None = msgspec.UNSET
+    office_contact: str | msgspec.UnsetType | None = msgspec.UNSET
+    office_phone: str | msgspec.UnsetType | None = msgspec.UNSET
+    doc_prefix: str | msgspec.UnsetType | None = msgspec.UNSET
+
+
+class UnitOut(msgspec.Struct):
+    id: int
+    name: str
+    kind: str  # department | dispatched_agency | street | other
+    parent_unit: int | None
+    duties: str
+    liaison_name: str
+    liaison_phone: str
+    liaison_email: str
+    leader_name: str
+    ended_on: dt.date | None
+    version: int
+    created_at: dt.datetime
+
+
+class UnitIn(msgspec.Struct, forbid_unknown_fields=True):
+    name: str | None = None
+    kind: str | None = None
+    parent_unit: int | None = None
+    duties: str | None = None
+    liaison_name: str | None = None
+    liaison_phone: str | None = None
+    liaison_email: str | None = None
+    leader_name: str | None = None
+
+
+class UnitPatch(msgspec.Struct, forbid_unknown_fields=True):
+    version: int
+    name: str | msgspec.UnsetType | None = msgspec.UNSET
+    kind: str | msgspec.UnsetType | None = msgspec.UNSET
+    parent_unit: int | msgspec.UnsetType | None = msgspec.UNSET
+    duties: str | msgspec.UnsetType | None = msgspec.UNSET
+    liaison_name: str | msgspec.UnsetType | None = msgspec.UNSET
+    liaison_phone: str | msgspec.UnsetType | None = msgspec.UNSET
+    liaison_email: str | msgspec.UnsetType | None = msgspec.UNSET
+    leader_name: str | msgspec.UnsetType | None = msgspec.UNSET
+
+
+class UnitEnd(msgspec.Struct, forbid_unknown_fields=True):
+    ended_on: dt.date | None = None
+    version: int | None = None
+
+
+class ConvenorOut(msgspec.Struct):
+    id: int
+    name: str
+    title: str
+    phone: str
+    email: str
+    version: int
+
+
+class ConvenorIn(msgspec.Struct, forbid_unknown_fields=True):
+    name: str | None = None
+    title: str | None = None
+    phone: str | None = None
+    email: str | None = None
+
+
+class ConvenorPatch(msgspec.Struct, forbid_unknown_fields=True):
+    version: int
+    name: str | msgspec.UnsetType | None = msgspec.UNSET
+    title: str | msgspec.UnsetType | None = msgspec.UNSET
+    phone: str | msgspec.UnsetType | None = msgspec.UNSET
+    email: str | msgspec.UnsetType | None = msgspec.UNSET
+
+
+class MembershipOut(msgspec.Struct):
+    id: int
+    unit: int
+    unit_name: str
+    conference: int
+    conference_name: str
+    start_date: dt.date
+    end_date: dt.date | None
+    version: int
+
+
+class MembershipIn(msgspec.Struct, forbid_unknown_fields=True):
+    unit: int | None = None
+    start_date: dt.date | None = None
+    end_date: dt.date | None = None
+
+
+class AppointmentOut(msgspec.Struct):
+    id: int
+    person: int
+    person_name: str
+    conference: int
+    conference_name: str
+    title: str
+    start_date: dt.date
+    end_date: dt.date | None
+    version: int
+
+
+class AppointmentIn(msgspec.Struct, forbid_unknown_fields=True):
+    person: int | None = None
+    title: str | None = None
+    start_date: dt.date | None = None
+    end_date: dt.date | None = None
+
+
+class PeriodEnd(msgspec.Struct, forbid_unknown_fields=True):
+    end_date: dt.date | None = None
+    version: int | None = None
+
+
+class StreetPage(msgspec.Struct):
+    items: list[StreetOut]
+    total: int
+    page: int
+    per_page: int
+
+
+class ConferencePage(msgspec.Struct):
+    items: list[ConferenceOut]
+    total: int
+    page: int
+    per_page: int
+
+
+class UnitPage(msgspec.Struct):
+    items: list[UnitOut]
+    total: int
+    page: int
+    per_page: int
+
+
+class ConvenorPage(msgspec.Struct):
+    items: list[ConvenorOut]
+    total: int
+    page: int
+    per_page: int
+
+
+class MembershipPage(msgspec.Struct):
+    items: list[MembershipOut]
+    total: int
+    page: int
+    per_page: int
+
+
+class AppointmentPage(msgspec.Struct):
+    items: list[AppointmentOut]
+    total: int
+    page: int
+    per_page: int
+
+
+class Me(msgspec.Struct):
+    id: int
+    username: str
+    display_name: str
+    role: str  # admin | office | convenor | street | unit
+    conference_id: int | None
+    street_id: int | None
+    unit_id: int | None
+    person_id: int | None
+
+
+# ---------------------------------------------------------------- helpers
+
+def items_of(page: Page, out: type[S]) -> list[S]:
+    return [convert(row, out) for row in page.rows]
+
+
+async def scope_where(column: Column, request: Request[Any, Any, Any]) -> Any:
+    """A condition limiting `column` (a conference id) to the caller's conferences; None for admin."""
+    visible = await visible_conference_ids(actor_of(request))
+    return None if visible is None else column.is_in(list(visible) or [0])
+
+
+def all_of(*conditions: Any) -> Any:
+    result = None
+    for condition in conditions:
+        if condition is not None:
+            result = condition if result is None else (result & condition)
+    return result
+
+

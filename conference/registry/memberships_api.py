@@ -1,0 +1,88 @@
+"""Memberships of units in conferences over the JSON API (part of conference.registry.api)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from litestar import Request, get, post
+from litestar.params import FromQuery, JSONBody
+from piccolo.columns import Column
+
+from conference.errors import NotFound
+from conference.i18n import gettext as _
+from conference.registry import services
+from conference.registry.api_types import CONFERENCE_READERS, OFFICE, MembershipIn, MembershipOut, MembershipPage, PeriodEnd, all_of, items_of, scope_where
+from conference.registry.tables import Membership
+from conference.web.apikit import (
+    READ_ERRORS,
+    WRITE_ERRORS,
+    Desc,
+    OptionalId,
+    PageNo,
+    PerPage,
+    Q,
+    RecordId,
+    convert,
+    list_query,
+    sent_fields,
+)
+from conference.web.auth import actor_of
+from conference.web.listing import PER_PAGE, paginate
+
+# ---------------------------------------------------------------- memberships
+
+MEMBERSHIP_COLUMNS = [*Membership.all_columns(), Membership.unit.name.as_alias("unit_name"),
+                      Membership.conference.name.as_alias("conference_name")]
+MEMBERSHIP_SORTS: dict[str, Column] = {"unit_name": Membership.unit.sort_key, "conference_name": Membership.conference.sort_key,
+                    "start_date": Membership.start_date, "end_date": Membership.end_date}
+
+
+async def _membership(request: Request[Any, Any, Any], membership_id: int) -> MembershipOut:
+    row = await Membership.select(*MEMBERSHIP_COLUMNS).where(Membership.id == membership_id).first()
+    if row is None:
+        raise NotFound(services.NOT_FOUND)
+    await services.require_visible_conference(actor_of(request), row["conference"])
+    return convert(row, MembershipOut)
+
+
+@get("/api/memberships", opt={"roles": CONFERENCE_READERS}, tags=["成员资格"], summary=_("成员资格列表"),
+     responses=READ_ERRORS)
+async def list_memberships(request: Request[Any, Any, Any], q: Q = None, conference: OptionalId = None,
+                           unit: OptionalId = None, page: PageNo = 1, per_page: PerPage = PER_PAGE,
+                           sort: FromQuery[Literal["unit_name", "conference_name", "start_date", "end_date"]] = "unit_name",
+                           desc: Desc = False) -> MembershipPage:
+    """成员单位与联席会议的对应关系（含已结束的），只含本账号可见的联席会议；q 搜索单位名称或联席会议名称。"""
+    where = all_of(await scope_where(Membership.conference, request),
+                 None if conference is None else Membership.conference == conference,
+                 None if unit is None else Membership.unit == unit)
+    result = await paginate(Membership, MEMBERSHIP_COLUMNS, list_query(q, page, per_page, sort, desc),
+                            search=[Membership.unit.name, Membership.conference.name], sorts=MEMBERSHIP_SORTS,
+                            default_sort="unit_name", where=where)
+    return MembershipPage(items=items_of(result, MembershipOut), total=result.total, page=result.page,
+                          per_page=result.per_page)
+
+
+@get("/api/memberships/{membership_id:int}", opt={"roles": CONFERENCE_READERS}, tags=["成员资格"],
+     summary=_("成员资格详情"), responses=READ_ERRORS)
+async def get_membership(request: Request[Any, Any, Any], membership_id: RecordId) -> MembershipOut:
+    return await _membership(request, membership_id)
+
+
+@post("/api/conferences/{conference_id:int}/memberships", opt={"roles": OFFICE}, tags=["成员资格"],
+      summary=_("为联席会议添加成员单位"), responses=WRITE_ERRORS)
+async def add_membership(request: Request[Any, Any, Any], conference_id: RecordId, data: JSONBody[MembershipIn]) -> MembershipOut:
+    """同一单位在同一联席会议中的成员期间不能重叠；不填 end_date 表示至今。"""
+    new_id = await services.add_membership(actor_of(request), conference_id, sent_fields(data))
+    return await _membership(request, new_id)
+
+
+@post("/api/memberships/{membership_id:int}/end", opt={"roles": OFFICE}, tags=["成员资格"], summary=_("结束成员资格"),
+      status_code=200, responses=WRITE_ERRORS)
+async def end_membership(request: Request[Any, Any, Any], membership_id: RecordId, data: JSONBody[PeriodEnd]) -> MembershipOut:
+    await services.end_period(actor_of(request), Membership, "membership", membership_id, sent_fields(data))
+    return await _membership(request, membership_id)
+
+
+MEMBERSHIP_ROUTES: list[Any] = [
+    list_memberships, get_membership, add_membership, end_membership,
+]

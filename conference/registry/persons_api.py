@@ -1,0 +1,144 @@
+"""Convenors (persons) and their appointments to conferences over the JSON API (part of
+conference.registry.api)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from litestar import Request, get, patch, post
+from litestar.params import FromQuery, JSONBody
+from piccolo.columns import Column
+
+from conference.errors import NotFound
+from conference.i18n import gettext as _
+from conference.records import get_or_404
+from conference.registry import services
+from conference.registry.api_types import (
+    CONFERENCE_READERS,
+    OFFICE,
+    AppointmentIn,
+    AppointmentOut,
+    AppointmentPage,
+    ConvenorIn,
+    ConvenorOut,
+    ConvenorPage,
+    ConvenorPatch,
+    PeriodEnd,
+    all_of,
+    items_of,
+    scope_where,
+)
+from conference.registry.tables import ConvenorAppointment, Person
+from conference.web.apikit import (
+    READ_ERRORS,
+    WRITE_ERRORS,
+    Desc,
+    OptionalId,
+    PageNo,
+    PerPage,
+    Q,
+    RecordId,
+    convert,
+    list_query,
+    merged,
+    sent_fields,
+)
+from conference.web.auth import actor_of
+from conference.web.listing import PER_PAGE, paginate
+
+# ---------------------------------------------------------------- convenors (persons)
+
+CONVENOR_SORTS: dict[str, Column] = {"name": Person.sort_key, "title": Person.title}
+
+
+@get("/api/convenors", opt={"roles": OFFICE}, tags=["召集人"], summary=_("召集人列表"), responses=READ_ERRORS)
+async def list_convenors(q: Q = None, page: PageNo = 1, per_page: PerPage = PER_PAGE,
+                         sort: FromQuery[Literal["name", "title"]] = "name", desc: Desc = False) -> ConvenorPage:
+    result = await paginate(Person, [], list_query(q, page, per_page, sort, desc), search=[Person.name, Person.title],
+                            sorts=CONVENOR_SORTS, default_sort="name")
+    return ConvenorPage(items=items_of(result, ConvenorOut), total=result.total, page=result.page,
+                        per_page=result.per_page)
+
+
+@get("/api/convenors/{person_id:int}", opt={"roles": OFFICE}, tags=["召集人"], summary=_("召集人详情"),
+     responses=READ_ERRORS)
+async def get_convenor(person_id: RecordId) -> ConvenorOut:
+    return convert(await get_or_404(Person, person_id, services.NOT_FOUND), ConvenorOut)
+
+
+@post("/api/convenors", opt={"roles": OFFICE}, tags=["召集人"], summary=_("新建召集人"), responses=WRITE_ERRORS)
+async def create_convenor(request: Request[Any, Any, Any], data: JSONBody[ConvenorIn]) -> ConvenorOut:
+    new_id = await services.create_person(actor_of(request), sent_fields(data))
+    return convert(await get_or_404(Person, new_id), ConvenorOut)
+
+
+@patch("/api/convenors/{person_id:int}", opt={"roles": OFFICE}, tags=["召集人"], summary=_("修改召集人"),
+       responses=WRITE_ERRORS)
+async def update_convenor(request: Request[Any, Any, Any], person_id: RecordId, data: JSONBody[ConvenorPatch]) -> ConvenorOut:
+    """只修改给出的字段；version 须为读取时的版本，否则返回 409。"""
+    stored = await get_or_404(Person, person_id, services.NOT_FOUND)
+    await services.update_person(actor_of(request), person_id, merged(stored, data))
+    return convert(await get_or_404(Person, person_id), ConvenorOut)
+
+
+# ---------------------------------------------------------------- convenor appointments
+
+APPOINTMENT_COLUMNS = [*ConvenorAppointment.all_columns(), ConvenorAppointment.person.name.as_alias("person_name"),
+                       ConvenorAppointment.conference.name.as_alias("conference_name")]
+APPOINTMENT_SORTS: dict[str, Column] = {"start_date": ConvenorAppointment.start_date, "end_date": ConvenorAppointment.end_date,
+                     "person_name": ConvenorAppointment.person.name,
+                     "conference_name": ConvenorAppointment.conference.name}
+
+
+async def _appointment(request: Request[Any, Any, Any], appointment_id: int) -> AppointmentOut:
+    row = await ConvenorAppointment.select(*APPOINTMENT_COLUMNS).where(ConvenorAppointment.id == appointment_id).first()
+    if row is None:
+        raise NotFound(services.NOT_FOUND)
+    await services.require_visible_conference(actor_of(request), row["conference"])
+    return convert(row, AppointmentOut)
+
+
+@get("/api/appointments", opt={"roles": CONFERENCE_READERS}, tags=["召集人任期"], summary=_("召集人任期列表"),
+     responses=READ_ERRORS)
+async def list_appointments(request: Request[Any, Any, Any], q: Q = None, conference: OptionalId = None,
+                            person: OptionalId = None, page: PageNo = 1, per_page: PerPage = PER_PAGE,
+                            sort: FromQuery[Literal["start_date", "end_date", "person_name", "conference_name"]] = "start_date",
+                            desc: Desc = False) -> AppointmentPage:
+    """只含本账号可见的联席会议；q 搜索召集人姓名或联席会议名称。"""
+    where = all_of(await scope_where(ConvenorAppointment.conference, request),
+                 None if conference is None else ConvenorAppointment.conference == conference,
+                 None if person is None else ConvenorAppointment.person == person)
+    result = await paginate(ConvenorAppointment, APPOINTMENT_COLUMNS, list_query(q, page, per_page, sort, desc),
+                            search=[ConvenorAppointment.person.name, ConvenorAppointment.conference.name],
+                            sorts=APPOINTMENT_SORTS, default_sort="start_date", where=where)
+    return AppointmentPage(items=items_of(result, AppointmentOut), total=result.total, page=result.page,
+                           per_page=result.per_page)
+
+
+@get("/api/appointments/{appointment_id:int}", opt={"roles": CONFERENCE_READERS}, tags=["召集人任期"],
+     summary=_("召集人任期详情"), responses=READ_ERRORS)
+async def get_appointment(request: Request[Any, Any, Any], appointment_id: RecordId) -> AppointmentOut:
+    return await _appointment(request, appointment_id)
+
+
+@post("/api/conferences/{conference_id:int}/appointments", opt={"roles": OFFICE}, tags=["召集人任期"],
+      summary=_("任命召集人"), responses=WRITE_ERRORS)
+async def add_appointment(request: Request[Any, Any, Any], conference_id: RecordId,
+                          data: JSONBody[AppointmentIn]) -> AppointmentOut:
+    """同一联席会议同一时间只有一位召集人：须先结束现任召集人的任期。"""
+    new_id = await services.add_appointment(actor_of(request), conference_id, sent_fields(data))
+    return await _appointment(request, new_id)
+
+
+@post("/api/appointments/{appointment_id:int}/end", opt={"roles": OFFICE}, tags=["召集人任期"],
+      summary=_("结束召集人任期"), status_code=200, responses=WRITE_ERRORS)
+async def end_appointment(request: Request[Any, Any, Any], appointment_id: RecordId, data: JSONBody[PeriodEnd]) -> AppointmentOut:
+    await services.end_period(actor_of(request), ConvenorAppointment, "convenor_appointment", appointment_id,
+                              sent_fields(data))
+    return await _appointment(request, appointment_id)
+
+
+PERSON_ROUTES: list[Any] = [
+    list_convenors, get_convenor, create_convenor, update_convenor,
+    list_appointments, get_appointment, add_appointment, end_appointment,
+]

@@ -1,0 +1,79 @@
+"""Member units over the JSON API (part of conference.registry.api): list, read, create, edit and end."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from litestar import Request, get, patch, post
+from litestar.params import FromQuery, JSONBody
+from piccolo.columns import Column
+
+from conference.i18n import gettext as _
+from conference.records import get_or_404
+from conference.registry import services
+from conference.registry.api_types import OFFICE, UnitEnd, UnitIn, UnitOut, UnitPage, UnitPatch, items_of
+from conference.registry.tables import MemberUnit
+from conference.web.apikit import (
+    READ_ERRORS,
+    WRITE_ERRORS,
+    Desc,
+    PageNo,
+    PerPage,
+    Q,
+    RecordId,
+    convert,
+    list_query,
+    merged,
+    sent_fields,
+)
+from conference.web.auth import actor_of
+from conference.web.listing import PER_PAGE, paginate
+
+# ---------------------------------------------------------------- member units
+
+UNIT_SORTS: dict[str, Column] = {"name": MemberUnit.sort_key, "kind": MemberUnit.kind, "ended_on": MemberUnit.ended_on}
+
+
+@get("/api/units", opt={"roles": OFFICE}, tags=["成员单位"], summary=_("成员单位列表"), responses=READ_ERRORS)
+async def list_units(q: Q = None, page: PageNo = 1, per_page: PerPage = PER_PAGE,
+                     sort: FromQuery[Literal["name", "kind", "ended_on"]] = "name", desc: Desc = False) -> UnitPage:
+    """按单位名称、联络员或职责任务搜索。"""
+    result = await paginate(MemberUnit, [], list_query(q, page, per_page, sort, desc),
+                            search=[MemberUnit.name, MemberUnit.liaison_name, MemberUnit.duties], sorts=UNIT_SORTS,
+                            default_sort="name")
+    return UnitPage(items=items_of(result, UnitOut), total=result.total, page=result.page, per_page=result.per_page)
+
+
+@get("/api/units/{unit_id:int}", opt={"roles": OFFICE}, tags=["成员单位"], summary=_("成员单位详情"),
+     responses=READ_ERRORS)
+async def get_unit(unit_id: RecordId) -> UnitOut:
+    return convert(await get_or_404(MemberUnit, unit_id, services.NOT_FOUND), UnitOut)
+
+
+@post("/api/units", opt={"roles": OFFICE}, tags=["成员单位"], summary=_("新建成员单位"), responses=WRITE_ERRORS)
+async def create_unit(request: Request[Any, Any, Any], data: JSONBody[UnitIn]) -> UnitOut:
+    """kind 取 department（区直部门）、dispatched_agency（派驻机构）、street（街道）或 other（其他）。"""
+    new_id = await services.create_unit(actor_of(request), sent_fields(data))
+    return convert(await get_or_404(MemberUnit, new_id), UnitOut)
+
+
+@patch("/api/units/{unit_id:int}", opt={"roles": OFFICE}, tags=["成员单位"], summary=_("修改成员单位"),
+       responses=WRITE_ERRORS)
+async def update_unit(request: Request[Any, Any, Any], unit_id: RecordId, data: JSONBody[UnitPatch]) -> UnitOut:
+    """只修改给出的字段；version 须为读取时的版本，否则返回 409。"""
+    stored = await get_or_404(MemberUnit, unit_id, services.NOT_FOUND)
+    await services.update_unit(actor_of(request), unit_id, merged(stored, data))
+    return convert(await get_or_404(MemberUnit, unit_id), UnitOut)
+
+
+@post("/api/units/{unit_id:int}/end", opt={"roles": OFFICE}, tags=["成员单位"], summary=_("撤销成员单位"),
+      status_code=200, responses=WRITE_ERRORS)
+async def end_unit(request: Request[Any, Any, Any], unit_id: RecordId, data: JSONBody[UnitEnd]) -> UnitOut:
+    """单位保留在历史中；其尚未结束的成员资格在撤销日期同日结束。"""
+    await services.end_unit(actor_of(request), unit_id, sent_fields(data))
+    return convert(await get_or_404(MemberUnit, unit_id), UnitOut)
+
+
+UNIT_ROUTES: list[Any] = [
+    list_units, get_unit, create_unit, update_unit, end_unit,
+]

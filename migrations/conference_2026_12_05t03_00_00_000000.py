@@ -121,19 +121,26 @@ def contributions(d: Dialect, x: str, source: str = "") -> str:
     ])
 
 
-def apply(d: Dialect, x: str, sign: int) -> str:
+def apply(d: Dialect, x: str, sign: int | None = None) -> str:
     """Adds (sign 1) or takes off (-1) the contributions of trigger row `x`: per day, month and year,
-    by unit, street and in total, for its conference and for all (0)."""
+    by unit, street and in total, for its conference and for all (0). Without a sign: an update,
+    OLD taken off and NEW added in one statement, only the rows whose count changes written."""
+    if sign is None:
+        source = (f"SELECT o.*, -1 AS sign FROM ({contributions(d, 'OLD')}) o "
+                  f"UNION ALL SELECT w.*, 1 AS sign FROM ({contributions(d, 'NEW')}) w")
+        net, group = "SUM(c.sign)", " GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 HAVING SUM(c.sign) <> 0"
+    else:
+        source, net, group = contributions(d, x), str(sign), ""
     return f"""INSERT INTO task_rollup ({COLUMNS}, n)
         SELECT dims.dim, grains.grain, c.measure,
                CASE WHEN grains.grain = 'd' THEN c.day WHEN grains.grain = 'm' THEN {d.month('c.day')} ELSE {d.year('c.day')} END,
                CASE WHEN whole.whole = 1 THEN 0 ELSE c.conference END,
-               CASE WHEN dims.dim = 'u' THEN c.unit WHEN dims.dim = 's' THEN c.street ELSE 0 END, c.hit, c.hit2, {sign}
-        FROM ({contributions(d, x)}) c
+               CASE WHEN dims.dim = 'u' THEN c.unit WHEN dims.dim = 's' THEN c.street ELSE 0 END, c.hit, c.hit2, {net}
+        FROM ({source}) c
         CROSS JOIN (SELECT 'u' AS dim UNION ALL SELECT 's' UNION ALL SELECT 't') dims
         CROSS JOIN (SELECT 'd' AS grain UNION ALL SELECT 'm' UNION ALL SELECT 'y') grains
         CROSS JOIN (SELECT 0 AS whole UNION ALL SELECT 1) whole
-        WHERE c.measure <> 'open' OR dims.dim = 't'
+        WHERE c.measure <> 'open' OR dims.dim = 't'{group}
         ON CONFLICT ({KEY}) DO UPDATE SET n = task_rollup.n + excluded.n"""
 
 
@@ -152,8 +159,10 @@ def trigger_statements(d: Dialect) -> list[str]:
         return [
             f"""CREATE OR REPLACE FUNCTION task_rollup_sync() RETURNS trigger LANGUAGE plpgsql AS $$
                 BEGIN
-                  IF TG_OP <> 'INSERT' THEN {apply(d, 'OLD', -1)}; END IF;
-                  IF TG_OP <> 'DELETE' THEN {apply(d, 'NEW', 1)}; END IF;
+                  IF TG_OP = 'UPDATE' THEN {apply(d, 'NEW')};
+                  ELSIF TG_OP = 'INSERT' THEN {apply(d, 'NEW', 1)};
+                  ELSE {apply(d, 'OLD', -1)};
+                  END IF;
                   RETURN NULL;
                 END $$""",
             f"""CREATE TRIGGER task_rollup_sync AFTER INSERT OR DELETE OR UPDATE OF {WATCHED} ON task
@@ -162,7 +171,7 @@ def trigger_statements(d: Dialect) -> list[str]:
     return [
         f"CREATE TRIGGER task_rollup_insert AFTER INSERT ON task BEGIN {apply(d, 'NEW', 1)}; END",
         f"CREATE TRIGGER task_rollup_delete AFTER DELETE ON task BEGIN {apply(d, 'OLD', -1)}; END",
-        f"CREATE TRIGGER task_rollup_update AFTER UPDATE OF {WATCHED} ON task BEGIN {apply(d, 'OLD', -1)}; {apply(d, 'NEW', 1)}; END",
+        f"CREATE TRIGGER task_rollup_update AFTER UPDATE OF {WATCHED} ON task BEGIN {apply(d, 'NEW')}; END",
     ]
 
 

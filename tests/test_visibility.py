@@ -124,21 +124,27 @@ async def test_tasks_listed_are_the_tasks_opened(api):
 
 
 async def test_resolutions_listed_are_the_resolutions_opened(api):
-    """The resolutions a meeting page lists (GET /api/meetings/{id}/resolutions, for every meeting
-    the account lists) are those GET /api/resolutions/{id} answers."""
-    meeting_id, _item = await held_meeting()
-    await new_task(MARKET, meeting=(meeting_id, _item))
+    """The resolutions the meeting pages list (GET /api/meetings/{id}/resolutions, for every meeting
+    the account lists) and, for a unit, those of the tasks its task list shows, are those
+    GET /api/resolutions/{id} answers."""
+    meeting_id, item_id = await held_meeting()
+    await new_task(MARKET, meeting=(meeting_id, item_id))  # the meeting's other units hold no task of it
     ids = await all_ids(Resolution)
+    resolution_of = {int(r["id"]): int(r["resolution"]) for r in await Task.select(Task.id, Task.resolution)}
     for username in ACCOUNTS:
         client = await api(username)
         meetings = await listed(client, "/api/meetings")
         assert meetings is not None, username
         pages = await answers(((m, f"/api/meetings/{m}/resolutions") for m in sorted(meetings)), client.get)
-        shown: set[int] = set()
+        on_pages: set[int] = set()
         for response in pages.values():
             assert response.status_code == 200, response.text[:300]
-            shown |= {int(r["id"]) for r in response.json()["items"]}
-        assert shown == await accepted(client, "/api/resolutions/{id}", ids), username
+            on_pages |= {int(r["id"]) for r in response.json()["items"]}
+        shown = set(on_pages)
+        if username.startswith("unit"):  # a unit's task list names the resolution of each task
+            shown |= {resolution_of[t] for t in await listed(client, "/api/tasks") or set()}
+        opened = await accepted(client, "/api/resolutions/{id}", ids)
+        assert shown == opened and on_pages <= opened, username
 
 
 async def test_minutes_listed_are_the_minutes_opened(api, as_user):

@@ -28,9 +28,13 @@ async def visible_tasks(actor: Actor) -> Condition:
 
 
 async def visible_resolutions(actor: Actor) -> Condition:
-    """A where-clause on Resolution: the resolutions the meeting page lists (views.meeting_resolutions),
-    those of every meeting the actor sees; a street that reaches another conference's meeting only
-    through its own items sees there only the resolutions of its own items."""
+    """A where-clause on Resolution. A unit the resolutions it holds a task of (it sees only its own
+    invitations and tasks: the meeting page lists it those, its task list and task pages name them).
+    The others the resolutions the meeting page lists (resolution_views.meeting_resolutions): those
+    of every meeting they see; a street that reaches another conference's meeting only through its
+    own items sees there only the resolutions of its own items."""
+    if actor.role == "unit":
+        return Resolution.id.is_in(Task.select(Task.resolution).where(Task.unit == (actor.unit_id or 0)))
     meetings = Resolution.meeting.is_in(Meeting.select(Meeting.id).where(await visible_meetings(actor)))
     if actor.role != "street":
         return meetings

@@ -110,9 +110,35 @@ def _identifier(name: str) -> str:
     return re.sub(r"[^a-z0-9_]", "_", name.lower())[:63]
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+async def _drop_leftovers() -> None:
+    """Databases of test runs on this machine that were killed before they could drop them."""
+    import asyncpg
+
+    conn = await asyncpg.connect(POSTGRES_URL)
+    try:
+        names = [r["datname"] for r in await conn.fetch("SELECT datname FROM pg_database WHERE datname LIKE 'ct\\_%'")]
+    finally:
+        await conn.close()
+    for name in names:
+        found = re.fullmatch(r"ct_(?:template_)?(\d+)(?:_.*)?", name)
+        if found and int(found.group(1)) != os.getpid() and not _alive(int(found.group(1))):
+            await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 async def fresh_template_url() -> str:
     """An empty database to become the template (migrated and loaded by the caller)."""
     if backend() == "postgres":
+        await _drop_leftovers()
         name = _identifier(f"ct_template_{os.getpid()}")
         await _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"')
         return postgres_database_url(name)

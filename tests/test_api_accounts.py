@@ -15,9 +15,9 @@ from conference.audit.tables import AuditEvent
 from conference.calendar.tables import CalendarFeed
 from tests import test_api
 from tests.conftest import make_client
+from tests.factories import unique
 from tests.test_accounts_onboarding import actions_on, new_unit, sent_link
 from tests.test_api import assert_error
-from tests.factories import unique
 
 api = test_api.api  # clients with a fresh API token per demo account
 

@@ -9,6 +9,11 @@ from typing import Any
 from conference import db as db_module
 from conference.db import engine
 
+# The holiday calendar's version check (conference.workdays.refresh) runs before a page view at most
+# every few seconds (conference.app.CALENDAR_CHECK_SECONDS): whether a request includes it depends on
+# the clock and on the tests before, not on the data, so it is not counted.
+CLOCK_DRIVEN = "FROM holiday_calendar WHERE id = 1"
+
 
 @contextmanager
 def count_queries() -> Iterator[list[str]]:
@@ -19,13 +24,15 @@ def count_queries() -> Iterator[list[str]]:
     seen: list[str] = []
 
     async def counting(self: Any, querystring: Any, *args: Any, **kwargs: Any) -> Any:
-        seen.append(str(querystring)[:200])
+        if CLOCK_DRIVEN not in str(querystring):
+            seen.append(str(querystring)[:200])
         return await original(self, querystring, *args, **kwargs)
 
     original_fetch = db_module._sqlite_fetch
 
     async def counting_fetch(engine_: Any, sql: str, params: Any) -> Any:
-        seen.append(sql[:200])
+        if CLOCK_DRIVEN not in sql:
+            seen.append(sql[:200])
         return await original_fetch(engine_, sql, params)
 
     cls.run_querystring = counting  # type: ignore[method-assign]

@@ -6,6 +6,7 @@ import asyncio
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import AsyncIterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -45,7 +46,34 @@ def make_engine(settings: Settings) -> Engine:
 # other connection sees that commit. No two statements ever interleave on one connection.
 # Safety: the connections are `PRAGMA query_only`; a statement classified as a read that writes
 # after all (WITH ... INSERT) fails there without effect and runs again on a new connection.
+#
+# A read first runs inline, on a connection of the event loop's thread: most reads of a page take
+# microseconds, less than handing them to a thread costs. SQLite's progress handler stops an inline
+# read that passes INLINE_SECONDS (nothing was written; the loop is not held up longer), and it
+# runs again on a reader thread, where long reads run side by side with the loop.
 READ_CONNECTIONS = 2  # SQLite releases the GIL while it steps: two readers use both cores
+INLINE_SECONDS = 0.002
+_INLINE_STEPS = 1000  # the progress handler looks at the clock every this many SQLite VM steps
+
+
+class _Inline(threading.local):
+    conn: sqlite3.Connection | None = None
+    deadline = 0.0
+
+
+def _open_reader(connect_kwargs: dict[str, Any]) -> sqlite3.Connection:
+    conn = sqlite3.connect(**connect_kwargs, check_same_thread=False)
+    conn.row_factory = dict_factory
+    conn.execute("PRAGMA query_only = 1")
+    return conn
+
+
+def _fetch_all(conn: sqlite3.Connection, sql: str, args: Sequence[Any]) -> list[dict[str, Any]]:
+    cursor = conn.execute(sql, args)
+    try:
+        return cast(list[dict[str, Any]], cursor.fetchall())
+    finally:
+        cursor.close()  # the statement is reset: its read snapshot ends here
 
 
 class _Reader:
@@ -57,20 +85,10 @@ class _Reader:
         self.conn: sqlite3.Connection | None = None
         self.busy = 0
 
-    def _open(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(**self.connect_kwargs, check_same_thread=False)
-        conn.row_factory = dict_factory
-        conn.execute("PRAGMA query_only = 1")
-        return conn
-
     def _run(self, sql: str, args: Sequence[Any]) -> list[dict[str, Any]]:
         if self.conn is None:
-            self.conn = self._open()
-        cursor = self.conn.execute(sql, args)
-        try:
-            return cast(list[dict[str, Any]], cursor.fetchall())
-        finally:
-            cursor.close()  # the statement is reset: its read snapshot ends here
+            self.conn = _open_reader(self.connect_kwargs)
+        return _fetch_all(self.conn, sql, args)
 
     async def run(self, sql: str, args: Sequence[Any]) -> list[dict[str, Any]]:
         return await asyncio.get_running_loop().run_in_executor(self.thread, self._run, sql, args)
@@ -99,6 +117,8 @@ class ReadReusingSQLiteEngine(SQLiteEngine):
         self._readers: list[_Reader] = []
         self._readers_pid = os.getpid()
         self._readers_lock = threading.Lock()
+        self._inline = _Inline()
+        self._inline_all: list[sqlite3.Connection] = []
 
     def _reader(self) -> _Reader:
         with self._readers_lock:
@@ -111,8 +131,33 @@ class ReadReusingSQLiteEngine(SQLiteEngine):
             idle.busy += 1
             return idle
 
+    def _read_inline(self, sql: str, args: Sequence[Any]) -> list[dict[str, Any]] | None:
+        """The rows, or None when the read took too long and was stopped."""
+        inline = self._inline
+        if inline.conn is None:
+            inline.conn = _open_reader(self.connection_kwargs)
+
+            def too_long() -> int:
+                return int(time.perf_counter() > inline.deadline)
+
+            inline.conn.set_progress_handler(too_long, _INLINE_STEPS)
+            # Nor does it wait for a lock (a WAL reader rarely meets one): the reader threads do.
+            inline.conn.execute("PRAGMA busy_timeout = 0")
+            with self._readers_lock:
+                self._inline_all.append(inline.conn)
+        inline.deadline = time.perf_counter() + INLINE_SECONDS
+        try:
+            return _fetch_all(inline.conn, sql, args)
+        except sqlite3.OperationalError as error:
+            if str(error) in ("interrupted", "database is locked"):
+                return None
+            raise
+
     async def read(self, sql: str, args: Sequence[Any]) -> list[dict[str, Any]]:
         """Rows of a read-only statement (`?` placeholders) on a kept connection."""
+        rows = self._read_inline(sql, args)
+        if rows is not None:
+            return rows
         reader = self._reader()
         try:
             return await reader.run(sql, args)
@@ -133,6 +178,10 @@ class ReadReusingSQLiteEngine(SQLiteEngine):
     def close_readers(self) -> None:
         with self._readers_lock:
             readers, self._readers = self._readers, []
+            inline, self._inline_all = self._inline_all, []
+            self._inline = _Inline()
+        for conn in inline:
+            conn.close()
         for reader in readers:
             reader.close()
 

@@ -44,6 +44,16 @@ async def test_many_reads_at_once_each_get_their_own_rows(database_url: str) -> 
     assert [a[0]["id"] for a in answers] == [ids[n % len(ids)] for n in range(200)]
 
 
+async def test_a_long_read_is_stopped_inline_and_answered_from_a_reader_thread(database_url: str) -> None:
+    engine = db.engine()
+    assert isinstance(engine, db.ReadReusingSQLiteEngine)
+    long_read = ("WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000000)"
+                 " SELECT COUNT(*) AS c, SUM(i) AS s FROM n")
+    assert engine._read_inline(long_read, []) is None  # stopped after INLINE_SECONDS
+    assert await db.fetch(long_read) == [{"c": 2_000_000, "s": 2_000_000 * 2_000_001 // 2}]
+    assert engine._read_inline("SELECT 1 AS one", []) == [{"one": 1}]  # the inline connection goes on
+
+
 async def test_a_write_in_read_clothing_still_writes_and_transactions_see_their_own_writes(database_url: str) -> None:
     engine = db.engine()
     first = await Conference.select(Conference.id, Conference.name).order_by(Conference.id).first()

@@ -71,9 +71,11 @@ class AuthMiddleware(ASGIMiddleware):
         return None
 
 
-def access_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+async def access_guard(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
     """Every route must say who may call it: `opt={"public": True}` or `opt={"roles": (...)}`.
-    A route that says neither is refused to everyone, so a forgotten declaration fails closed."""
+    A route that says neither is refused to everyone, so a forgotten declaration fails closed.
+    A coroutine, though it awaits nothing: Litestar runs a plain function guard in a worker thread,
+    a thread hop on every request."""
     if handler.opt.get("public"):
         return
     actor: Actor | None = connection.scope.get("user")

@@ -17,7 +17,7 @@ from litestar.static_files import create_static_files_router
 from conference import api, db, workdays, workers
 from conference.accounts import onboarding_routes
 from conference.accounts import routes as account_routes
-from conference.accounts.services import ROLE_LABELS, actor_for_api_token, actor_for_session
+from conference.accounts.services import actor_for_api_token, actor_for_session
 from conference.agenda import routes as agenda_routes
 from conference.audit import routes as audit_routes
 from conference.calendar import routes as calendar_routes
@@ -37,6 +37,7 @@ from conference.minutes import routes as minutes_routes
 from conference.notifications import routes as notification_routes
 from conference.registry import import_routes
 from conference.registry import routes as registry_routes
+from conference.roles import ROLE_LABELS
 from conference.search import routes as search_routes
 from conference.settings import ROOT, Settings, get_settings
 from conference.supervision import pages as supervision_pages

@@ -245,9 +245,11 @@ def main(argv: list[str] | None = None) -> None:
     p = sub.add_parser("demo", help="载入演示数据（可重复执行）")
     p.add_argument("--if-empty", action="store_true", help="仅当数据库为空时载入")
     p.set_defaults(func=cmd_demo)
+    from conference.roles import Role
+
     p = sub.add_parser("createuser", help="创建账号")
     p.add_argument("username")
-    p.add_argument("--role", required=True, choices=["admin", "office", "convenor", "street", "unit", "intake"])
+    p.add_argument("--role", required=True, choices=[role.value for role in Role])
     p.add_argument("--name")
     p.add_argument("--password", help="不填则从 CONFERENCE_PASSWORD 或提示输入读取")
     p.add_argument("--conference", type=int)

@@ -203,10 +203,11 @@ def english_environment(english: Translations) -> Environment:
     engine, as template_config() builds it), with the English translations installed instead."""
     from litestar.plugins.jinja import JinjaTemplateEngine
 
+    from conference.roles import ROLE_LABELS
     from conference.web.templating import configure_environment
 
     engine = JinjaTemplateEngine(directory=TEMPLATES)
-    configure_environment(engine)
+    configure_environment(engine, {"ROLE_LABELS": ROLE_LABELS})
     env: Environment = engine.engine
     env.install_gettext_translations(english, newstyle=True)  # type: ignore[attr-defined]
     return env

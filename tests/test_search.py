@@ -20,7 +20,7 @@ from conference.agenda.routes import item_list as item_list_route
 from conference.agenda.tables import AgendaItem
 from conference.db import fetch
 from conference.meetings import views as meeting_views
-from conference.minutes.routes import READERS as MINUTES_READERS
+from conference.minutes.routes import minutes_page
 from conference.search import services
 from conference.tasks import views as task_views
 from conference.tasks.tables import TaskReport
@@ -272,7 +272,7 @@ async def test_an_item_is_found_by_the_ticket_number_it_came_from(api, as_user):
 
 def test_the_kinds_are_searched_for_the_roles_their_pages_admit():
     assert set(services.KIND_ROLES["item"]) == set(item_list_route.opt["roles"])
-    assert set(services.KIND_ROLES["minutes"]) == set(MINUTES_READERS)
+    assert set(services.KIND_ROLES["minutes"]) == set(minutes_page.opt["roles"])
 
 
 # ---------------------------------------------------------------- the page

@@ -24,11 +24,11 @@ from conference.accounts.actor import Actor
 from conference.accounts.tables import User
 from conference.errors import NotFound, ValidationFailed
 from conference.i18n import gettext as _
+from conference.roles import OFFICE_ROLES
 from conference.web.apikit import READ_ERRORS, WRITE_ERRORS, IdPath, Page, PageQuery, PerPageQuery, TextQuery, relabelled
 from conference.web.auth import actor_of
 from conference.web.listing import MAX_ID, PER_PAGE, paginate
 
-OFFICE = ("admin", "office")
 TAGS = ["账号"]
 LABELS = {"kind": _("账号类别"), "record": _("开通对象"), "username": _("用户名"), "display_name": _("姓名或名称"),
           "email": _("电子邮箱"), "active": _("是否启用"), "role": _("角色"), "unit": _("所属成员单位"),
@@ -120,7 +120,7 @@ async def _account(actor: Actor, user_id: int) -> AccountOut:
 # ---------------------------------------------------------------- reads
 
 
-@get("/api/accounts", opt={"roles": OFFICE}, tags=TAGS, summary=_("账号列表"),
+@get("/api/accounts", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("账号列表"),
      responses={**READ_ERRORS, **_ok(Page[AccountOut], {"items": [ACCOUNT_EXAMPLE], "total": 1, "page": 1, "per_page": 20},
                                       _("一页账号"))})
 async def list_accounts(
@@ -148,7 +148,7 @@ async def list_accounts(
     return Page(items=[_out(r) for r in listing.rows], total=listing.total, page=listing.page, per_page=listing.per_page)
 
 
-@get("/api/accounts/{user_id:int}", opt={"roles": OFFICE}, tags=TAGS, summary=_("账号详情"),
+@get("/api/accounts/{user_id:int}", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("账号详情"),
      responses={**READ_ERRORS, **_ok(AccountOut, ACCOUNT_EXAMPLE, _("账号"))})
 async def get_account(request: Request[Any, Any, Any], user_id: IdPath) -> AccountOut:
     """不在本联席会议管理范围内的账号（含其他联席会议的账号和办公室账号）答复 404。"""
@@ -158,7 +158,7 @@ async def get_account(request: Request[Any, Any, Any], user_id: IdPath) -> Accou
 # ---------------------------------------------------------------- writes
 
 
-@post("/api/accounts", opt={"roles": OFFICE}, tags=TAGS, summary=_("开通账号"), status_code=201,
+@post("/api/accounts", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("开通账号"), status_code=201,
       description=_("为本联席会议登记的成员单位、街道或召集人开通账号（与账号管理页面相同）：不设密码，系统向 email 发送一次性的"
                     "设置密码链接（{h} 小时内有效）。省略的字段按页面的建议填写；对象已有账号时答复 409。").format(h=onboarding.LINK_HOURS),
       responses={**WRITE_ERRORS, **_ok(AccountOut, ACCOUNT_EXAMPLE, _("已开通，设置密码的链接已发送"), 201)})
@@ -173,7 +173,7 @@ async def create_account(request: Request[Any, Any, Any], data: Annotated[Accoun
     return await _account(actor, user_id)
 
 
-@patch("/api/accounts/{user_id:int}", opt={"roles": OFFICE}, tags=TAGS, summary=_("修改账号（启用或停用）"),
+@patch("/api/accounts/{user_id:int}", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("修改账号（启用或停用）"),
        responses={**WRITE_ERRORS, **_ok(AccountOut, {**ACCOUNT_EXAMPLE, "active": False}, _("修改后的账号"))})
 async def update_account(request: Request[Any, Any, Any], user_id: IdPath, data: Annotated[AccountPatch, Body(examples=[
         Example(summary=_("停用账号"), value={"active": False})])]) -> AccountOut:
@@ -190,7 +190,7 @@ async def update_account(request: Request[Any, Any, Any], user_id: IdPath, data:
     return await _account(actor, user_id)
 
 
-@post("/api/accounts/{user_id:int}/deactivate", opt={"roles": OFFICE}, tags=TAGS, summary=_("停用账号"), status_code=200,
+@post("/api/accounts/{user_id:int}/deactivate", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("停用账号"), status_code=200,
       responses={**WRITE_ERRORS, **_ok(AccountOut, {**ACCOUNT_EXAMPLE, "active": False}, _("已停用的账号"))})
 async def deactivate_account(request: Request[Any, Any, Any], user_id: IdPath) -> AccountOut:
     """与页面的“停用”相同：登录会话、接口令牌和未使用的设置密码链接立即失效。不能停用自己的账号（409）。"""
@@ -199,7 +199,7 @@ async def deactivate_account(request: Request[Any, Any, Any], user_id: IdPath) -
     return await _account(actor, user_id)
 
 
-@post("/api/accounts/{user_id:int}/reset-link", opt={"roles": OFFICE}, tags=TAGS, summary=_("发送重置密码链接"),
+@post("/api/accounts/{user_id:int}/reset-link", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("发送重置密码链接"),
       status_code=200, responses={**WRITE_ERRORS, **_ok(SentOut, {"sent": True, "account": ACCOUNT_EXAMPLE},
                                                          _("链接已发送到账号登记的邮箱"))})
 async def send_reset_link(request: Request[Any, Any, Any], user_id: IdPath) -> SentOut:

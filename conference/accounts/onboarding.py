@@ -32,6 +32,7 @@ from conference.i18n import gettext as _
 from conference.notifications.services import queue
 from conference.registry.services import may_edit_shared
 from conference.registry.tables import MemberUnit, Person, Street
+from conference.roles import OFFICE_ROLES, Role
 from conference.settings import get_settings
 from conference.timefmt import cn_datetime, now
 
@@ -55,15 +56,15 @@ class Kind:
     username_prefix: str
 
     def email_of(self, row: Mapping[str, Any]) -> str:
-        if self.role == "unit":
+        if self.role == Role.UNIT:
             return str(row.get("liaison_email") or "")
         return str(row.get("email") or "")
 
 
 KINDS = {
-    "units": Kind("units", "unit", MemberUnit, "unit", _("成员单位"), "unit"),
-    "streets": Kind("streets", "street", Street, "street", _("街道"), "street"),
-    "convenors": Kind("convenors", "convenor", Person, "person", _("召集人"), "convenor"),
+    "units": Kind("units", Role.UNIT, MemberUnit, "unit", _("成员单位"), "unit"),
+    "streets": Kind("streets", Role.STREET, Street, "street", _("街道"), "street"),
+    "convenors": Kind("convenors", Role.CONVENOR, Person, "person", _("召集人"), "convenor"),
 }
 KIND_OF_ROLE = {k.role: k for k in KINDS.values()}
 
@@ -77,7 +78,7 @@ async def _manages_record(actor: Actor, kind: Kind, record: Mapping[str, Any]) -
 
 
 async def managed_record(actor: Actor, kind: Kind, record_id: int) -> dict[str, Any]:
-    if actor.role not in ("admin", "office"):
+    if actor.role not in OFFICE_ROLES:
         raise Forbidden(_("只有联席会议办公室可以管理账号。"))
     row = await kind.table.select().where(kind.table._meta.primary_key == record_id).first()
     if row is None or not await _manages_record(actor, kind, row):
@@ -88,12 +89,12 @@ async def managed_record(actor: Actor, kind: Kind, record_id: int) -> dict[str, 
 async def managed_account(actor: Actor, user_id: int) -> dict[str, Any]:
     """An account of a unit, street or convenor the actor manages (offices: only office accounts
     are the admin's); anything else is a 404."""
-    if actor.role not in ("admin", "office"):
+    if actor.role not in OFFICE_ROLES:
         raise Forbidden(_("只有联席会议办公室可以管理账号。"))
     user = await User.select().where(User.id == user_id).first()
     if user is None:
         raise NotFound(ACCOUNT_NOT_FOUND)
-    if actor.role == "admin":
+    if actor.role == Role.ADMIN:
         return user
     kind = KIND_OF_ROLE.get(user["role"])
     record_id = user[kind.link] if kind else None
@@ -110,8 +111,8 @@ async def managed_records(actor: Actor, kind: Kind) -> list[dict[str, Any]]:
     Two queries, whatever the number of records."""
     owner = kind.table._meta.get_column_by_name("owner_conference")
     query = kind.table.select().order_by(kind.table._meta.get_column_by_name("name"))
-    if actor.role != "admin":  # the rule of may_edit_shared, as one condition for the whole list
-        visible = await visible_conference_ids(actor) if actor.role == "office" else set()
+    if actor.role != Role.ADMIN:  # the rule of may_edit_shared, as one condition for the whole list
+        visible = await visible_conference_ids(actor) if actor.role == Role.OFFICE else set()
         query = query.where(owner.is_in(sorted(visible or []) or [0]))
     mine = [dict(r) for r in await query]
     link = User._meta.get_column_by_name(kind.link)
@@ -132,9 +133,9 @@ async def managed_accounts_condition(actor: Actor) -> Any:
     """The accounts the actor manages, as one condition on User (the JSON API's flat list): None
     for the admin (every account); for an office the unit, street and convenor accounts of the
     records its conferences own -- the same rule as managed_records and managed_account."""
-    if actor.role not in ("admin", "office"):
+    if actor.role not in OFFICE_ROLES:
         raise Forbidden(_("只有联席会议办公室可以管理账号。"))
-    if actor.role == "admin":
+    if actor.role == Role.ADMIN:
         return None
     owned = sorted(await visible_conference_ids(actor) or []) or [0]
     condition: Any = None

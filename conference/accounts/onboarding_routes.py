@@ -19,13 +19,11 @@ from conference.accounts.onboarding import KIND_OF_ROLE, KINDS, Kind
 from conference.accounts.personal_links import private
 from conference.errors import Conflict, DomainError, ValidationFailed
 from conference.i18n import gettext as _
+from conference.roles import OFFICE_ROLES
 from conference.web.auth import actor_of
 from conference.web.fields import Field
 from conference.web.forms import form_data, submit
 from conference.web.templating import redirect, render
-
-OFFICE = ("admin", "office")
-
 
 # ---------------------------------------------------------------- the office's account pages
 
@@ -44,7 +42,7 @@ def kind_routes(which: Kind) -> list[HTTPRouteHandler]:
     /accounts/convenors (literal paths, like the registry's own pages)."""
     base = f"/accounts/{which.slug}"
 
-    @get(base, name=f"accounts_{which.slug}", opt={"roles": OFFICE}, include_in_schema=False)
+    @get(base, name=f"accounts_{which.slug}", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
     async def account_list(request: Request[Any, Any, Any]) -> Template:
         rows = await onboarding.managed_records(actor_of(request), which)
         return render(request, "accounts/managed.html", kind=which, rows=rows,
@@ -55,12 +53,12 @@ def kind_routes(which: Kind) -> list[HTTPRouteHandler]:
         return {"fields": _account_fields(), "title": _("开通账号：{name}").format(name=record["name"]), "back": base,
                 "record": record, "notice": _("账号开通后，系统向所填邮箱发送设置密码的链接；对方设置密码后即可登录。")}
 
-    @get(f"{base}/{{record_id:int}}/new", name=f"accounts_{which.slug}_new", opt={"roles": OFFICE}, include_in_schema=False)
+    @get(f"{base}/{{record_id:int}}/new", name=f"accounts_{which.slug}_new", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
     async def account_new(request: Request[Any, Any, Any], record_id: FromPath[int]) -> Template:
         context = await new_context(request, record_id)
         return render(request, "form_page.html", form=onboarding.suggested(which, context["record"]), errors={}, **context)
 
-    @post(f"{base}/{{record_id:int}}/new", name=f"accounts_{which.slug}_create", opt={"roles": OFFICE},
+    @post(f"{base}/{{record_id:int}}/new", name=f"accounts_{which.slug}_create", opt={"roles": OFFICE_ROLES},
           include_in_schema=False)
     async def account_create(request: Request[Any, Any, Any], record_id: FromPath[int]) -> Template | Redirect:
         actor = actor_of(request)
@@ -68,7 +66,7 @@ def kind_routes(which: Kind) -> list[HTTPRouteHandler]:
                             action=lambda data: onboarding.create_account(actor, which, record_id, data),
                             success=lambda _r: base, flash=_("账号已开通，设置密码的链接已发送。"))
 
-    @post(f"{base}/bulk", name=f"accounts_{which.slug}_bulk", opt={"roles": OFFICE}, include_in_schema=False)
+    @post(f"{base}/bulk", name=f"accounts_{which.slug}_bulk", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
     async def account_bulk(request: Request[Any, Any, Any]) -> Template:
         created, skipped = await onboarding.create_missing(actor_of(request), which)
         results = [{"id": i, "label": name, "ok": True, "message": _("已开通，已发送设置密码链接")} for i, name in enumerate(created)]
@@ -92,19 +90,19 @@ async def _on_account(request: Request[Any, Any, Any], user_id: int, action: Any
     return redirect(back, flash)
 
 
-@post("/accounts/users/{user_id:int}/reset", opt={"roles": OFFICE}, include_in_schema=False)
+@post("/accounts/users/{user_id:int}/reset", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def account_reset(request: Request[Any, Any, Any], user_id: FromPath[int]) -> Redirect:
     return await _on_account(request, user_id, lambda actor: onboarding.office_reset(actor, user_id),
                              _("重置密码的链接已发送到该账号的邮箱。"))
 
 
-@post("/accounts/users/{user_id:int}/deactivate", opt={"roles": OFFICE}, include_in_schema=False)
+@post("/accounts/users/{user_id:int}/deactivate", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def account_deactivate(request: Request[Any, Any, Any], user_id: FromPath[int]) -> Redirect:
     return await _on_account(request, user_id, lambda actor: onboarding.set_active(actor, user_id, False),
                              _("账号已停用，其登录已全部退出。"))
 
 
-@post("/accounts/users/{user_id:int}/activate", opt={"roles": OFFICE}, include_in_schema=False)
+@post("/accounts/users/{user_id:int}/activate", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def account_activate(request: Request[Any, Any, Any], user_id: FromPath[int]) -> Redirect:
     return await _on_account(request, user_id, lambda actor: onboarding.set_active(actor, user_id, True), _("账号已启用。"))
 

@@ -15,6 +15,7 @@ from conference.accounts.tables import User
 from conference.errors import NotFound
 from conference.i18n import gettext as _
 from conference.registry.tables import Conference, MemberUnit, Person, Street
+from conference.roles import PEOPLE, Role
 from conference.settings import get_settings
 from conference.web.auth import SESSION_COOKIE, actor_of
 from conference.web.fields import Field
@@ -22,7 +23,6 @@ from conference.web.forms import form_data, submit
 from conference.web.listing import paginate
 from conference.web.templating import redirect, render
 
-ALL_ROLES = ("admin", "office", "convenor", "street", "unit")
 CSRF_COOKIE = "csrftoken"  # Litestar's CSRFConfig default cookie name
 
 
@@ -86,7 +86,7 @@ def _fresh_csrf_cookie() -> Cookie:
                   samesite="lax", secure=settings.secure_cookies)
 
 
-@post("/logout", opt={"roles": ALL_ROLES}, include_in_schema=False)
+@post("/logout", opt={"roles": PEOPLE}, include_in_schema=False)
 async def logout(request: Request[Any, Any, Any]) -> Redirect:
     if token := request.cookies.get(SESSION_COOKIE):
         await services.end_session(token)
@@ -103,12 +103,12 @@ PASSWORD_FIELDS = [
 ]
 
 
-@get("/account", opt={"roles": ALL_ROLES}, include_in_schema=False)
+@get("/account", opt={"roles": PEOPLE}, include_in_schema=False)
 async def account_page(request: Request[Any, Any, Any]) -> Template:
     return render(request, "accounts/account.html", fields=PASSWORD_FIELDS, form={}, errors={})
 
 
-@post("/account/password", opt={"roles": ALL_ROLES}, include_in_schema=False)
+@post("/account/password", opt={"roles": PEOPLE}, include_in_schema=False)
 async def change_password(request: Request[Any, Any, Any]) -> Template | Redirect:
     actor = actor_of(request)
     # Guessing the old password from a stolen session counts like guessing it at log-in.
@@ -128,7 +128,7 @@ async def change_password(request: Request[Any, Any, Any]) -> Template | Redirec
     return result
 
 
-@post("/account/token", opt={"roles": ALL_ROLES}, include_in_schema=False)
+@post("/account/token", opt={"roles": PEOPLE}, include_in_schema=False)
 async def new_token(request: Request[Any, Any, Any]) -> Template:
     actor = actor_of(request)
     token = await services.issue_api_token(actor, actor.id)
@@ -157,7 +157,7 @@ async def _user_link_options() -> list[Field]:
     ]
 
 
-@get("/admin/users", opt={"roles": ("admin",)}, include_in_schema=False)
+@get("/admin/users", opt={"roles": (Role.ADMIN,)}, include_in_schema=False)
 async def user_list(request: Request[Any, Any, Any]) -> Template:
     page = await paginate(
         User, [User.id, User.username, User.display_name, User.role, User.active, User.created_at],
@@ -167,13 +167,13 @@ async def user_list(request: Request[Any, Any, Any]) -> Template:
     return render(request, "accounts/users.html", page=page)
 
 
-@get("/admin/users/new", opt={"roles": ("admin",)}, include_in_schema=False)
+@get("/admin/users/new", opt={"roles": (Role.ADMIN,)}, include_in_schema=False)
 async def user_new(request: Request[Any, Any, Any]) -> Template:
     return render(request, "form_page.html", fields=await _user_link_options(), form={}, errors={},
                   title=_("新建账号"), back="/admin/users")
 
 
-@post("/admin/users/new", opt={"roles": ("admin",)}, include_in_schema=False)
+@post("/admin/users/new", opt={"roles": (Role.ADMIN,)}, include_in_schema=False)
 async def user_create(request: Request[Any, Any, Any]) -> Template | Redirect:
     actor = actor_of(request)
     return await submit(
@@ -195,12 +195,12 @@ async def _reset_context(user_id: int) -> dict[str, Any]:
     return {"fields": RESET_FIELDS, "title": _("重置密码：{name}").format(name=row["username"]), "back": "/admin/users"}
 
 
-@get("/admin/users/{user_id:int}/password", opt={"roles": ("admin",)}, include_in_schema=False)
+@get("/admin/users/{user_id:int}/password", opt={"roles": (Role.ADMIN,)}, include_in_schema=False)
 async def user_password_page(request: Request[Any, Any, Any], user_id: FromPath[int]) -> Template:
     return render(request, "form_page.html", form={}, errors={}, **await _reset_context(user_id))
 
 
-@post("/admin/users/{user_id:int}/password", opt={"roles": ("admin",)}, include_in_schema=False)
+@post("/admin/users/{user_id:int}/password", opt={"roles": (Role.ADMIN,)}, include_in_schema=False)
 async def user_password_reset(request: Request[Any, Any, Any], user_id: FromPath[int]) -> Template | Redirect:
     actor = actor_of(request)
     return await submit(

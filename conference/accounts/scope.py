@@ -7,6 +7,7 @@ from collections import defaultdict
 
 from conference.accounts.actor import Actor
 from conference.db import fetch
+from conference.roles import Role
 from conference.timefmt import today
 
 
@@ -28,22 +29,22 @@ async def visible_conference_ids(actor: Actor) -> set[int] | None:
     """None means every conference (admin). A higher-level office sees the conferences below it.
 
     Runs on nearly every request, so it reads through the fast path (db.fetch)."""
-    if actor.role == "admin":
+    if actor.role == Role.ADMIN:
         return None
-    if actor.role == "office" and actor.conference_id:
+    if actor.role == Role.OFFICE and actor.conference_id:
         rows = await fetch("SELECT id, parent FROM conference")
         return subtree({r["id"]: r["parent"] for r in rows}, actor.conference_id)
     day = today()
-    if actor.role == "convenor" and actor.person_id:
+    if actor.role == Role.CONVENOR and actor.person_id:
         rows = await fetch(
             """SELECT conference FROM convenor_appointment
                WHERE person = {} AND start_date <= {} AND (end_date IS NULL OR end_date >= {})""",
             actor.person_id, day, day)
         return {r["conference"] for r in rows}
-    if actor.role == "street" and actor.street_id:
+    if actor.role == Role.STREET and actor.street_id:
         rows = await fetch("SELECT id FROM conference WHERE street = {}", actor.street_id)
         return {r["id"] for r in rows}
-    if actor.role == "unit" and actor.unit_id:
+    if actor.role == Role.UNIT and actor.unit_id:
         rows = await fetch("SELECT conference FROM membership WHERE unit = {} AND (end_date IS NULL OR end_date >= {})",
                            actor.unit_id, day)
         return {r["conference"] for r in rows}

@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from piccolo.table import Table
+
 from conference import db
 from conference.accounts.actor import Actor
 from conference.accounts.passwords import hash_password, verify_password
@@ -18,17 +20,10 @@ from conference.errors import NotFound, ValidationFailed
 from conference.forms import FormReader
 from conference.i18n import gettext as _
 from conference.registry.tables import Conference, MemberUnit, Person, Street
+from conference.roles import ROLE_LABELS, Role
 from conference.settings import get_settings
 from conference.timefmt import now
 
-ROLE_LABELS = {
-    "admin": _("系统管理员"),
-    "office": _("联席会议办公室"),
-    "convenor": _("召集人"),
-    "street": _("街道"),
-    "unit": _("成员单位"),
-    "intake": _("接入账号（12345 热线、网格化平台）"),  # a machine account feeding one street (conference.agenda.intake)
-}
 ACTOR_COLUMNS = (User.id, User.username, User.display_name, User.role, User.conference, User.street, User.unit, User.person)
 
 
@@ -123,9 +118,9 @@ async def create_user(actor: Actor | None, data: Mapping[str, Any]) -> int:
     role = form.choice("role", _("角色"), ROLE_LABELS)
     if password and len(password) < 8:
         form.fail("password", _("密码至少 8 位。"))
-    links = {"office": ("conference", Conference), "street": ("street", Street),
-             "unit": ("unit", MemberUnit), "convenor": ("person", Person),
-             "intake": ("street", Street)}
+    links: dict[str, tuple[str, type[Table]]] = {Role.OFFICE: ("conference", Conference), Role.STREET: ("street", Street),
+             Role.UNIT: ("unit", MemberUnit), Role.CONVENOR: ("person", Person),
+             Role.INTAKE: ("street", Street)}
     link_values: dict[str, Any] = {name: None for name, _table in links.values()}
     if role in links:
         name, table = links[role]

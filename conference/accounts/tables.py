@@ -6,8 +6,9 @@ from piccolo.columns import Boolean, ForeignKey, Integer, OnDelete, Serial, Time
 from piccolo.table import Table
 
 from conference.registry.tables import Conference, MemberUnit, Person, Street
+from conference.roles import Role
 
-ROLES = ("admin", "office", "convenor", "street", "unit", "intake")  # intake: a machine account of another system feeding one street
+ROLES = tuple(Role)  # conference.roles: who may do what
 
 
 class User(Table, tablename="app_user"):

@@ -29,6 +29,7 @@ from conference.agenda import services
 from conference.agenda.tables import IntakeRequest
 from conference.errors import Conflict, DomainError, Forbidden, ValidationFailed
 from conference.i18n import gettext as _
+from conference.roles import Role
 from conference.timefmt import now
 
 SOURCE_LABELS = {"12345": _("12345 热线"), "grid": _("网格化平台")}
@@ -86,7 +87,7 @@ async def _checked(payload: Mapping[str, Any], fields: Mapping[str, Any], units:
 
 
 def _check_actor(actor: Actor) -> None:
-    if actor.role != "intake" or not actor.street_id:
+    if actor.role != Role.INTAKE or not actor.street_id:
         raise Forbidden(_("只有绑定街道的接入账号可以推送工单。"))
 
 

@@ -25,10 +25,11 @@ from conference.agenda.tables import AgendaItem
 from conference.errors import NotFound
 from conference.i18n import gettext as _
 from conference.records import get_or_404
+from conference.roles import Role
 from conference.web.apikit import WRITE_ERRORS, relabelled
 from conference.web.auth import actor_of
 
-INTAKE = ("intake",)
+INTAKE = (Role.INTAKE,)
 TAGS = ["接入（12345 / 网格化平台）"]
 LABELS = {"title": _("议题名称"), "description": _("情况说明"), "category": _("类别"), "urgency": _("紧急程度"),
           "units": _("提请单位"), "external_ref": _("工单编号"), "external_source": _("来源系统"),

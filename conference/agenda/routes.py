@@ -20,15 +20,13 @@ from conference.agenda import scheduling, services, views
 from conference.errors import DomainError, ValidationFailed
 from conference.i18n import gettext as _
 from conference.meetings.tables import Meeting
+from conference.roles import ITEM_READERS, ITEM_WRITERS, OFFICE_ROLES
 from conference.web import files
 from conference.web.auth import actor_of
 from conference.web.errors import domain_error, http_error
 from conference.web.forms import submit
 from conference.web.templating import render
 
-READ = ("admin", "office", "convenor", "street")  # units deal with tasks, not items
-WRITE = ("admin", "office", "street")
-OFFICE = ("admin", "office")
 DETAIL = "agenda/detail.html"
 # The whole upload request may be a little larger than the file it carries (multipart framing and
 # the other fields), so that a file just over the limit reaches the service and is refused with the
@@ -43,11 +41,11 @@ TOO_LARGE_FLAG = "upload=too_large"
 Handler = Callable[[dict[str, Any]], Awaitable[Any]]
 
 
-@get("/items", opt={"roles": READ}, include_in_schema=False)
+@get("/items", opt={"roles": ITEM_READERS}, include_in_schema=False)
 async def item_list(request: Request[Any, Any, Any]) -> Template:
     actor = actor_of(request)
     context = await views.item_list(actor, dict(request.query_params))
-    if actor.role in OFFICE:  # the conferences of the filter options are the visible ones: one query more
+    if actor.role in OFFICE_ROLES:  # the conferences of the filter options are the visible ones: one query more
         visible = [int(v) for v, _label in context["options"]["conferences"]]
         context["bulk_meetings"] = await _bulk_meetings(visible)
     return render(request, "agenda/list.html", **context)
@@ -64,7 +62,7 @@ async def _bulk_meetings(conference_ids: list[int]) -> list[dict[str, Any]]:
 BULK_ACTIONS = {"accept": _("受理"), "schedule": _("列入会议")}
 
 
-@post("/items/bulk", opt={"roles": OFFICE}, include_in_schema=False)
+@post("/items/bulk", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def item_bulk(request: Request[Any, Any, Any]) -> Template:
     """Accept or schedule the items ticked on the list: each through the per-item service in its
     own transaction (audited and announced as one by one); the page lists what succeeded and what
@@ -125,14 +123,14 @@ async def _form_files(request: Request[Any, Any, Any]) -> list[tuple[str, bytes]
     return files
 
 
-@get("/items/new", opt={"roles": WRITE}, include_in_schema=False)
+@get("/items/new", opt={"roles": ITEM_WRITERS}, include_in_schema=False)
 async def new_page(request: Request[Any, Any, Any]) -> Template:
     context = await views.form_context(actor_of(request), None, [])
     return render(request, "agenda/form.html", form={"urgency": "normal"}, errors=_upload_errors(request),
                   title=_form_title(None), back="/items", **context)
 
 
-@post("/items/new", opt={"roles": WRITE}, include_in_schema=False, request_max_body_size=FORM_BODY_LIMIT,
+@post("/items/new", opt={"roles": ITEM_WRITERS}, include_in_schema=False, request_max_body_size=FORM_BODY_LIMIT,
       exception_handlers={HTTPException: _form_too_large})
 async def create(request: Request[Any, Any, Any]) -> Template | Redirect:
     actor = actor_of(request)
@@ -147,7 +145,7 @@ async def create(request: Request[Any, Any, Any]) -> Template | Redirect:
                         flash=_("议题已提交，请等待办公室受理。") if now_submit else _("草稿已保存。"))
 
 
-@get("/items/{item_id:int}/edit", opt={"roles": WRITE}, include_in_schema=False)
+@get("/items/{item_id:int}/edit", opt={"roles": ITEM_WRITERS}, include_in_schema=False)
 async def edit_page(request: Request[Any, Any, Any], item_id: FromPath[int]) -> Template:
     actor = actor_of(request)
     item = await services.item_for(actor, item_id)
@@ -159,7 +157,7 @@ async def edit_page(request: Request[Any, Any, Any], item_id: FromPath[int]) -> 
                   back=f"/items/{item_id}", **context)
 
 
-@post("/items/{item_id:int}/edit", opt={"roles": WRITE}, include_in_schema=False, request_max_body_size=FORM_BODY_LIMIT,
+@post("/items/{item_id:int}/edit", opt={"roles": ITEM_WRITERS}, include_in_schema=False, request_max_body_size=FORM_BODY_LIMIT,
       exception_handlers={HTTPException: _form_too_large})
 async def update(request: Request[Any, Any, Any], item_id: FromPath[int]) -> Template | Redirect:
     actor = actor_of(request)
@@ -183,7 +181,7 @@ async def update(request: Request[Any, Any, Any], item_id: FromPath[int]) -> Tem
 # ---------------------------------------------------------------- detail and actions
 
 
-@get("/items/{item_id:int}", opt={"roles": READ}, include_in_schema=False)
+@get("/items/{item_id:int}", opt={"roles": ITEM_READERS}, include_in_schema=False)
 async def detail(request: Request[Any, Any, Any], item_id: FromPath[int]) -> Template:
     context = await views.item_detail(actor_of(request), item_id)
     return render(request, DETAIL, form={}, errors={}, **context)
@@ -198,45 +196,45 @@ async def _on_detail(request: Request[Any, Any, Any], item_id: int, action: Hand
                         flash=flash, **context)
 
 
-@post("/items/{item_id:int}/submit", opt={"roles": WRITE}, include_in_schema=False)
+@post("/items/{item_id:int}/submit", opt={"roles": ITEM_WRITERS}, include_in_schema=False)
 async def submit_item(request: Request[Any, Any, Any], item_id: FromPath[int]) -> Template | Redirect:
     actor = actor_of(request)
     return await _on_detail(request, item_id, lambda _d: services.submit_item(actor, item_id),
                             _("议题已提交，请等待办公室受理。"))
 
 
-@post("/items/{item_id:int}/accept", opt={"roles": OFFICE}, include_in_schema=False)
+@post("/items/{item_id:int}/accept", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def accept_item(request: Request[Any, Any, Any], item_id: FromPath[int]) -> Template | Redirect:
     actor = actor_of(request)
     return await _on_detail(request, item_id, lambda _d: services.accept_item(actor, item_id), _("议题已受理。"))
 
 
-@post("/items/{item_id:int}/return", opt={"roles": OFFICE}, include_in_schema=False)
+@post("/items/{item_id:int}/return", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def return_item(request: Request[Any, Any, Any], item_id: FromPath[int]) -> Template | Redirect:
     actor = actor_of(request)
     return await _on_detail(request, item_id, lambda d: services.return_item(actor, item_id, d),
                             _("议题已退回，街道会收到退回理由。"))
 
 
-@post("/items/{item_id:int}/merge", opt={"roles": OFFICE}, include_in_schema=False)
+@post("/items/{item_id:int}/merge", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def merge_item(request: Request[Any, Any, Any], item_id: FromPath[int]) -> Template | Redirect:
     actor = actor_of(request)
     return await _on_detail(request, item_id, lambda d: services.merge_item(actor, item_id, d), _("议题已合并。"))
 
 
-@post("/items/{item_id:int}/schedule", opt={"roles": OFFICE}, include_in_schema=False)
+@post("/items/{item_id:int}/schedule", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def schedule_item(request: Request[Any, Any, Any], item_id: FromPath[int]) -> Template | Redirect:
     actor = actor_of(request)
     return await _on_detail(request, item_id, lambda d: scheduling.schedule_item(actor, item_id, d), _("议题已列入会议议程。"))
 
 
-@post("/items/{item_id:int}/outcome", opt={"roles": OFFICE}, include_in_schema=False)
+@post("/items/{item_id:int}/outcome", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def record_outcome(request: Request[Any, Any, Any], item_id: FromPath[int]) -> Template | Redirect:
     actor = actor_of(request)
     return await _on_detail(request, item_id, lambda d: scheduling.record_outcome(actor, item_id, d), _("已记录研究结果。"))
 
 
-@post("/items/{item_id:int}/move", opt={"roles": OFFICE}, include_in_schema=False)
+@post("/items/{item_id:int}/move", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def move_item(request: Request[Any, Any, Any], item_id: FromPath[int]) -> Template | Redirect:
     """Up or down on its meeting's agenda; back to the meeting page, where the buttons are."""
     actor = actor_of(request)
@@ -256,7 +254,7 @@ def _upload_error(request: Request[Any, Any, Any], exc: HTTPException) -> Respon
     return http_error(request, exc)
 
 
-@post("/items/{item_id:int}/attachments", opt={"roles": WRITE}, include_in_schema=False,
+@post("/items/{item_id:int}/attachments", opt={"roles": ITEM_WRITERS}, include_in_schema=False,
       request_max_body_size=UPLOAD_BODY_LIMIT, exception_handlers={HTTPException: _upload_error})
 async def upload(request: Request[Any, Any, Any], item_id: FromPath[int]) -> Template | Redirect:
     actor = actor_of(request)
@@ -270,18 +268,18 @@ async def upload(request: Request[Any, Any, Any], item_id: FromPath[int]) -> Tem
                             _("附件已上传。"))
 
 
-@get("/attachments/{attachment_id:int}", opt={"roles": READ}, include_in_schema=False)
+@get("/attachments/{attachment_id:int}", opt={"roles": ITEM_READERS}, include_in_schema=False)
 async def download(request: Request[Any, Any, Any], attachment_id: FromPath[int]) -> Response[bytes]:
     return files.download(await services.attachment_for(actor_of(request), attachment_id))
 
 
-@get("/attachments/{attachment_id:int}/view", opt={"roles": READ}, include_in_schema=False)
+@get("/attachments/{attachment_id:int}/view", opt={"roles": ITEM_READERS}, include_in_schema=False)
 async def view(request: Request[Any, Any, Any], attachment_id: FromPath[int]) -> Response[bytes]:
     """An image or PDF opened in the browser; whoever may download it may view it."""
     return files.inline(await services.attachment_for(actor_of(request), attachment_id))
 
 
-@get("/attachments/{attachment_id:int}/thumbnail", opt={"roles": READ}, include_in_schema=False)
+@get("/attachments/{attachment_id:int}/thumbnail", opt={"roles": ITEM_READERS}, include_in_schema=False)
 async def thumbnail(request: Request[Any, Any, Any], attachment_id: FromPath[int]) -> Response[bytes]:
     return await files.thumbnail(await services.attachment_for(actor_of(request), attachment_id))
 

@@ -24,6 +24,7 @@ from conference.meetings.services import street_conference
 from conference.notifications.services import queue
 from conference.records import get_or_404, insert_audited, update_audited
 from conference.registry.tables import Conference, MemberUnit
+from conference.roles import ITEM_SUBMITTERS, ITEM_WRITERS, OFFICE_ROLES, Role
 from conference.timefmt import now
 from conference.visibility import visible_row
 
@@ -44,7 +45,7 @@ async def item_for(actor: Actor, item_id: int) -> dict[str, Any]:
 
 
 def require_office(actor: Actor) -> None:
-    if actor.role not in ("admin", "office"):
+    if actor.role not in OFFICE_ROLES:
         raise Forbidden(_("只有联席会议办公室可以处理议题。"))
 
 
@@ -117,9 +118,9 @@ async def create_item(actor: Actor, data: Mapping[str, Any], unit_ids: list[str]
     `files` (name, content) are attached in the same transaction: all of them or, on a refusal, none
     and no item."""
     errors: dict[str, str] = {}
-    if actor.role in ("street", "intake"):
+    if actor.role in ITEM_SUBMITTERS:
         conference_id, street_id = await street_conference(actor.street_id), actor.street_id
-    elif actor.role in ("office", "admin"):
+    elif actor.role in OFFICE_ROLES:
         conference_id, errors = await _office_conference(actor, data)
         street_id = None
     else:
@@ -148,11 +149,11 @@ async def create_item(actor: Actor, data: Mapping[str, Any], unit_ids: list[str]
 def check_editable(actor: Actor, item: Mapping[str, Any]) -> None:
     """Drafts and returned items are edited by whoever raised them; the office may also correct a
     submitted item before it is accepted."""
-    if actor.role not in ("street", "office", "admin"):
+    if actor.role not in ITEM_WRITERS:
         raise Forbidden(_("您无权修改议题。"))
     if item["status"] not in ("draft", "returned", "submitted"):
         raise wrong_state(item["status"], _("修改"))
-    if actor.role == "street" and item["status"] == "submitted":
+    if actor.role == Role.STREET and item["status"] == "submitted":
         raise wrong_state(item["status"], _("修改（已提交的议题由办公室处理）"))
 
 
@@ -187,7 +188,7 @@ async def update_item(actor: Actor, item_id: int, data: Mapping[str, Any], unit_
 async def submit_item(actor: Actor, item_id: int) -> None:
     """Draft or returned → submitted. The first submission starts the item's age; a resubmission
     after a return keeps it."""
-    if actor.role not in ("street", "office", "admin"):
+    if actor.role not in ITEM_WRITERS:
         raise Forbidden(_("议题由街道或联席会议办公室提交。"))
     async with db.atomic(AgendaItem, item_id):
         item = await item_for(actor, item_id)
@@ -249,9 +250,9 @@ async def merge_item(actor: Actor, item_id: int, data: Mapping[str, Any]) -> int
 
 async def add_attachment(actor: Actor, item_id: int, filename: str, content: bytes) -> int:
     item = await item_for(actor, item_id)
-    if actor.role == "street" and item["status"] not in ("draft", "submitted", "returned"):
+    if actor.role == Role.STREET and item["status"] not in ("draft", "submitted", "returned"):
         raise wrong_state(item["status"], _("上传附件"))
-    if actor.role not in ("street", "office", "admin"):
+    if actor.role not in ITEM_WRITERS:
         raise Forbidden(_("您无权上传附件。"))
     content_type = check_attachment(filename, content)
     safe_name = safe_filename(filename)

@@ -28,12 +28,12 @@ from conference.i18n import gettext as _
 from conference.meetings.services import STATUS_LABELS as MEETING_STATUS_LABELS
 from conference.meetings.tables import Meeting
 from conference.registry.tables import Conference, Membership, MemberUnit
+from conference.roles import ITEM_WRITERS, OFFICE_ROLES, Role
 from conference.timefmt import local, now, today
 from conference.web.fields import Field
 from conference.web.files import preview_kind
 from conference.web.listing import PER_PAGE, Page, escape_like, page_number, page_size, parse_id
 
-OFFICE = ("admin", "office")
 OPEN_STATES = ("submitted", "accepted", "scheduled", "deferred")  # items another can be merged into
 HELD_STATES = ("held", "minutes_in_review", "minutes_published")
 ACTION_LABELS = {
@@ -61,7 +61,7 @@ def _both(a: Condition | None, b: Condition) -> Condition:
 
 async def _visible(actor: Actor) -> set[int] | None:
     """The conferences whose items the actor lists (None: all); a street's items go by its street."""
-    return await visible_conference_ids(actor) if actor.role != "street" else None
+    return await visible_conference_ids(actor) if actor.role != Role.STREET else None
 
 
 def _order(sort: str, desc: bool) -> tuple[Any, bool]:
@@ -84,7 +84,7 @@ async def filter_options(actor: Actor, visible: set[int] | None = None) -> dict[
                               Conference.street.name.as_alias("street_name")).order_by(Conference.sort_key, Conference.name)
     if visible is None:
         visible = await _visible(actor)
-    if actor.role == "street":
+    if actor.role == Role.STREET:
         query = query.where(Conference.street == (actor.street_id or 0))
     elif visible is not None:
         query = query.where(Conference.id.is_in(sorted(visible) or [0]))
@@ -161,7 +161,7 @@ async def item_list(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
     return {
         "page": listing, "filters": extra, "options": await filter_options(actor, visible), "sorts": SORTS,
         "status_labels": STATUS_LABELS, "urgency_labels": URGENCY_LABELS, "category_labels": CATEGORY_LABELS,
-        "can_create": actor.role in ("street", *OFFICE),
+        "can_create": actor.role in ITEM_WRITERS,
     }
 
 
@@ -197,14 +197,14 @@ async def form_context(actor: Actor, item: Mapping[str, Any] | None, selected: l
     conference_ids: list[int] | None
     if item is not None:
         conference_ids = [item["conference"]]
-    elif actor.role == "street":
+    elif actor.role == Role.STREET:
         rows = await Conference.select(Conference.id).where(Conference.street == (actor.street_id or 0))
         conference_ids = [r["id"] for r in rows]
     else:
         options = (await filter_options(actor))["conferences"]
         fields.insert(0, Field("conference", _("联席会议"), "select", required=True,
                                options=[("", _("请选择")), *options]))
-        conference_ids = None if actor.role == "admin" else [int(v) for v, _l in options]
+        conference_ids = None if actor.role == Role.ADMIN else [int(v) for v, _l in options]
     return {
         "fields": fields, "unit_options": await _unit_options(conference_ids, chosen),
         "selected_units": {str(u) for u in chosen}, "item": item,
@@ -276,7 +276,7 @@ async def _schedulable_meetings(conference_id: int) -> list[dict[str, Any]]:
 
 
 def allowed_actions(actor: Actor, item: Mapping[str, Any], meeting_status: str | None) -> dict[str, bool]:
-    status, office = item["status"], actor.role in OFFICE
+    status, office = item["status"], actor.role in OFFICE_ROLES
     try:
         check_editable(actor, item)
         editable = True
@@ -284,14 +284,14 @@ def allowed_actions(actor: Actor, item: Mapping[str, Any], meeting_status: str |
         editable = False
     return {
         "edit": editable,
-        "submit": status in ("draft", "returned") and (actor.role == "street" or (office and item["street"] is None)),
+        "submit": status in ("draft", "returned") and (actor.role == Role.STREET or (office and item["street"] is None)),
         "accept": office and status == "submitted",
         "return": office and status in ("submitted", "accepted"),
         "merge": office and status in ("submitted", "accepted"),
         "schedule": office and status in ("accepted", "deferred"),
         "outcome": office and ((status == "scheduled" and meeting_status in HELD_STATES) or status == "discussed"),
         "move": office and status == "scheduled",
-        "upload": (actor.role == "street" and status in ("draft", "submitted", "returned")) or office,
+        "upload": (actor.role == Role.STREET and status in ("draft", "submitted", "returned")) or office,
     }
 
 
@@ -317,7 +317,7 @@ async def item_detail(actor: Actor, item_id: int) -> dict[str, Any]:
         attachment["preview"] = preview_kind(attachment["content_type"])  # image / pdf: shown in the browser
     merged_from_query = AgendaItem.select(AgendaItem.id, AgendaItem.title, AgendaItem.street.name.as_alias("street_name")).where(
         AgendaItem.merged_into == item_id)
-    if actor.role == "street":
+    if actor.role == Role.STREET:
         merged_from_query = merged_from_query.where(AgendaItem.street == (actor.street_id or 0))
     can = allowed_actions(actor, item, item["meeting_status"])
     context: dict[str, Any] = {

@@ -6,6 +6,7 @@ from __future__ import annotations
 from conference.accounts.actor import Actor
 from conference.accounts.scope import visible_conference_ids
 from conference.agenda.tables import AgendaItem, AgendaItemUnit
+from conference.roles import Role
 from conference.visibility import Condition
 
 
@@ -14,10 +15,10 @@ async def visible_items(actor: Actor, visible: set[int] | None = None) -> Condit
     admins and convenors those of their conferences, without other people's drafts; a unit (which
     deals with tasks and has no item pages) the items that request it, without drafts. `visible`
     saves reading the actor's conferences again; None reads them."""
-    if actor.role == "street":
+    if actor.role == Role.STREET:
         return AgendaItem.street == (actor.street_id or 0)
     not_draft = (AgendaItem.status != "draft") | (AgendaItem.submitted_by == actor.id)
-    if actor.role == "unit":
+    if actor.role == Role.UNIT:
         requesting = AgendaItemUnit.select(AgendaItemUnit.item).where(AgendaItemUnit.unit == (actor.unit_id or 0))
         return not_draft & AgendaItem.id.is_in(requesting)
     if visible is None:

@@ -16,11 +16,11 @@ from litestar.params import QueryParameter
 from conference.audit import routes, views
 from conference.audit.tables import AuditEvent
 from conference.i18n import gettext as _
+from conference.roles import OFFICE_ROLES
 from conference.web.apikit import READ_ERRORS, Page, PageQuery, PerPageQuery, TextQuery, relabelled
 from conference.web.auth import actor_of
 from conference.web.listing import PER_PAGE, paginate
 
-OFFICE = ("admin", "office")
 LABELS = {"entity": _("记录类型"), "action": _("操作"), "start": _("开始日期"), "end": _("结束日期")}
 
 
@@ -43,7 +43,7 @@ class AuditEntryOut(msgspec.Struct):
     changes: list[ChangeOut]
 
 
-@get("/api/audit", opt={"roles": OFFICE}, tags=["操作日志"], summary=_("操作日志"), responses=READ_ERRORS)
+@get("/api/audit", opt={"roles": OFFICE_ROLES}, tags=["操作日志"], summary=_("操作日志"), responses=READ_ERRORS)
 async def list_audit(
     request: Request[Any, Any, Any],
     entity: Annotated[str | None, QueryParameter(max_length=40, description=_("记录类型，如 task、agenda_item、meeting"))] = None,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from conference.accounts.services import ROLE_LABELS as ACCOUNT_ROLE_LABELS
 from conference.agenda.states import CATEGORY_LABELS, OUTCOME_LABELS, URGENCY_LABELS
 from conference.agenda.states import STATUS_LABELS as ITEM_STATUS_LABELS
 from conference.holidays.services import KIND_LABELS as HOLIDAY_KIND_LABELS
@@ -26,6 +25,7 @@ from conference.minutes.services import STATUS_LABELS as MINUTES_STATUS_LABELS
 from conference.notifications.services import STATUS_LABELS as MAIL_STATUS_LABELS
 from conference.registry.services import KIND_LABELS as UNIT_KIND_LABELS
 from conference.registry.services import LEVEL_LABELS
+from conference.roles import ROLE_LABELS as ACCOUNT_ROLE_LABELS
 from conference.tasks.states import EXTENSION_LABELS, RATING_LABELS
 from conference.tasks.states import ROLE_LABELS as TASK_ROLE_LABELS
 from conference.tasks.states import STATUS_LABELS as TASK_STATUS_LABELS

@@ -18,6 +18,7 @@ from conference.audit.tables import AuditEvent
 from conference.errors import Conflict
 from conference.forms import download_disposition
 from conference.i18n import gettext as _
+from conference.roles import OFFICE_ROLES
 from conference.settings import get_settings
 from conference.spreadsheets import Heading, xlsx_bytes
 from conference.supervision.ledgers import XLSX_TYPE
@@ -26,7 +27,6 @@ from conference.web.auth import actor_of
 from conference.web.listing import escape_like, paginate, parse_day
 from conference.web.templating import render
 
-OFFICE = ("admin", "office")
 EXPORT_LIMIT = 20_000  # events per export (each becomes several lines); more asks to narrow the filters
 
 
@@ -66,7 +66,7 @@ async def audit_filter(request: Request[Any, Any, Any], actor: Actor) -> AuditFi
     return AuditFilter(where, query, chosen)
 
 
-@get("/audit", opt={"roles": OFFICE}, include_in_schema=False)
+@get("/audit", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def audit_page(request: Request[Any, Any, Any]) -> Template:
     actor = actor_of(request)
     flt = await audit_filter(request, actor)
@@ -81,7 +81,7 @@ async def audit_page(request: Request[Any, Any, Any]) -> Template:
                   xlsx_url="/audit.xlsx?" + urllib.parse.urlencode(flt.chosen), export_limit=EXPORT_LIMIT)
 
 
-@get("/audit.xlsx", opt={"roles": OFFICE}, include_in_schema=False)
+@get("/audit.xlsx", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def audit_xlsx(request: Request[Any, Any, Any]) -> Response[bytes]:
     """The filtered trail, newest first, as the page shows it: one line per changed field."""
     actor = actor_of(request)

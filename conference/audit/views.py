@@ -22,6 +22,7 @@ from conference.accounts.scope import visible_conference_ids
 from conference.audit.labels import ACTION_LABELS, ENTITY_LABELS, VALUE_LABELS, action_label, field_label
 from conference.db import fetch, int_list
 from conference.i18n import gettext as _
+from conference.roles import Role
 from conference.spreadsheets import Column
 from conference.timefmt import cn_date, cn_datetime, now
 
@@ -186,9 +187,9 @@ def _changes(names: Names, entity: str, before: dict[str, Any], after: dict[str,
 
 
 def _may_open(actor: Actor, entity: str, conference: Any, visible: set[int] | None) -> bool:
-    if actor.role == "admin":
+    if actor.role == Role.ADMIN:
         return True
-    if actor.role != "office" or entity in ADMIN_ONLY:
+    if actor.role != Role.OFFICE or entity in ADMIN_ONLY:
         return False
     if entity in OPEN_TO_EVERY_OFFICE:
         return True

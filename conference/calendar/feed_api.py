@@ -16,11 +16,12 @@ from litestar.openapi.spec import Example
 
 from conference.calendar import feeds
 from conference.i18n import gettext as _
+from conference.roles import Role
 from conference.settings import get_settings
 from conference.web.apikit import READ_ERRORS, WRITE_ERRORS
 from conference.web.auth import actor_of
 
-UNIT = ("unit",)
+UNIT = (Role.UNIT,)
 TAGS = ["日历订阅"]
 PRIVATE = {"Cache-Control": "private, no-store", "Referrer-Policy": "no-referrer"}  # as the page
 

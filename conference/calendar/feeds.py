@@ -23,6 +23,7 @@ from conference.calendar.tables import CalendarFeed
 from conference.db import fetch
 from conference.errors import Forbidden
 from conference.i18n import gettext as _
+from conference.roles import Role
 from conference.settings import get_settings
 from conference.timefmt import now, today
 
@@ -45,7 +46,7 @@ class Feed:
 
 
 def _own_unit(actor: Actor) -> int:
-    if actor.role != "unit" or actor.unit_id is None:
+    if actor.role != Role.UNIT or actor.unit_id is None:
         raise Forbidden(_("只有成员单位账号可以管理日历订阅。"))
     return actor.unit_id
 

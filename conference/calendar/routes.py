@@ -14,6 +14,7 @@ from conference.calendar import data, feeds, ics
 from conference.errors import NotFound
 from conference.i18n import gettext as _
 from conference.meetings import services as meetings
+from conference.roles import INVITE_DOWNLOADERS, Role
 from conference.web.auth import actor_of
 from conference.web.listing import parse_id
 from conference.web.templating import redirect, render
@@ -21,7 +22,7 @@ from conference.web.templating import redirect, render
 ICS_TYPE = "text/calendar"  # Litestar adds "; charset=utf-8" to text/* types
 PRIVATE = {"X-Robots-Tag": "noindex, nofollow", "Referrer-Policy": "no-referrer"}
 FEED_NOT_FOUND = _("订阅地址无效或已停用。")
-UNIT = ("unit",)
+UNIT = (Role.UNIT,)
 
 
 def _unit_param(request: Request[Any, Any, Any]) -> int | None:
@@ -34,12 +35,12 @@ def _unit_param(request: Request[Any, Any, Any]) -> int | None:
     return unit_id
 
 
-@get("/meetings/{meeting_id:int}/invite.ics", opt={"roles": ("admin", "office", "unit")}, include_in_schema=False)
+@get("/meetings/{meeting_id:int}/invite.ics", opt={"roles": INVITE_DOWNLOADERS}, include_in_schema=False)
 async def invitation_download(request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Response[bytes]:
     """A unit gets its own invitation (its reply link, its answer as PARTSTAT) once it has been sent;
     the office any unit's copy (?unit=ID) or its own copy listing every invited unit."""
     actor = actor_of(request)
-    if actor.role == "unit":
+    if actor.role == Role.UNIT:
         meeting = await meetings.meeting_for(actor, meeting_id)
         if meeting["status"] == "draft":  # not sent yet: the office may still change it
             raise NotFound(meetings.MEETING_NOT_FOUND)

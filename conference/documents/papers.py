@@ -23,9 +23,9 @@ from conference.i18n import gettext as _
 from conference.meetings.services import KIND_LABELS, MEETING_NOT_FOUND, REPLY_LABELS, meeting_for
 from conference.meetings.views import meeting_detail
 from conference.minutes import pdf
+from conference.roles import SUPERVISORS
 from conference.timefmt import cn_date, cn_datetime, cn_time, local, now, today
 
-READERS = ("admin", "office", "convenor")
 PAPERS = {"signin": _("签到表"), "agenda": _("议程"), "replies": _("参会回执汇总表")}
 TEMPLATES = {name: f"pdf/meeting_{name}.html" for name in PAPERS}
 ATTENDING = ("attending", "delegated", "tentative")
@@ -105,7 +105,7 @@ def paper_context(detail: Mapping[str, Any], name: str, moment: dt.datetime) -> 
 
 async def meeting_paper(actor: Actor, meeting_id: int, name: str) -> tuple[bytes, str, str]:
     """The paper `name` of the meeting as PDF bytes, its Chinese file name and an ASCII one."""
-    if name not in PAPERS or actor.role not in READERS:
+    if name not in PAPERS or actor.role not in SUPERVISORS:
         raise NotFound(MEETING_NOT_FOUND)
     await meeting_for(actor, meeting_id)  # 404 outside the office's or the convenor's conferences
     detail = await meeting_detail(meeting_id)

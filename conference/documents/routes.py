@@ -11,14 +11,14 @@ from conference.documents import papers
 from conference.errors import NotFound
 from conference.forms import download_disposition
 from conference.meetings.services import MEETING_NOT_FOUND
+from conference.roles import PEOPLE
 from conference.web.auth import actor_of
 
 # Every role may ask; the service answers 404 to all but the office and the convenor, the same
 # answer as for a meeting out of scope, so the address tells nothing.
-ALL_ROLES = ("admin", "office", "convenor", "street", "unit")
 
 
-@get("/meetings/{meeting_id:int}/papers/{name:str}", opt={"roles": ALL_ROLES}, include_in_schema=False)
+@get("/meetings/{meeting_id:int}/papers/{name:str}", opt={"roles": PEOPLE}, include_in_schema=False)
 async def meeting_paper(request: Request[Any, Any, Any], meeting_id: FromPath[int], name: FromPath[str]) -> Response[bytes]:
     if not name.endswith(".pdf"):
         raise NotFound(MEETING_NOT_FOUND)

@@ -14,10 +14,9 @@ from litestar.params import JSONBody, Parameter
 from conference.holidays import services
 from conference.holidays.tables import HolidayDay
 from conference.i18n import gettext as _
+from conference.roles import PEOPLE
 from conference.web.apikit import READ_ERRORS, WRITE_ERRORS, RecordId
 from conference.web.auth import actor_of
-
-READERS = ("admin", "office", "convenor", "street", "unit")
 
 
 class HolidayOut(msgspec.Struct):
@@ -45,7 +44,7 @@ class HolidayIn(msgspec.Struct, forbid_unknown_fields=True):
 Year = Annotated[int, Parameter(ge=services.MIN_YEAR, le=services.MAX_YEAR, description=_("年份，如 2027"))]
 
 
-@get("/api/holidays", opt={"roles": READERS}, tags=["节假日"], summary=_("某年的节假日与调休"), responses=READ_ERRORS)
+@get("/api/holidays", opt={"roles": PEOPLE}, tags=["节假日"], summary=_("某年的节假日与调休"), responses=READ_ERRORS)
 async def list_holidays(year: Year) -> HolidayYear:
     """该年登记的每一天：holiday 为放假，workday 为调休上班。entered 为 false 表示该年尚未录入，落在该年的工作日期限按周一至周五计算并标为暂定。"""
     rows = await services.year_days(year)

@@ -14,13 +14,13 @@ from litestar.response import Redirect, Template
 from conference.errors import Forbidden, ValidationFailed
 from conference.holidays import services
 from conference.i18n import gettext as _
+from conference.roles import PEOPLE
 from conference.timefmt import cn_date, today
 from conference.web.auth import actor_of
 from conference.web.forms import form_data
 from conference.web.listing import parse_int
 from conference.web.templating import redirect, render
 
-READERS = ("admin", "office", "convenor", "street", "unit")
 TEMPLATE = "holidays/list.html"
 
 
@@ -39,7 +39,7 @@ async def _context(request: Request[Any, Any, Any], year: int) -> dict[str, Any]
     }
 
 
-@get("/holidays", opt={"roles": READERS}, include_in_schema=False)
+@get("/holidays", opt={"roles": PEOPLE}, include_in_schema=False)
 async def holiday_page(request: Request[Any, Any, Any]) -> Template:
     year = _year(request.query_params.get("year"))
     return render(request, TEMPLATE, **await _context(request, year))

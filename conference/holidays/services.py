@@ -29,19 +29,20 @@ from conference.holidays.tables import HolidayCalendar, HolidayDay
 from conference.i18n import gettext as _
 from conference.records import insert_audited
 from conference.registry.tables import Conference
+from conference.roles import OFFICE_ROLES, Role
 from conference.timefmt import cn_date, now
 
 KIND_LABELS = {"holiday": _("放假"), "workday": _("调休上班")}
 MIN_YEAR, MAX_YEAR = 2000, 2100
 MAX_RANGE_DAYS = 31
 NOT_FOUND = _("没有找到该日期，或已被删除。")
-EDITORS = ("admin", "office")  # the routes' roles; can_edit() narrows office to district and city level
+EDITORS = OFFICE_ROLES  # the routes' roles; can_edit() narrows office to district and city level
 
 
 async def can_edit(actor: Actor) -> bool:
-    if actor.role == "admin":
+    if actor.role == Role.ADMIN:
         return True
-    if actor.role != "office" or actor.conference_id is None:
+    if actor.role != Role.OFFICE or actor.conference_id is None:
         return False
     row = await Conference.select(Conference.level).where(Conference.id == actor.conference_id).first()
     return row is not None and row["level"] in ("district", "city")

@@ -30,11 +30,11 @@ from conference.integrations import services
 from conference.integrations.events import EVENT_LABELS, ROBOT_DEFAULT_EVENTS
 from conference.integrations.tables import IntegrationDelivery as D
 from conference.integrations.tables import IntegrationTarget as T
+from conference.roles import OFFICE_ROLES
 from conference.web.apikit import READ_ERRORS, WRITE_ERRORS, IdPath, Page, PageQuery, PerPageQuery, TextQuery, relabelled
 from conference.web.auth import actor_of
 from conference.web.listing import MAX_ID, PER_PAGE, paginate
 
-OFFICE = ("admin", "office")
 TAGS = ["推送地址"]
 LABELS = {"kind": _("类型"), "name": _("名称"), "conference": _("联席会议"), "unit": _("成员单位群"), "url": _("网址"),
           "secret": _("加签密钥"), "events": _("推送事件"), "active": _("是否启用"), "version": _("版本"), "status": _("状态")}
@@ -162,7 +162,7 @@ async def _target(actor: Actor, target_id: int) -> TargetOut:
 # ---------------------------------------------------------------- targets
 
 
-@get("/api/integrations/targets", opt={"roles": OFFICE}, tags=TAGS, summary=_("推送地址列表"),
+@get("/api/integrations/targets", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("推送地址列表"),
      responses={**READ_ERRORS, **_ok(Page[TargetOut], {"items": [TARGET_EXAMPLE], "total": 1, "page": 1, "per_page": 20},
                                       _("一页推送地址"))})
 async def list_targets(
@@ -183,7 +183,7 @@ async def list_targets(
     return Page(items=rows[(page - 1) * per_page:page * per_page], total=len(rows), page=page, per_page=per_page)
 
 
-@get("/api/integrations/targets/{target_id:int}", opt={"roles": OFFICE}, tags=TAGS, summary=_("推送地址详情"),
+@get("/api/integrations/targets/{target_id:int}", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("推送地址详情"),
      responses={**READ_ERRORS, **_ok(TargetOut, TARGET_EXAMPLE, _("推送地址"))})
 async def get_target(request: Request[Any, Any, Any], target_id: IdPath) -> TargetOut:
     """其他联席会议的推送地址答复 404。"""
@@ -195,7 +195,7 @@ def _form(values: dict[str, Any]) -> dict[str, Any]:
     return {k: ("" if v is None else str(v) if isinstance(v, int) and not isinstance(v, bool) else v) for k, v in values.items()}
 
 
-@post("/api/integrations/targets", opt={"roles": OFFICE}, tags=TAGS, summary=_("登记推送地址"), status_code=201,
+@post("/api/integrations/targets", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("登记推送地址"), status_code=201,
       responses={**WRITE_ERRORS, **_ok(TargetCreated, {"target": {**TARGET_EXAMPLE, "kind": "webhook", "url": "https://hooks.example.cn/lxhy"},
                                                        "secret": "whsec_Jx3…"}, _("已登记；Webhook 的签名密钥只在此答复中出现"), 201)})
 async def create_target(request: Request[Any, Any, Any], data: Annotated[TargetIn, Body(examples=[
@@ -217,7 +217,7 @@ async def create_target(request: Request[Any, Any, Any], data: Annotated[TargetI
     return TargetCreated(target=await _target(actor, target_id), secret=secret or None)
 
 
-@patch("/api/integrations/targets/{target_id:int}", opt={"roles": OFFICE}, tags=TAGS, summary=_("修改推送地址"),
+@patch("/api/integrations/targets/{target_id:int}", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("修改推送地址"),
        responses={**WRITE_ERRORS, **_ok(TargetOut, {**TARGET_EXAMPLE, "version": 2}, _("修改后的推送地址"))})
 async def update_target(request: Request[Any, Any, Any], target_id: IdPath, data: Annotated[TargetPatch, Body(examples=[
         Example(summary=_("改推送事件"), value={"version": 1, "events": ["meeting.notified", "task.urged"]}),
@@ -243,7 +243,7 @@ async def update_target(request: Request[Any, Any, Any], target_id: IdPath, data
     return await _target(actor, target_id)
 
 
-@post("/api/integrations/targets/{target_id:int}/secret", opt={"roles": OFFICE}, tags=TAGS, summary=_("重新生成签名密钥"),
+@post("/api/integrations/targets/{target_id:int}/secret", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("重新生成签名密钥"),
       status_code=200, responses={**WRITE_ERRORS, **_ok(SecretOut, {"target": {**TARGET_EXAMPLE, "kind": "webhook"},
                                                                      "secret": "whsec_Jx3…"}, _("新密钥，只显示这一次"))})
 async def new_secret(request: Request[Any, Any, Any], target_id: IdPath) -> SecretOut:
@@ -260,7 +260,7 @@ DELIVERY_COLUMNS = [D.id, D.created_at, D.status, D.attempts, D.last_error, D.re
                     D.next_attempt_at, D.event.type.as_alias("event_type"), D.event.id.as_alias("event_id")]
 
 
-@get("/api/integrations/targets/{target_id:int}/deliveries", opt={"roles": OFFICE}, tags=TAGS, summary=_("推送地址的投递记录"),
+@get("/api/integrations/targets/{target_id:int}/deliveries", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("推送地址的投递记录"),
      responses={**READ_ERRORS, **_ok(Page[DeliveryOut], {"items": [DELIVERY_EXAMPLE], "total": 1, "page": 1, "per_page": 20},
                                       _("一页投递记录"))})
 async def list_deliveries(
@@ -282,7 +282,7 @@ async def list_deliveries(
     return Page(items=items, total=listing.total, page=listing.page, per_page=listing.per_page)
 
 
-@post("/api/integrations/deliveries/{delivery_id:int}/redeliver", opt={"roles": OFFICE}, tags=TAGS,
+@post("/api/integrations/deliveries/{delivery_id:int}/redeliver", opt={"roles": OFFICE_ROLES}, tags=TAGS,
       summary=_("重新投递"), status_code=200,
       responses={**WRITE_ERRORS, **_ok(DeliveryOut, {**DELIVERY_EXAMPLE, "status": "queued"}, _("已重新排队的投递"))})
 async def redeliver(request: Request[Any, Any, Any], delivery_id: IdPath) -> DeliveryOut:

@@ -14,12 +14,12 @@ from conference.integrations import services
 from conference.integrations.events import EVENT_LABELS, ROBOT_DEFAULT_EVENTS
 from conference.integrations.messages import REPLAY_WINDOW_SECONDS
 from conference.integrations.tables import IntegrationDelivery as D
+from conference.roles import OFFICE_ROLES
 from conference.settings import get_settings
 from conference.web.auth import actor_of
 from conference.web.listing import paginate, parse_id
 from conference.web.templating import redirect, render
 
-OFFICE = ("admin", "office")
 FORM = "integrations/form.html"
 
 
@@ -36,13 +36,13 @@ async def _form_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
             "kinds": services.KIND_LABELS, "event_labels": EVENT_LABELS}
 
 
-@get("/integrations", opt={"roles": OFFICE}, include_in_schema=False)
+@get("/integrations", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def target_list(request: Request[Any, Any, Any]) -> Template:
     rows = await services.targets_for(actor_of(request))
     return render(request, "integrations/list.html", rows=rows, kinds=services.KIND_LABELS, event_labels=EVENT_LABELS)
 
 
-@get("/integrations/new", opt={"roles": OFFICE}, include_in_schema=False)
+@get("/integrations/new", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def target_new(request: Request[Any, Any, Any]) -> Template:
     kind = request.query_params.get("kind", "webhook")
     kind = kind if kind in services.KIND_LABELS else "webhook"
@@ -50,7 +50,7 @@ async def target_new(request: Request[Any, Any, Any]) -> Template:
     return render(request, FORM, form={"kind": kind, "events": events}, errors={}, target=None, **await _form_context(request))
 
 
-@post("/integrations/new", opt={"roles": OFFICE}, include_in_schema=False)
+@post("/integrations/new", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def target_create(request: Request[Any, Any, Any]) -> Template | Redirect:
     data = await _form_data(request)
     try:
@@ -65,7 +65,7 @@ async def target_create(request: Request[Any, Any, Any]) -> Template | Redirect:
     return redirect("/integrations", _("已添加群机器人。"))
 
 
-@get("/integrations/{target_id:int}/edit", opt={"roles": OFFICE}, include_in_schema=False)
+@get("/integrations/{target_id:int}/edit", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def target_edit(request: Request[Any, Any, Any], target_id: FromPath[int]) -> Template:
     target = await services.target_for(actor_of(request), target_id)
     form = {k: ("" if target[k] is None else str(target[k])) for k in ("name", "kind", "conference", "unit", "url", "version")}
@@ -73,7 +73,7 @@ async def target_edit(request: Request[Any, Any, Any], target_id: FromPath[int])
     return render(request, FORM, form=form, errors={}, target=target, **await _form_context(request))
 
 
-@post("/integrations/{target_id:int}/edit", opt={"roles": OFFICE}, include_in_schema=False)
+@post("/integrations/{target_id:int}/edit", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def target_update(request: Request[Any, Any, Any], target_id: FromPath[int]) -> Template | Redirect:
     actor = actor_of(request)
     target = await services.target_for(actor, target_id)
@@ -86,19 +86,19 @@ async def target_update(request: Request[Any, Any, Any], target_id: FromPath[int
     return redirect("/integrations", _("已保存。"))
 
 
-@post("/integrations/{target_id:int}/disable", opt={"roles": OFFICE}, include_in_schema=False)
+@post("/integrations/{target_id:int}/disable", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def target_disable(request: Request[Any, Any, Any], target_id: FromPath[int]) -> Redirect:
     await services.set_active(actor_of(request), target_id, False)
     return redirect("/integrations", _("已停用，不再向该地址推送。"))
 
 
-@post("/integrations/{target_id:int}/enable", opt={"roles": OFFICE}, include_in_schema=False)
+@post("/integrations/{target_id:int}/enable", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def target_enable(request: Request[Any, Any, Any], target_id: FromPath[int]) -> Redirect:
     await services.set_active(actor_of(request), target_id, True)
     return redirect("/integrations", _("已启用。"))
 
 
-@post("/integrations/{target_id:int}/secret", opt={"roles": OFFICE}, include_in_schema=False)
+@post("/integrations/{target_id:int}/secret", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def target_secret(request: Request[Any, Any, Any], target_id: FromPath[int]) -> Template:
     actor = actor_of(request)
     secret = await services.new_secret(actor, target_id)
@@ -107,7 +107,7 @@ async def target_secret(request: Request[Any, Any, Any], target_id: FromPath[int
                   replay_minutes=REPLAY_WINDOW_SECONDS // 60)
 
 
-@get("/integrations/deliveries", opt={"roles": OFFICE}, include_in_schema=False)
+@get("/integrations/deliveries", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def delivery_list(request: Request[Any, Any, Any]) -> Template:
     actor = actor_of(request)
     query = dict(request.query_params)
@@ -126,7 +126,7 @@ async def delivery_list(request: Request[Any, Any, Any]) -> Template:
                   retry_hours=f"{get_settings().webhook_retry_hours:g}")
 
 
-@post("/integrations/deliveries/{delivery_id:int}/redeliver", opt={"roles": OFFICE}, include_in_schema=False)
+@post("/integrations/deliveries/{delivery_id:int}/redeliver", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def delivery_redeliver(request: Request[Any, Any, Any], delivery_id: FromPath[int]) -> Redirect:
     await services.redeliver(actor_of(request), delivery_id)
     return redirect("/integrations/deliveries?status=dead", _("已重新排队，将在几分钟内再次投递。"))

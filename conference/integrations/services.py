@@ -20,6 +20,7 @@ from conference.integrations.tables import IntegrationDelivery, IntegrationTarge
 from conference.integrations.urls import UnsafeUrl, check_url
 from conference.records import update_audited
 from conference.registry.tables import Conference, Membership
+from conference.roles import OFFICE_ROLES
 from conference.settings import get_settings
 from conference.timefmt import now
 
@@ -32,7 +33,7 @@ D = IntegrationDelivery
 
 
 def _office(actor: Actor) -> None:
-    if actor.role not in ("admin", "office"):
+    if actor.role not in OFFICE_ROLES:
         raise Forbidden(_("只有联席会议办公室可以管理推送地址。"))
 
 

@@ -18,17 +18,17 @@ from conference.mail import services
 from conference.mail.compose import summary
 from conference.notifications.services import STATUS_LABELS, mask_links
 from conference.notifications.tables import Notification
+from conference.roles import OFFICE_ROLES
 from conference.settings import get_settings
 from conference.web.auth import actor_of
 from conference.web.listing import paginate
 from conference.web.templating import redirect, render
 
-OFFICE = ("admin", "office")
 N = Notification
 # The readable view hides personal links (mask_links), as the outbox page does; the raw .eml is the exact message.
 
 
-@get("/mail/dead-letters", opt={"roles": OFFICE}, include_in_schema=False)
+@get("/mail/dead-letters", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def dead_letters(request: Request[Any, Any, Any]) -> Template:
     actor = actor_of(request)
     query = dict(request.query_params)
@@ -42,19 +42,19 @@ async def dead_letters(request: Request[Any, Any, Any]) -> Template:
     return render(request, "mail/dead_letters.html", page=page, retry_hours=f"{get_settings().mail_retry_hours:g}")
 
 
-@post("/mail/dead-letters/{notification_id:int}/retry", opt={"roles": OFFICE}, include_in_schema=False)
+@post("/mail/dead-letters/{notification_id:int}/retry", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def dead_letter_retry(request: Request[Any, Any, Any], notification_id: FromPath[int]) -> Redirect:
     await services.retry(actor_of(request), notification_id)
     return redirect("/mail/dead-letters", _("邮件已重新排队，将在几分钟内再次发送。"))
 
 
-@post("/mail/dead-letters/retry-all", opt={"roles": OFFICE}, include_in_schema=False)
+@post("/mail/dead-letters/retry-all", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def dead_letters_retry_all(request: Request[Any, Any, Any]) -> Redirect:
     count = await services.retry_all(actor_of(request))
     return redirect("/mail/dead-letters", _("已将 {n} 封邮件重新排队。").format(n=count))
 
 
-@get("/mail/messages/{notification_id:int}", opt={"roles": OFFICE}, include_in_schema=False)
+@get("/mail/messages/{notification_id:int}", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def message_page(request: Request[Any, Any, Any], notification_id: FromPath[int]) -> Template:
     row = await services.message_for(actor_of(request), notification_id)
     data, from_file = services.message_bytes(row)
@@ -66,7 +66,7 @@ async def message_page(request: Request[Any, Any, Any], notification_id: FromPat
     return render(request, "mail/message.html", row=row, view=view, from_file=from_file, status_labels=STATUS_LABELS)
 
 
-@get("/mail/eml/{notification_id:int}", opt={"roles": OFFICE}, include_in_schema=False)
+@get("/mail/eml/{notification_id:int}", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def message_eml(request: Request[Any, Any, Any], notification_id: FromPath[int]) -> Response[bytes]:
     """The message itself: as text/plain to read in the browser, or ?download=1 as message/rfc822."""
     row = await services.message_for(actor_of(request), notification_id)
@@ -79,7 +79,7 @@ async def message_eml(request: Request[Any, Any, Any], notification_id: FromPath
     return Response(content=data, media_type="text/plain", headers=headers)
 
 
-@get("/mail/meetings/{meeting_id:int}", opt={"roles": OFFICE}, include_in_schema=False)
+@get("/mail/meetings/{meeting_id:int}", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def meeting_mail(request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Template:
     from conference.meetings.tables import Meeting
 
@@ -89,7 +89,7 @@ async def meeting_mail(request: Request[Any, Any, Any], meeting_id: FromPath[int
     return render(request, "mail/meeting.html", rows=rows, meeting=meeting, status_labels=STATUS_LABELS)
 
 
-@get("/mail/replies", opt={"roles": OFFICE}, include_in_schema=False)
+@get("/mail/replies", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def calendar_replies(request: Request[Any, Any, Any]) -> Template:
     """Replies read from the office mailbox; by default those that could not be recorded (no
     matching invitation, an older version, a stranger's address), which the office follows up by hand."""

@@ -34,10 +34,6 @@ from conference.i18n import gettext as _
 from conference.meetings import lifecycle, services, views
 from conference.meetings.api_types import (
     MEETING_LABELS,
-    MEETING_READERS,
-    OFFICE,
-    OVERVIEW_READERS,
-    REPLY_READERS,
     REQUEST_LABELS,
     CancelIn,
     MeetingDetail,
@@ -51,6 +47,7 @@ from conference.meetings.api_types import (
 )
 from conference.meetings.invitations_api import INVITATION_ROUTES
 from conference.meetings.special_api import SPECIAL_ROUTES
+from conference.roles import OFFICE_ROLES, PEOPLE, SUPERVISORS
 from conference.settings import get_settings
 from conference.timefmt import local, today
 from conference.web.apikit import (
@@ -96,7 +93,7 @@ async def _detail(actor: Actor, meeting_id: int) -> MeetingDetail:
         "agenda": [{**i, "age_days": age_days(i["submitted_at"])} for i in context["items"]],
         "decided": context["history"],
         "invitations": [invitation_data(i, meeting_id, actor) for i in invitations],
-        "counts": context["counts"] if actor.role in REPLY_READERS else None,
+        "counts": context["counts"] if actor.role in SUPERVISORS else None,
     }, MeetingDetail)
 
 
@@ -134,7 +131,7 @@ async def _deadline_errors() -> AsyncIterator[None]:
 # ---------------------------------------------------------------- meetings
 
 
-@get("/api/meetings", opt={"roles": MEETING_READERS}, tags=["会议"], summary=_("会议列表"), responses=READ_ERRORS)
+@get("/api/meetings", opt={"roles": PEOPLE}, tags=["会议"], summary=_("会议列表"), responses=READ_ERRORS)
 async def list_meetings(
     request: Request[Any, Any, Any],
     conference: OptionalId = None,
@@ -163,7 +160,7 @@ async def list_meetings(
     return MeetingPage(items=[convert(r, MeetingRow) for r in rows], total=total, page=page, per_page=per_page)
 
 
-@get("/api/meetings/plenaries", opt={"roles": OVERVIEW_READERS}, tags=["会议"], summary=_("半年全体会议情况"),
+@get("/api/meetings/plenaries", opt={"roles": SUPERVISORS}, tags=["会议"], summary=_("半年全体会议情况"),
      responses=READ_ERRORS)
 async def plenary_overview(request: Request[Any, Any, Any]) -> list[PlenaryOut]:
     """每个可见联席会议：上次召开的全体会议、下次计划的全体会议，以及本半年是否已召开（done 已召开、planned 已安排、
@@ -172,7 +169,7 @@ async def plenary_overview(request: Request[Any, Any, Any]) -> list[PlenaryOut]:
     return [convert(r, PlenaryOut) for r in rows]
 
 
-@get("/api/meetings/{meeting_id:int}", opt={"roles": MEETING_READERS}, tags=["会议"], summary=_("会议详情"),
+@get("/api/meetings/{meeting_id:int}", opt={"roles": PEOPLE}, tags=["会议"], summary=_("会议详情"),
      responses=READ_ERRORS)
 async def get_meeting(request: Request[Any, Any, Any], meeting_id: RecordId) -> MeetingDetail:
     """含议程（议题及其已等待天数、已等待会议次数）。受邀单位的回执和签到只向办公室、管理员和召集人显示；
@@ -180,7 +177,7 @@ async def get_meeting(request: Request[Any, Any, Any], meeting_id: RecordId) -> 
     return await _detail(actor_of(request), meeting_id)
 
 
-@post("/api/meetings", opt={"roles": OFFICE}, tags=["会议"], summary=_("新建会议"), responses=WRITE_ERRORS)
+@post("/api/meetings", opt={"roles": OFFICE_ROLES}, tags=["会议"], summary=_("新建会议"), responses=WRITE_ERRORS)
 async def create_meeting(request: Request[Any, Any, Any], data: JSONBody[MeetingIn]) -> MeetingDetail:
     """新建会议草稿，按会议当日的成员名单生成受邀单位；不填 presiding 时为现任召集人。
     kind 取 plenary（全体会议）或 special（专题会议）；date 如 2026-11-29，start_time、end_time 如 09:00（北京时间）。"""
@@ -195,7 +192,7 @@ async def create_meeting(request: Request[Any, Any, Any], data: JSONBody[Meeting
     return await _detail(actor, meeting_id)
 
 
-@patch("/api/meetings/{meeting_id:int}", opt={"roles": OFFICE}, tags=["会议"], summary=_("修改会议"),
+@patch("/api/meetings/{meeting_id:int}", opt={"roles": OFFICE_ROLES}, tags=["会议"], summary=_("修改会议"),
        responses=WRITE_ERRORS)
 async def update_meeting(request: Request[Any, Any, Any], meeting_id: RecordId, data: JSONBody[MeetingPatch]) -> MeetingDetail:
     """只修改给出的字段；version 须为读取时的版本，否则返回 409。草稿和已通知的会议可以修改；已通知的会议修改时间、地点或
@@ -207,7 +204,7 @@ async def update_meeting(request: Request[Any, Any, Any], meeting_id: RecordId, 
     return await _detail(actor, meeting_id)
 
 
-@post("/api/meetings/{meeting_id:int}/notify", opt={"roles": OFFICE}, tags=["会议"], summary=_("发送会议通知"),
+@post("/api/meetings/{meeting_id:int}/notify", opt={"roles": OFFICE_ROLES}, tags=["会议"], summary=_("发送会议通知"),
       status_code=200, responses=WRITE_ERRORS)
 async def notify_meeting(request: Request[Any, Any, Any], meeting_id: RecordId) -> NotifyOut:
     """向尚未收到最新通知的受邀单位发送通知（会议变更后为变更通知）；草稿随之变为已通知。"""
@@ -216,7 +213,7 @@ async def notify_meeting(request: Request[Any, Any, Any], meeting_id: RecordId) 
     return NotifyOut(notified=count, meeting=await _detail(actor, meeting_id))
 
 
-@post("/api/meetings/{meeting_id:int}/hold", opt={"roles": OFFICE}, tags=["会议"], summary=_("标记会议已召开"),
+@post("/api/meetings/{meeting_id:int}/hold", opt={"roles": OFFICE_ROLES}, tags=["会议"], summary=_("标记会议已召开"),
       status_code=200, responses=WRITE_ERRORS)
 async def hold_meeting(request: Request[Any, Any, Any], meeting_id: RecordId) -> MeetingDetail:
     """只有已通知且已开始（或一小时内开始）的会议可以标记为已召开。"""
@@ -225,7 +222,7 @@ async def hold_meeting(request: Request[Any, Any, Any], meeting_id: RecordId) ->
     return await _detail(actor, meeting_id)
 
 
-@post("/api/meetings/{meeting_id:int}/cancel", opt={"roles": OFFICE}, tags=["会议"], summary=_("取消会议"),
+@post("/api/meetings/{meeting_id:int}/cancel", opt={"roles": OFFICE_ROLES}, tags=["会议"], summary=_("取消会议"),
       status_code=200, responses=WRITE_ERRORS)
 async def cancel_meeting(request: Request[Any, Any, Any], meeting_id: RecordId, data: JSONBody[CancelIn]) -> MeetingDetail:
     """草稿或已通知的会议可以取消；已通知的受邀单位会收到取消通知。"""

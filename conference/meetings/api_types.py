@@ -12,21 +12,10 @@ import msgspec
 
 from conference.accounts.actor import Actor
 from conference.i18n import gettext as _
-from conference.meetings import views
 from conference.web.apikit import (
     convert,
 )
 
-OFFICE = ("admin", "office")
-ALL_ROLES = ("admin", "office", "convenor", "street", "unit")
-MEETING_READERS = ALL_ROLES
-OVERVIEW_READERS = ("admin", "office", "convenor")
-REPLY_READERS = views.REPLY_READERS  # the meeting page's replies and sign-in
-
-INVITATION_READERS = ("admin", "office", "convenor", "unit")
-REQUEST_READERS = ("admin", "office", "convenor", "street")
-REQUEST_DECIDERS = ("admin", "convenor")
-NOTIFICATION_READERS = ("unit", "street")
 INVITATION_NOT_FOUND = _("没有找到该会议邀请，或您无权查看。")
 NOTIFICATION_LIMIT = 50
 

@@ -12,8 +12,9 @@ from litestar.response import Redirect, Template
 from conference.accounts.actor import Actor
 from conference.i18n import gettext as _
 from conference.meetings import lifecycle, notice, services
-from conference.meetings.list_routes import OFFICE, conference_options
+from conference.meetings.list_routes import conference_options
 from conference.registry.tables import Person
+from conference.roles import OFFICE_ROLES
 from conference.timefmt import local
 from conference.web.auth import actor_of
 from conference.web.fields import Field
@@ -61,7 +62,7 @@ async def _edit_fields(actor: Actor, meeting: dict[str, Any]) -> list[Field]:
     return fields + _notice_fields() if meeting["status"] == "notified" else fields
 
 
-@get("/meetings/new", opt={"roles": OFFICE}, include_in_schema=False)
+@get("/meetings/new", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def meeting_new(request: Request[Any, Any, Any]) -> Template:
     actor = actor_of(request)
     query = dict(request.query_params)
@@ -77,7 +78,7 @@ async def _create(actor: Actor, data: dict[str, Any]) -> int:
     return await services.create_meeting(actor, parse_id(data.get("conference")), data)
 
 
-@post("/meetings/new", opt={"roles": OFFICE}, include_in_schema=False)
+@post("/meetings/new", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def meeting_create(request: Request[Any, Any, Any]) -> Template | Redirect:
     actor = actor_of(request)
     return await submit(request, template="form_page.html", fields=await _meeting_fields(actor, True),
@@ -94,7 +95,7 @@ def _edit_form(meeting: dict[str, Any]) -> dict[str, str]:
             **services.reply_deadline_fields(meeting["reply_deadline"])}
 
 
-@get("/meetings/{meeting_id:int}/edit", opt={"roles": OFFICE}, include_in_schema=False)
+@get("/meetings/{meeting_id:int}/edit", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def meeting_edit(request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Template:
     actor = actor_of(request)
     meeting = await services.managed_meeting(actor, meeting_id)
@@ -112,7 +113,7 @@ def _saved(notified: int) -> str:
     return _("会议已保存，已向 {n} 个单位发送变更通知。").format(n=notified) if notified else _("会议已保存。")
 
 
-@post("/meetings/{meeting_id:int}/edit", opt={"roles": OFFICE}, include_in_schema=False)
+@post("/meetings/{meeting_id:int}/edit", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def meeting_update(request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Template | Redirect:
     actor = actor_of(request)
     meeting = await services.managed_meeting(actor, meeting_id)

@@ -16,10 +16,7 @@ from conference.meetings import invitations as meeting_invitations
 from conference.meetings import services
 from conference.meetings.api_types import (
     INVITATION_NOT_FOUND,
-    INVITATION_READERS,
     NOTIFICATION_LIMIT,
-    NOTIFICATION_READERS,
-    OFFICE,
     AttendanceIn,
     InvitationIn,
     InvitationOut,
@@ -30,6 +27,7 @@ from conference.meetings.api_types import (
 from conference.meetings.tables import Invitation, Meeting
 from conference.notifications.services import mask_links, recent_for
 from conference.records import get_or_404
+from conference.roles import INVITATION_READERS, NOTIFICATION_READERS, OFFICE_ROLES, Role
 from conference.web.apikit import (
     MAX_ID,
     READ_ERRORS,
@@ -57,7 +55,7 @@ async def _visible_invitation(actor: Actor, invitation_id: int) -> tuple[dict[st
     if not 0 < invitation_id <= MAX_ID:
         raise NotFound(INVITATION_NOT_FOUND)
     row = await _invitation_row(invitation_id)
-    if actor.role == "unit":
+    if actor.role == Role.UNIT:
         if actor.unit_id is None or row["unit"] != actor.unit_id:
             raise NotFound(INVITATION_NOT_FOUND)
         meeting = await get_or_404(Meeting, row["meeting"], INVITATION_NOT_FOUND)
@@ -76,7 +74,7 @@ async def _visible_invitation(actor: Actor, invitation_id: int) -> tuple[dict[st
 # ---------------------------------------------------------------- invitations
 
 
-@post("/api/meetings/{meeting_id:int}/invitations", opt={"roles": OFFICE}, tags=["参会邀请"], summary=_("添加受邀单位"),
+@post("/api/meetings/{meeting_id:int}/invitations", opt={"roles": OFFICE_ROLES}, tags=["参会邀请"], summary=_("添加受邀单位"),
       responses=WRITE_ERRORS)
 async def add_invitation(request: Request[Any, Any, Any], meeting_id: RecordId, data: JSONBody[InvitationIn]) -> InvitationOut:
     """role 取 member（成员单位）或 observer（列席单位）。会议召开或取消后不能再调整受邀单位。"""
@@ -94,14 +92,14 @@ async def get_invitation(request: Request[Any, Any, Any], invitation_id: RecordI
     return invitation_out(row, meeting["id"], actor)
 
 
-@delete("/api/invitations/{invitation_id:int}", opt={"roles": OFFICE}, tags=["参会邀请"], summary=_("移除受邀单位"),
+@delete("/api/invitations/{invitation_id:int}", opt={"roles": OFFICE_ROLES}, tags=["参会邀请"], summary=_("移除受邀单位"),
         responses=WRITE_ERRORS)
 async def remove_invitation(request: Request[Any, Any, Any], invitation_id: RecordId) -> None:
     """已收到通知的单位会收到“无需参会”的通知。会议召开或取消后不能再调整受邀单位。"""
     await meeting_invitations.remove_invitation(actor_of(request), invitation_id)
 
 
-@post("/api/invitations/{invitation_id:int}/attendance", opt={"roles": OFFICE}, tags=["参会邀请"],
+@post("/api/invitations/{invitation_id:int}/attendance", opt={"roles": OFFICE_ROLES}, tags=["参会邀请"],
       summary=_("记录签到"), status_code=200, responses=WRITE_ERRORS)
 async def record_attendance(request: Request[Any, Any, Any], invitation_id: RecordId, data: JSONBody[AttendanceIn]) -> InvitationOut:
     """attendance 取 present（出席）、leave（请假）或 absent（缺席）；会议须已通知或已召开。"""
@@ -110,7 +108,7 @@ async def record_attendance(request: Request[Any, Any, Any], invitation_id: Reco
     return invitation_out(await _invitation_row(invitation_id), meeting_id, actor)
 
 
-@post("/api/invitations/{invitation_id:int}/revoke", opt={"roles": OFFICE}, tags=["参会邀请"],
+@post("/api/invitations/{invitation_id:int}/revoke", opt={"roles": OFFICE_ROLES}, tags=["参会邀请"],
       summary=_("作废回执链接"), status_code=200, responses=WRITE_ERRORS)
 async def revoke_invitation_link(request: Request[Any, Any, Any], invitation_id: RecordId) -> InvitationOut:
     """原链接立即失效并生成新令牌；再次发送通知（notify）时该单位收到新链接。"""
@@ -119,7 +117,7 @@ async def revoke_invitation_link(request: Request[Any, Any, Any], invitation_id:
     return invitation_out(await _invitation_row(invitation_id), meeting_id, actor)
 
 
-@post("/api/invitations/{invitation_id:int}/reply", opt={"roles": ("unit",)}, tags=["参会邀请"],
+@post("/api/invitations/{invitation_id:int}/reply", opt={"roles": (Role.UNIT,)}, tags=["参会邀请"],
       summary=_("回复参会情况"), status_code=200, responses=WRITE_ERRORS)
 async def reply_invitation(request: Request[Any, Any, Any], invitation_id: RecordId, data: JSONBody[ReplyIn]) -> InvitationOut:
     """成员单位回复本单位的邀请：reply 取 attending（参会，填参会人姓名和职务）、delegated（委托参会，填受委托人）或
@@ -138,7 +136,7 @@ async def reply_invitation(request: Request[Any, Any, Any], invitation_id: Recor
 async def my_notifications(request: Request[Any, Any, Any]) -> list[NotificationOut]:
     """成员单位或街道收到的最近 50 条通知，最新的在前；通知中的回执链接已隐去。"""
     actor = actor_of(request)
-    if actor.role == "unit":
+    if actor.role == Role.UNIT:
         rows = await recent_for(unit_id=actor.unit_id, limit=NOTIFICATION_LIMIT) if actor.unit_id else []
     else:
         rows = await recent_for(street_id=actor.street_id, limit=NOTIFICATION_LIMIT) if actor.street_id else []

@@ -19,6 +19,7 @@ from conference.db import fetch
 from conference.holidays.services import days_between as holiday_days
 from conference.i18n import gettext as _
 from conference.meetings import services, views
+from conference.roles import OFFICE_ROLES, PEOPLE, SUPERVISORS
 from conference.tasks.services import ALERT_LABELS
 from conference.tasks.states import STATUS_LABELS as TASK_STATUS_LABELS
 from conference.tasks.views import open_deadlines
@@ -27,8 +28,6 @@ from conference.web.auth import actor_of
 from conference.web.listing import page_number, parse_day, parse_id
 from conference.web.templating import render
 
-OFFICE = ("admin", "office")
-READERS = ("admin", "office", "convenor", "street", "unit")
 PER_PAGE = 20
 WEEKDAYS = [_("周一"), _("周二"), _("周三"), _("周四"), _("周五"), _("周六"), _("周日")]
 
@@ -50,7 +49,7 @@ async def conference_options(actor: Actor) -> list[tuple[str, str]]:
     return [(str(r["id"]), r["name"]) for r in rows if visible is None or r["id"] in visible]
 
 
-@get("/meetings", opt={"roles": READERS}, include_in_schema=False)
+@get("/meetings", opt={"roles": PEOPLE}, include_in_schema=False)
 async def meeting_list(request: Request[Any, Any, Any]) -> Template:
     actor = actor_of(request)
     query = dict(request.query_params)
@@ -76,7 +75,7 @@ async def meeting_list(request: Request[Any, Any, Any]) -> Template:
                   display_labels=views.DISPLAY_STATUS_LABELS, todo_labels=views.TODO_LABELS)
 
 
-@get("/meetings/calendar", opt={"roles": READERS}, include_in_schema=False)
+@get("/meetings/calendar", opt={"roles": PEOPLE}, include_in_schema=False)
 async def meeting_calendar(request: Request[Any, Any, Any]) -> Template:
     """Month view (Monday-first weeks) or week view, one query for the range shown."""
     actor = actor_of(request)
@@ -116,14 +115,14 @@ async def meeting_calendar(request: Request[Any, Any, Any]) -> Template:
                   alert_labels=ALERT_LABELS, task_status_labels=TASK_STATUS_LABELS)
 
 
-@get("/meetings/plenaries", opt={"roles": ("admin", "office", "convenor")}, include_in_schema=False)
+@get("/meetings/plenaries", opt={"roles": SUPERVISORS}, include_in_schema=False)
 async def plenaries(request: Request[Any, Any, Any]) -> Template:
     actor = actor_of(request)
     rows = await views.plenary_overview(actor, today())
     due_only = request.query_params.get("state") == "due"  # the workbench's link: still to be arranged
     if due_only:
         rows = [r for r in rows if r["state"] in views.PLENARY_DUE]
-    return render(request, "meetings/plenaries.html", rows=rows, can_create=actor.role in OFFICE, due_only=due_only)
+    return render(request, "meetings/plenaries.html", rows=rows, can_create=actor.role in OFFICE_ROLES, due_only=due_only)
 
 
 ROUTES = [meeting_list, meeting_calendar, plenaries]

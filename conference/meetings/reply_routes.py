@@ -27,6 +27,7 @@ from conference.meetings import notice, services, views
 from conference.meetings.tables import Invitation, Meeting
 from conference.records import get_or_404
 from conference.registry.tables import Conference, MemberUnit
+from conference.roles import Role
 from conference.timefmt import local, now
 from conference.web.auth import actor_of
 from conference.web.fields import Field
@@ -36,7 +37,7 @@ from conference.web.templating import render
 
 REPLY_TEMPLATE = "invitations/reply.html"
 INVITATION_NOT_FOUND = _("没有找到该会议邀请，或您无权查看。")
-UNIT = ("unit",)
+UNIT = (Role.UNIT,)
 
 
 def reply_fields() -> list[Field]:

@@ -18,8 +18,8 @@ from conference.forms import download_disposition
 from conference.i18n import gettext as _
 from conference.meetings import form_routes, lifecycle, list_routes, notice, services, views
 from conference.meetings import invitations as meeting_invitations
-from conference.meetings.list_routes import OFFICE, READERS
 from conference.meetings.tables import Invitation
+from conference.roles import OFFICE_ROLES, PEOPLE
 from conference.settings import get_settings
 from conference.timefmt import local, now, today
 from conference.web.auth import actor_of
@@ -31,7 +31,7 @@ from conference.web.templating import redirect, render
 async def detail_context(actor: Actor, meeting_id: int) -> dict[str, Any]:
     await services.meeting_for(actor, meeting_id)
     context = await views.meeting_detail_for(actor, meeting_id)
-    context["can_manage"] = actor.role in OFFICE
+    context["can_manage"] = actor.role in OFFICE_ROLES
     if context["can_manage"]:
         units = await services.invitable_units(context["meeting"])
         context["unit_options"] = [("", _("请选择"))] + [(str(u["id"]), u["name"]) for u in units]
@@ -53,7 +53,7 @@ async def detail_context(actor: Actor, meeting_id: int) -> dict[str, Any]:
     return context
 
 
-@get("/meetings/{meeting_id:int}", opt={"roles": READERS}, include_in_schema=False)
+@get("/meetings/{meeting_id:int}", opt={"roles": PEOPLE}, include_in_schema=False)
 async def meeting_page(request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Template:
     actor = actor_of(request)
     return render(request, "meetings/detail.html", **await detail_context(actor, meeting_id))
@@ -88,7 +88,7 @@ async def _invitation_meeting(actor: Actor, invitation_id: int) -> int:
     return int(meeting["id"])
 
 
-@get("/meetings/{meeting_id:int}/notify", opt={"roles": OFFICE}, include_in_schema=False)
+@get("/meetings/{meeting_id:int}/notify", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def meeting_notify_preview(request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Template | Redirect:
     """The confirm step of 发送通知: the units it goes to and the message one of them (?unit=)
     receives; the notice goes out only from this page's form."""
@@ -101,7 +101,7 @@ async def meeting_notify_preview(request: Request[Any, Any, Any], meeting_id: Fr
     return render(request, "meetings/notify_preview.html", **preview, role_labels=services.ROLE_LABELS)
 
 
-@post("/meetings/{meeting_id:int}/notify", opt={"roles": OFFICE}, include_in_schema=False)
+@post("/meetings/{meeting_id:int}/notify", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def meeting_notify(request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Redirect:
     """Sends only what the office confirmed on the preview (its recipients key); a post without
     it (an old page, a crafted form) goes to the preview instead of sending."""
@@ -118,7 +118,7 @@ async def meeting_notify(request: Request[Any, Any, Any], meeting_id: FromPath[i
     return redirect(f"/meetings/{meeting_id}", _("已向 {n} 个单位发送会议通知。").format(n=count))
 
 
-@get("/meetings/{meeting_id:int}/notice.pdf", opt={"roles": OFFICE}, include_in_schema=False)
+@get("/meetings/{meeting_id:int}/notice.pdf", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def meeting_notice_pdf(request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Response[bytes]:
     """The 会议通知 as an A4 PDF (made from the records as they stand: never cached)."""
     content, filename, ascii_name = await lifecycle.notice_pdf(actor_of(request), meeting_id)
@@ -127,7 +127,7 @@ async def meeting_notice_pdf(request: Request[Any, Any, Any], meeting_id: FromPa
         "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})
 
 
-@post("/meetings/{meeting_id:int}/hold", opt={"roles": OFFICE}, include_in_schema=False)
+@post("/meetings/{meeting_id:int}/hold", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def meeting_hold(request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Redirect:
     try:
         await _or_back(f"/meetings/{meeting_id}", lifecycle.hold_meeting(actor_of(request), meeting_id))
@@ -136,7 +136,7 @@ async def meeting_hold(request: Request[Any, Any, Any], meeting_id: FromPath[int
     return redirect(f"/meetings/{meeting_id}", _("会议已标记为已召开。"))
 
 
-@post("/meetings/{meeting_id:int}/sign-in", opt={"roles": OFFICE}, include_in_schema=False)
+@post("/meetings/{meeting_id:int}/sign-in", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def meeting_sign_in(request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Redirect:
     """The sign-in sheet (签到表): each invited unit's row is recorded through
     services.record_attendance in its own transaction; with "全部出席" (fill=present) the rows left
@@ -172,19 +172,19 @@ async def meeting_sign_in(request: Request[Any, Any, Any], meeting_id: FromPath[
     return redirect(f"/meetings/{meeting_id}#sign-in", message)
 
 
-@post("/meetings/{meeting_id:int}/cancel", opt={"roles": OFFICE}, include_in_schema=False)
+@post("/meetings/{meeting_id:int}/cancel", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def meeting_cancel(request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Template | Redirect:
     actor = actor_of(request)
     return await _action(request, meeting_id, lambda d: lifecycle.cancel_meeting(actor, meeting_id, d), _("会议已取消。"))
 
 
-@post("/meetings/{meeting_id:int}/invitations", opt={"roles": OFFICE}, include_in_schema=False)
+@post("/meetings/{meeting_id:int}/invitations", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def invitation_add(request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Template | Redirect:
     actor = actor_of(request)
     return await _action(request, meeting_id, lambda d: meeting_invitations.add_invitation(actor, meeting_id, d), _("已添加受邀单位。"))
 
 
-@post("/invitations/{invitation_id:int}/remove", opt={"roles": OFFICE}, include_in_schema=False)
+@post("/invitations/{invitation_id:int}/remove", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def invitation_remove(request: Request[Any, Any, Any], invitation_id: FromPath[int]) -> Redirect:
     actor = actor_of(request)
     back = f"/meetings/{await _invitation_meeting(actor, invitation_id)}"
@@ -195,7 +195,7 @@ async def invitation_remove(request: Request[Any, Any, Any], invitation_id: From
     return redirect(f"/meetings/{meeting_id}", _("已移除受邀单位。"))
 
 
-@post("/invitations/{invitation_id:int}/attendance", opt={"roles": OFFICE}, include_in_schema=False)
+@post("/invitations/{invitation_id:int}/attendance", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def invitation_attendance(request: Request[Any, Any, Any], invitation_id: FromPath[int]) -> Redirect:
     actor = actor_of(request)
     back = f"/meetings/{await _invitation_meeting(actor, invitation_id)}#sign-in"
@@ -206,7 +206,7 @@ async def invitation_attendance(request: Request[Any, Any, Any], invitation_id: 
     return redirect(f"/meetings/{meeting_id}#sign-in", _("已记录签到。"))
 
 
-@post("/invitations/{invitation_id:int}/revoke", opt={"roles": OFFICE}, include_in_schema=False)
+@post("/invitations/{invitation_id:int}/revoke", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def invitation_revoke(request: Request[Any, Any, Any], invitation_id: FromPath[int]) -> Redirect:
     actor = actor_of(request)
     back = f"/meetings/{await _invitation_meeting(actor, invitation_id)}"

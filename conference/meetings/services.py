@@ -25,6 +25,7 @@ from conference.meetings.tables import Invitation, Meeting
 from conference.meetings.visibility import visible_meetings
 from conference.records import insert_audited, update_audited
 from conference.registry.tables import Conference, ConvenorAppointment, Membership, MemberUnit, Person
+from conference.roles import OFFICE_ROLES
 from conference.settings import get_settings
 from conference.timefmt import cn_datetime, local, now
 from conference.visibility import visible_row
@@ -66,7 +67,7 @@ async def meeting_for(actor: Actor, meeting_id: int) -> dict[str, Any]:
 
 
 def require_manager(actor: Actor) -> None:
-    if actor.role not in ("admin", "office"):
+    if actor.role not in OFFICE_ROLES:
         raise Forbidden(_("只有联席会议办公室可以执行此操作。"))
 
 

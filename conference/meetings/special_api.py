@@ -12,8 +12,9 @@ from conference.accounts.actor import Actor
 from conference.agenda.scheduling import request_item_ids
 from conference.i18n import gettext as _
 from conference.meetings import special_requests, views
-from conference.meetings.api_types import REQUEST_DECIDERS, REQUEST_READERS, DecisionIn, SpecialRequestIn, SpecialRequestOut, SpecialRequestPage
+from conference.meetings.api_types import DecisionIn, SpecialRequestIn, SpecialRequestOut, SpecialRequestPage
 from conference.meetings.tables import SpecialMeetingRequest
+from conference.roles import ITEM_READERS, REQUEST_DECIDERS, Role
 from conference.web.apikit import (
     READ_ERRORS,
     WRITE_ERRORS,
@@ -49,7 +50,7 @@ async def _special_request(actor: Actor, request_id: int) -> SpecialRequestOut:
     return (await _request_rows([row]))[0]
 
 
-@get("/api/special-requests", opt={"roles": REQUEST_READERS}, tags=["专题会议提请"], summary=_("专题会议提请列表"),
+@get("/api/special-requests", opt={"roles": ITEM_READERS}, tags=["专题会议提请"], summary=_("专题会议提请列表"),
      responses=READ_ERRORS)
 async def list_special_requests(request: Request[Any, Any, Any], q: Q = None,
                                 status: FromQuery[Literal["requested", "approved", "declined"] | None] = None,
@@ -70,13 +71,13 @@ async def list_special_requests(request: Request[Any, Any, Any], q: Q = None,
                               page=result.page, per_page=result.per_page)
 
 
-@get("/api/special-requests/{request_id:int}", opt={"roles": REQUEST_READERS}, tags=["专题会议提请"],
+@get("/api/special-requests/{request_id:int}", opt={"roles": ITEM_READERS}, tags=["专题会议提请"],
      summary=_("专题会议提请详情"), responses=READ_ERRORS)
 async def get_special_request(request: Request[Any, Any, Any], request_id: RecordId) -> SpecialRequestOut:
     return await _special_request(actor_of(request), request_id)
 
 
-@post("/api/special-requests", opt={"roles": ("street",)}, tags=["专题会议提请"], summary=_("提请召开专题会议"),
+@post("/api/special-requests", opt={"roles": (Role.STREET,)}, tags=["专题会议提请"], summary=_("提请召开专题会议"),
       responses=WRITE_ERRORS)
 async def create_special_request(request: Request[Any, Any, Any], data: JSONBody[SpecialRequestIn]) -> SpecialRequestOut:
     """街道向本街道联席会议的召集人提请：title 为同意后专题会议的名称；items 为本街道已受理、尚未列入会议的议题（至少一项），

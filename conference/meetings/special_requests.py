@@ -23,6 +23,7 @@ from conference.meetings.visibility import visible_special_requests
 from conference.notifications.services import queue
 from conference.records import insert_audited, update_audited
 from conference.registry.tables import MemberUnit
+from conference.roles import REQUEST_DECIDERS, Role
 from conference.settings import get_settings
 from conference.timefmt import cn_date, now
 from conference.visibility import visible_row
@@ -51,7 +52,7 @@ def _chosen_ids(form: FormReader, chosen: list[str], allowed: set[int]) -> list[
 async def request_special_meeting(actor: Actor, data: Mapping[str, Any], item_ids: list[str] | None = None) -> int:
     """A street asks for a special meeting on some of its accepted items (item_ids, the ticked
     checkboxes); the title names the meeting the convenor's approval creates."""
-    if actor.role != "street":
+    if actor.role != Role.STREET:
         raise Forbidden(_("专题会议由街道提请。"))
     conference_id = await street_conference(actor.street_id)
     form = FormReader(data)
@@ -91,7 +92,7 @@ async def special_request_for(actor: Actor, request_id: int) -> dict[str, Any]:
 
 async def decide_special_request(actor: Actor, request_id: int, approve: bool, data: Mapping[str, Any]) -> int | None:
     """The convenor approves (a draft special meeting is created) or declines with a comment."""
-    if actor.role not in ("convenor", "admin"):
+    if actor.role not in REQUEST_DECIDERS:
         raise Forbidden(_("专题会议由召集人审批。"))
     form = FormReader(data)
     comment = form.text("comment", _("审批意见"), required=not approve, max_length=1000)

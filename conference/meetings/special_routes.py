@@ -20,14 +20,13 @@ from conference.agenda.states import URGENCY_LABELS
 from conference.i18n import gettext as _
 from conference.meetings import services, special_requests, views
 from conference.meetings.tables import Meeting, SpecialMeetingRequest
+from conference.roles import ITEM_READERS, REQUEST_DECIDERS, Role
 from conference.web.auth import actor_of
 from conference.web.fields import Field
 from conference.web.forms import submit
 from conference.web.listing import paginate
 from conference.web.templating import render
 
-SEE = ("admin", "office", "convenor", "street")
-DECIDE = ("admin", "convenor")
 BASE = "/special-requests"
 
 SMR = SpecialMeetingRequest
@@ -65,7 +64,7 @@ def _ticked(raw: Any) -> list[str]:
     return [v for v in raw.getall("items", []) if isinstance(v, str)]
 
 
-@get(BASE, opt={"roles": SEE}, include_in_schema=False)
+@get(BASE, opt={"roles": ITEM_READERS}, include_in_schema=False)
 async def request_list(request: Request[Any, Any, Any]) -> Template:
     actor = actor_of(request)
     query = dict(request.query_params)
@@ -76,16 +75,16 @@ async def request_list(request: Request[Any, Any, Any]) -> Template:
                           sorts={"created": SMR.id, "date": SMR.proposed_date}, default_sort="created", where=where)
     page.extra = {"status": status} if status else {}
     return render(request, "special/list.html", page=page, status=status,
-                  status_labels=views.REQUEST_FILTERS, can_request=actor.role == "street")
+                  status_labels=views.REQUEST_FILTERS, can_request=actor.role == Role.STREET)
 
 
-@get(f"{BASE}/new", opt={"roles": ("street",)}, include_in_schema=False)
+@get(f"{BASE}/new", opt={"roles": (Role.STREET,)}, include_in_schema=False)
 async def new_request(request: Request[Any, Any, Any]) -> Template:
     context = await _form_context(actor_of(request), [])
     return render(request, "special/form.html", form={}, errors={}, **context)
 
 
-@post(f"{BASE}/new", opt={"roles": ("street",)}, include_in_schema=False)
+@post(f"{BASE}/new", opt={"roles": (Role.STREET,)}, include_in_schema=False)
 async def create_request(request: Request[Any, Any, Any]) -> Template | Redirect:
     actor = actor_of(request)
     chosen = _ticked(await request.form())
@@ -118,11 +117,11 @@ async def _detail_context(actor: Actor, req: dict[str, Any]) -> dict[str, Any]:
         "meeting": meeting,
         "status_labels": services.REQUEST_STATUS_LABELS,
         "meeting_status_labels": services.STATUS_LABELS,
-        "can_decide": actor.role in DECIDE and req["status"] == "requested",
+        "can_decide": actor.role in REQUEST_DECIDERS and req["status"] == "requested",
     }
 
 
-@get(f"{BASE}/{{request_id:int}}", opt={"roles": SEE}, include_in_schema=False)
+@get(f"{BASE}/{{request_id:int}}", opt={"roles": ITEM_READERS}, include_in_schema=False)
 async def request_detail(request: Request[Any, Any, Any], request_id: FromPath[int]) -> Template:
     actor = actor_of(request)
     req = await special_requests.special_request_for(actor, request_id)
@@ -141,12 +140,12 @@ async def _decide(request: Request[Any, Any, Any], request_id: int, approve: boo
     )
 
 
-@post(f"{BASE}/{{request_id:int}}/approve", opt={"roles": DECIDE}, include_in_schema=False)
+@post(f"{BASE}/{{request_id:int}}/approve", opt={"roles": REQUEST_DECIDERS}, include_in_schema=False)
 async def approve_request(request: Request[Any, Any, Any], request_id: FromPath[int]) -> Template | Redirect:
     return await _decide(request, request_id, True)
 
 
-@post(f"{BASE}/{{request_id:int}}/decline", opt={"roles": DECIDE}, include_in_schema=False)
+@post(f"{BASE}/{{request_id:int}}/decline", opt={"roles": REQUEST_DECIDERS}, include_in_schema=False)
 async def decline_request(request: Request[Any, Any, Any], request_id: FromPath[int]) -> Template | Redirect:
     return await _decide(request, request_id, False)
 

@@ -17,6 +17,7 @@ from conference.meetings import notice
 from conference.meetings.services import REQUEST_STATUS_LABELS, STATUS_LABELS
 from conference.meetings.tables import Invitation, Meeting, SpecialMeetingRequest
 from conference.meetings.visibility import visible_meetings, visible_special_requests
+from conference.roles import SUPERVISORS, Role
 from conference.settings import get_settings
 from conference.timefmt import now
 from conference.visibility import flat, scoped
@@ -325,8 +326,6 @@ async def count_plenaries_due(actor: Actor, today: dt.date) -> int:
     return int(rows[0]["n"])
 
 
-REPLY_READERS = ("admin", "office", "convenor")
-
 
 async def meeting_detail_for(actor: Actor, meeting_id: int) -> dict[str, Any]:
     """meeting_detail cut to what the actor may see (the meeting itself is checked by the caller
@@ -334,11 +333,11 @@ async def meeting_detail_for(actor: Actor, meeting_id: int) -> dict[str, Any]:
     and on another conference's meeting (where it is only because of its own items) only its own
     items; offices and convenors everything."""
     context = await meeting_detail(meeting_id)
-    if actor.role == "unit":
+    if actor.role == Role.UNIT:
         context["invitations"] = [i for i in context["invitations"] if i["unit"] == actor.unit_id]
-    elif actor.role not in REPLY_READERS:
+    elif actor.role not in SUPERVISORS:
         context["invitations"] = []
-    if actor.role == "street":
+    if actor.role == Role.STREET:
         visible = await visible_conference_ids(actor)
         if visible is not None and context["meeting"]["conference"] not in visible:
             for key in ("items", "history"):

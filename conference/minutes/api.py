@@ -19,11 +19,9 @@ from conference.meetings.services import meeting_for
 from conference.minutes import publication as minutes_publication
 from conference.minutes import services
 from conference.minutes.tables import MinutesPublication
+from conference.roles import PEOPLE, SUPERVISORS
 from conference.web.apikit import READ_ERRORS, RecordId
 from conference.web.auth import actor_of
-
-ALL_ROLES = ("admin", "office", "convenor", "street", "unit")
-DRAFT_READERS = ("admin", "office", "convenor")
 
 
 class PublicationOut(msgspec.Struct):
@@ -48,7 +46,7 @@ class MinutesOut(msgspec.Struct):
     publications: list[PublicationOut]
 
 
-@get("/api/minutes/{meeting_id:int}", opt={"roles": ALL_ROLES}, tags=["会议纪要"], summary=_("会议纪要（印发件地址与 SHA-256）"),
+@get("/api/minutes/{meeting_id:int}", opt={"roles": PEOPLE}, tags=["会议纪要"], summary=_("会议纪要（印发件地址与 SHA-256）"),
      responses=READ_ERRORS)
 async def get_minutes(request: Request[Any, Any, Any], meeting_id: RecordId) -> MinutesOut:
     actor = actor_of(request)
@@ -56,7 +54,7 @@ async def get_minutes(request: Request[Any, Any, Any], meeting_id: RecordId) -> 
     minutes = await services.minutes_of_meeting(meeting_id)
     if minutes is None:
         raise NotFound(_("该会议尚未起草纪要。"))
-    drafts = actor.role in DRAFT_READERS
+    drafts = actor.role in SUPERVISORS
     if drafts:
         await services.minutes_for(actor, minutes["id"])
     elif minutes["published_version"] is None:

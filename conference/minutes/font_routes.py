@@ -10,6 +10,7 @@ from litestar import Request, get
 from litestar.response import Template
 
 from conference.minutes import fonts
+from conference.roles import Role
 from conference.settings import get_settings
 from conference.web.templating import render
 
@@ -20,7 +21,7 @@ def _report() -> dict[str, Any]:
             "folder_fonts": fonts.folder_fonts(), "extension_b": fonts.extension_b_font()}
 
 
-@get("/admin/fonts", opt={"roles": ("admin",)}, include_in_schema=False)
+@get("/admin/fonts", opt={"roles": (Role.ADMIN,)}, include_in_schema=False)
 async def font_report(request: Request[Any, Any, Any]) -> Template:
     # fc-list and reading the folder's name tables block: in a worker thread.
     return render(request, "admin/fonts.html", **await anyio.to_thread.run_sync(_report))

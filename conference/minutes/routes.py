@@ -19,14 +19,12 @@ from conference.meetings.services import STATUS_LABELS as MEETING_STATUS_LABELS
 from conference.meetings.services import meeting_for
 from conference.minutes import services, views
 from conference.minutes import workflow as minutes_workflow
+from conference.roles import OFFICE_ROLES, PEOPLE, SUPERVISORS, Role
 from conference.web.auth import actor_of
 from conference.web.forms import form_data
 from conference.web.listing import parse_int
 from conference.web.templating import redirect, render
 
-OFFICE = ("admin", "office")
-READERS = ("admin", "office", "convenor")
-ALL_ROLES = ("admin", "office", "convenor", "street", "unit")
 MAX_NUMBER = 100_000
 
 
@@ -77,7 +75,7 @@ async def _page(request: Request[Any, Any, Any], meeting_id: int, status_code: i
     return render(request, "minutes/page.html", status_code, status_labels=services.STATUS_LABELS,
                   meeting_status_labels=MEETING_STATUS_LABELS, sections=services.SECTIONS,
                   section_labels=services.SECTION_LABELS, comment_labels=services.COMMENT_LABELS,
-                  can_manage=actor.role in OFFICE, is_convenor=actor.role == "convenor", **context)
+                  can_manage=actor.role in OFFICE_ROLES, is_convenor=actor.role == Role.CONVENOR, **context)
 
 
 async def _act(request: Request[Any, Any, Any], minutes_id: int, posted: str,
@@ -98,18 +96,18 @@ async def _act(request: Request[Any, Any, Any], minutes_id: int, posted: str,
     return redirect(f"/meetings/{minutes['meeting']}/minutes", flash(result))
 
 
-@get("/meetings/{meeting_id:int}/minutes", opt={"roles": READERS}, include_in_schema=False)
+@get("/meetings/{meeting_id:int}/minutes", opt={"roles": SUPERVISORS}, include_in_schema=False)
 async def minutes_page(request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Template:
     return await _page(request, meeting_id)
 
 
-@post("/meetings/{meeting_id:int}/minutes", opt={"roles": OFFICE}, include_in_schema=False)
+@post("/meetings/{meeting_id:int}/minutes", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def start(request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Redirect:
     await minutes_workflow.start_minutes(actor_of(request), meeting_id)
     return redirect(f"/meetings/{meeting_id}/minutes", _("已根据会议记录生成纪要初稿（第1版），请修改完善。"))
 
 
-@post("/minutes/{minutes_id:int}/save", opt={"roles": OFFICE}, include_in_schema=False)
+@post("/minutes/{minutes_id:int}/save", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def save(request: Request[Any, Any, Any], minutes_id: FromPath[int]) -> Template | Redirect:
     """A conflict re-renders the editor with the user's own text, the message, a link to what the
     other person saved, and `base` moved to the latest version: saving again is a deliberate choice."""
@@ -130,28 +128,28 @@ async def save(request: Request[Any, Any, Any], minutes_id: FromPath[int]) -> Te
     return redirect(f"/meetings/{minutes['meeting']}/minutes", _("已保存为第{n}版。").format(n=number))
 
 
-@post("/minutes/{minutes_id:int}/submit", opt={"roles": OFFICE}, include_in_schema=False)
+@post("/minutes/{minutes_id:int}/submit", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def submit(request: Request[Any, Any, Any], minutes_id: FromPath[int]) -> Template | Redirect:
     actor = actor_of(request)
     return await _act(request, minutes_id, "submit", lambda d: minutes_workflow.submit_minutes(actor, minutes_id, d),
                       lambda n: _("第{n}版已送召集人审核签发。").format(n=n))
 
 
-@post("/minutes/{minutes_id:int}/comments", opt={"roles": READERS}, include_in_schema=False)
+@post("/minutes/{minutes_id:int}/comments", opt={"roles": SUPERVISORS}, include_in_schema=False)
 async def comment(request: Request[Any, Any, Any], minutes_id: FromPath[int]) -> Template | Redirect:
     actor = actor_of(request)
     return await _act(request, minutes_id, "comment", lambda d: minutes_workflow.add_comment(actor, minutes_id, d),
                       lambda _r: _("意见已记录。"))
 
 
-@post("/minutes/{minutes_id:int}/return", opt={"roles": ("convenor",)}, include_in_schema=False)
+@post("/minutes/{minutes_id:int}/return", opt={"roles": (Role.CONVENOR,)}, include_in_schema=False)
 async def return_(request: Request[Any, Any, Any], minutes_id: FromPath[int]) -> Template | Redirect:
     actor = actor_of(request)
     return await _act(request, minutes_id, "return", lambda d: minutes_workflow.return_minutes(actor, minutes_id, d),
                       lambda _r: _("纪要已退回办公室修改。"))
 
 
-@post("/minutes/{minutes_id:int}/approve", opt={"roles": ("convenor",)}, include_in_schema=False)
+@post("/minutes/{minutes_id:int}/approve", opt={"roles": (Role.CONVENOR,)}, include_in_schema=False)
 async def approve(request: Request[Any, Any, Any], minutes_id: FromPath[int]) -> Template | Redirect:
     actor = actor_of(request)
     return await _act(request, minutes_id, "approve", lambda d: minutes_workflow.approve_minutes(actor, minutes_id, d),
@@ -159,7 +157,7 @@ async def approve(request: Request[Any, Any, Any], minutes_id: FromPath[int]) ->
                       else _("更正版已签发印发，已通知各成员单位和有关街道。"))
 
 
-@post("/minutes/{minutes_id:int}/corrections", opt={"roles": OFFICE}, include_in_schema=False)
+@post("/minutes/{minutes_id:int}/corrections", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def correction(request: Request[Any, Any, Any], minutes_id: FromPath[int]) -> Template | Redirect:
     actor = actor_of(request)
     return await _act(request, minutes_id, "correction", lambda d: minutes_workflow.start_correction(actor, minutes_id, d),
@@ -170,7 +168,7 @@ def _version_filename(title: str, number: int) -> str:
     return _("{title}（第{n}版）.pdf").format(title=title or _("会议纪要"), n=number)
 
 
-@get("/minutes/{minutes_id:int}/versions/{name:str}", opt={"roles": READERS}, include_in_schema=False)
+@get("/minutes/{minutes_id:int}/versions/{name:str}", opt={"roles": SUPERVISORS}, include_in_schema=False)
 async def version(request: Request[Any, Any, Any], minutes_id: FromPath[int], name: FromPath[str]) -> Template | Response[bytes]:
     """`{n}.pdf`: the version as PDF (a signed one is its stored publication); `{n}`: as HTML."""
     actor = actor_of(request)
@@ -187,7 +185,7 @@ async def version(request: Request[Any, Any, Any], minutes_id: FromPath[int], na
                   blocks=views.text_blocks(sections, records), status_labels=services.STATUS_LABELS)
 
 
-@get("/minutes/{minutes_id:int}/diff", opt={"roles": READERS}, include_in_schema=False)
+@get("/minutes/{minutes_id:int}/diff", opt={"roles": SUPERVISORS}, include_in_schema=False)
 async def diff(request: Request[Any, Any, Any], minutes_id: FromPath[int]) -> Template:
     actor = actor_of(request)
     minutes = await services.minutes_for(actor, minutes_id)
@@ -211,13 +209,13 @@ async def _published(request: Request[Any, Any, Any], minutes_id: int, seq: int 
     return pdf_response(publication["pdf"], name, f"{stem}.pdf", publication["sha256"], request.headers.get("if-none-match"))
 
 
-@get("/minutes/{minutes_id:int}/published.pdf", opt={"roles": ALL_ROLES}, include_in_schema=False)
+@get("/minutes/{minutes_id:int}/published.pdf", opt={"roles": PEOPLE}, include_in_schema=False)
 async def published(request: Request[Any, Any, Any], minutes_id: FromPath[int]) -> Response[bytes]:
     """The copy in force (the latest signed), byte for byte as stored at sign-off."""
     return await _published(request, minutes_id, None)
 
 
-@get("/minutes/{minutes_id:int}/publications/{name:str}", opt={"roles": ALL_ROLES}, include_in_schema=False)
+@get("/minutes/{minutes_id:int}/publications/{name:str}", opt={"roles": PEOPLE}, include_in_schema=False)
 async def publication(request: Request[Any, Any, Any], minutes_id: FromPath[int], name: FromPath[str]) -> Response[bytes]:
     """Each signed copy, also those a correction superseded: /minutes/{id}/publications/{seq}.pdf."""
     seq = _number(name.removesuffix(".pdf")) if name.endswith(".pdf") else None
@@ -226,7 +224,7 @@ async def publication(request: Request[Any, Any, Any], minutes_id: FromPath[int]
     return await _published(request, minutes_id, seq)
 
 
-@get("/meetings/{meeting_id:int}/minutes/published.pdf", opt={"roles": ALL_ROLES}, include_in_schema=False)
+@get("/meetings/{meeting_id:int}/minutes/published.pdf", opt={"roles": PEOPLE}, include_in_schema=False)
 async def meeting_published(request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Redirect:
     await meeting_for(actor_of(request), meeting_id)
     minutes = await services.minutes_of_meeting(meeting_id)

@@ -26,7 +26,8 @@ from conference.i18n import gettext as _
 from conference.meetings.services import meeting_for
 from conference.minutes import pdf
 from conference.minutes.tables import Minutes, MinutesPublication, MinutesVersion
-from conference.minutes.visibility import DRAFT_READERS, visible_minutes
+from conference.minutes.visibility import visible_minutes
+from conference.roles import OFFICE_ROLES, SUPERVISORS, Role
 from conference.timefmt import cn_date
 from conference.visibility import visible_row
 
@@ -58,7 +59,6 @@ SECTION_LABELS = {**{s.key: s.label for s in SECTIONS}, RESOLUTIONS: _("议定�
 STATUS_LABELS = {"draft": _("起草中"), "submitted": _("待签发"), "returned": _("已退回修改"), "published": _("已签发印发")}
 COMMENT_LABELS = {"comment": _("意见"), "return": _("退回"), "approve": _("签发")}
 EDITABLE = ("draft", "returned")
-OFFICE = ("admin", "office")
 MINUTES_NOT_FOUND = _("没有找到该会议纪要，或您无权查看。")
 WATERMARK_DRAFT = _("草稿")
 WATERMARK_REVIEW = _("征求意见稿")
@@ -71,12 +71,12 @@ def wrong_state(status: str, doing: str) -> Conflict:
 
 
 def require_office(actor: Actor) -> None:
-    if actor.role not in OFFICE:
+    if actor.role not in OFFICE_ROLES:
         raise Forbidden(_("只有联席会议办公室可以执行此操作。"))
 
 
 def require_convenor(actor: Actor) -> None:
-    if actor.role != "convenor":
+    if actor.role != Role.CONVENOR:
         raise Forbidden(_("纪要由召集人审核签发。"))
 
 
@@ -93,14 +93,14 @@ async def minutes_row(minutes_id: int) -> dict[str, Any]:
 async def minutes_for(actor: Actor, minutes_id: int) -> dict[str, Any]:
     """The minutes for the office and the conference's convenor (visibility.visible_minutes); 404
     for anything out of scope, 403 for the roles that never read drafts (streets and units)."""
-    if actor.role not in DRAFT_READERS:
+    if actor.role not in SUPERVISORS:
         raise Forbidden(_("您的角色无权查看纪要草稿。"))
     return await visible_row(Minutes, minutes_id, await visible_minutes(actor), MINUTES_NOT_FOUND)
 
 
 async def meeting_in_scope(actor: Actor, meeting_id: int) -> dict[str, Any]:
     """The meeting for the minutes pages: office and convenor by the conferences they see."""
-    if actor.role not in ("admin", "office", "convenor"):
+    if actor.role not in SUPERVISORS:
         raise Forbidden(_("您的角色无权查看纪要草稿。"))
     return await meeting_for(actor, meeting_id)
 
@@ -112,7 +112,7 @@ async def minutes_of_meeting(meeting_id: int) -> dict[str, Any] | None:
 
 def visible_to(actor: Actor, version: Mapping[str, Any]) -> bool:
     """The convenor reads what was submitted to him or her; the office reads every version."""
-    return actor.role != "convenor" or version["submitted_at"] is not None
+    return actor.role != Role.CONVENOR or version["submitted_at"] is not None
 
 
 async def version_row(minutes_id: int, number: int) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from conference.minutes import pdf, services
 from conference.minutes import workflow as minutes_workflow
 from conference.minutes.services import RESOLUTIONS, SECTION_LABELS, SECTIONS
 from conference.minutes.tables import MinutesComment, MinutesPublication, MinutesVersion
+from conference.roles import Role
 
 INLINE_LIMIT = 4000  # characters: longer changed lines are shown as removed + added, not compared by character
 
@@ -112,12 +113,12 @@ async def page(actor: Actor, meeting_id: int) -> dict[str, Any]:
                                "publications": [], "current": None, "stale": False}
     if minutes is None:
         return context
-    if actor.role == "convenor":
+    if actor.role == Role.CONVENOR:
         await services.minutes_for(actor, minutes["id"])  # the conference's convenor only
     listed = await versions(actor, minutes["id"])
     context["versions"] = listed
     shown = None
-    if actor.role == "convenor":
+    if actor.role == Role.CONVENOR:
         # The convenor reads the version under review, else the one in force, else the last submitted.
         wanted = minutes["submitted_version"] or minutes["published_version"]
         shown = next((v for v in listed if v["number"] == wanted), listed[0] if listed else None)
@@ -127,7 +128,7 @@ async def page(actor: Actor, meeting_id: int) -> dict[str, Any]:
         version = await services.version_row(minutes["id"], shown["number"])
         sections, records = services.loads(version)
         context["current"] = {**shown, "sections": sections, "records": records, "blocks": text_blocks(sections, records)}
-        if actor.role != "convenor" and minutes["status"] in services.EDITABLE:
+        if actor.role != Role.CONVENOR and minutes["status"] in services.EDITABLE:
             context["stale"] = await minutes_workflow.is_stale(meeting_id, version)
     comments = await MinutesComment.select().where(MinutesComment.minutes == minutes["id"]).order_by(MinutesComment.id)
     context["comments"] = comments

@@ -12,8 +12,6 @@ from conference.meetings.visibility import visible_meetings
 from conference.minutes.tables import Minutes
 from conference.visibility import Condition
 
-DRAFT_READERS = ("admin", "office", "convenor")
-
 
 async def visible_minutes(actor: Actor) -> Condition:
     """A where-clause on Minutes: the minutes of every meeting visible_meetings admits."""

@@ -24,7 +24,6 @@ from conference.minutes.content import gather_records, initial_sections, read_se
 from conference.minutes.publication import distribute
 from conference.minutes.services import (
     EDITABLE,
-    OFFICE,
     SECTION_LABELS,
     STALE,
     STALE_AT_SIGNING,
@@ -40,6 +39,7 @@ from conference.minutes.tables import Minutes, MinutesComment, MinutesPublicatio
 from conference.notifications.services import queue
 from conference.records import insert_audited, update_audited
 from conference.registry.tables import Conference, ConvenorAppointment
+from conference.roles import SUPERVISORS, Role
 from conference.settings import get_settings
 from conference.timefmt import cn_date, cn_datetime, local, now, today
 
@@ -186,12 +186,12 @@ async def _comment(actor: Actor, minutes: Mapping[str, Any], number: int, kind: 
 
 async def add_comment(actor: Actor, minutes_id: int, data: Mapping[str, Any]) -> None:
     """A remark on the whole text or on one section, on the version under review (or the latest)."""
-    if actor.role not in ("convenor", *OFFICE):
+    if actor.role not in SUPERVISORS:
         raise Forbidden(_("只有召集人和联席会议办公室可以提出意见。"))
     section, text = _comment_values(data, required=True)
     async with db.atomic(Minutes, minutes_id):
         minutes = await minutes_for(actor, minutes_id)
-        if actor.role == "convenor":
+        if actor.role == Role.CONVENOR:
             # The convenor remarks on what was submitted (the version under review, or the last one).
             if minutes["submitted_version"] is None:
                 raise Conflict(_("纪要尚未送审。"))

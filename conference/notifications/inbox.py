@@ -24,6 +24,7 @@ from conference.i18n import gettext as _
 from conference.meetings.tables import Invitation, SpecialMeetingRequest
 from conference.minutes.tables import Minutes
 from conference.notifications.tables import Notification
+from conference.roles import Role
 from conference.settings import get_settings
 from conference.tasks.tables import Task
 from conference.timefmt import now
@@ -52,9 +53,9 @@ class Record:
 
 def recipient(actor: Actor) -> Where | None:
     """The messages this unit or street account reads; None for any other role (no message centre)."""
-    if actor.role == "unit" and actor.unit_id is not None:
+    if actor.role == Role.UNIT and actor.unit_id is not None:
         return N.unit == actor.unit_id
-    if actor.role == "street" and actor.street_id is not None:
+    if actor.role == Role.STREET and actor.street_id is not None:
         return N.street == actor.street_id
     return None
 

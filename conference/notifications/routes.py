@@ -13,6 +13,7 @@ from conference.mail.services import scope as mail_scope
 from conference.notifications import inbox
 from conference.notifications.services import STATUS_LABELS, mask_links
 from conference.notifications.tables import Notification
+from conference.roles import NOTIFICATION_READERS, OFFICE_ROLES
 from conference.web.auth import actor_of
 from conference.web.listing import paginate
 from conference.web.templating import redirect, render
@@ -51,11 +52,10 @@ EVENT_LABELS = {
     "minutes_corrected": _("会议纪要更正"),
 }
 N = Notification
-READERS = ("unit", "street")
 READ_STATES = {"unread": _("未读"), "read": _("已读")}
 
 
-@get("/notifications", opt={"roles": READERS}, include_in_schema=False)
+@get("/notifications", opt={"roles": NOTIFICATION_READERS}, include_in_schema=False)
 async def my_notifications(request: Request[Any, Any, Any]) -> Template:
     """The message centre: the unit's or street's messages, newest first, 20 a page; ?state=unread
     or ?state=read filters."""
@@ -79,7 +79,7 @@ async def my_notifications(request: Request[Any, Any, Any]) -> Template:
                   event_labels=EVENT_LABELS)
 
 
-@get("/notifications/{notification_id:int}", opt={"roles": READERS}, include_in_schema=False)
+@get("/notifications/{notification_id:int}", opt={"roles": NOTIFICATION_READERS}, include_in_schema=False)
 async def notification_page(request: Request[Any, Any, Any], notification_id: FromPath[int]) -> Template:
     """One message; opening it marks it read."""
     actor = actor_of(request)
@@ -91,13 +91,13 @@ async def notification_page(request: Request[Any, Any, Any], notification_id: Fr
                   lines=inbox.body_lines(row["body"], record), event_labels=EVENT_LABELS, unread=unread)
 
 
-@post("/notifications/read-all", opt={"roles": READERS}, include_in_schema=False)
+@post("/notifications/read-all", opt={"roles": NOTIFICATION_READERS}, include_in_schema=False)
 async def read_all(request: Request[Any, Any, Any]) -> Redirect:
     count = await inbox.mark_all_read(actor_of(request))
     return redirect("/notifications", _("已将 {n} 条消息标为已读。").format(n=count) if count else _("没有未读消息。"))
 
 
-@get("/outbox", opt={"roles": ("admin", "office")}, include_in_schema=False)
+@get("/outbox", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def outbox(request: Request[Any, Any, Any]) -> Template:
     actor = actor_of(request)
     query = dict(request.query_params)

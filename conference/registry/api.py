@@ -25,9 +25,6 @@ from conference.i18n import gettext as _
 from conference.records import get_or_404
 from conference.registry import services
 from conference.registry.api_types import (
-    ALL_ROLES,
-    CONFERENCE_READERS,
-    OFFICE,
     ConferenceIn,
     ConferenceOut,
     ConferencePage,
@@ -44,6 +41,7 @@ from conference.registry.memberships_api import MEMBERSHIP_ROUTES
 from conference.registry.persons_api import PERSON_ROUTES
 from conference.registry.tables import Conference, Street
 from conference.registry.units_api import UNIT_ROUTES
+from conference.roles import OFFICE_ROLES, PEOPLE, SUPERVISORS
 from conference.web.apikit import (
     READ_ERRORS,
     WRITE_ERRORS,
@@ -64,7 +62,7 @@ from conference.web.listing import PER_PAGE, paginate
 # ---------------------------------------------------------------- me
 
 
-@get("/api/me", opt={"roles": ALL_ROLES}, tags=["账号"], summary=_("当前账号"), responses=error_responses(401))
+@get("/api/me", opt={"roles": PEOPLE}, tags=["账号"], summary=_("当前账号"), responses=error_responses(401))
 async def me(request: Request[Any, Any, Any]) -> Me:
     """令牌所属的账号：用户名、角色，以及角色所关联的联席会议、街道、成员单位或召集人编号。"""
     actor = actor_of(request)
@@ -78,7 +76,7 @@ async def me(request: Request[Any, Any, Any]) -> Me:
 STREET_SORTS: dict[str, Column] = {"name": Street.sort_key, "district": Street.district}
 
 
-@get("/api/streets", opt={"roles": OFFICE}, tags=["街道"], summary=_("街道列表"), responses=READ_ERRORS)
+@get("/api/streets", opt={"roles": OFFICE_ROLES}, tags=["街道"], summary=_("街道列表"), responses=READ_ERRORS)
 async def list_streets(q: Q = None, page: PageNo = 1, per_page: PerPage = PER_PAGE,
                        sort: FromQuery[Literal["name", "district"]] = "name", desc: Desc = False) -> StreetPage:
     """按街道名称、所属县区或党工委书记搜索。"""
@@ -88,18 +86,18 @@ async def list_streets(q: Q = None, page: PageNo = 1, per_page: PerPage = PER_PA
     return StreetPage(items=items_of(result, StreetOut), total=result.total, page=result.page, per_page=result.per_page)
 
 
-@get("/api/streets/{street_id:int}", opt={"roles": OFFICE}, tags=["街道"], summary=_("街道详情"), responses=READ_ERRORS)
+@get("/api/streets/{street_id:int}", opt={"roles": OFFICE_ROLES}, tags=["街道"], summary=_("街道详情"), responses=READ_ERRORS)
 async def get_street(street_id: RecordId) -> StreetOut:
     return convert(await get_or_404(Street, street_id, services.NOT_FOUND), StreetOut)
 
 
-@post("/api/streets", opt={"roles": OFFICE}, tags=["街道"], summary=_("新建街道"), responses=WRITE_ERRORS)
+@post("/api/streets", opt={"roles": OFFICE_ROLES}, tags=["街道"], summary=_("新建街道"), responses=WRITE_ERRORS)
 async def create_street(request: Request[Any, Any, Any], data: JSONBody[StreetIn]) -> StreetOut:
     new_id = await services.create_street(actor_of(request), sent_fields(data))
     return convert(await get_or_404(Street, new_id), StreetOut)
 
 
-@patch("/api/streets/{street_id:int}", opt={"roles": OFFICE}, tags=["街道"], summary=_("修改街道"),
+@patch("/api/streets/{street_id:int}", opt={"roles": OFFICE_ROLES}, tags=["街道"], summary=_("修改街道"),
        responses=WRITE_ERRORS)
 async def update_street(request: Request[Any, Any, Any], street_id: RecordId, data: JSONBody[StreetPatch]) -> StreetOut:
     """只修改给出的字段；version 须为读取时的版本，否则返回 409。"""
@@ -113,7 +111,7 @@ async def update_street(request: Request[Any, Any, Any], street_id: RecordId, da
 CONFERENCE_SORTS: dict[str, Column] = {"name": Conference.sort_key, "level": Conference.level}
 
 
-@get("/api/conferences", opt={"roles": CONFERENCE_READERS}, tags=["联席会议"], summary=_("联席会议列表"),
+@get("/api/conferences", opt={"roles": SUPERVISORS}, tags=["联席会议"], summary=_("联席会议列表"),
      responses=READ_ERRORS)
 async def list_conferences(request: Request[Any, Any, Any], q: Q = None, page: PageNo = 1,
                            per_page: PerPage = PER_PAGE, sort: FromQuery[Literal["name", "level"]] = "name",
@@ -126,20 +124,20 @@ async def list_conferences(request: Request[Any, Any, Any], q: Q = None, page: P
                           per_page=result.per_page)
 
 
-@get("/api/conferences/{conference_id:int}", opt={"roles": CONFERENCE_READERS}, tags=["联席会议"],
+@get("/api/conferences/{conference_id:int}", opt={"roles": SUPERVISORS}, tags=["联席会议"],
      summary=_("联席会议详情"), responses=READ_ERRORS)
 async def get_conference(request: Request[Any, Any, Any], conference_id: RecordId) -> ConferenceOut:
     return convert(await services.require_visible_conference(actor_of(request), conference_id), ConferenceOut)
 
 
-@post("/api/conferences", opt={"roles": OFFICE}, tags=["联席会议"], summary=_("新建联席会议"), responses=WRITE_ERRORS)
+@post("/api/conferences", opt={"roles": OFFICE_ROLES}, tags=["联席会议"], summary=_("新建联席会议"), responses=WRITE_ERRORS)
 async def create_conference(request: Request[Any, Any, Any], data: JSONBody[ConferenceIn]) -> ConferenceOut:
     """level 取 city（市级）、district（县区级）或 street（街道级）；街道级须给出 street。"""
     new_id = await services.create_conference(actor_of(request), sent_fields(data))
     return convert(await get_or_404(Conference, new_id), ConferenceOut)
 
 
-@patch("/api/conferences/{conference_id:int}", opt={"roles": OFFICE}, tags=["联席会议"], summary=_("修改联席会议"),
+@patch("/api/conferences/{conference_id:int}", opt={"roles": OFFICE_ROLES}, tags=["联席会议"], summary=_("修改联席会议"),
        responses=WRITE_ERRORS)
 async def update_conference(request: Request[Any, Any, Any], conference_id: RecordId,
                             data: JSONBody[ConferencePatch]) -> ConferenceOut:

@@ -18,10 +18,6 @@ from conference.web.apikit import (
 from conference.web.auth import actor_of
 from conference.web.listing import Page
 
-OFFICE = ("admin", "office")
-CONFERENCE_READERS = ("admin", "office", "convenor")
-ALL_ROLES = ("admin", "office", "convenor", "street", "unit")
-
 S = TypeVar("S", bound=msgspec.Struct)
 
 

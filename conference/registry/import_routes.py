@@ -20,11 +20,11 @@ from conference.forms import FormReader
 from conference.i18n import gettext as _
 from conference.registry import import_file, importer
 from conference.registry.tables import Conference
+from conference.roles import OFFICE_ROLES
 from conference.web.auth import actor_of
 from conference.web.errors import http_error
 from conference.web.templating import render
 
-OFFICE = ("admin", "office")
 PAGE = "registry/units_import.html"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Uploads a little over the 2 MB file limit still reach the handler and get the message beside the
@@ -51,12 +51,12 @@ def _too_large(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
     return http_error(request, HTTPException(status_code=413, detail=_("上传的文件过大：导入文件不能超过 2 MB，请分批导入。")))
 
 
-@get("/registry/units/import", name="units_import", opt={"roles": OFFICE}, include_in_schema=False)
+@get("/registry/units/import", name="units_import", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def import_page(request: Request[Any, Any, Any]) -> Template:
     return await _page(request)
 
 
-@post("/registry/units/import", name="units_import_run", opt={"roles": OFFICE}, include_in_schema=False,
+@post("/registry/units/import", name="units_import_run", opt={"roles": OFFICE_ROLES}, include_in_schema=False,
       request_max_body_size=BODY_LIMIT, exception_handlers={413: _too_large})
 async def import_run(request: Request[Any, Any, Any]) -> Template:
     form = await request.form()
@@ -80,7 +80,7 @@ async def import_run(request: Request[Any, Any, Any]) -> Template:
     return await _page(request, form=kept, report=report)
 
 
-@get("/registry/units/import/template.xlsx", name="units_import_template", opt={"roles": OFFICE}, include_in_schema=False)
+@get("/registry/units/import/template.xlsx", name="units_import_template", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def import_template() -> Response[bytes]:
     filename = urllib.parse.quote(_("成员单位导入模板") + ".xlsx")
     disposition = f"attachment; filename=\"member-units-template.xlsx\"; filename*=UTF-8''{filename}"

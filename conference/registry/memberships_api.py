@@ -11,8 +11,9 @@ from piccolo.columns import Column
 from conference.errors import NotFound
 from conference.i18n import gettext as _
 from conference.registry import services
-from conference.registry.api_types import CONFERENCE_READERS, OFFICE, MembershipIn, MembershipOut, MembershipPage, PeriodEnd, all_of, items_of, scope_where
+from conference.registry.api_types import MembershipIn, MembershipOut, MembershipPage, PeriodEnd, all_of, items_of, scope_where
 from conference.registry.tables import Membership
+from conference.roles import OFFICE_ROLES, SUPERVISORS
 from conference.web.apikit import (
     READ_ERRORS,
     WRITE_ERRORS,
@@ -45,7 +46,7 @@ async def _membership(request: Request[Any, Any, Any], membership_id: int) -> Me
     return convert(row, MembershipOut)
 
 
-@get("/api/memberships", opt={"roles": CONFERENCE_READERS}, tags=["成员资格"], summary=_("成员资格列表"),
+@get("/api/memberships", opt={"roles": SUPERVISORS}, tags=["成员资格"], summary=_("成员资格列表"),
      responses=READ_ERRORS)
 async def list_memberships(request: Request[Any, Any, Any], q: Q = None, conference: OptionalId = None,
                            unit: OptionalId = None, page: PageNo = 1, per_page: PerPage = PER_PAGE,
@@ -62,13 +63,13 @@ async def list_memberships(request: Request[Any, Any, Any], q: Q = None, confere
                           per_page=result.per_page)
 
 
-@get("/api/memberships/{membership_id:int}", opt={"roles": CONFERENCE_READERS}, tags=["成员资格"],
+@get("/api/memberships/{membership_id:int}", opt={"roles": SUPERVISORS}, tags=["成员资格"],
      summary=_("成员资格详情"), responses=READ_ERRORS)
 async def get_membership(request: Request[Any, Any, Any], membership_id: RecordId) -> MembershipOut:
     return await _membership(request, membership_id)
 
 
-@post("/api/conferences/{conference_id:int}/memberships", opt={"roles": OFFICE}, tags=["成员资格"],
+@post("/api/conferences/{conference_id:int}/memberships", opt={"roles": OFFICE_ROLES}, tags=["成员资格"],
       summary=_("为联席会议添加成员单位"), responses=WRITE_ERRORS)
 async def add_membership(request: Request[Any, Any, Any], conference_id: RecordId, data: JSONBody[MembershipIn]) -> MembershipOut:
     """同一单位在同一联席会议中的成员期间不能重叠；不填 end_date 表示至今。"""
@@ -76,7 +77,7 @@ async def add_membership(request: Request[Any, Any, Any], conference_id: RecordI
     return await _membership(request, new_id)
 
 
-@post("/api/memberships/{membership_id:int}/end", opt={"roles": OFFICE}, tags=["成员资格"], summary=_("结束成员资格"),
+@post("/api/memberships/{membership_id:int}/end", opt={"roles": OFFICE_ROLES}, tags=["成员资格"], summary=_("结束成员资格"),
       status_code=200, responses=WRITE_ERRORS)
 async def end_membership(request: Request[Any, Any, Any], membership_id: RecordId, data: JSONBody[PeriodEnd]) -> MembershipOut:
     await services.end_period(actor_of(request), Membership, "membership", membership_id, sent_fields(data))

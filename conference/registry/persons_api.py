@@ -14,8 +14,6 @@ from conference.i18n import gettext as _
 from conference.records import get_or_404
 from conference.registry import services
 from conference.registry.api_types import (
-    CONFERENCE_READERS,
-    OFFICE,
     AppointmentIn,
     AppointmentOut,
     AppointmentPage,
@@ -29,6 +27,7 @@ from conference.registry.api_types import (
     scope_where,
 )
 from conference.registry.tables import ConvenorAppointment, Person
+from conference.roles import OFFICE_ROLES, SUPERVISORS
 from conference.web.apikit import (
     READ_ERRORS,
     WRITE_ERRORS,
@@ -51,7 +50,7 @@ from conference.web.listing import PER_PAGE, paginate
 CONVENOR_SORTS: dict[str, Column] = {"name": Person.sort_key, "title": Person.title}
 
 
-@get("/api/convenors", opt={"roles": OFFICE}, tags=["召集人"], summary=_("召集人列表"), responses=READ_ERRORS)
+@get("/api/convenors", opt={"roles": OFFICE_ROLES}, tags=["召集人"], summary=_("召集人列表"), responses=READ_ERRORS)
 async def list_convenors(q: Q = None, page: PageNo = 1, per_page: PerPage = PER_PAGE,
                          sort: FromQuery[Literal["name", "title"]] = "name", desc: Desc = False) -> ConvenorPage:
     result = await paginate(Person, [], list_query(q, page, per_page, sort, desc), search=[Person.name, Person.title],
@@ -60,19 +59,19 @@ async def list_convenors(q: Q = None, page: PageNo = 1, per_page: PerPage = PER_
                         per_page=result.per_page)
 
 
-@get("/api/convenors/{person_id:int}", opt={"roles": OFFICE}, tags=["召集人"], summary=_("召集人详情"),
+@get("/api/convenors/{person_id:int}", opt={"roles": OFFICE_ROLES}, tags=["召集人"], summary=_("召集人详情"),
      responses=READ_ERRORS)
 async def get_convenor(person_id: RecordId) -> ConvenorOut:
     return convert(await get_or_404(Person, person_id, services.NOT_FOUND), ConvenorOut)
 
 
-@post("/api/convenors", opt={"roles": OFFICE}, tags=["召集人"], summary=_("新建召集人"), responses=WRITE_ERRORS)
+@post("/api/convenors", opt={"roles": OFFICE_ROLES}, tags=["召集人"], summary=_("新建召集人"), responses=WRITE_ERRORS)
 async def create_convenor(request: Request[Any, Any, Any], data: JSONBody[ConvenorIn]) -> ConvenorOut:
     new_id = await services.create_person(actor_of(request), sent_fields(data))
     return convert(await get_or_404(Person, new_id), ConvenorOut)
 
 
-@patch("/api/convenors/{person_id:int}", opt={"roles": OFFICE}, tags=["召集人"], summary=_("修改召集人"),
+@patch("/api/convenors/{person_id:int}", opt={"roles": OFFICE_ROLES}, tags=["召集人"], summary=_("修改召集人"),
        responses=WRITE_ERRORS)
 async def update_convenor(request: Request[Any, Any, Any], person_id: RecordId, data: JSONBody[ConvenorPatch]) -> ConvenorOut:
     """只修改给出的字段；version 须为读取时的版本，否则返回 409。"""
@@ -98,7 +97,7 @@ async def _appointment(request: Request[Any, Any, Any], appointment_id: int) -> 
     return convert(row, AppointmentOut)
 
 
-@get("/api/appointments", opt={"roles": CONFERENCE_READERS}, tags=["召集人任期"], summary=_("召集人任期列表"),
+@get("/api/appointments", opt={"roles": SUPERVISORS}, tags=["召集人任期"], summary=_("召集人任期列表"),
      responses=READ_ERRORS)
 async def list_appointments(request: Request[Any, Any, Any], q: Q = None, conference: OptionalId = None,
                             person: OptionalId = None, page: PageNo = 1, per_page: PerPage = PER_PAGE,
@@ -115,13 +114,13 @@ async def list_appointments(request: Request[Any, Any, Any], q: Q = None, confer
                            per_page=result.per_page)
 
 
-@get("/api/appointments/{appointment_id:int}", opt={"roles": CONFERENCE_READERS}, tags=["召集人任期"],
+@get("/api/appointments/{appointment_id:int}", opt={"roles": SUPERVISORS}, tags=["召集人任期"],
      summary=_("召集人任期详情"), responses=READ_ERRORS)
 async def get_appointment(request: Request[Any, Any, Any], appointment_id: RecordId) -> AppointmentOut:
     return await _appointment(request, appointment_id)
 
 
-@post("/api/conferences/{conference_id:int}/appointments", opt={"roles": OFFICE}, tags=["召集人任期"],
+@post("/api/conferences/{conference_id:int}/appointments", opt={"roles": OFFICE_ROLES}, tags=["召集人任期"],
       summary=_("任命召集人"), responses=WRITE_ERRORS)
 async def add_appointment(request: Request[Any, Any, Any], conference_id: RecordId,
                           data: JSONBody[AppointmentIn]) -> AppointmentOut:
@@ -130,7 +129,7 @@ async def add_appointment(request: Request[Any, Any, Any], conference_id: Record
     return await _appointment(request, new_id)
 
 
-@post("/api/appointments/{appointment_id:int}/end", opt={"roles": OFFICE}, tags=["召集人任期"],
+@post("/api/appointments/{appointment_id:int}/end", opt={"roles": OFFICE_ROLES}, tags=["召集人任期"],
       summary=_("结束召集人任期"), status_code=200, responses=WRITE_ERRORS)
 async def end_appointment(request: Request[Any, Any, Any], appointment_id: RecordId, data: JSONBody[PeriodEnd]) -> AppointmentOut:
     await services.end_period(actor_of(request), ConvenorAppointment, "convenor_appointment", appointment_id,

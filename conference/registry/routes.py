@@ -25,13 +25,12 @@ from conference.i18n import gettext as _
 from conference.records import get_or_404
 from conference.registry import services, views
 from conference.registry.tables import Conference, ConvenorAppointment, Membership, MemberUnit, Person, Street
+from conference.roles import OFFICE_ROLES, SUPERVISORS
 from conference.web.auth import actor_of
 from conference.web.fields import Field
 from conference.web.forms import submit
 from conference.web.listing import paginate
 from conference.web.templating import render
-
-OFFICE = ("admin", "office")
 
 
 @dataclass(frozen=True)
@@ -49,7 +48,7 @@ class Resource:
     update: Callable[[Actor, int, dict[str, Any]], Awaitable[None]]
     detail: Callable[[Actor, int], Awaitable[dict[str, Any]]]
     scoped: bool = False  # conferences: only those the actor can see
-    read_roles: tuple[str, ...] = OFFICE
+    read_roles: tuple[str, ...] = OFFICE_ROLES
 
 
 def resource_routes(res: Resource) -> list[HTTPRouteHandler]:
@@ -72,12 +71,12 @@ def resource_routes(res: Resource) -> list[HTTPRouteHandler]:
                               default_sort=res.default_sort, where=where)
         return render(request, "registry/list.html", res=res, page=page, base=base)
 
-    @get(f"{base}/new", name=f"{res.slug}_new", opt={"roles": OFFICE}, include_in_schema=False)
+    @get(f"{base}/new", name=f"{res.slug}_new", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
     async def new_page(request: Request[Any, Any, Any]) -> Template:
         return render(request, "form_page.html", fields=await res.fields(), form={}, errors={},
                       title=_("新建{noun}").format(noun=res.noun), back=base)
 
-    @post(f"{base}/new", name=f"{res.slug}_create", opt={"roles": OFFICE}, include_in_schema=False)
+    @post(f"{base}/new", name=f"{res.slug}_create", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
     async def create(request: Request[Any, Any, Any]) -> Template | Redirect:
         actor = actor_of(request)
         return await submit(request, template="form_page.html", fields=await res.fields(),
@@ -92,14 +91,14 @@ def resource_routes(res: Resource) -> list[HTTPRouteHandler]:
         return render(request, f"registry/{res.slug}_detail.html", res=res, record=record, base=base,
                       fields=await res.fields(), **await res.detail(actor, record_id))
 
-    @get(f"{base}/{{record_id:int}}/edit", name=f"{res.slug}_edit", opt={"roles": OFFICE}, include_in_schema=False)
+    @get(f"{base}/{{record_id:int}}/edit", name=f"{res.slug}_edit", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
     async def edit_page(request: Request[Any, Any, Any], record_id: FromPath[int]) -> Template:
         record = await load(actor_of(request), record_id)
         form = {k: ("" if v is None else str(v)) for k, v in record.items()}
         return render(request, "form_page.html", fields=await res.fields(), form=form, errors={},
                       title=_("编辑{noun}").format(noun=res.noun), back=f"{base}/{record_id}")
 
-    @post(f"{base}/{{record_id:int}}/edit", name=f"{res.slug}_update", opt={"roles": OFFICE}, include_in_schema=False)
+    @post(f"{base}/{{record_id:int}}/edit", name=f"{res.slug}_update", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
     async def update(request: Request[Any, Any, Any], record_id: FromPath[int]) -> Template | Redirect:
         actor = actor_of(request)
         await load(actor, record_id)
@@ -138,7 +137,7 @@ async def _street_detail(actor: Actor, street_id: int) -> dict[str, Any]:
 
 async def _conference_detail(actor: Actor, conference_id: int) -> dict[str, Any]:
     context = await views.conference_detail(conference_id)
-    context["can_manage"] = actor.role in OFFICE
+    context["can_manage"] = actor.role in OFFICE_ROLES
     return context
 
 
@@ -163,11 +162,11 @@ CONFERENCES = Resource(
     "conferences", Conference, _("联席会议"), _("联席会议"), views.conference_fields, views.CONFERENCE_COLUMNS,
     search=lambda: [Conference.name], sorts=lambda: {"name": Conference.sort_key, "level": Conference.level},
     default_sort="name", create=services.create_conference, update=services.update_conference,
-    detail=_conference_detail, scoped=True, read_roles=("admin", "office", "convenor"),
+    detail=_conference_detail, scoped=True, read_roles=SUPERVISORS,
 )
 
 
-@post("/registry/units/{record_id:int}/end", opt={"roles": OFFICE}, include_in_schema=False)
+@post("/registry/units/{record_id:int}/end", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def end_unit(request: Request[Any, Any, Any], record_id: FromPath[int]) -> Template | Redirect:
     actor = actor_of(request)
     record = await get_or_404(MemberUnit, record_id)
@@ -189,14 +188,14 @@ async def _conference_page_submit(request: Request[Any, Any, Any], conference_id
                         action=action, success=lambda _r: f"/registry/conferences/{conference_id}", flash=flash)
 
 
-@post("/registry/conferences/{record_id:int}/memberships", opt={"roles": OFFICE}, include_in_schema=False)
+@post("/registry/conferences/{record_id:int}/memberships", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def add_membership(request: Request[Any, Any, Any], record_id: FromPath[int]) -> Template | Redirect:
     actor = actor_of(request)
     return await _conference_page_submit(request, record_id, lambda d: services.add_membership(actor, record_id, d),
                                          _("已添加成员单位。"), "membership")
 
 
-@post("/registry/conferences/{record_id:int}/appointments", opt={"roles": OFFICE}, include_in_schema=False)
+@post("/registry/conferences/{record_id:int}/appointments", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def add_appointment(request: Request[Any, Any, Any], record_id: FromPath[int]) -> Template | Redirect:
     actor = actor_of(request)
 
@@ -220,7 +219,7 @@ async def add_appointment(request: Request[Any, Any, Any], record_id: FromPath[i
         lambda created: _("已任命召集人，并已为其开通账号、发送设置密码链接。") if created else _("已任命召集人。"), "appointment")
 
 
-@post("/registry/memberships/{record_id:int}/end", opt={"roles": OFFICE}, include_in_schema=False)
+@post("/registry/memberships/{record_id:int}/end", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def end_membership(request: Request[Any, Any, Any], record_id: FromPath[int]) -> Template | Redirect:
     actor = actor_of(request)
     row = await get_or_404(Membership, record_id)
@@ -229,7 +228,7 @@ async def end_membership(request: Request[Any, Any, Any], record_id: FromPath[in
         _("成员资格已结束。"), "membership_end", record_id)
 
 
-@post("/registry/appointments/{record_id:int}/end", opt={"roles": OFFICE}, include_in_schema=False)
+@post("/registry/appointments/{record_id:int}/end", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def end_appointment(request: Request[Any, Any, Any], record_id: FromPath[int]) -> Template | Redirect:
     actor = actor_of(request)
     row = await get_or_404(ConvenorAppointment, record_id)

@@ -24,6 +24,7 @@ from conference.registry.tables import (
     Person,
     Street,
 )
+from conference.roles import Role
 from conference.timefmt import now, today
 
 LEVEL_LABELS = {"city": _("市级"), "district": _("县区级"), "street": _("街道级")}
@@ -46,7 +47,7 @@ DOC_PREFIX_REFUSED = set("〔〕[]()（）【】{}<>《》")
 def owner_of(actor: Actor) -> int | None:
     """The owner a new shared record (street, unit, convenor) gets: the registering office's
     conference; the admin's records have none."""
-    return actor.conference_id if actor.role == "office" else None
+    return actor.conference_id if actor.role == Role.OFFICE else None
 
 
 async def may_edit_shared(actor: Actor, owner_conference: int | None) -> bool:
@@ -54,9 +55,9 @@ async def may_edit_shared(actor: Actor, owner_conference: int | None) -> bool:
     of the conference that owns them (or an office above it). Linking a record to a conference
     (membership, appointment, street conference) gives no right to edit it; records of the admin
     (no owner) are the admin's alone."""
-    if actor.role == "admin":
+    if actor.role == Role.ADMIN:
         return True
-    if actor.role != "office" or owner_conference is None:
+    if actor.role != Role.OFFICE or owner_conference is None:
         return False
     visible = await visible_conference_ids(actor)
     return visible is not None and owner_conference in visible
@@ -206,7 +207,7 @@ async def create_conference(actor: Actor, data: Mapping[str, Any]) -> int:
 async def update_conference(actor: Actor, conference_id: int, data: Mapping[str, Any]) -> None:
     current = await require_visible_conference(actor, conference_id)
     values, version = await _conference_values(actor, data, conference_id)
-    if actor.role != "admin" and conference_id == actor.conference_id and values["parent"] != current["parent"]:
+    if actor.role != Role.ADMIN and conference_id == actor.conference_id and values["parent"] != current["parent"]:
         raise ValidationFailed({"parent": _("不能更改本级联席会议的上级。")})
     if values["street"] is not None and values["street"] != current["street"]:
         await require_own_street(actor, values["street"])

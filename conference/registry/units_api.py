@@ -11,8 +11,9 @@ from piccolo.columns import Column
 from conference.i18n import gettext as _
 from conference.records import get_or_404
 from conference.registry import services
-from conference.registry.api_types import OFFICE, UnitEnd, UnitIn, UnitOut, UnitPage, UnitPatch, items_of
+from conference.registry.api_types import UnitEnd, UnitIn, UnitOut, UnitPage, UnitPatch, items_of
 from conference.registry.tables import MemberUnit
+from conference.roles import OFFICE_ROLES
 from conference.web.apikit import (
     READ_ERRORS,
     WRITE_ERRORS,
@@ -34,7 +35,7 @@ from conference.web.listing import PER_PAGE, paginate
 UNIT_SORTS: dict[str, Column] = {"name": MemberUnit.sort_key, "kind": MemberUnit.kind, "ended_on": MemberUnit.ended_on}
 
 
-@get("/api/units", opt={"roles": OFFICE}, tags=["成员单位"], summary=_("成员单位列表"), responses=READ_ERRORS)
+@get("/api/units", opt={"roles": OFFICE_ROLES}, tags=["成员单位"], summary=_("成员单位列表"), responses=READ_ERRORS)
 async def list_units(q: Q = None, page: PageNo = 1, per_page: PerPage = PER_PAGE,
                      sort: FromQuery[Literal["name", "kind", "ended_on"]] = "name", desc: Desc = False) -> UnitPage:
     """按单位名称、联络员或职责任务搜索。"""
@@ -44,20 +45,20 @@ async def list_units(q: Q = None, page: PageNo = 1, per_page: PerPage = PER_PAGE
     return UnitPage(items=items_of(result, UnitOut), total=result.total, page=result.page, per_page=result.per_page)
 
 
-@get("/api/units/{unit_id:int}", opt={"roles": OFFICE}, tags=["成员单位"], summary=_("成员单位详情"),
+@get("/api/units/{unit_id:int}", opt={"roles": OFFICE_ROLES}, tags=["成员单位"], summary=_("成员单位详情"),
      responses=READ_ERRORS)
 async def get_unit(unit_id: RecordId) -> UnitOut:
     return convert(await get_or_404(MemberUnit, unit_id, services.NOT_FOUND), UnitOut)
 
 
-@post("/api/units", opt={"roles": OFFICE}, tags=["成员单位"], summary=_("新建成员单位"), responses=WRITE_ERRORS)
+@post("/api/units", opt={"roles": OFFICE_ROLES}, tags=["成员单位"], summary=_("新建成员单位"), responses=WRITE_ERRORS)
 async def create_unit(request: Request[Any, Any, Any], data: JSONBody[UnitIn]) -> UnitOut:
     """kind 取 department（区直部门）、dispatched_agency（派驻机构）、street（街道）或 other（其他）。"""
     new_id = await services.create_unit(actor_of(request), sent_fields(data))
     return convert(await get_or_404(MemberUnit, new_id), UnitOut)
 
 
-@patch("/api/units/{unit_id:int}", opt={"roles": OFFICE}, tags=["成员单位"], summary=_("修改成员单位"),
+@patch("/api/units/{unit_id:int}", opt={"roles": OFFICE_ROLES}, tags=["成员单位"], summary=_("修改成员单位"),
        responses=WRITE_ERRORS)
 async def update_unit(request: Request[Any, Any, Any], unit_id: RecordId, data: JSONBody[UnitPatch]) -> UnitOut:
     """只修改给出的字段；version 须为读取时的版本，否则返回 409。"""
@@ -66,7 +67,7 @@ async def update_unit(request: Request[Any, Any, Any], unit_id: RecordId, data: 
     return convert(await get_or_404(MemberUnit, unit_id), UnitOut)
 
 
-@post("/api/units/{unit_id:int}/end", opt={"roles": OFFICE}, tags=["成员单位"], summary=_("撤销成员单位"),
+@post("/api/units/{unit_id:int}/end", opt={"roles": OFFICE_ROLES}, tags=["成员单位"], summary=_("撤销成员单位"),
       status_code=200, responses=WRITE_ERRORS)
 async def end_unit(request: Request[Any, Any, Any], unit_id: RecordId, data: JSONBody[UnitEnd]) -> UnitOut:
     """单位保留在历史中；其尚未结束的成员资格在撤销日期同日结束。"""

@@ -12,12 +12,12 @@ from litestar.params import Parameter
 
 from conference.errors import ValidationFailed
 from conference.i18n import gettext as _
+from conference.roles import PEOPLE
 from conference.search import services
 from conference.web.apikit import READ_ERRORS, PageNo, PerPage
 from conference.web.auth import actor_of
 from conference.web.listing import PER_PAGE
 
-ALL_ROLES = ("admin", "office", "convenor", "street", "unit")
 KIND_HELP = _("只查一类：item 议题、resolution 议定事项、report 工作进展、minutes 会议纪要、meeting 会议")
 
 
@@ -61,7 +61,7 @@ def _segments(parts: list[tuple[str, bool]]) -> list[Segment]:
     return [Segment(text=text, match=hit) for text, hit in parts]
 
 
-@get("/api/search", opt={"roles": ALL_ROLES}, tags=["搜索"], summary=_("全文搜索"), responses=READ_ERRORS)
+@get("/api/search", opt={"roles": PEOPLE}, tags=["搜索"], summary=_("全文搜索"), responses=READ_ERRORS)
 async def search(
     request: Request[Any, Any, Any],
     q: Annotated[str, Parameter(max_length=200, description=_("搜索词；多个词用空格分开，须全部出现"))] = "",

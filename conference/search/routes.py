@@ -7,15 +7,14 @@ from typing import Any
 from litestar import Request, get
 from litestar.response import Template
 
+from conference.roles import PEOPLE
 from conference.search import services
 from conference.web.auth import actor_of
 from conference.web.listing import page_number
 from conference.web.templating import render
 
-ALL_ROLES = ("admin", "office", "convenor", "street", "unit")
 
-
-@get("/search", opt={"roles": ALL_ROLES}, include_in_schema=False)
+@get("/search", opt={"roles": PEOPLE}, include_in_schema=False)
 async def search_page(request: Request[Any, Any, Any]) -> Template:
     query = request.query_params
     results = await services.search(actor_of(request), query.get("q") or "", query.get("kind") or "",

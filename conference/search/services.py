@@ -39,6 +39,7 @@ from conference.meetings.tables import Meeting
 from conference.meetings.visibility import visible_meetings
 from conference.minutes.tables import Minutes
 from conference.minutes.visibility import visible_minutes
+from conference.roles import ITEM_READERS, SUPERVISORS, Role
 from conference.tasks.states import REPORT_LABELS
 from conference.tasks.tables import Resolution, Task
 from conference.tasks.visibility import visible_resolutions, visible_tasks
@@ -52,8 +53,8 @@ KINDS: dict[str, str] = {
 # meetings, resolutions and task reports are read by every role). tests/test_search.py checks these
 # against the routes' declarations.
 KIND_ROLES: dict[str, tuple[str, ...]] = {
-    "item": ("admin", "office", "convenor", "street"),
-    "minutes": ("admin", "office", "convenor"),
+    "item": ITEM_READERS,
+    "minutes": SUPERVISORS,
 }
 MAX_QUERY = 100  # characters, as the list pages' search boxes
 MAX_TERMS = 5
@@ -208,7 +209,7 @@ async def _branches(actor: Actor) -> tuple[list[str], list[Any]]:
         # The version the minutes page shows: the office the latest, the convenor the one sent to him
         # or her (minutes.views.page, minutes.services.visible_to).
         version = ("v.submitted_at IS NOT NULL AND v.number = COALESCE(mi.submitted_version, mi.published_version)"
-                   if actor.role == "convenor" else "v.number = mi.current_version")
+                   if actor.role == Role.CONVENOR else "v.number = mi.current_version")
         add(f"""SELECT {COLUMNS} FROM hits h JOIN minutes_version v ON v.id = h.ref JOIN {{scope}} mi ON mi.id = v.minutes
                 WHERE h.code = {CODES["minutes"]} AND {version}""", flat(scoped(Minutes, await visible_minutes(actor))))
     add(f"""SELECT {COLUMNS} FROM hits h JOIN {{scope}} m ON m.id = h.ref WHERE h.code = {CODES["meeting"]}""",

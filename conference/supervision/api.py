@@ -16,13 +16,13 @@ from litestar.params import QueryParameter
 
 from conference.errors import ValidationFailed
 from conference.i18n import gettext as _
+from conference.roles import SUPERVISORS
 from conference.supervision import ledgers, pages, routes, views
 from conference.timefmt import today
 from conference.web.apikit import READ_ERRORS, IdQuery, relabelled
 from conference.web.auth import actor_of
 from conference.web.listing import MAX_YEAR, MIN_YEAR
 
-SUPERVISORS = routes.SUPERVISORS
 TAGS = ["督办统计"]
 LABELS = {"conference": _("联席会议"), "start": _("开始日期"), "end": _("结束日期"), "group": _("统计维度"),
           "year": _("年度"), "kind": _("台账类型"), "status": _("状态"), "unit": _("成员单位"), "street": _("街道")}

@@ -27,6 +27,7 @@ from conference.errors import Forbidden, NotFound, ValidationFailed
 from conference.forms import FormReader
 from conference.i18n import gettext as _
 from conference.records import insert_audited, update_audited
+from conference.roles import OFFICE_ROLES
 from conference.supervision import bulletin, rates, views
 from conference.supervision.scope import Scope, figure_scope
 from conference.supervision.sqlparts import scope_sql
@@ -124,7 +125,7 @@ def _score_value(form: FormReader) -> float | None:
 async def save_score(actor: Actor, data: Mapping[str, Any]) -> None:
     """The office enters or changes a unit's other-work score for its conference and year; the
     version read with the page must still be current (else Conflict), audited either way."""
-    if actor.role not in ("admin", "office"):
+    if actor.role not in OFFICE_ROLES:
         raise Forbidden(_("只有联席会议办公室可以录入考核得分。"))
     form = FormReader(data)
     conference = form.text("conference", _("联席会议"), required=True, max_length=9)

@@ -15,10 +15,11 @@ from litestar.response import Redirect, Template
 from conference.errors import Conflict, ValidationFailed
 from conference.i18n import gettext as _
 from conference.registry.services import KIND_LABELS
+from conference.roles import OFFICE_ROLES, SUPERVISORS
 from conference.settings import get_settings
 from conference.supervision import assessment as assess
 from conference.supervision import bulletin
-from conference.supervision.routes import SUPERVISORS, Query, download, read_query
+from conference.supervision.routes import Query, download, read_query
 from conference.supervision.scope import figure_scope
 from conference.tasks.services import task_for
 from conference.tasks.tables import TaskReport
@@ -118,7 +119,7 @@ async def _assessment_page(request: Request[Any, Any, Any], status: int = 200, *
         request, "supervision/assessment.html", status, q=a["q"], year=a["year"],
         years=list(range(a["day"].year, a["day"].year - 6, -1)), conferences=a["scope"].options, rows=a["rows"],
         kind_labels=KIND_LABELS, conference_id=a["conference_id"], conference_name=a["conference_name"],
-        rules=a["rules"], can_enter=actor.role in ("admin", "office") and a["conference_id"] is not None,
+        rules=a["rules"], can_enter=actor.role in OFFICE_ROLES and a["conference_id"] is not None,
         export_url=a["q"].url("/supervision/assessment.xlsx", year=a["year"]), **extra)
 
 
@@ -136,7 +137,7 @@ async def assessment_xlsx(request: Request[Any, Any, Any]) -> Response[bytes]:
     return download(content, bulletin.XLSX_TYPE, f"assessment-{a['year']}.xlsx", f"{title}.xlsx")
 
 
-@post("/supervision/assessment/score", opt={"roles": ("admin", "office")}, include_in_schema=False)
+@post("/supervision/assessment/score", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def assessment_score(request: Request[Any, Any, Any]) -> Template | Redirect:
     """Saves one unit's other-work score; the page comes back for the same conference and year, with
     the message beside that unit's row on bad input or a newer version."""

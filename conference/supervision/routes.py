@@ -19,6 +19,7 @@ from conference import workers
 from conference.errors import Conflict
 from conference.i18n import gettext as _
 from conference.registry.services import KIND_LABELS
+from conference.roles import SUPERVISORS
 from conference.supervision import alerts as alert_lists
 from conference.supervision import charts, ledger_sql, ledgers, rates, views
 from conference.supervision.scope import Scope, figure_scope
@@ -27,7 +28,6 @@ from conference.web.auth import actor_of
 from conference.web.listing import page_number, parse_id
 from conference.web.templating import render
 
-SUPERVISORS = ("admin", "office", "convenor")
 LEDGER_PER_PAGE = 50
 
 

@@ -27,6 +27,7 @@ from conference.meetings.tables import Meeting
 from conference.minutes.tables import Minutes
 from conference.notifications.services import queue
 from conference.records import get_or_404, update_audited
+from conference.roles import OFFICE_ROLES
 from conference.settings import get_settings
 from conference.tasks.resolutions import assign_task, resolution_values
 from conference.tasks.services import PROVISIONAL_NOTE, log_report
@@ -44,7 +45,7 @@ ATTACHMENT_NOT_FOUND = _("没有找到该附件，或您无权查看。")
 
 
 def _office(actor: Actor) -> None:
-    if actor.role not in ("admin", "office"):
+    if actor.role not in OFFICE_ROLES:
         raise Forbidden(_("只有联席会议办公室可以修改议定事项。"))
 
 

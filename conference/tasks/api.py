@@ -25,15 +25,14 @@ from conference.accounts.actor import Actor
 from conference.agenda.attachments import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS
 from conference.errors import ValidationFailed
 from conference.i18n import gettext as _
+from conference.roles import OFFICE_ROLES, PEOPLE, Role
 from conference.tasks import services, urging, views
 from conference.web.apikit import READ_ERRORS, WRITE_ERRORS, IdPath, IdQuery, Page, PageQuery, PerPageQuery, TextQuery, relabelled
 from conference.web.auth import actor_of
 from conference.web.listing import PER_PAGE
 
-READERS = ("admin", "office", "convenor", "street", "unit")
-OFFICE = ("admin", "office")
-UNIT = ("unit",)
-STREET = ("street",)
+UNIT = (Role.UNIT,)
+STREET = (Role.STREET,)
 TAGS = ["督办任务"]
 UPLOAD_BODY_LIMIT = 2 * MAX_ATTACHMENT_BYTES + 256 * 1024  # as the task page (conference.tasks.routes)
 LABELS = {"text": _("进展情况"), "evidence": _("办结情况及佐证"), "extension_deadline": _("申请延期至"),
@@ -225,7 +224,7 @@ async def _detail(actor: Actor, task_id: int) -> TaskDetail:
 # ---------------------------------------------------------------- list and detail
 
 
-@get("/api/tasks", opt={"roles": READERS}, tags=TAGS, summary=_("任务列表"), responses=READ_ERRORS)
+@get("/api/tasks", opt={"roles": PEOPLE}, tags=TAGS, summary=_("任务列表"), responses=READ_ERRORS)
 async def list_tasks(
     request: Request[Any, Any, Any],
     q: TextQuery = None,
@@ -257,7 +256,7 @@ async def list_tasks(
     return Page(items=rows, total=listing.total, page=listing.page, per_page=listing.per_page)
 
 
-@get("/api/tasks/{task_id:int}", opt={"roles": READERS}, tags=TAGS, summary=_("任务详情"), responses=READ_ERRORS)
+@get("/api/tasks/{task_id:int}", opt={"roles": PEOPLE}, tags=TAGS, summary=_("任务详情"), responses=READ_ERRORS)
 async def get_task(request: Request[Any, Any, Any], task_id: IdPath) -> TaskDetail:
     """含办理记录（reports，附件在 files）、同一议定事项的各单位任务（siblings）和本账号现在可执行的操作（actions）。"""
     return await _detail(actor_of(request), task_id)
@@ -307,7 +306,7 @@ async def request_extension(request: Request[Any, Any, Any], task_id: IdPath, da
 # ---------------------------------------------------------------- the office's actions
 
 
-@post("/api/tasks/{task_id:int}/extension/decision", opt={"roles": OFFICE}, tags=TAGS, summary=_("审批延期"),
+@post("/api/tasks/{task_id:int}/extension/decision", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("审批延期"),
       status_code=200, responses=WRITE_ERRORS)
 async def decide_extension(request: Request[Any, Any, Any], task_id: IdPath, data: Annotated[DecisionIn, Body(
         examples=[Example(value={"approve": False, "comment": "请按原期限办结"})])]) -> TaskDetail:
@@ -317,7 +316,7 @@ async def decide_extension(request: Request[Any, Any, Any], task_id: IdPath, dat
     return await _detail(actor, task_id)
 
 
-@post("/api/tasks/{task_id:int}/close", opt={"roles": OFFICE}, tags=TAGS, summary=_("销号"), status_code=200,
+@post("/api/tasks/{task_id:int}/close", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("销号"), status_code=200,
       responses=WRITE_ERRORS)
 async def close_task(request: Request[Any, Any, Any], task_id: IdPath, data: Annotated[CommentIn, Body()]) -> TaskDetail:
     actor = actor_of(request)
@@ -325,7 +324,7 @@ async def close_task(request: Request[Any, Any, Any], task_id: IdPath, data: Ann
     return await _detail(actor, task_id)
 
 
-@post("/api/tasks/{task_id:int}/return", opt={"roles": OFFICE}, tags=TAGS, summary=_("退回重办"), status_code=200,
+@post("/api/tasks/{task_id:int}/return", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("退回重办"), status_code=200,
       responses=WRITE_ERRORS)
 async def return_task(request: Request[Any, Any, Any], task_id: IdPath, data: Annotated[ReasonIn, Body()]) -> TaskDetail:
     actor = actor_of(request)
@@ -333,7 +332,7 @@ async def return_task(request: Request[Any, Any, Any], task_id: IdPath, data: An
     return await _detail(actor, task_id)
 
 
-@post("/api/tasks/{task_id:int}/cancel", opt={"roles": OFFICE}, tags=TAGS, summary=_("撤销任务"), status_code=200,
+@post("/api/tasks/{task_id:int}/cancel", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("撤销任务"), status_code=200,
       responses=WRITE_ERRORS)
 async def cancel_task(request: Request[Any, Any, Any], task_id: IdPath, data: Annotated[ReasonIn, Body()]) -> TaskDetail:
     actor = actor_of(request)
@@ -341,7 +340,7 @@ async def cancel_task(request: Request[Any, Any, Any], task_id: IdPath, data: An
     return await _detail(actor, task_id)
 
 
-@post("/api/tasks/{task_id:int}/reopen", opt={"roles": OFFICE}, tags=TAGS, summary=_("重新办理"), status_code=200,
+@post("/api/tasks/{task_id:int}/reopen", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("重新办理"), status_code=200,
       responses=WRITE_ERRORS)
 async def reopen_task(request: Request[Any, Any, Any], task_id: IdPath, data: Annotated[ReopenIn, Body(
         examples=[Example(value={"reason": "街道评价不满意，请重新处理", "deadline": "2027-01-31"})])]) -> TaskDetail:
@@ -351,7 +350,7 @@ async def reopen_task(request: Request[Any, Any, Any], task_id: IdPath, data: An
     return await _detail(actor, task_id)
 
 
-@post("/api/tasks/{task_id:int}/urge", opt={"roles": OFFICE}, tags=TAGS, summary=_("催办"), status_code=200,
+@post("/api/tasks/{task_id:int}/urge", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("催办"), status_code=200,
       responses=WRITE_ERRORS)
 async def urge_task(request: Request[Any, Any, Any], task_id: IdPath, data: Annotated[UrgeIn, Body(
         examples=[Example(value={"message": "请于本周五前报送进展。"})])]) -> TaskDetail:
@@ -360,7 +359,7 @@ async def urge_task(request: Request[Any, Any, Any], task_id: IdPath, data: Anno
     return await _detail(actor, task_id)
 
 
-@post("/api/tasks/urge", opt={"roles": OFFICE}, tags=TAGS, summary=_("批量催办"), status_code=200, responses=WRITE_ERRORS)
+@post("/api/tasks/urge", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("批量催办"), status_code=200, responses=WRITE_ERRORS)
 async def urge_tasks(request: Request[Any, Any, Any], data: Annotated[UrgeManyIn, Body(
         examples=[Example(value={"tasks": [1, 2], "message": "请于本周五前报送进展。"})])]) -> UrgeManyOut:
     """不需催办的任务（已报办结、已销号或已撤销）跳过并计入 skipped。"""

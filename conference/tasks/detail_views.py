@@ -11,7 +11,8 @@ from conference.accounts.actor import Actor
 from conference.errors import NotFound
 from conference.forms import safe_filename
 from conference.i18n import gettext as _
-from conference.tasks.resolution_views import OFFICE, cn_numeral
+from conference.roles import OFFICE_ROLES, Role
+from conference.tasks.resolution_views import cn_numeral
 from conference.tasks.services import ALERT_LABELS, alert, task_for
 from conference.tasks.states import (
     EXTENSION_LABELS,
@@ -32,9 +33,9 @@ from conference.web.files import preview_kind
 def allowed_actions(actor: Actor, task: Mapping[str, Any]) -> dict[str, bool]:
     """The actions the viewer may take now, mirroring the checks of conference.tasks.services."""
     status = task["status"]
-    own = actor.role == "unit" and actor.unit_id == task["unit"]
-    office = actor.role in OFFICE
-    street = actor.role == "street" and task["street"] is not None and task["street"] == actor.street_id
+    own = actor.role == Role.UNIT and actor.unit_id == task["unit"]
+    office = actor.role in OFFICE_ROLES
+    street = actor.role == Role.STREET and task["street"] is not None and task["street"] == actor.street_id
     return {
         "acknowledge": own and status == "assigned",
         "progress": own and status in WORKING,

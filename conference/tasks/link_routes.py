@@ -28,8 +28,9 @@ from conference.accounts.actor import Actor
 from conference.accounts.personal_links import private
 from conference.errors import NotFound
 from conference.i18n import gettext as _
+from conference.roles import OFFICE_ROLES
 from conference.tasks import links, services, views
-from conference.tasks.routes import DETAIL, FIELDS, OFFICE, UPLOAD_BODY_LIMIT, check_file_count, upload_error, uploaded_files
+from conference.tasks.routes import DETAIL, FIELDS, UPLOAD_BODY_LIMIT, check_file_count, upload_error, uploaded_files
 from conference.web import files
 from conference.web.auth import actor_of
 from conference.web.forms import submit
@@ -136,14 +137,14 @@ async def link_attachment(request: Request[Any, Any, Any], task_id: FromPath[int
 # ---------------------------------------------------------------- the office: revoke and re-send
 
 
-@post("/tasks/{task_id:int}/links/{holder:str}/revoke", opt={"roles": OFFICE}, include_in_schema=False)
+@post("/tasks/{task_id:int}/links/{holder:str}/revoke", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def link_revoke(request: Request[Any, Any, Any], task_id: FromPath[int], holder: FromPath[str]) -> Redirect:
     ended = await links.revoke_link(actor_of(request), task_id, holder)
     message = _("{what}已停用。").format(what=links.HOLDER_LABELS[holder]) if ended else _("没有有效的链接需要停用。")
     return redirect(f"/tasks/{task_id}#links", message)
 
 
-@post("/tasks/{task_id:int}/links/{holder:str}/resend", opt={"roles": OFFICE}, include_in_schema=False)
+@post("/tasks/{task_id:int}/links/{holder:str}/resend", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def link_resend(request: Request[Any, Any, Any], task_id: FromPath[int], holder: FromPath[str]) -> Template | Redirect:
     actor = actor_of(request)
     context = await views.task_detail(actor, task_id)  # 404 for tasks out of scope

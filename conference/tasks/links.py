@@ -17,6 +17,7 @@ from conference.audit.services import record
 from conference.errors import Conflict, NotFound
 from conference.i18n import gettext as _
 from conference.registry.tables import MemberUnit, Street
+from conference.roles import Role
 from conference.tasks import tokens
 from conference.tasks.services import require_office, send_rating_link, send_unit_link, task_for
 from conference.tasks.states import OPEN, STATUS_LABELS
@@ -38,11 +39,11 @@ async def link_actor(holder: str, task: dict[str, Any]) -> Actor:
     if holder == tokens.UNIT:
         unit = await MemberUnit.select(MemberUnit.name).where(MemberUnit.id == task["unit"]).first()
         name = unit["name"] if unit else ""
-        return Actor(id=0, username="", display_name=_("{name}（办理链接）").format(name=name)[:60], role="unit",
+        return Actor(id=0, username="", display_name=_("{name}（办理链接）").format(name=name)[:60], role=Role.UNIT,
                      unit_id=task["unit"], via_link=True)
     street = await Street.select(Street.name).where(Street.id == task["street"]).first()
     name = street["name"] if street else ""
-    return Actor(id=0, username="", display_name=_("{name}（评价链接）").format(name=name)[:60], role="street",
+    return Actor(id=0, username="", display_name=_("{name}（评价链接）").format(name=name)[:60], role=Role.STREET,
                  street_id=task["street"], via_link=True)
 
 

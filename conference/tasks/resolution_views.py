@@ -15,13 +15,13 @@ from conference.db import fetch
 from conference.forms import safe_filename
 from conference.i18n import gettext as _
 from conference.registry.tables import Membership
+from conference.roles import OFFICE_ROLES
 from conference.tasks.states import ROLE_LABELS, STATUS_LABELS
 from conference.tasks.tables import Resolution
 from conference.tasks.visibility import can_open, visible_resolutions
 from conference.timefmt import today
 from conference.visibility import flat, scoped
 
-OFFICE = ("admin", "office")
 ADOPTABLE = ("held", "minutes_in_review")  # as services.adopt_resolution requires
 DEADLINE_MODES = {"date": _("指定日期"), "workdays": _("会后工作日数")}
 _DIGITS = "零一二三四五六七八九"
@@ -97,14 +97,14 @@ async def meeting_resolutions(actor: Actor, meeting: Mapping[str, Any]) -> dict[
         row["cooperating_names"] = sorted({names[u] for u in current if u in names})
         row["files"] = files_of.get(row["id"], [])
     editable, correction = False, ""
-    if actor.role in OFFICE and (meeting["status"] in ADOPTABLE or meeting["status"] == "minutes_published"):
+    if actor.role in OFFICE_ROLES and (meeting["status"] in ADOPTABLE or meeting["status"] == "minutes_published"):
         from conference.tasks.amend import editable_state
 
         editable, correction = await editable_state(meeting)  # before sign-off, or during a minutes correction
     context: dict[str, Any] = {
-        "resolutions": rows, "can_adopt": actor.role in OFFICE and meeting["status"] in ADOPTABLE,
+        "resolutions": rows, "can_adopt": actor.role in OFFICE_ROLES and meeting["status"] in ADOPTABLE,
         "can_edit_resolutions": editable, "resolutions_correction": correction,
-        "resolutions_signed": actor.role in OFFICE and meeting["status"] == "minutes_published" and not editable,
+        "resolutions_signed": actor.role in OFFICE_ROLES and meeting["status"] == "minutes_published" and not editable,
         "resolution_items": [], "resolution_units": [], "resolution_selected": set(), "deadline_modes": DEADLINE_MODES,
     }
     if context["can_adopt"]:

@@ -21,12 +21,11 @@ from conference.i18n import gettext as _
 from conference.meetings.services import meeting_for
 from conference.meetings.tables import Meeting
 from conference.records import get_or_404
+from conference.roles import OFFICE_ROLES, PEOPLE
 from conference.tasks import amend, views
 from conference.web.apikit import READ_ERRORS, WRITE_ERRORS, IdPath, relabelled
 from conference.web.auth import actor_of
 
-READERS = ("admin", "office", "convenor", "street", "unit")
-OFFICE = ("admin", "office")
 TAGS = ["议定事项"]
 LABELS = {"text": _("议定事项内容"), "lead_unit": _("牵头单位"), "cooperating": _("配合单位"), "deadline_mode": _("期限方式"),
           "deadline": _("办结期限"), "deadline_workdays": _("工作日数"), "note": _("备注"), "reason": _("修改原因")}
@@ -106,7 +105,7 @@ async def _one(actor: Actor, resolution_id: int) -> ResolutionOut:
     return _out(rows[0])
 
 
-@get("/api/meetings/{meeting_id:int}/resolutions", opt={"roles": READERS}, tags=TAGS, summary=_("会议的议定事项"),
+@get("/api/meetings/{meeting_id:int}/resolutions", opt={"roles": PEOPLE}, tags=TAGS, summary=_("会议的议定事项"),
      responses=READ_ERRORS)
 async def list_resolutions(request: Request[Any, Any, Any], meeting_id: IdPath) -> ResolutionList:
     """与会议页面相同：按编号（一、二、三、）排列，附牵头和配合单位、各单位任务（link 表示本账号能否打开）和附件。"""
@@ -117,13 +116,13 @@ async def list_resolutions(request: Request[Any, Any, Any], meeting_id: IdPath) 
                           correction=context["resolutions_correction"])
 
 
-@get("/api/resolutions/{resolution_id:int}", opt={"roles": READERS}, tags=TAGS, summary=_("议定事项详情"),
+@get("/api/resolutions/{resolution_id:int}", opt={"roles": PEOPLE}, tags=TAGS, summary=_("议定事项详情"),
      responses=READ_ERRORS)
 async def get_resolution(request: Request[Any, Any, Any], resolution_id: IdPath) -> ResolutionOut:
     return await _one(actor_of(request), resolution_id)
 
 
-@patch("/api/resolutions/{resolution_id:int}", opt={"roles": OFFICE}, tags=TAGS, summary=_("修改议定事项"),
+@patch("/api/resolutions/{resolution_id:int}", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("修改议定事项"),
        responses=WRITE_ERRORS)
 async def update_resolution(request: Request[Any, Any, Any], resolution_id: IdPath, data: Annotated[ResolutionPatch, Body(
         examples=[Example(value={"version": 1, "reason": "会上补充配合单位", "text": "规范农贸市场周边占道经营",

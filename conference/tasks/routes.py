@@ -21,6 +21,7 @@ from conference.agenda.attachments import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS
 from conference.errors import Conflict, DomainError, ValidationFailed
 from conference.i18n import gettext as _
 from conference.meetings import routes as meeting_routes
+from conference.roles import OFFICE_ROLES, PEOPLE, Role
 from conference.tasks import amend, links, services, urging, views
 from conference.tasks import resolutions as task_resolutions
 from conference.web import files
@@ -29,10 +30,8 @@ from conference.web.errors import domain_error, http_error
 from conference.web.forms import submit
 from conference.web.templating import redirect, render
 
-READERS = ("admin", "office", "convenor", "street", "unit")
-OFFICE = ("admin", "office")
-UNIT = ("unit",)
-STREET = ("street",)
+UNIT = (Role.UNIT,)
+STREET = (Role.STREET,)
 DETAIL = "tasks/detail.html"
 # A report may carry several files of up to 10 MB each; the whole request is limited to this, and a
 # larger one is refused before it is read (see upload_error).
@@ -48,7 +47,7 @@ Handler = Callable[[dict[str, Any]], Awaitable[Any]]
 # ---------------------------------------------------------------- resolutions (the meeting page)
 
 
-@post("/meetings/{meeting_id:int}/resolutions", opt={"roles": OFFICE}, include_in_schema=False)
+@post("/meetings/{meeting_id:int}/resolutions", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def resolution_adopt(request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Template | Redirect:
     actor = actor_of(request)
     raw = await request.form()
@@ -64,17 +63,17 @@ async def resolution_adopt(request: Request[Any, Any, Any], meeting_id: FromPath
 # ---------------------------------------------------------------- list and detail
 
 
-@get("/tasks", opt={"roles": READERS}, include_in_schema=False)
+@get("/tasks", opt={"roles": PEOPLE}, include_in_schema=False)
 async def task_list(request: Request[Any, Any, Any]) -> Template:
     context = await views.task_list(actor_of(request), dict(request.query_params))
     return render(request, "tasks/list.html", **context)
 
 
-@get("/tasks/{task_id:int}", opt={"roles": READERS}, include_in_schema=False)
+@get("/tasks/{task_id:int}", opt={"roles": PEOPLE}, include_in_schema=False)
 async def task_page(request: Request[Any, Any, Any], task_id: FromPath[int]) -> Template:
     actor = actor_of(request)
     context = await views.task_detail(actor, task_id)
-    if actor.role in OFFICE:  # the personal links' state, beside the revoke and re-send buttons
+    if actor.role in OFFICE_ROLES:  # the personal links' state, beside the revoke and re-send buttons
         context["link_state"] = await links.office_view(context["task"])
     return render(request, DETAIL, form={}, errors={}, **context)
 
@@ -84,7 +83,7 @@ async def _on_detail(request: Request[Any, Any, Any], task_id: int, posted: str,
     state shows the page again with the message, beside the field for bad input."""
     actor = actor_of(request)
     context = await views.task_detail(actor, task_id)  # 404 for tasks out of scope
-    if actor.role in OFFICE:
+    if actor.role in OFFICE_ROLES:
         context["link_state"] = await links.office_view(context["task"])
     context.update(posted=posted, anchors={name: f"f-{posted}-{name}" for name in FIELDS} | {"file": f"f-{posted}-files"})
     return await submit(request, template=DETAIL, action=action, success=lambda _r: f"/tasks/{task_id}", flash=flash,
@@ -139,7 +138,7 @@ async def _resolution_page(request: Request[Any, Any, Any], resolution_id: int, 
                         success=lambda _r: f"/meetings/{meeting_id}#resolution-{resolution_id}", flash=flash)
 
 
-@post("/resolutions/{resolution_id:int}/edit", opt={"roles": OFFICE}, include_in_schema=False)
+@post("/resolutions/{resolution_id:int}/edit", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def resolution_edit(request: Request[Any, Any, Any], resolution_id: FromPath[int]) -> Template | Redirect:
     actor = actor_of(request)
     raw = await request.form()
@@ -150,7 +149,7 @@ async def resolution_edit(request: Request[Any, Any, Any], resolution_id: FromPa
         _("议定事项已修改，相关督办任务已随之调整并通知承办单位。"), eform_cooperating=set(cooperating))
 
 
-@post("/resolutions/{resolution_id:int}/attachments", opt={"roles": OFFICE}, include_in_schema=False,
+@post("/resolutions/{resolution_id:int}/attachments", opt={"roles": OFFICE_ROLES}, include_in_schema=False,
       request_max_body_size=UPLOAD_BODY_LIMIT, exception_handlers={HTTPException: upload_error})
 async def resolution_upload(request: Request[Any, Any, Any], resolution_id: FromPath[int]) -> Template | Redirect:
     actor = actor_of(request)
@@ -163,7 +162,7 @@ async def resolution_upload(request: Request[Any, Any, Any], resolution_id: From
     return await _resolution_page(request, resolution_id, "resolution-files", action, _("附件已上传。"))
 
 
-@post("/resolution-attachments/{attachment_id:int}/remove", opt={"roles": OFFICE}, include_in_schema=False)
+@post("/resolution-attachments/{attachment_id:int}/remove", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def resolution_attachment_remove(request: Request[Any, Any, Any], attachment_id: FromPath[int]) -> Redirect:
     actor = actor_of(request)
     try:
@@ -175,7 +174,7 @@ async def resolution_attachment_remove(request: Request[Any, Any, Any], attachme
     return redirect(f"/meetings/{meeting_id}#resolutions", _("附件已删除。"))
 
 
-@get("/resolution-attachments/{attachment_id:int}", opt={"roles": READERS}, include_in_schema=False)
+@get("/resolution-attachments/{attachment_id:int}", opt={"roles": PEOPLE}, include_in_schema=False)
 async def resolution_attachment_download(request: Request[Any, Any, Any], attachment_id: FromPath[int]) -> Response[bytes]:
     return files.download(await amend.attachment_for(actor_of(request), attachment_id))
 
@@ -226,55 +225,55 @@ async def task_extension(request: Request[Any, Any, Any], task_id: FromPath[int]
 # ---------------------------------------------------------------- the office's actions
 
 
-@post("/tasks/{task_id:int}/extension/approve", opt={"roles": OFFICE}, include_in_schema=False)
+@post("/tasks/{task_id:int}/extension/approve", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def task_extension_approve(request: Request[Any, Any, Any], task_id: FromPath[int]) -> Template | Redirect:
     actor = actor_of(request)
     return await _on_detail(request, task_id, "decision", lambda d: services.decide_extension(actor, task_id, True, d),
                             _("已同意延期，办结期限已更新。"))
 
 
-@post("/tasks/{task_id:int}/extension/decline", opt={"roles": OFFICE}, include_in_schema=False)
+@post("/tasks/{task_id:int}/extension/decline", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def task_extension_decline(request: Request[Any, Any, Any], task_id: FromPath[int]) -> Template | Redirect:
     actor = actor_of(request)
     return await _on_detail(request, task_id, "decision", lambda d: services.decide_extension(actor, task_id, False, d),
                             _("已不同意延期，办结期限不变。"))
 
 
-@post("/tasks/{task_id:int}/close", opt={"roles": OFFICE}, include_in_schema=False)
+@post("/tasks/{task_id:int}/close", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def task_close(request: Request[Any, Any, Any], task_id: FromPath[int]) -> Template | Redirect:
     actor = actor_of(request)
     return await _on_detail(request, task_id, "close", lambda d: services.close_task(actor, task_id, d),
                             _("任务已销号，已请街道评价。"))
 
 
-@post("/tasks/{task_id:int}/return", opt={"roles": OFFICE}, include_in_schema=False)
+@post("/tasks/{task_id:int}/return", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def task_return(request: Request[Any, Any, Any], task_id: FromPath[int]) -> Template | Redirect:
     actor = actor_of(request)
     return await _on_detail(request, task_id, "return", lambda d: services.return_task(actor, task_id, d),
                             _("任务已退回重办，承办单位会收到退回理由。"))
 
 
-@post("/tasks/{task_id:int}/cancel", opt={"roles": OFFICE}, include_in_schema=False)
+@post("/tasks/{task_id:int}/cancel", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def task_cancel(request: Request[Any, Any, Any], task_id: FromPath[int]) -> Template | Redirect:
     actor = actor_of(request)
     return await _on_detail(request, task_id, "cancel", lambda d: services.cancel_task(actor, task_id, d), _("任务已撤销。"))
 
 
-@post("/tasks/{task_id:int}/reopen", opt={"roles": OFFICE}, include_in_schema=False)
+@post("/tasks/{task_id:int}/reopen", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def task_reopen(request: Request[Any, Any, Any], task_id: FromPath[int]) -> Template | Redirect:
     actor = actor_of(request)
     return await _on_detail(request, task_id, "reopen", lambda d: services.reopen_task(actor, task_id, d),
                             _("任务已重新交办承办单位办理。"))
 
 
-@post("/tasks/{task_id:int}/urge", opt={"roles": OFFICE}, include_in_schema=False)
+@post("/tasks/{task_id:int}/urge", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def task_urge(request: Request[Any, Any, Any], task_id: FromPath[int]) -> Template | Redirect:
     actor = actor_of(request)
     return await _on_detail(request, task_id, "urge", lambda d: urging.urge_task(actor, task_id, d),
                             _("已催办，承办单位会收到催办通知。"))
 
 
-@post("/tasks/urge", opt={"roles": OFFICE}, include_in_schema=False)
+@post("/tasks/urge", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def tasks_urge(request: Request[Any, Any, Any]) -> Template | Redirect:
     """催办 the tasks ticked on the list (the list's query string is kept in the form's action, so the
     same page comes back); bad input shows the list again with the message beside the form."""
@@ -308,7 +307,7 @@ async def task_rate(request: Request[Any, Any, Any], task_id: FromPath[int]) -> 
 # ---------------------------------------------------------------- bulk closure (the task list)
 
 
-@post("/tasks/bulk-close", opt={"roles": OFFICE}, include_in_schema=False)
+@post("/tasks/bulk-close", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
 async def task_bulk_close(request: Request[Any, Any, Any]) -> Template:
     """销号 of the tasks ticked on the list, each through services.close_task in its own
     transaction (audited and announced as one by one); the page lists what succeeded and what
@@ -336,18 +335,18 @@ async def task_bulk_close(request: Request[Any, Any, Any]) -> Template:
 # ---------------------------------------------------------------- evidence
 
 
-@get("/task-attachments/{attachment_id:int}", opt={"roles": READERS}, include_in_schema=False)
+@get("/task-attachments/{attachment_id:int}", opt={"roles": PEOPLE}, include_in_schema=False)
 async def attachment_download(request: Request[Any, Any, Any], attachment_id: FromPath[int]) -> Response[bytes]:
     return files.download(await views.attachment_for(actor_of(request), attachment_id))
 
 
-@get("/task-attachments/{attachment_id:int}/view", opt={"roles": READERS}, include_in_schema=False)
+@get("/task-attachments/{attachment_id:int}/view", opt={"roles": PEOPLE}, include_in_schema=False)
 async def attachment_view(request: Request[Any, Any, Any], attachment_id: FromPath[int]) -> Response[bytes]:
     """Evidence (an image or PDF) opened in the browser; whoever may download it may view it."""
     return files.inline(await views.attachment_for(actor_of(request), attachment_id))
 
 
-@get("/task-attachments/{attachment_id:int}/thumbnail", opt={"roles": READERS}, include_in_schema=False)
+@get("/task-attachments/{attachment_id:int}/thumbnail", opt={"roles": PEOPLE}, include_in_schema=False)
 async def attachment_thumbnail(request: Request[Any, Any, Any], attachment_id: FromPath[int]) -> Response[bytes]:
     return await files.thumbnail(await views.attachment_for(actor_of(request), attachment_id))
 

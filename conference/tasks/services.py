@@ -19,6 +19,7 @@ from conference.forms import FormReader, safe_filename
 from conference.i18n import gettext as _
 from conference.notifications.services import queue
 from conference.records import update_audited
+from conference.roles import OFFICE_ROLES, Role
 from conference.settings import get_settings
 from conference.tasks import tokens
 from conference.tasks.states import OPEN, RATING_LABELS, ROLE_LABELS, STATUS_LABELS, WORKING
@@ -75,12 +76,12 @@ async def task_for(actor: Actor, task_id: int) -> dict[str, Any]:
 
 
 def require_office(actor: Actor) -> None:
-    if actor.role not in ("admin", "office"):
+    if actor.role not in OFFICE_ROLES:
         raise Forbidden(_("只有联席会议办公室可以执行此操作。"))
 
 
 def _own_unit(actor: Actor, task: Mapping[str, Any]) -> None:
-    if actor.role != "unit" or actor.unit_id != task["unit"]:
+    if actor.role != Role.UNIT or actor.unit_id != task["unit"]:
         raise Forbidden(_("只有承办单位可以执行此操作。"))
 
 
@@ -313,7 +314,7 @@ async def rate_task(actor: Actor, task_id: int, data: Mapping[str, Any]) -> None
     form.done()
     async with db.atomic(Task, task_id):
         task = await task_for(actor, task_id)
-        if actor.role != "street" or task["street"] != actor.street_id:
+        if actor.role != Role.STREET or task["street"] != actor.street_id:
             raise Forbidden(_("由提请议题的街道评价。"))
         if task["status"] != "closed":
             raise _wrong_state(task["status"], _("评价"))

@@ -19,6 +19,7 @@ from conference.errors import Conflict, Forbidden, ValidationFailed
 from conference.forms import FormReader
 from conference.i18n import gettext as _
 from conference.notifications.services import queue
+from conference.roles import OFFICE_ROLES
 from conference.settings import get_settings
 from conference.tasks.services import ALERT_LABELS, PROVISIONAL_NOTE, alert, task_for
 from conference.tasks.states import STATUS_LABELS
@@ -31,7 +32,7 @@ DEFAULT_MESSAGE = _("请抓紧办理，按期办结，并及时在系统中报�
 
 
 def can_urge(actor: Actor, task: Mapping[str, Any]) -> bool:
-    return actor.role in ("admin", "office") and task["status"] in URGEABLE
+    return actor.role in OFFICE_ROLES and task["status"] in URGEABLE
 
 
 def _message(data: Mapping[str, Any]) -> str:
@@ -66,7 +67,7 @@ async def _urge_one(actor: Actor, task: Mapping[str, Any], message: str) -> None
 async def urge_task(actor: Actor, task_id: int, data: Mapping[str, Any]) -> None:
     """催办 one task (404 outside the actor's scope, 403 for anyone but the office, 409 in a state
     that waits on nobody or on the office)."""
-    if actor.role not in ("admin", "office"):
+    if actor.role not in OFFICE_ROLES:
         raise Forbidden(_("只有联席会议办公室可以催办。"))
     message = _message(data)
     async with db.atomic():
@@ -81,7 +82,7 @@ async def urge_tasks(actor: Actor, task_ids: Sequence[str], data: Mapping[str, A
     """催办 the selected tasks with one message; returns (urged, skipped): tasks in a state that
     waits on nobody or on the office are skipped. Any id outside the actor's scope is a 404 for the
     whole request (nothing is sent)."""
-    if actor.role not in ("admin", "office"):
+    if actor.role not in OFFICE_ROLES:
         raise Forbidden(_("只有联席会议办公室可以催办。"))
     ids: list[int] = []
     for value in task_ids:

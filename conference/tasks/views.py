@@ -17,6 +17,7 @@ from conference.accounts.scope import subtree, visible_conference_ids
 from conference.db import fetch, int_list
 from conference.i18n import gettext as _
 from conference.registry.tables import Conference, Membership
+from conference.roles import OFFICE_ROLES, Role
 from conference.settings import get_settings
 
 # The other read modules of tasks, under the names the routes and the API use (views.task_detail, ...).
@@ -43,7 +44,6 @@ from conference.timefmt import today
 from conference.visibility import flat, scoped
 from conference.web.listing import PER_PAGE, Page, escape_like, page_number, page_size, parse_day, parse_id
 
-OFFICE = ("admin", "office")
 ALERT_FILTERS = {"red": ALERT_LABELS["red"], "yellow": ALERT_LABELS["yellow"], "unack": ALERT_LABELS["unack"]}
 # To-do views of the status filter, the targets of the workbench's counts (conference.workbench).
 WORK_FILTERS = {"extension_requested": _("延期申请中"), "extension_decided": _("延期已答复"), "to_rate": _("待评价")}
@@ -67,7 +67,7 @@ async def scope_sql(actor: Actor) -> tuple[str, list[Any]]:
 
 async def _filter_options(actor: Actor) -> dict[str, list[tuple[str, str]]]:
     """Conferences and member units the actor may filter by (two queries; none for a unit)."""
-    if actor.role == "unit":
+    if actor.role == Role.UNIT:
         return {"conferences": [], "units": []}
     query = Conference.select(Conference.id, Conference.name).order_by(Conference.sort_key, Conference.name)
     visible = await visible_conference_ids(actor)
@@ -136,7 +136,7 @@ async def task_conditions(actor: Actor, query: Mapping[str, str]) -> tuple[str, 
         add(found[0], *found[1])
     if flag in ALERT_FILTERS:
         extra["alert"] = flag
-    if actor.role != "unit" and (unit := parse_id(query.get("unit"))) is not None:
+    if actor.role != Role.UNIT and (unit := parse_id(query.get("unit"))) is not None:
         add(f"t.unit = {unit}")
         extra["unit"] = str(unit)
     if (conference := parse_id(query.get("conference"))) is not None:
@@ -226,11 +226,11 @@ async def task_list(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
     listing = Page(rows=rows, total=total, page=page, per_page=per_page, q=q, sort=sort, desc=desc, extra=extra)
     return {
         "page": listing, "filters": extra, "options": await _filter_options(actor),
-        "title": _("我的任务") if actor.role == "unit" else _("督办任务"),
+        "title": _("我的任务") if actor.role == Role.UNIT else _("督办任务"),
         "status_filters": STATUS_FILTERS, "status_labels": STATUS_LABELS, "alert_filters": ALERT_FILTERS,
         "alert_labels": ALERT_LABELS, "role_labels": ROLE_LABELS, "rating_labels": RATING_LABELS,
         "extension_labels": EXTENSION_LABELS,
-        "can_urge": actor.role in OFFICE, "urgeable": URGEABLE, "urge_message": DEFAULT_MESSAGE,
+        "can_urge": actor.role in OFFICE_ROLES, "urgeable": URGEABLE, "urge_message": DEFAULT_MESSAGE,
         "query_string": urllib.parse.urlencode({k: v for k, v in query.items() if isinstance(v, str)}),
     }
 

@@ -12,6 +12,7 @@ from conference.accounts.scope import visible_conference_ids
 from conference.agenda.tables import AgendaItem
 from conference.meetings.tables import Meeting
 from conference.meetings.visibility import visible_meetings
+from conference.roles import Role
 from conference.tasks.tables import Resolution, Task
 from conference.visibility import EVERY_ROW, Condition
 
@@ -19,9 +20,9 @@ from conference.visibility import EVERY_ROW, Condition
 async def visible_tasks(actor: Actor) -> Condition:
     """A where-clause on Task: a unit its own tasks, a street the tasks of its items, offices and
     convenors those of their conferences, admins all."""
-    if actor.role == "unit":
+    if actor.role == Role.UNIT:
         return Task.unit == (actor.unit_id or 0)
-    if actor.role == "street":
+    if actor.role == Role.STREET:
         return Task.street == (actor.street_id or 0)
     visible = await visible_conference_ids(actor)
     return EVERY_ROW if visible is None else Task.conference.is_in(sorted(visible) or [0])
@@ -33,10 +34,10 @@ async def visible_resolutions(actor: Actor) -> Condition:
     The others the resolutions the meeting page lists (resolution_views.meeting_resolutions): those
     of every meeting they see; a street that reaches another conference's meeting only through its
     own items sees there only the resolutions of its own items."""
-    if actor.role == "unit":
+    if actor.role == Role.UNIT:
         return Resolution.id.is_in(Task.select(Task.resolution).where(Task.unit == (actor.unit_id or 0)))
     meetings = Resolution.meeting.is_in(Meeting.select(Meeting.id).where(await visible_meetings(actor)))
-    if actor.role != "street":
+    if actor.role != Role.STREET:
         return meetings
     visible = await visible_conference_ids(actor)
     if visible is None:
@@ -50,8 +51,8 @@ def can_open(actor: Actor, task: Mapping[str, Any]) -> bool:
     """Whether visible_tasks admits `task`, a row already read for a page the viewer may see (the
     tasks of a meeting or resolution in scope): links are shown only where they do not answer 404.
     Offices and convenors see the tasks of their conferences, which are those of their meetings."""
-    if actor.role == "unit":
+    if actor.role == Role.UNIT:
         return task["unit"] == actor.unit_id
-    if actor.role == "street":
+    if actor.role == Role.STREET:
         return task["street"] is not None and task["street"] == actor.street_id
     return True

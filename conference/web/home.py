@@ -6,8 +6,6 @@ from litestar import Response, get
 
 from conference import db
 
-ALL_ROLES = ("admin", "office", "convenor", "street", "unit")
-
 
 @get("/healthz", opt={"public": True}, include_in_schema=False)
 async def healthz() -> Response[dict[str, str]]:

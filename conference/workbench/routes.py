@@ -11,14 +11,13 @@ from litestar.response import Template
 from conference.accounts.scope import visible_conference_ids
 from conference.registry import views
 from conference.registry.tables import Conference, MemberUnit, Street
+from conference.roles import PEOPLE, Role
 from conference.web.auth import actor_of
 from conference.web.templating import render
 from conference.workbench.services import workbench
 
-ALL_ROLES = ("admin", "office", "convenor", "street", "unit")
 
-
-@get("/", opt={"roles": ALL_ROLES}, include_in_schema=False)
+@get("/", opt={"roles": PEOPLE}, include_in_schema=False)
 async def home(request: Request[Any, Any, Any]) -> Template:
     actor = actor_of(request)
     visible = await visible_conference_ids(actor)
@@ -26,10 +25,10 @@ async def home(request: Request[Any, Any, Any]) -> Template:
     if visible is not None:
         query = query.where(Conference.id.is_in(list(visible) or [0]))
     context: dict[str, Any] = {"cards": await workbench(actor), "conferences": await query}
-    if actor.role == "unit" and actor.unit_id:
+    if actor.role == Role.UNIT and actor.unit_id:
         context["unit"] = await MemberUnit.select().where(MemberUnit.id == actor.unit_id).first()
         context["memberships"] = await views.unit_memberships(actor.unit_id)
-    if actor.role == "street" and actor.street_id:
+    if actor.role == Role.STREET and actor.street_id:
         context["street"] = await Street.select().where(Street.id == actor.street_id).first()
     return render(request, "workbench/home.html", **context)
 

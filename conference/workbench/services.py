@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import urllib.parse
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,10 +20,10 @@ from conference.i18n import gettext as _
 from conference.mail import services as mail_services
 from conference.meetings import views as meeting_views
 from conference.meetings.views import MeetingFilter
+from conference.roles import Role
 from conference.tasks import views as task_views
 from conference.timefmt import cn_datetime, local, today
 
-OFFICE_ROLES = ("admin", "office")
 # How urgent a card is: the order of the cards, and their colour (danger > warn > info).
 DANGER, WARN, INFO = "danger", "warn", "info"
 _TONE_RANK = {DANGER: 0, WARN: 1, INFO: 2}
@@ -160,8 +161,8 @@ async def unit_cards(actor: Actor) -> list[Card]:
     ]
 
 
-ROLE_CARDS = {"admin": office_cards, "office": office_cards, "convenor": convenor_cards, "street": street_cards,
-              "unit": unit_cards}
+ROLE_CARDS: dict[str, Callable[[Actor], Awaitable[list[Card]]]] = {Role.ADMIN: office_cards, Role.OFFICE: office_cards, Role.CONVENOR: convenor_cards,
+              Role.STREET: street_cards, Role.UNIT: unit_cards}
 
 
 async def workbench(actor: Actor) -> list[Card]:

@@ -60,7 +60,6 @@ from conference.web.apikit import (
     Q,
     RecordId,
     convert,
-    merged,
     relabelled,
     sent_fields,
 )
@@ -178,11 +177,11 @@ async def get_meeting(request: Request[Any, Any, Any], meeting_id: RecordId) -> 
 
 
 @post("/api/meetings", opt={"roles": OFFICE_ROLES}, tags=["会议"], summary=_("新建会议"), responses=WRITE_ERRORS)
-async def create_meeting(request: Request[Any, Any, Any], data: JSONBody[MeetingIn]) -> MeetingDetail:
+async def create_meeting(request: Request[Any, Any, Any], data: JSONBody[MeetingIn]) -> MeetingDetail:  # type: ignore[valid-type]
     """新建会议草稿，按会议当日的成员名单生成受邀单位；不填 presiding 时为现任召集人。
     kind 取 plenary（全体会议）或 special（专题会议）；date 如 2026-11-29，start_time、end_time 如 09:00（北京时间）。"""
     actor = actor_of(request)
-    fields = _as_form(sent_fields(data))
+    fields = _as_form(services.MEETING_FORM.json_fields(data))
     conference_id = _conference_ref(fields.pop("conference", None))
     try:
         async with _deadline_errors():
@@ -194,13 +193,15 @@ async def create_meeting(request: Request[Any, Any, Any], data: JSONBody[Meeting
 
 @patch("/api/meetings/{meeting_id:int}", opt={"roles": OFFICE_ROLES}, tags=["会议"], summary=_("修改会议"),
        responses=WRITE_ERRORS)
-async def update_meeting(request: Request[Any, Any, Any], meeting_id: RecordId, data: JSONBody[MeetingPatch]) -> MeetingDetail:
+async def update_meeting(request: Request[Any, Any, Any], meeting_id: RecordId,
+                         data: JSONBody[MeetingPatch]) -> MeetingDetail:  # type: ignore[valid-type]
     """只修改给出的字段；version 须为读取时的版本，否则返回 409。草稿和已通知的会议可以修改；已通知的会议修改时间、地点或
     名称后 sequence 加 1，并在同一次保存中向全部受邀单位发送变更通知。"""
     actor = actor_of(request)
     stored = await services.managed_meeting(actor, meeting_id)
+    sent = services.MEETING_FORM.json_fields(data)
     async with _deadline_errors():
-        await lifecycle.update_meeting(actor, meeting_id, _as_form(merged(_stored_form(stored), data)))
+        await lifecycle.update_meeting(actor, meeting_id, _as_form({**_stored_form(stored), **sent}))
     return await _detail(actor, meeting_id)
 
 

@@ -12,6 +12,7 @@ import msgspec
 
 from conference.accounts.actor import Actor
 from conference.i18n import gettext as _
+from conference.meetings.services import MEETING_FORM
 from conference.web.apikit import (
     convert,
 )
@@ -20,11 +21,10 @@ INVITATION_NOT_FOUND = _("没有找到该会议邀请，或您无权查看。")
 NOTIFICATION_LIMIT = 50
 
 
+# The meeting form's labels are its spec's (services.MEETING_FORM); the others name the query
+# parameters and the fields of the other bodies.
 MEETING_LABELS = {
-    "conference": _("联席会议"), "kind": _("会议类型"), "status": _("会议状态"), "title": _("会议名称"),
-    "date": _("会议日期"), "start_time": _("开始时间"), "end_time": _("结束时间"), "location": _("会议地点"),
-    "presiding": _("主持召集人"), "notes": _("备注"), "requirements": _("参会要求"), "reply_deadline": _("回执截止时间"),
-    "reason": _("取消原因"), "start": _("开始日期"), "end": _("结束日期"),
+    **MEETING_FORM.labels("api"), "status": _("会议状态"), "reason": _("取消原因"), "start": _("开始日期"), "end": _("结束日期"),
     "unit": _("单位"), "role": _("邀请身份"), "attendance": _("签到情况"), "reply": _("参会情况"),
     "attendee_name": _("参会人姓名"), "attendee_title": _("参会人职务"), "leave_reason": _("请假事由"), "sort": _("排序字段"),
 }
@@ -155,32 +155,10 @@ class NotifyOut(msgspec.Struct):
     meeting: MeetingDetail
 
 
-class MeetingIn(msgspec.Struct, forbid_unknown_fields=True):
-    conference: int | None = None
-    kind: str | None = None
-    title: str | None = None
-    date: dt.date | None = None
-    start_time: str | None = None
-    end_time: str | None = None
-    location: str | None = None
-    presiding: int | None = None
-    notes: str | None = None
-    requirements: str | None = None
-    reply_deadline: dt.datetime | None = None
-
-
-class MeetingPatch(msgspec.Struct, forbid_unknown_fields=True):
-    version: int
-    kind: str | msgspec.UnsetType | None = msgspec.UNSET
-    title: str | msgspec.UnsetType | None = msgspec.UNSET
-    date: dt.date | msgspec.UnsetType | None = msgspec.UNSET
-    start_time: str | msgspec.UnsetType | None = msgspec.UNSET
-    end_time: str | msgspec.UnsetType | None = msgspec.UNSET
-    location: str | msgspec.UnsetType | None = msgspec.UNSET
-    presiding: int | msgspec.UnsetType | None = msgspec.UNSET
-    notes: str | msgspec.UnsetType | None = msgspec.UNSET
-    requirements: str | msgspec.UnsetType | None = msgspec.UNSET
-    reply_deadline: dt.datetime | msgspec.UnsetType | None = msgspec.UNSET
+# The meeting form's API bodies, derived from its spec: fields, titles, limits (MEETING_FORM.json_fields
+# checks the types of what is sent). A PATCH changes only the fields given, and carries the version read.
+MeetingIn = MEETING_FORM.struct("MeetingIn")
+MeetingPatch = MEETING_FORM.struct("MeetingPatch", patch=True, skip=("conference",), extra=[("version", int)])
 
 
 class CancelIn(msgspec.Struct, forbid_unknown_fields=True):

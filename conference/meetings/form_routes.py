@@ -24,37 +24,18 @@ from conference.web.templating import render
 
 
 async def _meeting_fields(actor: Actor, with_conference: bool) -> list[Field]:
+    """The meeting form (services.MEETING_FORM) with the choices known now: the conferences the
+    actor may see (new meetings only) and the persons who may preside."""
     persons = await Person.select(Person.id, Person.name, Person.title).order_by(Person.sort_key, Person.name)
-    fields = []
+    options = {"presiding": [("", _("（默认：现任召集人）"))] + [(str(p["id"]), f"{p['name']} {p['title']}") for p in persons]}
     if with_conference:
-        fields.append(Field("conference", _("联席会议"), "select", required=True,
-                            options=[("", _("请选择"))] + await conference_options(actor)))
-    fields += [
-        Field("kind", _("会议类型"), "select", required=True, options=[("", _("请选择")), *services.KIND_LABELS.items()]),
-        Field("title", _("会议名称"), required=True, max_length=120, help=_("例如：2026年第2次全体会议")),
-        Field("date", _("会议日期"), "date", required=True),
-        Field("start_time", _("开始时间"), "time", required=True),
-        Field("end_time", _("结束时间"), "time", required=True),
-        Field("location", _("会议地点"), required=True, max_length=200),
-        Field("presiding", _("主持召集人"), "select",
-              options=[("", _("（默认：现任召集人）"))] + [(str(p["id"]), f"{p['name']} {p['title']}") for p in persons]),
-        Field("notes", _("备注"), "textarea", max_length=2000),
-        Field("requirements", _("参会要求"), "textarea", max_length=2000,
-              help=_("印在会议通知、邮件和回执页上；留空则使用默认要求。")),
-        Field("reply_date", _("回执截止日期"), "date", help=_("须早于会议开始时间；逾期仍可回复，将标注为逾期回复。")),
-        Field("reply_time", _("回执截止时间"), "time", help=_("不填则为当日 17:00。")),
-    ]
-    return fields
+        options["conference"] = [("", _("请选择"))] + await conference_options(actor)
+    return services.MEETING_FORM.page_fields(options, skip=() if with_conference else ("conference",))
 
 
 def _notice_fields() -> list[Field]:
-    """The choice a save of a notified meeting offers (services.update_meeting applies it)."""
-    return [
-        Field("notice", _("变更通知"), "select", options=list(services.NOTICE_LABELS.items()),
-              help=_("修改会议名称、时间或地点后，保存时即向全部受邀单位发送变更通知。")),
-        Field("notice_reason", _("不通知的理由"), "textarea", max_length=500,
-              help=_("选择“不通知”时必填，将记入操作日志。")),
-    ]
+    """The choice a save of a notified meeting offers (lifecycle.update_meeting applies it)."""
+    return services.NOTICE_FORM.page_fields({"notice": list(services.NOTICE_LABELS.items())})
 
 
 async def _edit_fields(actor: Actor, meeting: dict[str, Any]) -> list[Field]:

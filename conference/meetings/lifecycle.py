@@ -6,6 +6,7 @@ holding it, cancelling it (its agenda goes back to the office, conference.agenda
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from conference import db
@@ -20,7 +21,7 @@ from conference.meetings import notice
 from conference.meetings.services import (
     EDITABLE,
     MEETING_NOT_FOUND,
-    NOTICE_LABELS,
+    NOTICE_FORM,
     NOTIFIED_FIELDS,
     RECONFIRM_FIELDS,
     ask_to_reconfirm,
@@ -41,8 +42,8 @@ from conference.timefmt import cn_datetime, local, now, today
 def _notice_choice(form: FormReader) -> tuple[str, str]:
     """What to do about a change of a notified meeting: send the change notice with the save
     (the default, also when the field is absent, e.g. from the API) or not, with a reason."""
-    notice = form.choice("notice", _("变更通知"), NOTICE_LABELS, required=False) or "send"
-    reason = form.text("notice_reason", _("不通知的理由"), required=notice == "skip", max_length=500)
+    notice = NOTICE_FORM["notice"].read(form) or "send"
+    reason = replace(NOTICE_FORM["notice_reason"], required=notice == "skip").read(form)
     return notice, reason
 
 

@@ -29,6 +29,7 @@ from conference.roles import OFFICE_ROLES
 from conference.settings import get_settings
 from conference.timefmt import cn_datetime, local, now
 from conference.visibility import visible_row
+from conference.web.formspec import FieldSpec, FormSpec
 
 KIND_LABELS = {"plenary": _("全体会议"), "special": _("专题会议")}
 STATUS_LABELS = {
@@ -51,6 +52,34 @@ RECONFIRM_FIELDS = ("starts_at", "ends_at", "location")
 MEETING_NOT_FOUND = _("没有找到该会议，或您无权查看。")
 EDITABLE = ("draft", "notified")
 NOTICE_LABELS = {"send": _("发送变更通知"), "skip": _("不通知")}
+
+# The meeting form, once for the new and edit pages, the service's checks and the API body
+# (conference.web.formspec): the page asks for the reply deadline as a date and a time, the API
+# takes one date-time; the conference is chosen on the new page only.
+MEETING_FORM = FormSpec((
+    FieldSpec("conference", _("联席会议"), "ref", required=True),
+    FieldSpec("kind", _("会议类型"), "choice", required=True, choices=KIND_LABELS),
+    FieldSpec("title", _("会议名称"), required=True, max_length=120, help=_("例如：2026年第2次全体会议")),
+    FieldSpec("date", _("会议日期"), "date", required=True),
+    FieldSpec("start_time", _("开始时间"), "time", required=True),
+    FieldSpec("end_time", _("结束时间"), "time", required=True),
+    FieldSpec("location", _("会议地点"), required=True, max_length=200),
+    FieldSpec("presiding", _("主持召集人"), "ref"),
+    FieldSpec("notes", _("备注"), "multiline", max_length=2000),
+    FieldSpec("requirements", _("参会要求"), "multiline", max_length=2000,
+              help=_("印在会议通知、邮件和回执页上；留空则使用默认要求。")),
+    FieldSpec("reply_date", _("回执截止日期"), "date", help=_("须早于会议开始时间；逾期仍可回复，将标注为逾期回复。"), on="page"),
+    FieldSpec("reply_time", _("回执截止时间"), "time", help=_("不填则为当日 17:00。"), on="page"),
+    FieldSpec("reply_deadline", _("回执截止时间"), "datetime", help=_("须早于会议开始时间；逾期仍可回复，将标注为逾期回复。"),
+              on="api"),
+))
+# What a save of a notified meeting does about the change notice (lifecycle.update_meeting).
+NOTICE_FORM = FormSpec((
+    FieldSpec("notice", _("变更通知"), "choice", choices=NOTICE_LABELS,
+              help=_("修改会议名称、时间或地点后，保存时即向全部受邀单位发送变更通知。"), on="page"),
+    FieldSpec("notice_reason", _("不通知的理由"), "multiline", max_length=500,
+              help=_("选择“不通知”时必填，将记入操作日志。"), on="page"),
+))
 
 
 def wrong_state(status: str, doing: str) -> Conflict:
@@ -93,20 +122,16 @@ def _local(day: dt.date | None, time: str, form: FormReader, name: str, label: s
 
 
 async def meeting_values(actor: Actor, data: Mapping[str, Any], conference_id: int) -> dict[str, Any]:
-    form = FormReader(data)
-    kind = form.choice("kind", _("会议类型"), KIND_LABELS)
-    title = form.text("title", _("会议名称"), required=True, max_length=120)
-    day = form.date("date", _("会议日期"), required=True)
-    starts_at = _local(day, form.text("start_time", _("开始时间"), required=True, max_length=5), form, "start_time", _("开始时间"))
-    ends_at = _local(day, form.text("end_time", _("结束时间"), required=True, max_length=5), form, "end_time", _("结束时间"))
+    form, spec = FormReader(data), MEETING_FORM
+    kind, title, day = (spec[name].read(form) for name in ("kind", "title", "date"))
+    starts_at = _local(day, spec["start_time"].read(form), form, "start_time", spec["start_time"].label)
+    ends_at = _local(day, spec["end_time"].read(form), form, "end_time", spec["end_time"].label)
     if starts_at and ends_at and ends_at <= starts_at:
         form.fail("end_time", _("结束时间必须晚于开始时间。"))
-    location = form.text("location", _("会议地点"), required=True, max_length=200)
-    presiding = form.ref("presiding", _("主持召集人"), required=False)
+    location, presiding = spec["location"].read(form), spec["presiding"].read(form)
     if presiding is not None and not await Person.exists().where(Person.id == presiding):
         form.fail("presiding", _("所选召集人不存在。"))
-    notes = form.text("notes", _("备注"), max_length=2000)
-    requirements = form.text("requirements", _("参会要求"), max_length=2000)
+    notes, requirements = spec["notes"].read(form), spec["requirements"].read(form)
     reply_deadline = _reply_deadline(form, starts_at)
     form.done()
     return {"kind": kind, "title": title, "starts_at": starts_at, "ends_at": ends_at, "location": location,
@@ -123,13 +148,12 @@ def reply_deadline_fields(deadline: dt.datetime | None) -> dict[str, str]:
 
 def _reply_deadline(form: FormReader, starts_at: dt.datetime | None) -> dt.datetime | None:
     """回执截止时间 (optional): a date and a time, before the meeting starts."""
-    day = form.date("reply_date", _("回执截止日期"))
-    clock = form.text("reply_time", _("回执截止时间"), max_length=5)
+    day, clock = MEETING_FORM["reply_date"].read(form), MEETING_FORM["reply_time"].read(form)
     if day is None:
         if clock:
             form.fail("reply_date", _("填写了回执截止时间，请同时填写回执截止日期。"))
         return None
-    deadline = _local(day, clock or "17:00", form, "reply_time", _("回执截止时间"))
+    deadline = _local(day, clock or "17:00", form, "reply_time", MEETING_FORM["reply_time"].label)
     if deadline and starts_at and deadline >= starts_at:
         form.fail("reply_date", _("回执截止时间必须早于会议开始时间。"))
     return deadline

@@ -1,0 +1,100 @@
+"""One spec per form (issue 14 item 2): the page's labels, the API schema's titles in
+/schema/openapi.json and the validation messages all come from the form's spec
+(conference.web.formspec). A copy of the spec with one label changed changes all three; the running
+app shows exactly the spec's labels on the page, in the schema and in its messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from litestar import Litestar, post
+from litestar.params import JSONBody
+
+from conference.errors import ValidationFailed
+from conference.meetings.services import MEETING_FORM
+from conference.web.formspec import FormSpec
+from tests import test_api
+from tests.conftest import field_error, html, post_form
+from tests.factories import LANSHAN_STREET, conference_id, meeting_form
+from tests.test_api import assert_error
+
+api, anon_api = test_api.api, test_api.anon_api
+
+MISSING = "请填写{label}。"
+
+
+def schema_of(spec: FormSpec, name: str, **options: Any) -> dict[str, Any]:
+    """The OpenAPI document of an app whose one operation takes the spec's body."""
+    body = spec.struct(name, **options)
+
+    def handler(data: Any) -> None:
+        return None
+
+    handler.__annotations__ = {"data": JSONBody[body], "return": None}
+    app = Litestar([post("/x", sync_to_thread=False)(handler)])
+    return app.openapi_schema.to_schema()["components"]["schemas"][name]
+
+
+def missing_messages(spec: FormSpec) -> dict[str, str]:
+    with pytest.raises(ValidationFailed) as caught:
+        spec.read({})
+    return caught.value.errors
+
+
+@pytest.mark.parametrize(("spec", "field"), [(MEETING_FORM, "title"), (MEETING_FORM, "location")])
+def test_a_changed_label_changes_the_page_the_schema_and_the_message(spec: FormSpec, field: str) -> None:
+    changed = spec.relabelled(field, "改过的名称")
+    page = {f.name: f.label for f in changed.page_fields()}
+    titles = {name: p["title"] for name, p in schema_of(changed, "Changed")["properties"].items()}
+    assert page[field] == titles[field] == "改过的名称"
+    assert missing_messages(changed)[field] == MISSING.format(label="改过的名称")
+    # Nothing else moved: the other fields keep the original spec's labels.
+    assert {k: v for k, v in page.items() if k != field} == {
+        k: v for k, v in spec.labels("page").items() if k != field}
+    assert missing_messages(spec)[field] == MISSING.format(label=spec[field].label)
+
+
+def test_the_api_body_carries_the_specs_limits() -> None:
+    properties = schema_of(MEETING_FORM, "Limits")["properties"]
+    for name, field in MEETING_FORM.by_name.items():
+        if field.on == "page":
+            assert name not in properties
+            continue
+        assert properties[name]["title"] == field.label
+        if field.kind in ("text", "multiline"):
+            assert properties[name]["maxLength"] == field.limit
+        if field.choices:
+            assert properties[name]["enum"] == list(field.choices)
+    patch = schema_of(MEETING_FORM, "Patch", patch=True, skip=("conference",), extra=[("version", int)])
+    assert patch["required"] == ["version"] and "conference" not in patch["properties"]
+
+
+async def test_the_meeting_form_page_schema_and_messages_follow_its_spec(as_user, api, anon_api) -> None:
+    office = await as_user("office")
+    page = html(await office.get("/meetings/new"))
+    shown = {label["for"].removeprefix("f-"): label.contents[0].strip() for label in page.select("form label[for^=f-]")}
+    assert shown == MEETING_FORM.labels("page")
+    for name, field in MEETING_FORM.by_name.items():
+        if field.on != "api" and field.max_length:
+            assert page.find(id=f"f-{name}")["maxlength"] == str(field.max_length)
+
+    components = (await anon_api.get("/schema/openapi.json")).json()["components"]["schemas"]
+    titles = {name: p.get("title") for name, p in components["MeetingIn"]["properties"].items()}
+    assert titles == MEETING_FORM.labels("api")
+
+    # A required field left empty: the same message on the page and from the API, the spec's label.
+    response = await post_form(office, "/meetings/new", {})
+    assert response.status_code == 400
+    api_office = await api("office")
+    body = assert_error(await api_office.post("/api/meetings", json={"conference": await conference_id(LANSHAN_STREET)}), 400)
+    for name in ("kind", "title", "date", "location"):
+        field = MEETING_FORM[name]
+        expected = ("请选择{label}。" if field.kind == "choice" else MISSING).format(label=field.label)
+        assert field_error(response, name) == body["errors"][name] == expected
+    # Too long, and of the wrong JSON type: the spec's limit and label, in Chinese.
+    too_long = {**meeting_form(), "conference": await conference_id(LANSHAN_STREET), "title": "长" * 121}
+    body = assert_error(await api_office.post("/api/meetings", json=too_long), 400)
+    assert body["errors"] == {"title": "会议名称不能超过120个字。"}
+    body = assert_error(await api_office.post("/api/meetings", json={**too_long, "title": 5, "presiding": "x"}), 400)
+    assert body["errors"] == {"title": "会议名称应为文本。", "presiding": "主持召集人应为整数。"}

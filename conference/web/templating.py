@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import json
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
-from jinja2 import Environment
+from jinja2 import Environment, pass_context
+from jinja2.runtime import Context
 from litestar import Request
 from litestar.datastructures import Cookie
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.template.config import TemplateConfig
+from markupsafe import Markup
 
 from conference.i18n import translations
 from conference.settings import ROOT, get_settings
@@ -26,6 +28,7 @@ def configure_environment(engine: JinjaTemplateEngine, names: Mapping[str, Any])
     env: Environment = engine.engine
     env.add_extension("jinja2.ext.i18n")
     env.install_gettext_translations(translations(), newstyle=True)  # type: ignore[attr-defined]
+    env.globals["gettext"] = kept_gettext(translations().gettext)
     env.filters["cn_date"] = cn_date
     env.filters["cn_datetime"] = cn_datetime
     env.filters["cn_time"] = cn_time
@@ -33,6 +36,31 @@ def configure_environment(engine: JinjaTemplateEngine, names: Mapping[str, Any])
     env.filters["days_since"] = days_since
     env.filters["json_text"] = json_text
     env.globals.update(names)
+
+
+GETTEXT_KEPT = 20_000  # distinct strings kept; templates hold a few hundred
+
+
+def kept_gettext(translate: Callable[[str], str]) -> Callable[..., str]:
+    """Jinja's newstyle gettext (the translation, as Markup when autoescaping, then `% variables`),
+    with the result of a call without variables kept per string: a page calls `_()` a hundred
+    times or more, and the translations do not change while the process runs."""
+    kept: dict[tuple[str, bool], str] = {}
+
+    @pass_context
+    def gettext(context: Context, string: str, /, **variables: Any) -> str:
+        autoescape = bool(context.eval_ctx.autoescape)
+        if not variables:
+            found = kept.get((string, autoescape))
+            if found is not None:
+                return found
+        text = translate(string)
+        result: str = (Markup(text) if autoescape else text) % variables  # noqa: S704 - as Jinja: our own catalogue
+        if not variables and len(kept) < GETTEXT_KEPT:
+            kept[(string, autoescape)] = result
+        return result
+
+    return gettext
 
 
 def json_text(value: Any) -> str:

@@ -28,7 +28,7 @@ from conference.timefmt import cn_date, today
 from conference.workdays import CalendarUnknown, add_workdays
 from tests import conftest
 from tests.conftest import field_error, post_form
-from tests.factories import LANSHAN_STREET, LUOZHUANG_STREET, actor, make_past_meeting, unique
+from tests.factories import LANSHAN_STREET, LUOZHUANG_STREET, actor, make_meeting, make_past_meeting, unique
 from tests.querycount import count_queries
 
 PDF = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
@@ -694,3 +694,45 @@ async def test_pages_run_a_constant_number_of_queries(as_user):
     assert after == before
     count = html(await office.get(f"/meetings/{meeting[0]}")).select("#resolutions .numeral")
     assert len(count) == 11 and re.fullmatch("十一、", count[-1].get_text())
+
+
+async def test_a_successful_action_does_not_build_the_page_around_its_form(as_user):
+    """A POST from the task page or the meeting page checks the record is in scope, acts and
+    redirects: the page around the form (five to ten queries) is built only when the form comes
+    back with a message."""
+    office, unit = await as_user("office"), await as_user("unit")
+    meeting = await held_meeting()
+    task_id = (await new_task(MARKET, meeting=meeting))[MARKET]
+
+    async def counted(call: Any) -> tuple[httpx.Response, int]:
+        with count_queries() as seen:
+            response = await call
+        return response, len(seen)
+
+    page, page_queries = await counted(unit.get(f"/tasks/{task_id}"))
+    assert page.status_code == 200
+    response, action_queries = await counted(act(unit, task_id, "acknowledge"))
+    assert_done(response, task_id)
+    # Session, scope check and the writes: 7 here; building the task page first added its queries.
+    assert action_queries <= 8, (action_queries, page_queries)
+    # Bad input still shows the whole page, with the message beside the field and the task on it.
+    response, error_queries = await counted(act(unit, task_id, "progress", {"text": ""}))
+    assert response.status_code == 400 and field_error(response, "text") == "请填写进展情况。"
+    assert str(task_id) in html(response).select_one("form[action$='/progress']")["action"]
+    assert error_queries >= page_queries  # the page, built for the message
+
+    # The meeting page: adding an invited unit to a draft meeting.
+    draft = await make_meeting()
+    meeting_page, meeting_queries = await counted(office.get(f"/meetings/{draft}"))
+    assert meeting_page.status_code == 200
+    justice = await unit_id("罗庄区司法局")  # not a member of the conference: not invited yet
+    response, invite_queries = await counted(
+        post_form(office, f"/meetings/{draft}/invitations", {"unit": str(justice), "role": "observer"}))
+    assert response.status_code == 303 and response.headers["location"] == f"/meetings/{draft}"
+    # 9 against the page's 14 (the page was built first, then thrown away).
+    assert invite_queries <= 10 and invite_queries < meeting_queries, (invite_queries, meeting_queries)
+    # The same unit again: refused, and the meeting page comes back around the message.
+    response = await post_form(office, f"/meetings/{draft}/invitations", {"unit": str(justice), "role": "observer"})
+    assert response.status_code == 400 and field_error(response, "unit") == "该单位已在受邀名单中。"
+    assert html(response).select_one("h1").get_text(strip=True) == html(meeting_page).select_one("h1").get_text(strip=True)
+    assert html(response).select_one("#error-summary") is not None

@@ -138,8 +138,8 @@ async def create(request: Request[Any, Any, Any]) -> Template | Redirect:
     units = [u for u in raw.getall("units", []) if isinstance(u, str)]
     now_submit = raw.get("submit") == "1"
     files = await _form_files(request)
-    context = await views.form_context(actor, None, units)
-    return await submit(request, template="agenda/form.html", title=_form_title(None), back="/items", **context,
+    return await submit(request, template="agenda/form.html", title=_form_title(None), back="/items",
+                        page=lambda: views.form_context(actor, None, units),
                         action=lambda data: services.create_item(actor, data, units, submit=now_submit, files=files),
                         success=lambda item_id: f"/items/{item_id}",
                         flash=_("议题已提交，请等待办公室受理。") if now_submit else _("草稿已保存。"))
@@ -172,9 +172,8 @@ async def update(request: Request[Any, Any, Any], item_id: FromPath[int]) -> Tem
         if then_submit:
             await services.submit_item(actor, item_id)
 
-    context = await views.form_context(actor, item, units)
     return await submit(request, template="agenda/form.html", title=_form_title(item), back=f"/items/{item_id}",
-                        **context, action=action, success=lambda _r: f"/items/{item_id}",
+                        page=lambda: views.form_context(actor, item, units), action=action, success=lambda _r: f"/items/{item_id}",
                         flash=_("议题已提交，请等待办公室受理。") if then_submit else _("已保存。"))
 
 
@@ -190,10 +189,11 @@ async def detail(request: Request[Any, Any, Any], item_id: FromPath[int]) -> Tem
 async def _on_detail(request: Request[Any, Any, Any], item_id: int, action: Handler, flash: str,
                      success: Callable[[Any], str] | None = None) -> Template | Redirect:
     """Run an action posted from the detail page; bad input or a wrong state shows the page again
-    with the message (beside the field for bad input)."""
-    context = await views.item_detail(actor_of(request), item_id)  # 404 for items out of scope
+    with the message (beside the field for bad input); the page is built only then."""
+    actor = actor_of(request)
+    await services.item_for(actor, item_id)  # 404 for items out of scope
     return await submit(request, template=DETAIL, action=action, success=success or (lambda _r: f"/items/{item_id}"),
-                        flash=flash, **context)
+                        flash=flash, page=lambda: views.item_detail(actor, item_id))
 
 
 @post("/items/{item_id:int}/submit", opt={"roles": ITEM_WRITERS}, include_in_schema=False)

@@ -61,11 +61,13 @@ async def meeting_page(request: Request[Any, Any, Any], meeting_id: FromPath[int
 
 async def _action(request: Request[Any, Any, Any], meeting_id: int, action: Callable[[dict[str, Any]], Awaitable[Any]],
                   flash: str) -> Template | Redirect:
-    """An action form on the meeting page; bad input re-renders the page with the messages."""
+    """An action form on the meeting page; bad input re-renders the page with the messages (the page
+    is built only then)."""
     actor = actor_of(request)
-    context = await detail_context(actor, meeting_id)
+    await services.meeting_for(actor, meeting_id)  # 404 for meetings out of scope
     return await submit(request, template="meetings/detail.html", action=action,
-                        success=lambda _r: f"/meetings/{meeting_id}", flash=flash, **context)
+                        success=lambda _r: f"/meetings/{meeting_id}", flash=flash,
+                        page=lambda: detail_context(actor, meeting_id))
 
 
 async def _or_back(url: str, call: Awaitable[Any]) -> Any:

@@ -88,7 +88,7 @@ async def new_request(request: Request[Any, Any, Any]) -> Template:
 async def create_request(request: Request[Any, Any, Any]) -> Template | Redirect:
     actor = actor_of(request)
     chosen = _ticked(await request.form())
-    return await submit(request, template="special/form.html", **await _form_context(actor, chosen),
+    return await submit(request, template="special/form.html", page=lambda: _form_context(actor, chosen),
                         action=lambda data: special_requests.request_special_meeting(actor, data, chosen),
                         success=lambda new_id: f"{BASE}/{new_id}", flash=_("提请已提交，等待召集人审批。"))
 
@@ -131,9 +131,9 @@ async def request_detail(request: Request[Any, Any, Any], request_id: FromPath[i
 async def _decide(request: Request[Any, Any, Any], request_id: int, approve: bool) -> Template | Redirect:
     actor = actor_of(request)
     req = await special_requests.special_request_for(actor, request_id)
-    context = await _detail_context(actor, req)
     return await submit(
-        request, template="special/detail.html", decision="approve" if approve else "decline", **context,
+        request, template="special/detail.html", decision="approve" if approve else "decline",
+        page=lambda: _detail_context(actor, req),
         action=lambda data: special_requests.decide_special_request(actor, request_id, approve, data),
         success=lambda _meeting_id: f"{BASE}/{request_id}",
         flash=_("已同意召开专题会议，会议草稿已生成，请办公室完善时间地点后发送通知。") if approve else _("已答复：不同意召开。"),

@@ -21,6 +21,7 @@ from conference.agenda.attachments import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS
 from conference.errors import Conflict, DomainError, ValidationFailed
 from conference.i18n import gettext as _
 from conference.meetings import routes as meeting_routes
+from conference.meetings.services import meeting_for
 from conference.roles import OFFICE_ROLES, PEOPLE, Role
 from conference.tasks import amend, links, services, urging, views
 from conference.tasks import resolutions as task_resolutions
@@ -52,9 +53,10 @@ async def resolution_adopt(request: Request[Any, Any, Any], meeting_id: FromPath
     actor = actor_of(request)
     raw = await request.form()
     cooperating = [v for v in raw.getall("cooperating", []) if isinstance(v, str)]
-    context = await meeting_routes.detail_context(actor, meeting_id)  # 404 for meetings out of scope
-    context["resolution_selected"] = set(cooperating)
-    return await submit(request, template="meetings/detail.html", posted="resolution", **context,
+    await meeting_for(actor, meeting_id)  # 404 for meetings out of scope
+    return await submit(request, template="meetings/detail.html", posted="resolution",
+                        page=lambda: meeting_routes.detail_context(actor, meeting_id),
+                        resolution_selected=set(cooperating),
                         action=lambda data: task_resolutions.adopt_resolution(actor, meeting_id, data, cooperating),
                         success=lambda _r: f"/meetings/{meeting_id}#resolutions",
                         flash=_("议定事项已记录，督办任务已交办给各承办单位。"))
@@ -82,12 +84,17 @@ async def _on_detail(request: Request[Any, Any, Any], task_id: int, posted: str,
     """Run an action posted from the task page (`posted` names its form); bad input or a wrong
     state shows the page again with the message, beside the field for bad input."""
     actor = actor_of(request)
-    context = await views.task_detail(actor, task_id)  # 404 for tasks out of scope
-    if actor.role in OFFICE_ROLES:
-        context["link_state"] = await links.office_view(context["task"])
-    context.update(posted=posted, anchors={name: f"f-{posted}-{name}" for name in FIELDS} | {"file": f"f-{posted}-files"})
+    await services.task_for(actor, task_id)  # 404 for tasks out of scope
+
+    async def page() -> dict[str, Any]:  # built only when the form is shown again
+        context = await views.task_detail(actor, task_id)
+        if actor.role in OFFICE_ROLES:
+            context["link_state"] = await links.office_view(context["task"])
+        return context
+
     return await submit(request, template=DETAIL, action=action, success=lambda _r: f"/tasks/{task_id}", flash=flash,
-                        **context)
+                        page=page, posted=posted,
+                        anchors={name: f"f-{posted}-{name}" for name in FIELDS} | {"file": f"f-{posted}-files"})
 
 
 async def uploaded_files(request: Request[Any, Any, Any]) -> list[tuple[str, bytes]]:
@@ -131,10 +138,9 @@ async def _resolution_page(request: Request[Any, Any, Any], resolution_id: int, 
     actor = actor_of(request)
     resolution = await amend.resolution_for(actor, resolution_id)  # 404 out of scope
     meeting_id = int(resolution["meeting"])
-    context = await meeting_routes.detail_context(actor, meeting_id)
-    context.update(edit_resolution=resolution_id, anchors={n: f"f-r{resolution_id}-{n}" for n in RESOLUTION_FIELDS},
-                   **extra)
-    return await submit(request, template="meetings/detail.html", posted=posted, **context, action=action,
+    return await submit(request, template="meetings/detail.html", posted=posted, action=action,
+                        page=lambda: meeting_routes.detail_context(actor, meeting_id), edit_resolution=resolution_id,
+                        anchors={n: f"f-r{resolution_id}-{n}" for n in RESOLUTION_FIELDS}, **extra,
                         success=lambda _r: f"/meetings/{meeting_id}#resolution-{resolution_id}", flash=flash)
 
 

@@ -1,5 +1,9 @@
 """The one POST-handling pattern of every form page: run the service, and on bad input show the
-form again with each message beside its field and everything the user typed kept."""
+form again with each message beside its field and everything the user typed kept.
+
+The page around the form (a detail page: ten queries or so) is needed only when the form is shown
+again; a handler passes it as `page`, a function building it, so a successful action never reads it.
+"""
 
 from __future__ import annotations
 
@@ -25,13 +29,16 @@ async def submit(
     action: Callable[[dict[str, Any]], Awaitable[Any]],
     success: Callable[[Any], str],
     flash: str | Callable[[Any], str],  # a function of the action's result for a message that counts
+    page: Callable[[], Awaitable[dict[str, Any]]] | None = None,  # the page's context, built only on an error
     **context: Any,
 ) -> Template | Redirect:
     data = await form_data(request)
     try:
         result = await action(data)
     except ValidationFailed as exc:
-        return render(request, template, 400, form=data, errors=exc.errors, error_message=exc.message, **context)
+        shown = {**(await page() if page else {}), **context}
+        return render(request, template, 400, form=data, errors=exc.errors, error_message=exc.message, **shown)
     except Conflict as exc:
-        return render(request, template, 409, form=data, errors={}, error_message=exc.message, **context)
+        shown = {**(await page() if page else {}), **context}
+        return render(request, template, 409, form=data, errors={}, error_message=exc.message, **shown)
     return redirect(success(result), flash(result) if callable(flash) else flash)

@@ -25,7 +25,7 @@ from conference.accounts.tables import User
 from conference.errors import NotFound, ValidationFailed
 from conference.i18n import gettext as _
 from conference.roles import OFFICE_ROLES
-from conference.web.apikit import READ_ERRORS, WRITE_ERRORS, IdPath, Page, PageQuery, PerPageQuery, TextQuery, relabelled
+from conference.web.apikit import READ_ERRORS, WRITE_ERRORS, IdPath, Page, PageQuery, PerPageQuery, TextQuery, page_fields, relabelled
 from conference.web.auth import actor_of
 from conference.web.listing import MAX_ID, PER_PAGE, paginate
 
@@ -145,7 +145,7 @@ async def list_accounts(
     listing = await paginate(User, _columns(), query, search=[User.username, User.display_name, User.email],
                              sorts={"username": User.username, "created_at": User.created_at, "role": User.role},
                              default_sort="username", where=where)
-    return Page(items=[_out(r) for r in listing.rows], total=listing.total, page=listing.page, per_page=listing.per_page)
+    return Page(items=[_out(r) for r in listing.rows], **page_fields(listing))
 
 
 @get("/api/accounts/{user_id:int}", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("账号详情"),

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,7 +31,7 @@ from conference.roles import ITEM_WRITERS, OFFICE_ROLES, Role
 from conference.timefmt import local, now, today
 from conference.web.fields import Field
 from conference.web.files import preview_kind
-from conference.web.listing import PER_PAGE, Page, escape_like, page_number, page_size, parse_id
+from conference.web.listing import PER_PAGE, Page, escape_like, page_size, paging, parse_id
 
 OPEN_STATES = ("submitted", "accepted", "scheduled", "deferred")  # items another can be merged into
 HELD_STATES = ("held", "minutes_in_review", "minutes_published")
@@ -144,9 +143,7 @@ async def item_list(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
     if per_page != PER_PAGE:
         extra["per_page"] = str(per_page)
 
-    total = await AgendaItem.count().where(where)
-    pages = max(1, math.ceil(total / per_page))
-    page = page_number(query.get("page"), pages)
+    at = paging(await AgendaItem.count().where(where), query.get("page"), per_page)
     expression, ascending = _order(sort, desc)
     rows = await AgendaItem.select(
         AgendaItem.id, AgendaItem.title, AgendaItem.status, AgendaItem.urgency, AgendaItem.category,
@@ -154,10 +151,10 @@ async def item_list(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
         AgendaItem.conference.name.as_alias("conference_name"), AgendaItem.street.name.as_alias("street_name"),
         AgendaItem.meeting.id.as_alias("meeting_id"), AgendaItem.meeting.title.as_alias("meeting_title"),
     ).where(where).order_by(expression, ascending=ascending).order_by(AgendaItem.id, ascending=ascending).limit(
-        per_page).offset((page - 1) * per_page)
+        at.limit).offset(at.offset)
     for row in rows:
         row["age_days"] = age_days(row["submitted_at"])
-    listing = Page(rows=rows, total=total, page=page, per_page=per_page, q=q, sort=sort, desc=desc, extra=extra)
+    listing = Page(rows=rows, total=at.total, page=at.page, per_page=at.per_page, q=q, sort=sort, desc=desc, extra=extra)
     return {
         "page": listing, "filters": extra, "options": await filter_options(actor, visible), "sorts": SORTS,
         "status_labels": STATUS_LABELS, "urgency_labels": URGENCY_LABELS, "category_labels": CATEGORY_LABELS,

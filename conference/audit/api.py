@@ -17,7 +17,7 @@ from conference.audit import routes, views
 from conference.audit.tables import AuditEvent
 from conference.i18n import gettext as _
 from conference.roles import OFFICE_ROLES
-from conference.web.apikit import READ_ERRORS, Page, PageQuery, PerPageQuery, TextQuery, relabelled
+from conference.web.apikit import READ_ERRORS, Page, PageQuery, PerPageQuery, TextQuery, page_fields, relabelled
 from conference.web.auth import actor_of
 from conference.web.listing import PER_PAGE, paginate
 
@@ -61,7 +61,7 @@ async def list_audit(
                              sorts={"at": AuditEvent.at}, default_sort="at", where=flt.where)
     entries = await views.present(actor, listing.rows)
     items = [msgspec.convert(entry, AuditEntryOut, from_attributes=True) for entry in entries]
-    return Page(items=items, total=listing.total, page=listing.page, per_page=listing.per_page)
+    return Page(items=items, **page_fields(listing))
 
 
 ROUTES: list[Any] = [Router(path="/", route_handlers=[list_audit], exception_handlers={ValidationException: relabelled(LABELS)})]

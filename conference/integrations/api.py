@@ -31,9 +31,9 @@ from conference.integrations.events import EVENT_LABELS, ROBOT_DEFAULT_EVENTS
 from conference.integrations.tables import IntegrationDelivery as D
 from conference.integrations.tables import IntegrationTarget as T
 from conference.roles import OFFICE_ROLES
-from conference.web.apikit import READ_ERRORS, WRITE_ERRORS, IdPath, Page, PageQuery, PerPageQuery, TextQuery, relabelled
+from conference.web.apikit import READ_ERRORS, WRITE_ERRORS, IdPath, Page, PageQuery, PerPageQuery, TextQuery, page_fields, relabelled
 from conference.web.auth import actor_of
-from conference.web.listing import MAX_ID, PER_PAGE, paginate
+from conference.web.listing import MAX_ID, PER_PAGE, paginate, paging
 
 TAGS = ["推送地址"]
 LABELS = {"kind": _("类型"), "name": _("名称"), "conference": _("联席会议"), "unit": _("成员单位群"), "url": _("网址"),
@@ -178,9 +178,8 @@ async def list_targets(
     term = (q or "").replace("\x00", "").strip().lower()
     rows = [t for t in await _targets(actor_of(request))
             if (kind is None or t.kind == kind) and (active is None or t.active == active) and term in t.name.lower()]
-    last = max(1, -(-len(rows) // per_page))
-    page = min(page, last)
-    return Page(items=rows[(page - 1) * per_page:page * per_page], total=len(rows), page=page, per_page=per_page)
+    at = paging(len(rows), page, per_page)
+    return Page(items=rows[at.offset:at.offset + at.limit], **page_fields(at))
 
 
 @get("/api/integrations/targets/{target_id:int}", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("推送地址详情"),
@@ -279,7 +278,7 @@ async def list_deliveries(
     listing = await paginate(D, DELIVERY_COLUMNS, query, search=[D.last_error], sorts={"created": D.id},
                              default_sort="created", where=where)
     items = [msgspec.convert(r, DeliveryOut) for r in listing.rows]
-    return Page(items=items, total=listing.total, page=listing.page, per_page=listing.per_page)
+    return Page(items=items, **page_fields(listing))
 
 
 @post("/api/integrations/deliveries/{delivery_id:int}/redeliver", opt={"roles": OFFICE_ROLES}, tags=TAGS,

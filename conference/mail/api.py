@@ -18,7 +18,7 @@ from conference.mail.services import scope
 from conference.notifications.services import mask_links
 from conference.notifications.tables import Notification
 from conference.roles import OFFICE_ROLES
-from conference.web.apikit import READ_ERRORS, Page, PageQuery, PerPageQuery, TextQuery, relabelled
+from conference.web.apikit import READ_ERRORS, Page, PageQuery, PerPageQuery, TextQuery, page_fields, relabelled
 from conference.web.auth import actor_of
 from conference.web.listing import PER_PAGE, paginate
 
@@ -62,7 +62,7 @@ async def list_outbox(
     listing = await paginate(N, columns, query, search=[N.subject, N.email], sorts={"created": N.id},
                              default_sort="created", where=where)
     items = [msgspec.convert({**r, "body": mask_links(r["body"] or "")}, OutboxMessage) for r in listing.rows]
-    return Page(items=items, total=listing.total, page=listing.page, per_page=listing.per_page)
+    return Page(items=items, **page_fields(listing))
 
 
 ROUTES: list[Any] = [Router(path="/", route_handlers=[list_outbox], exception_handlers={ValidationException: relabelled(LABELS)})]

@@ -18,7 +18,6 @@ notification texts are masked for everybody.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
@@ -60,11 +59,12 @@ from conference.web.apikit import (
     Q,
     RecordId,
     convert,
+    page_fields,
     relabelled,
     sent_fields,
 )
 from conference.web.auth import actor_of
-from conference.web.listing import PER_PAGE
+from conference.web.listing import PER_PAGE, clamped, requested
 
 # ---------------------------------------------------------------- helpers
 
@@ -151,12 +151,13 @@ async def list_meetings(
                               q=(q or "").replace("\x00", "").strip()[:50])
     descending = (sort == "starts_at") if desc is None else desc
     order = f"{MEETING_SORTS[sort]} {'DESC' if descending else 'ASC'}"
-    rows, total = await views.meeting_rows(actor, flt, order=order, limit=per_page, offset=(page - 1) * per_page)
-    last = max(1, math.ceil(total / per_page))
-    if page > last:  # beyond the last page: the last page, as the registry lists answer
-        page = last
-        rows, total = await views.meeting_rows(actor, flt, order=order, limit=per_page, offset=(page - 1) * per_page)
-    return MeetingPage(items=[convert(r, MeetingRow) for r in rows], total=total, page=page, per_page=per_page)
+    asked = requested(page, per_page)
+    rows, total = await views.meeting_rows(actor, flt, order=order, limit=asked.limit, offset=asked.offset)
+    at = clamped(asked, total)
+    if at.page != asked.page:  # beyond the last page: the last page, as the registry lists answer
+        rows, total = await views.meeting_rows(actor, flt, order=order, limit=at.limit, offset=at.offset)
+        at = clamped(at, total)
+    return MeetingPage(items=[convert(r, MeetingRow) for r in rows], **page_fields(at))
 
 
 @get("/api/meetings/plenaries", opt={"roles": SUPERVISORS}, tags=["会议"], summary=_("半年全体会议情况"),

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-import math
 import urllib.parse
 from typing import Any
 
@@ -25,7 +24,7 @@ from conference.tasks.states import STATUS_LABELS as TASK_STATUS_LABELS
 from conference.tasks.views import open_deadlines
 from conference.timefmt import cn_month_day, local, today
 from conference.web.auth import actor_of
-from conference.web.listing import page_number, parse_day, parse_id
+from conference.web.listing import Paging, parse_day, parse_id, requested
 from conference.web.templating import render
 
 PER_PAGE = 20
@@ -59,18 +58,18 @@ async def meeting_list(request: Request[Any, Any, Any]) -> Template:
     if sort not in sorts:
         sort = "starts_at"
     desc = query.get("desc", "1" if sort == "starts_at" else "") == "1"
-    page = page_number(query.get("page"))
+    asked = requested(query.get("page"), default=PER_PAGE)  # page size fixed; past the last page: an empty page
     rows, total = await views.meeting_rows(actor, flt, order=f"{sorts[sort]} {'DESC' if desc else 'ASC'}",
-                                           limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
-    pages = max(1, math.ceil(total / PER_PAGE))
+                                           limit=asked.limit, offset=asked.offset)
+    page = asked.page
     params = {k: v for k, v in query.items() if k in ("conference", "kind", "status", "start", "end", "q", "todo") and v}
 
     def url(**changes: Any) -> str:
         merged = {**params, "sort": sort, "desc": "1" if desc else "", "page": page, **changes}
         return "?" + urllib.parse.urlencode({k: v for k, v in merged.items() if v not in ("", None)})
 
-    return render(request, "meetings/list.html", rows=rows, total=total, page=page, pages=pages, url=url, sort=sort,
-                  desc=desc, filters=params, conference_options=await conference_options(actor),
+    return render(request, "meetings/list.html", rows=rows, total=total, paging=Paging(page, PER_PAGE, total), url=url,
+                  sort=sort, desc=desc, filters=params, conference_options=await conference_options(actor),
                   kind_labels=services.KIND_LABELS, status_labels=services.STATUS_LABELS,
                   display_labels=views.DISPLAY_STATUS_LABELS, todo_labels=views.TODO_LABELS)
 

@@ -22,7 +22,6 @@ same on both databases, and cheap: only titles are read to rank, texts only for 
 from __future__ import annotations
 
 import datetime as dt
-import math
 import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,7 +43,7 @@ from conference.tasks.states import REPORT_LABELS
 from conference.tasks.tables import Resolution, Task
 from conference.tasks.visibility import visible_resolutions, visible_tasks
 from conference.visibility import flat, scoped
-from conference.web.listing import MAX_PAGE, PER_PAGE
+from conference.web.listing import MAX_PAGE, PER_PAGE, page_count
 
 KINDS: dict[str, str] = {
     "item": _("议题"), "resolution": _("议定事项"), "report": _("工作进展"), "minutes": _("会议纪要"), "meeting": _("会议"),
@@ -101,7 +100,7 @@ class Results:
     @property
     def pages(self) -> int:
         shown = next((g.total for g in self.groups if g.kind == self.kind), 0)
-        return max(1, math.ceil(shown / self.per_page))
+        return page_count(shown, self.per_page)
 
     def url(self, **changes: Any) -> str:
         """This search with some parameters changed (kind tabs, pager links)."""
@@ -330,7 +329,7 @@ async def search(actor: Actor, q: str, kind: str = "", page: int = 1, per_page: 
     totals = {KIND_OF[int(r["code"])]: int(r["total"]) for r in rows}
     if kind and page > 1 and totals.get(kind) and (page - 1) * per_page >= totals[kind]:
         # Past the last page (an edited link): the last page instead.
-        return await search(actor, q, kind, math.ceil(totals[kind] / per_page), per_page)
+        return await search(actor, q, kind, page_count(totals[kind], per_page), per_page)
     shown = [r for r in rows if not kind or (KIND_OF[int(r["code"])] == kind and r["n"] > (page - 1) * per_page)]
     groups = {k: Group(kind=k, label=label, total=totals.get(k, 0)) for k, label in KINDS.items()}
     for hit_kind, hit in await _hits(shown, terms):

@@ -7,7 +7,6 @@ download always holds the rows of the page it was taken from."""
 from __future__ import annotations
 
 import datetime as dt
-import math
 import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,7 +24,7 @@ from conference.supervision import charts, ledger_sql, ledgers, rates, views
 from conference.supervision.scope import Scope, figure_scope
 from conference.timefmt import today
 from conference.web.auth import actor_of
-from conference.web.listing import page_number, parse_id
+from conference.web.listing import paging, parse_id
 from conference.web.templating import render
 
 LEDGER_PER_PAGE = 50
@@ -195,16 +194,17 @@ def _ledger_heading(lr: LedgerRequest, cutoff: dt.date, total: int) -> ledgers.H
 @get("/supervision/ledger", opt={"roles": SUPERVISORS}, include_in_schema=False)
 async def ledger_page(request: Request[Any, Any, Any]) -> Template:
     lr = await _ledger_request(request)
-    total = await ledger_sql.ledger_count(lr.scope.ids, lr.flt)
-    pages = max(1, math.ceil(total / LEDGER_PER_PAGE))
-    page = page_number(lr.q.raw.get("page"), pages)
-    offset = (page - 1) * LEDGER_PER_PAGE
-    rows = await ledger_sql.ledger_rows(lr.scope.ids, lr.flt, limit=LEDGER_PER_PAGE, offset=offset)
+    at = paging(await ledger_sql.ledger_count(lr.scope.ids, lr.flt), lr.q.raw.get("page"), default=LEDGER_PER_PAGE)
+    rows = await ledger_sql.ledger_rows(lr.scope.ids, lr.flt, limit=at.limit, offset=at.offset)
     cutoff = today()
+
+    def url(**changes: Any) -> str:
+        return lr.q.url("/supervision/ledger", **changes)
+
     return render(
         request, "supervision/ledger.html", q=lr.q, ledger=lr.ledger, ledgers=ledgers.LEDGERS, flt=lr.flt,
-        conferences=lr.scope.options, rows=ledgers.present(lr.ledger.kind, rows, cutoff, first=offset + 1),
-        heading=_ledger_heading(lr, cutoff, total), total=total, page=page, pages=pages,
+        conferences=lr.scope.options, rows=ledgers.present(lr.ledger.kind, rows, cutoff, first=at.offset + 1),
+        heading=_ledger_heading(lr, cutoff, at.total), total=at.total, paging=at, url=url,
         cell_text=ledgers.cell_text, date_parts=ledgers.date_parts, options=await ledger_sql.filter_options(),
         xlsx_url=lr.q.url("/supervision/ledger.xlsx"), csv_url=lr.q.url("/supervision/ledger.csv"),
         export_limit=ledgers.EXPORT_LIMIT,

@@ -27,7 +27,7 @@ from conference.errors import ValidationFailed
 from conference.i18n import gettext as _
 from conference.roles import OFFICE_ROLES, PEOPLE, Role
 from conference.tasks import services, urging, views
-from conference.web.apikit import READ_ERRORS, WRITE_ERRORS, IdPath, IdQuery, Page, PageQuery, PerPageQuery, TextQuery, relabelled
+from conference.web.apikit import READ_ERRORS, WRITE_ERRORS, IdPath, IdQuery, Page, PageQuery, PerPageQuery, TextQuery, page_fields, relabelled
 from conference.web.auth import actor_of
 from conference.web.listing import PER_PAGE
 
@@ -253,7 +253,7 @@ async def list_tasks(
             query[key] = value.isoformat() if isinstance(value, dt.date) else str(value)
     listing = (await views.task_list(actor_of(request), query))["page"]
     rows = [msgspec.convert({**r, "meeting": r["meeting_id"]}, TaskRow) for r in listing.rows]
-    return Page(items=rows, total=listing.total, page=listing.page, per_page=listing.per_page)
+    return Page(items=rows, **page_fields(listing))
 
 
 @get("/api/tasks/{task_id:int}", opt={"roles": PEOPLE}, tags=TAGS, summary=_("任务详情"), responses=READ_ERRORS)

@@ -7,7 +7,6 @@ page in detail_views (both re-exported here for the routes)."""
 from __future__ import annotations
 
 import datetime as dt
-import math
 import urllib.parse
 from collections.abc import Mapping
 from typing import Any
@@ -42,7 +41,7 @@ from conference.tasks.visibility import can_open as can_open
 from conference.tasks.visibility import visible_tasks
 from conference.timefmt import today
 from conference.visibility import flat, scoped
-from conference.web.listing import PER_PAGE, Page, escape_like, page_number, page_size, parse_day, parse_id
+from conference.web.listing import PER_PAGE, Page, escape_like, page_size, paging, parse_day, parse_id
 
 ALERT_FILTERS = {"red": ALERT_LABELS["red"], "yellow": ALERT_LABELS["yellow"], "unack": ALERT_LABELS["unack"]}
 # To-do views of the status filter, the targets of the workbench's counts (conference.workbench).
@@ -203,9 +202,7 @@ async def task_list(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
     counted = await fetch(
         f"SELECT COUNT(*) AS n FROM {scope} t JOIN resolution r ON r.id = t.resolution WHERE {condition}",  # noqa: S608 - fixed fragments, values bound
         *params)
-    total = int(counted[0]["n"])
-    pages = max(1, math.ceil(total / per_page))
-    page = page_number(query.get("page"), pages)
+    at = paging(int(counted[0]["n"]), query.get("page"), per_page)
     direction = "DESC" if desc else "ASC"
     rows = await fetch(
         f"""SELECT t.id, t.unit, t.street, t.status, t.role, t.deadline, t.deadline_provisional, t.ack_due, t.assigned_at,
@@ -217,13 +214,13 @@ async def task_list(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
             JOIN agenda_item a ON a.id = r.item JOIN meeting m ON m.id = r.meeting
             JOIN conference c ON c.id = t.conference LEFT JOIN street s ON s.id = t.street
             WHERE {condition} ORDER BY {_SORT_SQL[sort]} {direction}, t.id {direction}
-            LIMIT {per_page} OFFSET {(page - 1) * per_page}""",  # noqa: S608 - fixed fragments, values bound
+            LIMIT {at.limit} OFFSET {at.offset}""",  # noqa: S608 - fixed fragments, values bound
         *params)
     urges = await urge_counts(r["id"] for r in rows)
     for row in rows:
         row["alert"] = alert(row, day)
         row["urges"] = urges.get(int(row["id"]), 0)
-    listing = Page(rows=rows, total=total, page=page, per_page=per_page, q=q, sort=sort, desc=desc, extra=extra)
+    listing = Page(rows=rows, total=at.total, page=at.page, per_page=at.per_page, q=q, sort=sort, desc=desc, extra=extra)
     return {
         "page": listing, "filters": extra, "options": await _filter_options(actor),
         "title": _("我的任务") if actor.role == Role.UNIT else _("督办任务"),

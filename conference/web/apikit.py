@@ -6,7 +6,7 @@ their own domain's services, never each other (conference.api imports them all).
   `relabelled` for the field labels of one part of the API);
 - query and path parameters (RecordId, OptionalId, Q, PageNo, PerPage, Desc; and the explicit
   FromQuery/FromPath-style IdPath, IdQuery, PageQuery, PerPageQuery, TextQuery) and a generic
-  `Page[T]`;
+  `Page[T]` (its total, page and per_page from conference.web.listing's Paging: `page_fields`);
 - small helpers for handlers: the fields a client sent (`sent_fields`), a stored record merged
   with a PATCH (`merged`), a row as a response Struct (`convert`), a list query for
   conference.web.listing.paginate (`list_query`).
@@ -25,12 +25,13 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter, PathParameter, QueryParameter
 
 from conference.i18n import gettext as _
-from conference.web.listing import MAX_ID, MAX_PAGE, MAX_PER_PAGE
+from conference.web.listing import MAX_ID, MAX_PAGE, MAX_PER_PAGE, Paging
+from conference.web.listing import Page as Listing
 
 __all__ = [
     "MAX_ID", "READ_ERRORS", "WRITE_ERRORS", "Desc", "Error", "IdPath", "IdQuery", "OptionalId", "Page", "PageNo",
     "PageQuery", "PerPage", "PerPageQuery", "Q", "RecordId", "TextQuery", "convert", "error_responses", "field_label",
-    "list_query", "merged", "relabelled", "sent_fields", "undecodable_body", "validation_error",
+    "list_query", "merged", "page_fields", "relabelled", "sent_fields", "undecodable_body", "validation_error",
 ]
 
 T = TypeVar("T")
@@ -47,6 +48,11 @@ class Page(msgspec.Struct, Generic[T]):
     total: int
     page: int
     per_page: int
+
+
+def page_fields(at: Paging | Listing) -> dict[str, int]:
+    """A page's place in its list as `Page[T]` (and each list's own page document) carries it."""
+    return {"total": at.total, "page": at.page, "per_page": at.per_page}
 
 
 class Error(msgspec.Struct):

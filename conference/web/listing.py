@@ -16,6 +16,63 @@ PER_PAGE = 20
 MAX_PER_PAGE = 200
 
 
+def page_count(total: int, per_page: int) -> int:
+    """How many pages `total` rows fill (an empty list is one empty page)."""
+    return max(1, math.ceil(total / per_page))
+
+
+@dataclass(frozen=True)
+class Paging:
+    """Where one page of a list sits: the one pagination rule of every list page and API list.
+
+    `paging` reads page and per_page from a query (unreadable -> page 1 and the default size, past
+    the last page -> the last page, more rows than allowed -> the maximum); the rows are then read
+    with LIMIT `limit` OFFSET `offset`. The pager shows page `page` of `pages`, with a link back
+    when `has_prev` and on when `has_next`; the API's Page[T] carries total, page and per_page."""
+
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return page_count(self.total, self.per_page)
+
+    @property
+    def limit(self) -> int:
+        return self.per_page
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.per_page
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def paging(total: int, page: object, per_page: object = None, *, default: int = PER_PAGE) -> Paging:
+    """The page to show of a list of `total` rows, from the query's page and per_page values (see
+    Paging); `per_page=None` (a list whose size is fixed) is `default` rows a page."""
+    size = page_size(per_page, default)
+    return Paging(page=page_number(page, page_count(total, size)), per_page=size, total=total)
+
+
+def requested(page: object, per_page: object = None, *, default: int = PER_PAGE) -> Paging:
+    """The page asked for before the total is known (a list read with its count in one statement):
+    `offset` and `limit` to read it with; `clamped(total)` then gives the page to show."""
+    return Paging(page=page_number(page), per_page=page_size(per_page, default), total=0)
+
+
+def clamped(asked: Paging, total: int) -> Paging:
+    """`asked` with the list's total known: past the last page, the last page."""
+    return Paging(page=min(asked.page, page_count(total, asked.per_page)), per_page=asked.per_page, total=total)
+
+
 @dataclass
 class Page:
     rows: list[dict[str, Any]]
@@ -28,8 +85,20 @@ class Page:
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
+    def paging(self) -> Paging:
+        return Paging(page=self.page, per_page=self.per_page, total=self.total)
+
+    @property
     def pages(self) -> int:
-        return max(1, math.ceil(self.total / self.per_page))
+        return page_count(self.total, self.per_page)
+
+    @property
+    def has_prev(self) -> bool:
+        return self.paging.has_prev
+
+    @property
+    def has_next(self) -> bool:
+        return self.paging.has_next
 
     def url(self, **changes: Any) -> str:
         """The query string of this list with some parameters changed (for pager and sort links)."""
@@ -107,7 +176,6 @@ async def paginate(
     if sort not in sorts:
         sort = default_sort
     desc = query.get("desc") == "1"
-    per_page = page_size(query.get("per_page"))
     condition = where
     term = escape_like(q)
     if term:
@@ -121,11 +189,9 @@ async def paginate(
     if condition is not None:
         count = count.where(condition)
         select = select.where(condition)
-    total = await count
-    pages = max(1, math.ceil(total / per_page))
-    page = page_number(query.get("page"), pages)
-    rows = await select.order_by(sorts[sort], ascending=not desc).order_by(table._meta.primary_key).limit(per_page).offset((page - 1) * per_page)
-    return Page(rows=rows, total=total, page=page, per_page=per_page, q=q, sort=sort, desc=desc)
+    at = paging(await count, query.get("page"), query.get("per_page"))
+    rows = await select.order_by(sorts[sort], ascending=not desc).order_by(table._meta.primary_key).limit(at.limit).offset(at.offset)
+    return Page(rows=rows, total=at.total, page=at.page, per_page=at.per_page, q=q, sort=sort, desc=desc)
 
 
 MIN_DAY, MAX_DAY = dt.date(2000, 1, 1), dt.date(2100, 12, 31)

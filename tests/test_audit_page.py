@@ -17,7 +17,7 @@ from conference.accounts.tables import User
 from conference.audit import labels as audit_labels
 from conference.audit.tables import AuditEvent
 from conference.notifications.routes import EVENT_LABELS
-from conference.tasks.states import RATING_LABELS, STATUS_LABELS
+from conference.tasks.states import RATING_LABELS, TASK_STATUS_LABELS
 from conference.tasks.tables import Task
 from tests.conftest import html
 from tests.test_audit import audit_rows
@@ -74,7 +74,7 @@ async def test_a_task_event_reads_in_chinese_with_labels_local_times_and_a_link(
         assert row["href"] == f"/tasks/{task['id']}"
         # Chinese field names; statuses and ratings by their labels; the UTC instant in Shanghai time.
         assert row["changes"] == [
-            ("状态", STATUS_LABELS["reported_done"], STATUS_LABELS["closed"]),
+            ("状态", TASK_STATUS_LABELS["reported_done"], TASK_STATUS_LABELS["closed"]),
             ("评价", "—", RATING_LABELS["dissatisfied"]),
             ("销号时间", "—", "2026年12月3日 16:18"),
         ]
@@ -151,7 +151,7 @@ async def test_export_is_the_filtered_trail_as_xlsx(as_user, trail):
     assert (closed["时间"], closed["操作人"], closed["操作"]) == ("2025年7月1日 07:30", "系统管理员", "销号")
     assert closed["记录"] == f"{task['title']}（{task['unit_name']}）"
     assert closed["变更内容（修改前 → 修改后）"].split("\n") == [
-        f"状态：{STATUS_LABELS['reported_done']} → {STATUS_LABELS['closed']}",
+        f"状态：{TASK_STATUS_LABELS['reported_done']} → {TASK_STATUS_LABELS['closed']}",
         f"评价：— → {RATING_LABELS['dissatisfied']}", "销号时间：— → 2026年12月3日 16:18"]
     # The same scope as the page: 罗庄街道's office gets an empty trail for that day.
     other = openpyxl.load_workbook(io.BytesIO((await (await as_user("office_luozhuang")).get("/audit.xlsx", params=DAY)).content))

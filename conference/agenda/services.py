@@ -13,7 +13,7 @@ from conference import db
 from conference.accounts.actor import Actor
 from conference.accounts.scope import visible_conference_ids
 from conference.agenda.attachments import MAX_ATTACHMENTS, check_attachment, files_errors
-from conference.agenda.states import CATEGORY_LABELS, STATUS_LABELS, URGENCY_LABELS
+from conference.agenda.states import CATEGORY_LABELS, ITEM_STATUS_LABELS, URGENCY_LABELS
 from conference.agenda.tables import AgendaItem, AgendaItemUnit, Attachment
 from conference.agenda.visibility import visible_items
 from conference.audit.services import record
@@ -33,7 +33,7 @@ ITEM_NOT_FOUND = _("没有找到该议题，或您无权查看。")
 
 
 def wrong_state(status: str, doing: str) -> Conflict:
-    return Conflict(_("议题当前状态为“{state}”，不能{doing}。").format(state=STATUS_LABELS.get(status, status), doing=doing))
+    return Conflict(_("议题当前状态为“{state}”，不能{doing}。").format(state=ITEM_STATUS_LABELS.get(status, status), doing=doing))
 
 
 # ---------------------------------------------------------------- access
@@ -52,7 +52,7 @@ def require_office(actor: Actor) -> None:
 async def _notify_street(item: Mapping[str, Any], status: str, detail: str = "") -> None:
     if item["street"] is None:
         return
-    body = _("议题“{title}”的状态变为：{state}。").format(title=item["title"], state=STATUS_LABELS[status])
+    body = _("议题“{title}”的状态变为：{state}。").format(title=item["title"], state=ITEM_STATUS_LABELS[status])
     await queue("item_" + status, conference_id=item["conference"], street_id=item["street"], entity="agenda_item", entity_id=item["id"],
                 subject=_("议题状态更新：{title}").format(title=item["title"]), body=body + ("\n" + detail if detail else ""))
 

@@ -16,7 +16,7 @@ from conference.accounts.actor import Actor
 from conference.accounts.scope import visible_conference_ids
 from conference.agenda.attachments import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, TOO_LARGE
 from conference.agenda.services import check_editable, item_for
-from conference.agenda.states import CATEGORY_LABELS, OUTCOME_LABELS, STATUS_LABELS, URGENCY_LABELS
+from conference.agenda.states import CATEGORY_LABELS, ITEM_STATUS_LABELS, OUTCOME_LABELS, URGENCY_LABELS
 from conference.agenda.tables import AgendaItem, AgendaItemUnit, AgendaSlot, Attachment
 from conference.agenda.visibility import visible_items
 from conference.audit.tables import AuditEvent
@@ -24,7 +24,7 @@ from conference.collation import sort_key
 from conference.errors import DomainError
 from conference.forms import safe_filename
 from conference.i18n import gettext as _
-from conference.meetings.services import STATUS_LABELS as MEETING_STATUS_LABELS
+from conference.meetings.states import MEETING_STATUS_LABELS
 from conference.meetings.tables import Meeting
 from conference.registry.tables import Conference, Membership, MemberUnit
 from conference.roles import ITEM_WRITERS, OFFICE_ROLES, Role
@@ -103,7 +103,7 @@ async def item_conditions(actor: Actor, query: Mapping[str, str],
         # the ticket number of an item from the 12345 hotline or the grid platform finds it too
         where = _both(where, AgendaItem.title.ilike(f"%{term}%") | AgendaItem.external_ref.ilike(f"%{term}%"))
     status = query.get("status") or ""
-    if status in STATUS_LABELS:
+    if status in ITEM_STATUS_LABELS:
         where = _both(where, AgendaItem.status == status)
         extra["status"] = status
     urgency = query.get("urgency") or ""
@@ -157,7 +157,7 @@ async def item_list(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
     listing = Page(rows=rows, total=at.total, page=at.page, per_page=at.per_page, q=q, sort=sort, desc=desc, extra=extra)
     return {
         "page": listing, "filters": extra, "options": await filter_options(actor, visible), "sorts": SORTS,
-        "status_labels": STATUS_LABELS, "urgency_labels": URGENCY_LABELS, "category_labels": CATEGORY_LABELS,
+        "status_labels": ITEM_STATUS_LABELS, "urgency_labels": URGENCY_LABELS, "category_labels": CATEGORY_LABELS,
         "can_create": actor.role in ITEM_WRITERS,
     }
 
@@ -245,7 +245,7 @@ async def status_history(item_id: int) -> list[dict[str, Any]]:
         history.append({
             "at": event["at"], "actor_name": event["actor_name"],
             "action": ACTION_LABELS.get(event["action"], event["action"]),
-            "from": STATUS_LABELS.get(before.get("status", ""), ""), "to": STATUS_LABELS.get(after.get("status", ""), ""),
+            "from": ITEM_STATUS_LABELS.get(before.get("status", ""), ""), "to": ITEM_STATUS_LABELS.get(after.get("status", ""), ""),
             "detail": detail,
         })
     return history
@@ -320,7 +320,7 @@ async def item_detail(actor: Actor, item_id: int) -> dict[str, Any]:
     context: dict[str, Any] = {
         "item": item, "units": units, "attachments": attachments, "merged_from": await merged_from_query,
         "history": await status_history(item_id), "meetings": await meeting_history(item_id), "can": can,
-        "status_labels": STATUS_LABELS, "urgency_labels": URGENCY_LABELS, "category_labels": CATEGORY_LABELS,
+        "status_labels": ITEM_STATUS_LABELS, "urgency_labels": URGENCY_LABELS, "category_labels": CATEGORY_LABELS,
         "outcome_choices": [], "merge_targets": [], "schedule_meetings": [],
     }
     if can["outcome"]:

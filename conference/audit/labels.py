@@ -6,29 +6,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from conference.agenda.states import CATEGORY_LABELS, OUTCOME_LABELS, URGENCY_LABELS
-from conference.agenda.states import STATUS_LABELS as ITEM_STATUS_LABELS
+from conference.agenda.states import CATEGORY_LABELS, ITEM_STATUS_LABELS, OUTCOME_LABELS, URGENCY_LABELS
 from conference.holidays.services import KIND_LABELS as HOLIDAY_KIND_LABELS
 from conference.i18n import gettext as _
-from conference.meetings.services import (
-    ATTENDANCE_LABELS,
-    REPLY_LABELS,
-    REQUEST_STATUS_LABELS,
-)
+from conference.meetings.services import ATTENDANCE_LABELS
 from conference.meetings.services import (
     KIND_LABELS as MEETING_KIND_LABELS,
 )
 from conference.meetings.services import ROLE_LABELS as INVITATION_ROLE_LABELS
-from conference.meetings.services import STATUS_LABELS as MEETING_STATUS_LABELS
+from conference.meetings.states import MEETING_STATUS_LABELS, REPLY_LABELS, REQUEST_STATUS_LABELS
 from conference.minutes.services import COMMENT_LABELS, SECTION_LABELS
-from conference.minutes.services import STATUS_LABELS as MINUTES_STATUS_LABELS
-from conference.notifications.services import STATUS_LABELS as MAIL_STATUS_LABELS
+from conference.minutes.states import MINUTES_STATUS_LABELS
+from conference.notifications.states import MAIL_STATUS_LABELS
 from conference.registry.services import KIND_LABELS as UNIT_KIND_LABELS
 from conference.registry.services import LEVEL_LABELS
 from conference.roles import ROLE_LABELS as ACCOUNT_ROLE_LABELS
-from conference.tasks.states import EXTENSION_LABELS, RATING_LABELS
+from conference.tasks.states import EXTENSION_LABELS, RATING_LABELS, TASK_STATUS_LABELS
 from conference.tasks.states import ROLE_LABELS as TASK_ROLE_LABELS
-from conference.tasks.states import STATUS_LABELS as TASK_STATUS_LABELS
 
 ENTITY_LABELS = {
     "street": _("街道"), "conference": _("联席会议"), "member_unit": _("成员单位"), "membership": _("成员资格"),

@@ -186,12 +186,12 @@ async def feed_version(unit_id: int, day: dt.date | None = None) -> str:
 
 def build_feed(unit_name: str, meetings: list[dict[str, Any]], tasks: list[dict[str, Any]], *,
                base_url: str | None = None, tz: ZoneInfo | None = None) -> Feed:
-    from conference.tasks.states import STATUS_LABELS as TASK_STATUS
+    from conference.tasks.states import TASK_STATUS_LABELS
 
     settings = get_settings()
     base, tz = base_url or settings.base_url, tz or settings.tz
     events = [ics.feed_meeting_event(m, base_url=base, tz=tz) for m in meetings]
-    events += [ics.feed_task_event(t, base_url=base, status_label=TASK_STATUS.get(t["status"], t["status"])) for t in tasks]
+    events += [ics.feed_task_event(t, base_url=base, status_label=TASK_STATUS_LABELS.get(t["status"], t["status"])) for t in tasks]
     body = ics.feed(_("{unit}·会议与督办日程").format(unit=unit_name), events, tz)
     return Feed(body=body, etag=ics.etag(body), unit_name=unit_name, meetings=len(meetings), tasks=len(tasks))
 

@@ -20,7 +20,8 @@ from typing import Any
 from conference.accounts.actor import Actor
 from conference.errors import NotFound
 from conference.i18n import gettext as _
-from conference.meetings.services import KIND_LABELS, MEETING_NOT_FOUND, REPLY_LABELS, meeting_for
+from conference.meetings.services import KIND_LABELS, MEETING_NOT_FOUND, meeting_for
+from conference.meetings.states import REPLY_LABELS
 from conference.meetings.views import meeting_detail
 from conference.minutes import pdf
 from conference.roles import SUPERVISORS

@@ -112,8 +112,8 @@ async def _units(sql: str, *params: Any) -> dict[int, str]:
 async def notice_for(type_: str, entity: str, entity_id: int | None, after: Mapping[str, Any], *, title: str | None,
                      text: str | None, base_url: str) -> Notice:
     """The group message for an event: a title, a few lines and a link, with the units concerned."""
-    from conference.agenda.states import STATUS_LABELS as ITEM_STATUS
-    from conference.tasks.states import STATUS_LABELS as TASK_STATUS
+    from conference.agenda.states import ITEM_STATUS_LABELS
+    from conference.tasks.states import TASK_STATUS_LABELS
 
     if entity == "task" and entity_id is not None:
         rows = await db.fetch(
@@ -129,7 +129,7 @@ async def notice_for(type_: str, entity: str, entity_id: int | None, after: Mapp
         if task:
             lines = [_("议定事项：{text}").format(text=task["text"]), _("承办单位：{unit}").format(unit=task["unit_name"]),
                      _("办理期限：{date}").format(date=cn_date(task["deadline"])),
-                     _("当前状态：{state}").format(state=TASK_STATUS.get(task["status"], task["status"]))]
+                     _("当前状态：{state}").format(state=TASK_STATUS_LABELS.get(task["status"], task["status"]))]
         if type_ == "task.urged" and after.get("message"):
             lines.append(_("催办意见：{text}").format(text=after["message"]))
         return Notice(title=heading + (task["unit_name"] if task else ""), lines=lines, link=link, unit_mobiles=units)
@@ -149,7 +149,7 @@ async def notice_for(type_: str, entity: str, entity_id: int | None, after: Mapp
         rows = await db.fetch("SELECT title, status FROM agenda_item WHERE id = {}", entity_id)
         item = rows[0] if rows else {"title": "", "status": ""}
         return Notice(title=_("【议题】") + item["title"],
-                      lines=[_("状态：{state}").format(state=ITEM_STATUS.get(item["status"], item["status"]))],
+                      lines=[_("状态：{state}").format(state=ITEM_STATUS_LABELS.get(item["status"], item["status"]))],
                       link=f"{base_url}/items/{entity_id}")
     if entity == "minutes" and entity_id is not None:
         rows = await db.fetch("SELECT m.meeting, g.title FROM minutes m JOIN meeting g ON g.id = m.meeting WHERE m.id = {}",

@@ -13,6 +13,7 @@ from conference.i18n import gettext as _
 from conference.integrations import services
 from conference.integrations.events import EVENT_LABELS, ROBOT_DEFAULT_EVENTS
 from conference.integrations.messages import REPLAY_WINDOW_SECONDS
+from conference.integrations.states import DELIVERY_STATUS_LABELS
 from conference.integrations.tables import IntegrationDelivery as D
 from conference.roles import OFFICE_ROLES
 from conference.settings import get_settings
@@ -122,7 +123,7 @@ async def delivery_list(request: Request[Any, Any, Any]) -> Template:
     page = await paginate(D, columns, query, search=[D.last_error, D.target.name], sorts={"created": D.id},
                           default_sort="created", where=where)
     return render(request, "integrations/deliveries.html", page=page, status=status, target_id=target_id,
-                  status_labels=services.DELIVERY_STATUS_LABELS, event_labels=EVENT_LABELS, kinds=services.KIND_LABELS,
+                  status_labels=DELIVERY_STATUS_LABELS, event_labels=EVENT_LABELS, kinds=services.KIND_LABELS,
                   retry_hours=f"{get_settings().webhook_retry_hours:g}")
 
 

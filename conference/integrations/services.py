@@ -16,6 +16,7 @@ from conference.errors import Conflict, Forbidden, NotFound
 from conference.forms import FormReader
 from conference.i18n import gettext as _
 from conference.integrations.events import EVENT_LABELS
+from conference.integrations.states import DELIVERY_STATUS_LABELS
 from conference.integrations.tables import IntegrationDelivery, IntegrationTarget
 from conference.integrations.urls import UnsafeUrl, check_url
 from conference.records import update_audited
@@ -25,7 +26,6 @@ from conference.settings import get_settings
 from conference.timefmt import now
 
 KIND_LABELS = {"webhook": _("Webhook 接收地址"), "wecom": _("企业微信群机器人"), "dingtalk": _("钉钉群机器人")}
-DELIVERY_STATUS_LABELS = {"queued": _("等待发送"), "sending": _("发送中"), "delivered": _("已送达"), "dead": _("投递失败")}
 TARGET_NOT_FOUND = _("没有找到该接收地址，或您无权查看。")
 DELIVERY_NOT_FOUND = _("没有找到该投递记录，或您无权查看。")
 T = IntegrationTarget

@@ -16,7 +16,8 @@ from litestar.response import Redirect, Template
 from conference.i18n import gettext as _
 from conference.mail import services
 from conference.mail.compose import summary
-from conference.notifications.services import STATUS_LABELS, mask_links
+from conference.notifications.services import mask_links
+from conference.notifications.states import MAIL_STATUS_LABELS
 from conference.notifications.tables import Notification
 from conference.roles import OFFICE_ROLES
 from conference.settings import get_settings
@@ -63,7 +64,7 @@ async def message_page(request: Request[Any, Any, Any], notification_id: FromPat
     view["text"] = mask_links(view["text"])
     # Unfolded (RFC 5545 §3.1) for reading, which also keeps a folded token from escaping the redaction.
     view["calendar"] = mask_links(re.sub(r"\r?\n[ \t]", "", view["calendar"]))
-    return render(request, "mail/message.html", row=row, view=view, from_file=from_file, status_labels=STATUS_LABELS)
+    return render(request, "mail/message.html", row=row, view=view, from_file=from_file, status_labels=MAIL_STATUS_LABELS)
 
 
 @get("/mail/eml/{notification_id:int}", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
@@ -86,7 +87,7 @@ async def meeting_mail(request: Request[Any, Any, Any], meeting_id: FromPath[int
     actor = actor_of(request)
     rows = await services.meeting_messages(actor, meeting_id)
     meeting = await Meeting.select(Meeting.id, Meeting.title).where(Meeting.id == meeting_id).first()
-    return render(request, "mail/meeting.html", rows=rows, meeting=meeting, status_labels=STATUS_LABELS)
+    return render(request, "mail/meeting.html", rows=rows, meeting=meeting, status_labels=MAIL_STATUS_LABELS)
 
 
 @get("/mail/replies", opt={"roles": OFFICE_ROLES}, include_in_schema=False)

@@ -19,7 +19,6 @@ from conference.meetings.services import (
     ATTENDANCE_LABELS,
     EDITABLE,
     FORM_REPLIES,
-    REPLY_LABELS,
     ROLE_LABELS,
     active_member_ids,
     invite,
@@ -28,6 +27,7 @@ from conference.meetings.services import (
     unsent_token_hash,
     wrong_state,
 )
+from conference.meetings.states import REPLY_LABELS
 from conference.meetings.tables import Invitation, Meeting
 from conference.notifications.services import queue
 from conference.records import get_or_404, update_audited

@@ -18,9 +18,10 @@ from conference.db import fetch
 from conference.holidays.services import days_between as holiday_days
 from conference.i18n import gettext as _
 from conference.meetings import services, views
+from conference.meetings.states import MEETING_STATUS_LABELS
 from conference.roles import OFFICE_ROLES, PEOPLE, SUPERVISORS
 from conference.tasks.services import ALERT_LABELS
-from conference.tasks.states import STATUS_LABELS as TASK_STATUS_LABELS
+from conference.tasks.states import TASK_STATUS_LABELS
 from conference.tasks.views import open_deadlines
 from conference.timefmt import cn_month_day, local, today
 from conference.web.auth import actor_of
@@ -36,7 +37,7 @@ def _filter(query: dict[str, str]) -> views.MeetingFilter:
     return views.MeetingFilter(
         conference_id=parse_id(conference),
         kind=query.get("kind", "") if query.get("kind") in services.KIND_LABELS else "",
-        status=query.get("status", "") if query.get("status") in services.STATUS_LABELS else "",
+        status=query.get("status", "") if query.get("status") in MEETING_STATUS_LABELS else "",
         start=parse_day(query.get("start")), end=parse_day(query.get("end")), q=(query.get("q") or "").strip()[:50],
         todo=query.get("todo", "") if query.get("todo") in views.TODO_LABELS else "",
     )
@@ -70,7 +71,7 @@ async def meeting_list(request: Request[Any, Any, Any]) -> Template:
 
     return render(request, "meetings/list.html", rows=rows, total=total, paging=Paging(page, PER_PAGE, total), url=url,
                   sort=sort, desc=desc, filters=params, conference_options=await conference_options(actor),
-                  kind_labels=services.KIND_LABELS, status_labels=services.STATUS_LABELS,
+                  kind_labels=services.KIND_LABELS, status_labels=MEETING_STATUS_LABELS,
                   display_labels=views.DISPLAY_STATUS_LABELS, todo_labels=views.TODO_LABELS)
 
 
@@ -109,7 +110,7 @@ async def meeting_calendar(request: Request[Any, Any, Any]) -> Template:
             deadlines.setdefault(task["deadline"], []).append(task)
     return render(request, "meetings/calendar.html", view=view, weeks=weeks, by_day=by_day, heading=heading,
                   anchor=anchor, prev_anchor=prev_anchor, next_anchor=next_anchor, today=today(), weekdays=WEEKDAYS,
-                  status_labels=services.STATUS_LABELS, kind_labels=services.KIND_LABELS,
+                  status_labels=MEETING_STATUS_LABELS, kind_labels=services.KIND_LABELS,
                   holidays=await holiday_days(start, end), show_tasks=show_tasks, deadlines=deadlines,
                   alert_labels=ALERT_LABELS, task_status_labels=TASK_STATUS_LABELS)
 

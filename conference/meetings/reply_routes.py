@@ -24,6 +24,7 @@ from conference.errors import NotFound
 from conference.i18n import gettext as _
 from conference.meetings import invitations as meeting_invitations
 from conference.meetings import notice, services, views
+from conference.meetings.states import MEETING_STATUS_LABELS, REPLY_LABELS
 from conference.meetings.tables import Invitation, Meeting
 from conference.records import get_or_404
 from conference.registry.tables import Conference, MemberUnit
@@ -83,10 +84,10 @@ async def _context(invitation: dict[str, Any], meeting: dict[str, Any]) -> dict[
         "ends_clock": local(meeting["ends_at"]).strftime("%H:%M"),
         "can_reply": meeting["status"] in services.EDITABLE,
         "fields": reply_fields(),
-        "reply_options": [(k, services.REPLY_LABELS[k]) for k in services.FORM_REPLIES],
-        "reply_labels": services.REPLY_LABELS,
+        "reply_options": [(k, REPLY_LABELS[k]) for k in services.FORM_REPLIES],
+        "reply_labels": REPLY_LABELS,
         "kind_labels": services.KIND_LABELS,
-        "status_labels": services.STATUS_LABELS,
+        "status_labels": MEETING_STATUS_LABELS,
         "role_labels": services.ROLE_LABELS,
     }
 
@@ -157,9 +158,9 @@ async def my_invitations(request: Request[Any, Any, Any]) -> Template:
     page = await paginate(Invitation, columns, query, search=[Invitation.meeting.title],
                           sorts={"starts_at": Invitation.meeting.starts_at}, default_sort="starts_at", where=where)
     page.extra = {"show": show} if show else {}
-    return render(request, "invitations/mine.html", page=page, reply_labels=services.REPLY_LABELS,
+    return render(request, "invitations/mine.html", page=page, reply_labels=REPLY_LABELS,
                   show=show, show_labels=views.INVITATION_FILTERS,
-                  status_labels=services.STATUS_LABELS, role_labels=services.ROLE_LABELS,
+                  status_labels=MEETING_STATUS_LABELS, role_labels=services.ROLE_LABELS,
                   open_states=services.EDITABLE)
 
 

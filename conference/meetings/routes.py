@@ -18,6 +18,7 @@ from conference.forms import download_disposition
 from conference.i18n import gettext as _
 from conference.meetings import form_routes, lifecycle, list_routes, notice, services, views
 from conference.meetings import invitations as meeting_invitations
+from conference.meetings.states import MEETING_STATUS_LABELS, REPLY_LABELS
 from conference.meetings.tables import Invitation
 from conference.roles import OFFICE_ROLES, PEOPLE
 from conference.settings import get_settings
@@ -35,14 +36,13 @@ async def detail_context(actor: Actor, meeting_id: int) -> dict[str, Any]:
     if context["can_manage"]:
         units = await services.invitable_units(context["meeting"])
         context["unit_options"] = [("", _("请选择"))] + [(str(u["id"]), u["name"]) for u in units]
-    context.update(kind_labels=services.KIND_LABELS, status_labels=services.STATUS_LABELS,
-                   display_labels=views.DISPLAY_STATUS_LABELS, reply_labels=services.REPLY_LABELS, attendance_labels=services.ATTENDANCE_LABELS,
+    context.update(kind_labels=services.KIND_LABELS, status_labels=MEETING_STATUS_LABELS,
+                   display_labels=views.DISPLAY_STATUS_LABELS, reply_labels=REPLY_LABELS, attendance_labels=services.ATTENDANCE_LABELS,
                    role_labels=services.ROLE_LABELS, base_url=get_settings().base_url,
                    default_requirements=notice.DEFAULT_REQUIREMENTS)
-    from conference.agenda.states import OUTCOME_LABELS, URGENCY_LABELS
-    from conference.agenda.states import STATUS_LABELS as ITEM_STATUS
+    from conference.agenda.states import ITEM_STATUS_LABELS, OUTCOME_LABELS, URGENCY_LABELS
 
-    context.update(item_status_labels=ITEM_STATUS, urgency_labels=URGENCY_LABELS, outcome_labels=OUTCOME_LABELS)
+    context.update(item_status_labels=ITEM_STATUS_LABELS, urgency_labels=URGENCY_LABELS, outcome_labels=OUTCOME_LABELS)
     from conference.tasks.views import meeting_resolutions
 
     context.update(await meeting_resolutions(actor, context["meeting"]))  # resolutions (议定事项) and their tasks

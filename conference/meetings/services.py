@@ -21,6 +21,7 @@ from conference.accounts.services import digest
 from conference.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from conference.forms import FormReader
 from conference.i18n import gettext as _
+from conference.meetings.states import MEETING_STATUS_LABELS, REPLY_LABELS, MeetingStatus, Reply
 from conference.meetings.tables import Invitation, Meeting
 from conference.meetings.visibility import visible_meetings
 from conference.records import insert_audited, update_audited
@@ -32,25 +33,18 @@ from conference.visibility import visible_row
 from conference.web.formspec import FieldSpec, FormSpec
 
 KIND_LABELS = {"plenary": _("全体会议"), "special": _("专题会议")}
-STATUS_LABELS = {
-    "draft": _("草稿"), "notified": _("已通知"), "held": _("已召开"), "minutes_in_review": _("纪要审签中"),
-    "minutes_published": _("纪要已印发"), "cancelled": _("已取消"),
-}
-REPLY_LABELS = {"pending": _("未回复"), "attending": _("参会"), "leave": _("请假"), "delegated": _("委托参会"),
-                "tentative": _("暂定")}
 # The answers of the reply form; "暂定" (TENTATIVE) comes only from a calendar program's reply.
-FORM_REPLIES = ("attending", "leave", "delegated")
+FORM_REPLIES = (Reply.ATTENDING, Reply.LEAVE, Reply.DELEGATED)
 # A pending reply that had been given before was reset by a change of date, time or place.
 RECONFIRM_LABEL = _("待确认")
 ATTENDANCE_LABELS = {"present": _("出席"), "leave": _("请假"), "absent": _("缺席")}
 ROLE_LABELS = {"member": _("成员单位"), "observer": _("列席单位")}
-REQUEST_STATUS_LABELS = {"requested": _("待审批"), "approved": _("已同意"), "declined": _("未同意")}
 # Changing one of these after notification re-notifies every invited unit (iCalendar SEQUENCE+1).
 NOTIFIED_FIELDS = ("title", "starts_at", "ends_at", "location")
 # ... and one of these also asks every unit to confirm again (its reply goes back to pending).
 RECONFIRM_FIELDS = ("starts_at", "ends_at", "location")
 MEETING_NOT_FOUND = _("没有找到该会议，或您无权查看。")
-EDITABLE = ("draft", "notified")
+EDITABLE = (MeetingStatus.DRAFT, MeetingStatus.NOTIFIED)
 NOTICE_LABELS = {"send": _("发送变更通知"), "skip": _("不通知")}
 
 # The meeting form, once for the new and edit pages, the service's checks and the API body
@@ -83,7 +77,7 @@ NOTICE_FORM = FormSpec((
 
 
 def wrong_state(status: str, doing: str) -> Conflict:
-    return Conflict(_("会议当前状态为“{state}”，不能{doing}。").format(state=STATUS_LABELS.get(status, status), doing=doing))
+    return Conflict(_("会议当前状态为“{state}”，不能{doing}。").format(state=MEETING_STATUS_LABELS.get(status, status), doing=doing))
 
 
 # ---------------------------------------------------------------- access

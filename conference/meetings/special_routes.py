@@ -15,10 +15,10 @@ from litestar.response import Redirect, Template
 from conference.accounts.actor import Actor
 from conference.accounts.tables import User
 from conference.agenda.scheduling import request_items, requestable_items
-from conference.agenda.states import STATUS_LABELS as ITEM_STATUS_LABELS
-from conference.agenda.states import URGENCY_LABELS
+from conference.agenda.states import ITEM_STATUS_LABELS, URGENCY_LABELS
 from conference.i18n import gettext as _
 from conference.meetings import services, special_requests, views
+from conference.meetings.states import MEETING_STATUS_LABELS, REQUEST_STATUS_LABELS
 from conference.meetings.tables import Meeting, SpecialMeetingRequest
 from conference.roles import ITEM_READERS, REQUEST_DECIDERS, Role
 from conference.web.auth import actor_of
@@ -115,8 +115,8 @@ async def _detail_context(actor: Actor, req: dict[str, Any]) -> dict[str, Any]:
         "requested_by": await _name(User, User.display_name, req["requested_by"]),
         "decided_by": await _name(User, User.display_name, req["decided_by"]),
         "meeting": meeting,
-        "status_labels": services.REQUEST_STATUS_LABELS,
-        "meeting_status_labels": services.STATUS_LABELS,
+        "status_labels": REQUEST_STATUS_LABELS,
+        "meeting_status_labels": MEETING_STATUS_LABELS,
         "can_decide": actor.role in REQUEST_DECIDERS and req["status"] == "requested",
     }
 

@@ -14,7 +14,7 @@ from conference.accounts.scope import visible_conference_ids
 from conference.db import fetch, int_list
 from conference.i18n import gettext as _
 from conference.meetings import notice
-from conference.meetings.services import REQUEST_STATUS_LABELS, STATUS_LABELS
+from conference.meetings.states import MEETING_STATUS_LABELS, REQUEST_STATUS_LABELS
 from conference.meetings.tables import Invitation, Meeting, SpecialMeetingRequest
 from conference.meetings.visibility import visible_meetings, visible_special_requests
 from conference.roles import SUPERVISORS, Role
@@ -33,7 +33,7 @@ TODO_LABELS = {
 # The special-request list's status filter: the states and the street's recent answers.
 REQUEST_FILTERS = {**REQUEST_STATUS_LABELS, "decided": _("近30天已答复")}
 # How the list names a meeting's state: minutes the convenor returned are no longer "in review".
-DISPLAY_STATUS_LABELS = {**STATUS_LABELS, "minutes_returned": _("纪要退回修改")}
+DISPLAY_STATUS_LABELS = {**MEETING_STATUS_LABELS, "minutes_returned": _("纪要退回修改")}
 
 
 @dataclass(frozen=True)

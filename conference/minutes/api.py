@@ -18,6 +18,7 @@ from conference.i18n import gettext as _
 from conference.meetings.services import meeting_for
 from conference.minutes import publication as minutes_publication
 from conference.minutes import services
+from conference.minutes.states import MINUTES_STATUS_LABELS
 from conference.minutes.tables import MinutesPublication
 from conference.roles import PEOPLE, SUPERVISORS
 from conference.web.apikit import READ_ERRORS, RecordId
@@ -72,7 +73,7 @@ async def get_minutes(request: Request[Any, Any, Any], meeting_id: RecordId) -> 
         current = msgspec.structs.replace(publications[0], url=minutes_publication.published_url(minutes["id"]))
     status = minutes["status"] if drafts else "published"
     return MinutesOut(
-        meeting_id=meeting_id, minutes_id=minutes["id"], status=status, status_label=services.STATUS_LABELS[status],
+        meeting_id=meeting_id, minutes_id=minutes["id"], status=status, status_label=MINUTES_STATUS_LABELS[status],
         current_version=minutes["current_version"] if drafts else None, published_version=minutes["published_version"],
         published=current, publications=publications)
 

@@ -15,10 +15,11 @@ from conference.calendar.ics import etag_matches
 from conference.errors import Conflict, NotFound, ValidationFailed
 from conference.forms import download_disposition
 from conference.i18n import gettext as _
-from conference.meetings.services import STATUS_LABELS as MEETING_STATUS_LABELS
 from conference.meetings.services import meeting_for
+from conference.meetings.states import MEETING_STATUS_LABELS
 from conference.minutes import services, views
 from conference.minutes import workflow as minutes_workflow
+from conference.minutes.states import MINUTES_STATUS_LABELS
 from conference.roles import OFFICE_ROLES, PEOPLE, SUPERVISORS, Role
 from conference.web.auth import actor_of
 from conference.web.forms import form_data
@@ -72,7 +73,7 @@ async def _page(request: Request[Any, Any, Any], meeting_id: int, status_code: i
     context.update(extra)
     context.setdefault("errors", {})
     context.setdefault("posted", "")
-    return render(request, "minutes/page.html", status_code, status_labels=services.STATUS_LABELS,
+    return render(request, "minutes/page.html", status_code, status_labels=MINUTES_STATUS_LABELS,
                   meeting_status_labels=MEETING_STATUS_LABELS, sections=services.SECTIONS,
                   section_labels=services.SECTION_LABELS, comment_labels=services.COMMENT_LABELS,
                   can_manage=actor.role in OFFICE_ROLES, is_convenor=actor.role == Role.CONVENOR, **context)
@@ -182,7 +183,7 @@ async def version(request: Request[Any, Any, Any], minutes_id: FromPath[int], na
         return pdf_response(content, _version_filename(sections.get("title", ""), number),
                             f"{ascii_stem(minutes)}-v{number}.pdf")
     return render(request, "minutes/version.html", minutes=minutes, version=row, sections=sections,
-                  blocks=views.text_blocks(sections, records), status_labels=services.STATUS_LABELS)
+                  blocks=views.text_blocks(sections, records), status_labels=MINUTES_STATUS_LABELS)
 
 
 @get("/minutes/{minutes_id:int}/diff", opt={"roles": SUPERVISORS}, include_in_schema=False)

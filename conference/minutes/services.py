@@ -25,6 +25,7 @@ from conference.errors import Conflict, Forbidden, NotFound
 from conference.i18n import gettext as _
 from conference.meetings.services import meeting_for
 from conference.minutes import pdf
+from conference.minutes.states import MINUTES_STATUS_LABELS, MinutesStatus
 from conference.minutes.tables import Minutes, MinutesPublication, MinutesVersion
 from conference.minutes.visibility import visible_minutes
 from conference.roles import OFFICE_ROLES, SUPERVISORS, Role
@@ -56,9 +57,8 @@ SECTIONS = (
 SECTION_KEYS = tuple(s.key for s in SECTIONS)
 RESOLUTIONS = "resolutions"  # the generated 议定事项, a section for comments and diffs
 SECTION_LABELS = {**{s.key: s.label for s in SECTIONS}, RESOLUTIONS: _("议定事项")}
-STATUS_LABELS = {"draft": _("起草中"), "submitted": _("待签发"), "returned": _("已退回修改"), "published": _("已签发印发")}
 COMMENT_LABELS = {"comment": _("意见"), "return": _("退回"), "approve": _("签发")}
-EDITABLE = ("draft", "returned")
+EDITABLE = (MinutesStatus.DRAFT, MinutesStatus.RETURNED)
 MINUTES_NOT_FOUND = _("没有找到该会议纪要，或您无权查看。")
 WATERMARK_DRAFT = _("草稿")
 WATERMARK_REVIEW = _("征求意见稿")
@@ -67,7 +67,7 @@ STALE_AT_SIGNING = _("会议的议定事项在送审后有变化，送审稿已�
 
 
 def wrong_state(status: str, doing: str) -> Conflict:
-    return Conflict(_("纪要当前状态为“{state}”，不能{doing}。").format(state=STATUS_LABELS.get(status, status), doing=doing))
+    return Conflict(_("纪要当前状态为“{state}”，不能{doing}。").format(state=MINUTES_STATUS_LABELS.get(status, status), doing=doing))
 
 
 def require_office(actor: Actor) -> None:

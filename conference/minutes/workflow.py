@@ -81,10 +81,10 @@ async def start_minutes(actor: Actor, meeting_id: int) -> int:
         if await Minutes.exists().where(Minutes.meeting == meeting_id):
             raise Conflict(_("该会议的纪要已经开始起草。"))
         if meeting["status"] != "held":
-            from conference.meetings.services import STATUS_LABELS as MEETING_STATUS
+            from conference.meetings.states import MEETING_STATUS_LABELS
 
             raise Conflict(_("会议当前状态为“{state}”：会议召开后才能起草纪要。").format(
-                state=MEETING_STATUS.get(meeting["status"], meeting["status"])))
+                state=MEETING_STATUS_LABELS.get(meeting["status"], meeting["status"])))
         records = await gather_records(meeting_id)
         year = local(meeting["starts_at"]).year
         issue = await _next_issue_number(meeting["conference"], year)

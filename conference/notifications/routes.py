@@ -11,7 +11,8 @@ from litestar.response import Redirect, Template
 from conference.i18n import gettext as _
 from conference.mail.services import scope as mail_scope
 from conference.notifications import inbox
-from conference.notifications.services import STATUS_LABELS, mask_links
+from conference.notifications.services import mask_links
+from conference.notifications.states import MAIL_STATUS_LABELS
 from conference.notifications.tables import Notification
 from conference.roles import NOTIFICATION_READERS, OFFICE_ROLES
 from conference.web.auth import actor_of
@@ -104,7 +105,7 @@ async def outbox(request: Request[Any, Any, Any]) -> Template:
     where = await mail_scope(actor)
     filters: dict[str, str] = {}
     status = query.get("status", "")
-    if status in STATUS_LABELS:
+    if status in MAIL_STATUS_LABELS:
         filters["status"] = status
         where = (N.status == status) if where is None else (where & (N.status == status))
     event = query.get("event", "")
@@ -124,7 +125,7 @@ async def outbox(request: Request[Any, Any, Any]) -> Template:
         row["body"] = mask_links(row["body"] or "")
     events = sorted(EVENT_LABELS)  # every event the code queues has a label
     return render(request, "notifications/outbox.html", page=page, filters=filters, events=events,
-                  event_labels=EVENT_LABELS, status_labels=STATUS_LABELS)
+                  event_labels=EVENT_LABELS, status_labels=MAIL_STATUS_LABELS)
 
 
 ROUTES: list[Any] = [my_notifications, notification_page, read_all, outbox]

@@ -6,12 +6,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from conference.i18n import gettext as _
 from conference.notifications.tables import Notification
 from conference.registry.tables import MemberUnit
 from conference.timefmt import now
 
-STATUS_LABELS = {"queued": _("待发送"), "sending": _("发送中"), "sent": _("已发送"), "dead": _("发送失败")}
 # Personal links are passwords of sorts: offices read messages with them masked. Invitation replies
 # /r/<token>, task actions /t/<task>/<token>, set-password links /password/<token>.
 TOKEN_LINK = re.compile(r"(/r/|/t/\d+/|/password/)[A-Za-z0-9_\-]+")

@@ -29,11 +29,11 @@ from typing import Any
 from piccolo.engine.postgres import PostgresEngine
 
 from conference.accounts.actor import Actor
-from conference.agenda.states import STATUS_LABELS as ITEM_STATUS_LABELS
+from conference.agenda.states import ITEM_STATUS_LABELS
 from conference.agenda.visibility import visible_items
 from conference.db import engine, fetch, int_list
 from conference.i18n import gettext as _
-from conference.meetings.services import STATUS_LABELS as MEETING_STATUS_LABELS
+from conference.meetings.states import MEETING_STATUS_LABELS
 from conference.meetings.tables import Meeting
 from conference.meetings.visibility import visible_meetings
 from conference.minutes.tables import Minutes

@@ -29,7 +29,7 @@ from conference.supervision.alerts import alerts
 from conference.supervision.scope import Scope
 from conference.supervision.sqlparts import as_date, scope_sql
 from conference.tasks.services import ALERT_LABELS, alert
-from conference.tasks.states import RATING_LABELS, ROLE_LABELS, STATUS_LABELS
+from conference.tasks.states import RATING_LABELS, ROLE_LABELS, TASK_STATUS_LABELS
 from conference.timefmt import cn_date, cn_datetime
 
 PERIOD_RE = re.compile(r"^(\d{4})-(?:(0[1-9]|1[0-2])|Q([1-4]))$")
@@ -121,7 +121,7 @@ def _task_line(row: Mapping[str, Any], day: dt.date) -> dict[str, Any]:
     return {"id": row["id"], "unit": row["unit_name"], "item": row["item_title"], "street": row["street_name"] or "",
             "conference": row["conference_name"], "deadline": cn_date(as_date(row["deadline"])),
             "deadline_date": as_date(row["deadline"]),
-            "status": STATUS_LABELS.get(row["status"], row["status"]), "role": ROLE_LABELS.get(row["role"], row["role"]),
+            "status": TASK_STATUS_LABELS.get(row["status"], row["status"]), "role": ROLE_LABELS.get(row["role"], row["role"]),
             "days": row.get("days"), "workdays": row.get("workdays")}
 
 
@@ -234,7 +234,7 @@ async def notice(task_id: int, urges: list[dict[str, Any]], day: dt.date) -> dic
         "meeting": f"{row['meeting_title']}（{cn_date(row['meeting_at'])}）", "item": row["item_title"],
         "street": row["street_name"] or "", "resolution": row["resolution_text"],
         "deadline": cn_date(deadline) + (_("（暂定）") if row["deadline_provisional"] else ""),
-        "remaining": remaining, "status": STATUS_LABELS.get(row["status"], row["status"]),
+        "remaining": remaining, "status": TASK_STATUS_LABELS.get(row["status"], row["status"]),
         "alert": ALERT_LABELS.get(flag, ""), "ack": (_("已于{t}签收").format(t=cn_datetime(row["acknowledged_at"]))
                                                     if row["acknowledged_at"] else _("应于{d}前签收，尚未签收").format(
                                                         d=cn_date(as_date(row["ack_due"])))),

@@ -18,12 +18,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from conference.agenda.states import CATEGORY_LABELS as ITEM_CATEGORY_LABELS
-from conference.agenda.states import STATUS_LABELS as ITEM_STATUS_LABELS
-from conference.agenda.states import URGENCY_LABELS
+from conference.agenda.states import ITEM_STATUS_LABELS, URGENCY_LABELS
 from conference.i18n import gettext as _
 from conference.spreadsheets import Column, Heading, Tentative, csv_bytes, xlsx_bytes
-from conference.tasks.states import RATING_LABELS, ROLE_LABELS
-from conference.tasks.states import STATUS_LABELS as TASK_STATUS_LABELS
+from conference.tasks.states import RATING_LABELS, ROLE_LABELS, TASK_STATUS_LABELS
 from conference.timefmt import cn_date, local, today
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

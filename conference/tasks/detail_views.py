@@ -14,15 +14,7 @@ from conference.i18n import gettext as _
 from conference.roles import OFFICE_ROLES, Role
 from conference.tasks.resolution_views import cn_numeral
 from conference.tasks.services import ALERT_LABELS, alert, task_for
-from conference.tasks.states import (
-    EXTENSION_LABELS,
-    OPEN,
-    RATING_LABELS,
-    REPORT_LABELS,
-    ROLE_LABELS,
-    STATUS_LABELS,
-    WORKING,
-)
+from conference.tasks.states import EXTENSION_LABELS, OPEN, RATING_LABELS, REPORT_LABELS, ROLE_LABELS, TASK_STATUS_LABELS, WORKING
 from conference.tasks.tables import Task, TaskAttachment, TaskReport
 from conference.tasks.urging import DEFAULT_MESSAGE, can_urge
 from conference.tasks.visibility import can_open
@@ -92,7 +84,7 @@ async def task_detail(actor: Actor, task_id: int) -> dict[str, Any]:
     siblings.sort(key=lambda s: (s["role"] != "lead", s["id"]))
     return {
         "task": task, "reports": reports, "siblings": siblings, "can": allowed_actions(actor, task),
-        "status_labels": STATUS_LABELS, "role_labels": ROLE_LABELS, "rating_labels": RATING_LABELS,
+        "status_labels": TASK_STATUS_LABELS, "role_labels": ROLE_LABELS, "rating_labels": RATING_LABELS,
         "extension_labels": EXTENSION_LABELS, "alert_labels": ALERT_LABELS, "today": day,
         "posted": "", "anchors": {}, "urge_count": sum(1 for r in reports if r["kind"] == "urge"),
         "urge_message": DEFAULT_MESSAGE,

@@ -20,7 +20,7 @@ from conference.registry.tables import MemberUnit, Street
 from conference.roles import Role
 from conference.tasks import tokens
 from conference.tasks.services import require_office, send_rating_link, send_unit_link, task_for
-from conference.tasks.states import OPEN, STATUS_LABELS
+from conference.tasks.states import OPEN, TASK_STATUS_LABELS
 from conference.tasks.tables import Task
 
 LINK_NOT_FOUND = _("链接无效或已失效。")
@@ -101,7 +101,7 @@ async def resend_link(actor: Actor, task_id: int, holder: str) -> None:
         if not usable(holder, task):
             if holder == tokens.UNIT:
                 raise Conflict(_("任务当前状态为“{state}”，承办单位无需办理，不能发送办理链接。").format(
-                    state=STATUS_LABELS.get(task["status"], task["status"])))
+                    state=TASK_STATUS_LABELS.get(task["status"], task["status"])))
             raise Conflict(_("只有已销号、由街道提请的任务才能发送评价链接。"))
         if holder == tokens.STREET and task["rating"]:
             raise Conflict(_("该任务已经评价过了。"))

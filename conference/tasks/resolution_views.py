@@ -16,7 +16,7 @@ from conference.forms import safe_filename
 from conference.i18n import gettext as _
 from conference.registry.tables import Membership
 from conference.roles import OFFICE_ROLES
-from conference.tasks.states import ROLE_LABELS, STATUS_LABELS
+from conference.tasks.states import ROLE_LABELS, TASK_STATUS_LABELS
 from conference.tasks.tables import Resolution
 from conference.tasks.visibility import can_open, visible_resolutions
 from conference.timefmt import today
@@ -73,7 +73,7 @@ async def meeting_resolutions(actor: Actor, meeting: Mapping[str, Any]) -> dict[
     by_resolution: dict[int, list[dict[str, Any]]] = {}
     for task in tasks:
         task["role_label"] = ROLE_LABELS.get(task["role"], task["role"])
-        task["status_label"] = STATUS_LABELS.get(task["status"], task["status"])
+        task["status_label"] = TASK_STATUS_LABELS.get(task["status"], task["status"])
         task["link"] = can_open(actor, task)
         by_resolution.setdefault(task["resolution"], []).append(task)
     cooperating_ids: dict[int, list[str]] = {}

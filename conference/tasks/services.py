@@ -22,7 +22,7 @@ from conference.records import update_audited
 from conference.roles import OFFICE_ROLES, Role
 from conference.settings import get_settings
 from conference.tasks import tokens
-from conference.tasks.states import OPEN, RATING_LABELS, ROLE_LABELS, STATUS_LABELS, WORKING
+from conference.tasks.states import OPEN, RATING_LABELS, ROLE_LABELS, TASK_STATUS_LABELS, WORKING
 from conference.tasks.tables import Task, TaskAttachment, TaskReport
 from conference.tasks.visibility import visible_tasks
 from conference.timefmt import cn_date, now, today
@@ -36,7 +36,7 @@ PROVISIONAL_NOTE = _("（暂定：该年度节假日安排尚未录入，按周�
 
 
 def _wrong_state(status: str, doing: str) -> Conflict:
-    return Conflict(_("任务当前状态为“{state}”，不能{doing}。").format(state=STATUS_LABELS.get(status, status), doing=doing))
+    return Conflict(_("任务当前状态为“{state}”，不能{doing}。").format(state=TASK_STATUS_LABELS.get(status, status), doing=doing))
 
 
 def workdays_after(start: dt.date, n: int) -> dt.date:

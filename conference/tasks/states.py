@@ -1,11 +1,25 @@
 """A task's states (and the groups of them the rules name), roles, ratings, extension states and
 report kinds, with their Chinese labels."""
 
+from enum import StrEnum
+
 from conference.i18n import gettext as _
 
-STATUS_LABELS = {
-    "assigned": _("待签收"), "acknowledged": _("已签收"), "in_progress": _("办理中"), "reported_done": _("已报办结"),
-    "returned": _("退回重办"), "closed": _("已销号"), "cancelled": _("已撤销"),
+
+class TaskStatus(StrEnum):
+    ASSIGNED = "assigned"
+    ACKNOWLEDGED = "acknowledged"
+    IN_PROGRESS = "in_progress"
+    REPORTED_DONE = "reported_done"
+    RETURNED = "returned"
+    CLOSED = "closed"
+    CANCELLED = "cancelled"
+
+
+TASK_STATUS_LABELS: dict[str, str] = {
+    TaskStatus.ASSIGNED: _("待签收"), TaskStatus.ACKNOWLEDGED: _("已签收"), TaskStatus.IN_PROGRESS: _("办理中"),
+    TaskStatus.REPORTED_DONE: _("已报办结"), TaskStatus.RETURNED: _("退回重办"), TaskStatus.CLOSED: _("已销号"),
+    TaskStatus.CANCELLED: _("已撤销"),
 }
 ROLE_LABELS = {"lead": _("牵头单位"), "cooperate": _("配合单位")}
 RATING_LABELS = {"satisfied": _("满意"), "basically_satisfied": _("基本满意"), "dissatisfied": _("不满意")}
@@ -17,5 +31,6 @@ REPORT_LABELS = {
     "deadline_recomputed": _("期限重算"), "amended": _("议定事项修改"),
     "urge": _("催办"),  # manual, by the office (conference.tasks.urging)
 }
-OPEN = ("assigned", "acknowledged", "in_progress", "reported_done", "returned")
-WORKING = ("acknowledged", "in_progress", "returned")
+OPEN = (TaskStatus.ASSIGNED, TaskStatus.ACKNOWLEDGED, TaskStatus.IN_PROGRESS, TaskStatus.REPORTED_DONE,
+        TaskStatus.RETURNED)
+WORKING = (TaskStatus.ACKNOWLEDGED, TaskStatus.IN_PROGRESS, TaskStatus.RETURNED)

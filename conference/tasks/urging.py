@@ -22,7 +22,7 @@ from conference.notifications.services import queue
 from conference.roles import OFFICE_ROLES
 from conference.settings import get_settings
 from conference.tasks.services import ALERT_LABELS, PROVISIONAL_NOTE, alert, task_for
-from conference.tasks.states import STATUS_LABELS
+from conference.tasks.states import TASK_STATUS_LABELS
 from conference.tasks.tables import TaskReport
 from conference.timefmt import cn_date, now, today
 
@@ -57,7 +57,7 @@ async def _urge_one(actor: Actor, task: Mapping[str, Any], message: str) -> None
     deadline = cn_date(task["deadline"]) + (PROVISIONAL_NOTE if task["deadline_provisional"] else "")
     body = _("催办意见：{message}\n议定事项：{text}\n办结期限：{deadline}\n当前状态：{status}{alert}\n这是第 {n} 次催办。请及时办理：{url}").format(
         message=message, text=info["resolution_text"], deadline=deadline,
-        status=STATUS_LABELS.get(task["status"], task["status"]),
+        status=TASK_STATUS_LABELS.get(task["status"], task["status"]),
         alert=f"（{ALERT_LABELS[flag]}）" if flag else "", n=count,
         url=f"{get_settings().base_url}/tasks/{task['id']}")
     await queue("task_urge", conference_id=task["conference"], unit_id=task["unit"], entity="task", entity_id=task["id"],
@@ -74,7 +74,7 @@ async def urge_task(actor: Actor, task_id: int, data: Mapping[str, Any]) -> None
         task = await task_for(actor, task_id)
         if task["status"] not in URGEABLE:
             raise Conflict(_("任务当前状态为“{state}”，不需要催办承办单位。").format(
-                state=STATUS_LABELS.get(task["status"], task["status"])))
+                state=TASK_STATUS_LABELS.get(task["status"], task["status"])))
         await _urge_one(actor, task, message)
 
 

@@ -28,13 +28,7 @@ from conference.tasks.detail_views import task_label as task_label
 from conference.tasks.resolution_views import cn_numeral as cn_numeral
 from conference.tasks.resolution_views import meeting_resolutions as meeting_resolutions
 from conference.tasks.services import ALERT_LABELS, alert, workdays_after
-from conference.tasks.states import (
-    EXTENSION_LABELS,
-    OPEN,
-    RATING_LABELS,
-    ROLE_LABELS,
-    STATUS_LABELS,
-)
+from conference.tasks.states import EXTENSION_LABELS, OPEN, RATING_LABELS, ROLE_LABELS, TASK_STATUS_LABELS
 from conference.tasks.tables import Task
 from conference.tasks.urging import DEFAULT_MESSAGE, URGEABLE, urge_counts
 from conference.tasks.visibility import can_open as can_open
@@ -46,7 +40,7 @@ from conference.web.listing import PER_PAGE, Page, escape_like, page_size, pagin
 ALERT_FILTERS = {"red": ALERT_LABELS["red"], "yellow": ALERT_LABELS["yellow"], "unack": ALERT_LABELS["unack"]}
 # To-do views of the status filter, the targets of the workbench's counts (conference.workbench).
 WORK_FILTERS = {"extension_requested": _("延期申请中"), "extension_decided": _("延期已答复"), "to_rate": _("待评价")}
-STATUS_FILTERS = {"open": _("全部在办"), **STATUS_LABELS, **WORK_FILTERS}
+STATUS_FILTERS = {"open": _("全部在办"), **TASK_STATUS_LABELS, **WORK_FILTERS}
 SORTS = {"deadline": _("办结期限"), "assigned_at": _("交办时间"), "status": _("状态")}
 _OPEN_SQL = "(" + ",".join(f"'{s}'" for s in OPEN) + ")"
 _STATUS_RANK = "CASE t.status " + " ".join(
@@ -91,7 +85,7 @@ def _status_sql(status: str) -> tuple[str, list[Any]] | None:
         return f"t.status IN {_OPEN_SQL} AND t.extension_status IN ('approved', 'declined')", []
     if status == "to_rate":  # as allowed_actions: closed and not rated yet
         return "t.status = 'closed' AND t.rating = ''", []
-    if status in STATUS_LABELS:
+    if status in TASK_STATUS_LABELS:
         return "t.status = {}", [status]
     return None
 
@@ -224,7 +218,7 @@ async def task_list(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
     return {
         "page": listing, "filters": extra, "options": await _filter_options(actor),
         "title": _("我的任务") if actor.role == Role.UNIT else _("督办任务"),
-        "status_filters": STATUS_FILTERS, "status_labels": STATUS_LABELS, "alert_filters": ALERT_FILTERS,
+        "status_filters": STATUS_FILTERS, "status_labels": TASK_STATUS_LABELS, "alert_filters": ALERT_FILTERS,
         "alert_labels": ALERT_LABELS, "role_labels": ROLE_LABELS, "rating_labels": RATING_LABELS,
         "extension_labels": EXTENSION_LABELS,
         "can_urge": actor.role in OFFICE_ROLES, "urgeable": URGEABLE, "urge_message": DEFAULT_MESSAGE,

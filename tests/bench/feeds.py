@@ -206,14 +206,14 @@ async def main() -> None:
     from conference.app import create_app
     from conference.calendar import feeds, ics
     from conference.settings import get_settings
-    from conference.tasks.states import STATUS_LABELS
+    from conference.tasks.states import TASK_STATUS_LABELS
 
     await db.start()
     settings = get_settings()
     unit_name, meetings, tasks = await feeds.feed_rows(unit)
     assert len(meetings) == MEETINGS and len(tasks) == TASKS, (len(meetings), len(tasks))
     vtimezone = ics.vtimezone(settings.tz.key)
-    labels = dict(STATUS_LABELS)
+    labels = dict(TASK_STATUS_LABELS)
     bare_body = bare_build(unit_name, meetings, tasks, settings.base_url, settings.tz, vtimezone, labels)
     app_body = (await feeds.unit_feed(unit)).body
     assert bare_body == app_body, "the bare build must produce the very same calendar"

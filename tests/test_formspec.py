@@ -11,6 +11,7 @@ import pytest
 from litestar import Litestar, post
 from litestar.params import JSONBody
 
+from conference.agenda.services import ITEM_FORM
 from conference.errors import ValidationFailed
 from conference.meetings.services import MEETING_FORM
 from conference.web.formspec import FormSpec
@@ -42,7 +43,8 @@ def missing_messages(spec: FormSpec) -> dict[str, str]:
     return caught.value.errors
 
 
-@pytest.mark.parametrize(("spec", "field"), [(MEETING_FORM, "title"), (MEETING_FORM, "location")])
+@pytest.mark.parametrize(("spec", "field"), [(MEETING_FORM, "title"), (MEETING_FORM, "location"), (ITEM_FORM, "title"),
+                                             (ITEM_FORM, "description")])
 def test_a_changed_label_changes_the_page_the_schema_and_the_message(spec: FormSpec, field: str) -> None:
     changed = spec.relabelled(field, "改过的名称")
     page = {f.name: f.label for f in changed.page_fields()}
@@ -55,9 +57,10 @@ def test_a_changed_label_changes_the_page_the_schema_and_the_message(spec: FormS
     assert missing_messages(spec)[field] == MISSING.format(label=spec[field].label)
 
 
-def test_the_api_body_carries_the_specs_limits() -> None:
-    properties = schema_of(MEETING_FORM, "Limits")["properties"]
-    for name, field in MEETING_FORM.by_name.items():
+@pytest.mark.parametrize("spec", [MEETING_FORM, ITEM_FORM])
+def test_the_api_body_carries_the_specs_limits(spec: FormSpec) -> None:
+    properties = schema_of(spec, "Limits")["properties"]
+    for name, field in spec.by_name.items():
         if field.on == "page":
             assert name not in properties
             continue
@@ -66,7 +69,7 @@ def test_the_api_body_carries_the_specs_limits() -> None:
             assert properties[name]["maxLength"] == field.limit
         if field.choices:
             assert properties[name]["enum"] == list(field.choices)
-    patch = schema_of(MEETING_FORM, "Patch", patch=True, skip=("conference",), extra=[("version", int)])
+    patch = schema_of(spec, "Patch", patch=True, skip=("conference",), extra=[("version", int)])
     assert patch["required"] == ["version"] and "conference" not in patch["properties"]
 
 
@@ -98,3 +101,30 @@ async def test_the_meeting_form_page_schema_and_messages_follow_its_spec(as_user
     assert body["errors"] == {"title": "会议名称不能超过120个字。"}
     body = assert_error(await api_office.post("/api/meetings", json={**too_long, "title": 5, "presiding": "x"}), 400)
     assert body["errors"] == {"title": "会议名称应为文本。", "presiding": "主持召集人应为整数。"}
+
+
+def page_labels(page: Any, spec: FormSpec) -> dict[str, str]:
+    """The label the page shows for each of the spec's fields."""
+    return {name: page.find("label", attrs={"for": f"f-{name}"}).contents[0].strip() for name in spec.labels("page")}
+
+
+async def test_the_item_form_page_schema_and_messages_follow_its_spec(as_user, api, anon_api) -> None:
+    office, street = await as_user("office"), await as_user("street")
+    assert page_labels(html(await office.get("/items/new")), ITEM_FORM) == ITEM_FORM.labels("page")
+    street_page = html(await street.get("/items/new"))
+    assert street_page.find(id="f-conference") is None  # a street's conference is implied
+    assert street_page.find(id="f-title")["maxlength"] == str(ITEM_FORM["title"].max_length)
+    assert [o["value"] for o in street_page.find(id="f-urgency").find_all("option")] == list(ITEM_FORM["urgency"].choices or {})
+
+    components = (await anon_api.get("/schema/openapi.json")).json()["components"]["schemas"]
+    assert {name: p.get("title") for name, p in components["ItemIn"]["properties"].items()} == ITEM_FORM.labels("api")
+
+    response = await post_form(street, "/items/new", {})
+    assert response.status_code == 400
+    body = assert_error(await (await api("street")).post("/api/items", json={}), 400)
+    for name in ("title", "description", "category"):
+        field = ITEM_FORM[name]
+        expected = ("请选择{label}。" if field.kind == "choice" else MISSING).format(label=field.label)
+        assert field_error(response, name) == body["errors"][name] == expected
+    body = assert_error(await (await api("street")).post("/api/items", json={"title": 1, "units": [1, "2"], "submit": None}), 400)
+    assert body["errors"] == {"title": "议题名称应为文本。", "units": "提请单位应为整数。", "submit": "立即提交应为true 或 false。"}

@@ -29,9 +29,10 @@ from conference.web.listing import PER_PAGE
 
 TAGS = ["议题"]
 
+# The item form's labels are its spec's (services.ITEM_FORM); the others name the other bodies' fields
+# and the query parameters.
 LABELS = {
-    "title": _("议题名称"), "description": _("情况说明"), "category": _("类别"), "urgency": _("紧急程度"),
-    "units": _("提请单位"), "conference": _("联席会议"), "submit": _("立即提交"), "reason": _("退回理由"),
+    **services.ITEM_FORM.labels("api"), "reason": _("退回理由"),
     "into": _("合并到的议题"), "meeting": _("会议"), "outcome": _("研究结果"), "note": _("说明"), "direction": _("调整方向"),
     "status": _("议题状态"), "street": _("街道"), "sort": _("排序字段"),
 }
@@ -129,23 +130,11 @@ class ItemDetail(msgspec.Struct):
     external_source: str = ""  # "12345" | "grid" | "" for items raised here
 
 
-class ItemIn(msgspec.Struct, forbid_unknown_fields=True):
-    title: str | None = None
-    description: str | None = None
-    category: str | None = None
-    urgency: str | None = None
-    units: list[int] | None = None
-    conference: int | None = None  # office and admin only: a street's items go to its street conference
-    submit: bool = False  # submit at once instead of keeping a draft
-
-
-class ItemPatch(msgspec.Struct, forbid_unknown_fields=True):
-    version: int
-    title: str | msgspec.UnsetType | None = msgspec.UNSET
-    description: str | msgspec.UnsetType | None = msgspec.UNSET
-    category: str | msgspec.UnsetType | None = msgspec.UNSET
-    urgency: str | msgspec.UnsetType | None = msgspec.UNSET
-    units: list[int] | msgspec.UnsetType | None = msgspec.UNSET
+# The item form's API bodies, derived from its spec (services.ITEM_FORM.json_fields checks the types
+# of what is sent): a street's items go to its street conference, an office names one; `submit`
+# submits at once instead of keeping a draft. A PATCH changes only the fields given.
+ItemIn = services.ITEM_FORM.struct("ItemIn")
+ItemPatch = services.ITEM_FORM.struct("ItemPatch", patch=True, skip=("conference", "submit"), extra=[("version", int)])
 
 
 class ReturnIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -225,22 +214,24 @@ async def get_item(request: Request[Any, Any, Any], item_id: RecordId) -> ItemDe
 
 
 @post("/api/items", opt={"roles": ITEM_WRITERS}, tags=TAGS, summary=_("提请议题"), responses=WRITE_ERRORS)
-async def create_item(request: Request[Any, Any, Any], data: JSONBody[ItemIn]) -> ItemDetail:
+async def create_item(request: Request[Any, Any, Any], data: JSONBody[ItemIn]) -> ItemDetail:  # type: ignore[valid-type]
     """街道的议题属于本街道联席会议（conference 不必填）；办公室须选择 conference。category 取 urban_management、planning、
     market、safety、environment、public_order、services 或 other；urgency 取 normal、urgent 或 critical；
     units 为提请协调的成员单位编号。submit 为 true 时直接提交，否则保存为草稿。"""
     actor = actor_of(request)
-    fields = sent_fields(data)
+    fields = services.ITEM_FORM.json_fields(data)
     units, submit = fields.pop("units", None), bool(fields.pop("submit", False))
     item_id = await services.create_item(actor, fields, _unit_ids(units), submit=submit)
     return await _detail(actor, item_id)
 
 
 @patch("/api/items/{item_id:int}", opt={"roles": ITEM_WRITERS}, tags=TAGS, summary=_("修改议题"), responses=WRITE_ERRORS)
-async def update_item(request: Request[Any, Any, Any], item_id: RecordId, data: JSONBody[ItemPatch]) -> ItemDetail:
+async def update_item(request: Request[Any, Any, Any], item_id: RecordId,
+                      data: JSONBody[ItemPatch]) -> ItemDetail:  # type: ignore[valid-type]
     """只修改给出的字段（units 给出时替换全部提请单位）；version 须为读取时的版本，否则返回 409。草稿和退回的议题由提出者
     修改；已提交、尚未受理的议题只能由办公室修改。"""
     actor = actor_of(request)
+    services.ITEM_FORM.json_fields(data)  # wrong JSON types answer before anything is read
     item = await services.item_for(actor, item_id)
     stored = {**item, "units": await views.requested_unit_ids(item_id)}
     record = merged(stored, data)

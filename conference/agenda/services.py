@@ -27,8 +27,22 @@ from conference.registry.tables import Conference, MemberUnit
 from conference.roles import ITEM_SUBMITTERS, ITEM_WRITERS, OFFICE_ROLES, Role
 from conference.timefmt import now
 from conference.visibility import visible_row
+from conference.web.formspec import FieldSpec, FormSpec
 
 ITEM_NOT_FOUND = _("没有找到该议题，或您无权查看。")
+# The item form, once for its pages, the checks and the API body (conference.web.formspec): an
+# office chooses the conference (a street's is implied); the requested units are a picker of their
+# own on the page; the API can submit at once.
+ITEM_FORM = FormSpec((
+    FieldSpec("conference", _("联席会议"), "ref", required=True),
+    FieldSpec("title", _("议题名称"), required=True, max_length=120),
+    FieldSpec("description", _("情况说明"), "multiline", required=True, max_length=5000,
+              help=_("写明问题的由来、街道已做的工作和需要协调解决的事项。")),
+    FieldSpec("category", _("类别"), "choice", required=True, choices=CATEGORY_LABELS),
+    FieldSpec("urgency", _("紧急程度"), "choice", required=True, choices=URGENCY_LABELS, blank=False),
+    FieldSpec("units", _("提请单位"), "ids", on="api"),
+    FieldSpec("submit", _("立即提交"), "bool", on="api"),
+))
 
 
 
@@ -69,12 +83,7 @@ async def change_status(actor: Actor, item: Mapping[str, Any], status: str, acti
 
 async def _item_values(data: Mapping[str, Any], unit_ids: list[str]) -> tuple[dict[str, Any], list[int], int | None]:
     form = FormReader(data)
-    values = {
-        "title": form.text("title", _("议题名称"), required=True, max_length=120),
-        "description": form.text("description", _("情况说明"), required=True, max_length=5000),
-        "category": form.choice("category", _("类别"), CATEGORY_LABELS),
-        "urgency": form.choice("urgency", _("紧急程度"), URGENCY_LABELS),
-    }
+    values = ITEM_FORM.read(form, ("title", "description", "category", "urgency"))
     units: list[int] = []
     for raw in unit_ids[:50]:
         try:
@@ -101,7 +110,7 @@ async def item_values(data: Mapping[str, Any], unit_ids: list[str]) -> None:
 
 async def _office_conference(actor: Actor, data: Mapping[str, Any]) -> tuple[int, dict[str, str]]:
     form = FormReader(data)
-    conference_id = form.ref("conference", _("联席会议")) or 0
+    conference_id = ITEM_FORM["conference"].read(form) or 0
     if not form.errors:
         visible = await visible_conference_ids(actor)
         if (visible is not None and conference_id not in visible) or not await Conference.exists().where(

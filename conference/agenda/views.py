@@ -15,7 +15,7 @@ from piccolo.querystring import QueryString
 from conference.accounts.actor import Actor
 from conference.accounts.scope import visible_conference_ids
 from conference.agenda.attachments import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, TOO_LARGE
-from conference.agenda.services import check_editable, item_for
+from conference.agenda.services import ITEM_FORM, check_editable, item_for
 from conference.agenda.states import CATEGORY_LABELS, ITEM_STATUS_LABELS, OUTCOME_LABELS, URGENCY_LABELS
 from conference.agenda.tables import AgendaItem, AgendaItemUnit, AgendaSlot, Attachment
 from conference.agenda.visibility import visible_items
@@ -29,7 +29,6 @@ from conference.meetings.tables import Meeting
 from conference.registry.tables import Conference, Membership, MemberUnit
 from conference.roles import ITEM_WRITERS, OFFICE_ROLES, Role
 from conference.timefmt import local, now, today
-from conference.web.fields import Field
 from conference.web.files import preview_kind
 from conference.web.listing import PER_PAGE, Page, escape_like, page_size, paging, parse_id
 
@@ -184,13 +183,7 @@ async def _unit_options(conference_ids: list[int] | None, selected: list[int]) -
 async def form_context(actor: Actor, item: Mapping[str, Any] | None, selected: list[str]) -> dict[str, Any]:
     """Fields of the item form. A street's conference is implied; an office chooses among its own."""
     chosen = [n for n in (parse_id(s) for s in selected) if n is not None]
-    fields = [
-        Field("title", _("议题名称"), required=True, max_length=120),
-        Field("description", _("情况说明"), "textarea", required=True, max_length=5000,
-              help=_("写明问题的由来、街道已做的工作和需要协调解决的事项。")),
-        Field("category", _("类别"), "select", required=True, options=[("", _("请选择")), *CATEGORY_LABELS.items()]),
-        Field("urgency", _("紧急程度"), "select", required=True, options=list(URGENCY_LABELS.items())),
-    ]
+    fields = ITEM_FORM.page_fields(skip=("conference",))
     conference_ids: list[int] | None
     if item is not None:
         conference_ids = [item["conference"]]
@@ -199,8 +192,7 @@ async def form_context(actor: Actor, item: Mapping[str, Any] | None, selected: l
         conference_ids = [r["id"] for r in rows]
     else:
         options = (await filter_options(actor))["conferences"]
-        fields.insert(0, Field("conference", _("联席会议"), "select", required=True,
-                               options=[("", _("请选择")), *options]))
+        fields.insert(0, ITEM_FORM["conference"].page_field([("", _("请选择")), *options]))
         conference_ids = None if actor.role == Role.ADMIN else [int(v) for v, _l in options]
     return {
         "fields": fields, "unit_options": await _unit_options(conference_ids, chosen),

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from typing import Annotated, Any
 
 import msgspec
-from litestar.openapi.spec import OpenAPIFormat, OpenAPIType
+from litestar.openapi.spec import OpenAPIFormat, OpenAPIType, Schema
 
 from conference.errors import ValidationFailed
 from conference.forms import FormReader
@@ -32,7 +32,7 @@ from conference.web.fields import Field
 # The widget of each kind on the page (Field.kind).
 PAGE_KINDS = {
     "text": "text", "multiline": "textarea", "date": "date", "time": "time", "datetime": "text", "int": "text",
-    "ref": "select", "choice": "select", "email": "email", "phone": "tel",
+    "ref": "select", "choice": "select", "email": "email", "phone": "tel", "ids": "select", "bool": "checkbox",
 }
 # FormReader's limits for the kinds whose length it fixes itself.
 FIXED_LENGTHS = {"time": 5, "email": 120, "phone": 20, "choice": 40}
@@ -43,12 +43,13 @@ TEXT_KINDS = ("text", "multiline", "time", "choice", "email", "phone")
 class FieldSpec:
     name: str
     label: str
-    kind: str = "text"  # text | multiline | time | date | datetime | ref | choice | email | phone
+    kind: str = "text"  # text | multiline | time | date | datetime | ref | choice | email | phone | ids | bool
     required: bool = False
     max_length: int | None = None  # text and multiline (FormReader's default: 100)
     choices: Mapping[str, str] | None = None  # value -> Chinese label, for kind "choice"
     help: str = ""
     on: str = "both"  # both | page | api
+    blank: bool = True  # a choice's list on the page opens with "请选择" (no preselected value)
 
     @property
     def limit(self) -> int | None:
@@ -81,7 +82,7 @@ class FieldSpec:
 
     def page_field(self, options: Sequence[tuple[str, str]] | None = None) -> Field:
         if options is None and self.choices is not None:
-            options = [("", _("请选择")), *self.choices.items()]
+            options = [("", _("请选择"))] * self.blank + list(self.choices.items())
         return Field(self.name, self.label, PAGE_KINDS[self.kind], required=self.required, options=list(options or []),
                      help=self.help, max_length=self.max_length if self.kind in ("text", "multiline") else None)
 
@@ -91,6 +92,10 @@ class FieldSpec:
         """The OpenAPI schema of the field's value (Litestar reads it from msgspec.Meta)."""
         if self.kind in ("ref", "int"):
             extra: dict[str, Any] = {"type": [OpenAPIType.INTEGER, OpenAPIType.NULL]}
+        elif self.kind == "ids":
+            extra = {"type": [OpenAPIType.ARRAY, OpenAPIType.NULL], "items": Schema(type=OpenAPIType.INTEGER)}
+        elif self.kind == "bool":
+            extra = {"type": OpenAPIType.BOOLEAN}
         else:
             extra = {"type": [OpenAPIType.STRING, OpenAPIType.NULL]}
         if self.kind == "date":
@@ -111,9 +116,19 @@ class FieldSpec:
     def json_value(self, value: Any) -> tuple[Any, str | None]:
         """A decoded JSON value checked for this field's type: (the value, with dates as date
         objects; or a message in Chinese). Lengths, choices and required fields are read()'s."""
-        if value is None:
-            return None, None
         kind = self.kind
+        if value is None and kind != "bool":
+            return None, None
+        if kind == "bool":
+            if not isinstance(value, bool):
+                return None, _("{label}应为{kind}。").format(label=self.label, kind=KINDS["bool"])
+            return value, None
+        if kind == "ids":
+            if not isinstance(value, list):
+                return None, _("{label}应为{kind}。").format(label=self.label, kind=KINDS["array"])
+            if any(isinstance(v, bool) or not isinstance(v, int) for v in value):
+                return None, _("{label}应为{kind}。").format(label=self.label, kind=KINDS["int"])
+            return value, None
         if kind in ("ref", "int"):
             if isinstance(value, bool) or not isinstance(value, int):
                 return None, _("{label}应为{kind}。").format(label=self.label, kind=KINDS["int"])
@@ -172,10 +187,11 @@ class FormSpec:
     def struct(self, name: str, *, patch: bool = False, skip: Iterable[str] = (),
                extra: Sequence[tuple[str, Any]] = ()) -> type[msgspec.Struct]:
         """The API request body: every API field optional (UNSET when left out, for a PATCH; else
-        None), of any JSON type (json_fields checks it); `extra` adds required typed fields first."""
+        None, False for a bool), of any JSON type (json_fields checks it); `extra` adds required typed fields first."""
         skipped = set(skip)
         default: Any = msgspec.UNSET if patch else None
-        described = [(f.name, Annotated[Any, msgspec.Meta(extra_json_schema=f.schema())], default)
+        described = [(f.name, Annotated[Any, msgspec.Meta(extra_json_schema=f.schema())],
+                      False if f.kind == "bool" and not patch else default)
                      for f in self._on("api") if f.name not in skipped]
         return msgspec.defstruct(name, [*extra, *described], kw_only=True, forbid_unknown_fields=True)
 

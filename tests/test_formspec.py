@@ -14,6 +14,7 @@ from litestar.params import JSONBody
 from conference.agenda.services import ITEM_FORM
 from conference.errors import ValidationFailed
 from conference.meetings.services import MEETING_FORM
+from conference.meetings.special_requests import REQUEST_FORM
 from conference.web.formspec import FormSpec
 from tests import test_api
 from tests.conftest import field_error, html, post_form
@@ -44,7 +45,7 @@ def missing_messages(spec: FormSpec) -> dict[str, str]:
 
 
 @pytest.mark.parametrize(("spec", "field"), [(MEETING_FORM, "title"), (MEETING_FORM, "location"), (ITEM_FORM, "title"),
-                                             (ITEM_FORM, "description")])
+                                             (ITEM_FORM, "description"), (REQUEST_FORM, "reason")])
 def test_a_changed_label_changes_the_page_the_schema_and_the_message(spec: FormSpec, field: str) -> None:
     changed = spec.relabelled(field, "改过的名称")
     page = {f.name: f.label for f in changed.page_fields()}
@@ -57,7 +58,7 @@ def test_a_changed_label_changes_the_page_the_schema_and_the_message(spec: FormS
     assert missing_messages(spec)[field] == MISSING.format(label=spec[field].label)
 
 
-@pytest.mark.parametrize("spec", [MEETING_FORM, ITEM_FORM])
+@pytest.mark.parametrize("spec", [MEETING_FORM, ITEM_FORM, REQUEST_FORM])
 def test_the_api_body_carries_the_specs_limits(spec: FormSpec) -> None:
     properties = schema_of(spec, "Limits")["properties"]
     for name, field in spec.by_name.items():
@@ -128,3 +129,22 @@ async def test_the_item_form_page_schema_and_messages_follow_its_spec(as_user, a
         assert field_error(response, name) == body["errors"][name] == expected
     body = assert_error(await (await api("street")).post("/api/items", json={"title": 1, "units": [1, "2"], "submit": None}), 400)
     assert body["errors"] == {"title": "议题名称应为文本。", "units": "提请单位应为整数。", "submit": "立即提交应为true 或 false。"}
+
+
+async def test_the_special_request_form_page_schema_and_messages_follow_its_spec(as_user, api, anon_api) -> None:
+    street = await as_user("street")
+    page = html(await street.get("/special-requests/new"))
+    assert page_labels(page, REQUEST_FORM) == REQUEST_FORM.labels("page")
+
+    components = (await anon_api.get("/schema/openapi.json")).json()["components"]["schemas"]
+    assert {name: p.get("title") for name, p in components["SpecialRequestIn"]["properties"].items()} == (
+        REQUEST_FORM.labels("api"))
+
+    response = await post_form(street, "/special-requests/new", {})
+    assert response.status_code == 400
+    body = assert_error(await (await api("street")).post("/api/special-requests", json={}), 400)
+    for name in ("title", "reason", "proposed_date"):
+        expected = MISSING.format(label=REQUEST_FORM[name].label)
+        assert field_error(response, name) == body["errors"][name] == expected
+    body = assert_error(await (await api("street")).post("/api/special-requests", json={"title": 1, "items": "1"}), 400)
+    assert body["errors"] == {"title": "会议名称应为文本。", "items": "提请会议研究的议题应为JSON 数组。"}

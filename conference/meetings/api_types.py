@@ -13,6 +13,7 @@ import msgspec
 from conference.accounts.actor import Actor
 from conference.i18n import gettext as _
 from conference.meetings.services import MEETING_FORM
+from conference.meetings.special_requests import REQUEST_FORM
 from conference.web.apikit import (
     convert,
 )
@@ -29,8 +30,7 @@ MEETING_LABELS = {
     "attendee_name": _("参会人姓名"), "attendee_title": _("参会人职务"), "leave_reason": _("请假事由"), "sort": _("排序字段"),
 }
 REQUEST_LABELS = {
-    "reason": _("提请事由"), "proposed_items": _("拟议事项"), "proposed_date": _("建议日期"), "comment": _("审批意见"),
-    "status": _("审批状态"), "sort": _("排序字段"),
+    **REQUEST_FORM.labels("api"), "comment": _("审批意见"), "status": _("审批状态"), "sort": _("排序字段"),
 }
 
 
@@ -229,12 +229,9 @@ class SpecialRequestPage(msgspec.Struct):
     per_page: int
 
 
-class SpecialRequestIn(msgspec.Struct, forbid_unknown_fields=True):
-    title: str | None = None
-    reason: str | None = None
-    proposed_items: str | None = None
-    proposed_date: dt.date | None = None
-    items: list[int] | None = None  # ids of the street's accepted items not yet on a meeting; at least one
+# The request form's API body, derived from its spec (REQUEST_FORM.json_fields checks the types):
+# items are ids of the street's accepted items not yet on a meeting, at least one.
+SpecialRequestIn = REQUEST_FORM.struct("SpecialRequestIn")
 
 
 class DecisionIn(msgspec.Struct, forbid_unknown_fields=True):

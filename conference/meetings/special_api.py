@@ -79,11 +79,12 @@ async def get_special_request(request: Request[Any, Any, Any], request_id: Recor
 
 @post("/api/special-requests", opt={"roles": (Role.STREET,)}, tags=["专题会议提请"], summary=_("提请召开专题会议"),
       responses=WRITE_ERRORS)
-async def create_special_request(request: Request[Any, Any, Any], data: JSONBody[SpecialRequestIn]) -> SpecialRequestOut:
+async def create_special_request(request: Request[Any, Any, Any],
+                                 data: JSONBody[SpecialRequestIn]) -> SpecialRequestOut:  # type: ignore[valid-type]
     """街道向本街道联席会议的召集人提请：title 为同意后专题会议的名称；items 为本街道已受理、尚未列入会议的议题（至少一项），
     同意后列入专题会议议程，并邀请议题提请协调的单位；proposed_date 不能早于今天。"""
     actor = actor_of(request)
-    fields = sent_fields(data)
+    fields = special_requests.REQUEST_FORM.json_fields(data)
     items = fields.pop("items", None) or []
     request_id = await special_requests.request_special_meeting(actor, fields, [str(i) for i in items])
     return await _special_request(actor, request_id)

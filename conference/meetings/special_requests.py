@@ -27,8 +27,21 @@ from conference.roles import REQUEST_DECIDERS, Role
 from conference.settings import get_settings
 from conference.timefmt import cn_date, now
 from conference.visibility import visible_row
+from conference.web.formspec import FieldSpec, FormSpec
 
 ITEMS_TAKEN = _("所选议题已列入会议、已在其他提请中，或不属于本街道，请重新选择。")
+# The request form, once for its page, the checks and the API body (conference.web.formspec); the
+# page shows the items to tick as a list of its own, and the note below them.
+REQUEST_FORM = FormSpec((
+    FieldSpec("title", _("会议名称"), required=True, max_length=120,
+              help=_("同意后专题会议即以此为名，例如：关于老旧小区加装电梯问题的专题会议。")),
+    FieldSpec("reason", _("提请事由"), "multiline", required=True, max_length=2000,
+              help=_("说明街道遇到的难题，以及为什么需要召开专题会议。")),
+    FieldSpec("proposed_date", _("建议日期"), "date", required=True, help=_("不能早于今天。")),
+    FieldSpec("proposed_items", _("补充说明"), "multiline", max_length=2000,
+              help=_("可不填。如需说明议题之间的关系、希望到会的其他单位等，请写在这里。")),
+    FieldSpec("items", _("提请会议研究的议题"), "ids", on="api"),
+))
 
 
 def _chosen_ids(form: FormReader, chosen: list[str], allowed: set[int]) -> list[int]:
@@ -56,10 +69,7 @@ async def request_special_meeting(actor: Actor, data: Mapping[str, Any], item_id
         raise Forbidden(_("专题会议由街道提请。"))
     conference_id = await street_conference(actor.street_id)
     form = FormReader(data)
-    title = form.text("title", _("会议名称"), required=True, max_length=120)
-    reason = form.text("reason", _("提请事由"), required=True, max_length=2000)
-    note = form.text("proposed_items", _("补充说明"), max_length=2000)
-    day = form.date("proposed_date", _("建议日期"), required=True)
+    title, reason, note, day = REQUEST_FORM.read(form, ("title", "reason", "proposed_items", "proposed_date")).values()
     if day and day < now().astimezone(get_settings().tz).date():
         form.fail("proposed_date", _("建议日期不能早于今天。"))
     allowed = {int(r["id"]) for r in await requestable_items(actor.street_id, conference_id)}

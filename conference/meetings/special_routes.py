@@ -37,18 +37,13 @@ LIST_COLUMNS = [
 
 
 def request_fields() -> list[Field]:
-    return [
-        Field("title", _("会议名称"), required=True, max_length=120,
-              help=_("同意后专题会议即以此为名，例如：关于老旧小区加装电梯问题的专题会议。")),
-        Field("reason", _("提请事由"), "textarea", required=True, max_length=2000,
-              help=_("说明街道遇到的难题，以及为什么需要召开专题会议。")),
-        Field("proposed_date", _("建议日期"), "date", required=True, help=_("不能早于今天。")),
-    ]
+    """The request form's fields above the items to tick (special_requests.REQUEST_FORM)."""
+    return special_requests.REQUEST_FORM.page_fields(skip=("proposed_items",))
 
 
 def note_field() -> Field:
-    return Field("proposed_items", _("补充说明"), "textarea", max_length=2000,
-                 help=_("可不填。如需说明议题之间的关系、希望到会的其他单位等，请写在这里。"))
+    """The free-text note, below the items."""
+    return special_requests.REQUEST_FORM["proposed_items"].page_field()
 
 
 async def _form_context(actor: Actor, chosen: list[str]) -> dict[str, Any]:

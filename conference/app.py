@@ -123,6 +123,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=OpenAPIConfig(
             title="联席会议议事督办系统 API", version="1.0.0", path="/schema",
+            use_handler_docstrings=True,  # an operation's description is its handler's docstring
             render_plugins=[StrictSwaggerRenderPlugin(
                 js_url="/static/vendor/swagger-ui-bundle.js", css_url="/static/vendor/swagger-ui.css",
                 standalone_preset_js_url="/static/vendor/swagger-ui-standalone-preset.js",

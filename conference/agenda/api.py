@@ -17,13 +17,13 @@ from typing import Annotated, Any, Literal
 import msgspec
 from litestar import Request, Router, get, patch, post
 from litestar.exceptions import ValidationException
-from litestar.params import FromQuery, JSONBody, Parameter
+from litestar.params import FromQuery, Parameter
 
 from conference.accounts.actor import Actor
 from conference.agenda import scheduling, services, views
 from conference.i18n import gettext as _
 from conference.roles import ITEM_READERS, ITEM_WRITERS, OFFICE_ROLES
-from conference.web.apikit import READ_ERRORS, WRITE_ERRORS, OptionalId, PageNo, PerPage, Q, RecordId, convert, merged, relabelled, sent_fields
+from conference.web.apikit import READ_ERRORS, WRITE_ERRORS, OptionalId, PageNo, PerPage, Q, RecordId, answers, body, convert, merged, relabelled, sent_fields
 from conference.web.auth import actor_of
 from conference.web.listing import PER_PAGE
 
@@ -179,7 +179,7 @@ def _unit_ids(units: list[int] | None) -> list[str]:
 ItemStatus = Literal["draft", "submitted", "accepted", "returned", "merged", "scheduled", "discussed", "resolved", "deferred"]
 
 
-@get("/api/items", opt={"roles": ITEM_READERS}, tags=TAGS, summary=_("议题列表"), responses=READ_ERRORS)
+@get("/api/items", opt={"roles": ITEM_READERS}, tags=TAGS, summary=_("议题列表"), responses=answers(ItemPage, READ_ERRORS))
 async def list_items(
     request: Request[Any, Any, Any],
     q: Q = None,
@@ -204,7 +204,7 @@ async def list_items(
                     total=listing.total, page=listing.page, per_page=listing.per_page)
 
 
-@get("/api/items/{item_id:int}", opt={"roles": ITEM_READERS}, tags=TAGS, summary=_("议题详情"), responses=READ_ERRORS)
+@get("/api/items/{item_id:int}", opt={"roles": ITEM_READERS}, tags=TAGS, summary=_("议题详情"), responses=answers(ItemDetail, READ_ERRORS))
 async def get_item(request: Request[Any, Any, Any], item_id: RecordId) -> ItemDetail:
     """含提请单位、附件、并入的议题、上过的每次会议及其研究结果（outcome、note），以及本账号现在可执行的操作（actions）。"""
     return await _detail(actor_of(request), item_id)
@@ -213,8 +213,8 @@ async def get_item(request: Request[Any, Any, Any], item_id: RecordId) -> ItemDe
 # ---------------------------------------------------------------- raise and edit
 
 
-@post("/api/items", opt={"roles": ITEM_WRITERS}, tags=TAGS, summary=_("提请议题"), responses=WRITE_ERRORS)
-async def create_item(request: Request[Any, Any, Any], data: JSONBody[ItemIn]) -> ItemDetail:  # type: ignore[valid-type]
+@post("/api/items", opt={"roles": ITEM_WRITERS}, tags=TAGS, summary=_("提请议题"), responses=answers(ItemDetail, WRITE_ERRORS, status=201))
+async def create_item(request: Request[Any, Any, Any], data: Annotated[ItemIn, body(ItemIn)]) -> ItemDetail:  # type: ignore[valid-type]
     """街道的议题属于本街道联席会议（conference 不必填）；办公室须选择 conference。category 取 urban_management、planning、
     market、safety、environment、public_order、services 或 other；urgency 取 normal、urgent 或 critical；
     units 为提请协调的成员单位编号。submit 为 true 时直接提交，否则保存为草稿。"""
@@ -225,9 +225,9 @@ async def create_item(request: Request[Any, Any, Any], data: JSONBody[ItemIn]) -
     return await _detail(actor, item_id)
 
 
-@patch("/api/items/{item_id:int}", opt={"roles": ITEM_WRITERS}, tags=TAGS, summary=_("修改议题"), responses=WRITE_ERRORS)
+@patch("/api/items/{item_id:int}", opt={"roles": ITEM_WRITERS}, tags=TAGS, summary=_("修改议题"), responses=answers(ItemDetail, WRITE_ERRORS))
 async def update_item(request: Request[Any, Any, Any], item_id: RecordId,
-                      data: JSONBody[ItemPatch]) -> ItemDetail:  # type: ignore[valid-type]
+                      data: Annotated[ItemPatch, body(ItemPatch)]) -> ItemDetail:  # type: ignore[valid-type]
     """只修改给出的字段（units 给出时替换全部提请单位）；version 须为读取时的版本，否则返回 409。草稿和退回的议题由提出者
     修改；已提交、尚未受理的议题只能由办公室修改。"""
     actor = actor_of(request)
@@ -244,7 +244,7 @@ async def update_item(request: Request[Any, Any, Any], item_id: RecordId,
 
 
 @post("/api/items/{item_id:int}/submit", opt={"roles": ITEM_WRITERS}, tags=TAGS, summary=_("提交议题"), status_code=200,
-      responses=WRITE_ERRORS)
+      responses=answers(ItemDetail, WRITE_ERRORS))
 async def submit_item(request: Request[Any, Any, Any], item_id: RecordId) -> ItemDetail:
     """草稿或退回的议题提交给办公室；首次提交开始计算议题的等待天数。"""
     actor = actor_of(request)
@@ -253,16 +253,17 @@ async def submit_item(request: Request[Any, Any, Any], item_id: RecordId) -> Ite
 
 
 @post("/api/items/{item_id:int}/accept", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("受理议题"), status_code=200,
-      responses=WRITE_ERRORS)
+      responses=answers(ItemDetail, WRITE_ERRORS))
 async def accept_item(request: Request[Any, Any, Any], item_id: RecordId) -> ItemDetail:
+    """已提交的议题由办公室受理，之后可列入会议议程；街道会收到通知。"""
     actor = actor_of(request)
     await services.accept_item(actor, item_id)
     return await _detail(actor, item_id)
 
 
 @post("/api/items/{item_id:int}/return", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("退回议题"), status_code=200,
-      responses=WRITE_ERRORS)
-async def return_item(request: Request[Any, Any, Any], item_id: RecordId, data: JSONBody[ReturnIn]) -> ItemDetail:
+      responses=answers(ItemDetail, WRITE_ERRORS))
+async def return_item(request: Request[Any, Any, Any], item_id: RecordId, data: Annotated[ReturnIn, body(ReturnIn)]) -> ItemDetail:
     """已提交或已受理的议题可以退回，须填写退回理由（reason）；街道会收到通知。"""
     actor = actor_of(request)
     await services.return_item(actor, item_id, sent_fields(data))
@@ -270,8 +271,8 @@ async def return_item(request: Request[Any, Any, Any], item_id: RecordId, data: 
 
 
 @post("/api/items/{item_id:int}/merge", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("合并议题"), status_code=200,
-      responses=WRITE_ERRORS)
-async def merge_item(request: Request[Any, Any, Any], item_id: RecordId, data: JSONBody[MergeIn]) -> ItemDetail:
+      responses=answers(ItemDetail, WRITE_ERRORS))
+async def merge_item(request: Request[Any, Any, Any], item_id: RecordId, data: Annotated[MergeIn, body(MergeIn)]) -> ItemDetail:
     """把重复的议题并入本联席会议另一个未办结的议题（into），其提请单位一并加入；返回被并入后的本议题。"""
     actor = actor_of(request)
     await services.merge_item(actor, item_id, sent_fields(data))
@@ -279,8 +280,8 @@ async def merge_item(request: Request[Any, Any, Any], item_id: RecordId, data: J
 
 
 @post("/api/items/{item_id:int}/schedule", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("列入会议议程"),
-      status_code=200, responses=WRITE_ERRORS)
-async def schedule_item(request: Request[Any, Any, Any], item_id: RecordId, data: JSONBody[ScheduleIn]) -> ItemDetail:
+      status_code=200, responses=answers(ItemDetail, WRITE_ERRORS))
+async def schedule_item(request: Request[Any, Any, Any], item_id: RecordId, data: Annotated[ScheduleIn, body(ScheduleIn)]) -> ItemDetail:
     """已受理或暂缓的议题列入本联席会议尚未召开的会议（meeting），排在议程末尾。"""
     actor = actor_of(request)
     await scheduling.schedule_item(actor, item_id, sent_fields(data))
@@ -288,8 +289,8 @@ async def schedule_item(request: Request[Any, Any, Any], item_id: RecordId, data
 
 
 @post("/api/items/{item_id:int}/outcome", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("记录研究结果"),
-      status_code=200, responses=WRITE_ERRORS)
-async def record_outcome(request: Request[Any, Any, Any], item_id: RecordId, data: JSONBody[OutcomeIn]) -> ItemDetail:
+      status_code=200, responses=answers(ItemDetail, WRITE_ERRORS))
+async def record_outcome(request: Request[Any, Any, Any], item_id: RecordId, data: Annotated[OutcomeIn, body(OutcomeIn)]) -> ItemDetail:
     """会议召开后记录：outcome 取 discussed（已研究）、resolved（已解决）、deferred（暂缓）或 not_discussed（未及研究，
     亦转下次会议）；已研究的议题可再记为已解决或暂缓。暂缓的议题离开本次议程，已等待会议次数加 1。"""
     actor = actor_of(request)
@@ -298,8 +299,8 @@ async def record_outcome(request: Request[Any, Any, Any], item_id: RecordId, dat
 
 
 @post("/api/items/{item_id:int}/move", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("调整议程顺序"), status_code=200,
-      responses=WRITE_ERRORS)
-async def move_item(request: Request[Any, Any, Any], item_id: RecordId, data: JSONBody[MoveIn]) -> ItemDetail:
+      responses=answers(ItemDetail, WRITE_ERRORS))
+async def move_item(request: Request[Any, Any, Any], item_id: RecordId, data: Annotated[MoveIn, body(MoveIn)]) -> ItemDetail:
     """direction 取 up（上移）或 down（下移），与相邻议题交换位置；已在首位或末位时不变。"""
     actor = actor_of(request)
     await scheduling.move_item(actor, item_id, data.direction or "")

@@ -18,7 +18,7 @@ import msgspec
 from litestar import Request, Response, Router, post
 from litestar.exceptions import ValidationException
 from litestar.openapi.spec import Example
-from litestar.params import Body, HeaderParameter
+from litestar.params import HeaderParameter
 
 from conference.agenda import intake
 from conference.agenda.tables import AgendaItem
@@ -26,7 +26,7 @@ from conference.errors import NotFound
 from conference.i18n import gettext as _
 from conference.records import get_or_404
 from conference.roles import Role
-from conference.web.apikit import WRITE_ERRORS, relabelled
+from conference.web.apikit import WRITE_ERRORS, answers, body, relabelled
 from conference.web.auth import actor_of
 
 INTAKE = (Role.INTAKE,)
@@ -101,11 +101,11 @@ def _payload(data: TicketIn) -> dict[str, Any]:
     return msgspec.structs.asdict(data)
 
 
-@post("/api/intake/items", opt={"roles": INTAKE}, tags=TAGS, summary=_("推送工单（幂等）"), responses=WRITE_ERRORS,
+@post("/api/intake/items", opt={"roles": INTAKE}, tags=TAGS, summary=_("推送工单（幂等）"), responses=answers(IntakeItemOut, WRITE_ERRORS, status=201),
       status_code=201)
 async def intake_ticket(
     request: Request[Any, Any, Any],
-    data: Annotated[TicketIn, Body(description=_("一张工单"), examples=[Example(value=TICKET_EXAMPLE)])],
+    data: Annotated[TicketIn, body(TicketIn, TICKET_EXAMPLE, description=_("一张工单"))],
     idempotency_key: KeyHeader = None,
 ) -> Response[IntakeItemOut]:
     """接入账号把来源系统的一张工单推送为本街道的议题（直接提交给办公室）。external_source 取 12345 或 grid，
@@ -116,13 +116,13 @@ async def intake_ticket(
     return Response(await _item_out(done.item_id), status_code=201, headers=headers)
 
 
-@post("/api/intake/items/bulk", opt={"roles": INTAKE}, tags=TAGS, summary=_("批量推送工单"), responses=WRITE_ERRORS,
+@post("/api/intake/items/bulk", opt={"roles": INTAKE}, tags=TAGS, summary=_("批量推送工单"), responses=answers(BulkOut, WRITE_ERRORS),
       status_code=200)
 async def intake_tickets(
     request: Request[Any, Any, Any],
-    data: Annotated[BulkIn, Body(description=_("最多 100 张工单，每张带自己的 Idempotency-Key"), examples=[Example(
-        value={"records": [{"idempotency_key": "grid-2026-88121", "ticket": {**TICKET_EXAMPLE, "external_source": "grid",
-                                                                              "external_ref": "grid-2026-88121"}}]})])],
+    data: Annotated[BulkIn, body(BulkIn, {"records": [{"idempotency_key": "grid-2026-88121", "ticket": {
+        **TICKET_EXAMPLE, "external_source": "grid", "external_ref": "grid-2026-88121"}}]},
+        description=_("最多 100 张工单，每张带自己的 Idempotency-Key"))],
 ) -> BulkOut:
     """每条记录单独处理、单独幂等：results 按提交顺序给出每条的 status（201 新建，200 此前已收到同样的记录，
     4xx 为错误，附 detail 和按字段的 errors）。一条失败不影响其他各条；整批重发不会重复创建。"""

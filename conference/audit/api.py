@@ -17,7 +17,7 @@ from conference.audit import routes, views
 from conference.audit.tables import AuditEvent
 from conference.i18n import gettext as _
 from conference.roles import OFFICE_ROLES
-from conference.web.apikit import READ_ERRORS, Page, PageQuery, PerPageQuery, TextQuery, page_fields, relabelled
+from conference.web.apikit import READ_ERRORS, Page, PageQuery, PerPageQuery, TextQuery, answers, page_fields, relabelled
 from conference.web.auth import actor_of
 from conference.web.listing import PER_PAGE, paginate
 
@@ -43,7 +43,7 @@ class AuditEntryOut(msgspec.Struct):
     changes: list[ChangeOut]
 
 
-@get("/api/audit", opt={"roles": OFFICE_ROLES}, tags=["操作日志"], summary=_("操作日志"), responses=READ_ERRORS)
+@get("/api/audit", opt={"roles": OFFICE_ROLES}, tags=["操作日志"], summary=_("操作日志"), responses=answers(Page[AuditEntryOut], READ_ERRORS))
 async def list_audit(
     request: Request[Any, Any, Any],
     entity: Annotated[str | None, QueryParameter(max_length=40, description=_("记录类型，如 task、agenda_item、meeting"))] = None,

@@ -9,13 +9,13 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Request, delete, get, post
-from litestar.params import JSONBody, Parameter
+from litestar.params import Parameter
 
 from conference.holidays import services
 from conference.holidays.tables import HolidayDay
 from conference.i18n import gettext as _
 from conference.roles import PEOPLE
-from conference.web.apikit import READ_ERRORS, WRITE_ERRORS, RecordId
+from conference.web.apikit import READ_ERRORS, WRITE_ERRORS, RecordId, answers, body
 from conference.web.auth import actor_of
 
 
@@ -44,7 +44,7 @@ class HolidayIn(msgspec.Struct, forbid_unknown_fields=True):
 Year = Annotated[int, Parameter(ge=services.MIN_YEAR, le=services.MAX_YEAR, description=_("年份，如 2027"))]
 
 
-@get("/api/holidays", opt={"roles": PEOPLE}, tags=["节假日"], summary=_("某年的节假日与调休"), responses=READ_ERRORS)
+@get("/api/holidays", opt={"roles": PEOPLE}, tags=["节假日"], summary=_("某年的节假日与调休"), responses=answers(HolidayYear, READ_ERRORS))
 async def list_holidays(year: Year) -> HolidayYear:
     """该年登记的每一天：holiday 为放假，workday 为调休上班。entered 为 false 表示该年尚未录入，落在该年的工作日期限按周一至周五计算并标为暂定。"""
     rows = await services.year_days(year)
@@ -53,8 +53,8 @@ async def list_holidays(year: Year) -> HolidayYear:
 
 
 @post("/api/holidays", opt={"roles": services.EDITORS}, tags=["节假日"], summary=_("登记放假或调休上班日"),
-      responses=WRITE_ERRORS)
-async def create_holidays(request: Request[Any, Any, Any], data: JSONBody[HolidayIn]) -> list[HolidayOut]:
+      responses=answers(list[HolidayOut], WRITE_ERRORS, status=201))
+async def create_holidays(request: Request[Any, Any, Any], data: Annotated[HolidayIn, body(HolidayIn)]) -> list[HolidayOut]:
     """kind=holiday：登记 start 至 end 的放假（最多 31 天）；kind=workday：登记 day（周六或周日）为调休上班日。
     已登记的日期返回 400。登记后受影响的工作日期限自动重算，期限变化的承办单位收到通知。
     仅系统管理员和区（市）级联席会议办公室可用。"""

@@ -18,7 +18,7 @@ from conference.mail.services import scope
 from conference.notifications.services import mask_links
 from conference.notifications.tables import Notification
 from conference.roles import OFFICE_ROLES
-from conference.web.apikit import READ_ERRORS, Page, PageQuery, PerPageQuery, TextQuery, page_fields, relabelled
+from conference.web.apikit import READ_ERRORS, Page, PageQuery, PerPageQuery, TextQuery, answers, page_fields, relabelled
 from conference.web.auth import actor_of
 from conference.web.listing import PER_PAGE, paginate
 
@@ -41,7 +41,7 @@ class OutboxMessage(msgspec.Struct):
     street_name: str | None
 
 
-@get("/api/outbox", opt={"roles": OFFICE_ROLES}, tags=["邮件"], summary=_("发件箱与发送失败的邮件"), responses=READ_ERRORS)
+@get("/api/outbox", opt={"roles": OFFICE_ROLES}, tags=["邮件"], summary=_("发件箱与发送失败的邮件"), responses=answers(Page[OutboxMessage], READ_ERRORS))
 async def list_outbox(
     request: Request[Any, Any, Any],
     status: Annotated[Literal["queued", "sending", "sent", "dead"] | None,

@@ -24,7 +24,7 @@ from typing import Annotated, Any, Literal
 
 from litestar import Request, Router, get, patch, post
 from litestar.exceptions import ValidationException
-from litestar.params import FromQuery, JSONBody, Parameter
+from litestar.params import FromQuery, Parameter
 
 from conference.accounts.actor import Actor
 from conference.agenda.views import age_days
@@ -58,6 +58,8 @@ from conference.web.apikit import (
     PerPage,
     Q,
     RecordId,
+    answers,
+    body,
     convert,
     page_fields,
     relabelled,
@@ -130,7 +132,7 @@ async def _deadline_errors() -> AsyncIterator[None]:
 # ---------------------------------------------------------------- meetings
 
 
-@get("/api/meetings", opt={"roles": PEOPLE}, tags=["会议"], summary=_("会议列表"), responses=READ_ERRORS)
+@get("/api/meetings", opt={"roles": PEOPLE}, tags=["会议"], summary=_("会议列表"), responses=answers(MeetingPage, READ_ERRORS))
 async def list_meetings(
     request: Request[Any, Any, Any],
     conference: OptionalId = None,
@@ -161,7 +163,7 @@ async def list_meetings(
 
 
 @get("/api/meetings/plenaries", opt={"roles": SUPERVISORS}, tags=["会议"], summary=_("半年全体会议情况"),
-     responses=READ_ERRORS)
+     responses=answers(list[PlenaryOut], READ_ERRORS))
 async def plenary_overview(request: Request[Any, Any, Any]) -> list[PlenaryOut]:
     """每个可见联席会议：上次召开的全体会议、下次计划的全体会议，以及本半年是否已召开（done 已召开、planned 已安排、
     due 待安排、overdue 逾期或上半年未召开）。"""
@@ -170,15 +172,15 @@ async def plenary_overview(request: Request[Any, Any, Any]) -> list[PlenaryOut]:
 
 
 @get("/api/meetings/{meeting_id:int}", opt={"roles": PEOPLE}, tags=["会议"], summary=_("会议详情"),
-     responses=READ_ERRORS)
+     responses=answers(MeetingDetail, READ_ERRORS))
 async def get_meeting(request: Request[Any, Any, Any], meeting_id: RecordId) -> MeetingDetail:
     """含议程（议题及其已等待天数、已等待会议次数）。受邀单位的回执和签到只向办公室、管理员和召集人显示；
     成员单位只看到本单位的邀请；回执链接令牌只在发给单位的通知中出现，系统只保存其散列值，任何接口都不返回。"""
     return await _detail(actor_of(request), meeting_id)
 
 
-@post("/api/meetings", opt={"roles": OFFICE_ROLES}, tags=["会议"], summary=_("新建会议"), responses=WRITE_ERRORS)
-async def create_meeting(request: Request[Any, Any, Any], data: JSONBody[MeetingIn]) -> MeetingDetail:  # type: ignore[valid-type]
+@post("/api/meetings", opt={"roles": OFFICE_ROLES}, tags=["会议"], summary=_("新建会议"), responses=answers(MeetingDetail, WRITE_ERRORS, status=201))
+async def create_meeting(request: Request[Any, Any, Any], data: Annotated[MeetingIn, body(MeetingIn)]) -> MeetingDetail:  # type: ignore[valid-type]
     """新建会议草稿，按会议当日的成员名单生成受邀单位；不填 presiding 时为现任召集人。
     kind 取 plenary（全体会议）或 special（专题会议）；date 如 2026-11-29，start_time、end_time 如 09:00（北京时间）。"""
     actor = actor_of(request)
@@ -193,9 +195,9 @@ async def create_meeting(request: Request[Any, Any, Any], data: JSONBody[Meeting
 
 
 @patch("/api/meetings/{meeting_id:int}", opt={"roles": OFFICE_ROLES}, tags=["会议"], summary=_("修改会议"),
-       responses=WRITE_ERRORS)
+       responses=answers(MeetingDetail, WRITE_ERRORS))
 async def update_meeting(request: Request[Any, Any, Any], meeting_id: RecordId,
-                         data: JSONBody[MeetingPatch]) -> MeetingDetail:  # type: ignore[valid-type]
+                         data: Annotated[MeetingPatch, body(MeetingPatch)]) -> MeetingDetail:  # type: ignore[valid-type]
     """只修改给出的字段；version 须为读取时的版本，否则返回 409。草稿和已通知的会议可以修改；已通知的会议修改时间、地点或
     名称后 sequence 加 1，并在同一次保存中向全部受邀单位发送变更通知。"""
     actor = actor_of(request)
@@ -207,7 +209,7 @@ async def update_meeting(request: Request[Any, Any, Any], meeting_id: RecordId,
 
 
 @post("/api/meetings/{meeting_id:int}/notify", opt={"roles": OFFICE_ROLES}, tags=["会议"], summary=_("发送会议通知"),
-      status_code=200, responses=WRITE_ERRORS)
+      status_code=200, responses=answers(NotifyOut, WRITE_ERRORS))
 async def notify_meeting(request: Request[Any, Any, Any], meeting_id: RecordId) -> NotifyOut:
     """向尚未收到最新通知的受邀单位发送通知（会议变更后为变更通知）；草稿随之变为已通知。"""
     actor = actor_of(request)
@@ -216,7 +218,7 @@ async def notify_meeting(request: Request[Any, Any, Any], meeting_id: RecordId) 
 
 
 @post("/api/meetings/{meeting_id:int}/hold", opt={"roles": OFFICE_ROLES}, tags=["会议"], summary=_("标记会议已召开"),
-      status_code=200, responses=WRITE_ERRORS)
+      status_code=200, responses=answers(MeetingDetail, WRITE_ERRORS))
 async def hold_meeting(request: Request[Any, Any, Any], meeting_id: RecordId) -> MeetingDetail:
     """只有已通知且已开始（或一小时内开始）的会议可以标记为已召开。"""
     actor = actor_of(request)
@@ -225,8 +227,8 @@ async def hold_meeting(request: Request[Any, Any, Any], meeting_id: RecordId) ->
 
 
 @post("/api/meetings/{meeting_id:int}/cancel", opt={"roles": OFFICE_ROLES}, tags=["会议"], summary=_("取消会议"),
-      status_code=200, responses=WRITE_ERRORS)
-async def cancel_meeting(request: Request[Any, Any, Any], meeting_id: RecordId, data: JSONBody[CancelIn]) -> MeetingDetail:
+      status_code=200, responses=answers(MeetingDetail, WRITE_ERRORS))
+async def cancel_meeting(request: Request[Any, Any, Any], meeting_id: RecordId, data: Annotated[CancelIn, body(CancelIn)]) -> MeetingDetail:
     """草稿或已通知的会议可以取消；已通知的受邀单位会收到取消通知。"""
     actor = actor_of(request)
     await lifecycle.cancel_meeting(actor, meeting_id, sent_fields(data))

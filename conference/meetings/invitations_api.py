@@ -4,10 +4,9 @@ invitation; a unit or street reads its own notifications (reply links masked).""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Request, delete, get, post
-from litestar.params import JSONBody
 
 from conference.accounts.actor import Actor
 from conference.errors import NotFound
@@ -33,6 +32,8 @@ from conference.web.apikit import (
     READ_ERRORS,
     WRITE_ERRORS,
     RecordId,
+    answers,
+    body,
     convert,
     error_responses,
     sent_fields,
@@ -75,8 +76,8 @@ async def _visible_invitation(actor: Actor, invitation_id: int) -> tuple[dict[st
 
 
 @post("/api/meetings/{meeting_id:int}/invitations", opt={"roles": OFFICE_ROLES}, tags=["参会邀请"], summary=_("添加受邀单位"),
-      responses=WRITE_ERRORS)
-async def add_invitation(request: Request[Any, Any, Any], meeting_id: RecordId, data: JSONBody[InvitationIn]) -> InvitationOut:
+      responses=answers(InvitationOut, WRITE_ERRORS, status=201))
+async def add_invitation(request: Request[Any, Any, Any], meeting_id: RecordId, data: Annotated[InvitationIn, body(InvitationIn)]) -> InvitationOut:
     """role 取 member（成员单位）或 observer（列席单位）。会议召开或取消后不能再调整受邀单位。"""
     actor = actor_of(request)
     invitation_id = await meeting_invitations.add_invitation(actor, meeting_id, sent_fields(data))
@@ -84,7 +85,7 @@ async def add_invitation(request: Request[Any, Any, Any], meeting_id: RecordId, 
 
 
 @get("/api/invitations/{invitation_id:int}", opt={"roles": INVITATION_READERS}, tags=["参会邀请"],
-     summary=_("参会邀请详情"), responses=READ_ERRORS)
+     summary=_("参会邀请详情"), responses=answers(InvitationOut, READ_ERRORS))
 async def get_invitation(request: Request[Any, Any, Any], invitation_id: RecordId) -> InvitationOut:
     """成员单位只能查看本单位已收到通知的邀请；其他单位的邀请返回 404。"""
     actor = actor_of(request)
@@ -100,8 +101,8 @@ async def remove_invitation(request: Request[Any, Any, Any], invitation_id: Reco
 
 
 @post("/api/invitations/{invitation_id:int}/attendance", opt={"roles": OFFICE_ROLES}, tags=["参会邀请"],
-      summary=_("记录签到"), status_code=200, responses=WRITE_ERRORS)
-async def record_attendance(request: Request[Any, Any, Any], invitation_id: RecordId, data: JSONBody[AttendanceIn]) -> InvitationOut:
+      summary=_("记录签到"), status_code=200, responses=answers(InvitationOut, WRITE_ERRORS))
+async def record_attendance(request: Request[Any, Any, Any], invitation_id: RecordId, data: Annotated[AttendanceIn, body(AttendanceIn)]) -> InvitationOut:
     """attendance 取 present（出席）、leave（请假）或 absent（缺席）；会议须已通知或已召开。"""
     actor = actor_of(request)
     meeting_id = await meeting_invitations.record_attendance(actor, invitation_id, sent_fields(data))
@@ -109,7 +110,7 @@ async def record_attendance(request: Request[Any, Any, Any], invitation_id: Reco
 
 
 @post("/api/invitations/{invitation_id:int}/revoke", opt={"roles": OFFICE_ROLES}, tags=["参会邀请"],
-      summary=_("作废回执链接"), status_code=200, responses=WRITE_ERRORS)
+      summary=_("作废回执链接"), status_code=200, responses=answers(InvitationOut, WRITE_ERRORS))
 async def revoke_invitation_link(request: Request[Any, Any, Any], invitation_id: RecordId) -> InvitationOut:
     """原链接立即失效并生成新令牌；再次发送通知（notify）时该单位收到新链接。"""
     actor = actor_of(request)
@@ -118,8 +119,8 @@ async def revoke_invitation_link(request: Request[Any, Any, Any], invitation_id:
 
 
 @post("/api/invitations/{invitation_id:int}/reply", opt={"roles": (Role.UNIT,)}, tags=["参会邀请"],
-      summary=_("回复参会情况"), status_code=200, responses=WRITE_ERRORS)
-async def reply_invitation(request: Request[Any, Any, Any], invitation_id: RecordId, data: JSONBody[ReplyIn]) -> InvitationOut:
+      summary=_("回复参会情况"), status_code=200, responses=answers(InvitationOut, WRITE_ERRORS))
+async def reply_invitation(request: Request[Any, Any, Any], invitation_id: RecordId, data: Annotated[ReplyIn, body(ReplyIn)]) -> InvitationOut:
     """成员单位回复本单位的邀请：reply 取 attending（参会，填参会人姓名和职务）、delegated（委托参会，填受委托人）或
     leave（请假，填请假事由）。会议召开或取消后不能再回复；其他单位的邀请返回 404。"""
     actor = actor_of(request)
@@ -132,7 +133,7 @@ async def reply_invitation(request: Request[Any, Any, Any], invitation_id: Recor
 
 
 @get("/api/notifications", opt={"roles": NOTIFICATION_READERS}, tags=["通知"], summary=_("本单位（街道）的通知"),
-     responses=error_responses(401, 403))
+     responses=answers(list[NotificationOut], error_responses(401, 403)))
 async def my_notifications(request: Request[Any, Any, Any]) -> list[NotificationOut]:
     """成员单位或街道收到的最近 50 条通知，最新的在前；通知中的回执链接已隐去。"""
     actor = actor_of(request)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from litestar import Request, get, post
-from litestar.params import FromQuery, JSONBody, Parameter
+from litestar.params import FromQuery, Parameter
 
 from conference.accounts.actor import Actor
 from conference.agenda.scheduling import request_item_ids
@@ -22,6 +22,8 @@ from conference.web.apikit import (
     PerPage,
     Q,
     RecordId,
+    answers,
+    body,
     convert,
     sent_fields,
 )
@@ -51,7 +53,7 @@ async def _special_request(actor: Actor, request_id: int) -> SpecialRequestOut:
 
 
 @get("/api/special-requests", opt={"roles": ITEM_READERS}, tags=["专题会议提请"], summary=_("专题会议提请列表"),
-     responses=READ_ERRORS)
+     responses=answers(SpecialRequestPage, READ_ERRORS))
 async def list_special_requests(request: Request[Any, Any, Any], q: Q = None,
                                 status: FromQuery[Literal["requested", "approved", "declined"] | None] = None,
                                 page: PageNo = 1, per_page: PerPage = PER_PAGE,
@@ -72,15 +74,16 @@ async def list_special_requests(request: Request[Any, Any, Any], q: Q = None,
 
 
 @get("/api/special-requests/{request_id:int}", opt={"roles": ITEM_READERS}, tags=["专题会议提请"],
-     summary=_("专题会议提请详情"), responses=READ_ERRORS)
+     summary=_("专题会议提请详情"), responses=answers(SpecialRequestOut, READ_ERRORS))
 async def get_special_request(request: Request[Any, Any, Any], request_id: RecordId) -> SpecialRequestOut:
+    """一项专题会议提请及其议题；街道只能看本街道的提请。"""
     return await _special_request(actor_of(request), request_id)
 
 
 @post("/api/special-requests", opt={"roles": (Role.STREET,)}, tags=["专题会议提请"], summary=_("提请召开专题会议"),
-      responses=WRITE_ERRORS)
+      responses=answers(SpecialRequestOut, WRITE_ERRORS, status=201))
 async def create_special_request(request: Request[Any, Any, Any],
-                                 data: JSONBody[SpecialRequestIn]) -> SpecialRequestOut:  # type: ignore[valid-type]
+                                 data: Annotated[SpecialRequestIn, body(SpecialRequestIn)]) -> SpecialRequestOut:  # type: ignore[valid-type]
     """街道向本街道联席会议的召集人提请：title 为同意后专题会议的名称；items 为本街道已受理、尚未列入会议的议题（至少一项），
     同意后列入专题会议议程，并邀请议题提请协调的单位；proposed_date 不能早于今天。"""
     actor = actor_of(request)
@@ -91,9 +94,9 @@ async def create_special_request(request: Request[Any, Any, Any],
 
 
 @post("/api/special-requests/{request_id:int}/approve", opt={"roles": REQUEST_DECIDERS}, tags=["专题会议提请"],
-      summary=_("同意召开专题会议"), status_code=200, responses=WRITE_ERRORS)
+      summary=_("同意召开专题会议"), status_code=200, responses=answers(SpecialRequestOut, WRITE_ERRORS))
 async def approve_special_request(request: Request[Any, Any, Any], request_id: RecordId,
-                                  data: JSONBody[DecisionIn]) -> SpecialRequestOut:
+                                  data: Annotated[DecisionIn, body(DecisionIn)]) -> SpecialRequestOut:
     """生成专题会议草稿（meeting 为其编号），由办公室完善时间地点后发送通知；已审批的提请返回 409。"""
     actor = actor_of(request)
     await special_requests.decide_special_request(actor, request_id, True, sent_fields(data))
@@ -101,9 +104,9 @@ async def approve_special_request(request: Request[Any, Any, Any], request_id: R
 
 
 @post("/api/special-requests/{request_id:int}/decline", opt={"roles": REQUEST_DECIDERS}, tags=["专题会议提请"],
-      summary=_("不同意召开专题会议"), status_code=200, responses=WRITE_ERRORS)
+      summary=_("不同意召开专题会议"), status_code=200, responses=answers(SpecialRequestOut, WRITE_ERRORS))
 async def decline_special_request(request: Request[Any, Any, Any], request_id: RecordId,
-                                  data: JSONBody[DecisionIn]) -> SpecialRequestOut:
+                                  data: Annotated[DecisionIn, body(DecisionIn)]) -> SpecialRequestOut:
     """须填写审批意见（comment）；已审批的提请返回 409。"""
     actor = actor_of(request)
     await special_requests.decide_special_request(actor, request_id, False, sent_fields(data))

@@ -21,7 +21,7 @@ from conference.minutes import services
 from conference.minutes.states import MINUTES_STATUS_LABELS
 from conference.minutes.tables import MinutesPublication
 from conference.roles import PEOPLE, SUPERVISORS
-from conference.web.apikit import READ_ERRORS, RecordId
+from conference.web.apikit import READ_ERRORS, RecordId, answers
 from conference.web.auth import actor_of
 
 
@@ -48,8 +48,9 @@ class MinutesOut(msgspec.Struct):
 
 
 @get("/api/minutes/{meeting_id:int}", opt={"roles": PEOPLE}, tags=["会议纪要"], summary=_("会议纪要（印发件地址与 SHA-256）"),
-     responses=READ_ERRORS)
+     responses=answers(MinutesOut, READ_ERRORS))
 async def get_minutes(request: Request[Any, Any, Any], meeting_id: RecordId) -> MinutesOut:
+    """会议纪要的当前状态和已印发的各版（含下载地址和 SHA-256）；只有能看到该会议的账号可读。"""
     actor = actor_of(request)
     await meeting_for(actor, meeting_id)
     minutes = await services.minutes_of_meeting(meeting_id)

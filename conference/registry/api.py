@@ -15,10 +15,10 @@ because the services validate whole records.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from litestar import Request, get, patch, post
-from litestar.params import FromQuery, JSONBody
+from litestar.params import FromQuery
 from piccolo.columns import Column
 
 from conference.i18n import gettext as _
@@ -50,6 +50,8 @@ from conference.web.apikit import (
     PerPage,
     Q,
     RecordId,
+    answers,
+    body,
     convert,
     error_responses,
     list_query,
@@ -62,7 +64,7 @@ from conference.web.listing import PER_PAGE, paginate
 # ---------------------------------------------------------------- me
 
 
-@get("/api/me", opt={"roles": PEOPLE}, tags=["账号"], summary=_("当前账号"), responses=error_responses(401))
+@get("/api/me", opt={"roles": PEOPLE}, tags=["账号"], summary=_("当前账号"), responses=answers(Me, error_responses(401)))
 async def me(request: Request[Any, Any, Any]) -> Me:
     """令牌所属的账号：用户名、角色，以及角色所关联的联席会议、街道、成员单位或召集人编号。"""
     actor = actor_of(request)
@@ -76,7 +78,7 @@ async def me(request: Request[Any, Any, Any]) -> Me:
 STREET_SORTS: dict[str, Column] = {"name": Street.sort_key, "district": Street.district}
 
 
-@get("/api/streets", opt={"roles": OFFICE_ROLES}, tags=["街道"], summary=_("街道列表"), responses=READ_ERRORS)
+@get("/api/streets", opt={"roles": OFFICE_ROLES}, tags=["街道"], summary=_("街道列表"), responses=answers(StreetPage, READ_ERRORS))
 async def list_streets(q: Q = None, page: PageNo = 1, per_page: PerPage = PER_PAGE,
                        sort: FromQuery[Literal["name", "district"]] = "name", desc: Desc = False) -> StreetPage:
     """按街道名称、所属县区或党工委书记搜索。"""
@@ -86,20 +88,22 @@ async def list_streets(q: Q = None, page: PageNo = 1, per_page: PerPage = PER_PA
     return StreetPage(items=items_of(result, StreetOut), total=result.total, page=result.page, per_page=result.per_page)
 
 
-@get("/api/streets/{street_id:int}", opt={"roles": OFFICE_ROLES}, tags=["街道"], summary=_("街道详情"), responses=READ_ERRORS)
+@get("/api/streets/{street_id:int}", opt={"roles": OFFICE_ROLES}, tags=["街道"], summary=_("街道详情"), responses=answers(StreetOut, READ_ERRORS))
 async def get_street(street_id: RecordId) -> StreetOut:
+    """一个街道的登记信息，含版本号（修改时带回）。"""
     return convert(await get_or_404(Street, street_id, services.NOT_FOUND), StreetOut)
 
 
-@post("/api/streets", opt={"roles": OFFICE_ROLES}, tags=["街道"], summary=_("新建街道"), responses=WRITE_ERRORS)
-async def create_street(request: Request[Any, Any, Any], data: JSONBody[StreetIn]) -> StreetOut:
+@post("/api/streets", opt={"roles": OFFICE_ROLES}, tags=["街道"], summary=_("新建街道"), responses=answers(StreetOut, WRITE_ERRORS, status=201))
+async def create_street(request: Request[Any, Any, Any], data: Annotated[StreetIn, body(StreetIn)]) -> StreetOut:
+    """新建街道：名称、所属县区、党工委书记和联系电话；名称不能与现有街道重复。"""
     new_id = await services.create_street(actor_of(request), sent_fields(data))
     return convert(await get_or_404(Street, new_id), StreetOut)
 
 
 @patch("/api/streets/{street_id:int}", opt={"roles": OFFICE_ROLES}, tags=["街道"], summary=_("修改街道"),
-       responses=WRITE_ERRORS)
-async def update_street(request: Request[Any, Any, Any], street_id: RecordId, data: JSONBody[StreetPatch]) -> StreetOut:
+       responses=answers(StreetOut, WRITE_ERRORS))
+async def update_street(request: Request[Any, Any, Any], street_id: RecordId, data: Annotated[StreetPatch, body(StreetPatch)]) -> StreetOut:
     """只修改给出的字段；version 须为读取时的版本，否则返回 409。"""
     stored = await get_or_404(Street, street_id, services.NOT_FOUND)
     await services.update_street(actor_of(request), street_id, merged(stored, data))
@@ -112,7 +116,7 @@ CONFERENCE_SORTS: dict[str, Column] = {"name": Conference.sort_key, "level": Con
 
 
 @get("/api/conferences", opt={"roles": SUPERVISORS}, tags=["联席会议"], summary=_("联席会议列表"),
-     responses=READ_ERRORS)
+     responses=answers(ConferencePage, READ_ERRORS))
 async def list_conferences(request: Request[Any, Any, Any], q: Q = None, page: PageNo = 1,
                            per_page: PerPage = PER_PAGE, sort: FromQuery[Literal["name", "level"]] = "name",
                            desc: Desc = False) -> ConferencePage:
@@ -125,22 +129,23 @@ async def list_conferences(request: Request[Any, Any, Any], q: Q = None, page: P
 
 
 @get("/api/conferences/{conference_id:int}", opt={"roles": SUPERVISORS}, tags=["联席会议"],
-     summary=_("联席会议详情"), responses=READ_ERRORS)
+     summary=_("联席会议详情"), responses=answers(ConferenceOut, READ_ERRORS))
 async def get_conference(request: Request[Any, Any, Any], conference_id: RecordId) -> ConferenceOut:
+    """一个本账号可见的联席会议；不可见的返回 404。"""
     return convert(await services.require_visible_conference(actor_of(request), conference_id), ConferenceOut)
 
 
-@post("/api/conferences", opt={"roles": OFFICE_ROLES}, tags=["联席会议"], summary=_("新建联席会议"), responses=WRITE_ERRORS)
-async def create_conference(request: Request[Any, Any, Any], data: JSONBody[ConferenceIn]) -> ConferenceOut:
+@post("/api/conferences", opt={"roles": OFFICE_ROLES}, tags=["联席会议"], summary=_("新建联席会议"), responses=answers(ConferenceOut, WRITE_ERRORS, status=201))
+async def create_conference(request: Request[Any, Any, Any], data: Annotated[ConferenceIn, body(ConferenceIn)]) -> ConferenceOut:
     """level 取 city（市级）、district（县区级）或 street（街道级）；街道级须给出 street。"""
     new_id = await services.create_conference(actor_of(request), sent_fields(data))
     return convert(await get_or_404(Conference, new_id), ConferenceOut)
 
 
 @patch("/api/conferences/{conference_id:int}", opt={"roles": OFFICE_ROLES}, tags=["联席会议"], summary=_("修改联席会议"),
-       responses=WRITE_ERRORS)
+       responses=answers(ConferenceOut, WRITE_ERRORS))
 async def update_conference(request: Request[Any, Any, Any], conference_id: RecordId,
-                            data: JSONBody[ConferencePatch]) -> ConferenceOut:
+                            data: Annotated[ConferencePatch, body(ConferencePatch)]) -> ConferenceOut:
     """只修改给出的字段；version 须为读取时的版本，否则返回 409。"""
     actor = actor_of(request)
     stored = await services.require_visible_conference(actor, conference_id)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from litestar import Request, get, post
-from litestar.params import FromQuery, JSONBody
+from litestar.params import FromQuery
 from piccolo.columns import Column
 
 from conference.errors import NotFound
@@ -23,6 +23,8 @@ from conference.web.apikit import (
     PerPage,
     Q,
     RecordId,
+    answers,
+    body,
     convert,
     list_query,
     sent_fields,
@@ -47,7 +49,7 @@ async def _membership(request: Request[Any, Any, Any], membership_id: int) -> Me
 
 
 @get("/api/memberships", opt={"roles": SUPERVISORS}, tags=["成员资格"], summary=_("成员资格列表"),
-     responses=READ_ERRORS)
+     responses=answers(MembershipPage, READ_ERRORS))
 async def list_memberships(request: Request[Any, Any, Any], q: Q = None, conference: OptionalId = None,
                            unit: OptionalId = None, page: PageNo = 1, per_page: PerPage = PER_PAGE,
                            sort: FromQuery[Literal["unit_name", "conference_name", "start_date", "end_date"]] = "unit_name",
@@ -64,22 +66,24 @@ async def list_memberships(request: Request[Any, Any, Any], q: Q = None, confere
 
 
 @get("/api/memberships/{membership_id:int}", opt={"roles": SUPERVISORS}, tags=["成员资格"],
-     summary=_("成员资格详情"), responses=READ_ERRORS)
+     summary=_("成员资格详情"), responses=answers(MembershipOut, READ_ERRORS))
 async def get_membership(request: Request[Any, Any, Any], membership_id: RecordId) -> MembershipOut:
+    """一项成员资格；只含本账号可见的联席会议。"""
     return await _membership(request, membership_id)
 
 
 @post("/api/conferences/{conference_id:int}/memberships", opt={"roles": OFFICE_ROLES}, tags=["成员资格"],
-      summary=_("为联席会议添加成员单位"), responses=WRITE_ERRORS)
-async def add_membership(request: Request[Any, Any, Any], conference_id: RecordId, data: JSONBody[MembershipIn]) -> MembershipOut:
+      summary=_("为联席会议添加成员单位"), responses=answers(MembershipOut, WRITE_ERRORS, status=201))
+async def add_membership(request: Request[Any, Any, Any], conference_id: RecordId, data: Annotated[MembershipIn, body(MembershipIn)]) -> MembershipOut:
     """同一单位在同一联席会议中的成员期间不能重叠；不填 end_date 表示至今。"""
     new_id = await services.add_membership(actor_of(request), conference_id, sent_fields(data))
     return await _membership(request, new_id)
 
 
 @post("/api/memberships/{membership_id:int}/end", opt={"roles": OFFICE_ROLES}, tags=["成员资格"], summary=_("结束成员资格"),
-      status_code=200, responses=WRITE_ERRORS)
-async def end_membership(request: Request[Any, Any, Any], membership_id: RecordId, data: JSONBody[PeriodEnd]) -> MembershipOut:
+      status_code=200, responses=answers(MembershipOut, WRITE_ERRORS))
+async def end_membership(request: Request[Any, Any, Any], membership_id: RecordId, data: Annotated[PeriodEnd, body(PeriodEnd)]) -> MembershipOut:
+    """结束成员资格：end_date 不填为今天，不能早于开始日期；version 须为读取时的版本。"""
     await services.end_period(actor_of(request), Membership, "membership", membership_id, sent_fields(data))
     return await _membership(request, membership_id)
 

@@ -3,10 +3,10 @@ conference.registry.api)."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from litestar import Request, get, patch, post
-from litestar.params import FromQuery, JSONBody
+from litestar.params import FromQuery
 from piccolo.columns import Column
 
 from conference.errors import NotFound
@@ -37,6 +37,8 @@ from conference.web.apikit import (
     PerPage,
     Q,
     RecordId,
+    answers,
+    body,
     convert,
     list_query,
     merged,
@@ -50,9 +52,10 @@ from conference.web.listing import PER_PAGE, paginate
 CONVENOR_SORTS: dict[str, Column] = {"name": Person.sort_key, "title": Person.title}
 
 
-@get("/api/convenors", opt={"roles": OFFICE_ROLES}, tags=["召集人"], summary=_("召集人列表"), responses=READ_ERRORS)
+@get("/api/convenors", opt={"roles": OFFICE_ROLES}, tags=["召集人"], summary=_("召集人列表"), responses=answers(ConvenorPage, READ_ERRORS))
 async def list_convenors(q: Q = None, page: PageNo = 1, per_page: PerPage = PER_PAGE,
                          sort: FromQuery[Literal["name", "title"]] = "name", desc: Desc = False) -> ConvenorPage:
+    """召集人名册；q 搜索姓名或职务。"""
     result = await paginate(Person, [], list_query(q, page, per_page, sort, desc), search=[Person.name, Person.title],
                             sorts=CONVENOR_SORTS, default_sort="name")
     return ConvenorPage(items=items_of(result, ConvenorOut), total=result.total, page=result.page,
@@ -60,20 +63,22 @@ async def list_convenors(q: Q = None, page: PageNo = 1, per_page: PerPage = PER_
 
 
 @get("/api/convenors/{person_id:int}", opt={"roles": OFFICE_ROLES}, tags=["召集人"], summary=_("召集人详情"),
-     responses=READ_ERRORS)
+     responses=answers(ConvenorOut, READ_ERRORS))
 async def get_convenor(person_id: RecordId) -> ConvenorOut:
+    """一位召集人的登记信息。"""
     return convert(await get_or_404(Person, person_id, services.NOT_FOUND), ConvenorOut)
 
 
-@post("/api/convenors", opt={"roles": OFFICE_ROLES}, tags=["召集人"], summary=_("新建召集人"), responses=WRITE_ERRORS)
-async def create_convenor(request: Request[Any, Any, Any], data: JSONBody[ConvenorIn]) -> ConvenorOut:
+@post("/api/convenors", opt={"roles": OFFICE_ROLES}, tags=["召集人"], summary=_("新建召集人"), responses=answers(ConvenorOut, WRITE_ERRORS, status=201))
+async def create_convenor(request: Request[Any, Any, Any], data: Annotated[ConvenorIn, body(ConvenorIn)]) -> ConvenorOut:
+    """登记召集人（姓名、职务、电话、邮箱）；任命到联席会议见 appointments。"""
     new_id = await services.create_person(actor_of(request), sent_fields(data))
     return convert(await get_or_404(Person, new_id), ConvenorOut)
 
 
 @patch("/api/convenors/{person_id:int}", opt={"roles": OFFICE_ROLES}, tags=["召集人"], summary=_("修改召集人"),
-       responses=WRITE_ERRORS)
-async def update_convenor(request: Request[Any, Any, Any], person_id: RecordId, data: JSONBody[ConvenorPatch]) -> ConvenorOut:
+       responses=answers(ConvenorOut, WRITE_ERRORS))
+async def update_convenor(request: Request[Any, Any, Any], person_id: RecordId, data: Annotated[ConvenorPatch, body(ConvenorPatch)]) -> ConvenorOut:
     """只修改给出的字段；version 须为读取时的版本，否则返回 409。"""
     stored = await get_or_404(Person, person_id, services.NOT_FOUND)
     await services.update_person(actor_of(request), person_id, merged(stored, data))
@@ -98,7 +103,7 @@ async def _appointment(request: Request[Any, Any, Any], appointment_id: int) -> 
 
 
 @get("/api/appointments", opt={"roles": SUPERVISORS}, tags=["召集人任期"], summary=_("召集人任期列表"),
-     responses=READ_ERRORS)
+     responses=answers(AppointmentPage, READ_ERRORS))
 async def list_appointments(request: Request[Any, Any, Any], q: Q = None, conference: OptionalId = None,
                             person: OptionalId = None, page: PageNo = 1, per_page: PerPage = PER_PAGE,
                             sort: FromQuery[Literal["start_date", "end_date", "person_name", "conference_name"]] = "start_date",
@@ -115,23 +120,25 @@ async def list_appointments(request: Request[Any, Any, Any], q: Q = None, confer
 
 
 @get("/api/appointments/{appointment_id:int}", opt={"roles": SUPERVISORS}, tags=["召集人任期"],
-     summary=_("召集人任期详情"), responses=READ_ERRORS)
+     summary=_("召集人任期详情"), responses=answers(AppointmentOut, READ_ERRORS))
 async def get_appointment(request: Request[Any, Any, Any], appointment_id: RecordId) -> AppointmentOut:
+    """一项召集人任期；只含本账号可见的联席会议。"""
     return await _appointment(request, appointment_id)
 
 
 @post("/api/conferences/{conference_id:int}/appointments", opt={"roles": OFFICE_ROLES}, tags=["召集人任期"],
-      summary=_("任命召集人"), responses=WRITE_ERRORS)
+      summary=_("任命召集人"), responses=answers(AppointmentOut, WRITE_ERRORS, status=201))
 async def add_appointment(request: Request[Any, Any, Any], conference_id: RecordId,
-                          data: JSONBody[AppointmentIn]) -> AppointmentOut:
+                          data: Annotated[AppointmentIn, body(AppointmentIn)]) -> AppointmentOut:
     """同一联席会议同一时间只有一位召集人：须先结束现任召集人的任期。"""
     new_id = await services.add_appointment(actor_of(request), conference_id, sent_fields(data))
     return await _appointment(request, new_id)
 
 
 @post("/api/appointments/{appointment_id:int}/end", opt={"roles": OFFICE_ROLES}, tags=["召集人任期"],
-      summary=_("结束召集人任期"), status_code=200, responses=WRITE_ERRORS)
-async def end_appointment(request: Request[Any, Any, Any], appointment_id: RecordId, data: JSONBody[PeriodEnd]) -> AppointmentOut:
+      summary=_("结束召集人任期"), status_code=200, responses=answers(AppointmentOut, WRITE_ERRORS))
+async def end_appointment(request: Request[Any, Any, Any], appointment_id: RecordId, data: Annotated[PeriodEnd, body(PeriodEnd)]) -> AppointmentOut:
+    """结束任期：end_date 不填为今天，不能早于开始日期；version 须为读取时的版本。"""
     await services.end_period(actor_of(request), ConvenorAppointment, "convenor_appointment", appointment_id,
                               sent_fields(data))
     return await _appointment(request, appointment_id)

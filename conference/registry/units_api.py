@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from litestar import Request, get, patch, post
-from litestar.params import FromQuery, JSONBody
+from litestar.params import FromQuery
 from piccolo.columns import Column
 
 from conference.i18n import gettext as _
@@ -22,7 +22,10 @@ from conference.web.apikit import (
     PerPage,
     Q,
     RecordId,
+    answers,
+    body,
     convert,
+    example_of,
     list_query,
     merged,
     sent_fields,
@@ -35,7 +38,11 @@ from conference.web.listing import PER_PAGE, paginate
 UNIT_SORTS: dict[str, Column] = {"name": MemberUnit.sort_key, "kind": MemberUnit.kind, "ended_on": MemberUnit.ended_on}
 
 
-@get("/api/units", opt={"roles": OFFICE_ROLES}, tags=["成员单位"], summary=_("成员单位列表"), responses=READ_ERRORS)
+UNIT_EXAMPLE = example_of(UnitIn, name="兰山区综合行政执法局", kind="department", parent_unit=None)
+UNIT_PATCH_EXAMPLE = {"version": 3, "liaison_name": "赵强", "liaison_phone": "13800000000"}
+
+
+@get("/api/units", opt={"roles": OFFICE_ROLES}, tags=["成员单位"], summary=_("成员单位列表"), responses=answers(UnitPage, READ_ERRORS))
 async def list_units(q: Q = None, page: PageNo = 1, per_page: PerPage = PER_PAGE,
                      sort: FromQuery[Literal["name", "kind", "ended_on"]] = "name", desc: Desc = False) -> UnitPage:
     """按单位名称、联络员或职责任务搜索。"""
@@ -46,21 +53,22 @@ async def list_units(q: Q = None, page: PageNo = 1, per_page: PerPage = PER_PAGE
 
 
 @get("/api/units/{unit_id:int}", opt={"roles": OFFICE_ROLES}, tags=["成员单位"], summary=_("成员单位详情"),
-     responses=READ_ERRORS)
+     responses=answers(UnitOut, READ_ERRORS))
 async def get_unit(unit_id: RecordId) -> UnitOut:
+    """一个成员单位的登记信息，含已撤销的单位。"""
     return convert(await get_or_404(MemberUnit, unit_id, services.NOT_FOUND), UnitOut)
 
 
-@post("/api/units", opt={"roles": OFFICE_ROLES}, tags=["成员单位"], summary=_("新建成员单位"), responses=WRITE_ERRORS)
-async def create_unit(request: Request[Any, Any, Any], data: JSONBody[UnitIn]) -> UnitOut:
+@post("/api/units", opt={"roles": OFFICE_ROLES}, tags=["成员单位"], summary=_("新建成员单位"), responses=answers(UnitOut, WRITE_ERRORS, status=201))
+async def create_unit(request: Request[Any, Any, Any], data: Annotated[UnitIn, body(UnitIn, UNIT_EXAMPLE)]) -> UnitOut:
     """kind 取 department（区直部门）、dispatched_agency（派驻机构）、street（街道）或 other（其他）。"""
     new_id = await services.create_unit(actor_of(request), sent_fields(data))
     return convert(await get_or_404(MemberUnit, new_id), UnitOut)
 
 
 @patch("/api/units/{unit_id:int}", opt={"roles": OFFICE_ROLES}, tags=["成员单位"], summary=_("修改成员单位"),
-       responses=WRITE_ERRORS)
-async def update_unit(request: Request[Any, Any, Any], unit_id: RecordId, data: JSONBody[UnitPatch]) -> UnitOut:
+       responses=answers(UnitOut, WRITE_ERRORS))
+async def update_unit(request: Request[Any, Any, Any], unit_id: RecordId, data: Annotated[UnitPatch, body(UnitPatch, UNIT_PATCH_EXAMPLE)]) -> UnitOut:
     """只修改给出的字段；version 须为读取时的版本，否则返回 409。"""
     stored = await get_or_404(MemberUnit, unit_id, services.NOT_FOUND)
     await services.update_unit(actor_of(request), unit_id, merged(stored, data))
@@ -68,8 +76,8 @@ async def update_unit(request: Request[Any, Any, Any], unit_id: RecordId, data: 
 
 
 @post("/api/units/{unit_id:int}/end", opt={"roles": OFFICE_ROLES}, tags=["成员单位"], summary=_("撤销成员单位"),
-      status_code=200, responses=WRITE_ERRORS)
-async def end_unit(request: Request[Any, Any, Any], unit_id: RecordId, data: JSONBody[UnitEnd]) -> UnitOut:
+      status_code=200, responses=answers(UnitOut, WRITE_ERRORS))
+async def end_unit(request: Request[Any, Any, Any], unit_id: RecordId, data: Annotated[UnitEnd, body(UnitEnd)]) -> UnitOut:
     """单位保留在历史中；其尚未结束的成员资格在撤销日期同日结束。"""
     await services.end_unit(actor_of(request), unit_id, sent_fields(data))
     return convert(await get_or_404(MemberUnit, unit_id), UnitOut)

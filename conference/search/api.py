@@ -14,7 +14,7 @@ from conference.errors import ValidationFailed
 from conference.i18n import gettext as _
 from conference.roles import PEOPLE
 from conference.search import services
-from conference.web.apikit import READ_ERRORS, PageNo, PerPage
+from conference.web.apikit import READ_ERRORS, PageNo, PerPage, answers
 from conference.web.auth import actor_of
 from conference.web.listing import PER_PAGE
 
@@ -61,7 +61,7 @@ def _segments(parts: list[tuple[str, bool]]) -> list[Segment]:
     return [Segment(text=text, match=hit) for text, hit in parts]
 
 
-@get("/api/search", opt={"roles": PEOPLE}, tags=["搜索"], summary=_("全文搜索"), responses=READ_ERRORS)
+@get("/api/search", opt={"roles": PEOPLE}, tags=["搜索"], summary=_("全文搜索"), responses=answers(SearchOut, READ_ERRORS))
 async def search(
     request: Request[Any, Any, Any],
     q: Annotated[str, Parameter(max_length=200, description=_("搜索词；多个词用空格分开，须全部出现"))] = "",

@@ -19,7 +19,7 @@ from conference.i18n import gettext as _
 from conference.roles import SUPERVISORS
 from conference.supervision import ledgers, pages, routes, views
 from conference.timefmt import today
-from conference.web.apikit import READ_ERRORS, IdQuery, relabelled
+from conference.web.apikit import READ_ERRORS, IdQuery, answers, relabelled
 from conference.web.auth import actor_of
 from conference.web.listing import MAX_YEAR, MIN_YEAR
 
@@ -96,7 +96,7 @@ class AssessmentOut(msgspec.Struct):
     rules: list[str]
 
 
-@get("/api/supervision/rates", opt={"roles": SUPERVISORS}, tags=TAGS, summary=_("督办统计：四率"), responses=READ_ERRORS)
+@get("/api/supervision/rates", opt={"roles": SUPERVISORS}, tags=TAGS, summary=_("督办统计：四率"), responses=answers(RatesOut, READ_ERRORS))
 async def supervision_rates(
     request: Request[Any, Any, Any],
     conference: IdQuery = None,
@@ -117,14 +117,14 @@ async def supervision_rates(
                     rows=[msgspec.convert(r, RateRow) for r in rows], total=msgspec.convert(total, RateRow))
 
 
-@get("/api/supervision/alerts", opt={"roles": SUPERVISORS}, tags=TAGS, summary=_("督办统计：预警"), responses=READ_ERRORS)
+@get("/api/supervision/alerts", opt={"roles": SUPERVISORS}, tags=TAGS, summary=_("督办统计：预警"), responses=answers(AlertsOut, READ_ERRORS))
 async def supervision_alerts(request: Request[Any, Any, Any], conference: IdQuery = None) -> AlertsOut:
     """截至今天的在办任务预警：overdue 已逾期（红色）、yellow 即将到期（黄色）、unack 超时未签收，各列最多 30 条，与 /supervision 页面相同。"""
     scope = await views.figure_scope(actor_of(request), conference)
     return msgspec.convert(await views.alerts(scope.ids, today()), AlertsOut)
 
 
-@get("/api/supervision/assessment", opt={"roles": SUPERVISORS}, tags=TAGS, summary=_("年度考核"), responses=READ_ERRORS)
+@get("/api/supervision/assessment", opt={"roles": SUPERVISORS}, tags=TAGS, summary=_("年度考核"), responses=answers(AssessmentOut, READ_ERRORS))
 async def supervision_assessment(
     request: Request[Any, Any, Any],
     year: Annotated[int | None, QueryParameter(ge=MIN_YEAR, le=MAX_YEAR, description=_("年度，默认今年"))] = None,
@@ -141,7 +141,9 @@ LedgerStatus = Annotated[str | None, QueryParameter(max_length=40, description=_
 
 
 @get("/api/supervision/ledger.xlsx", opt={"roles": SUPERVISORS}, tags=TAGS, summary=_("台账（Excel）"),
-     responses=READ_ERRORS, media_type=ledgers.XLSX_TYPE)
+     responses=answers(bytes, READ_ERRORS, media_type=ledgers.XLSX_TYPE, description=_(".xlsx 文件"),
+                       example="（二进制 .xlsx 文件：表头为筛选条件，每行一条台账记录）"),
+     media_type=ledgers.XLSX_TYPE)
 async def ledger_xlsx(request: Request[Any, Any, Any], kind: LedgerKind = None, status: LedgerStatus = None,
                       conference: IdQuery = None, unit: IdQuery = None, street: IdQuery = None,
                       start: StartQuery = None, end: EndQuery = None) -> Response[bytes]:
@@ -150,7 +152,9 @@ async def ledger_xlsx(request: Request[Any, Any, Any], kind: LedgerKind = None, 
 
 
 @get("/api/supervision/ledger.csv", opt={"roles": SUPERVISORS}, tags=TAGS, summary=_("台账（CSV）"),
-     responses=READ_ERRORS, media_type="text/csv; charset=utf-8")
+     responses=answers(bytes, READ_ERRORS, media_type="text/csv; charset=utf-8", description=_("UTF-8 编码的 CSV 文件"),
+                       example="任务编号,议定事项,承办单位,办理期限,状态\n25,沂蒙路占道经营整治,兰山区综合行政执法局,2026-12-31,办理中\n"),
+     media_type="text/csv; charset=utf-8")
 async def ledger_csv(request: Request[Any, Any, Any], kind: LedgerKind = None, status: LedgerStatus = None,
                      conference: IdQuery = None, unit: IdQuery = None, street: IdQuery = None,
                      start: StartQuery = None, end: EndQuery = None) -> Response[bytes]:

@@ -23,7 +23,7 @@ from conference.meetings.tables import Meeting
 from conference.records import get_or_404
 from conference.roles import OFFICE_ROLES, PEOPLE
 from conference.tasks import amend, views
-from conference.web.apikit import READ_ERRORS, WRITE_ERRORS, IdPath, relabelled
+from conference.web.apikit import READ_ERRORS, WRITE_ERRORS, IdPath, answers, relabelled
 from conference.web.auth import actor_of
 
 TAGS = ["议定事项"]
@@ -106,7 +106,7 @@ async def _one(actor: Actor, resolution_id: int) -> ResolutionOut:
 
 
 @get("/api/meetings/{meeting_id:int}/resolutions", opt={"roles": PEOPLE}, tags=TAGS, summary=_("会议的议定事项"),
-     responses=READ_ERRORS)
+     responses=answers(ResolutionList, READ_ERRORS))
 async def list_resolutions(request: Request[Any, Any, Any], meeting_id: IdPath) -> ResolutionList:
     """与会议页面相同：按编号（一、二、三、）排列，附牵头和配合单位、各单位任务（link 表示本账号能否打开）和附件。"""
     actor = actor_of(request)
@@ -117,13 +117,14 @@ async def list_resolutions(request: Request[Any, Any, Any], meeting_id: IdPath) 
 
 
 @get("/api/resolutions/{resolution_id:int}", opt={"roles": PEOPLE}, tags=TAGS, summary=_("议定事项详情"),
-     responses=READ_ERRORS)
+     responses=answers(ResolutionOut, READ_ERRORS))
 async def get_resolution(request: Request[Any, Any, Any], resolution_id: IdPath) -> ResolutionOut:
+    """一项议定事项：内容、牵头和配合单位、办理期限及其任务；只有能看到该会议的账号可读。"""
     return await _one(actor_of(request), resolution_id)
 
 
 @patch("/api/resolutions/{resolution_id:int}", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("修改议定事项"),
-       responses=WRITE_ERRORS)
+       responses=answers(ResolutionOut, WRITE_ERRORS))
 async def update_resolution(request: Request[Any, Any, Any], resolution_id: IdPath, data: Annotated[ResolutionPatch, Body(
         examples=[Example(value={"version": 1, "reason": "会上补充配合单位", "text": "规范农贸市场周边占道经营",
                                  "lead_unit": 3, "cooperating": [5], "deadline_mode": "date", "deadline": "2027-01-31",

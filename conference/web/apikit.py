@@ -20,9 +20,11 @@ from typing import Annotated, Any, Generic, TypeVar
 
 import msgspec
 from litestar import MediaType, Request, Response
+from litestar.enums import RequestEncodingType
 from litestar.exceptions import ValidationException
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import Parameter, PathParameter, QueryParameter
+from litestar.openapi.spec import Example
+from litestar.params import Body, Parameter, PathParameter, QueryParameter
 
 from conference.i18n import gettext as _
 from conference.web.listing import MAX_ID, MAX_PAGE, MAX_PER_PAGE, Paging
@@ -30,8 +32,9 @@ from conference.web.listing import Page as Listing
 
 __all__ = [
     "MAX_ID", "READ_ERRORS", "WRITE_ERRORS", "Desc", "Error", "IdPath", "IdQuery", "OptionalId", "Page", "PageNo",
-    "PageQuery", "PerPage", "PerPageQuery", "Q", "RecordId", "TextQuery", "convert", "error_responses", "field_label",
-    "list_query", "merged", "page_fields", "relabelled", "sent_fields", "undecodable_body", "validation_error",
+    "PageQuery", "PerPage", "PerPageQuery", "Q", "RecordId", "TextQuery", "answers", "body", "convert", "error_responses",
+    "example_of", "field_label", "list_query", "merged", "page_fields", "relabelled", "sent_fields", "undecodable_body",
+    "validation_error",
 ]
 
 T = TypeVar("T")
@@ -252,3 +255,97 @@ def relabelled(labels: Mapping[str, str]) -> Callable[[Request[Any, Any, Any], V
         return response
 
     return handler
+
+
+# ---------------------------------------------------------------- OpenAPI examples
+#
+# Every /api operation documents an example of its request body (`body`) and of its success answer
+# (`answers`), as Litestar `Example`s on the media types. A value not given is made from the type
+# (`example_of`): the field's sample below where there is one, else a value of its type. tests/
+# test_api_openapi.py checks that no operation goes without.
+
+SAMPLES: dict[str, Any] = {
+    "id": 7, "version": 3, "total": 42, "page": 1, "per_page": 20, "conference": 2, "street": 3, "unit": 5,
+    "meeting": 11, "item": 18, "task": 25, "person": 4, "resolution": 9, "position": 1, "sequence": 1,
+    "name": "兰山街道党建引领街道社区治理联席会议", "conference_name": "兰山街道党建引领街道社区治理联席会议",
+    "street_name": "兰山街道", "unit_name": "兰山区综合行政执法局", "person_name": "王建国",
+    "title": "沂蒙路占道经营整治", "meeting_title": "2026年第四季度全体会议", "description": "沂蒙路与金雀山路交叉口早市占道经营，影响通行。",
+    "location": "兰山街道办事处三楼会议室", "district": "兰山区", "secretary_name": "李明", "phone": "0539-8123456",
+    "office_email": "lanshan@example.cn", "office_contact": "张丽", "office_phone": "0539-8123457", "doc_prefix": "兰联办",
+    "liaison_name": "赵强", "liaison_phone": "13800000000", "liaison_email": "liaison@example.cn", "leader_name": "孙伟",
+    "email": "office@example.cn", "username": "lanshan-office", "display_name": "兰山街道联席会议办公室",
+    "duties": "负责市容秩序和占道经营执法", "reason": "需协调多个部门共同处置", "comment": "同意，请办公室安排会议",
+    "note": "请执法局牵头，两周内整治到位", "text": "由区综合行政执法局牵头，于 12 月底前完成沂蒙路占道经营整治。",
+    "q": "占道", "detail": "", "body": "兰山街道：您单位受邀参加 2026年第四季度全体会议……", "subject": "会议通知",
+    "start_time": "09:00", "end_time": "11:00", "external_ref": "12345-20261204-0007", "external_source": "12345",
+    "url": "/meetings/11", "heading": "沂蒙路占道经营整治", "kind": "plenary", "status": "notified", "urgency": "urgent",
+    "category": "urban_management", "role": "member", "reply": "attending", "attendance": "present", "level": "street",
+    "presiding_name": "王建国", "presiding_title": "街道党工委书记", "uid": "meeting-11@lanshan.example.cn",
+    "notice_number": "兰联办〔2026〕6号", "attendee_name": "赵强", "attendee_title": "副局长", "filename": "现场照片.jpg",
+    "content_type": "image/jpeg", "event": "meeting_notified", "outcome": "resolved", "label": "已通知",
+    "context": "兰山街道", "direction": "up", "proposed_items": "沂蒙路占道经营", "message": "请于本周五前报送进展。",
+    "rating": "satisfied", "action": "update", "entity": "meeting", "actor_name": "兰山街道联席会议办公室",
+}
+
+
+def _sample_for(info: Any, name: str) -> Any:
+    import msgspec.inspect as mi
+
+    if isinstance(info, mi.UnionType):
+        kinds = [t for t in info.types if not isinstance(t, mi.NoneType)]
+        return _sample_for(kinds[0], name) if kinds else None
+    if isinstance(info, mi.LiteralType):
+        return info.values[0]
+    if isinstance(info, mi.EnumType):
+        return next(iter(info.cls)).value
+    if isinstance(info, (mi.StructType, mi.DataclassType, mi.TypedDictType)):
+        return {f.encode_name: _sample_for(f.type, f.name) for f in info.fields}
+    if isinstance(info, (mi.ListType, mi.SetType, mi.FrozenSetType, mi.VarTupleType)):
+        return [_sample_for(info.item_type, name)]
+    if isinstance(info, mi.DictType):
+        return {"edit": True} if name == "actions" else {}
+    if isinstance(info, mi.BoolType):
+        return True
+    if isinstance(info, mi.IntType):
+        sample = SAMPLES.get(name, SAMPLES.get(name.removesuffix("_id"), 1))
+        return sample if isinstance(sample, int) else 1
+    if isinstance(info, mi.FloatType):
+        return 0.95
+    if isinstance(info, mi.DateTimeType):
+        return "2026-12-04T09:00:00+08:00"
+    if isinstance(info, mi.DateType):
+        return "2026-12-04"
+    if isinstance(info, mi.StrType):
+        sample = SAMPLES.get(name)
+        return sample if isinstance(sample, str) else ""
+    if isinstance(info, (mi.BytesType, mi.ByteArrayType, mi.MemoryViewType)):
+        return ""
+    return None
+
+
+def example_of(tp: Any, **values: Any) -> Any:
+    """A JSON example of `tp` (a Struct, a Page[...] or a list of them): every field filled from SAMPLES
+    or by its type, then `values` put over the top-level fields. Checked against `tp` itself."""
+    import msgspec.inspect as mi
+
+    value = _sample_for(mi.type_info(tp), "")
+    if values and isinstance(value, dict):
+        value.update(values)
+    msgspec.convert(value, tp, strict=False)  # an example that does not fit its own schema fails at import
+    return value
+
+
+def body(tp: Any, example: Any = None, *, description: str | None = None,
+         media_type: RequestEncodingType | str = RequestEncodingType.JSON) -> Any:
+    """The request-body marker for `data: Annotated[X, body(X)]`: X's media type with an example."""
+    value = example_of(tp) if example is None else example
+    return Body(media_type=media_type, description=description, examples=[Example(summary=_("示例"), value=value)])
+
+
+def answers(tp: Any, errors: Mapping[int, ResponseSpec] = READ_ERRORS, *, status: int = 200, example: Any = None,
+            description: str | None = None, media_type: str = MediaType.JSON) -> dict[int, ResponseSpec]:
+    """An operation's `responses`: its success answer (`status`, a `tp`, with an example) and its errors."""
+    value = example_of(tp) if example is None else example
+    success = ResponseSpec(tp, description=description or _("成功"), media_type=media_type, generate_examples=False,
+                           examples=[Example(summary=_("示例"), value=value)])
+    return {**errors, status: success}

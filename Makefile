@@ -59,14 +59,15 @@ run: system-run $(VENV)/.stamp-run
 	$(BIN)/conference serve --host $(HOST) --port $(PORT)
 
 # SQLite first, then the same suite on PostgreSQL (skipped with a reason when no server answers,
-# except under CI=true where a missing server fails the run).
+# except under CI=true where a missing server fails the run) in reverse order: modules and the tests
+# within them last to first, so that a test relying on what an earlier one left behind fails.
 test: system-test $(VENV)/.stamp-dev lint test-sqlite test-postgres
 
 test-sqlite: $(VENV)/.stamp-dev
 	$(BIN)/pytest -q
 
 test-postgres: $(VENV)/.stamp-dev
-	TEST_DATABASE=postgres $(BIN)/pytest -q -m "not browser"
+	TEST_DATABASE=postgres $(BIN)/pytest -q -m "not browser" --reverse
 
 lint: $(VENV)/.stamp-dev
 	$(BIN)/ruff check conference tests

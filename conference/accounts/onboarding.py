@@ -141,7 +141,8 @@ async def managed_accounts_condition(actor: Actor) -> Any:
     condition: Any = None
     for kind in KINDS.values():
         link = User._meta.get_column_by_name(kind.link)
-        clause = (User.role == kind.role) & getattr(link, "owner_conference").is_in(owned)
+        # a ForeignKey column's joined columns are attributes the type checker cannot see
+        clause = (User.role == kind.role) & getattr(link, "owner_conference").is_in(owned)  # noqa: B009
         condition = clause if condition is None else (condition | clause)
     return condition
 

@@ -12,6 +12,7 @@ from litestar import Request
 from piccolo.columns import Column
 
 from conference.accounts.scope import visible_conference_ids
+from conference.registry.services import PERSON_FORM
 from conference.web.apikit import (
     convert,
 )
@@ -139,19 +140,9 @@ class ConvenorOut(msgspec.Struct):
     version: int
 
 
-class ConvenorIn(msgspec.Struct, forbid_unknown_fields=True):
-    name: str | None = None
-    title: str | None = None
-    phone: str | None = None
-    email: str | None = None
-
-
-class ConvenorPatch(msgspec.Struct, forbid_unknown_fields=True):
-    version: int
-    name: str | msgspec.UnsetType | None = msgspec.UNSET
-    title: str | msgspec.UnsetType | None = msgspec.UNSET
-    phone: str | msgspec.UnsetType | None = msgspec.UNSET
-    email: str | msgspec.UnsetType | None = msgspec.UNSET
+# The convenor form's API bodies, derived from its spec (PERSON_FORM.json_fields checks the types).
+ConvenorIn = PERSON_FORM.struct("ConvenorIn")
+ConvenorPatch = PERSON_FORM.struct("ConvenorPatch", patch=True, extra=[("version", int)])
 
 
 class MembershipOut(msgspec.Struct):

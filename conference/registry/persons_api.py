@@ -70,16 +70,19 @@ async def get_convenor(person_id: RecordId) -> ConvenorOut:
 
 
 @post("/api/convenors", opt={"roles": OFFICE_ROLES}, tags=["召集人"], summary=_("新建召集人"), responses=answers(ConvenorOut, WRITE_ERRORS, status=201))
-async def create_convenor(request: Request[Any, Any, Any], data: Annotated[ConvenorIn, body(ConvenorIn)]) -> ConvenorOut:
+async def create_convenor(request: Request[Any, Any, Any],
+                          data: Annotated[ConvenorIn, body(ConvenorIn)]) -> ConvenorOut:  # type: ignore[valid-type]
     """登记召集人（姓名、职务、电话、邮箱）；任命到联席会议见 appointments。"""
-    new_id = await services.create_person(actor_of(request), sent_fields(data))
+    new_id = await services.create_person(actor_of(request), services.PERSON_FORM.json_fields(data))
     return convert(await get_or_404(Person, new_id), ConvenorOut)
 
 
 @patch("/api/convenors/{person_id:int}", opt={"roles": OFFICE_ROLES}, tags=["召集人"], summary=_("修改召集人"),
        responses=answers(ConvenorOut, WRITE_ERRORS))
-async def update_convenor(request: Request[Any, Any, Any], person_id: RecordId, data: Annotated[ConvenorPatch, body(ConvenorPatch)]) -> ConvenorOut:
+async def update_convenor(request: Request[Any, Any, Any], person_id: RecordId,
+                          data: Annotated[ConvenorPatch, body(ConvenorPatch)]) -> ConvenorOut:  # type: ignore[valid-type]
     """只修改给出的字段；version 须为读取时的版本，否则返回 409。"""
+    services.PERSON_FORM.json_fields(data)  # wrong JSON types answer before anything is read
     stored = await get_or_404(Person, person_id, services.NOT_FOUND)
     await services.update_person(actor_of(request), person_id, merged(stored, data))
     return convert(await get_or_404(Person, person_id), ConvenorOut)

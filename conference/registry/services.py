@@ -26,6 +26,7 @@ from conference.registry.tables import (
 )
 from conference.roles import Role
 from conference.timefmt import now, today
+from conference.web.formspec import FieldSpec, FormSpec
 
 LEVEL_LABELS = {"city": _("市级"), "district": _("县区级"), "street": _("街道级")}
 # The level a conference's parent must have.
@@ -284,14 +285,18 @@ async def end_unit(actor: Actor, unit_id: int, data: Mapping[str, Any]) -> None:
 # ---------------------------------------------------------------- persons (convenors)
 
 
+# The convenor (person) form, once for its pages, the checks and the API body (conference.web.formspec).
+PERSON_FORM = FormSpec((
+    FieldSpec("name", _("姓名"), required=True, max_length=40),
+    FieldSpec("title", _("职务"), max_length=60, help=_("例如：区委常委、组织部部长")),
+    FieldSpec("phone", _("联系电话"), "phone", max_length=20),
+    FieldSpec("email", _("电子邮箱"), "email"),
+))
+
+
 async def _person_values(data: Mapping[str, Any]) -> tuple[dict[str, Any], int | None]:
     form = FormReader(data)
-    values = {
-        "name": form.text("name", _("姓名"), required=True, max_length=40),
-        "title": form.text("title", _("职务"), max_length=60),
-        "phone": form.phone("phone", _("联系电话")),
-        "email": form.email("email", _("电子邮箱")),
-    }
+    values = PERSON_FORM.read(form)
     version = form.version()
     form.done()
     return values, version

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conference.i18n import gettext as _
-from conference.registry.services import KIND_LABELS, LEVEL_LABELS, unit_owners_in_reach
+from conference.registry.services import KIND_LABELS, LEVEL_LABELS, PERSON_FORM, unit_owners_in_reach
 from conference.registry.tables import Conference, ConvenorAppointment, Membership, MemberUnit, Person, Street
 from conference.timefmt import today
 from conference.web.fields import Field
@@ -51,12 +51,7 @@ async def unit_fields() -> list[Field]:
 
 
 async def person_fields() -> list[Field]:
-    return [
-        Field("name", _("姓名"), required=True, max_length=40),
-        Field("title", _("职务"), max_length=60, help=_("例如：区委常委、组织部部长")),
-        Field("phone", _("联系电话"), "tel", max_length=20),
-        Field("email", _("电子邮箱"), "email"),
-    ]
+    return PERSON_FORM.page_fields()
 
 
 async def conference_fields() -> list[Field]:

@@ -45,7 +45,7 @@ class FieldSpec:
     label: str
     kind: str = "text"  # text | multiline | time | date | datetime | ref | choice | email | phone | ids | bool
     required: bool = False
-    max_length: int | None = None  # text and multiline (FormReader's default: 100)
+    max_length: int | None = None  # text and multiline (FormReader's default: 100); the page's maxlength
     choices: Mapping[str, str] | None = None  # value -> Chinese label, for kind "choice"
     help: str = ""
     on: str = "both"  # both | page | api
@@ -84,7 +84,7 @@ class FieldSpec:
         if options is None and self.choices is not None:
             options = [("", _("请选择"))] * self.blank + list(self.choices.items())
         return Field(self.name, self.label, PAGE_KINDS[self.kind], required=self.required, options=list(options or []),
-                     help=self.help, max_length=self.max_length if self.kind in ("text", "multiline") else None)
+                     help=self.help, max_length=self.max_length)
 
     # ---------------------------------------------------------------- API
 

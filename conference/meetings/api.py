@@ -201,8 +201,8 @@ async def update_meeting(request: Request[Any, Any, Any], meeting_id: RecordId,
     """只修改给出的字段；version 须为读取时的版本，否则返回 409。草稿和已通知的会议可以修改；已通知的会议修改时间、地点或
     名称后 sequence 加 1，并在同一次保存中向全部受邀单位发送变更通知。"""
     actor = actor_of(request)
-    stored = await services.managed_meeting(actor, meeting_id)
     sent = services.MEETING_FORM.json_fields(data)
+    stored = await services.managed_meeting(actor, meeting_id)
     async with _deadline_errors():
         await lifecycle.update_meeting(actor, meeting_id, _as_form({**_stored_form(stored), **sent}))
     return await _detail(actor, meeting_id)

@@ -23,7 +23,22 @@ from conference.accounts.actor import Actor
 from conference.agenda import scheduling, services, views
 from conference.i18n import gettext as _
 from conference.roles import ITEM_READERS, ITEM_WRITERS, OFFICE_ROLES
-from conference.web.apikit import READ_ERRORS, WRITE_ERRORS, OptionalId, PageNo, PerPage, Q, RecordId, answers, body, convert, merged, relabelled, sent_fields
+from conference.web.apikit import (
+    READ_ERRORS,
+    WRITE_ERRORS,
+    OptionalId,
+    PageNo,
+    PerPage,
+    Q,
+    RecordId,
+    answers,
+    body,
+    convert,
+    merged,
+    page_fields,
+    relabelled,
+    sent_fields,
+)
 from conference.web.auth import actor_of
 from conference.web.listing import PER_PAGE
 
@@ -201,7 +216,7 @@ async def list_items(
             query[key] = str(value)
     listing = (await views.item_list(actor_of(request), query))["page"]
     return ItemPage(items=[convert({**r, "meeting": r["meeting_id"]}, ItemRow) for r in listing.rows],
-                    total=listing.total, page=listing.page, per_page=listing.per_page)
+                    **page_fields(listing))
 
 
 @get("/api/items/{item_id:int}", opt={"roles": ITEM_READERS}, tags=TAGS, summary=_("议题详情"), responses=answers(ItemDetail, READ_ERRORS))

@@ -25,6 +25,7 @@ from conference.web.apikit import (
     answers,
     body,
     convert,
+    page_fields,
     sent_fields,
 )
 from conference.web.auth import actor_of
@@ -69,8 +70,7 @@ async def list_special_requests(request: Request[Any, Any, Any], q: Q = None,
     result = await paginate(SMR, REQUEST_COLUMNS, query, search=[SMR.title, SMR.reason, SMR.proposed_items],
                             sorts={"created": SMR.id, "proposed_date": SMR.proposed_date}, default_sort="created",
                             where=where)
-    return SpecialRequestPage(items=await _request_rows(result.rows), total=result.total,
-                              page=result.page, per_page=result.per_page)
+    return SpecialRequestPage(items=await _request_rows(result.rows), **page_fields(result))
 
 
 @get("/api/special-requests/{request_id:int}", opt={"roles": ITEM_READERS}, tags=["专题会议提请"],

@@ -56,6 +56,7 @@ from conference.web.apikit import (
     error_responses,
     list_query,
     merged,
+    page_fields,
     sent_fields,
 )
 from conference.web.auth import actor_of
@@ -85,7 +86,7 @@ async def list_streets(q: Q = None, page: PageNo = 1, per_page: PerPage = PER_PA
     result = await paginate(Street, [], list_query(q, page, per_page, sort, desc),
                             search=[Street.name, Street.district, Street.secretary_name], sorts=STREET_SORTS,
                             default_sort="name")
-    return StreetPage(items=items_of(result, StreetOut), total=result.total, page=result.page, per_page=result.per_page)
+    return StreetPage(items=items_of(result, StreetOut), **page_fields(result))
 
 
 @get("/api/streets/{street_id:int}", opt={"roles": OFFICE_ROLES}, tags=["街道"], summary=_("街道详情"), responses=answers(StreetOut, READ_ERRORS))
@@ -124,8 +125,7 @@ async def list_conferences(request: Request[Any, Any, Any], q: Q = None, page: P
     result = await paginate(Conference, [], list_query(q, page, per_page, sort, desc), search=[Conference.name],
                             sorts=CONFERENCE_SORTS, default_sort="name",
                             where=await scope_where(Conference.id, request))
-    return ConferencePage(items=items_of(result, ConferenceOut), total=result.total, page=result.page,
-                          per_page=result.per_page)
+    return ConferencePage(items=items_of(result, ConferenceOut), **page_fields(result))
 
 
 @get("/api/conferences/{conference_id:int}", opt={"roles": SUPERVISORS}, tags=["联席会议"],

@@ -27,6 +27,7 @@ from conference.web.apikit import (
     body,
     convert,
     list_query,
+    page_fields,
     sent_fields,
 )
 from conference.web.auth import actor_of
@@ -61,8 +62,7 @@ async def list_memberships(request: Request[Any, Any, Any], q: Q = None, confere
     result = await paginate(Membership, MEMBERSHIP_COLUMNS, list_query(q, page, per_page, sort, desc),
                             search=[Membership.unit.name, Membership.conference.name], sorts=MEMBERSHIP_SORTS,
                             default_sort="unit_name", where=where)
-    return MembershipPage(items=items_of(result, MembershipOut), total=result.total, page=result.page,
-                          per_page=result.per_page)
+    return MembershipPage(items=items_of(result, MembershipOut), **page_fields(result))
 
 
 @get("/api/memberships/{membership_id:int}", opt={"roles": SUPERVISORS}, tags=["成员资格"],

@@ -42,6 +42,7 @@ from conference.web.apikit import (
     convert,
     list_query,
     merged,
+    page_fields,
     sent_fields,
 )
 from conference.web.auth import actor_of
@@ -58,8 +59,7 @@ async def list_convenors(q: Q = None, page: PageNo = 1, per_page: PerPage = PER_
     """召集人名册；q 搜索姓名或职务。"""
     result = await paginate(Person, [], list_query(q, page, per_page, sort, desc), search=[Person.name, Person.title],
                             sorts=CONVENOR_SORTS, default_sort="name")
-    return ConvenorPage(items=items_of(result, ConvenorOut), total=result.total, page=result.page,
-                        per_page=result.per_page)
+    return ConvenorPage(items=items_of(result, ConvenorOut), **page_fields(result))
 
 
 @get("/api/convenors/{person_id:int}", opt={"roles": OFFICE_ROLES}, tags=["召集人"], summary=_("召集人详情"),
@@ -118,8 +118,7 @@ async def list_appointments(request: Request[Any, Any, Any], q: Q = None, confer
     result = await paginate(ConvenorAppointment, APPOINTMENT_COLUMNS, list_query(q, page, per_page, sort, desc),
                             search=[ConvenorAppointment.person.name, ConvenorAppointment.conference.name],
                             sorts=APPOINTMENT_SORTS, default_sort="start_date", where=where)
-    return AppointmentPage(items=items_of(result, AppointmentOut), total=result.total, page=result.page,
-                           per_page=result.per_page)
+    return AppointmentPage(items=items_of(result, AppointmentOut), **page_fields(result))
 
 
 @get("/api/appointments/{appointment_id:int}", opt={"roles": SUPERVISORS}, tags=["召集人任期"],

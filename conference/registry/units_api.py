@@ -28,6 +28,7 @@ from conference.web.apikit import (
     example_of,
     list_query,
     merged,
+    page_fields,
     sent_fields,
 )
 from conference.web.auth import actor_of
@@ -49,7 +50,7 @@ async def list_units(q: Q = None, page: PageNo = 1, per_page: PerPage = PER_PAGE
     result = await paginate(MemberUnit, [], list_query(q, page, per_page, sort, desc),
                             search=[MemberUnit.name, MemberUnit.liaison_name, MemberUnit.duties], sorts=UNIT_SORTS,
                             default_sort="name")
-    return UnitPage(items=items_of(result, UnitOut), total=result.total, page=result.page, per_page=result.per_page)
+    return UnitPage(items=items_of(result, UnitOut), **page_fields(result))
 
 
 @get("/api/units/{unit_id:int}", opt={"roles": OFFICE_ROLES}, tags=["成员单位"], summary=_("成员单位详情"),

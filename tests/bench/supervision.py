@@ -166,6 +166,38 @@ def bare_app(path: Path, statements: list[tuple[str, tuple[Any, ...]]]) -> Lites
     return Litestar([bare_dashboard])
 
 
+
+async def dashboard_statements(http: Any, url: str) -> tuple[list[tuple[str, tuple[Any, ...]]], list[tuple[str, tuple[Any, ...]]]]:
+    """The statements the dashboard page runs (on the rollup), captured from the view functions, and
+    today's statements over `task` (from_rollup=False) that the bare page runs, on either database."""
+    from conference.supervision import alerts, rates, scope, views  # after the bench has set the database up
+    from conference.timefmt import today
+
+    captured: list[tuple[str, tuple[Any, ...]]] = []
+    modules = (scope, views, alerts)
+    originals = [m.fetch for m in modules]
+
+    async def capture(sql: str, *args: Any) -> Any:
+        captured.append((sql, args))
+        return await originals[0](sql, *args)
+
+    for m in modules:
+        m.fetch = capture  # type: ignore[assignment]
+    try:
+        assert (await http.get(url)).status_code == 200
+        rollup_statements = list(captured)
+        captured.clear()
+        day = today()
+        await capture("SELECT c.id, c.name, c.level, c.parent FROM conference c ORDER BY c.sort_key, c.name")
+        await views.rate_rows(None, rates.Period(dt.date(day.year, 1, 1), dt.date(day.year, 12, 31)), "unit", day,
+                              from_rollup=False)
+        await views.trend(None, rates.months_ending(day), day, from_rollup=False)
+        await alerts.alerts(None, day, from_rollup=False)
+    finally:
+        for m, original in zip(modules, originals, strict=True):
+            m.fetch = original  # type: ignore[assignment]
+    return rollup_statements, list(captured)
+
 async def main() -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     path = await fresh_database()
@@ -177,7 +209,6 @@ async def main() -> None:
     print(f"\nsupervision: {TASKS:,} tasks generated in {time.perf_counter() - started:.1f} s")
     from conference import db
     from conference.app import create_app
-    from conference.supervision import alerts, rates, scope, views
     from tests.querycount import count_queries
 
     await db.start()
@@ -186,29 +217,7 @@ async def main() -> None:
     await login(http, "admin")
     url = "/supervision"  # the current year, every conference, grouped by unit
 
-    # The statements the page runs, captured from the view functions, each timed once; and today's
-    # statements over `task` (from_rollup=False) for the bare page.
-    captured: list[tuple[str, tuple[Any, ...]]] = []
-    modules = (scope, views, alerts)
-    originals = [m.fetch for m in modules]
-
-    async def capture(sql: str, *args: Any) -> Any:
-        captured.append((sql, args))
-        return await originals[0](sql, *args)
-
-    for m in modules:
-        m.fetch = capture  # type: ignore[assignment]
-    assert (await http.get(url)).status_code == 200
-    rollup_statements = list(captured)
-    captured.clear()
-    day = today()
-    await capture("SELECT c.id, c.name, c.level, c.parent FROM conference c ORDER BY c.sort_key, c.name")
-    await views.rate_rows(None, rates.Period(dt.date(day.year, 1, 1), dt.date(day.year, 12, 31)), "unit", day, from_rollup=False)
-    await views.trend(None, rates.months_ending(day), day, from_rollup=False)
-    await alerts.alerts(None, day, from_rollup=False)
-    task_statements = list(captured)
-    for m, original in zip(modules, originals, strict=True):
-        m.fetch = original  # type: ignore[assignment]
+    rollup_statements, task_statements = await dashboard_statements(http, url)
     with count_queries() as seen:
         assert (await http.get(url)).status_code == 200
     print(f"queries per dashboard page: {len(seen)} ({len(rollup_statements)} supervision statements, the rest session and scope)")

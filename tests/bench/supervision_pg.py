@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from litestar import Litestar, MediaType, Response, get
 
 from tests.bench.common import client, login, report, throughput
-from tests.bench.supervision import BARE_TEMPLATE, ITEMS, TASKS, YEARS, rollup_migration
+from tests.bench.supervision import BARE_TEMPLATE, ITEMS, TASKS, YEARS, dashboard_statements, rollup_migration
 
 SCHEMA = f"bench_supervision_{os.getpid()}"
 
@@ -146,34 +146,13 @@ async def main() -> None:
     await populate(conn, today(), get_settings().time_zone)
     print(f"\nsupervision (PostgreSQL): {TASKS:,} tasks generated in {time.perf_counter() - started:.1f} s")
     from conference.app import create_app
-    from conference.supervision import alerts, rates, scope, views
 
     await db.start()
     app = create_app()
     http = client(app)
     await login(http, "admin")
     page = "/supervision"
-    captured: list[tuple[str, tuple[Any, ...]]] = []
-    modules = (scope, views, alerts)
-    originals = [m.fetch for m in modules]
-
-    async def capture(sql: str, *args: Any) -> Any:
-        captured.append((sql, args))
-        return await originals[0](sql, *args)
-
-    for m in modules:
-        m.fetch = capture  # type: ignore[assignment]
-    assert (await http.get(page)).status_code == 200
-    rollup_statements = list(captured)
-    captured.clear()
-    day = today()
-    await capture("SELECT c.id, c.name, c.level, c.parent FROM conference c ORDER BY c.sort_key, c.name")
-    await views.rate_rows(None, rates.Period(dt.date(day.year, 1, 1), dt.date(day.year, 12, 31)), "unit", day, from_rollup=False)
-    await views.trend(None, rates.months_ending(day), day, from_rollup=False)
-    await alerts.alerts(None, day, from_rollup=False)
-    task_statements = list(captured)
-    for m, original in zip(modules, originals, strict=True):
-        m.fetch = original  # type: ignore[assignment]
+    rollup_statements, task_statements = await dashboard_statements(http, page)
     for title, statements in (("the dashboard's statements (rollup)", rollup_statements), ("today's statements over task", task_statements)):
         print(f" {title}:")
         for sql, args in statements:

@@ -46,7 +46,7 @@ from conference.tasks import link_routes as task_link_routes
 from conference.tasks import routes as task_routes
 from conference.tasks.reminders import reminder_loop
 from conference.web import home, logmask
-from conference.web.auth import AuthMiddleware, access_guard, reject_impossible_ids
+from conference.web.auth import ACTOR_DEPENDENCY, AuthMiddleware, access_guard, reject_impossible_ids
 from conference.web.errors import EXCEPTION_HANDLERS
 from conference.web.headers import security_headers
 from conference.web.swagger import StrictSwaggerRenderPlugin
@@ -114,6 +114,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         ],
         middleware=[AuthMiddleware(by_session=actor_for_session, by_token=actor_for_api_token)],
         guards=[access_guard],
+        dependencies=ACTOR_DEPENDENCY,  # a handler's `actor: Actor` parameter (conference.web.auth.current_actor)
         before_request=before_request,
         before_send=[security_headers],  # CSP, framing, nosniff, Referrer-Policy, no-store, HSTS
         # The JSON API authenticates with Bearer tokens only (never cookies), so CSRF does not apply there.

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from litestar.di import NamedDependency
+
 
 @dataclass(frozen=True)
 class Actor:
@@ -30,3 +32,8 @@ class Actor:
     def label(self) -> str:
         return self.display_name or self.username
 
+
+
+# A route handler's parameter `actor: CurrentActor` receives the logged-in account: the app's
+# `actor` dependency (conference.web.auth.current_actor), behind the access guard.
+CurrentActor = NamedDependency[Actor]

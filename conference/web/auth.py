@@ -9,7 +9,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from litestar import Request
 from litestar.connection import ASGIConnection
+from litestar.di import Provide
 from litestar.enums import ScopeType
 from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
@@ -91,6 +93,19 @@ def actor_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Actor:
     if actor is None:  # the guard has already refused anonymous callers; this is for type checkers
         raise NotAuthorizedException(_("请先登录。"))
     return actor
+
+
+async def current_actor(request: Request[Any, Any, Any]) -> Any:
+    """The `actor` dependency (registered on the app): a handler that names a parameter `actor`
+    receives the logged-in account the middleware found. Handlers only reach it past access_guard,
+    which has refused anonymous callers already. A coroutine: Litestar would run a plain function
+    dependency in a worker thread unless told otherwise. Typed Any because Litestar resolves this
+    signature at run time and this core module names no domain type (the handler's `actor: Actor`
+    parameter does; msgspec passes the Actor instance through as it is)."""
+    return actor_of(request)
+
+
+ACTOR_DEPENDENCY = {"actor": Provide(current_actor)}
 
 
 MAX_ID = 2**31 - 1

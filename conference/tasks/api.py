@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Request, Router, get, post
+from litestar import Router, get, post
 from litestar.datastructures import UploadFile
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import ValidationException
 from litestar.params import QueryParameter
 
-from conference.accounts.actor import Actor
+from conference.accounts.actor import Actor, CurrentActor
 from conference.agenda.attachments import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS
 from conference.errors import ValidationFailed
 from conference.i18n import gettext as _
@@ -28,7 +28,6 @@ from conference.roles import OFFICE_ROLES, PEOPLE, Role
 from conference.tasks import services, urging, views
 from conference.web import apikit
 from conference.web.apikit import READ_ERRORS, WRITE_ERRORS, IdPath, IdQuery, Page, PageQuery, PerPageQuery, TextQuery, page_fields, relabelled
-from conference.web.auth import actor_of
 from conference.web.listing import PER_PAGE
 
 UNIT = (Role.UNIT,)
@@ -224,9 +223,9 @@ async def _detail(actor: Actor, task_id: int) -> TaskDetail:
 # ---------------------------------------------------------------- list and detail
 
 
-@get("/api/tasks", opt={"roles": PEOPLE}, tags=TAGS, summary=_("任务列表"), responses=apikit.answers(Page[TaskRow], READ_ERRORS))
+@get("/", opt={"roles": PEOPLE}, tags=TAGS, summary=_("任务列表"), responses=apikit.answers(Page[TaskRow], READ_ERRORS))
 async def list_tasks(
-    request: Request[Any, Any, Any],
+    actor: CurrentActor,
     q: TextQuery = None,
     status: Annotated[StatusFilter | None, QueryParameter(description=_("状态；open 为全部在办"))] = None,
     alert: Annotated[Literal["red", "yellow", "unack"] | None, QueryParameter(description=_("预警：red 逾期，yellow 临期，unack 超时未签收"))] = None,
@@ -251,15 +250,15 @@ async def list_tasks(
                        ("closed_from", closed_from), ("closed_to", closed_to)):
         if value is not None:
             query[key] = value.isoformat() if isinstance(value, dt.date) else str(value)
-    listing = (await views.task_list(actor_of(request), query))["page"]
+    listing = (await views.task_list(actor, query))["page"]
     rows = [msgspec.convert({**r, "meeting": r["meeting_id"]}, TaskRow) for r in listing.rows]
     return Page(items=rows, **page_fields(listing))
 
 
-@get("/api/tasks/{task_id:int}", opt={"roles": PEOPLE}, tags=TAGS, summary=_("任务详情"), responses=apikit.answers(TaskDetail, READ_ERRORS))
-async def get_task(request: Request[Any, Any, Any], task_id: IdPath) -> TaskDetail:
+@get("/{task_id:int}", opt={"roles": PEOPLE}, tags=TAGS, summary=_("任务详情"), responses=apikit.answers(TaskDetail, READ_ERRORS))
+async def get_task(actor: CurrentActor, task_id: IdPath) -> TaskDetail:
     """含办理记录（reports，附件在 files）、同一议定事项的各单位任务（siblings）和本账号现在可执行的操作（actions）。"""
-    return await _detail(actor_of(request), task_id)
+    return await _detail(actor, task_id)
 
 
 # ---------------------------------------------------------------- the unit's actions
@@ -269,39 +268,35 @@ ReportBody = Annotated[ReportForm, apikit.body(ReportForm, {"text": "已完成�
                                         description=_("multipart/form-data：text（进展）或 evidence（办结佐证），files 为附件"))]
 
 
-@post("/api/tasks/{task_id:int}/acknowledge", opt={"roles": UNIT}, tags=TAGS, summary=_("签收任务"), status_code=200,
+@post("/{task_id:int}/acknowledge", opt={"roles": UNIT}, tags=TAGS, summary=_("签收任务"), status_code=200,
       responses=apikit.answers(TaskDetail, WRITE_ERRORS))
-async def acknowledge_task(request: Request[Any, Any, Any], task_id: IdPath) -> TaskDetail:
+async def acknowledge_task(actor: CurrentActor, task_id: IdPath) -> TaskDetail:
     """承办单位签收下达的任务，开始计算办理时限；已签收的任务返回 409。"""
-    actor = actor_of(request)
     await services.acknowledge(actor, task_id)
     return await _detail(actor, task_id)
 
 
-@post("/api/tasks/{task_id:int}/progress", opt={"roles": UNIT}, tags=TAGS, summary=_("报送进展"), status_code=200,
+@post("/{task_id:int}/progress", opt={"roles": UNIT}, tags=TAGS, summary=_("报送进展"), status_code=200,
       responses=apikit.answers(TaskDetail, WRITE_ERRORS), request_max_body_size=UPLOAD_BODY_LIMIT)
-async def report_progress(request: Request[Any, Any, Any], task_id: IdPath, data: ReportBody) -> TaskDetail:
+async def report_progress(actor: CurrentActor, task_id: IdPath, data: ReportBody) -> TaskDetail:
     """text 必填；附件（files）可选，可多个。"""
-    actor = actor_of(request)
     await services.report_progress(actor, task_id, {"text": data.text}, await _files(data))
     return await _detail(actor, task_id)
 
 
-@post("/api/tasks/{task_id:int}/done", opt={"roles": UNIT}, tags=TAGS, summary=_("报办结"), status_code=200,
+@post("/{task_id:int}/done", opt={"roles": UNIT}, tags=TAGS, summary=_("报办结"), status_code=200,
       responses=apikit.answers(TaskDetail, WRITE_ERRORS), request_max_body_size=UPLOAD_BODY_LIMIT)
-async def report_done(request: Request[Any, Any, Any], task_id: IdPath, data: ReportBody) -> TaskDetail:
+async def report_done(actor: CurrentActor, task_id: IdPath, data: ReportBody) -> TaskDetail:
     """evidence（办结情况及佐证）必填；附件（files）可选。办公室核实后销号或退回重办。"""
-    actor = actor_of(request)
     await services.report_done(actor, task_id, {"evidence": data.evidence}, await _files(data))
     return await _detail(actor, task_id)
 
 
-@post("/api/tasks/{task_id:int}/extension", opt={"roles": UNIT}, tags=TAGS, summary=_("申请延期"), status_code=200,
+@post("/{task_id:int}/extension", opt={"roles": UNIT}, tags=TAGS, summary=_("申请延期"), status_code=200,
       responses=apikit.answers(TaskDetail, WRITE_ERRORS))
-async def request_extension(request: Request[Any, Any, Any], task_id: IdPath,
+async def request_extension(actor: CurrentActor, task_id: IdPath,
         data: Annotated[ExtensionIn, apikit.body(ExtensionIn, {"extension_deadline": "2027-01-15", "extension_reason": "需协调上级部门审批"})]) -> TaskDetail:
     """承办单位申请延期：extension_deadline 为申请的新期限，须填写理由；办公室批准前原期限不变。"""
-    actor = actor_of(request)
     await services.request_extension(actor, task_id, _plain(data))
     return await _detail(actor, task_id)
 
@@ -309,71 +304,65 @@ async def request_extension(request: Request[Any, Any, Any], task_id: IdPath,
 # ---------------------------------------------------------------- the office's actions
 
 
-@post("/api/tasks/{task_id:int}/extension/decision", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("审批延期"),
+@post("/{task_id:int}/extension/decision", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("审批延期"),
       status_code=200, responses=apikit.answers(TaskDetail, WRITE_ERRORS))
-async def decide_extension(request: Request[Any, Any, Any], task_id: IdPath,
+async def decide_extension(actor: CurrentActor, task_id: IdPath,
         data: Annotated[DecisionIn, apikit.body(DecisionIn, {"approve": False, "comment": "请按原期限办结"})]) -> TaskDetail:
     """approve 为 true 时同意（办结期限改为申请的日期），false 时不同意（须填写 comment）。"""
-    actor = actor_of(request)
     await services.decide_extension(actor, task_id, data.approve, _plain(CommentIn(comment=data.comment)))
     return await _detail(actor, task_id)
 
 
-@post("/api/tasks/{task_id:int}/close", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("销号"), status_code=200,
+@post("/{task_id:int}/close", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("销号"), status_code=200,
       responses=apikit.answers(TaskDetail, WRITE_ERRORS))
-async def close_task(request: Request[Any, Any, Any], task_id: IdPath,
+async def close_task(actor: CurrentActor, task_id: IdPath,
         data: Annotated[CommentIn, apikit.body(CommentIn)]) -> TaskDetail:
     """办公室确认办结并关闭任务，可附意见（comment）；此后街道可评价。"""
-    actor = actor_of(request)
     await services.close_task(actor, task_id, _plain(data))
     return await _detail(actor, task_id)
 
 
-@post("/api/tasks/{task_id:int}/return", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("退回重办"), status_code=200,
+@post("/{task_id:int}/return", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("退回重办"), status_code=200,
       responses=apikit.answers(TaskDetail, WRITE_ERRORS))
-async def return_task(request: Request[Any, Any, Any], task_id: IdPath,
+async def return_task(actor: CurrentActor, task_id: IdPath,
         data: Annotated[ReasonIn, apikit.body(ReasonIn)]) -> TaskDetail:
     """办公室把报办结的任务退回承办单位重办，须填写理由。"""
-    actor = actor_of(request)
     await services.return_task(actor, task_id, _plain(data))
     return await _detail(actor, task_id)
 
 
-@post("/api/tasks/{task_id:int}/cancel", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("撤销任务"), status_code=200,
+@post("/{task_id:int}/cancel", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("撤销任务"), status_code=200,
       responses=apikit.answers(TaskDetail, WRITE_ERRORS))
-async def cancel_task(request: Request[Any, Any, Any], task_id: IdPath,
+async def cancel_task(actor: CurrentActor, task_id: IdPath,
         data: Annotated[ReasonIn, apikit.body(ReasonIn)]) -> TaskDetail:
     """办公室撤销任务（如议定事项调整），须填写理由；承办单位会收到通知。"""
-    actor = actor_of(request)
     await services.cancel_task(actor, task_id, _plain(data))
     return await _detail(actor, task_id)
 
 
-@post("/api/tasks/{task_id:int}/reopen", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("重新办理"), status_code=200,
+@post("/{task_id:int}/reopen", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("重新办理"), status_code=200,
       responses=apikit.answers(TaskDetail, WRITE_ERRORS))
-async def reopen_task(request: Request[Any, Any, Any], task_id: IdPath,
+async def reopen_task(actor: CurrentActor, task_id: IdPath,
         data: Annotated[ReopenIn, apikit.body(ReopenIn, {"reason": "街道评价不满意，请重新处理", "deadline": "2027-01-31"})]) -> TaskDetail:
     """街道评价为不满意的已销号任务，重新交办承办单位，须给出要求（reason）和新的办结期限（deadline）。"""
-    actor = actor_of(request)
     await services.reopen_task(actor, task_id, _plain(data))
     return await _detail(actor, task_id)
 
 
-@post("/api/tasks/{task_id:int}/urge", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("催办"), status_code=200,
+@post("/{task_id:int}/urge", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("催办"), status_code=200,
       responses=apikit.answers(TaskDetail, WRITE_ERRORS))
-async def urge_task(request: Request[Any, Any, Any], task_id: IdPath,
+async def urge_task(actor: CurrentActor, task_id: IdPath,
         data: Annotated[UrgeIn, apikit.body(UrgeIn, {"message": "请于本周五前报送进展。"})]) -> TaskDetail:
     """办公室向承办单位催办一项任务，message 为催办内容；通知发往单位联络员。"""
-    actor = actor_of(request)
     await urging.urge_task(actor, task_id, _plain(data))
     return await _detail(actor, task_id)
 
 
-@post("/api/tasks/urge", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("批量催办"), status_code=200, responses=apikit.answers(UrgeManyOut, WRITE_ERRORS))
-async def urge_tasks(request: Request[Any, Any, Any],
+@post("/urge", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("批量催办"), status_code=200, responses=apikit.answers(UrgeManyOut, WRITE_ERRORS))
+async def urge_tasks(actor: CurrentActor,
         data: Annotated[UrgeManyIn, apikit.body(UrgeManyIn, {"tasks": [1, 2], "message": "请于本周五前报送进展。"})]) -> UrgeManyOut:
     """不需催办的任务（已报办结、已销号或已撤销）跳过并计入 skipped。"""
-    urged, skipped = await urging.urge_tasks(actor_of(request), [str(t) for t in data.tasks],
+    urged, skipped = await urging.urge_tasks(actor, [str(t) for t in data.tasks],
                                              _plain(UrgeIn(message=data.message)))
     return UrgeManyOut(urged=urged, skipped=skipped)
 
@@ -381,18 +370,17 @@ async def urge_tasks(request: Request[Any, Any, Any],
 # ---------------------------------------------------------------- the street's action
 
 
-@post("/api/tasks/{task_id:int}/rating", opt={"roles": STREET}, tags=TAGS, summary=_("评价"), status_code=200,
+@post("/{task_id:int}/rating", opt={"roles": STREET}, tags=TAGS, summary=_("评价"), status_code=200,
       responses=apikit.answers(TaskDetail, WRITE_ERRORS))
-async def rate_task(request: Request[Any, Any, Any], task_id: IdPath,
+async def rate_task(actor: CurrentActor, task_id: IdPath,
         data: Annotated[RatingIn, apikit.body(RatingIn, {"rating": "dissatisfied", "rating_comment": "占道问题仍然存在"})]) -> TaskDetail:
     """本街道议题的已销号任务：rating 取 satisfied、basically_satisfied 或 dissatisfied（不满意时须填写 rating_comment）。"""
-    actor = actor_of(request)
     await services.rate_task(actor, task_id, _plain(data))
     return await _detail(actor, task_id)
 
 
 ROUTES: list[Any] = [
-    Router(path="/", route_handlers=[
+    Router(path="/api/tasks", route_handlers=[
         list_tasks, get_task, acknowledge_task, report_progress, report_done, request_extension, decide_extension,
         close_task, return_task, cancel_task, reopen_task, urge_task, urge_tasks, rate_task,
     ], exception_handlers={ValidationException: relabelled(LABELS)}),

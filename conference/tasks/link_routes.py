@@ -18,13 +18,13 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from litestar import Request, Response, get, post
+from litestar import Request, Response, Router, get, post
 from litestar.exceptions import HTTPException
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from conference.accounts import personal_links
-from conference.accounts.actor import Actor
+from conference.accounts.actor import Actor, CurrentActor
 from conference.accounts.personal_links import private
 from conference.errors import NotFound
 from conference.i18n import gettext as _
@@ -32,7 +32,6 @@ from conference.roles import OFFICE_ROLES
 from conference.tasks import links, services, views
 from conference.tasks.routes import DETAIL, FIELDS, UPLOAD_BODY_LIMIT, check_file_count, upload_error, uploaded_files
 from conference.web import files
-from conference.web.auth import actor_of
 from conference.web.forms import submit
 from conference.web.templating import redirect, render
 
@@ -53,7 +52,7 @@ async def _context(actor: Actor, task_id: int, token: str) -> dict[str, Any]:
     return context
 
 
-@get("/t/{task_id:int}/{token:str}", opt={"public": True}, include_in_schema=False)
+@get("/{task_id:int}/{token:str}", opt={"public": True})
 async def link_page(request: Request[Any, Any, Any], task_id: FromPath[int], token: FromPath[str]) -> Response[Any]:
     found = await _by_link(request, task_id, token)
     if isinstance(found, Response):
@@ -77,13 +76,13 @@ async def _act(request: Request[Any, Any, Any], task_id: int, token: str, posted
     return private(response)
 
 
-@post("/t/{task_id:int}/{token:str}/acknowledge", opt={"public": True}, include_in_schema=False)
+@post("/{task_id:int}/{token:str}/acknowledge", opt={"public": True})
 async def link_acknowledge(request: Request[Any, Any, Any], task_id: FromPath[int], token: FromPath[str]) -> Response[Any]:
     return await _act(request, task_id, token, "acknowledge", lambda actor, _d: services.acknowledge(actor, task_id),
                       _("已签收。请按期办理并报送进展。"))
 
 
-@post("/t/{task_id:int}/{token:str}/progress", opt={"public": True}, include_in_schema=False,
+@post("/{task_id:int}/{token:str}/progress", opt={"public": True},
       request_max_body_size=UPLOAD_BODY_LIMIT, exception_handlers={HTTPException: upload_error})
 async def link_progress(request: Request[Any, Any, Any], task_id: FromPath[int], token: FromPath[str]) -> Response[Any]:
     sent = await uploaded_files(request)
@@ -95,7 +94,7 @@ async def link_progress(request: Request[Any, Any, Any], task_id: FromPath[int],
     return await _act(request, task_id, token, "progress", action, _("进展情况已报送。"))
 
 
-@post("/t/{task_id:int}/{token:str}/done", opt={"public": True}, include_in_schema=False,
+@post("/{task_id:int}/{token:str}/done", opt={"public": True},
       request_max_body_size=UPLOAD_BODY_LIMIT, exception_handlers={HTTPException: upload_error})
 async def link_done(request: Request[Any, Any, Any], task_id: FromPath[int], token: FromPath[str]) -> Response[Any]:
     sent = await uploaded_files(request)
@@ -107,20 +106,20 @@ async def link_done(request: Request[Any, Any, Any], task_id: FromPath[int], tok
     return await _act(request, task_id, token, "done", action, _("已报办结，等待联席会议办公室核实销号。"))
 
 
-@post("/t/{task_id:int}/{token:str}/extension", opt={"public": True}, include_in_schema=False)
+@post("/{task_id:int}/{token:str}/extension", opt={"public": True})
 async def link_extension(request: Request[Any, Any, Any], task_id: FromPath[int], token: FromPath[str]) -> Response[Any]:
     return await _act(request, task_id, token, "extension",
                       lambda actor, data: services.request_extension(actor, task_id, data),
                       _("延期申请已提交，等待联席会议办公室审批。"))
 
 
-@post("/t/{task_id:int}/{token:str}/rate", opt={"public": True}, include_in_schema=False)
+@post("/{task_id:int}/{token:str}/rate", opt={"public": True})
 async def link_rate(request: Request[Any, Any, Any], task_id: FromPath[int], token: FromPath[str]) -> Response[Any]:
     return await _act(request, task_id, token, "rate", lambda actor, data: services.rate_task(actor, task_id, data),
                       _("评价已提交，谢谢。"))
 
 
-@get("/t/{task_id:int}/{token:str}/attachments/{attachment_id:int}", opt={"public": True}, include_in_schema=False)
+@get("/{task_id:int}/{token:str}/attachments/{attachment_id:int}", opt={"public": True})
 async def link_attachment(request: Request[Any, Any, Any], task_id: FromPath[int], token: FromPath[str],
                           attachment_id: FromPath[int]) -> Response[Any]:
     """An evidence file of this task (the record shows them); another task's file is a 404."""
@@ -137,16 +136,15 @@ async def link_attachment(request: Request[Any, Any, Any], task_id: FromPath[int
 # ---------------------------------------------------------------- the office: revoke and re-send
 
 
-@post("/tasks/{task_id:int}/links/{holder:str}/revoke", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def link_revoke(request: Request[Any, Any, Any], task_id: FromPath[int], holder: FromPath[str]) -> Redirect:
-    ended = await links.revoke_link(actor_of(request), task_id, holder)
+@post("/{task_id:int}/links/{holder:str}/revoke", opt={"roles": OFFICE_ROLES})
+async def link_revoke(actor: CurrentActor, task_id: FromPath[int], holder: FromPath[str]) -> Redirect:
+    ended = await links.revoke_link(actor, task_id, holder)
     message = _("{what}已停用。").format(what=links.HOLDER_LABELS[holder]) if ended else _("没有有效的链接需要停用。")
     return redirect(f"/tasks/{task_id}#links", message)
 
 
-@post("/tasks/{task_id:int}/links/{holder:str}/resend", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def link_resend(request: Request[Any, Any, Any], task_id: FromPath[int], holder: FromPath[str]) -> Template | Redirect:
-    actor = actor_of(request)
+@post("/{task_id:int}/links/{holder:str}/resend", opt={"roles": OFFICE_ROLES})
+async def link_resend(request: Request[Any, Any, Any], actor: CurrentActor, task_id: FromPath[int], holder: FromPath[str]) -> Template | Redirect:
     context = await views.task_detail(actor, task_id)  # 404 for tasks out of scope
     context.update(link_state=await links.office_view(context["task"]), posted="links")
     return await submit(request, template=DETAIL, **context,
@@ -154,5 +152,10 @@ async def link_resend(request: Request[Any, Any, Any], task_id: FromPath[int], h
                         flash=_("已重新发送{what}，此前的链接已失效。").format(what=links.HOLDER_LABELS.get(holder, "")))
 
 
-ROUTES: list[Any] = [link_page, link_acknowledge, link_progress, link_done, link_extension, link_rate, link_attachment,
-                     link_revoke, link_resend]
+# Pages, not API operations: kept out of the OpenAPI schema as groups. The links' pages are public
+# (each handler says so); the office's buttons sit under the task's page.
+ROUTES: list[Any] = [
+    Router("/t", route_handlers=[link_page, link_acknowledge, link_progress, link_done, link_extension, link_rate, link_attachment],
+           include_in_schema=False),
+    Router("/tasks", route_handlers=[link_revoke, link_resend], include_in_schema=False),
+]

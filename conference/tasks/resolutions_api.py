@@ -10,12 +10,12 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Request, Router, get, patch
+from litestar import Router, get, patch
 from litestar.exceptions import ValidationException
 from litestar.openapi.spec import Example
 from litestar.params import Body
 
-from conference.accounts.actor import Actor
+from conference.accounts.actor import Actor, CurrentActor
 from conference.errors import NotFound
 from conference.i18n import gettext as _
 from conference.meetings.services import meeting_for
@@ -24,7 +24,6 @@ from conference.records import get_or_404
 from conference.roles import OFFICE_ROLES, PEOPLE
 from conference.tasks import amend, views
 from conference.web.apikit import READ_ERRORS, WRITE_ERRORS, IdPath, answers, relabelled
-from conference.web.auth import actor_of
 
 TAGS = ["议定事项"]
 LABELS = {"text": _("议定事项内容"), "lead_unit": _("牵头单位"), "cooperating": _("配合单位"), "deadline_mode": _("期限方式"),
@@ -105,33 +104,31 @@ async def _one(actor: Actor, resolution_id: int) -> ResolutionOut:
     return _out(rows[0])
 
 
-@get("/api/meetings/{meeting_id:int}/resolutions", opt={"roles": PEOPLE}, tags=TAGS, summary=_("会议的议定事项"),
+@get("/meetings/{meeting_id:int}/resolutions", opt={"roles": PEOPLE}, tags=TAGS, summary=_("会议的议定事项"),
      responses=answers(ResolutionList, READ_ERRORS))
-async def list_resolutions(request: Request[Any, Any, Any], meeting_id: IdPath) -> ResolutionList:
+async def list_resolutions(actor: CurrentActor, meeting_id: IdPath) -> ResolutionList:
     """与会议页面相同：按编号（一、二、三、）排列，附牵头和配合单位、各单位任务（link 表示本账号能否打开）和附件。"""
-    actor = actor_of(request)
     meeting = await meeting_for(actor, meeting_id)  # NotFound when out of scope
     context = await _listed(actor, meeting)
     return ResolutionList(items=[_out(r) for r in context["resolutions"]], editable=context["can_edit_resolutions"],
                           correction=context["resolutions_correction"])
 
 
-@get("/api/resolutions/{resolution_id:int}", opt={"roles": PEOPLE}, tags=TAGS, summary=_("议定事项详情"),
+@get("/resolutions/{resolution_id:int}", opt={"roles": PEOPLE}, tags=TAGS, summary=_("议定事项详情"),
      responses=answers(ResolutionOut, READ_ERRORS))
-async def get_resolution(request: Request[Any, Any, Any], resolution_id: IdPath) -> ResolutionOut:
+async def get_resolution(actor: CurrentActor, resolution_id: IdPath) -> ResolutionOut:
     """一项议定事项：内容、牵头和配合单位、办理期限及其任务；只有能看到该会议的账号可读。"""
-    return await _one(actor_of(request), resolution_id)
+    return await _one(actor, resolution_id)
 
 
-@patch("/api/resolutions/{resolution_id:int}", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("修改议定事项"),
+@patch("/resolutions/{resolution_id:int}", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("修改议定事项"),
        responses=answers(ResolutionOut, WRITE_ERRORS))
-async def update_resolution(request: Request[Any, Any, Any], resolution_id: IdPath, data: Annotated[ResolutionPatch, Body(
+async def update_resolution(actor: CurrentActor, resolution_id: IdPath, data: Annotated[ResolutionPatch, Body(
         examples=[Example(value={"version": 1, "reason": "会上补充配合单位", "text": "规范农贸市场周边占道经营",
                                  "lead_unit": 3, "cooperating": [5], "deadline_mode": "date", "deadline": "2027-01-31",
                                  "note": ""})])]) -> ResolutionOut:
     """会议召开后、纪要签发前（或纪要更正稿起草期间）由办公室修改；相关督办任务随之调整并通知承办单位。
     version 为读取时的版本号，已被他人修改时返回 409。"""
-    actor = actor_of(request)
     form: dict[str, str] = {"version": str(data.version), "reason": data.reason, "text": data.text,
                             "lead_unit": str(data.lead_unit), "deadline_mode": data.deadline_mode, "note": data.note}
     if data.deadline is not None:
@@ -143,6 +140,6 @@ async def update_resolution(request: Request[Any, Any, Any], resolution_id: IdPa
 
 
 ROUTES: list[Any] = [
-    Router(path="/", route_handlers=[list_resolutions, get_resolution, update_resolution],
+    Router(path="/api", route_handlers=[list_resolutions, get_resolution, update_resolution],
            exception_handlers={ValidationException: relabelled(LABELS)}),
 ]

@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from litestar import Request, Response, get, post
+from litestar import Request, Response, Router, get, post
 from litestar.datastructures import UploadFile
 from litestar.exceptions import HTTPException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from conference.accounts.actor import Actor, CurrentActor
 from conference.agenda.attachments import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS
 from conference.errors import Conflict, DomainError, ValidationFailed
 from conference.i18n import gettext as _
@@ -26,7 +27,6 @@ from conference.roles import OFFICE_ROLES, PEOPLE, Role
 from conference.tasks import amend, links, services, urging, views
 from conference.tasks import resolutions as task_resolutions
 from conference.web import files
-from conference.web.auth import actor_of
 from conference.web.errors import domain_error, http_error
 from conference.web.forms import submit
 from conference.web.templating import redirect, render
@@ -48,9 +48,8 @@ Handler = Callable[[dict[str, Any]], Awaitable[Any]]
 # ---------------------------------------------------------------- resolutions (the meeting page)
 
 
-@post("/meetings/{meeting_id:int}/resolutions", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def resolution_adopt(request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Template | Redirect:
-    actor = actor_of(request)
+@post("/{meeting_id:int}/resolutions", opt={"roles": OFFICE_ROLES})
+async def resolution_adopt(request: Request[Any, Any, Any], actor: CurrentActor, meeting_id: FromPath[int]) -> Template | Redirect:
     raw = await request.form()
     cooperating = [v for v in raw.getall("cooperating", []) if isinstance(v, str)]
     await meeting_for(actor, meeting_id)  # 404 for meetings out of scope
@@ -65,25 +64,24 @@ async def resolution_adopt(request: Request[Any, Any, Any], meeting_id: FromPath
 # ---------------------------------------------------------------- list and detail
 
 
-@get("/tasks", opt={"roles": PEOPLE}, include_in_schema=False)
-async def task_list(request: Request[Any, Any, Any]) -> Template:
-    context = await views.task_list(actor_of(request), dict(request.query_params))
+@get("/", opt={"roles": PEOPLE})
+async def task_list(request: Request[Any, Any, Any], actor: CurrentActor) -> Template:
+    context = await views.task_list(actor, dict(request.query_params))
     return render(request, "tasks/list.html", **context)
 
 
-@get("/tasks/{task_id:int}", opt={"roles": PEOPLE}, include_in_schema=False)
-async def task_page(request: Request[Any, Any, Any], task_id: FromPath[int]) -> Template:
-    actor = actor_of(request)
+@get("/{task_id:int}", opt={"roles": PEOPLE})
+async def task_page(request: Request[Any, Any, Any], actor: CurrentActor, task_id: FromPath[int]) -> Template:
     context = await views.task_detail(actor, task_id)
     if actor.role in OFFICE_ROLES:  # the personal links' state, beside the revoke and re-send buttons
         context["link_state"] = await links.office_view(context["task"])
     return render(request, DETAIL, form={}, errors={}, **context)
 
 
-async def _on_detail(request: Request[Any, Any, Any], task_id: int, posted: str, action: Handler, flash: str) -> Template | Redirect:
+async def _on_detail(request: Request[Any, Any, Any], actor: Actor, task_id: int, posted: str, action: Handler,
+                     flash: str) -> Template | Redirect:
     """Run an action posted from the task page (`posted` names its form); bad input or a wrong
     state shows the page again with the message, beside the field for bad input."""
-    actor = actor_of(request)
     await services.task_for(actor, task_id)  # 404 for tasks out of scope
 
     async def page() -> dict[str, Any]:  # built only when the form is shown again
@@ -131,11 +129,10 @@ RESOLUTION_FIELDS = ("text", "lead_unit", "cooperating", "deadline_mode", "deadl
                      "file")
 
 
-async def _resolution_page(request: Request[Any, Any, Any], resolution_id: int, posted: str,
+async def _resolution_page(request: Request[Any, Any, Any], actor: Actor, resolution_id: int, posted: str,
                            action: Handler, flash: str, **extra: Any) -> Template | Redirect:
     """Run an action posted from a resolution on the meeting page; bad input shows the page again
     with the messages beside the fields of that resolution's form, a wrong state with the message."""
-    actor = actor_of(request)
     resolution = await amend.resolution_for(actor, resolution_id)  # 404 out of scope
     meeting_id = int(resolution["meeting"])
     return await submit(request, template="meetings/detail.html", posted=posted, action=action,
@@ -144,33 +141,30 @@ async def _resolution_page(request: Request[Any, Any, Any], resolution_id: int, 
                         success=lambda _r: f"/meetings/{meeting_id}#resolution-{resolution_id}", flash=flash)
 
 
-@post("/resolutions/{resolution_id:int}/edit", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def resolution_edit(request: Request[Any, Any, Any], resolution_id: FromPath[int]) -> Template | Redirect:
-    actor = actor_of(request)
+@post("/{resolution_id:int}/edit", opt={"roles": OFFICE_ROLES})
+async def resolution_edit(request: Request[Any, Any, Any], actor: CurrentActor, resolution_id: FromPath[int]) -> Template | Redirect:
     raw = await request.form()
     cooperating = [v for v in raw.getall("cooperating", []) if isinstance(v, str)]
     return await _resolution_page(
-        request, resolution_id, "resolution-edit",
+        request, actor, resolution_id, "resolution-edit",
         lambda data: amend.update_resolution(actor, resolution_id, data, cooperating),
         _("议定事项已修改，相关督办任务已随之调整并通知承办单位。"), eform_cooperating=set(cooperating))
 
 
-@post("/resolutions/{resolution_id:int}/attachments", opt={"roles": OFFICE_ROLES}, include_in_schema=False,
+@post("/{resolution_id:int}/attachments", opt={"roles": OFFICE_ROLES},
       request_max_body_size=UPLOAD_BODY_LIMIT, exception_handlers={HTTPException: upload_error})
-async def resolution_upload(request: Request[Any, Any, Any], resolution_id: FromPath[int]) -> Template | Redirect:
-    actor = actor_of(request)
+async def resolution_upload(request: Request[Any, Any, Any], actor: CurrentActor, resolution_id: FromPath[int]) -> Template | Redirect:
     files = await uploaded_files(request)
 
     async def action(_data: dict[str, Any]) -> None:
         check_file_count(files)
         await amend.add_attachments(actor, resolution_id, files)
 
-    return await _resolution_page(request, resolution_id, "resolution-files", action, _("附件已上传。"))
+    return await _resolution_page(request, actor, resolution_id, "resolution-files", action, _("附件已上传。"))
 
 
-@post("/resolution-attachments/{attachment_id:int}/remove", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def resolution_attachment_remove(request: Request[Any, Any, Any], attachment_id: FromPath[int]) -> Redirect:
-    actor = actor_of(request)
+@post("/{attachment_id:int}/remove", opt={"roles": OFFICE_ROLES})
+async def resolution_attachment_remove(actor: CurrentActor, attachment_id: FromPath[int]) -> Redirect:
     try:
         meeting_id = await amend.remove_attachment(actor, attachment_id)
     except Conflict as exc:
@@ -180,110 +174,98 @@ async def resolution_attachment_remove(request: Request[Any, Any, Any], attachme
     return redirect(f"/meetings/{meeting_id}#resolutions", _("附件已删除。"))
 
 
-@get("/resolution-attachments/{attachment_id:int}", opt={"roles": PEOPLE}, include_in_schema=False)
-async def resolution_attachment_download(request: Request[Any, Any, Any], attachment_id: FromPath[int]) -> Response[bytes]:
-    return files.download(await amend.attachment_for(actor_of(request), attachment_id))
+@get("/{attachment_id:int}", opt={"roles": PEOPLE})
+async def resolution_attachment_download(actor: CurrentActor, attachment_id: FromPath[int]) -> Response[bytes]:
+    return files.download(await amend.attachment_for(actor, attachment_id))
 
 
 # ---------------------------------------------------------------- the unit's actions
 
 
-@post("/tasks/{task_id:int}/acknowledge", opt={"roles": UNIT}, include_in_schema=False)
-async def task_acknowledge(request: Request[Any, Any, Any], task_id: FromPath[int]) -> Template | Redirect:
-    actor = actor_of(request)
-    return await _on_detail(request, task_id, "acknowledge", lambda _d: services.acknowledge(actor, task_id),
+@post("/{task_id:int}/acknowledge", opt={"roles": UNIT})
+async def task_acknowledge(request: Request[Any, Any, Any], actor: CurrentActor, task_id: FromPath[int]) -> Template | Redirect:
+    return await _on_detail(request, actor, task_id, "acknowledge", lambda _d: services.acknowledge(actor, task_id),
                             _("已签收。请按期办理并报送进展。"))
 
 
-@post("/tasks/{task_id:int}/progress", opt={"roles": UNIT}, include_in_schema=False,
+@post("/{task_id:int}/progress", opt={"roles": UNIT},
       request_max_body_size=UPLOAD_BODY_LIMIT, exception_handlers={HTTPException: upload_error})
-async def task_progress(request: Request[Any, Any, Any], task_id: FromPath[int]) -> Template | Redirect:
-    actor = actor_of(request)
+async def task_progress(request: Request[Any, Any, Any], actor: CurrentActor, task_id: FromPath[int]) -> Template | Redirect:
     files = await uploaded_files(request)
 
     async def action(data: dict[str, Any]) -> None:
         check_file_count(files)
         await services.report_progress(actor, task_id, data, files)
 
-    return await _on_detail(request, task_id, "progress", action, _("进展情况已报送。"))
+    return await _on_detail(request, actor, task_id, "progress", action, _("进展情况已报送。"))
 
 
-@post("/tasks/{task_id:int}/done", opt={"roles": UNIT}, include_in_schema=False,
+@post("/{task_id:int}/done", opt={"roles": UNIT},
       request_max_body_size=UPLOAD_BODY_LIMIT, exception_handlers={HTTPException: upload_error})
-async def task_done(request: Request[Any, Any, Any], task_id: FromPath[int]) -> Template | Redirect:
-    actor = actor_of(request)
+async def task_done(request: Request[Any, Any, Any], actor: CurrentActor, task_id: FromPath[int]) -> Template | Redirect:
     files = await uploaded_files(request)
 
     async def action(data: dict[str, Any]) -> None:
         check_file_count(files)
         await services.report_done(actor, task_id, data, files)
 
-    return await _on_detail(request, task_id, "done", action, _("已报办结，等待联席会议办公室核实销号。"))
+    return await _on_detail(request, actor, task_id, "done", action, _("已报办结，等待联席会议办公室核实销号。"))
 
 
-@post("/tasks/{task_id:int}/extension", opt={"roles": UNIT}, include_in_schema=False)
-async def task_extension(request: Request[Any, Any, Any], task_id: FromPath[int]) -> Template | Redirect:
-    actor = actor_of(request)
-    return await _on_detail(request, task_id, "extension", lambda d: services.request_extension(actor, task_id, d),
+@post("/{task_id:int}/extension", opt={"roles": UNIT})
+async def task_extension(request: Request[Any, Any, Any], actor: CurrentActor, task_id: FromPath[int]) -> Template | Redirect:
+    return await _on_detail(request, actor, task_id, "extension", lambda d: services.request_extension(actor, task_id, d),
                             _("延期申请已提交，等待联席会议办公室审批。"))
 
 
 # ---------------------------------------------------------------- the office's actions
 
 
-@post("/tasks/{task_id:int}/extension/approve", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def task_extension_approve(request: Request[Any, Any, Any], task_id: FromPath[int]) -> Template | Redirect:
-    actor = actor_of(request)
-    return await _on_detail(request, task_id, "decision", lambda d: services.decide_extension(actor, task_id, True, d),
+@post("/{task_id:int}/extension/approve", opt={"roles": OFFICE_ROLES})
+async def task_extension_approve(request: Request[Any, Any, Any], actor: CurrentActor, task_id: FromPath[int]) -> Template | Redirect:
+    return await _on_detail(request, actor, task_id, "decision", lambda d: services.decide_extension(actor, task_id, True, d),
                             _("已同意延期，办结期限已更新。"))
 
 
-@post("/tasks/{task_id:int}/extension/decline", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def task_extension_decline(request: Request[Any, Any, Any], task_id: FromPath[int]) -> Template | Redirect:
-    actor = actor_of(request)
-    return await _on_detail(request, task_id, "decision", lambda d: services.decide_extension(actor, task_id, False, d),
+@post("/{task_id:int}/extension/decline", opt={"roles": OFFICE_ROLES})
+async def task_extension_decline(request: Request[Any, Any, Any], actor: CurrentActor, task_id: FromPath[int]) -> Template | Redirect:
+    return await _on_detail(request, actor, task_id, "decision", lambda d: services.decide_extension(actor, task_id, False, d),
                             _("已不同意延期，办结期限不变。"))
 
 
-@post("/tasks/{task_id:int}/close", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def task_close(request: Request[Any, Any, Any], task_id: FromPath[int]) -> Template | Redirect:
-    actor = actor_of(request)
-    return await _on_detail(request, task_id, "close", lambda d: services.close_task(actor, task_id, d),
+@post("/{task_id:int}/close", opt={"roles": OFFICE_ROLES})
+async def task_close(request: Request[Any, Any, Any], actor: CurrentActor, task_id: FromPath[int]) -> Template | Redirect:
+    return await _on_detail(request, actor, task_id, "close", lambda d: services.close_task(actor, task_id, d),
                             _("任务已销号，已请街道评价。"))
 
 
-@post("/tasks/{task_id:int}/return", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def task_return(request: Request[Any, Any, Any], task_id: FromPath[int]) -> Template | Redirect:
-    actor = actor_of(request)
-    return await _on_detail(request, task_id, "return", lambda d: services.return_task(actor, task_id, d),
+@post("/{task_id:int}/return", opt={"roles": OFFICE_ROLES})
+async def task_return(request: Request[Any, Any, Any], actor: CurrentActor, task_id: FromPath[int]) -> Template | Redirect:
+    return await _on_detail(request, actor, task_id, "return", lambda d: services.return_task(actor, task_id, d),
                             _("任务已退回重办，承办单位会收到退回理由。"))
 
 
-@post("/tasks/{task_id:int}/cancel", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def task_cancel(request: Request[Any, Any, Any], task_id: FromPath[int]) -> Template | Redirect:
-    actor = actor_of(request)
-    return await _on_detail(request, task_id, "cancel", lambda d: services.cancel_task(actor, task_id, d), _("任务已撤销。"))
+@post("/{task_id:int}/cancel", opt={"roles": OFFICE_ROLES})
+async def task_cancel(request: Request[Any, Any, Any], actor: CurrentActor, task_id: FromPath[int]) -> Template | Redirect:
+    return await _on_detail(request, actor, task_id, "cancel", lambda d: services.cancel_task(actor, task_id, d), _("任务已撤销。"))
 
 
-@post("/tasks/{task_id:int}/reopen", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def task_reopen(request: Request[Any, Any, Any], task_id: FromPath[int]) -> Template | Redirect:
-    actor = actor_of(request)
-    return await _on_detail(request, task_id, "reopen", lambda d: services.reopen_task(actor, task_id, d),
+@post("/{task_id:int}/reopen", opt={"roles": OFFICE_ROLES})
+async def task_reopen(request: Request[Any, Any, Any], actor: CurrentActor, task_id: FromPath[int]) -> Template | Redirect:
+    return await _on_detail(request, actor, task_id, "reopen", lambda d: services.reopen_task(actor, task_id, d),
                             _("任务已重新交办承办单位办理。"))
 
 
-@post("/tasks/{task_id:int}/urge", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def task_urge(request: Request[Any, Any, Any], task_id: FromPath[int]) -> Template | Redirect:
-    actor = actor_of(request)
-    return await _on_detail(request, task_id, "urge", lambda d: urging.urge_task(actor, task_id, d),
+@post("/{task_id:int}/urge", opt={"roles": OFFICE_ROLES})
+async def task_urge(request: Request[Any, Any, Any], actor: CurrentActor, task_id: FromPath[int]) -> Template | Redirect:
+    return await _on_detail(request, actor, task_id, "urge", lambda d: urging.urge_task(actor, task_id, d),
                             _("已催办，承办单位会收到催办通知。"))
 
 
-@post("/tasks/urge", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def tasks_urge(request: Request[Any, Any, Any]) -> Template | Redirect:
+@post("/urge", opt={"roles": OFFICE_ROLES})
+async def tasks_urge(request: Request[Any, Any, Any], actor: CurrentActor) -> Template | Redirect:
     """催办 the tasks ticked on the list (the list's query string is kept in the form's action, so the
     same page comes back); bad input shows the list again with the message beside the form."""
-    actor = actor_of(request)
     raw = await request.form()
     selected = [v for v in raw.getall("task", []) if isinstance(v, str)]
     data = {"message": raw.get("message") if isinstance(raw.get("message"), str) else ""}
@@ -304,21 +286,19 @@ async def tasks_urge(request: Request[Any, Any, Any]) -> Template | Redirect:
 # ---------------------------------------------------------------- the street's action
 
 
-@post("/tasks/{task_id:int}/rate", opt={"roles": STREET}, include_in_schema=False)
-async def task_rate(request: Request[Any, Any, Any], task_id: FromPath[int]) -> Template | Redirect:
-    actor = actor_of(request)
-    return await _on_detail(request, task_id, "rate", lambda d: services.rate_task(actor, task_id, d), _("评价已提交，谢谢。"))
+@post("/{task_id:int}/rate", opt={"roles": STREET})
+async def task_rate(request: Request[Any, Any, Any], actor: CurrentActor, task_id: FromPath[int]) -> Template | Redirect:
+    return await _on_detail(request, actor, task_id, "rate", lambda d: services.rate_task(actor, task_id, d), _("评价已提交，谢谢。"))
 
 
 # ---------------------------------------------------------------- bulk closure (the task list)
 
 
-@post("/tasks/bulk-close", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def task_bulk_close(request: Request[Any, Any, Any]) -> Template:
+@post("/bulk-close", opt={"roles": OFFICE_ROLES})
+async def task_bulk_close(request: Request[Any, Any, Any], actor: CurrentActor) -> Template:
     """销号 of the tasks ticked on the list, each through services.close_task in its own
     transaction (audited and announced as one by one); the page lists what succeeded and what
     did not, with the reason."""
-    actor = actor_of(request)
     raw = await request.form()
     ids = sorted({int(v) for v in raw.getall("task", []) if isinstance(v, str) and v.isdecimal() and len(v) < 10})
     comment = raw.get("comment") if isinstance(raw.get("comment"), str) else ""
@@ -341,26 +321,32 @@ async def task_bulk_close(request: Request[Any, Any, Any]) -> Template:
 # ---------------------------------------------------------------- evidence
 
 
-@get("/task-attachments/{attachment_id:int}", opt={"roles": PEOPLE}, include_in_schema=False)
-async def attachment_download(request: Request[Any, Any, Any], attachment_id: FromPath[int]) -> Response[bytes]:
-    return files.download(await views.attachment_for(actor_of(request), attachment_id))
+@get("/{attachment_id:int}", opt={"roles": PEOPLE})
+async def attachment_download(actor: CurrentActor, attachment_id: FromPath[int]) -> Response[bytes]:
+    return files.download(await views.attachment_for(actor, attachment_id))
 
 
-@get("/task-attachments/{attachment_id:int}/view", opt={"roles": PEOPLE}, include_in_schema=False)
-async def attachment_view(request: Request[Any, Any, Any], attachment_id: FromPath[int]) -> Response[bytes]:
+@get("/{attachment_id:int}/view", opt={"roles": PEOPLE})
+async def attachment_view(actor: CurrentActor, attachment_id: FromPath[int]) -> Response[bytes]:
     """Evidence (an image or PDF) opened in the browser; whoever may download it may view it."""
-    return files.inline(await views.attachment_for(actor_of(request), attachment_id))
+    return files.inline(await views.attachment_for(actor, attachment_id))
 
 
-@get("/task-attachments/{attachment_id:int}/thumbnail", opt={"roles": PEOPLE}, include_in_schema=False)
-async def attachment_thumbnail(request: Request[Any, Any, Any], attachment_id: FromPath[int]) -> Response[bytes]:
-    return await files.thumbnail(await views.attachment_for(actor_of(request), attachment_id))
+@get("/{attachment_id:int}/thumbnail", opt={"roles": PEOPLE})
+async def attachment_thumbnail(actor: CurrentActor, attachment_id: FromPath[int]) -> Response[bytes]:
+    return await files.thumbnail(await views.attachment_for(actor, attachment_id))
 
 
+# Pages, not API operations: kept out of the OpenAPI schema, router by router.
 ROUTES: list[Any] = [
-    resolution_adopt, resolution_edit, resolution_upload, resolution_attachment_remove, resolution_attachment_download,
-    task_bulk_close, task_list, task_page, task_acknowledge, task_progress, task_done, task_extension,
-    task_extension_approve, task_extension_decline, task_close, task_return, task_cancel, task_reopen, task_rate,
-    tasks_urge, task_urge,
-    attachment_download, attachment_view, attachment_thumbnail,
+    Router("/meetings", route_handlers=[resolution_adopt], include_in_schema=False),
+    Router("/resolutions", route_handlers=[resolution_edit, resolution_upload], include_in_schema=False),
+    Router("/resolution-attachments", route_handlers=[resolution_attachment_remove, resolution_attachment_download],
+           include_in_schema=False),
+    Router("/tasks", route_handlers=[
+        task_bulk_close, task_list, task_page, task_acknowledge, task_progress, task_done, task_extension,
+        task_extension_approve, task_extension_decline, task_close, task_return, task_cancel, task_reopen, task_rate,
+        tasks_urge, task_urge,
+    ], include_in_schema=False),
+    Router("/task-attachments", route_handlers=[attachment_download, attachment_view, attachment_thumbnail], include_in_schema=False),
 ]

@@ -46,6 +46,7 @@ from conference.tasks import link_routes as task_link_routes
 from conference.tasks import routes as task_routes
 from conference.tasks.reminders import reminder_loop
 from conference.web import home, logmask
+from conference.web.apikit import PageSchemas
 from conference.web.auth import ACTOR_DEPENDENCY, AuthMiddleware, access_guard, reject_impossible_ids
 from conference.web.errors import EXCEPTION_HANDLERS
 from conference.web.headers import security_headers
@@ -136,6 +137,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             openapi_router=Router(path="/schema", route_handlers=[], opt={"public": True}, include_in_schema=False),
             description="登记信息、会议、议题、专题会议提请、参会回执、督办任务等的 JSON 接口。认证：Authorization: Bearer <令牌>。",
         ),
+        plugins=[PageSchemas()],  # Page[MeetingRow] is the component MeetingPage
         lifespan=[partial(background_jobs, settings)],
         # minutes_pdf.startup logs whether WeasyPrint subsets fonts with HarfBuzz (fast minutes PDFs) or not.
         on_startup=[minutes_pdf.startup],

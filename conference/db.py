@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import json
 import os
 import sqlite3
 import threading
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from typing import Any, cast
@@ -306,20 +308,75 @@ async def ping() -> bool:
 
 
 # ---------------------------------------------------------------- raw reads
-# `fetch` runs a raw read: on SQLite outside a transaction on the engine's kept read connections
-# (as the ORM's reads), elsewhere or inside a transaction through Piccolo as usual.
-async def _sqlite_fetch(db: SQLiteEngine, sql: str, params: tuple[Any, ...]) -> list[dict[str, Any]]:
-    if isinstance(db, ReadReusingSQLiteEngine) and _is_read(sql):
-        return await db.read(sql.replace("{}", "?"), params)
-    return [dict(row) for row in await db.run_querystring(QueryString(sql, *params))]
+# A raw read is a Piccolo QueryString: SQL text with `{}` placeholders and one value for each, where
+# a value may itself be a QueryString (a fragment with its own values). Reports are composed of such
+# fragments, so every value is bound by the driver and none is formatted into the text. `fetch`
+# runs it through the engine like any ORM query: on SQLite, reads outside a transaction go to the
+# engine's kept read connections (ReadReusingSQLiteEngine), on PostgreSQL to the pool.
+async def fetch(query: QueryString | str, *params: Any) -> list[dict[str, Any]]:
+    """Rows of a read-only statement: a QueryString, or a constant template with `{}` placeholders
+    and its values (the same thing written as QueryString(template, *params))."""
+    if isinstance(query, str):
+        query = QueryString(query, *params)
+    elif params:
+        raise TypeError("fetch: a QueryString carries its own values")
+    return [dict(row) for row in await engine().run_querystring(query)]
 
 
-async def fetch(sql: str, *params: Any) -> list[dict[str, Any]]:
-    """Rows of a read-only statement written with `{}` placeholders (as Piccolo's raw())."""
-    db = engine()
-    if isinstance(db, SQLiteEngine) and db.current_transaction.get() is None:
-        return await _sqlite_fetch(db, sql, params)
-    return [dict(row) for row in await db.run_querystring(QueryString(sql, *params))]
+def joined(parts: Iterable[QueryString], separator: str = ", ") -> QueryString:
+    """Fragments one after the other, `separator` (constant SQL such as " AND ") between them."""
+    items = list(parts)
+    return QueryString(separator.join(["{}"] * len(items)), *items)
+
+
+def listed(values: Iterable[Any]) -> QueryString:
+    """Values for an SQL `IN ({})` list (at least one), each one bound."""
+    items = list(values)
+    return QueryString(", ".join(["{}"] * len(items)), *items)
+
+
+# Up to this many ids are bound one by one (`IN (?, ?, ...)`, what the planners serve best); a
+# longer list (an audit export names thousands of records) is one parameter, so no list reaches the
+# drivers' limits on parameters per statement (32,766 SQLite, 32,767 PostgreSQL).
+MANY_IDS = 500
+
+
+def ids(values: Iterable[Any]) -> QueryString:
+    """Ids for an SQL `IN ({})` list, each one int()-converted and bound. An empty set is the id 0,
+    which matches no row (so `NOT IN` keeps every row, as it would for an empty list). A long list
+    is one bound value: a JSON array read by json_each on SQLite, a bigint[] on PostgreSQL; the same
+    rows either way."""
+    found = sorted({int(v) for v in values}) or [0]
+    if len(found) <= MANY_IDS:
+        return listed(found)
+    if isinstance(engine(), PostgresEngine):
+        return QueryString("SELECT unnest({}::bigint[])", found)
+    return QueryString("SELECT value FROM json_each({})", json.dumps(found))
+
+
+def as_datetime(value: Any) -> dt.datetime | None:
+    """A timestamp read by raw SQL, as an aware datetime on both databases. PostgreSQL (and SQLite
+    for a column declared TIMESTAMPTZ) gives a datetime; SQLite gives the stored text for anything
+    computed (MIN(), a UNION ALL column, COALESCE). Text without an offset is UTC, as stored.
+    None, or text that is not a timestamp, is None."""
+    if value is None:
+        return None
+    if not isinstance(value, dt.datetime):
+        try:
+            value = dt.datetime.fromisoformat(str(value))
+        except ValueError:
+            return None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def as_date(value: Any) -> dt.date:
+    """A date read by raw SQL: PostgreSQL gives a date, SQLite a date for a column declared DATE
+    and the text otherwise (a computed or UNION ALL column); a timestamp gives its date."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
 
 
 async def close_readers() -> None:

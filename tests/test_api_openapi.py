@@ -111,3 +111,14 @@ def test_example_of_fills_every_field_and_keeps_given_values():
     assert set(page["items"][0]) == {"id", "title", "tags", "note"}
     assert msgspec.convert(page, Page[Row]).items[0].title == "沂蒙路占道经营整治"
     assert example_of(Row, title="路灯损坏")["title"] == "路灯损坏"
+
+
+async def test_page_components_are_named_after_their_items(app):
+    """Page[MeetingRow] is the component MeetingPage (apikit.PageSchemas), as the per-entity page
+    structs were named, never Litestar's `Page_conference.meetings.api_types.MeetingRow_`."""
+    components = (await openapi(app))["components"]["schemas"]
+    assert not [name for name in components if name.startswith("Page")]
+    for name, item in [("MeetingPage", "MeetingRow"), ("UnitPage", "UnitOut"), ("TaskPage", "TaskRow")]:
+        assert components[name]["title"] == name
+        assert components[name]["required"] == ["items", "page", "per_page", "total"]
+        assert components[name]["properties"]["items"]["items"] == {"$ref": f"#/components/schemas/{item}"}

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from piccolo.querystring import QueryString
 
 from conference.accounts.services import issue_api_token
 from conference.accounts.tables import User
@@ -195,8 +196,7 @@ async def test_each_role_finds_only_what_its_lists_show(api):
         item_ids = await all_listed_items(who) if who.role in services.KIND_ROLES["item"] else set()
         meetings, _n = await meeting_views.meeting_rows(who, meeting_views.MeetingFilter())
         meeting_ids = {m["id"] for m in meetings}
-        scope, values = await task_views.scope_sql(who)
-        tasks = await fetch(f"SELECT t.id FROM {scope} t", *values)
+        tasks = await fetch(QueryString("SELECT t.id FROM {} t", await task_views.scope_sql(who)))
         task_ids = {t["id"] for t in tasks}
         for phrase in ("街道", "会议", "整治"):
             body = await search_json(client, phrase, "item")

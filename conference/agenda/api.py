@@ -27,6 +27,7 @@ from conference.web.apikit import (
     READ_ERRORS,
     WRITE_ERRORS,
     OptionalId,
+    Page,
     PageNo,
     PerPage,
     Q,
@@ -70,13 +71,6 @@ class ItemRow(msgspec.Struct):
     created_at: dt.datetime
     age_days: int | None  # days since submission (None for a draft never submitted)
     meetings_waited: int  # meetings it was carried over from
-
-
-class ItemPage(msgspec.Struct):
-    items: list[ItemRow]
-    total: int
-    page: int
-    per_page: int
 
 
 class UnitRef(msgspec.Struct):
@@ -194,7 +188,7 @@ def _unit_ids(units: list[int] | None) -> list[str]:
 ItemStatus = Literal["draft", "submitted", "accepted", "returned", "merged", "scheduled", "discussed", "resolved", "deferred"]
 
 
-@get("/api/items", opt={"roles": ITEM_READERS}, tags=TAGS, summary=_("议题列表"), responses=answers(ItemPage, READ_ERRORS))
+@get("/api/items", opt={"roles": ITEM_READERS}, tags=TAGS, summary=_("议题列表"), responses=answers(Page[ItemRow], READ_ERRORS))
 async def list_items(
     request: Request[Any, Any, Any],
     q: Q = None,
@@ -206,7 +200,7 @@ async def list_items(
     per_page: PerPage = PER_PAGE,
     sort: FromQuery[Literal["submitted_at", "age", "urgency", "title"]] = "submitted_at",
     desc: Annotated[bool | None, Parameter(description=_("是否倒序；默认按提交时间倒序（最新的在前），其余字段正序"))] = None,
-) -> ItemPage:
+) -> Page[ItemRow]:
     """街道只看到本街道的议题（含草稿）；办公室、管理员和召集人看到其联席会议的议题（他人的草稿除外）。
     每条附 age_days（自提交起的天数）和 meetings_waited（已等待的会议次数）；q 搜索议题名称。"""
     query = {"q": (q or "").replace("\x00", ""), "page": str(page), "per_page": str(per_page), "sort": sort,
@@ -215,7 +209,7 @@ async def list_items(
         if value is not None:
             query[key] = str(value)
     listing = (await views.item_list(actor_of(request), query))["page"]
-    return ItemPage(items=[convert({**r, "meeting": r["meeting_id"]}, ItemRow) for r in listing.rows],
+    return Page(items=[convert({**r, "meeting": r["meeting_id"]}, ItemRow) for r in listing.rows],
                     **page_fields(listing))
 
 

@@ -37,7 +37,6 @@ from conference.meetings.api_types import (
     CancelIn,
     MeetingDetail,
     MeetingIn,
-    MeetingPage,
     MeetingPatch,
     MeetingRow,
     NotifyOut,
@@ -54,6 +53,7 @@ from conference.web.apikit import (
     READ_ERRORS,
     WRITE_ERRORS,
     OptionalId,
+    Page,
     PageNo,
     PerPage,
     Q,
@@ -132,7 +132,7 @@ async def _deadline_errors() -> AsyncIterator[None]:
 # ---------------------------------------------------------------- meetings
 
 
-@get("/api/meetings", opt={"roles": PEOPLE}, tags=["会议"], summary=_("会议列表"), responses=answers(MeetingPage, READ_ERRORS))
+@get("/api/meetings", opt={"roles": PEOPLE}, tags=["会议"], summary=_("会议列表"), responses=answers(Page[MeetingRow], READ_ERRORS))
 async def list_meetings(
     request: Request[Any, Any, Any],
     conference: OptionalId = None,
@@ -145,7 +145,7 @@ async def list_meetings(
     per_page: PerPage = PER_PAGE,
     sort: FromQuery[Literal["starts_at", "title", "status"]] = "starts_at",
     desc: Annotated[bool | None, Parameter(description=_("是否倒序；默认按会议时间倒序（最新的在前），其余字段正序"))] = None,
-) -> MeetingPage:
+) -> Page[MeetingRow]:
     """本账号可见的会议：办公室、召集人按联席会议，街道为本街道联席会议的会议及本街道议题所上的会议，成员单位为受邀的会议。
     每条附受邀、已回复、出席单位数和议题数；q 搜索会议名称或地点。"""
     actor = actor_of(request)
@@ -159,7 +159,7 @@ async def list_meetings(
     if at.page != asked.page:  # beyond the last page: the last page, as the registry lists answer
         rows, total = await views.meeting_rows(actor, flt, order=order, limit=at.limit, offset=at.offset)
         at = clamped(at, total)
-    return MeetingPage(items=[convert(r, MeetingRow) for r in rows], **page_fields(at))
+    return Page(items=[convert(r, MeetingRow) for r in rows], **page_fields(at))
 
 
 @get("/api/meetings/plenaries", opt={"roles": SUPERVISORS}, tags=["会议"], summary=_("半年全体会议情况"),

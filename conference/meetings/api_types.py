@@ -55,13 +55,6 @@ class MeetingRow(msgspec.Struct):
     items: int
 
 
-class MeetingPage(msgspec.Struct):
-    items: list[MeetingRow]
-    total: int
-    page: int
-    per_page: int
-
-
 class AgendaEntry(msgspec.Struct):
     """An item on the meeting's agenda, in agenda order."""
 
@@ -220,13 +213,6 @@ class SpecialRequestOut(msgspec.Struct):
     meeting: int | None  # the draft special meeting created on approval
     version: int
     created_at: dt.datetime
-
-
-class SpecialRequestPage(msgspec.Struct):
-    items: list[SpecialRequestOut]
-    total: int
-    page: int
-    per_page: int
 
 
 # The request form's API body, derived from its spec (REQUEST_FORM.json_fields checks the types):

@@ -12,12 +12,13 @@ from conference.accounts.actor import Actor
 from conference.agenda.scheduling import request_item_ids
 from conference.i18n import gettext as _
 from conference.meetings import special_requests, views
-from conference.meetings.api_types import DecisionIn, SpecialRequestIn, SpecialRequestOut, SpecialRequestPage
+from conference.meetings.api_types import DecisionIn, SpecialRequestIn, SpecialRequestOut
 from conference.meetings.tables import SpecialMeetingRequest
 from conference.roles import ITEM_READERS, REQUEST_DECIDERS, Role
 from conference.web.apikit import (
     READ_ERRORS,
     WRITE_ERRORS,
+    Page,
     PageNo,
     PerPage,
     Q,
@@ -54,13 +55,13 @@ async def _special_request(actor: Actor, request_id: int) -> SpecialRequestOut:
 
 
 @get("/api/special-requests", opt={"roles": ITEM_READERS}, tags=["专题会议提请"], summary=_("专题会议提请列表"),
-     responses=answers(SpecialRequestPage, READ_ERRORS))
+     responses=answers(Page[SpecialRequestOut], READ_ERRORS))
 async def list_special_requests(request: Request[Any, Any, Any], q: Q = None,
                                 status: FromQuery[Literal["requested", "approved", "declined"] | None] = None,
                                 page: PageNo = 1, per_page: PerPage = PER_PAGE,
                                 sort: FromQuery[Literal["created", "proposed_date"]] = "created",
                                 desc: Annotated[bool, Parameter(description=_("是否倒序（默认最新的在前）"))] = True,
-                                ) -> SpecialRequestPage:
+                                ) -> Page[SpecialRequestOut]:
     """街道只看到本街道的提请，办公室和召集人看到其联席会议的提请；q 搜索会议名称、提请事由和补充说明。"""
     actor = actor_of(request)
     where = await views.special_request_scope(actor)  # visibility.visible_special_requests
@@ -70,7 +71,7 @@ async def list_special_requests(request: Request[Any, Any, Any], q: Q = None,
     result = await paginate(SMR, REQUEST_COLUMNS, query, search=[SMR.title, SMR.reason, SMR.proposed_items],
                             sorts={"created": SMR.id, "proposed_date": SMR.proposed_date}, default_sort="created",
                             where=where)
-    return SpecialRequestPage(items=await _request_rows(result.rows), **page_fields(result))
+    return Page(items=await _request_rows(result.rows), **page_fields(result))
 
 
 @get("/api/special-requests/{request_id:int}", opt={"roles": ITEM_READERS}, tags=["专题会议提请"],

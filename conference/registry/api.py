@@ -27,12 +27,10 @@ from conference.registry import services
 from conference.registry.api_types import (
     ConferenceIn,
     ConferenceOut,
-    ConferencePage,
     ConferencePatch,
     Me,
     StreetIn,
     StreetOut,
-    StreetPage,
     StreetPatch,
     items_of,
     scope_where,
@@ -46,6 +44,7 @@ from conference.web.apikit import (
     READ_ERRORS,
     WRITE_ERRORS,
     Desc,
+    Page,
     PageNo,
     PerPage,
     Q,
@@ -79,14 +78,14 @@ async def me(request: Request[Any, Any, Any]) -> Me:
 STREET_SORTS: dict[str, Column] = {"name": Street.sort_key, "district": Street.district}
 
 
-@get("/api/streets", opt={"roles": OFFICE_ROLES}, tags=["街道"], summary=_("街道列表"), responses=answers(StreetPage, READ_ERRORS))
+@get("/api/streets", opt={"roles": OFFICE_ROLES}, tags=["街道"], summary=_("街道列表"), responses=answers(Page[StreetOut], READ_ERRORS))
 async def list_streets(q: Q = None, page: PageNo = 1, per_page: PerPage = PER_PAGE,
-                       sort: FromQuery[Literal["name", "district"]] = "name", desc: Desc = False) -> StreetPage:
+                       sort: FromQuery[Literal["name", "district"]] = "name", desc: Desc = False) -> Page[StreetOut]:
     """按街道名称、所属县区或党工委书记搜索。"""
     result = await paginate(Street, [], list_query(q, page, per_page, sort, desc),
                             search=[Street.name, Street.district, Street.secretary_name], sorts=STREET_SORTS,
                             default_sort="name")
-    return StreetPage(items=items_of(result, StreetOut), **page_fields(result))
+    return Page(items=items_of(result, StreetOut), **page_fields(result))
 
 
 @get("/api/streets/{street_id:int}", opt={"roles": OFFICE_ROLES}, tags=["街道"], summary=_("街道详情"), responses=answers(StreetOut, READ_ERRORS))
@@ -117,15 +116,15 @@ CONFERENCE_SORTS: dict[str, Column] = {"name": Conference.sort_key, "level": Con
 
 
 @get("/api/conferences", opt={"roles": SUPERVISORS}, tags=["联席会议"], summary=_("联席会议列表"),
-     responses=answers(ConferencePage, READ_ERRORS))
+     responses=answers(Page[ConferenceOut], READ_ERRORS))
 async def list_conferences(request: Request[Any, Any, Any], q: Q = None, page: PageNo = 1,
                            per_page: PerPage = PER_PAGE, sort: FromQuery[Literal["name", "level"]] = "name",
-                           desc: Desc = False) -> ConferencePage:
+                           desc: Desc = False) -> Page[ConferenceOut]:
     """只列出本账号可见的联席会议（办公室含下级联席会议，召集人为其召集的联席会议）。"""
     result = await paginate(Conference, [], list_query(q, page, per_page, sort, desc), search=[Conference.name],
                             sorts=CONFERENCE_SORTS, default_sort="name",
                             where=await scope_where(Conference.id, request))
-    return ConferencePage(items=items_of(result, ConferenceOut), **page_fields(result))
+    return Page(items=items_of(result, ConferenceOut), **page_fields(result))
 
 
 @get("/api/conferences/{conference_id:int}", opt={"roles": SUPERVISORS}, tags=["联席会议"],

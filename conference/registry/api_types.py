@@ -186,48 +186,6 @@ class PeriodEnd(msgspec.Struct, forbid_unknown_fields=True):
     version: int | None = None
 
 
-class StreetPage(msgspec.Struct):
-    items: list[StreetOut]
-    total: int
-    page: int
-    per_page: int
-
-
-class ConferencePage(msgspec.Struct):
-    items: list[ConferenceOut]
-    total: int
-    page: int
-    per_page: int
-
-
-class UnitPage(msgspec.Struct):
-    items: list[UnitOut]
-    total: int
-    page: int
-    per_page: int
-
-
-class ConvenorPage(msgspec.Struct):
-    items: list[ConvenorOut]
-    total: int
-    page: int
-    per_page: int
-
-
-class MembershipPage(msgspec.Struct):
-    items: list[MembershipOut]
-    total: int
-    page: int
-    per_page: int
-
-
-class AppointmentPage(msgspec.Struct):
-    items: list[AppointmentOut]
-    total: int
-    page: int
-    per_page: int
-
-
 class Me(msgspec.Struct):
     id: int
     username: str

@@ -11,7 +11,7 @@ from piccolo.columns import Column
 from conference.errors import NotFound
 from conference.i18n import gettext as _
 from conference.registry import services
-from conference.registry.api_types import MembershipIn, MembershipOut, MembershipPage, PeriodEnd, all_of, items_of, scope_where
+from conference.registry.api_types import MembershipIn, MembershipOut, PeriodEnd, all_of, items_of, scope_where
 from conference.registry.tables import Membership
 from conference.roles import OFFICE_ROLES, SUPERVISORS
 from conference.web.apikit import (
@@ -19,6 +19,7 @@ from conference.web.apikit import (
     WRITE_ERRORS,
     Desc,
     OptionalId,
+    Page,
     PageNo,
     PerPage,
     Q,
@@ -50,11 +51,11 @@ async def _membership(request: Request[Any, Any, Any], membership_id: int) -> Me
 
 
 @get("/api/memberships", opt={"roles": SUPERVISORS}, tags=["成员资格"], summary=_("成员资格列表"),
-     responses=answers(MembershipPage, READ_ERRORS))
+     responses=answers(Page[MembershipOut], READ_ERRORS))
 async def list_memberships(request: Request[Any, Any, Any], q: Q = None, conference: OptionalId = None,
                            unit: OptionalId = None, page: PageNo = 1, per_page: PerPage = PER_PAGE,
                            sort: FromQuery[Literal["unit_name", "conference_name", "start_date", "end_date"]] = "unit_name",
-                           desc: Desc = False) -> MembershipPage:
+                           desc: Desc = False) -> Page[MembershipOut]:
     """成员单位与联席会议的对应关系（含已结束的），只含本账号可见的联席会议；q 搜索单位名称或联席会议名称。"""
     where = all_of(await scope_where(Membership.conference, request),
                  None if conference is None else Membership.conference == conference,
@@ -62,7 +63,7 @@ async def list_memberships(request: Request[Any, Any, Any], q: Q = None, confere
     result = await paginate(Membership, MEMBERSHIP_COLUMNS, list_query(q, page, per_page, sort, desc),
                             search=[Membership.unit.name, Membership.conference.name], sorts=MEMBERSHIP_SORTS,
                             default_sort="unit_name", where=where)
-    return MembershipPage(items=items_of(result, MembershipOut), **page_fields(result))
+    return Page(items=items_of(result, MembershipOut), **page_fields(result))
 
 
 @get("/api/memberships/{membership_id:int}", opt={"roles": SUPERVISORS}, tags=["成员资格"],

@@ -16,10 +16,8 @@ from conference.registry import services
 from conference.registry.api_types import (
     AppointmentIn,
     AppointmentOut,
-    AppointmentPage,
     ConvenorIn,
     ConvenorOut,
-    ConvenorPage,
     ConvenorPatch,
     PeriodEnd,
     all_of,
@@ -33,6 +31,7 @@ from conference.web.apikit import (
     WRITE_ERRORS,
     Desc,
     OptionalId,
+    Page,
     PageNo,
     PerPage,
     Q,
@@ -53,13 +52,13 @@ from conference.web.listing import PER_PAGE, paginate
 CONVENOR_SORTS: dict[str, Column] = {"name": Person.sort_key, "title": Person.title}
 
 
-@get("/api/convenors", opt={"roles": OFFICE_ROLES}, tags=["召集人"], summary=_("召集人列表"), responses=answers(ConvenorPage, READ_ERRORS))
+@get("/api/convenors", opt={"roles": OFFICE_ROLES}, tags=["召集人"], summary=_("召集人列表"), responses=answers(Page[ConvenorOut], READ_ERRORS))
 async def list_convenors(q: Q = None, page: PageNo = 1, per_page: PerPage = PER_PAGE,
-                         sort: FromQuery[Literal["name", "title"]] = "name", desc: Desc = False) -> ConvenorPage:
+                         sort: FromQuery[Literal["name", "title"]] = "name", desc: Desc = False) -> Page[ConvenorOut]:
     """召集人名册；q 搜索姓名或职务。"""
     result = await paginate(Person, [], list_query(q, page, per_page, sort, desc), search=[Person.name, Person.title],
                             sorts=CONVENOR_SORTS, default_sort="name")
-    return ConvenorPage(items=items_of(result, ConvenorOut), **page_fields(result))
+    return Page(items=items_of(result, ConvenorOut), **page_fields(result))
 
 
 @get("/api/convenors/{person_id:int}", opt={"roles": OFFICE_ROLES}, tags=["召集人"], summary=_("召集人详情"),
@@ -106,11 +105,11 @@ async def _appointment(request: Request[Any, Any, Any], appointment_id: int) -> 
 
 
 @get("/api/appointments", opt={"roles": SUPERVISORS}, tags=["召集人任期"], summary=_("召集人任期列表"),
-     responses=answers(AppointmentPage, READ_ERRORS))
+     responses=answers(Page[AppointmentOut], READ_ERRORS))
 async def list_appointments(request: Request[Any, Any, Any], q: Q = None, conference: OptionalId = None,
                             person: OptionalId = None, page: PageNo = 1, per_page: PerPage = PER_PAGE,
                             sort: FromQuery[Literal["start_date", "end_date", "person_name", "conference_name"]] = "start_date",
-                            desc: Desc = False) -> AppointmentPage:
+                            desc: Desc = False) -> Page[AppointmentOut]:
     """只含本账号可见的联席会议；q 搜索召集人姓名或联席会议名称。"""
     where = all_of(await scope_where(ConvenorAppointment.conference, request),
                  None if conference is None else ConvenorAppointment.conference == conference,
@@ -118,7 +117,7 @@ async def list_appointments(request: Request[Any, Any, Any], q: Q = None, confer
     result = await paginate(ConvenorAppointment, APPOINTMENT_COLUMNS, list_query(q, page, per_page, sort, desc),
                             search=[ConvenorAppointment.person.name, ConvenorAppointment.conference.name],
                             sorts=APPOINTMENT_SORTS, default_sort="start_date", where=where)
-    return AppointmentPage(items=items_of(result, AppointmentOut), **page_fields(result))
+    return Page(items=items_of(result, AppointmentOut), **page_fields(result))
 
 
 @get("/api/appointments/{appointment_id:int}", opt={"roles": SUPERVISORS}, tags=["召集人任期"],

@@ -11,13 +11,14 @@ from piccolo.columns import Column
 from conference.i18n import gettext as _
 from conference.records import get_or_404
 from conference.registry import services
-from conference.registry.api_types import UnitEnd, UnitIn, UnitOut, UnitPage, UnitPatch, items_of
+from conference.registry.api_types import UnitEnd, UnitIn, UnitOut, UnitPatch, items_of
 from conference.registry.tables import MemberUnit
 from conference.roles import OFFICE_ROLES
 from conference.web.apikit import (
     READ_ERRORS,
     WRITE_ERRORS,
     Desc,
+    Page,
     PageNo,
     PerPage,
     Q,
@@ -43,14 +44,14 @@ UNIT_EXAMPLE = example_of(UnitIn, name="兰山区综合行政执法局", kind="d
 UNIT_PATCH_EXAMPLE = {"version": 3, "liaison_name": "赵强", "liaison_phone": "13800000000"}
 
 
-@get("/api/units", opt={"roles": OFFICE_ROLES}, tags=["成员单位"], summary=_("成员单位列表"), responses=answers(UnitPage, READ_ERRORS))
+@get("/api/units", opt={"roles": OFFICE_ROLES}, tags=["成员单位"], summary=_("成员单位列表"), responses=answers(Page[UnitOut], READ_ERRORS))
 async def list_units(q: Q = None, page: PageNo = 1, per_page: PerPage = PER_PAGE,
-                     sort: FromQuery[Literal["name", "kind", "ended_on"]] = "name", desc: Desc = False) -> UnitPage:
+                     sort: FromQuery[Literal["name", "kind", "ended_on"]] = "name", desc: Desc = False) -> Page[UnitOut]:
     """按单位名称、联络员或职责任务搜索。"""
     result = await paginate(MemberUnit, [], list_query(q, page, per_page, sort, desc),
                             search=[MemberUnit.name, MemberUnit.liaison_name, MemberUnit.duties], sorts=UNIT_SORTS,
                             default_sort="name")
-    return UnitPage(items=items_of(result, UnitOut), **page_fields(result))
+    return Page(items=items_of(result, UnitOut), **page_fields(result))
 
 
 @get("/api/units/{unit_id:int}", opt={"roles": OFFICE_ROLES}, tags=["成员单位"], summary=_("成员单位详情"),

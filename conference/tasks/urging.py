@@ -14,7 +14,6 @@ from typing import Any
 from conference import db
 from conference.accounts.actor import Actor
 from conference.audit.services import record
-from conference.db import fetch, int_list
 from conference.errors import Conflict, Forbidden, ValidationFailed
 from conference.forms import FormReader
 from conference.i18n import gettext as _
@@ -44,7 +43,7 @@ def _message(data: Mapping[str, Any]) -> str:
 
 async def _urge_one(actor: Actor, task: Mapping[str, Any], message: str) -> None:
     """Inside the caller's transaction, for a task `task_for` returned."""
-    info = (await fetch(
+    info = (await db.fetch(
         """SELECT a.title AS item_title, r.text AS resolution_text FROM resolution r JOIN agenda_item a ON a.id = r.item
            WHERE r.id = {}""", task["resolution"]))[0]
     count = await TaskReport.count().where((TaskReport.task == task["id"]) & (TaskReport.kind == "urge")) + 1
@@ -112,6 +111,6 @@ async def urge_counts(task_ids: Iterable[int]) -> dict[int, int]:
     ids = list(task_ids)
     if not ids:
         return {}
-    rows = await fetch(f"""SELECT task, COUNT(*) AS n FROM task_report WHERE kind = 'urge' AND task IN ({int_list(ids)})
-                           GROUP BY task""")  # noqa: S608 - int()-converted ids
+    rows = await db.fetch("SELECT task, COUNT(*) AS n FROM task_report WHERE kind = 'urge' AND task IN ({}) GROUP BY task",
+                          db.ids(ids))
     return {int(r["task"]): int(r["n"]) for r in rows}

@@ -11,9 +11,11 @@ import urllib.parse
 from collections.abc import Mapping
 from typing import Any
 
+from piccolo.querystring import QueryString
+
+from conference import db
 from conference.accounts.actor import Actor
 from conference.accounts.scope import subtree, visible_conference_ids
-from conference.db import fetch, int_list
 from conference.i18n import gettext as _
 from conference.registry.tables import Conference, Membership
 from conference.roles import OFFICE_ROLES, Role
@@ -34,7 +36,7 @@ from conference.tasks.urging import DEFAULT_MESSAGE, URGEABLE, urge_counts
 from conference.tasks.visibility import can_open as can_open
 from conference.tasks.visibility import visible_tasks
 from conference.timefmt import today
-from conference.visibility import flat, scoped
+from conference.visibility import scoped
 from conference.web.listing import PER_PAGE, Page, escape_like, page_size, paging, parse_day, parse_id
 
 ALERT_FILTERS = {"red": ALERT_LABELS["red"], "yellow": ALERT_LABELS["yellow"], "unack": ALERT_LABELS["unack"]}
@@ -42,20 +44,20 @@ ALERT_FILTERS = {"red": ALERT_LABELS["red"], "yellow": ALERT_LABELS["yellow"], "
 WORK_FILTERS = {"extension_requested": _("延期申请中"), "extension_decided": _("延期已答复"), "to_rate": _("待评价")}
 STATUS_FILTERS = {"open": _("全部在办"), **TASK_STATUS_LABELS, **WORK_FILTERS}
 SORTS = {"deadline": _("办结期限"), "assigned_at": _("交办时间"), "status": _("状态")}
-_OPEN_SQL = "(" + ",".join(f"'{s}'" for s in OPEN) + ")"
-_STATUS_RANK = "CASE t.status " + " ".join(
-    f"WHEN '{s}' THEN {i}" for i, s in enumerate(("assigned", "acknowledged", "in_progress", "returned",
-                                                   "reported_done", "closed", "cancelled"))) + " END"
-_SORT_SQL = {"deadline": "t.deadline", "assigned_at": "t.assigned_at", "status": _STATUS_RANK}
+# Conditions and orders as QueryStrings (conference.db.fetch): fixed SQL with every value bound.
+_OPEN_SQL = QueryString("t.status IN ({})", db.listed(OPEN))
+_STATUS_RANK = QueryString("CASE t.status " + " ".join("WHEN {} THEN " + str(rank) for rank in range(7)) + " END",
+                           "assigned", "acknowledged", "in_progress", "returned", "reported_done", "closed", "cancelled")
+_SORT_SQL = {"deadline": QueryString("t.deadline"), "assigned_at": QueryString("t.assigned_at"), "status": _STATUS_RANK}
 
 
 # ---------------------------------------------------------------- the task list
 
 
-async def scope_sql(actor: Actor) -> tuple[str, list[Any]]:
+async def scope_sql(actor: Actor) -> QueryString:
     """The tasks the actor may see (visibility.visible_tasks) as a derived table for SQL
-    (`FROM {scope} t`) with its values."""
-    return flat(scoped(Task, await visible_tasks(actor)))
+    (`FROM {} t`)."""
+    return scoped(Task, await visible_tasks(actor))
 
 
 async def _filter_options(actor: Actor) -> dict[str, list[tuple[str, str]]]:
@@ -74,79 +76,76 @@ async def _filter_options(actor: Actor) -> dict[str, list[tuple[str, str]]]:
     return {"conferences": [(str(r["id"]), r["name"]) for r in conferences], "units": units}
 
 
-def _status_sql(status: str) -> tuple[str, list[Any]] | None:
+def _status_sql(status: str) -> QueryString | None:
     """The condition of one value of the status filter (a task state or one of the to-do views of
     WORK_FILTERS), or None for no filter."""
     if status == "open":
-        return f"t.status IN {_OPEN_SQL}", []
+        return _OPEN_SQL
     if status == "extension_requested":  # as allowed_actions: a decision is possible
-        return f"t.status IN {_OPEN_SQL} AND t.extension_status = 'requested'", []
+        return QueryString("{} AND t.extension_status = 'requested'", _OPEN_SQL)
     if status == "extension_decided":  # the unit's open tasks whose extension the office answered
-        return f"t.status IN {_OPEN_SQL} AND t.extension_status IN ('approved', 'declined')", []
+        return QueryString("{} AND t.extension_status IN ('approved', 'declined')", _OPEN_SQL)
     if status == "to_rate":  # as allowed_actions: closed and not rated yet
-        return "t.status = 'closed' AND t.rating = ''", []
+        return QueryString("t.status = 'closed' AND t.rating = ''")
     if status in TASK_STATUS_LABELS:
-        return "t.status = {}", [status]
+        return QueryString("t.status = {}", status)
     return None
 
 
-def alert_sql(flag: str, day: dt.date) -> tuple[str, list[Any]] | None:
+def alert_sql(flag: str, day: dt.date) -> QueryString | None:
     """The SQL twin of services.alert for one alert, or None for no filter: the list's alert
     filter and the workbench's counts both use it."""
     if flag == "red":
-        return f"t.status IN {_OPEN_SQL} AND t.deadline < {{}}", [day]
+        return QueryString("{} AND t.deadline < {}", _OPEN_SQL, day)
     if flag == "unack":
-        return "t.status = 'assigned' AND t.ack_due < {} AND t.deadline >= {}", [day, day]
+        return QueryString("t.status = 'assigned' AND t.ack_due < {} AND t.deadline >= {}", day, day)
     if flag == "yellow":
         # services.alert: due within N working days (SUPERVISION_YELLOW_WORKDAYS), i.e. before the
         # (N+1)th working day from today; the dashboard's yellow list uses the same date.
         limit = workdays_after(day, get_settings().supervision_yellow_workdays + 1)
-        return (f"t.status IN {_OPEN_SQL} AND t.deadline >= {{}} AND t.deadline < {{}} "
-                "AND NOT (t.status = 'assigned' AND t.ack_due < {})", [day, limit, day])
+        return QueryString("{} AND t.deadline >= {} AND t.deadline < {} "
+                           "AND NOT (t.status = 'assigned' AND t.ack_due < {})", _OPEN_SQL, day, limit, day)
     return None
 
 
-async def task_conditions(actor: Actor, query: Mapping[str, str]) -> tuple[str, list[Any], dict[str, str]]:
-    """The WHERE clause of the filters (on `t`, read through scope_sql, joined with resolution `r`),
-    its parameters and the filters in effect, for the list and for counts that link to it
-    (conference.workbench)."""
+async def task_conditions(actor: Actor, query: Mapping[str, str]) -> tuple[QueryString, dict[str, str]]:
+    """The WHERE clause of the filters (on `t`, read through scope_sql, joined with resolution `r`)
+    and the filters in effect, for the list and for counts that link to it (conference.workbench)."""
     day = today()
-    where = ["1 = 1"]
-    params: list[Any] = []
+    where = [QueryString("1 = 1")]
     extra: dict[str, str] = {}
 
-    def add(condition: str, *values: Any) -> None:
-        where.append(condition)
-        params.extend(values)
+    def add(condition: str | QueryString, *values: Any) -> None:
+        where.append(condition if isinstance(condition, QueryString) else QueryString(condition, *values))
 
     status = query.get("status") or ""
     if (found := _status_sql(status)) is not None:
-        add(found[0], *found[1])
+        add(found)
     if status in STATUS_FILTERS:
         extra["status"] = status
     flag = query.get("alert") or ""
     if (found := alert_sql(flag, day)) is not None:
-        add(found[0], *found[1])
+        add(found)
     if flag in ALERT_FILTERS:
         extra["alert"] = flag
     if actor.role != Role.UNIT and (unit := parse_id(query.get("unit"))) is not None:
-        add(f"t.unit = {unit}")
+        add("t.unit = {}", unit)
         extra["unit"] = str(unit)
     if (conference := parse_id(query.get("conference"))) is not None:
         if query.get("below") == "1":  # the conference and those below it, as on /supervision
-            parents = await fetch("SELECT c.id, c.parent FROM conference c")
-            add(f"t.conference IN ({int_list(subtree({int(r['id']): r['parent'] for r in parents}, conference))})")
+            parents = await db.fetch("SELECT c.id, c.parent FROM conference c")
+            add("t.conference IN ({})", db.ids(subtree({int(r["id"]): r["parent"] for r in parents}, conference)))
             extra["below"] = "1"
         else:
-            add(f"t.conference = {conference}")
+            add("t.conference = {}", conference)
         extra["conference"] = str(conference)
     # Closed / rated between two local dates (the /supervision KPI cards link here with its period).
     for name, column in (("closed", "t.closed_at"), ("rated", "t.rated_at")):
         if (first := parse_day(query.get(f"{name}_from"))) is not None:
-            add(f"{column} >= {{}}", dt.datetime.combine(first, dt.time(), get_settings().tz))
+            add(column + " >= {}", dt.datetime.combine(first, dt.time(), get_settings().tz))
             extra[f"{name}_from"] = first.isoformat()
         if (last := parse_day(query.get(f"{name}_to"))) is not None:
-            add(f"{column} < {{}}", dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), get_settings().tz))
+            add(column + " < {}", dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), get_settings().tz))
             extra[f"{name}_to"] = last.isoformat()
     if "rated_from" in extra or "rated_to" in extra:
         add("t.rating <> ''")
@@ -159,31 +158,26 @@ async def task_conditions(actor: Actor, query: Mapping[str, str]) -> tuple[str, 
     q = (query.get("q") or "").replace("\x00", "").strip()[:100]
     if term := escape_like(q):
         add("r.text LIKE {}", f"%{term}%")
-    return " AND ".join(where), params, extra
+    return db.joined(where, " AND "), extra
 
 
 async def count_tasks(actor: Actor, queries: Mapping[str, Mapping[str, str]]) -> dict[str, int]:
     """How many rows the task list shows for each of several filter sets, in one query."""
     if not queries:
         return {}
-    parts: list[str] = []
-    params: list[Any] = []
-    for query in queries.values():
-        condition, values, _extra = await task_conditions(actor, query)
-        parts.append(f"COALESCE(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END), 0) AS n_{len(parts)}")
-        params.extend(values)
-    scope, scope_params = await scope_sql(actor)
-    row = (await fetch(f"SELECT {', '.join(parts)} FROM {scope} t JOIN resolution r ON r.id = t.resolution",  # noqa: S608 - fixed fragments, values bound
-                       *params, *scope_params))[0]
+    # Result columns n_0, n_1, ... in the order of `queries` (names made here, not from input).
+    parts = [QueryString("COALESCE(SUM(CASE WHEN {} THEN 1 ELSE 0 END), 0) AS n_" + str(i),
+                         (await task_conditions(actor, query))[0]) for i, query in enumerate(queries.values())]
+    row = (await db.fetch(QueryString("SELECT {} FROM {} t JOIN resolution r ON r.id = t.resolution",
+                                      db.joined(parts), await scope_sql(actor))))[0]
     return {name: int(row[f"n_{i}"]) for i, name in enumerate(queries)}
 
 
 async def task_list(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
     """One page of the actor's tasks: scope, filter options, a count and one joined select."""
     day = today()
-    condition, params, extra = await task_conditions(actor, query)
-    scope, scope_params = await scope_sql(actor)
-    params = scope_params + params
+    condition, extra = await task_conditions(actor, query)
+    scope = await scope_sql(actor)
     q = (query.get("q") or "").replace("\x00", "").strip()[:100]
     sort = query.get("sort") or "deadline"
     if sort not in SORTS:
@@ -193,23 +187,20 @@ async def task_list(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
     if per_page != PER_PAGE:
         extra["per_page"] = str(per_page)
 
-    counted = await fetch(
-        f"SELECT COUNT(*) AS n FROM {scope} t JOIN resolution r ON r.id = t.resolution WHERE {condition}",  # noqa: S608 - fixed fragments, values bound
-        *params)
+    counted = await db.fetch(QueryString(
+        "SELECT COUNT(*) AS n FROM {} t JOIN resolution r ON r.id = t.resolution WHERE {}", scope, condition))
     at = paging(int(counted[0]["n"]), query.get("page"), per_page)
-    direction = "DESC" if desc else "ASC"
-    rows = await fetch(
-        f"""SELECT t.id, t.unit, t.street, t.status, t.role, t.deadline, t.deadline_provisional, t.ack_due, t.assigned_at,
-                   t.extension_status,
-                   t.rating, t.reopened, r.text AS resolution_text, r.number AS resolution_number, u.name AS unit_name,
-                   a.title AS item_title, m.id AS meeting_id, m.title AS meeting_title, c.name AS conference_name,
-                   s.name AS street_name
-            FROM {scope} t JOIN resolution r ON r.id = t.resolution JOIN member_unit u ON u.id = t.unit
-            JOIN agenda_item a ON a.id = r.item JOIN meeting m ON m.id = r.meeting
-            JOIN conference c ON c.id = t.conference LEFT JOIN street s ON s.id = t.street
-            WHERE {condition} ORDER BY {_SORT_SQL[sort]} {direction}, t.id {direction}
-            LIMIT {at.limit} OFFSET {at.offset}""",  # noqa: S608 - fixed fragments, values bound
-        *params)
+    order = QueryString("{} DESC, t.id DESC" if desc else "{} ASC, t.id ASC", _SORT_SQL[sort])
+    rows = await db.fetch(QueryString(
+        """SELECT t.id, t.unit, t.street, t.status, t.role, t.deadline, t.deadline_provisional, t.ack_due, t.assigned_at,
+                  t.extension_status,
+                  t.rating, t.reopened, r.text AS resolution_text, r.number AS resolution_number, u.name AS unit_name,
+                  a.title AS item_title, m.id AS meeting_id, m.title AS meeting_title, c.name AS conference_name,
+                  s.name AS street_name
+           FROM {} t JOIN resolution r ON r.id = t.resolution JOIN member_unit u ON u.id = t.unit
+           JOIN agenda_item a ON a.id = r.item JOIN meeting m ON m.id = r.meeting
+           JOIN conference c ON c.id = t.conference LEFT JOIN street s ON s.id = t.street
+           WHERE {} ORDER BY {} LIMIT {} OFFSET {}""", scope, condition, order, at.limit, at.offset))
     urges = await urge_counts(r["id"] for r in rows)
     for row in rows:
         row["alert"] = alert(row, day)
@@ -229,14 +220,12 @@ async def task_list(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
 async def open_deadlines(actor: Actor, start: dt.date, end: dt.date) -> list[dict[str, Any]]:
     """The open tasks the viewer may see (the task list's scope) whose deadline falls from start to
     end, with unit, resolution and alert, for the meeting calendar: one query."""
-    scope, scope_params = await scope_sql(actor)
-    rows = await fetch(
-        f"""SELECT t.id, t.unit, t.street, t.status, t.deadline, t.ack_due, u.name AS unit_name,
-                   r.text AS resolution_text
-            FROM {scope} t JOIN resolution r ON r.id = t.resolution JOIN member_unit u ON u.id = t.unit
-            WHERE t.status IN {_OPEN_SQL} AND t.deadline >= {{}} AND t.deadline <= {{}}
-            ORDER BY t.deadline, u.sort_key, u.name, t.id""",  # noqa: S608 - fixed fragments, values bound
-        *scope_params, start, end)
+    rows = await db.fetch(QueryString(
+        """SELECT t.id, t.unit, t.street, t.status, t.deadline, t.ack_due, u.name AS unit_name,
+                  r.text AS resolution_text
+           FROM {} t JOIN resolution r ON r.id = t.resolution JOIN member_unit u ON u.id = t.unit
+           WHERE {} AND t.deadline >= {} AND t.deadline <= {}
+           ORDER BY t.deadline, u.sort_key, u.name, t.id""", await scope_sql(actor), _OPEN_SQL, start, end))
     day = today()
     for row in rows:
         row["alert"] = alert(row, day)

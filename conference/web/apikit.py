@@ -14,25 +14,31 @@ their own domain's services, never each other (conference.api imports them all).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Mapping
-from typing import Annotated, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Generic, TypeVar, cast
 
 import msgspec
 from litestar import MediaType, Request, Response
 from litestar.enums import RequestEncodingType
 from litestar.exceptions import ValidationException
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import Example
-from litestar.params import Body, Parameter, PathParameter, QueryParameter
+from litestar.openapi.spec import Example, Schema
+from litestar.params import Body, KwargDefinition, Parameter, PathParameter, QueryParameter
+from litestar.plugins import OpenAPISchemaPlugin
+from litestar.typing import FieldDefinition
 
 from conference.i18n import gettext as _
 from conference.web.listing import MAX_ID, MAX_PAGE, MAX_PER_PAGE, Paging
 from conference.web.listing import Page as Listing
 
+if TYPE_CHECKING:
+    from litestar._openapi.schema_generation import SchemaCreator
+
 __all__ = [
     "MAX_ID", "READ_ERRORS", "WRITE_ERRORS", "Desc", "Error", "IdPath", "IdQuery", "OptionalId", "Page", "PageNo",
-    "PageQuery", "PerPage", "PerPageQuery", "Q", "RecordId", "TextQuery", "answers", "body", "convert", "error_responses",
+    "PageQuery", "PageSchemas", "PerPage", "PerPageQuery", "Q", "RecordId", "TextQuery", "answers", "body", "convert", "error_responses",
     "example_of", "field_label", "list_query", "merged", "page_fields", "relabelled", "sent_fields", "undecodable_body",
     "validation_error",
 ]
@@ -51,6 +57,29 @@ class Page(msgspec.Struct, Generic[T]):
     total: int
     page: int
     per_page: int
+
+
+class PageSchemas(OpenAPISchemaPlugin):
+    """Names the OpenAPI component of each `Page[X]` after X without its Row/Out suffix: `Page[MeetingRow]`
+    is `MeetingPage`, `Page[UnitOut]` `UnitPage` (the names of the per-entity page structs it replaced),
+    where Litestar would write `Page_conference.meetings.api_types.MeetingRow_`. Registered on the app."""
+
+    def is_plugin_supported_field(self, field_definition: FieldDefinition) -> bool:
+        kwargs = field_definition.kwarg_definition
+        return field_definition.origin is Page and not (isinstance(kwargs, KwargDefinition) and kwargs.schema_component_key)
+
+    def to_openapi_schema(self, field_definition: FieldDefinition, schema_creator: SchemaCreator) -> Schema:
+        (item,) = field_definition.args
+        name = re.sub(r"(Row|Out)$", "", item.__name__) + "Page"
+        kwargs = field_definition.kwarg_definition
+        extra = {"title": name}  # the component's title too (Litestar's would be "Page[MeetingRow]")
+        named = (dataclasses.replace(kwargs, schema_component_key=name, schema_extra={**(kwargs.schema_extra or {}), **extra})
+                 if isinstance(kwargs, KwargDefinition) else KwargDefinition(schema_component_key=name, schema_extra=extra))
+        # Litestar's own struct schema under that key: a reference to the component, which the
+        # caller returns as it is (the protocol says Schema; SchemaCreator accepts either).
+        return cast(Schema, schema_creator.for_field_definition(FieldDefinition.from_kwarg(
+            field_definition.annotation, name=field_definition.name, default=field_definition.default,
+            kwarg_definition=named)))
 
 
 def page_fields(at: Paging | Listing) -> dict[str, int]:

@@ -14,13 +14,13 @@ from litestar import Request, Response, Router, get
 from litestar.exceptions import ValidationException
 from litestar.params import QueryParameter
 
+from conference.accounts.actor import CurrentActor
 from conference.errors import ValidationFailed
 from conference.i18n import gettext as _
 from conference.roles import SUPERVISORS
 from conference.supervision import ledgers, pages, routes, views
 from conference.timefmt import today
 from conference.web.apikit import READ_ERRORS, IdQuery, answers, relabelled
-from conference.web.auth import actor_of
 from conference.web.listing import MAX_YEAR, MIN_YEAR
 
 TAGS = ["督办统计"]
@@ -96,9 +96,9 @@ class AssessmentOut(msgspec.Struct):
     rules: list[str]
 
 
-@get("/api/supervision/rates", opt={"roles": SUPERVISORS}, tags=TAGS, summary=_("督办统计：四率"), responses=answers(RatesOut, READ_ERRORS))
+@get("/rates", opt={"roles": SUPERVISORS}, tags=TAGS, summary=_("督办统计：四率"), responses=answers(RatesOut, READ_ERRORS))
 async def supervision_rates(
-    request: Request[Any, Any, Any],
+    actor: CurrentActor,
     conference: IdQuery = None,
     start: StartQuery = None,
     end: EndQuery = None,
@@ -110,28 +110,29 @@ async def supervision_rates(
         raise ValidationFailed({"end": _("结束日期不能早于开始日期。")})
     first = start or dt.date((end or day).year, 1, 1)  # the page's default: the current year
     period = views.Period(first, end or dt.date(first.year, 12, 31))
-    scope = await views.figure_scope(actor_of(request), conference)
+    scope = await views.figure_scope(actor, conference)
     rows = await views.rate_rows(scope.ids, period, group, day)
     total = {"key": None, "name": _("合计"), "kind": None, **views.total_of(rows)}
     return RatesOut(start=period.start, end=period.end, group=group,
                     rows=[msgspec.convert(r, RateRow) for r in rows], total=msgspec.convert(total, RateRow))
 
 
-@get("/api/supervision/alerts", opt={"roles": SUPERVISORS}, tags=TAGS, summary=_("督办统计：预警"), responses=answers(AlertsOut, READ_ERRORS))
-async def supervision_alerts(request: Request[Any, Any, Any], conference: IdQuery = None) -> AlertsOut:
+@get("/alerts", opt={"roles": SUPERVISORS}, tags=TAGS, summary=_("督办统计：预警"), responses=answers(AlertsOut, READ_ERRORS))
+async def supervision_alerts(actor: CurrentActor, conference: IdQuery = None) -> AlertsOut:
     """截至今天的在办任务预警：overdue 已逾期（红色）、yellow 即将到期（黄色）、unack 超时未签收，各列最多 30 条，与 /supervision 页面相同。"""
-    scope = await views.figure_scope(actor_of(request), conference)
+    scope = await views.figure_scope(actor, conference)
     return msgspec.convert(await views.alerts(scope.ids, today()), AlertsOut)
 
 
-@get("/api/supervision/assessment", opt={"roles": SUPERVISORS}, tags=TAGS, summary=_("年度考核"), responses=answers(AssessmentOut, READ_ERRORS))
+@get("/assessment", opt={"roles": SUPERVISORS}, tags=TAGS, summary=_("年度考核"), responses=answers(AssessmentOut, READ_ERRORS))
 async def supervision_assessment(
     request: Request[Any, Any, Any],
+    actor: CurrentActor,
     year: Annotated[int | None, QueryParameter(ge=MIN_YEAR, le=MAX_YEAR, description=_("年度，默认今年"))] = None,
     conference: IdQuery = None,
 ) -> AssessmentOut:
     """与 /supervision/assessment 页面相同的考核表：四率、街道评价、办公室其他得分和综合得分，按综合得分排名。"""
-    a = await pages.assessment_data(request)  # the page's own reading of year and conference
+    a = await pages.assessment_data(request, actor)  # the page's own reading of year and conference
     return AssessmentOut(year=a["year"], conference=a["conference_id"], conference_name=a["conference_name"],
                          rows=[msgspec.convert(r, AssessmentRow) for r in a["rows"]], rules=a["rules"])
 
@@ -140,29 +141,29 @@ LedgerKind = Annotated[str | None, QueryParameter(max_length=40, description=_("
 LedgerStatus = Annotated[str | None, QueryParameter(max_length=40, description=_("状态"))]
 
 
-@get("/api/supervision/ledger.xlsx", opt={"roles": SUPERVISORS}, tags=TAGS, summary=_("台账（Excel）"),
+@get("/ledger.xlsx", opt={"roles": SUPERVISORS}, tags=TAGS, summary=_("台账（Excel）"),
      responses=answers(bytes, READ_ERRORS, media_type=ledgers.XLSX_TYPE, description=_(".xlsx 文件"),
                        example="（二进制 .xlsx 文件：表头为筛选条件，每行一条台账记录）"),
      media_type=ledgers.XLSX_TYPE)
-async def ledger_xlsx(request: Request[Any, Any, Any], kind: LedgerKind = None, status: LedgerStatus = None,
+async def ledger_xlsx(request: Request[Any, Any, Any], actor: CurrentActor, kind: LedgerKind = None, status: LedgerStatus = None,
                       conference: IdQuery = None, unit: IdQuery = None, street: IdQuery = None,
                       start: StartQuery = None, end: EndQuery = None) -> Response[bytes]:
     """与 /supervision/ledger.xlsx 相同的文件和筛选；超过导出上限时返回 409。"""
-    return await routes.ledger_xlsx.fn(request)
+    return await routes.ledger_xlsx.fn(request=request, actor=actor)
 
 
-@get("/api/supervision/ledger.csv", opt={"roles": SUPERVISORS}, tags=TAGS, summary=_("台账（CSV）"),
+@get("/ledger.csv", opt={"roles": SUPERVISORS}, tags=TAGS, summary=_("台账（CSV）"),
      responses=answers(bytes, READ_ERRORS, media_type="text/csv; charset=utf-8", description=_("UTF-8 编码的 CSV 文件"),
                        example="任务编号,议定事项,承办单位,办理期限,状态\n25,沂蒙路占道经营整治,兰山区综合行政执法局,2026-12-31,办理中\n"),
      media_type="text/csv; charset=utf-8")
-async def ledger_csv(request: Request[Any, Any, Any], kind: LedgerKind = None, status: LedgerStatus = None,
+async def ledger_csv(request: Request[Any, Any, Any], actor: CurrentActor, kind: LedgerKind = None, status: LedgerStatus = None,
                      conference: IdQuery = None, unit: IdQuery = None, street: IdQuery = None,
                      start: StartQuery = None, end: EndQuery = None) -> Response[bytes]:
     """与 /supervision/ledger.csv 相同的文件和筛选（UTF-8）。"""
-    return await routes.ledger_csv.fn(request)
+    return await routes.ledger_csv.fn(request=request, actor=actor)
 
 
 ROUTES: list[Any] = [
-    Router(path="/", route_handlers=[supervision_rates, supervision_alerts, supervision_assessment, ledger_xlsx, ledger_csv],
+    Router(path="/api/supervision", route_handlers=[supervision_rates, supervision_alerts, supervision_assessment, ledger_xlsx, ledger_csv],
            exception_handlers={ValidationException: relabelled(LABELS)}),
 ]

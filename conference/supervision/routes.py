@@ -11,10 +11,11 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
-from litestar import Request, Response, get
+from litestar import Request, Response, Router, get
 from litestar.response import Template
 
 from conference import workers
+from conference.accounts.actor import Actor, CurrentActor
 from conference.errors import Conflict
 from conference.i18n import gettext as _
 from conference.registry.services import KIND_LABELS
@@ -23,7 +24,6 @@ from conference.supervision import alerts as alert_lists
 from conference.supervision import charts, ledger_sql, ledgers, rates, views
 from conference.supervision.scope import Scope, figure_scope
 from conference.timefmt import today
-from conference.web.auth import actor_of
 from conference.web.listing import paging, parse_id
 from conference.web.templating import render
 
@@ -125,12 +125,11 @@ def kpi_cards(q: Query, period: rates.Period, alerts: dict[str, Any], total: dic
     ]
 
 
-@get("/supervision", opt={"roles": SUPERVISORS}, include_in_schema=False)
-async def dashboard(request: Request[Any, Any, Any]) -> Template:
+@get("/", opt={"roles": SUPERVISORS})
+async def dashboard(request: Request[Any, Any, Any], actor: CurrentActor) -> Template:
     """Nine statements whatever the data: conferences, scope, the rate table, the trend, the
     alert counts and three lists (red, yellow, not acknowledged). The KPI cards come from the alert
     counts and the rate table's totals."""
-    actor = actor_of(request)
     q = read_query(request)
     day = today()
     conference_id = q.ref("conference", _("联席会议"))
@@ -165,8 +164,7 @@ class LedgerRequest:
     scope: Scope
 
 
-async def _ledger_request(request: Request[Any, Any, Any]) -> LedgerRequest:
-    actor = actor_of(request)
+async def _ledger_request(request: Request[Any, Any, Any], actor: Actor) -> LedgerRequest:
     q = read_query(request)
     kinds = {k: v.title for k, v in ledgers.LEDGERS.items()}
     ledger = ledgers.LEDGERS[q.choice("kind", _("台账类型"), kinds, "tasks")]
@@ -191,9 +189,9 @@ def _ledger_heading(lr: LedgerRequest, cutoff: dt.date, total: int) -> ledgers.H
     return ledgers.ledger_heading(lr.ledger, "、".join(names), lr.flt.start, lr.flt.end, cutoff, total)
 
 
-@get("/supervision/ledger", opt={"roles": SUPERVISORS}, include_in_schema=False)
-async def ledger_page(request: Request[Any, Any, Any]) -> Template:
-    lr = await _ledger_request(request)
+@get("/ledger", opt={"roles": SUPERVISORS})
+async def ledger_page(request: Request[Any, Any, Any], actor: CurrentActor) -> Template:
+    lr = await _ledger_request(request, actor)
     at = paging(await ledger_sql.ledger_count(lr.scope.ids, lr.flt), lr.q.raw.get("page"), default=LEDGER_PER_PAGE)
     rows = await ledger_sql.ledger_rows(lr.scope.ids, lr.flt, limit=at.limit, offset=at.offset)
     cutoff = today()
@@ -225,9 +223,9 @@ def _file_stem(lr: LedgerRequest) -> tuple[str, str]:
     return f"ledger-{lr.ledger.kind}-{stamp}", f"{lr.ledger.title}_{stamp}"
 
 
-@get("/supervision/ledger.xlsx", opt={"roles": SUPERVISORS}, include_in_schema=False)
-async def ledger_xlsx(request: Request[Any, Any, Any]) -> Response[bytes]:
-    lr = await _ledger_request(request)
+@get("/ledger.xlsx", opt={"roles": SUPERVISORS})
+async def ledger_xlsx(request: Request[Any, Any, Any], actor: CurrentActor) -> Response[bytes]:
+    lr = await _ledger_request(request, actor)
     rows = await _export_rows(lr)
     cutoff = today()
     heading = _ledger_heading(lr, cutoff, len(rows))
@@ -236,9 +234,9 @@ async def ledger_xlsx(request: Request[Any, Any, Any]) -> Response[bytes]:
     return download(content, ledgers.XLSX_TYPE, ascii_name + ".xlsx", name + ".xlsx")
 
 
-@get("/supervision/ledger.csv", opt={"roles": SUPERVISORS}, include_in_schema=False)
-async def ledger_csv(request: Request[Any, Any, Any]) -> Response[bytes]:
-    lr = await _ledger_request(request)
+@get("/ledger.csv", opt={"roles": SUPERVISORS})
+async def ledger_csv(request: Request[Any, Any, Any], actor: CurrentActor) -> Response[bytes]:
+    lr = await _ledger_request(request, actor)
     rows = await _export_rows(lr)
     cutoff = today()
     content = await workers.run(ledgers.ledger_csv, lr.ledger, rows, cutoff)
@@ -246,4 +244,5 @@ async def ledger_csv(request: Request[Any, Any, Any]) -> Response[bytes]:
     return download(content, "text/csv; charset=utf-8", ascii_name + ".csv", name + ".csv")
 
 
-ROUTES: list[Any] = [dashboard, ledger_page, ledger_xlsx, ledger_csv]
+# Pages and downloads, not API operations: kept out of the OpenAPI schema as a group.
+ROUTES: list[Any] = [Router("/supervision", route_handlers=[dashboard, ledger_page, ledger_xlsx, ledger_csv], include_in_schema=False)]

@@ -8,8 +8,10 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
-from jinja2 import Environment, pass_context
+from jinja2 import Environment, nodes, pass_context
+from jinja2.compiler import CodeGenerator, Frame
 from jinja2.runtime import Context
+from jinja2.visitor import NodeTransformer
 from litestar import Request
 from litestar.datastructures import Cookie
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -29,6 +31,7 @@ def configure_environment(engine: JinjaTemplateEngine, names: Mapping[str, Any])
     env.add_extension("jinja2.ext.i18n")
     env.install_gettext_translations(translations(), newstyle=True)  # type: ignore[attr-defined]
     env.globals["gettext"] = kept_gettext(translations().gettext)
+    env.code_generator_class = TranslatingCodeGenerator
     env.filters["cn_date"] = cn_date
     env.filters["cn_datetime"] = cn_datetime
     env.filters["cn_time"] = cn_time
@@ -60,7 +63,72 @@ def kept_gettext(translate: Callable[[str], str]) -> Callable[..., str]:
             kept[(string, autoescape)] = result
         return result
 
+    gettext.translate = translate  # type: ignore[attr-defined]  # read by TranslatingCodeGenerator
     return gettext
+
+
+GETTEXT_NAMES = ("_", "gettext")
+
+
+class TranslatingCodeGenerator(CodeGenerator):
+    """Translates `_("literal")` when a template is compiled rather than on every render: a list
+    page calls `_()` a few hundred times, each a chain of three calls through the Jinja context.
+    `_("text")` becomes the constant the call returned (Markup when autoescaping, after `% {}` as
+    Jinja's newstyle gettext does), `_("text %(n)s", n=x)` becomes `Markup("text %(n)s") % {"n": x}`,
+    so the output is the same. Only while the environment's gettext is kept_gettext's (another
+    catalogue installed later, as in test_i18n, keeps the calls), and not in a template that binds
+    `_` or `gettext` itself or changes autoescaping in a block."""
+
+    def visit_Template(self, node: nodes.Template, frame: Frame | None = None) -> None:
+        translate = getattr(self.environment.globals.get("gettext"), "translate", None)
+        if translate is not None and _foldable(node):
+            node = _Translator(translate, bool(nodes.EvalContext(self.environment, self.name).autoescape)).visit(node)
+        super().visit_Template(node, frame)
+
+
+def _foldable(template: nodes.Template) -> bool:
+    if any(True for _node in template.find_all(nodes.EvalContextModifier)):
+        return False
+    if any(n.name in GETTEXT_NAMES and n.ctx != "load" for n in template.find_all(nodes.Name)):
+        return False
+    for found in template.find_all((nodes.FromImport, nodes.Import, nodes.Macro, nodes.CallBlock)):
+        if isinstance(found, nodes.FromImport):
+            bound = [name if isinstance(name, str) else name[1] for name in found.names]
+        elif isinstance(found, nodes.Import):
+            bound = [found.target]
+        else:
+            assert isinstance(found, nodes.Macro | nodes.CallBlock)
+            bound = [arg.name for arg in found.args]
+        if set(bound) & set(GETTEXT_NAMES):
+            return False
+    return True
+
+
+class _Translator(NodeTransformer):
+    def __init__(self, translate: Callable[[str], str], autoescape: bool) -> None:
+        self.translate = translate
+        self.autoescape = autoescape
+
+    def visit_Call(self, call: nodes.Call) -> nodes.Node:
+        node = self.generic_visit(call)
+        if not isinstance(node, nodes.Call) or not (isinstance(node.node, nodes.Name) and node.node.name in GETTEXT_NAMES and len(node.args) == 1
+                and isinstance(node.args[0], nodes.Const) and isinstance(node.args[0].value, str)
+                and node.dyn_args is None and node.dyn_kwargs is None):
+            return node
+        text = self.translate(node.args[0].value)
+        if node.kwargs:
+            pattern: nodes.Expr = nodes.Const(text, lineno=node.lineno)
+            if self.autoescape:
+                pattern = nodes.MarkSafe(pattern, lineno=node.lineno)
+            variables = nodes.Dict([nodes.Pair(nodes.Const(k.key), k.value, lineno=node.lineno) for k in node.kwargs],
+                                   lineno=node.lineno)
+            return nodes.Mod(pattern, variables, lineno=node.lineno)
+        try:
+            value = (Markup(text) if self.autoescape else text) % {}  # noqa: S704 - as Jinja: our own catalogue
+        except (KeyError, TypeError, ValueError):
+            return node  # a pattern with variables but none given: fails at render time, as before
+        constant = nodes.Const(str(value), lineno=node.lineno)
+        return nodes.MarkSafe(constant, lineno=node.lineno) if self.autoescape else constant
 
 
 def json_text(value: Any) -> str:

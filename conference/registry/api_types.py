@@ -5,14 +5,19 @@ the caller's conference scope as a condition."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 import msgspec
 from litestar import Request
 from piccolo.columns import Column
 
+from conference.accounts.actor import Actor
 from conference.accounts.scope import visible_conference_ids
+from conference.errors import NotFound
+from conference.registry import services
 from conference.registry.services import PERSON_FORM
+from conference.registry.tables import ConvenorAppointment, Membership
 from conference.web.apikit import (
     convert,
 )
@@ -215,5 +220,16 @@ def all_of(*conditions: Any) -> Any:
         if condition is not None:
             result = condition if result is None else (result & condition)
     return result
+
+
+async def period_out(table: type[Membership] | type[ConvenorAppointment], columns: Sequence[Any], record_id: int,
+                     out: type[S], actor: Actor) -> S:
+    """A membership or a convenor appointment (`columns` of `table`) as `out`; NotFound when there is
+    none or its conference is not one the actor may see."""
+    row = await table.select(*columns).where(table.id == record_id).first()
+    if row is None:
+        raise NotFound(services.NOT_FOUND)
+    await services.require_visible_conference(actor, row["conference"])
+    return convert(row, out)
 
 

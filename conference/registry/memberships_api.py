@@ -8,10 +8,9 @@ from litestar import Request, get, post
 from litestar.params import FromQuery
 from piccolo.columns import Column
 
-from conference.errors import NotFound
 from conference.i18n import gettext as _
 from conference.registry import services
-from conference.registry.api_types import MembershipIn, MembershipOut, PeriodEnd, all_of, items_of, scope_where
+from conference.registry.api_types import MembershipIn, MembershipOut, PeriodEnd, all_of, items_of, period_out, scope_where
 from conference.registry.tables import Membership
 from conference.roles import OFFICE_ROLES, SUPERVISORS
 from conference.web.apikit import (
@@ -26,7 +25,6 @@ from conference.web.apikit import (
     RecordId,
     answers,
     body,
-    convert,
     list_query,
     page_fields,
     sent_fields,
@@ -43,11 +41,7 @@ MEMBERSHIP_SORTS: dict[str, Column] = {"unit_name": Membership.unit.sort_key, "c
 
 
 async def _membership(request: Request[Any, Any, Any], membership_id: int) -> MembershipOut:
-    row = await Membership.select(*MEMBERSHIP_COLUMNS).where(Membership.id == membership_id).first()
-    if row is None:
-        raise NotFound(services.NOT_FOUND)
-    await services.require_visible_conference(actor_of(request), row["conference"])
-    return convert(row, MembershipOut)
+    return await period_out(Membership, MEMBERSHIP_COLUMNS, membership_id, MembershipOut, actor_of(request))
 
 
 @get("/api/memberships", opt={"roles": SUPERVISORS}, tags=["成员资格"], summary=_("成员资格列表"),

@@ -9,7 +9,6 @@ from litestar import Request, get, patch, post
 from litestar.params import FromQuery
 from piccolo.columns import Column
 
-from conference.errors import NotFound
 from conference.i18n import gettext as _
 from conference.records import get_or_404
 from conference.registry import services
@@ -22,6 +21,7 @@ from conference.registry.api_types import (
     PeriodEnd,
     all_of,
     items_of,
+    period_out,
     scope_where,
 )
 from conference.registry.tables import ConvenorAppointment, Person
@@ -97,11 +97,7 @@ APPOINTMENT_SORTS: dict[str, Column] = {"start_date": ConvenorAppointment.start_
 
 
 async def _appointment(request: Request[Any, Any, Any], appointment_id: int) -> AppointmentOut:
-    row = await ConvenorAppointment.select(*APPOINTMENT_COLUMNS).where(ConvenorAppointment.id == appointment_id).first()
-    if row is None:
-        raise NotFound(services.NOT_FOUND)
-    await services.require_visible_conference(actor_of(request), row["conference"])
-    return convert(row, AppointmentOut)
+    return await period_out(ConvenorAppointment, APPOINTMENT_COLUMNS, appointment_id, AppointmentOut, actor_of(request))
 
 
 @get("/api/appointments", opt={"roles": SUPERVISORS}, tags=["召集人任期"], summary=_("召集人任期列表"),

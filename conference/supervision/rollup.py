@@ -11,21 +11,27 @@ days is read as whole years, then whole months, then days at either end: a year'
 few thousand rows whatever the number of tasks; with every conference in scope (an admin, a city
 office) the rows of conference 0 are read, so their number does not grow with the conferences.
 
-The open-task counts of the alerts (open, overdue as of D) come from the `open` rows, by deadline."""
+The open-task counts of the alerts (open, overdue as of D) come from the `open` rows, by deadline.
 
-# SQL is assembled from fixed fragments and int()-converted ids; every value is bound.
-# ruff: noqa: S608
+Statements are QueryStrings (conference.supervision.sqlparts): constant text (dims, grains, measures
+are literals, as the rollup's index leads with them), every value bound."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
 
-from conference.supervision.rates import Period, next_month
-from conference.supervision.sqlparts import Params, scope_sql
+from piccolo.querystring import QueryString as Q
 
-Key = Callable[[Params, str, str], str]  # as conference.supervision.views.Key: (params, column, kind) -> SQL
-DIM_KEYS = {"unit": ("u", "r.k"), "street": ("s", "NULLIF(r.k, 0)"), "conference": ("t", "r.conference")}
+from conference import db
+from conference.supervision.rates import Period, next_month
+from conference.supervision.sqlparts import FALSE, scope_sql
+
+Key = Callable[[Q, str], Q]  # as conference.supervision.views.Key: (column, kind) -> SQL
+DIM_KEYS = {"unit": (Q("r.dim = 'u'"), Q("r.k")), "street": (Q("r.dim = 's'"), Q("NULLIF(r.k, 0)")),
+            "conference": (Q("r.dim = 't'"), Q("r.conference"))}
+TOTAL = Q("r.dim = 't'")
+GRAINS = {"y": Q("r.grain = 'y'"), "m": Q("r.grain = 'm'"), "d": Q("r.grain = 'd'")}
 
 
 def _pieces(first: dt.date, last: dt.date, years: bool) -> list[tuple[str, dt.date, dt.date]]:
@@ -50,57 +56,57 @@ def _pieces(first: dt.date, last: dt.date, years: bool) -> list[tuple[str, dt.da
     return pieces
 
 
-def days(p: Params, first: dt.date, last: dt.date, *, years: bool = True) -> str:
+def days(first: dt.date, last: dt.date, *, years: bool = True) -> Q:
     """SQL choosing the rows that add up to the days [first, last]: whole years from the year rows
     (unless `years` is false: a trend bucketed by month), whole months from the month rows, the days
     at either end from the day rows. "1=0" for an empty range."""
     pieces = _pieces(first, last, years)
     if not pieces:
-        return "1=0"
-    return "(" + " OR ".join(f"(r.grain = '{g}' AND r.day >= {p(lo)} AND r.day <= {p(hi)})" for g, lo, hi in pieces) + ")"
+        return FALSE
+    return Q("({})", db.joined((Q("({} AND r.day >= {} AND r.day <= {})", GRAINS[g], lo, hi) for g, lo, hi in pieces), " OR "))
 
 
-def conferences(ids: set[int] | None, group: str = "") -> str:
+def conferences(ids: set[int] | None, group: str = "") -> Q:
     """Rows of the conferences in scope; every conference: the rows of conference 0, unless the
     figures are grouped by conference."""
     if ids is None:
-        return "r.conference <> 0" if group == "conference" else "r.conference = 0"
-    return scope_sql(ids, "r.conference")
+        return Q("r.conference <> 0") if group == "conference" else Q("r.conference = 0")
+    return scope_sql(ids, Q("r.conference"))
 
 
-def figures(p: Params, ids: set[int] | None, period: Period, group: str, key: Key, day: dt.date, *, counts: bool = False,
-            years: bool = True) -> str:
+def figures(ids: set[int] | None, period: Period, group: str, key: Key, day: dt.date, *, counts: bool = False,
+            years: bool = True) -> Q:
     """Rows (measure, k, d, n, n2) per group key `k`, as views._figures gives them (one row per
     measure and group rather than per branch; Figures adds them up alike). `group`: unit, street,
     conference, or "" (in total, e.g. by month with `years` false)."""
-    dim = DIM_KEYS[group][0] if group else "t"
+    dim = DIM_KEYS[group][0] if group else TOTAL
     settled_until = min(period.end, day - dt.timedelta(days=1))  # days that have ended
     closed_from = max(period.start, day)
-    group_sql = key(p, "r.day", "date")
-    every = ("'assigned', 'closed', 'satisfaction'" if counts else "'satisfaction'")
+    group_sql = key(Q("r.day"), "date")
+    every = Q("'assigned', 'closed', 'satisfaction'") if counts else Q("'satisfaction'")
     conditions = [
-        f"(r.measure IN ({every}) AND {days(p, period.start, period.end, years=years)})",
-        f"(r.measure = 'response' AND r.hit = 1 AND {days(p, period.start, period.end, years=years)})",
-        f"(r.measure = 'response' AND r.hit = 0 AND {days(p, period.start, settled_until, years=years)})",
-        f"(r.measure = 'due' AND {days(p, period.start, settled_until, years=years)})",
-        f"(r.measure = 'due' AND r.hit = 1 AND {days(p, closed_from, period.end, years=years)})",
+        Q("(r.measure IN ({}) AND {})", every, days(period.start, period.end, years=years)),
+        Q("(r.measure = 'response' AND r.hit = 1 AND {})", days(period.start, period.end, years=years)),
+        Q("(r.measure = 'response' AND r.hit = 0 AND {})", days(period.start, settled_until, years=years)),
+        Q("(r.measure = 'due' AND {})", days(period.start, settled_until, years=years)),
+        Q("(r.measure = 'due' AND r.hit = 1 AND {})", days(closed_from, period.end, years=years)),
     ]
-    return (f"SELECT s.measure, s.gk AS k, SUM(s.n) AS d, SUM(s.n * s.hit) AS n, SUM(s.n * s.hit2) AS n2 "
-            f"FROM (SELECT {group_sql} AS gk, r.measure, r.n, r.hit, r.hit2 FROM task_rollup r "
-            f"WHERE r.dim = '{dim}' AND {conferences(ids, group)} AND ({' OR '.join(conditions)})) s "
-            f"GROUP BY s.gk, s.measure HAVING SUM(s.n) <> 0")
+    return Q("SELECT s.measure, s.gk AS k, SUM(s.n) AS d, SUM(s.n * s.hit) AS n, SUM(s.n * s.hit2) AS n2 "
+             "FROM (SELECT {} AS gk, r.measure, r.n, r.hit, r.hit2 FROM task_rollup r "
+             "WHERE {} AND {} AND ({})) s "
+             "GROUP BY s.gk, s.measure HAVING SUM(s.n) <> 0", group_sql, dim, conferences(ids, group), db.joined(conditions, " OR "))
 
 
 def group_key(group: str) -> Key:
     column = DIM_KEYS[group][1]
-    return lambda _p, _column, _kind: column
+    return lambda _column, _kind: column
 
 
-def open_counts(p: Params, ids: set[int] | None, day: dt.date) -> str:
+def open_counts(ids: set[int] | None, day: dt.date) -> Q:
     """One row (open_n, overdue): open tasks (the year rows), and those whose deadline is before
     `day`."""
     first, last = dt.date(1900, 1, 1), day - dt.timedelta(days=1)
-    overdue = days(p, first, last)
-    where = days(p, first, last)
-    return (f"SELECT SUM(CASE WHEN r.grain = 'y' THEN r.n ELSE 0 END) AS open_n, SUM(CASE WHEN {overdue} THEN r.n ELSE 0 END) AS overdue "
-            f"FROM task_rollup r WHERE r.dim = 't' AND r.measure = 'open' AND {conferences(ids)} AND (r.grain = 'y' OR {where})")
+    overdue = days(first, last)
+    return Q("SELECT SUM(CASE WHEN r.grain = 'y' THEN r.n ELSE 0 END) AS open_n, SUM(CASE WHEN {} THEN r.n ELSE 0 END) AS overdue "
+             "FROM task_rollup r WHERE r.dim = 't' AND r.measure = 'open' AND {} AND (r.grain = 'y' OR {})",
+             overdue, conferences(ids), overdue)

@@ -1,25 +1,25 @@
 """The office's work list (督办提醒) as of a day: counts of open tasks and of each alert, and the
 lists of overdue (red), due soon (yellow) and not acknowledged in time, as on the task list
 (conference.tasks.services.alert). Raw SQL over `task` (see conference.supervision.sqlparts); the
-dashboard's counts of open and overdue tasks come from the rollup (conference.supervision.rollup)."""
-
-# SQL is assembled from fixed fragments and int()-converted ids; every user value is bound.
-# ruff: noqa: S608
+dashboard's counts of open and overdue tasks come from the rollup (conference.supervision.rollup).
+Statements are QueryStrings of constant text, every value bound."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
+from piccolo.querystring import QueryString as Q
+
 from conference.db import fetch
 from conference.errors import DomainError
 from conference.settings import get_settings
 from conference.supervision import rollup
-from conference.supervision.sqlparts import OPEN_SQL, Params, as_date, is_postgres, scope_sql
+from conference.supervision.sqlparts import NOTHING, OPEN_SQL, as_date, is_postgres, scope_sql
 from conference.tasks.services import workdays_after
 from conference.workdays import workdays_between
 
-TASK_LIST_SQL = """
+TASK_LIST_SQL = Q("""
     SELECT t.id, t.deadline, t.ack_due, t.assigned_at, t.status, t.role, t.extension_status, t.acknowledged_at,
            u.name AS unit_name, c.name AS conference_name, s.name AS street_name, a.title AS item_title
     FROM task t
@@ -28,7 +28,7 @@ TASK_LIST_SQL = """
     LEFT JOIN street s ON s.id = t.street
     JOIN resolution r ON r.id = t.resolution
     JOIN agenda_item a ON a.id = r.item
-"""
+""")
 
 
 def yellow_until(day: dt.date) -> dt.date:
@@ -60,60 +60,45 @@ async def alerts(ids: set[int] | None, day: dt.date, limit: int = 30, as_of: dt.
     scope = scope_sql(ids)
     until = yellow_until(day)
 
-    def open_sql(p: Params) -> str:
-        if as_of is None:
-            return f"t.status IN {OPEN_SQL}"
-        return (f"t.assigned_at < {p(as_of)} AND (t.status IN {OPEN_SQL} OR (t.status = 'closed' AND t.closed_at >= {p(as_of)}))")
+    if as_of is None:
+        open_sql = Q("t.status IN {}", OPEN_SQL)
+        not_acked = Q("t.status = 'assigned'")
+    else:
+        open_sql = Q("t.assigned_at < {} AND (t.status IN {} OR (t.status = 'closed' AND t.closed_at >= {}))", as_of, OPEN_SQL, as_of)
+        not_acked = Q("(t.acknowledged_at IS NULL OR t.acknowledged_at >= {})", as_of)
+    red = Q("t.deadline < {}", day)
+    unack = Q("{} AND t.ack_due < {} AND t.deadline >= {}", not_acked, day, day)
+    yellow = Q("t.deadline >= {} AND t.deadline < {} AND NOT ({} AND t.ack_due < {})", day, until, not_acked, day)
 
-    def not_acked(p: Params) -> str:
-        if as_of is None:
-            return "t.status = 'assigned'"
-        return f"(t.acknowledged_at IS NULL OR t.acknowledged_at >= {p(as_of)})"
-
-    def red(p: Params) -> str:
-        return f"t.deadline < {p(day)}"
-
-    def unack(p: Params) -> str:
-        return f"{not_acked(p)} AND t.ack_due < {p(day)} AND t.deadline >= {p(day)}"
-
-    def yellow(p: Params) -> str:
-        return f"t.deadline >= {p(day)} AND t.deadline < {p(until)} AND NOT ({not_acked(p)} AND t.ack_due < {p(day)})"
-
-    p = Params()
     if from_rollup and as_of is None:
         # Open and overdue from the rollup; the other two counts read only tasks not yet due (a range
         # on the status and deadline index).
-        head = rollup.open_counts(p, ids, day)
-        sql = f"""
-            SELECT o.open_n, o.overdue, x.unack, y.yellow FROM ({head}) o,
-            (SELECT COUNT(*) AS unack FROM task t WHERE {scope} AND {unack(p)}) x,
-            (SELECT COUNT(*) AS yellow FROM task t WHERE {scope} AND {open_sql(p)} AND {yellow(p)}) y"""
+        sql = Q("""
+            SELECT o.open_n, o.overdue, x.unack, y.yellow FROM ({}) o,
+            (SELECT COUNT(*) AS unack FROM task t WHERE {} AND {}) x,
+            (SELECT COUNT(*) AS yellow FROM task t WHERE {} AND {} AND {}) y""",
+                rollup.open_counts(ids, day), scope, unack, scope, open_sql, yellow)
     else:
-        sql = f"""
-            SELECT COUNT(*) AS open_n, SUM(CASE WHEN {red(p)} THEN 1 ELSE 0 END) AS overdue,
-                   SUM(CASE WHEN {unack(p)} THEN 1 ELSE 0 END) AS unack,
-                   SUM(CASE WHEN {yellow(p)} THEN 1 ELSE 0 END) AS yellow
-            FROM task t WHERE {scope} AND {open_sql(p)}"""
-    counts = await fetch(sql, *p)
-    p = Params()
-    sql = f"{TASK_LIST_SQL} WHERE {scope} AND {open_sql(p)} AND {red(p)} ORDER BY t.deadline, t.id LIMIT {int(limit)}"
-    overdue = await fetch(sql, *p)
-    p = Params()
-    sql = f"{TASK_LIST_SQL} WHERE {scope} AND {open_sql(p)} AND {yellow(p)} ORDER BY t.deadline, t.id LIMIT {int(limit)}"
-    soon = await fetch(sql, *p)
-    p = Params()
-    still_open = "" if as_of is None else f" AND {open_sql(p)}"  # today: status 'assigned' is open
+        sql = Q("""
+            SELECT COUNT(*) AS open_n, SUM(CASE WHEN {} THEN 1 ELSE 0 END) AS overdue,
+                   SUM(CASE WHEN {} THEN 1 ELSE 0 END) AS unack,
+                   SUM(CASE WHEN {} THEN 1 ELSE 0 END) AS yellow
+            FROM task t WHERE {} AND {}""", red, unack, yellow, scope, open_sql)
+    counts = await fetch(sql)
+    overdue = await fetch(Q("{} WHERE {} AND {} AND {} ORDER BY t.deadline, t.id LIMIT {}", TASK_LIST_SQL, scope, open_sql, red, int(limit)))
+    soon = await fetch(Q("{} WHERE {} AND {} AND {} ORDER BY t.deadline, t.id LIMIT {}", TASK_LIST_SQL, scope, open_sql, yellow, int(limit)))
     if as_of is None and from_rollup:
         # The page of tasks first, from the index on status and deadline (tasks not yet due), then
         # their names. SQLite is kept off the ack_due index (unary +, a no-op on the value), which
         # would read every task ever left unacknowledged to find the few not yet due.
-        ack = "t.ack_due" if is_postgres() else "+t.ack_due"
-        page = (f"SELECT t.id FROM task t WHERE {scope} AND t.status = 'assigned' AND {ack} < {p(day)} AND t.deadline >= {p(day)} "
-                f"ORDER BY {ack}, t.id LIMIT {int(limit)}")
-        sql = f"{TASK_LIST_SQL} WHERE t.id IN ({page}) ORDER BY t.ack_due, t.id"
+        ack = Q("t.ack_due") if is_postgres() else Q("+t.ack_due")
+        page = Q("SELECT t.id FROM task t WHERE {} AND t.status = 'assigned' AND {} < {} AND t.deadline >= {} ORDER BY {}, t.id LIMIT {}",
+                 scope, ack, day, day, ack, int(limit))
+        sql = Q("{} WHERE t.id IN ({}) ORDER BY t.ack_due, t.id", TASK_LIST_SQL, page)
     else:
-        sql = f"{TASK_LIST_SQL} WHERE {scope}{still_open} AND {unack(p)} ORDER BY t.ack_due, t.id LIMIT {int(limit)}"
-    late = await fetch(sql, *p)
+        still_open = NOTHING if as_of is None else Q(" AND {}", open_sql)  # today: status 'assigned' is open
+        sql = Q("{} WHERE {}{} AND {} ORDER BY t.ack_due, t.id LIMIT {}", TASK_LIST_SQL, scope, still_open, unack, int(limit))
+    late = await fetch(sql)
     for row in overdue:
         row["days"] = (day - as_date(row["deadline"])).days
     for row in soon:

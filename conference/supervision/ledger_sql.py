@@ -1,9 +1,7 @@
 """Read side of the ledgers (台账: agenda items, resolutions, tasks): the filter, the page of rows in
 the ledger's order and their count, and the filters' options. Raw SQL on the fast read path (see
-conference.supervision.sqlparts); presenting and exporting the rows: conference.supervision.ledgers."""
-
-# SQL is assembled from fixed fragments and int()-converted ids; every user value is bound.
-# ruff: noqa: S608
+conference.supervision.sqlparts); presenting and exporting the rows: conference.supervision.ledgers.
+Statements are QueryStrings of constant text, every value bound."""
 
 from __future__ import annotations
 
@@ -11,9 +9,12 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from piccolo.querystring import QueryString as Q
+
+from conference import db
 from conference.db import fetch
 from conference.supervision.rates import local_midnight
-from conference.supervision.sqlparts import OPEN_SQL, Params, is_postgres, scope_sql
+from conference.supervision.sqlparts import OPEN_SQL, is_postgres, scope_sql
 
 
 @dataclass(frozen=True)
@@ -27,50 +28,63 @@ class LedgerFilter:
     end: dt.date | None = None
 
 
-def _names(column: str) -> str:
-    """Names joined with 、 in name order."""
+def _names() -> Q:
+    """The names `x.name` joined with 、 in the units' order (sort key, then name)."""
     if is_postgres():
-        return f"string_agg({column}, '、' ORDER BY {column})"
-    return f"group_concat({column}, '、')"  # fed by a subquery ordered by name
+        return Q("string_agg(x.name, '、' ORDER BY x.sort_key, x.name)")
+    return Q("group_concat(x.name, '、')")  # fed by a subquery ordered by sort key and name
 
 
-def _ledger_where(p: Params, ids: set[int] | None, flt: LedgerFilter) -> tuple[str, str, str]:
-    """(FROM clause, WHERE condition, ORDER BY) choosing the ledger's rows."""
-    kind = flt.kind
+@dataclass(frozen=True)
+class _Ledger:
+    alias: Q  # the row's table alias: `{alias}.id` is the row's id
+    source: Q  # FROM clause
+    where: Q  # WHERE condition
+    order: Q  # ORDER BY
+
+
+_SOURCES = {  # (alias, FROM, conference, street, the ledger's date, ORDER BY)
+    "items": (Q("a"), Q("agenda_item a"), Q("a.conference"), Q("a.street"), Q("a.submitted_at"), Q("a.submitted_at DESC, a.id DESC")),
+    "resolutions": (Q("r"), Q("resolution r JOIN agenda_item a ON a.id = r.item"), Q("r.conference"), Q("a.street"),
+                    Q("r.adopted_at"), Q("r.adopted_at DESC, r.id DESC")),
+    "tasks": (Q("t"), Q("task t"), Q("t.conference"), Q("t.street"), Q("t.assigned_at"), Q("t.assigned_at DESC, t.id DESC")),
+}
+
+
+def _ledger_where(ids: set[int] | None, flt: LedgerFilter) -> _Ledger:
+    """The FROM clause, WHERE condition and ORDER BY choosing the ledger's rows."""
+    kind = flt.kind if flt.kind in ("items", "resolutions") else "tasks"
+    alias, source, conf, street, stamp, order = _SOURCES[kind]
+    where = [scope_sql(ids, conf)]
     if kind == "items":
-        source, conf, street, stamp, order = "agenda_item a", "a.conference", "a.street", "a.submitted_at", "a.submitted_at DESC, a.id DESC"
-        where = [scope_sql(ids, conf), "a.status <> 'draft'"]
+        where.append(Q("a.status <> 'draft'"))
         if flt.status:
-            where.append(f"a.status = {p(flt.status)}")
+            where.append(Q("a.status = {}", flt.status))
         if flt.unit_id:
-            where.append(f"EXISTS (SELECT 1 FROM agenda_item_unit iu WHERE iu.item = a.id AND iu.unit = {int(flt.unit_id)})")
+            where.append(Q("EXISTS (SELECT 1 FROM agenda_item_unit iu WHERE iu.item = a.id AND iu.unit = {})", int(flt.unit_id)))
     elif kind == "resolutions":
-        source = "resolution r JOIN agenda_item a ON a.id = r.item"
-        conf, street, stamp, order = "r.conference", "a.street", "r.adopted_at", "r.adopted_at DESC, r.id DESC"
-        where = [scope_sql(ids, conf)]
-        open_task = f"EXISTS (SELECT 1 FROM task t WHERE t.resolution = r.id AND t.status IN {OPEN_SQL})"
+        open_task = Q("EXISTS (SELECT 1 FROM task t WHERE t.resolution = r.id AND t.status IN {})", OPEN_SQL)
         if flt.status == "open":
             where.append(open_task)
         elif flt.status == "done":
-            where.append("NOT " + open_task)
+            where.append(Q("NOT {}", open_task))
         if flt.unit_id:
-            where.append(f"EXISTS (SELECT 1 FROM resolution_unit ru WHERE ru.resolution = r.id AND ru.unit = {int(flt.unit_id)})")
+            where.append(Q("EXISTS (SELECT 1 FROM resolution_unit ru WHERE ru.resolution = r.id AND ru.unit = {})", int(flt.unit_id)))
     else:
-        source, conf, street, stamp, order = "task t", "t.conference", "t.street", "t.assigned_at", "t.assigned_at DESC, t.id DESC"
-        where = [scope_sql(ids, conf)]
         if flt.status:
-            where.append(f"t.status = {p(flt.status)}")
+            where.append(Q("t.status = {}", flt.status))
         if flt.unit_id:
-            where.append(f"t.unit = {int(flt.unit_id)}")
+            where.append(Q("t.unit = {}", int(flt.unit_id)))
     if flt.street_id:
-        where.append(f"{street} = {int(flt.street_id)}")
+        where.append(Q("{} = {}", street, int(flt.street_id)))
     if flt.start:
-        where.append(f"{stamp} >= {p(local_midnight(flt.start))}")
+        where.append(Q("{} >= {}", stamp, local_midnight(flt.start)))
     if flt.end:
-        where.append(f"{stamp} < {p(local_midnight(flt.end + dt.timedelta(days=1)))}")
-    return source, " AND ".join(where), order
+        where.append(Q("{} < {}", stamp, local_midnight(flt.end + dt.timedelta(days=1))))
+    return _Ledger(alias, source, db.joined(where, " AND "), order)
 
 
+# The page of rows (`page`) joined with their names; `{}`: the names joined (_names), then OPEN_SQL.
 _LEDGER_SELECT = {
     "items": """
         SELECT a.id, a.title, a.category, a.urgency, a.status, a.submitted_at, a.meetings_waited,
@@ -78,8 +92,8 @@ _LEDGER_SELECT = {
         FROM page JOIN agenda_item a ON a.id = page.id
         JOIN conference c ON c.id = a.conference
         LEFT JOIN street s ON s.id = a.street
-        LEFT JOIN (SELECT x.item, {names} AS names
-                   FROM (SELECT iu.item, u.name FROM agenda_item_unit iu JOIN member_unit u ON u.id = iu.unit
+        LEFT JOIN (SELECT x.item, {} AS names
+                   FROM (SELECT iu.item, u.name, u.sort_key FROM agenda_item_unit iu JOIN member_unit u ON u.id = iu.unit
                          WHERE iu.item IN (SELECT id FROM page) ORDER BY u.sort_key, u.name) x
                    GROUP BY x.item) iu ON iu.item = a.id
     """,
@@ -95,13 +109,13 @@ _LEDGER_SELECT = {
         JOIN conference c ON c.id = r.conference
         JOIN member_unit lu ON lu.id = r.lead_unit
         LEFT JOIN street s ON s.id = a.street
-        LEFT JOIN (SELECT x.resolution, {names} AS names
-                   FROM (SELECT ru.resolution, u.name FROM resolution_unit ru JOIN member_unit u ON u.id = ru.unit
+        LEFT JOIN (SELECT x.resolution, {} AS names
+                   FROM (SELECT ru.resolution, u.name, u.sort_key FROM resolution_unit ru JOIN member_unit u ON u.id = ru.unit
                          WHERE ru.role = 'cooperate' AND ru.resolution IN (SELECT id FROM page) ORDER BY u.sort_key, u.name) x
                    GROUP BY x.resolution) co ON co.resolution = r.id
         LEFT JOIN (SELECT t.resolution, COUNT(*) AS total,
                           SUM(CASE WHEN t.status = 'closed' THEN 1 ELSE 0 END) AS closed,
-                          SUM(CASE WHEN t.status IN {open} THEN 1 ELSE 0 END) AS open_n
+                          SUM(CASE WHEN t.status IN {} THEN 1 ELSE 0 END) AS open_n
                    FROM task t WHERE t.resolution IN (SELECT id FROM page) AND t.status <> 'cancelled'
                    GROUP BY t.resolution) tk ON tk.resolution = r.id
     """,
@@ -128,20 +142,18 @@ _LEDGER_SELECT = {
 async def ledger_rows(ids: set[int] | None, flt: LedgerFilter, *, limit: int, offset: int = 0) -> list[dict[str, Any]]:
     """The ledger's rows in its order (newest first): the page is chosen first, then only its
     rows are joined and aggregated. One statement."""
-    p = Params()
-    source, where, order = _ledger_where(p, ids, flt)
-    select = _LEDGER_SELECT[flt.kind].format(names=_names("x.name"), open=OPEN_SQL)
-    alias = source.split()[1]
-    return await fetch(f"""
-        WITH page AS (SELECT {alias}.id FROM {source} WHERE {where} ORDER BY {order} LIMIT {int(limit)} OFFSET {int(offset)})
-        {select}
-        ORDER BY {order}""", *p)
+    ledger = _ledger_where(ids, flt)
+    fills = {"items": (_names(),), "resolutions": (_names(), OPEN_SQL)}.get(flt.kind, ())
+    select = Q(_LEDGER_SELECT[flt.kind], *fills)
+    return await fetch(Q("""
+        WITH page AS (SELECT {}.id FROM {} WHERE {} ORDER BY {} LIMIT {} OFFSET {})
+        {}
+        ORDER BY {}""", ledger.alias, ledger.source, ledger.where, ledger.order, int(limit), int(offset), select, ledger.order))
 
 
 async def ledger_count(ids: set[int] | None, flt: LedgerFilter) -> int:
-    p = Params()
-    source, where, _order = _ledger_where(p, ids, flt)
-    rows = await fetch(f"SELECT COUNT(*) AS n FROM {source} WHERE {where}", *p)
+    ledger = _ledger_where(ids, flt)
+    rows = await fetch(Q("SELECT COUNT(*) AS n FROM {} WHERE {}", ledger.source, ledger.where))
     return int(rows[0]["n"])
 
 

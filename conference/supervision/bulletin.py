@@ -19,6 +19,7 @@ from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
+from piccolo.querystring import QueryString as Q
 
 from conference.db import fetch
 from conference.errors import ValidationFailed
@@ -111,9 +112,9 @@ def ranking(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
 
 async def _urges(ids: set[int] | None, period: rates.Period) -> int:
     lo, hi = period.instants()
-    rows = await fetch(f"""SELECT COUNT(*) AS n FROM task_report r JOIN task t ON t.id = r.task
-                           WHERE r.kind = 'urge' AND r.created_at >= {{}} AND r.created_at < {{}}
-                           AND {scope_sql(ids)}""", lo, hi)  # noqa: S608 - fixed fragments, int ids
+    rows = await fetch(Q("""SELECT COUNT(*) AS n FROM task_report r JOIN task t ON t.id = r.task
+                            WHERE r.kind = 'urge' AND r.created_at >= {} AND r.created_at < {}
+                            AND {}""", lo, hi, scope_sql(ids)))
     return int(rows[0]["n"] or 0)
 
 

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from openpyxl import Workbook
+from piccolo.querystring import QueryString as Q
 
 from conference import db
 from conference.accounts.actor import Actor
@@ -52,9 +53,9 @@ def pick_conference(scope: Scope, actor: Actor, chosen: int | None) -> int | Non
 
 async def _ratings(ids: set[int] | None, year: int) -> dict[int, dict[str, int]]:
     lo, hi = rates.Period.year(year).instants()
-    rows = await fetch(f"""SELECT t.unit, t.rating, COUNT(*) AS n FROM task t
-                           WHERE {scope_sql(ids)} AND t.status <> 'cancelled' AND t.rating <> ''
-                           AND t.rated_at >= {{}} AND t.rated_at < {{}} GROUP BY t.unit, t.rating""", lo, hi)  # noqa: S608
+    rows = await fetch(Q("""SELECT t.unit, t.rating, COUNT(*) AS n FROM task t
+                            WHERE {} AND t.status <> 'cancelled' AND t.rating <> ''
+                            AND t.rated_at >= {} AND t.rated_at < {} GROUP BY t.unit, t.rating""", scope_sql(ids), lo, hi))
     result: dict[int, dict[str, int]] = {}
     for row in rows:
         if row["rating"] in RATING_POINTS:

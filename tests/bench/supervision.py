@@ -167,6 +167,17 @@ def bare_app(path: Path, statements: list[tuple[str, tuple[Any, ...]]]) -> Lites
 
 
 
+def _template(sql: Any, args: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
+    """A statement as text with `{}` placeholders and its values: a QueryString (the supervision
+    statements) is flattened, its nested fragments written out."""
+    from piccolo.querystring import QueryString
+
+    if not isinstance(sql, QueryString):
+        return sql, args
+    _next, fragments, values = sql.bundle(start_index=1, bundled=[], combined_args=[])
+    return "".join(f.prefix + ("" if f.no_arg else "{}") for f in fragments), tuple(values)
+
+
 async def dashboard_statements(http: Any, url: str) -> tuple[list[tuple[str, tuple[Any, ...]]], list[tuple[str, tuple[Any, ...]]]]:
     """The statements the dashboard page runs (on the rollup), captured from the view functions, and
     today's statements over `task` (from_rollup=False) that the bare page runs, on either database."""
@@ -177,8 +188,8 @@ async def dashboard_statements(http: Any, url: str) -> tuple[list[tuple[str, tup
     modules = (scope, views, alerts)
     originals = [m.fetch for m in modules]
 
-    async def capture(sql: str, *args: Any) -> Any:
-        captured.append((sql, args))
+    async def capture(sql: Any, *args: Any) -> Any:
+        captured.append(_template(sql, args))
         return await originals[0](sql, *args)
 
     for m in modules:

@@ -13,12 +13,12 @@ from litestar import Request, Router, get
 from litestar.exceptions import ValidationException
 from litestar.params import QueryParameter
 
+from conference.accounts.actor import CurrentActor
 from conference.audit import routes, views
 from conference.audit.tables import AuditEvent
 from conference.i18n import gettext as _
 from conference.roles import OFFICE_ROLES
 from conference.web.apikit import READ_ERRORS, Page, PageQuery, PerPageQuery, TextQuery, answers, page_fields, relabelled
-from conference.web.auth import actor_of
 from conference.web.listing import PER_PAGE, paginate
 
 LABELS = {"entity": _("记录类型"), "action": _("操作"), "start": _("开始日期"), "end": _("结束日期")}
@@ -43,9 +43,10 @@ class AuditEntryOut(msgspec.Struct):
     changes: list[ChangeOut]
 
 
-@get("/api/audit", opt={"roles": OFFICE_ROLES}, tags=["操作日志"], summary=_("操作日志"), responses=answers(Page[AuditEntryOut], READ_ERRORS))
+@get("/", opt={"roles": OFFICE_ROLES}, tags=["操作日志"], summary=_("操作日志"), responses=answers(Page[AuditEntryOut], READ_ERRORS))
 async def list_audit(
     request: Request[Any, Any, Any],
+    actor: CurrentActor,
     entity: Annotated[str | None, QueryParameter(max_length=40, description=_("记录类型，如 task、agenda_item、meeting"))] = None,
     action: Annotated[str | None, QueryParameter(max_length=40, description=_("操作，如 create、update、close"))] = None,
     start: Annotated[dt.date | None, QueryParameter(description=_("不早于该日（北京时间）"))] = None,
@@ -55,7 +56,6 @@ async def list_audit(
     per_page: PerPageQuery = PER_PAGE,
 ) -> Page[AuditEntryOut]:
     """办公室看到其联席会议（含下级）的操作和自己的操作，管理员看到全部；最新的在前。q 按操作人姓名搜索。"""
-    actor = actor_of(request)
     flt = await routes.audit_filter(request, actor)  # the page's scope and filters, read from the same parameters
     listing = await paginate(AuditEvent, [], {k: v for k, v in flt.query.items() if k != "q"}, search=[],
                              sorts={"at": AuditEvent.at}, default_sort="at", where=flt.where)
@@ -64,4 +64,4 @@ async def list_audit(
     return Page(items=items, **page_fields(listing))
 
 
-ROUTES: list[Any] = [Router(path="/", route_handlers=[list_audit], exception_handlers={ValidationException: relabelled(LABELS)})]
+ROUTES: list[Any] = [Router(path="/api/audit", route_handlers=[list_audit], exception_handlers={ValidationException: relabelled(LABELS)})]

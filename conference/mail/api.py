@@ -9,17 +9,17 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Request, Router, get
+from litestar import Router, get
 from litestar.exceptions import ValidationException
 from litestar.params import QueryParameter
 
+from conference.accounts.actor import CurrentActor
 from conference.i18n import gettext as _
 from conference.mail.services import scope
 from conference.notifications.services import mask_links
 from conference.notifications.tables import Notification
 from conference.roles import OFFICE_ROLES
 from conference.web.apikit import READ_ERRORS, Page, PageQuery, PerPageQuery, TextQuery, answers, page_fields, relabelled
-from conference.web.auth import actor_of
 from conference.web.listing import PER_PAGE, paginate
 
 LABELS = {"status": _("状态"), "event": _("事件")}
@@ -41,9 +41,9 @@ class OutboxMessage(msgspec.Struct):
     street_name: str | None
 
 
-@get("/api/outbox", opt={"roles": OFFICE_ROLES}, tags=["邮件"], summary=_("发件箱与发送失败的邮件"), responses=answers(Page[OutboxMessage], READ_ERRORS))
+@get("/", opt={"roles": OFFICE_ROLES}, tags=["邮件"], summary=_("发件箱与发送失败的邮件"), responses=answers(Page[OutboxMessage], READ_ERRORS))
 async def list_outbox(
-    request: Request[Any, Any, Any],
+    actor: CurrentActor,
     status: Annotated[Literal["queued", "sending", "sent", "dead"] | None,
                       QueryParameter(description=_("状态；dead 为发送失败（死信）"))] = None,
     event: Annotated[str | None, QueryParameter(max_length=40, description=_("事件，如 meeting_notice"))] = None,
@@ -52,7 +52,7 @@ async def list_outbox(
     per_page: PerPageQuery = PER_PAGE,
 ) -> Page[OutboxMessage]:
     """与 /outbox 页面相同的范围：办公室看到其联席会议的邮件，管理员看到全部；最新的在前。q 搜索主题和收件地址。"""
-    where = await scope(actor_of(request))
+    where = await scope(actor)
     for column, value in ((N.status, status), (N.event, event)):
         if value:
             where = (column == value) if where is None else (where & (column == value))
@@ -65,4 +65,4 @@ async def list_outbox(
     return Page(items=items, **page_fields(listing))
 
 
-ROUTES: list[Any] = [Router(path="/", route_handlers=[list_outbox], exception_handlers={ValidationException: relabelled(LABELS)})]
+ROUTES: list[Any] = [Router(path="/api/outbox", route_handlers=[list_outbox], exception_handlers={ValidationException: relabelled(LABELS)})]

@@ -9,10 +9,11 @@ from email.message import EmailMessage
 from email.policy import default as default_policy
 from typing import Any, cast
 
-from litestar import Request, Response, get, post
+from litestar import Request, Response, Router, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from conference.accounts.actor import CurrentActor
 from conference.i18n import gettext as _
 from conference.mail import services
 from conference.mail.compose import summary
@@ -21,7 +22,6 @@ from conference.notifications.states import MAIL_STATUS_LABELS
 from conference.notifications.tables import Notification
 from conference.roles import OFFICE_ROLES
 from conference.settings import get_settings
-from conference.web.auth import actor_of
 from conference.web.listing import paginate
 from conference.web.templating import redirect, render
 
@@ -29,9 +29,8 @@ N = Notification
 # The readable view hides personal links (mask_links), as the outbox page does; the raw .eml is the exact message.
 
 
-@get("/mail/dead-letters", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def dead_letters(request: Request[Any, Any, Any]) -> Template:
-    actor = actor_of(request)
+@get("/dead-letters", opt={"roles": OFFICE_ROLES})
+async def dead_letters(request: Request[Any, Any, Any], actor: CurrentActor) -> Template:
     query = dict(request.query_params)
     condition = await services.dead_letters_condition(actor)
     if "sort" not in query:
@@ -43,21 +42,21 @@ async def dead_letters(request: Request[Any, Any, Any]) -> Template:
     return render(request, "mail/dead_letters.html", page=page, retry_hours=f"{get_settings().mail_retry_hours:g}")
 
 
-@post("/mail/dead-letters/{notification_id:int}/retry", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def dead_letter_retry(request: Request[Any, Any, Any], notification_id: FromPath[int]) -> Redirect:
-    await services.retry(actor_of(request), notification_id)
+@post("/dead-letters/{notification_id:int}/retry", opt={"roles": OFFICE_ROLES})
+async def dead_letter_retry(actor: CurrentActor, notification_id: FromPath[int]) -> Redirect:
+    await services.retry(actor, notification_id)
     return redirect("/mail/dead-letters", _("邮件已重新排队，将在几分钟内再次发送。"))
 
 
-@post("/mail/dead-letters/retry-all", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def dead_letters_retry_all(request: Request[Any, Any, Any]) -> Redirect:
-    count = await services.retry_all(actor_of(request))
+@post("/dead-letters/retry-all", opt={"roles": OFFICE_ROLES})
+async def dead_letters_retry_all(actor: CurrentActor) -> Redirect:
+    count = await services.retry_all(actor)
     return redirect("/mail/dead-letters", _("已将 {n} 封邮件重新排队。").format(n=count))
 
 
-@get("/mail/messages/{notification_id:int}", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def message_page(request: Request[Any, Any, Any], notification_id: FromPath[int]) -> Template:
-    row = await services.message_for(actor_of(request), notification_id)
+@get("/messages/{notification_id:int}", opt={"roles": OFFICE_ROLES})
+async def message_page(request: Request[Any, Any, Any], actor: CurrentActor, notification_id: FromPath[int]) -> Template:
+    row = await services.message_for(actor, notification_id)
     data, from_file = services.message_bytes(row)
     parsed = cast(EmailMessage, email.message_from_bytes(data, policy=default_policy))
     view = summary(parsed)
@@ -67,10 +66,10 @@ async def message_page(request: Request[Any, Any, Any], notification_id: FromPat
     return render(request, "mail/message.html", row=row, view=view, from_file=from_file, status_labels=MAIL_STATUS_LABELS)
 
 
-@get("/mail/eml/{notification_id:int}", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def message_eml(request: Request[Any, Any, Any], notification_id: FromPath[int]) -> Response[bytes]:
+@get("/eml/{notification_id:int}", opt={"roles": OFFICE_ROLES})
+async def message_eml(request: Request[Any, Any, Any], actor: CurrentActor, notification_id: FromPath[int]) -> Response[bytes]:
     """The message itself: as text/plain to read in the browser, or ?download=1 as message/rfc822."""
-    row = await services.message_for(actor_of(request), notification_id)
+    row = await services.message_for(actor, notification_id)
     data, _from_file = services.message_bytes(row)
     headers = {"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff",
                "Content-Security-Policy": "default-src 'none'; sandbox"}
@@ -80,18 +79,17 @@ async def message_eml(request: Request[Any, Any, Any], notification_id: FromPath
     return Response(content=data, media_type="text/plain", headers=headers)
 
 
-@get("/mail/meetings/{meeting_id:int}", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def meeting_mail(request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Template:
+@get("/meetings/{meeting_id:int}", opt={"roles": OFFICE_ROLES})
+async def meeting_mail(request: Request[Any, Any, Any], actor: CurrentActor, meeting_id: FromPath[int]) -> Template:
     from conference.meetings.tables import Meeting
 
-    actor = actor_of(request)
     rows = await services.meeting_messages(actor, meeting_id)
     meeting = await Meeting.select(Meeting.id, Meeting.title).where(Meeting.id == meeting_id).first()
     return render(request, "mail/meeting.html", rows=rows, meeting=meeting, status_labels=MAIL_STATUS_LABELS)
 
 
-@get("/mail/replies", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def calendar_replies(request: Request[Any, Any, Any]) -> Template:
+@get("/replies", opt={"roles": OFFICE_ROLES})
+async def calendar_replies(request: Request[Any, Any, Any], actor: CurrentActor) -> Template:
     """Replies read from the office mailbox; by default those that could not be recorded (no
     matching invitation, an older version, a stranger's address), which the office follows up by hand."""
     from conference.mail.inbox import OUTCOME_LABELS
@@ -99,7 +97,7 @@ async def calendar_replies(request: Request[Any, Any, Any]) -> Template:
 
     query = dict(request.query_params)
     show_all = query.get("all") == "1"
-    where = await services.reply_scope(actor_of(request))
+    where = await services.reply_scope(actor)
     if not show_all:
         where = R.outcome != "applied" if where is None else (R.outcome != "applied") & where
     if "sort" not in query:
@@ -112,4 +110,8 @@ async def calendar_replies(request: Request[Any, Any, Any]) -> Template:
                   imap_on=bool(get_settings().imap_host))
 
 
-ROUTES: list[Any] = [calendar_replies, dead_letters, dead_letter_retry, dead_letters_retry_all, message_page, message_eml, meeting_mail]
+# Pages, not API operations: kept out of the OpenAPI schema as a group.
+ROUTES: list[Any] = [
+    Router("/mail", route_handlers=[calendar_replies, dead_letters, dead_letter_retry, dead_letters_retry_all, message_page,
+                                    message_eml, meeting_mail], include_in_schema=False),
+]

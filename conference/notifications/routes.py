@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, get, post
+from litestar import Request, Router, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from conference.accounts.actor import CurrentActor
 from conference.i18n import gettext as _
 from conference.mail.services import scope as mail_scope
 from conference.notifications import inbox
@@ -15,7 +16,6 @@ from conference.notifications.services import mask_links
 from conference.notifications.states import MAIL_STATUS_LABELS
 from conference.notifications.tables import Notification
 from conference.roles import NOTIFICATION_READERS, OFFICE_ROLES
-from conference.web.auth import actor_of
 from conference.web.listing import paginate
 from conference.web.templating import redirect, render
 
@@ -56,11 +56,10 @@ N = Notification
 READ_STATES = {"unread": _("未读"), "read": _("已读")}
 
 
-@get("/notifications", opt={"roles": NOTIFICATION_READERS}, include_in_schema=False)
-async def my_notifications(request: Request[Any, Any, Any]) -> Template:
+@get("/", opt={"roles": NOTIFICATION_READERS})
+async def my_notifications(request: Request[Any, Any, Any], actor: CurrentActor) -> Template:
     """The message centre: the unit's or street's messages, newest first, 20 a page; ?state=unread
     or ?state=read filters."""
-    actor = actor_of(request)
     query = dict(request.query_params)
     mine = inbox.recipient(actor)
     where: Any = (N.id == 0) if mine is None else mine  # an account not tied to a unit or street has no messages
@@ -80,10 +79,9 @@ async def my_notifications(request: Request[Any, Any, Any]) -> Template:
                   event_labels=EVENT_LABELS)
 
 
-@get("/notifications/{notification_id:int}", opt={"roles": NOTIFICATION_READERS}, include_in_schema=False)
-async def notification_page(request: Request[Any, Any, Any], notification_id: FromPath[int]) -> Template:
+@get("/{notification_id:int}", opt={"roles": NOTIFICATION_READERS})
+async def notification_page(request: Request[Any, Any, Any], actor: CurrentActor, notification_id: FromPath[int]) -> Template:
     """One message; opening it marks it read."""
-    actor = actor_of(request)
     row = await inbox.open_message(actor, notification_id)
     record = inbox.record_of(row, await inbox.records_for([row]))
     # The badge was counted with the session, before this message was marked read.
@@ -92,15 +90,14 @@ async def notification_page(request: Request[Any, Any, Any], notification_id: Fr
                   lines=inbox.body_lines(row["body"], record), event_labels=EVENT_LABELS, unread=unread)
 
 
-@post("/notifications/read-all", opt={"roles": NOTIFICATION_READERS}, include_in_schema=False)
-async def read_all(request: Request[Any, Any, Any]) -> Redirect:
-    count = await inbox.mark_all_read(actor_of(request))
+@post("/read-all", opt={"roles": NOTIFICATION_READERS})
+async def read_all(actor: CurrentActor) -> Redirect:
+    count = await inbox.mark_all_read(actor)
     return redirect("/notifications", _("已将 {n} 条消息标为已读。").format(n=count) if count else _("没有未读消息。"))
 
 
-@get("/outbox", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def outbox(request: Request[Any, Any, Any]) -> Template:
-    actor = actor_of(request)
+@get("/", opt={"roles": OFFICE_ROLES})
+async def outbox(request: Request[Any, Any, Any], actor: CurrentActor) -> Template:
     query = dict(request.query_params)
     where = await mail_scope(actor)
     filters: dict[str, str] = {}
@@ -128,4 +125,8 @@ async def outbox(request: Request[Any, Any, Any]) -> Template:
                   event_labels=EVENT_LABELS, status_labels=MAIL_STATUS_LABELS)
 
 
-ROUTES: list[Any] = [my_notifications, notification_page, read_all, outbox]
+# Pages, not API operations: kept out of the OpenAPI schema as groups.
+ROUTES: list[Any] = [
+    Router("/notifications", route_handlers=[my_notifications, notification_page, read_all], include_in_schema=False),
+    Router("/outbox", route_handlers=[outbox], include_in_schema=False),
+]

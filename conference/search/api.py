@@ -7,15 +7,15 @@ import datetime as dt
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Request, get
+from litestar import Router, get
 from litestar.params import Parameter
 
+from conference.accounts.actor import CurrentActor
 from conference.errors import ValidationFailed
 from conference.i18n import gettext as _
 from conference.roles import PEOPLE
 from conference.search import services
 from conference.web.apikit import READ_ERRORS, PageNo, PerPage, answers
-from conference.web.auth import actor_of
 from conference.web.listing import PER_PAGE
 
 KIND_HELP = _("只查一类：item 议题、resolution 议定事项、report 工作进展、minutes 会议纪要、meeting 会议")
@@ -61,9 +61,9 @@ def _segments(parts: list[tuple[str, bool]]) -> list[Segment]:
     return [Segment(text=text, match=hit) for text, hit in parts]
 
 
-@get("/api/search", opt={"roles": PEOPLE}, tags=["搜索"], summary=_("全文搜索"), responses=answers(SearchOut, READ_ERRORS))
+@get("/", opt={"roles": PEOPLE}, tags=["搜索"], summary=_("全文搜索"), responses=answers(SearchOut, READ_ERRORS))
 async def search(
-    request: Request[Any, Any, Any],
+    actor: CurrentActor,
     q: Annotated[str, Parameter(max_length=200, description=_("搜索词；多个词用空格分开，须全部出现"))] = "",
     kind: Annotated[str | None, Parameter(description=KIND_HELP)] = None,
     page: PageNo = 1,
@@ -73,7 +73,7 @@ async def search(
     不指定 kind 时每类返回最相关的前 5 条；指定 kind 时返回该类的一页。每类均给出命中总数。"""
     if kind is not None and kind not in services.KINDS:
         raise ValidationFailed({"kind": _("类别应为 item、resolution、report、minutes 或 meeting 之一。")})
-    results = await services.search(actor_of(request), q, kind or "", page, per_page)
+    results = await services.search(actor, q, kind or "", page, per_page)
     groups = [GroupOut(kind=g.kind, label=g.label, total=g.total, hits=[HitOut(
         kind=h.kind, id=h.ref, url=h.url, title="".join(t for t, _m in h.heading), title_segments=_segments(h.heading),
         snippet="".join(t for t, _m in h.snippet), snippet_segments=_segments(h.snippet), context=h.context,
@@ -82,4 +82,4 @@ async def search(
                      page=results.page, per_page=results.per_page, groups=groups)
 
 
-ROUTES: list[Any] = [search]
+ROUTES: list[Any] = [Router(path="/api/search", route_handlers=[search])]

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from litestar import Request, Response, get, head, post
+from litestar import Request, Response, Router, get, head, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from conference.accounts import throttle
+from conference.accounts.actor import CurrentActor
 from conference.calendar import data, feeds, ics
 from conference.errors import NotFound
 from conference.i18n import gettext as _
 from conference.meetings import services as meetings
 from conference.roles import INVITE_DOWNLOADERS, Role
-from conference.web.auth import actor_of
 from conference.web.listing import parse_id
 from conference.web.templating import redirect, render
 
@@ -35,11 +35,10 @@ def _unit_param(request: Request[Any, Any, Any]) -> int | None:
     return unit_id
 
 
-@get("/meetings/{meeting_id:int}/invite.ics", opt={"roles": INVITE_DOWNLOADERS}, include_in_schema=False)
-async def invitation_download(request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Response[bytes]:
+@get("/{meeting_id:int}/invite.ics", opt={"roles": INVITE_DOWNLOADERS})
+async def invitation_download(request: Request[Any, Any, Any], actor: CurrentActor, meeting_id: FromPath[int]) -> Response[bytes]:
     """A unit gets its own invitation (its reply link, its answer as PARTSTAT) once it has been sent;
     the office any unit's copy (?unit=ID) or its own copy listing every invited unit."""
-    actor = actor_of(request)
     if actor.role == Role.UNIT:
         meeting = await meetings.meeting_for(actor, meeting_id)
         if meeting["status"] == "draft":  # not sent yet: the office may still change it
@@ -81,21 +80,20 @@ async def _feed(request: Request[Any, Any, Any], filename: str, *, body: bool) -
     return Response(content=(await feeds.unit_feed(unit_id)).body, media_type=ICS_TYPE, headers=headers)
 
 
-@get("/feeds/{filename:str}", opt={"public": True}, include_in_schema=False)
+@get("/{filename:str}", opt={"public": True})
 async def feed(request: Request[Any, Any, Any], filename: FromPath[str]) -> Response[bytes]:
     """The unit's calendar for calendar clients (webcal:// or https://)."""
     return await _feed(request, filename, body=True)
 
 
-@head("/feeds/{filename:str}", opt={"public": True}, include_in_schema=False)
+@head("/{filename:str}", opt={"public": True})
 async def feed_head(request: Request[Any, Any, Any], filename: FromPath[str]) -> Response[None]:
     """What some clients ask before they poll: the headers of GET (ETag included), no body."""
     return cast(Response[None], await _feed(request, filename, body=False))
 
 
-@get("/calendar/feed", opt={"roles": UNIT}, include_in_schema=False)
-async def feed_page(request: Request[Any, Any, Any]) -> Template:
-    actor = actor_of(request)
+@get("/", opt={"roles": UNIT})
+async def feed_page(request: Request[Any, Any, Any], actor: CurrentActor) -> Template:
     current = await feeds.active_feed(actor.unit_id or 0)
     # The address itself is not shown again: only its hash is stored (see feed_issue).
     return _feed_page(request, current, None)
@@ -108,20 +106,25 @@ def _feed_page(request: Request[Any, Any, Any], current: dict[str, Any] | None, 
     return template
 
 
-@post("/calendar/feed", opt={"roles": UNIT}, include_in_schema=False)
-async def feed_issue(request: Request[Any, Any, Any]) -> Template:
+@post("/", opt={"roles": UNIT})
+async def feed_issue(request: Request[Any, Any, Any], actor: CurrentActor) -> Template:
     """The new address is shown on this answer only (like an API token): the table keeps its hash."""
-    actor = actor_of(request)
     had = await feeds.active_feed(actor.unit_id or 0)
     token = await feeds.issue_feed(actor)
     message = _("已生成新的订阅地址，原地址已停用。请在日历软件中改用新地址。") if had else _("已生成订阅地址。")
     return _feed_page(request, await feeds.active_feed(actor.unit_id or 0), feeds.feed_urls(token), message)
 
 
-@post("/calendar/feed/revoke", opt={"roles": UNIT}, include_in_schema=False)
-async def feed_revoke(request: Request[Any, Any, Any]) -> Redirect:
-    count = await feeds.revoke_feed(actor_of(request))
+@post("/revoke", opt={"roles": UNIT})
+async def feed_revoke(actor: CurrentActor) -> Redirect:
+    count = await feeds.revoke_feed(actor)
     return redirect("/calendar/feed", _("订阅地址已停用。") if count else _("当前没有可停用的订阅地址。"))
 
 
-ROUTES: list[Any] = [invitation_download, feed, feed_head, feed_page, feed_issue, feed_revoke]
+# Not API operations: kept out of the OpenAPI schema, router by router. The feed itself is public
+# (each handler says so), behind its secret token.
+ROUTES: list[Any] = [
+    Router("/meetings", route_handlers=[invitation_download], include_in_schema=False),
+    Router("/feeds", route_handlers=[feed, feed_head], include_in_schema=False),
+    Router("/calendar/feed", route_handlers=[feed_page, feed_issue, feed_revoke], include_in_schema=False),
+]

@@ -8,15 +8,15 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Request, delete, get, post
+from litestar import Router, delete, get, post
 from litestar.params import Parameter
 
+from conference.accounts.actor import CurrentActor
 from conference.holidays import services
 from conference.holidays.tables import HolidayDay
 from conference.i18n import gettext as _
 from conference.roles import PEOPLE
 from conference.web.apikit import READ_ERRORS, WRITE_ERRORS, RecordId, answers, body
-from conference.web.auth import actor_of
 
 
 class HolidayOut(msgspec.Struct):
@@ -44,7 +44,7 @@ class HolidayIn(msgspec.Struct, forbid_unknown_fields=True):
 Year = Annotated[int, Parameter(ge=services.MIN_YEAR, le=services.MAX_YEAR, description=_("年份，如 2027"))]
 
 
-@get("/api/holidays", opt={"roles": PEOPLE}, tags=["节假日"], summary=_("某年的节假日与调休"), responses=answers(HolidayYear, READ_ERRORS))
+@get("/", opt={"roles": PEOPLE}, tags=["节假日"], summary=_("某年的节假日与调休"), responses=answers(HolidayYear, READ_ERRORS))
 async def list_holidays(year: Year) -> HolidayYear:
     """该年登记的每一天：holiday 为放假，workday 为调休上班。entered 为 false 表示该年尚未录入，落在该年的工作日期限按周一至周五计算并标为暂定。"""
     rows = await services.year_days(year)
@@ -52,23 +52,23 @@ async def list_holidays(year: Year) -> HolidayYear:
                        days=[HolidayOut(id=r["id"], day=r["day"], kind=r["kind"], name=r["name"], year=r["year"]) for r in rows])
 
 
-@post("/api/holidays", opt={"roles": services.EDITORS}, tags=["节假日"], summary=_("登记放假或调休上班日"),
+@post("/", opt={"roles": services.EDITORS}, tags=["节假日"], summary=_("登记放假或调休上班日"),
       responses=answers(list[HolidayOut], WRITE_ERRORS, status=201))
-async def create_holidays(request: Request[Any, Any, Any], data: Annotated[HolidayIn, body(HolidayIn)]) -> list[HolidayOut]:
+async def create_holidays(actor: CurrentActor, data: Annotated[HolidayIn, body(HolidayIn)]) -> list[HolidayOut]:
     """kind=holiday：登记 start 至 end 的放假（最多 31 天）；kind=workday：登记 day（周六或周日）为调休上班日。
     已登记的日期返回 400。登记后受影响的工作日期限自动重算，期限变化的承办单位收到通知。
     仅系统管理员和区（市）级联席会议办公室可用。"""
     fields = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not None and k != "kind"}
-    ids = await services.add_days(actor_of(request), data.kind, fields)
+    ids = await services.add_days(actor, data.kind, fields)
     rows = await HolidayDay.select().where(HolidayDay.id.is_in(ids)).order_by(HolidayDay.day)
     return [HolidayOut(id=r["id"], day=r["day"], kind=r["kind"], name=r["name"], year=r["year"]) for r in rows]
 
 
-@delete("/api/holidays/{day_id:int}", opt={"roles": services.EDITORS}, tags=["节假日"], summary=_("删除一天"),
+@delete("/{day_id:int}", opt={"roles": services.EDITORS}, tags=["节假日"], summary=_("删除一天"),
         responses=WRITE_ERRORS)
-async def delete_holiday(request: Request[Any, Any, Any], day_id: RecordId) -> None:
+async def delete_holiday(actor: CurrentActor, day_id: RecordId) -> None:
     """删除后该日按是否为周末计算；受影响的工作日期限自动重算。"""
-    await services.delete_day(actor_of(request), day_id)
+    await services.delete_day(actor, day_id)
 
 
-ROUTES = [list_holidays, create_holidays, delete_holiday]
+ROUTES: list[Any] = [Router(path="/api/holidays", route_handlers=[list_holidays, create_holidays, delete_holiday])]

@@ -17,13 +17,13 @@ import urllib.parse
 from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Request, Router, get, patch, post
+from litestar import Router, get, patch, post
 from litestar.exceptions import ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
 from litestar.params import Body, QueryParameter
 
-from conference.accounts.actor import Actor
+from conference.accounts.actor import Actor, CurrentActor
 from conference.errors import Conflict, ValidationFailed
 from conference.i18n import gettext as _
 from conference.integrations import services
@@ -32,7 +32,6 @@ from conference.integrations.tables import IntegrationDelivery as D
 from conference.integrations.tables import IntegrationTarget as T
 from conference.roles import OFFICE_ROLES
 from conference.web.apikit import READ_ERRORS, WRITE_ERRORS, IdPath, Page, PageQuery, PerPageQuery, TextQuery, page_fields, relabelled
-from conference.web.auth import actor_of
 from conference.web.listing import MAX_ID, PER_PAGE, paginate, paging
 
 TAGS = ["推送地址"]
@@ -162,11 +161,11 @@ async def _target(actor: Actor, target_id: int) -> TargetOut:
 # ---------------------------------------------------------------- targets
 
 
-@get("/api/integrations/targets", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("推送地址列表"),
+@get("/targets", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("推送地址列表"),
      responses={**READ_ERRORS, **_ok(Page[TargetOut], {"items": [TARGET_EXAMPLE], "total": 1, "page": 1, "per_page": 20},
                                       _("一页推送地址"))})
 async def list_targets(
-    request: Request[Any, Any, Any],
+    actor: CurrentActor,
     kind: Annotated[Kind | None, QueryParameter(description=_("webhook、wecom（企业微信）或 dingtalk（钉钉）"))] = None,
     active: Annotated[bool | None, QueryParameter(description=_("true 只看启用的，false 只看已停用的"))] = None,
     q: TextQuery = None,
@@ -176,17 +175,17 @@ async def list_targets(
     """与“推送地址”页面相同：办公室看到其联席会议（含下级）的推送地址，管理员看到全部；按登记先后排列。q 搜索名称。
     密钥从不返回（has_secret 说明是否设置），网址查询参数的值已打码。"""
     term = (q or "").replace("\x00", "").strip().lower()
-    rows = [t for t in await _targets(actor_of(request))
+    rows = [t for t in await _targets(actor)
             if (kind is None or t.kind == kind) and (active is None or t.active == active) and term in t.name.lower()]
     at = paging(len(rows), page, per_page)
     return Page(items=rows[at.offset:at.offset + at.limit], **page_fields(at))
 
 
-@get("/api/integrations/targets/{target_id:int}", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("推送地址详情"),
+@get("/targets/{target_id:int}", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("推送地址详情"),
      responses={**READ_ERRORS, **_ok(TargetOut, TARGET_EXAMPLE, _("推送地址"))})
-async def get_target(request: Request[Any, Any, Any], target_id: IdPath) -> TargetOut:
+async def get_target(actor: CurrentActor, target_id: IdPath) -> TargetOut:
     """其他联席会议的推送地址答复 404。"""
-    return await _target(actor_of(request), target_id)
+    return await _target(actor, target_id)
 
 
 def _form(values: dict[str, Any]) -> dict[str, Any]:
@@ -194,10 +193,10 @@ def _form(values: dict[str, Any]) -> dict[str, Any]:
     return {k: ("" if v is None else str(v) if isinstance(v, int) and not isinstance(v, bool) else v) for k, v in values.items()}
 
 
-@post("/api/integrations/targets", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("登记推送地址"), status_code=201,
+@post("/targets", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("登记推送地址"), status_code=201,
       responses={**WRITE_ERRORS, **_ok(TargetCreated, {"target": {**TARGET_EXAMPLE, "kind": "webhook", "url": "https://hooks.example.cn/lxhy"},
                                                        "secret": "whsec_Jx3…"}, _("已登记；Webhook 的签名密钥只在此答复中出现"), 201)})
-async def create_target(request: Request[Any, Any, Any], data: Annotated[TargetIn, Body(examples=[
+async def create_target(actor: CurrentActor, data: Annotated[TargetIn, Body(examples=[
         Example(summary=_("Webhook 接收地址"), value={"kind": "webhook", "name": "区网格化平台", "conference": 1,
                                                      "url": "https://grid.example.gov.cn/hooks/lxhy",
                                                      "events": ["item.status_changed", "task.status_changed"]}),
@@ -206,7 +205,6 @@ async def create_target(request: Request[Any, Any, Any], data: Annotated[TargetI
                                                 "secret": "SEC0123…"})])]) -> TargetCreated:
     """与页面的表单相同的校验：网址须为 https:// 且指向公网地址（内网、回环、链路本地地址一律拒绝），至少一种事件，
     钉钉加签密钥以 SEC 开头。Webhook 的签名密钥由系统生成，只在本答复中出现一次。"""
-    actor = actor_of(request)
     values = msgspec.structs.asdict(data)
     if values["events"] is None:
         values["events"] = list(ROBOT_DEFAULT_EVENTS) if data.kind != "webhook" else list(EVENT_LABELS)
@@ -216,14 +214,13 @@ async def create_target(request: Request[Any, Any, Any], data: Annotated[TargetI
     return TargetCreated(target=await _target(actor, target_id), secret=secret or None)
 
 
-@patch("/api/integrations/targets/{target_id:int}", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("修改推送地址"),
+@patch("/targets/{target_id:int}", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("修改推送地址"),
        responses={**WRITE_ERRORS, **_ok(TargetOut, {**TARGET_EXAMPLE, "version": 2}, _("修改后的推送地址"))})
-async def update_target(request: Request[Any, Any, Any], target_id: IdPath, data: Annotated[TargetPatch, Body(examples=[
+async def update_target(actor: CurrentActor, target_id: IdPath, data: Annotated[TargetPatch, Body(examples=[
         Example(summary=_("改推送事件"), value={"version": 1, "events": ["meeting.notified", "task.urged"]}),
         Example(summary=_("停用"), value={"version": 1, "active": False})])]) -> TargetOut:
     """version 为读到的版本（他人已修改时答复 409）。省略的字段保持不变；回传读到的（打码的）网址视为不变。
     钉钉的加签密钥可以更换（secret），Webhook 的签名密钥请用 POST …/secret 重新生成。active 为 false 时停用，不再推送。"""
-    actor = actor_of(request)
     current = await services.target_for(actor, target_id)
     given = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
     if "secret" in given and current["kind"] != "dingtalk":
@@ -242,12 +239,11 @@ async def update_target(request: Request[Any, Any, Any], target_id: IdPath, data
     return await _target(actor, target_id)
 
 
-@post("/api/integrations/targets/{target_id:int}/secret", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("重新生成签名密钥"),
+@post("/targets/{target_id:int}/secret", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("重新生成签名密钥"),
       status_code=200, responses={**WRITE_ERRORS, **_ok(SecretOut, {"target": {**TARGET_EXAMPLE, "kind": "webhook"},
                                                                      "secret": "whsec_Jx3…"}, _("新密钥，只显示这一次"))})
-async def new_secret(request: Request[Any, Any, Any], target_id: IdPath) -> SecretOut:
+async def new_secret(actor: CurrentActor, target_id: IdPath) -> SecretOut:
     """Webhook 接收地址的新签名密钥，原密钥立即失效；只在本答复中出现。群机器人答复 409。"""
-    actor = actor_of(request)
     secret = await services.new_secret(actor, target_id)
     return SecretOut(target=await _target(actor, target_id), secret=secret)
 
@@ -259,11 +255,11 @@ DELIVERY_COLUMNS = [D.id, D.created_at, D.status, D.attempts, D.last_error, D.re
                     D.next_attempt_at, D.event.type.as_alias("event_type"), D.event.id.as_alias("event_id")]
 
 
-@get("/api/integrations/targets/{target_id:int}/deliveries", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("推送地址的投递记录"),
+@get("/targets/{target_id:int}/deliveries", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("推送地址的投递记录"),
      responses={**READ_ERRORS, **_ok(Page[DeliveryOut], {"items": [DELIVERY_EXAMPLE], "total": 1, "page": 1, "per_page": 20},
                                       _("一页投递记录"))})
 async def list_deliveries(
-    request: Request[Any, Any, Any],
+    actor: CurrentActor,
     target_id: IdPath,
     status: Annotated[DeliveryStatus | None, QueryParameter(description=_("状态；dead 为投递失败"))] = None,
     q: TextQuery = None,
@@ -271,7 +267,6 @@ async def list_deliveries(
     per_page: PerPageQuery = PER_PAGE,
 ) -> Page[DeliveryOut]:
     """与“投递记录”页面相同：最新的在前，含尝试次数和对方的最后答复（last_error）。q 搜索错误信息。"""
-    actor = actor_of(request)
     await services.target_for(actor, target_id)  # 404 out of scope
     where = await services.deliveries_condition(actor, status or "", target_id)
     query = {"q": (q or "").replace("\x00", ""), "page": str(page), "per_page": str(per_page), "desc": "1"}
@@ -281,17 +276,16 @@ async def list_deliveries(
     return Page(items=items, **page_fields(listing))
 
 
-@post("/api/integrations/deliveries/{delivery_id:int}/redeliver", opt={"roles": OFFICE_ROLES}, tags=TAGS,
+@post("/deliveries/{delivery_id:int}/redeliver", opt={"roles": OFFICE_ROLES}, tags=TAGS,
       summary=_("重新投递"), status_code=200,
       responses={**WRITE_ERRORS, **_ok(DeliveryOut, {**DELIVERY_EXAMPLE, "status": "queued"}, _("已重新排队的投递"))})
-async def redeliver(request: Request[Any, Any, Any], delivery_id: IdPath) -> DeliveryOut:
+async def redeliver(actor: CurrentActor, delivery_id: IdPath) -> DeliveryOut:
     """投递失败（dead）的记录重新排队，几分钟内再次投递；其他状态答复 409。"""
-    actor = actor_of(request)
     await services.redeliver(actor, delivery_id)
     row = await D.select(*DELIVERY_COLUMNS).where(D.id == delivery_id).first()
     return msgspec.convert(row, DeliveryOut)
 
 
-ROUTES: list[Any] = [Router(path="/", route_handlers=[list_targets, get_target, create_target, update_target, new_secret,
-                                                      list_deliveries, redeliver],
+ROUTES: list[Any] = [Router(path="/api/integrations", route_handlers=[list_targets, get_target, create_target, update_target,
+                                                                      new_secret, list_deliveries, redeliver],
                             exception_handlers={ValidationException: relabelled(LABELS)})]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, get, post
+from litestar import Request, Router, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from conference.accounts.actor import Actor, CurrentActor
 from conference.errors import ValidationFailed
 from conference.i18n import gettext as _
 from conference.integrations import services
@@ -17,7 +18,6 @@ from conference.integrations.states import DELIVERY_STATUS_LABELS
 from conference.integrations.tables import IntegrationDelivery as D
 from conference.roles import OFFICE_ROLES
 from conference.settings import get_settings
-from conference.web.auth import actor_of
 from conference.web.listing import paginate, parse_id
 from conference.web.templating import redirect, render
 
@@ -31,86 +31,82 @@ async def _form_data(request: Request[Any, Any, Any]) -> dict[str, Any]:
     return data
 
 
-async def _form_context(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    actor = actor_of(request)
+async def _form_context(actor: Actor) -> dict[str, Any]:
     return {"conferences": await services.conference_choices(actor), "units": await services.unit_choices(actor),
             "kinds": services.KIND_LABELS, "event_labels": EVENT_LABELS}
 
 
-@get("/integrations", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def target_list(request: Request[Any, Any, Any]) -> Template:
-    rows = await services.targets_for(actor_of(request))
+@get("/", opt={"roles": OFFICE_ROLES})
+async def target_list(request: Request[Any, Any, Any], actor: CurrentActor) -> Template:
+    rows = await services.targets_for(actor)
     return render(request, "integrations/list.html", rows=rows, kinds=services.KIND_LABELS, event_labels=EVENT_LABELS)
 
 
-@get("/integrations/new", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def target_new(request: Request[Any, Any, Any]) -> Template:
+@get("/new", opt={"roles": OFFICE_ROLES})
+async def target_new(request: Request[Any, Any, Any], actor: CurrentActor) -> Template:
     kind = request.query_params.get("kind", "webhook")
     kind = kind if kind in services.KIND_LABELS else "webhook"
     events = list(EVENT_LABELS) if kind == "webhook" else list(ROBOT_DEFAULT_EVENTS)
-    return render(request, FORM, form={"kind": kind, "events": events}, errors={}, target=None, **await _form_context(request))
+    return render(request, FORM, form={"kind": kind, "events": events}, errors={}, target=None, **await _form_context(actor))
 
 
-@post("/integrations/new", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def target_create(request: Request[Any, Any, Any]) -> Template | Redirect:
+@post("/new", opt={"roles": OFFICE_ROLES})
+async def target_create(request: Request[Any, Any, Any], actor: CurrentActor) -> Template | Redirect:
     data = await _form_data(request)
     try:
-        target_id, secret = await services.create_target(actor_of(request), data)
+        target_id, secret = await services.create_target(actor, data)
     except ValidationFailed as exc:
         return render(request, FORM, 400, form=data, errors=exc.errors, error_message=exc.message, target=None,
-                      **await _form_context(request))
+                      **await _form_context(actor))
     if secret:  # shown once (pages for a logged-in user are no-store, conference.web.headers); never shown again
-        target = await services.target_for(actor_of(request), target_id)
+        target = await services.target_for(actor, target_id)
         return render(request, "integrations/secret.html", target=target, secret=secret,
                       replay_minutes=REPLAY_WINDOW_SECONDS // 60)
     return redirect("/integrations", _("已添加群机器人。"))
 
 
-@get("/integrations/{target_id:int}/edit", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def target_edit(request: Request[Any, Any, Any], target_id: FromPath[int]) -> Template:
-    target = await services.target_for(actor_of(request), target_id)
+@get("/{target_id:int}/edit", opt={"roles": OFFICE_ROLES})
+async def target_edit(request: Request[Any, Any, Any], actor: CurrentActor, target_id: FromPath[int]) -> Template:
+    target = await services.target_for(actor, target_id)
     form = {k: ("" if target[k] is None else str(target[k])) for k in ("name", "kind", "conference", "unit", "url", "version")}
     form["events"] = target["events"]
-    return render(request, FORM, form=form, errors={}, target=target, **await _form_context(request))
+    return render(request, FORM, form=form, errors={}, target=target, **await _form_context(actor))
 
 
-@post("/integrations/{target_id:int}/edit", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def target_update(request: Request[Any, Any, Any], target_id: FromPath[int]) -> Template | Redirect:
-    actor = actor_of(request)
+@post("/{target_id:int}/edit", opt={"roles": OFFICE_ROLES})
+async def target_update(request: Request[Any, Any, Any], actor: CurrentActor, target_id: FromPath[int]) -> Template | Redirect:
     target = await services.target_for(actor, target_id)
     data = await _form_data(request)
     try:
         await services.update_target(actor, target_id, data)
     except ValidationFailed as exc:
         return render(request, FORM, 400, form={**data, "kind": target["kind"]}, errors=exc.errors,
-                      error_message=exc.message, target=target, **await _form_context(request))
+                      error_message=exc.message, target=target, **await _form_context(actor))
     return redirect("/integrations", _("已保存。"))
 
 
-@post("/integrations/{target_id:int}/disable", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def target_disable(request: Request[Any, Any, Any], target_id: FromPath[int]) -> Redirect:
-    await services.set_active(actor_of(request), target_id, False)
+@post("/{target_id:int}/disable", opt={"roles": OFFICE_ROLES})
+async def target_disable(actor: CurrentActor, target_id: FromPath[int]) -> Redirect:
+    await services.set_active(actor, target_id, False)
     return redirect("/integrations", _("已停用，不再向该地址推送。"))
 
 
-@post("/integrations/{target_id:int}/enable", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def target_enable(request: Request[Any, Any, Any], target_id: FromPath[int]) -> Redirect:
-    await services.set_active(actor_of(request), target_id, True)
+@post("/{target_id:int}/enable", opt={"roles": OFFICE_ROLES})
+async def target_enable(actor: CurrentActor, target_id: FromPath[int]) -> Redirect:
+    await services.set_active(actor, target_id, True)
     return redirect("/integrations", _("已启用。"))
 
 
-@post("/integrations/{target_id:int}/secret", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def target_secret(request: Request[Any, Any, Any], target_id: FromPath[int]) -> Template:
-    actor = actor_of(request)
+@post("/{target_id:int}/secret", opt={"roles": OFFICE_ROLES})
+async def target_secret(request: Request[Any, Any, Any], actor: CurrentActor, target_id: FromPath[int]) -> Template:
     secret = await services.new_secret(actor, target_id)
     target = await services.target_for(actor, target_id)
     return render(request, "integrations/secret.html", target=target, secret=secret,
                   replay_minutes=REPLAY_WINDOW_SECONDS // 60)
 
 
-@get("/integrations/deliveries", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def delivery_list(request: Request[Any, Any, Any]) -> Template:
-    actor = actor_of(request)
+@get("/deliveries", opt={"roles": OFFICE_ROLES})
+async def delivery_list(request: Request[Any, Any, Any], actor: CurrentActor) -> Template:
     query = dict(request.query_params)
     status = query.get("status", "")
     target_id = parse_id(query.get("target"))
@@ -127,11 +123,14 @@ async def delivery_list(request: Request[Any, Any, Any]) -> Template:
                   retry_hours=f"{get_settings().webhook_retry_hours:g}")
 
 
-@post("/integrations/deliveries/{delivery_id:int}/redeliver", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def delivery_redeliver(request: Request[Any, Any, Any], delivery_id: FromPath[int]) -> Redirect:
-    await services.redeliver(actor_of(request), delivery_id)
+@post("/deliveries/{delivery_id:int}/redeliver", opt={"roles": OFFICE_ROLES})
+async def delivery_redeliver(actor: CurrentActor, delivery_id: FromPath[int]) -> Redirect:
+    await services.redeliver(actor, delivery_id)
     return redirect("/integrations/deliveries?status=dead", _("已重新排队，将在几分钟内再次投递。"))
 
 
-ROUTES: list[Any] = [target_list, target_new, target_create, target_edit, target_update, target_disable, target_enable,
-                     target_secret, delivery_list, delivery_redeliver]
+# Pages, not API operations: kept out of the OpenAPI schema as a group.
+ROUTES: list[Any] = [
+    Router("/integrations", route_handlers=[target_list, target_new, target_create, target_edit, target_update, target_disable,
+                                            target_enable, target_secret, delivery_list, delivery_redeliver], include_in_schema=False),
+]

@@ -45,7 +45,7 @@ from conference.supervision import routes as supervision_routes
 from conference.tasks import link_routes as task_link_routes
 from conference.tasks import routes as task_routes
 from conference.tasks.reminders import reminder_loop
-from conference.web import home, logmask
+from conference.web import home, logmask, ormspeed
 from conference.web.apikit import PageSchemas
 from conference.web.auth import ACTOR_DEPENDENCY, AuthMiddleware, access_guard, reject_impossible_ids
 from conference.web.errors import EXCEPTION_HANDLERS
@@ -101,6 +101,7 @@ async def background_jobs(settings: Settings, app: Litestar) -> AsyncIterator[No
 def create_app(settings: Settings | None = None) -> Litestar:
     settings = settings or get_settings()
     logmask.install()  # no reply or feed token in the access log
+    ormspeed.install()  # Piccolo's foreign keys check attribute names without dir() (conference.web.ormspeed)
     integration_events.listen()  # audited changes become webhook and group-robot events (conference.hooks)
     static = create_static_files_router(path="/static", directories=[ROOT / "static"], opt={"public": True},
                                         include_in_schema=False)

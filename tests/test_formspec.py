@@ -15,6 +15,7 @@ from conference.agenda.services import ITEM_FORM
 from conference.errors import ValidationFailed
 from conference.meetings.services import MEETING_FORM
 from conference.meetings.special_requests import REQUEST_FORM
+from conference.registry.forms import STREET_FORM
 from conference.registry.services import PERSON_FORM
 from conference.web.formspec import FormSpec
 from tests import test_api
@@ -47,7 +48,7 @@ def missing_messages(spec: FormSpec) -> dict[str, str]:
 
 @pytest.mark.parametrize(("spec", "field"), [(MEETING_FORM, "title"), (MEETING_FORM, "location"), (ITEM_FORM, "title"),
                                              (ITEM_FORM, "description"), (REQUEST_FORM, "reason"),
-                                             (PERSON_FORM, "name")])
+                                             (PERSON_FORM, "name"), (STREET_FORM, "district")])
 def test_a_changed_label_changes_the_page_the_schema_and_the_message(spec: FormSpec, field: str) -> None:
     changed = spec.relabelled(field, "改过的名称")
     page = {f.name: f.label for f in changed.page_fields()}
@@ -60,7 +61,7 @@ def test_a_changed_label_changes_the_page_the_schema_and_the_message(spec: FormS
     assert missing_messages(spec)[field] == MISSING.format(label=spec[field].label)
 
 
-@pytest.mark.parametrize("spec", [MEETING_FORM, ITEM_FORM, REQUEST_FORM, PERSON_FORM])
+@pytest.mark.parametrize("spec", [MEETING_FORM, ITEM_FORM, REQUEST_FORM, PERSON_FORM, STREET_FORM])
 def test_the_api_body_carries_the_specs_limits(spec: FormSpec) -> None:
     properties = schema_of(spec, "Limits")["properties"]
     for name, field in spec.by_name.items():
@@ -169,3 +170,23 @@ async def test_the_convenor_form_page_schema_and_messages_follow_its_spec(as_use
     assert field_error(response, "email") == body["errors"]["email"] == "电子邮箱格式不正确，例如 liaison@example.gov.cn。"
     body = assert_error(await (await api("office")).post("/api/convenors", json={"name": ["x"], "phone": 1}), 400)
     assert body["errors"] == {"name": "姓名应为文本。", "phone": "联系电话应为文本。"}
+
+
+async def test_the_street_form_page_schema_and_messages_follow_its_spec(as_user, api, anon_api) -> None:
+    office = await as_user("office")
+    page = html(await office.get("/registry/streets/new"))
+    assert page_labels(page, STREET_FORM) == STREET_FORM.labels("page")
+    assert page.find(id="f-name")["maxlength"] == "60" and page.find(id="f-phone")["maxlength"] == "20"
+
+    components = (await anon_api.get("/schema/openapi.json")).json()["components"]["schemas"]
+    assert {name: p.get("title") for name, p in components["StreetIn"]["properties"].items()} == STREET_FORM.labels("api")
+    assert components["StreetPatch"]["required"] == ["version"]
+
+    response = await post_form(office, "/registry/streets/new", {"phone": "call me"})
+    assert response.status_code == 400
+    body = assert_error(await (await api("office")).post("/api/streets", json={"phone": "call me"}), 400)
+    for name in ("name", "district"):
+        assert field_error(response, name) == body["errors"][name] == MISSING.format(label=STREET_FORM[name].label)
+    assert field_error(response, "phone") == body["errors"]["phone"] == "联系电话只能包含数字、空格和 + - ( )。"
+    body = assert_error(await (await api("office")).post("/api/streets", json={"name": 1, "secretary_name": [1]}), 400)
+    assert body["errors"] == {"name": "街道名称应为文本。", "secretary_name": "党工委书记应为文本。"}

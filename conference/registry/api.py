@@ -35,6 +35,7 @@ from conference.registry.api_types import (
     items_of,
     scope_where,
 )
+from conference.registry.forms import STREET_FORM
 from conference.registry.memberships_api import MEMBERSHIP_ROUTES
 from conference.registry.persons_api import PERSON_ROUTES
 from conference.registry.tables import Conference, Street
@@ -95,16 +96,19 @@ async def get_street(street_id: RecordId) -> StreetOut:
 
 
 @post("/api/streets", opt={"roles": OFFICE_ROLES}, tags=["街道"], summary=_("新建街道"), responses=answers(StreetOut, WRITE_ERRORS, status=201))
-async def create_street(request: Request[Any, Any, Any], data: Annotated[StreetIn, body(StreetIn)]) -> StreetOut:
+async def create_street(request: Request[Any, Any, Any],
+                        data: Annotated[StreetIn, body(StreetIn)]) -> StreetOut:  # type: ignore[valid-type]
     """新建街道：名称、所属县区、党工委书记和联系电话；名称不能与现有街道重复。"""
-    new_id = await services.create_street(actor_of(request), sent_fields(data))
+    new_id = await services.create_street(actor_of(request), STREET_FORM.json_fields(data))
     return convert(await get_or_404(Street, new_id), StreetOut)
 
 
 @patch("/api/streets/{street_id:int}", opt={"roles": OFFICE_ROLES}, tags=["街道"], summary=_("修改街道"),
        responses=answers(StreetOut, WRITE_ERRORS))
-async def update_street(request: Request[Any, Any, Any], street_id: RecordId, data: Annotated[StreetPatch, body(StreetPatch)]) -> StreetOut:
+async def update_street(request: Request[Any, Any, Any], street_id: RecordId,
+                        data: Annotated[StreetPatch, body(StreetPatch)]) -> StreetOut:  # type: ignore[valid-type]
     """只修改给出的字段；version 须为读取时的版本，否则返回 409。"""
+    STREET_FORM.json_fields(data)  # wrong JSON types answer before anything is read
     stored = await get_or_404(Street, street_id, services.NOT_FOUND)
     await services.update_street(actor_of(request), street_id, merged(stored, data))
     return convert(await get_or_404(Street, street_id), StreetOut)

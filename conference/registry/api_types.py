@@ -16,6 +16,7 @@ from conference.accounts.actor import Actor
 from conference.accounts.scope import visible_conference_ids
 from conference.errors import NotFound
 from conference.registry import services
+from conference.registry.forms import STREET_FORM
 from conference.registry.services import PERSON_FORM
 from conference.registry.tables import ConvenorAppointment, Membership
 from conference.web.apikit import (
@@ -41,19 +42,10 @@ class StreetOut(msgspec.Struct):
     created_at: dt.datetime
 
 
-class StreetIn(msgspec.Struct, forbid_unknown_fields=True):
-    name: str | None = None
-    district: str | None = None
-    secretary_name: str | None = None
-    phone: str | None = None
-
-
-class StreetPatch(msgspec.Struct, forbid_unknown_fields=True):
-    version: int
-    name: str | msgspec.UnsetType | None = msgspec.UNSET
-    district: str | msgspec.UnsetType | None = msgspec.UNSET
-    secretary_name: str | msgspec.UnsetType | None = msgspec.UNSET
-    phone: str | msgspec.UnsetType | None = msgspec.UNSET
+# The request bodies are derived from the forms' specs (conference.registry.forms); the handlers
+# check their JSON types through the spec (`json_fields`), in Chinese.
+StreetIn = STREET_FORM.struct("StreetIn")
+StreetPatch = STREET_FORM.struct("StreetPatch", patch=True, extra=[("version", int)])
 
 
 class ConferenceOut(msgspec.Struct):

@@ -16,6 +16,7 @@ from conference.errors import Forbidden, NotFound, ValidationFailed
 from conference.forms import FormReader
 from conference.i18n import gettext as _
 from conference.records import get_or_404, insert_audited, update_audited
+from conference.registry.forms import STREET_FORM
 from conference.registry.tables import (
     Conference,
     ConvenorAppointment,
@@ -121,12 +122,7 @@ async def _existing(form: FormReader, table: type[Table], field: str, ref: int |
 
 async def _street_values(data: Mapping[str, Any], exclude_id: int | None) -> tuple[dict[str, Any], int | None]:
     form = FormReader(data)
-    values = {
-        "name": form.text("name", _("街道名称"), required=True, max_length=60),
-        "district": form.text("district", _("所属县区"), required=True, max_length=60),
-        "secretary_name": form.text("secretary_name", _("党工委书记"), max_length=40),
-        "phone": form.phone("phone", _("联系电话")),
-    }
+    values = STREET_FORM.read(form)
     await _unique(form, Street, "name", values["name"], exclude_id, _("已有同名街道。"))
     version = form.version()
     form.done()

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conference.i18n import gettext as _
+from conference.registry.forms import STREET_FORM
 from conference.registry.services import KIND_LABELS, LEVEL_LABELS, PERSON_FORM, unit_owners_in_reach
 from conference.registry.tables import Conference, ConvenorAppointment, Membership, MemberUnit, Person, Street
 from conference.timefmt import today
@@ -27,12 +28,7 @@ def _options(rows: list[dict[str, Any]], blank: str) -> list[tuple[str, str]]:
 
 
 async def street_fields() -> list[Field]:
-    return [
-        Field("name", _("街道名称"), required=True, max_length=60),
-        Field("district", _("所属县区"), required=True, max_length=60),
-        Field("secretary_name", _("党工委书记"), max_length=40),
-        Field("phone", _("联系电话"), "tel", max_length=20),
-    ]
+    return STREET_FORM.page_fields()
 
 
 async def unit_fields() -> list[Field]:

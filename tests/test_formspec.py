@@ -15,7 +15,7 @@ from conference.agenda.services import ITEM_FORM
 from conference.errors import ValidationFailed
 from conference.meetings.services import MEETING_FORM
 from conference.meetings.special_requests import REQUEST_FORM
-from conference.registry.forms import STREET_FORM
+from conference.registry.forms import CONFERENCE_FORM, STREET_FORM
 from conference.registry.services import PERSON_FORM
 from conference.web.formspec import FormSpec
 from tests import test_api
@@ -48,7 +48,8 @@ def missing_messages(spec: FormSpec) -> dict[str, str]:
 
 @pytest.mark.parametrize(("spec", "field"), [(MEETING_FORM, "title"), (MEETING_FORM, "location"), (ITEM_FORM, "title"),
                                              (ITEM_FORM, "description"), (REQUEST_FORM, "reason"),
-                                             (PERSON_FORM, "name"), (STREET_FORM, "district")])
+                                             (PERSON_FORM, "name"), (STREET_FORM, "district"),
+                                             (CONFERENCE_FORM, "name")])
 def test_a_changed_label_changes_the_page_the_schema_and_the_message(spec: FormSpec, field: str) -> None:
     changed = spec.relabelled(field, "改过的名称")
     page = {f.name: f.label for f in changed.page_fields()}
@@ -61,7 +62,8 @@ def test_a_changed_label_changes_the_page_the_schema_and_the_message(spec: FormS
     assert missing_messages(spec)[field] == MISSING.format(label=spec[field].label)
 
 
-@pytest.mark.parametrize("spec", [MEETING_FORM, ITEM_FORM, REQUEST_FORM, PERSON_FORM, STREET_FORM])
+@pytest.mark.parametrize("spec", [MEETING_FORM, ITEM_FORM, REQUEST_FORM, PERSON_FORM, STREET_FORM,
+                                  CONFERENCE_FORM])
 def test_the_api_body_carries_the_specs_limits(spec: FormSpec) -> None:
     properties = schema_of(spec, "Limits")["properties"]
     for name, field in spec.by_name.items():
@@ -190,3 +192,24 @@ async def test_the_street_form_page_schema_and_messages_follow_its_spec(as_user,
     assert field_error(response, "phone") == body["errors"]["phone"] == "联系电话只能包含数字、空格和 + - ( )。"
     body = assert_error(await (await api("office")).post("/api/streets", json={"name": 1, "secretary_name": [1]}), 400)
     assert body["errors"] == {"name": "街道名称应为文本。", "secretary_name": "党工委书记应为文本。"}
+
+
+async def test_the_conference_form_page_schema_and_messages_follow_its_spec(as_user, api, anon_api) -> None:
+    office = await as_user("office")
+    page = html(await office.get("/registry/conferences/new"))
+    assert page_labels(page, CONFERENCE_FORM) == CONFERENCE_FORM.labels("page")
+    assert page.find(id="f-doc_prefix")["maxlength"] == "20" and page.find(id="f-parent").name == "select"
+
+    components = (await anon_api.get("/schema/openapi.json")).json()["components"]["schemas"]
+    assert {name: p.get("title") for name, p in components["ConferenceIn"]["properties"].items()} == (
+        CONFERENCE_FORM.labels("api"))
+    assert components["ConferencePatch"]["required"] == ["version"]
+
+    response = await post_form(office, "/registry/conferences/new", {"office_phone": "phone"})
+    assert response.status_code == 400
+    body = assert_error(await (await api("office")).post("/api/conferences", json={"office_phone": "phone"}), 400)
+    assert field_error(response, "name") == body["errors"]["name"] == MISSING.format(label=CONFERENCE_FORM["name"].label)
+    assert field_error(response, "level") == body["errors"]["level"] == "请选择层级。"
+    assert field_error(response, "office_phone") == body["errors"]["office_phone"] == "办公室电话只能包含数字、空格和 + - ( )。"
+    body = assert_error(await (await api("office")).post("/api/conferences", json={"name": 1, "street": "3"}), 400)
+    assert body["errors"] == {"name": "联席会议名称应为文本。", "street": "所属街道应为整数。"}

@@ -35,7 +35,7 @@ from conference.registry.api_types import (
     items_of,
     scope_where,
 )
-from conference.registry.forms import STREET_FORM
+from conference.registry.forms import CONFERENCE_FORM, STREET_FORM
 from conference.registry.memberships_api import MEMBERSHIP_ROUTES
 from conference.registry.persons_api import PERSON_ROUTES
 from conference.registry.tables import Conference, Street
@@ -57,7 +57,6 @@ from conference.web.apikit import (
     list_query,
     merged,
     page_fields,
-    sent_fields,
 )
 from conference.web.auth import actor_of
 from conference.web.listing import PER_PAGE, paginate
@@ -139,17 +138,19 @@ async def get_conference(request: Request[Any, Any, Any], conference_id: RecordI
 
 
 @post("/api/conferences", opt={"roles": OFFICE_ROLES}, tags=["联席会议"], summary=_("新建联席会议"), responses=answers(ConferenceOut, WRITE_ERRORS, status=201))
-async def create_conference(request: Request[Any, Any, Any], data: Annotated[ConferenceIn, body(ConferenceIn)]) -> ConferenceOut:
+async def create_conference(request: Request[Any, Any, Any],
+                            data: Annotated[ConferenceIn, body(ConferenceIn)]) -> ConferenceOut:  # type: ignore[valid-type]
     """level 取 city（市级）、district（县区级）或 street（街道级）；街道级须给出 street。"""
-    new_id = await services.create_conference(actor_of(request), sent_fields(data))
+    new_id = await services.create_conference(actor_of(request), CONFERENCE_FORM.json_fields(data))
     return convert(await get_or_404(Conference, new_id), ConferenceOut)
 
 
 @patch("/api/conferences/{conference_id:int}", opt={"roles": OFFICE_ROLES}, tags=["联席会议"], summary=_("修改联席会议"),
        responses=answers(ConferenceOut, WRITE_ERRORS))
 async def update_conference(request: Request[Any, Any, Any], conference_id: RecordId,
-                            data: Annotated[ConferencePatch, body(ConferencePatch)]) -> ConferenceOut:
+                            data: Annotated[ConferencePatch, body(ConferencePatch)]) -> ConferenceOut:  # type: ignore[valid-type]
     """只修改给出的字段；version 须为读取时的版本，否则返回 409。"""
+    CONFERENCE_FORM.json_fields(data)  # wrong JSON types answer before anything is read
     actor = actor_of(request)
     stored = await services.require_visible_conference(actor, conference_id)
     await services.update_conference(actor, conference_id, merged(stored, data))

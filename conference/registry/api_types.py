@@ -16,7 +16,7 @@ from conference.accounts.actor import Actor
 from conference.accounts.scope import visible_conference_ids
 from conference.errors import NotFound
 from conference.registry import services
-from conference.registry.forms import STREET_FORM
+from conference.registry.forms import CONFERENCE_FORM, STREET_FORM
 from conference.registry.services import PERSON_FORM
 from conference.registry.tables import ConvenorAppointment, Membership
 from conference.web.apikit import (
@@ -62,27 +62,8 @@ class ConferenceOut(msgspec.Struct):
     created_at: dt.datetime
 
 
-class ConferenceIn(msgspec.Struct, forbid_unknown_fields=True):
-    name: str | None = None
-    level: str | None = None
-    parent: int | None = None
-    street: int | None = None
-    office_email: str | None = None
-    office_contact: str | None = None
-    office_phone: str | None = None
-    doc_prefix: str | None = None
-
-
-class ConferencePatch(msgspec.Struct, forbid_unknown_fields=True):
-    version: int
-    name: str | msgspec.UnsetType | None = msgspec.UNSET
-    level: str | msgspec.UnsetType | None = msgspec.UNSET
-    parent: int | msgspec.UnsetType | None = msgspec.UNSET
-    street: int | msgspec.UnsetType | None = msgspec.UNSET
-    office_email: str | msgspec.UnsetType | None = msgspec.UNSET
-    office_contact: str | msgspec.UnsetType | None = msgspec.UNSET
-    office_phone: str | msgspec.UnsetType | None = msgspec.UNSET
-    doc_prefix: str | msgspec.UnsetType | None = msgspec.UNSET
+ConferenceIn = CONFERENCE_FORM.struct("ConferenceIn")
+ConferencePatch = CONFERENCE_FORM.struct("ConferencePatch", patch=True, extra=[("version", int)])
 
 
 class UnitOut(msgspec.Struct):

@@ -16,7 +16,8 @@ from conference.errors import Forbidden, NotFound, ValidationFailed
 from conference.forms import FormReader
 from conference.i18n import gettext as _
 from conference.records import get_or_404, insert_audited, update_audited
-from conference.registry.forms import STREET_FORM
+from conference.registry.forms import CONFERENCE_FORM, STREET_FORM
+from conference.registry.forms import LEVEL_LABELS as LEVEL_LABELS
 from conference.registry.tables import (
     Conference,
     ConvenorAppointment,
@@ -29,7 +30,8 @@ from conference.roles import Role
 from conference.timefmt import now, today
 from conference.web.formspec import FieldSpec, FormSpec
 
-LEVEL_LABELS = {"city": _("市级"), "district": _("县区级"), "street": _("街道级")}
+# The forms' fields, labels and limits are in conference.registry.forms (LEVEL_LABELS is re-exported
+# here for its users).
 # The level a conference's parent must have.
 PARENT_LEVEL = {"district": "city", "street": "district"}
 KIND_LABELS = {
@@ -149,16 +151,7 @@ async def update_street(actor: Actor, street_id: int, data: Mapping[str, Any]) -
 
 async def _conference_values(actor: Actor, data: Mapping[str, Any], conference_id: int | None) -> tuple[dict[str, Any], int | None]:
     form = FormReader(data)
-    values: dict[str, Any] = {
-        "name": form.text("name", _("联席会议名称"), required=True, max_length=100),
-        "level": form.choice("level", _("层级"), LEVEL_LABELS),
-        "parent": form.ref("parent", _("上级联席会议"), required=False),
-        "street": form.ref("street", _("所属街道"), required=False),
-        "office_email": form.email("office_email", _("办公室邮箱")),
-        "office_contact": form.text("office_contact", _("办公室联系人"), max_length=40),
-        "office_phone": form.phone("office_phone", _("办公室电话")),
-        "doc_prefix": form.text("doc_prefix", _("发文机关代字"), max_length=20),
-    }
+    values = CONFERENCE_FORM.read(form)
     if any(c in DOC_PREFIX_REFUSED or c.isspace() or c.isdigit() for c in values["doc_prefix"]):
         form.fail("doc_prefix", _("发文机关代字只填代字（如“兰联办”），不含空格、数字和括号：年份和序号由系统生成。"))
     await _unique(form, Conference, "name", values["name"], conference_id, _("已有同名联席会议。"))

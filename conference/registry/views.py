@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conference.i18n import gettext as _
-from conference.registry.forms import STREET_FORM
-from conference.registry.services import KIND_LABELS, LEVEL_LABELS, PERSON_FORM, unit_owners_in_reach
+from conference.registry.forms import CONFERENCE_FORM, LEVEL_LABELS, STREET_FORM
+from conference.registry.services import KIND_LABELS, PERSON_FORM, unit_owners_in_reach
 from conference.registry.tables import Conference, ConvenorAppointment, Membership, MemberUnit, Person, Street
 from conference.timefmt import today
 from conference.web.fields import Field
@@ -53,18 +53,8 @@ async def person_fields() -> list[Field]:
 async def conference_fields() -> list[Field]:
     parents = await Conference.select(Conference.id, Conference.name).where(Conference.level != "street").order_by(Conference.sort_key, Conference.name)
     streets = await Street.select(Street.id, Street.name).order_by(Street.sort_key, Street.name)
-    return [
-        Field("name", _("联席会议名称"), required=True, max_length=100),
-        Field("level", _("层级"), "select", required=True, options=[("", _("请选择"))] + list(LEVEL_LABELS.items())),
-        Field("parent", _("上级联席会议"), "select", options=_options(parents, _("（无，市级）"))),
-        Field("street", _("所属街道"), "select", options=_options(streets, _("（非街道级）")),
-              help=_("仅街道级联席会议需要选择。")),
-        Field("office_email", _("办公室邮箱"), "email", help=_("会议邀请的组织者邮箱。")),
-        Field("office_contact", _("办公室联系人"), max_length=40, help=_("印在会议通知上的联系人。")),
-        Field("office_phone", _("办公室电话"), "tel", max_length=20, help=_("印在会议通知上的联系电话。")),
-        Field("doc_prefix", _("发文机关代字"), max_length=20,
-              help=_("例如：兰联办。纪要和会议通知的文号按年编号，如“兰联办〔2026〕6号”；不填则不编文号。")),
-    ]
+    return CONFERENCE_FORM.page_fields({"parent": _options(parents, _("（无，市级）")),
+                                        "street": _options(streets, _("（非街道级）"))})
 
 
 STREET_COLUMNS = [Column("name", _("街道名称"), True, kind="link"), Column("district", _("所属县区"), True),

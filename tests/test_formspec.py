@@ -15,7 +15,7 @@ from conference.agenda.services import ITEM_FORM
 from conference.errors import ValidationFailed
 from conference.meetings.services import MEETING_FORM
 from conference.meetings.special_requests import REQUEST_FORM
-from conference.registry.forms import CONFERENCE_FORM, STREET_FORM
+from conference.registry.forms import CONFERENCE_FORM, STREET_FORM, UNIT_END_FORM, UNIT_FORM
 from conference.registry.services import PERSON_FORM
 from conference.web.formspec import FormSpec
 from tests import test_api
@@ -48,8 +48,8 @@ def missing_messages(spec: FormSpec) -> dict[str, str]:
 
 @pytest.mark.parametrize(("spec", "field"), [(MEETING_FORM, "title"), (MEETING_FORM, "location"), (ITEM_FORM, "title"),
                                              (ITEM_FORM, "description"), (REQUEST_FORM, "reason"),
-                                             (PERSON_FORM, "name"), (STREET_FORM, "district"),
-                                             (CONFERENCE_FORM, "name")])
+                                             (PERSON_FORM, "name"), (STREET_FORM, "district"), (UNIT_FORM, "name"),
+                                             (CONFERENCE_FORM, "name"), (UNIT_END_FORM, "ended_on")])
 def test_a_changed_label_changes_the_page_the_schema_and_the_message(spec: FormSpec, field: str) -> None:
     changed = spec.relabelled(field, "改过的名称")
     page = {f.name: f.label for f in changed.page_fields()}
@@ -62,7 +62,7 @@ def test_a_changed_label_changes_the_page_the_schema_and_the_message(spec: FormS
     assert missing_messages(spec)[field] == MISSING.format(label=spec[field].label)
 
 
-@pytest.mark.parametrize("spec", [MEETING_FORM, ITEM_FORM, REQUEST_FORM, PERSON_FORM, STREET_FORM,
+@pytest.mark.parametrize("spec", [MEETING_FORM, ITEM_FORM, REQUEST_FORM, PERSON_FORM, STREET_FORM, UNIT_FORM,
                                   CONFERENCE_FORM])
 def test_the_api_body_carries_the_specs_limits(spec: FormSpec) -> None:
     properties = schema_of(spec, "Limits")["properties"]
@@ -193,6 +193,31 @@ async def test_the_street_form_page_schema_and_messages_follow_its_spec(as_user,
     body = assert_error(await (await api("office")).post("/api/streets", json={"name": 1, "secretary_name": [1]}), 400)
     assert body["errors"] == {"name": "街道名称应为文本。", "secretary_name": "党工委书记应为文本。"}
 
+
+async def test_the_unit_form_page_schema_and_messages_follow_its_spec(as_user, api, anon_api) -> None:
+    office = await as_user("office")
+    page = html(await office.get("/registry/units/new"))
+    assert page_labels(page, UNIT_FORM) == UNIT_FORM.labels("page")
+    assert page.find(id="f-duties").name == "textarea" and page.find(id="f-duties")["maxlength"] == "2000"
+    assert [o["value"] for o in page.find(id="f-kind").find_all("option")] == ["", *(UNIT_FORM["kind"].choices or {})]
+
+    components = (await anon_api.get("/schema/openapi.json")).json()["components"]["schemas"]
+    assert {name: p.get("title") for name, p in components["UnitIn"]["properties"].items()} == UNIT_FORM.labels("api")
+    assert components["UnitIn"]["properties"]["kind"]["enum"] == list(UNIT_FORM["kind"].choices or {})
+    assert components["UnitPatch"]["required"] == ["version"]
+
+    response = await post_form(office, "/registry/units/new", {"liaison_email": "x@"})
+    assert response.status_code == 400
+    body = assert_error(await (await api("office")).post("/api/units", json={"liaison_email": "x@"}), 400)
+    assert field_error(response, "name") == body["errors"]["name"] == MISSING.format(label=UNIT_FORM["name"].label)
+    assert field_error(response, "kind") == body["errors"]["kind"] == "请选择单位类别。"
+    assert field_error(response, "liaison_email") == body["errors"]["liaison_email"] == (
+        "联络员邮箱格式不正确，例如 liaison@example.gov.cn。")
+    # The API has always named a unit's name 名称 in its type messages (tests/test_api.py): the field's api_label.
+    body = assert_error(await (await api("office")).post("/api/units", json={"name": 5, "duties": 7, "parent_unit": "1"}), 400)
+    assert body["errors"] == {"name": "名称应为文本。", "duties": "职责任务应为文本。", "parent_unit": "上级单位应为整数。"}
+    body = assert_error(await (await api("office")).post("/api/units/1/end", json={"ended_on": 1, "version": "3"}), 400)
+    assert body["errors"] == {"ended_on": "撤销日期应为日期（如 2026-11-29）。", "version": "版本应为整数。"}
 
 async def test_the_conference_form_page_schema_and_messages_follow_its_spec(as_user, api, anon_api) -> None:
     office = await as_user("office")

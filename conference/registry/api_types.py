@@ -16,7 +16,7 @@ from conference.accounts.actor import Actor
 from conference.accounts.scope import visible_conference_ids
 from conference.errors import NotFound
 from conference.registry import services
-from conference.registry.forms import CONFERENCE_FORM, STREET_FORM
+from conference.registry.forms import CONFERENCE_FORM, STREET_FORM, UNIT_END_FORM, UNIT_FORM
 from conference.registry.services import PERSON_FORM
 from conference.registry.tables import ConvenorAppointment, Membership
 from conference.web.apikit import (
@@ -81,32 +81,9 @@ class UnitOut(msgspec.Struct):
     created_at: dt.datetime
 
 
-class UnitIn(msgspec.Struct, forbid_unknown_fields=True):
-    name: str | None = None
-    kind: str | None = None
-    parent_unit: int | None = None
-    duties: str | None = None
-    liaison_name: str | None = None
-    liaison_phone: str | None = None
-    liaison_email: str | None = None
-    leader_name: str | None = None
-
-
-class UnitPatch(msgspec.Struct, forbid_unknown_fields=True):
-    version: int
-    name: str | msgspec.UnsetType | None = msgspec.UNSET
-    kind: str | msgspec.UnsetType | None = msgspec.UNSET
-    parent_unit: int | msgspec.UnsetType | None = msgspec.UNSET
-    duties: str | msgspec.UnsetType | None = msgspec.UNSET
-    liaison_name: str | msgspec.UnsetType | None = msgspec.UNSET
-    liaison_phone: str | msgspec.UnsetType | None = msgspec.UNSET
-    liaison_email: str | msgspec.UnsetType | None = msgspec.UNSET
-    leader_name: str | msgspec.UnsetType | None = msgspec.UNSET
-
-
-class UnitEnd(msgspec.Struct, forbid_unknown_fields=True):
-    ended_on: dt.date | None = None
-    version: int | None = None
+UnitIn = UNIT_FORM.struct("UnitIn")
+UnitPatch = UNIT_FORM.struct("UnitPatch", patch=True, extra=[("version", int)])
+UnitEnd = UNIT_END_FORM.struct("UnitEnd")
 
 
 class ConvenorOut(msgspec.Struct):

@@ -16,7 +16,8 @@ from conference.errors import Forbidden, NotFound, ValidationFailed
 from conference.forms import FormReader
 from conference.i18n import gettext as _
 from conference.records import get_or_404, insert_audited, update_audited
-from conference.registry.forms import CONFERENCE_FORM, STREET_FORM
+from conference.registry.forms import CONFERENCE_FORM, STREET_FORM, UNIT_END_FORM, UNIT_FORM
+from conference.registry.forms import KIND_LABELS as KIND_LABELS
 from conference.registry.forms import LEVEL_LABELS as LEVEL_LABELS
 from conference.registry.tables import (
     Conference,
@@ -30,16 +31,10 @@ from conference.roles import Role
 from conference.timefmt import now, today
 from conference.web.formspec import FieldSpec, FormSpec
 
-# The forms' fields, labels and limits are in conference.registry.forms (LEVEL_LABELS is re-exported
-# here for its users).
+# The forms' fields, labels and limits are in conference.registry.forms (LEVEL_LABELS and KIND_LABELS
+# are re-exported here for their users).
 # The level a conference's parent must have.
 PARENT_LEVEL = {"district": "city", "street": "district"}
-KIND_LABELS = {
-    "department": _("区直部门"),
-    "dispatched_agency": _("派驻机构"),
-    "street": _("街道"),
-    "other": _("其他"),
-}
 NOT_FOUND = _("没有找到该记录，或您无权查看。")
 # Brackets in a 发文机关代字 would double those of the 文号 (兰联办〔2026〕6号) the system writes.
 DOC_PREFIX_REFUSED = set("〔〕[]()（）【】{}<>《》")
@@ -208,22 +203,13 @@ async def update_conference(actor: Actor, conference_id: int, data: Mapping[str,
 
 # ---------------------------------------------------------------- member units
 
-UNIT_FIELDS = ("name", "kind", "parent_unit", "duties", "liaison_name", "liaison_phone", "liaison_email", "leader_name")
+UNIT_FIELDS = tuple(UNIT_FORM.labels("page"))  # the import's columns, in the form's order
 
 
 async def unit_values(data: Mapping[str, Any], unit_id: int | None) -> tuple[dict[str, Any], int | None, FormReader]:
     """Validated fields of a member unit; also used row by row by the import (hence the reader)."""
     form = FormReader(data)
-    values: dict[str, Any] = {
-        "name": form.text("name", _("单位名称"), required=True, max_length=100),
-        "kind": form.choice("kind", _("单位类别"), KIND_LABELS),
-        "parent_unit": form.ref("parent_unit", _("上级单位"), required=False),
-        "duties": form.text("duties", _("职责任务"), max_length=2000),
-        "liaison_name": form.text("liaison_name", _("联络员"), max_length=40),
-        "liaison_phone": form.phone("liaison_phone", _("联络员电话")),
-        "liaison_email": form.email("liaison_email", _("联络员邮箱")),
-        "leader_name": form.text("leader_name", _("分管负责人"), max_length=40),
-    }
+    values = UNIT_FORM.read(form)
     await _unique(form, MemberUnit, "name", values["name"], unit_id, _("已有同名成员单位。"))
     await _existing(form, MemberUnit, "parent_unit", values["parent_unit"], _("上级单位"))
     if unit_id is not None and values["parent_unit"] == unit_id:
@@ -251,7 +237,7 @@ async def update_unit(actor: Actor, unit_id: int, data: Mapping[str, Any]) -> No
 async def end_unit(actor: Actor, unit_id: int, data: Mapping[str, Any]) -> None:
     """撤销: the unit stays in history (past meetings keep it); its open memberships end that day."""
     form = FormReader(data)
-    ended_on = form.date("ended_on", _("撤销日期"), required=True)
+    ended_on = UNIT_END_FORM.read(form)["ended_on"]
     version = form.version()
     form.done()
     assert ended_on is not None

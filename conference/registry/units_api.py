@@ -12,6 +12,7 @@ from conference.i18n import gettext as _
 from conference.records import get_or_404
 from conference.registry import services
 from conference.registry.api_types import UnitEnd, UnitIn, UnitOut, UnitPatch, items_of
+from conference.registry.forms import UNIT_END_FORM, UNIT_FORM
 from conference.registry.tables import MemberUnit
 from conference.roles import OFFICE_ROLES
 from conference.web.apikit import (
@@ -30,7 +31,6 @@ from conference.web.apikit import (
     list_query,
     merged,
     page_fields,
-    sent_fields,
 )
 from conference.web.auth import actor_of
 from conference.web.listing import PER_PAGE, paginate
@@ -62,16 +62,19 @@ async def get_unit(unit_id: RecordId) -> UnitOut:
 
 
 @post("/api/units", opt={"roles": OFFICE_ROLES}, tags=["成员单位"], summary=_("新建成员单位"), responses=answers(UnitOut, WRITE_ERRORS, status=201))
-async def create_unit(request: Request[Any, Any, Any], data: Annotated[UnitIn, body(UnitIn, UNIT_EXAMPLE)]) -> UnitOut:
+async def create_unit(request: Request[Any, Any, Any],
+                      data: Annotated[UnitIn, body(UnitIn, UNIT_EXAMPLE)]) -> UnitOut:  # type: ignore[valid-type]
     """kind 取 department（区直部门）、dispatched_agency（派驻机构）、street（街道）或 other（其他）。"""
-    new_id = await services.create_unit(actor_of(request), sent_fields(data))
+    new_id = await services.create_unit(actor_of(request), UNIT_FORM.json_fields(data))
     return convert(await get_or_404(MemberUnit, new_id), UnitOut)
 
 
 @patch("/api/units/{unit_id:int}", opt={"roles": OFFICE_ROLES}, tags=["成员单位"], summary=_("修改成员单位"),
        responses=answers(UnitOut, WRITE_ERRORS))
-async def update_unit(request: Request[Any, Any, Any], unit_id: RecordId, data: Annotated[UnitPatch, body(UnitPatch, UNIT_PATCH_EXAMPLE)]) -> UnitOut:
+async def update_unit(request: Request[Any, Any, Any], unit_id: RecordId,
+                      data: Annotated[UnitPatch, body(UnitPatch, UNIT_PATCH_EXAMPLE)]) -> UnitOut:  # type: ignore[valid-type]
     """只修改给出的字段；version 须为读取时的版本，否则返回 409。"""
+    UNIT_FORM.json_fields(data)  # wrong JSON types answer before anything is read
     stored = await get_or_404(MemberUnit, unit_id, services.NOT_FOUND)
     await services.update_unit(actor_of(request), unit_id, merged(stored, data))
     return convert(await get_or_404(MemberUnit, unit_id), UnitOut)
@@ -79,9 +82,10 @@ async def update_unit(request: Request[Any, Any, Any], unit_id: RecordId, data: 
 
 @post("/api/units/{unit_id:int}/end", opt={"roles": OFFICE_ROLES}, tags=["成员单位"], summary=_("撤销成员单位"),
       status_code=200, responses=answers(UnitOut, WRITE_ERRORS))
-async def end_unit(request: Request[Any, Any, Any], unit_id: RecordId, data: Annotated[UnitEnd, body(UnitEnd)]) -> UnitOut:
+async def end_unit(request: Request[Any, Any, Any], unit_id: RecordId,
+                   data: Annotated[UnitEnd, body(UnitEnd)]) -> UnitOut:  # type: ignore[valid-type]
     """单位保留在历史中；其尚未结束的成员资格在撤销日期同日结束。"""
-    await services.end_unit(actor_of(request), unit_id, sent_fields(data))
+    await services.end_unit(actor_of(request), unit_id, UNIT_END_FORM.json_fields(data))
     return convert(await get_or_404(MemberUnit, unit_id), UnitOut)
 
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conference.i18n import gettext as _
-from conference.registry.forms import CONFERENCE_FORM, LEVEL_LABELS, STREET_FORM
-from conference.registry.services import KIND_LABELS, PERSON_FORM, unit_owners_in_reach
+from conference.registry.forms import CONFERENCE_FORM, KIND_LABELS, LEVEL_LABELS, STREET_FORM, UNIT_FORM
+from conference.registry.services import PERSON_FORM, unit_owners_in_reach
 from conference.registry.tables import Conference, ConvenorAppointment, Membership, MemberUnit, Person, Street
 from conference.timefmt import today
 from conference.web.fields import Field
@@ -33,17 +33,7 @@ async def street_fields() -> list[Field]:
 
 async def unit_fields() -> list[Field]:
     parents = await MemberUnit.select(MemberUnit.id, MemberUnit.name).where(MemberUnit.kind == "department").order_by(MemberUnit.sort_key, MemberUnit.name)
-    return [
-        Field("name", _("单位名称"), required=True, max_length=100),
-        Field("kind", _("单位类别"), "select", required=True, options=[("", _("请选择"))] + list(KIND_LABELS.items())),
-        Field("parent_unit", _("上级单位"), "select", options=_options(parents, _("（无）")),
-              help=_("派驻机构请选择派出它的区直部门。")),
-        Field("duties", _("职责任务"), "textarea", max_length=2000),
-        Field("liaison_name", _("联络员"), max_length=40),
-        Field("liaison_phone", _("联络员电话"), "tel", max_length=20),
-        Field("liaison_email", _("联络员邮箱"), "email", help=_("会议通知和日历邀请发往此邮箱。")),
-        Field("leader_name", _("分管负责人"), max_length=40),
-    ]
+    return UNIT_FORM.page_fields({"parent_unit": _options(parents, _("（无）"))})
 
 
 async def person_fields() -> list[Field]:

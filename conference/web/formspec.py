@@ -50,6 +50,7 @@ class FieldSpec:
     help: str = ""
     on: str = "both"  # both | page | api
     blank: bool = True  # a choice's list on the page opens with "请选择" (no preselected value)
+    api_label: str = ""  # the name json_value's type messages give the field, where the API long named it otherwise
 
     @property
     def limit(self) -> int | None:
@@ -116,22 +117,22 @@ class FieldSpec:
     def json_value(self, value: Any) -> tuple[Any, str | None]:
         """A decoded JSON value checked for this field's type: (the value, with dates as date
         objects; or a message in Chinese). Lengths, choices and required fields are read()'s."""
-        kind = self.kind
+        kind, label = self.kind, self.api_label or self.label
         if value is None and kind != "bool":
             return None, None
         if kind == "bool":
             if not isinstance(value, bool):
-                return None, _("{label}应为{kind}。").format(label=self.label, kind=KINDS["bool"])
+                return None, _("{label}应为{kind}。").format(label=label, kind=KINDS["bool"])
             return value, None
         if kind == "ids":
             if not isinstance(value, list):
-                return None, _("{label}应为{kind}。").format(label=self.label, kind=KINDS["array"])
+                return None, _("{label}应为{kind}。").format(label=label, kind=KINDS["array"])
             if any(isinstance(v, bool) or not isinstance(v, int) for v in value):
-                return None, _("{label}应为{kind}。").format(label=self.label, kind=KINDS["int"])
+                return None, _("{label}应为{kind}。").format(label=label, kind=KINDS["int"])
             return value, None
         if kind in ("ref", "int"):
             if isinstance(value, bool) or not isinstance(value, int):
-                return None, _("{label}应为{kind}。").format(label=self.label, kind=KINDS["int"])
+                return None, _("{label}应为{kind}。").format(label=label, kind=KINDS["int"])
             return value, None
         if kind in ("date", "datetime"):
             target = dt.date if kind == "date" else dt.datetime
@@ -139,10 +140,10 @@ class FieldSpec:
                 try:
                     return msgspec.convert(value, target), None
                 except msgspec.ValidationError:
-                    return None, _("{label}不是有效日期，请按 2026-11-29 的格式填写。").format(label=self.label)
-            return None, _("{label}应为{kind}。").format(label=self.label, kind=KINDS[kind])
+                    return None, _("{label}不是有效日期，请按 2026-11-29 的格式填写。").format(label=label)
+            return None, _("{label}应为{kind}。").format(label=label, kind=KINDS[kind])
         if not isinstance(value, str):
-            return None, _("{label}应为{kind}。").format(label=self.label, kind=KINDS["str"])
+            return None, _("{label}应为{kind}。").format(label=label, kind=KINDS["str"])
         return value, None
 
 

@@ -15,7 +15,15 @@ from conference.agenda.services import ITEM_FORM
 from conference.errors import ValidationFailed
 from conference.meetings.services import MEETING_FORM
 from conference.meetings.special_requests import REQUEST_FORM
-from conference.registry.forms import CONFERENCE_FORM, STREET_FORM, UNIT_END_FORM, UNIT_FORM
+from conference.registry.forms import (
+    APPOINTMENT_FORM,
+    CONFERENCE_FORM,
+    MEMBERSHIP_FORM,
+    PERIOD_END_FORM,
+    STREET_FORM,
+    UNIT_END_FORM,
+    UNIT_FORM,
+)
 from conference.registry.services import PERSON_FORM
 from conference.web.formspec import FormSpec
 from tests import test_api
@@ -49,7 +57,9 @@ def missing_messages(spec: FormSpec) -> dict[str, str]:
 @pytest.mark.parametrize(("spec", "field"), [(MEETING_FORM, "title"), (MEETING_FORM, "location"), (ITEM_FORM, "title"),
                                              (ITEM_FORM, "description"), (REQUEST_FORM, "reason"),
                                              (PERSON_FORM, "name"), (STREET_FORM, "district"), (UNIT_FORM, "name"),
-                                             (CONFERENCE_FORM, "name"), (UNIT_END_FORM, "ended_on")])
+                                             (CONFERENCE_FORM, "name"), (MEMBERSHIP_FORM, "start_date"),
+                                             (APPOINTMENT_FORM, "start_date"), (UNIT_END_FORM, "ended_on"),
+                                             (PERIOD_END_FORM, "end_date")])
 def test_a_changed_label_changes_the_page_the_schema_and_the_message(spec: FormSpec, field: str) -> None:
     changed = spec.relabelled(field, "改过的名称")
     page = {f.name: f.label for f in changed.page_fields()}
@@ -63,7 +73,7 @@ def test_a_changed_label_changes_the_page_the_schema_and_the_message(spec: FormS
 
 
 @pytest.mark.parametrize("spec", [MEETING_FORM, ITEM_FORM, REQUEST_FORM, PERSON_FORM, STREET_FORM, UNIT_FORM,
-                                  CONFERENCE_FORM])
+                                  CONFERENCE_FORM, MEMBERSHIP_FORM, APPOINTMENT_FORM])
 def test_the_api_body_carries_the_specs_limits(spec: FormSpec) -> None:
     properties = schema_of(spec, "Limits")["properties"]
     for name, field in spec.by_name.items():
@@ -219,6 +229,7 @@ async def test_the_unit_form_page_schema_and_messages_follow_its_spec(as_user, a
     body = assert_error(await (await api("office")).post("/api/units/1/end", json={"ended_on": 1, "version": "3"}), 400)
     assert body["errors"] == {"ended_on": "撤销日期应为日期（如 2026-11-29）。", "version": "版本应为整数。"}
 
+
 async def test_the_conference_form_page_schema_and_messages_follow_its_spec(as_user, api, anon_api) -> None:
     office = await as_user("office")
     page = html(await office.get("/registry/conferences/new"))
@@ -238,3 +249,34 @@ async def test_the_conference_form_page_schema_and_messages_follow_its_spec(as_u
     assert field_error(response, "office_phone") == body["errors"]["office_phone"] == "办公室电话只能包含数字、空格和 + - ( )。"
     body = assert_error(await (await api("office")).post("/api/conferences", json={"name": 1, "street": "3"}), 400)
     assert body["errors"] == {"name": "联席会议名称应为文本。", "street": "所属街道应为整数。"}
+
+
+async def test_the_membership_and_appointment_forms_follow_their_specs(as_user, api) -> None:
+    office = await as_user("office")
+    url = f"/registry/conferences/{await conference_id(LANSHAN_STREET)}"
+    page = html(await office.get(url))
+    assert page_labels(page, APPOINTMENT_FORM) == APPOINTMENT_FORM.labels("page")
+    assert page.find(id="f-title")["maxlength"] == str(APPOINTMENT_FORM["title"].max_length)
+    shown = {name: page.find("label", attrs={"for": f"{prefix}-{name}"}).get_text(strip=True)
+             for name, prefix in (("unit", "f"), ("start_date", "m"), ("end_date", "m"))}
+    assert shown == MEMBERSHIP_FORM.labels("page")
+
+    client = await api("office")
+    response = await post_form(office, f"{url}/memberships", {})
+    assert response.status_code == 400
+    body = assert_error(await client.post(f"/api/conferences/{await conference_id(LANSHAN_STREET)}/memberships", json={}), 400)
+    assert field_error(response, "unit") == body["errors"]["unit"] == "请选择成员单位。"
+    assert field_error(response, "start_date") == body["errors"]["start_date"] == "请填写开始日期。"
+    response = await post_form(office, f"{url}/appointments", {"title": "长" * 61})
+    assert response.status_code == 400
+    body = assert_error(await client.post(f"/api/conferences/{await conference_id(LANSHAN_STREET)}/appointments",
+                                          json={"title": "长" * 61}), 400)
+    assert field_error(response, "title") == body["errors"]["title"] == "职级不能超过60个字。"
+    assert field_error(response, "person") == body["errors"]["person"] == "请选择召集人。"
+    # The API has always named an appointment's title 职务 in its type messages: the field's api_label.
+    body = assert_error(await client.post(f"/api/conferences/{await conference_id(LANSHAN_STREET)}/appointments",
+                                          json={"person": "1", "title": 3, "end_date": "2026-02-30"}), 400)
+    assert body["errors"] == {"person": "召集人应为整数。", "title": "职务应为文本。",
+                              "end_date": "结束日期不是有效日期，请按 2026-11-29 的格式填写。"}
+    body = assert_error(await client.post("/api/memberships/1/end", json={"end_date": [], "version": 1.5}), 400)
+    assert body["errors"] == {"end_date": "结束日期应为日期（如 2026-11-29）。", "version": "版本应为整数。"}

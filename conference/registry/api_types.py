@@ -16,8 +16,16 @@ from conference.accounts.actor import Actor
 from conference.accounts.scope import visible_conference_ids
 from conference.errors import NotFound
 from conference.registry import services
-from conference.registry.forms import CONFERENCE_FORM, STREET_FORM, UNIT_END_FORM, UNIT_FORM
-from conference.registry.services import PERSON_FORM
+from conference.registry.forms import (
+    APPOINTMENT_FORM,
+    CONFERENCE_FORM,
+    MEMBERSHIP_FORM,
+    PERIOD_END_FORM,
+    PERSON_FORM,
+    STREET_FORM,
+    UNIT_END_FORM,
+    UNIT_FORM,
+)
 from conference.registry.tables import ConvenorAppointment, Membership
 from conference.web.apikit import (
     convert,
@@ -95,7 +103,6 @@ class ConvenorOut(msgspec.Struct):
     version: int
 
 
-# The convenor form's API bodies, derived from its spec (PERSON_FORM.json_fields checks the types).
 ConvenorIn = PERSON_FORM.struct("ConvenorIn")
 ConvenorPatch = PERSON_FORM.struct("ConvenorPatch", patch=True, extra=[("version", int)])
 
@@ -111,10 +118,7 @@ class MembershipOut(msgspec.Struct):
     version: int
 
 
-class MembershipIn(msgspec.Struct, forbid_unknown_fields=True):
-    unit: int | None = None
-    start_date: dt.date | None = None
-    end_date: dt.date | None = None
+MembershipIn = MEMBERSHIP_FORM.struct("MembershipIn")
 
 
 class AppointmentOut(msgspec.Struct):
@@ -129,16 +133,8 @@ class AppointmentOut(msgspec.Struct):
     version: int
 
 
-class AppointmentIn(msgspec.Struct, forbid_unknown_fields=True):
-    person: int | None = None
-    title: str | None = None
-    start_date: dt.date | None = None
-    end_date: dt.date | None = None
-
-
-class PeriodEnd(msgspec.Struct, forbid_unknown_fields=True):
-    end_date: dt.date | None = None
-    version: int | None = None
+AppointmentIn = APPOINTMENT_FORM.struct("AppointmentIn")
+PeriodEnd = PERIOD_END_FORM.struct("PeriodEnd")  # a membership's or an appointment's end
 
 
 class Me(msgspec.Struct):

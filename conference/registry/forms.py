@@ -19,7 +19,6 @@ KIND_LABELS = {
     "other": _("其他"),
 }
 
-
 STREET_FORM = FormSpec((
     FieldSpec("name", _("街道名称"), required=True, max_length=60),
     FieldSpec("district", _("所属县区"), required=True, max_length=60),
@@ -54,5 +53,32 @@ UNIT_FORM = FormSpec((
 # Ending (撤销) a unit: the day, and over the API the version read (optional).
 UNIT_END_FORM = FormSpec((
     FieldSpec("ended_on", _("撤销日期"), "date", required=True),
+    FieldSpec("version", _("版本"), "int", on="api"),
+))
+
+# The convenor (person) form.
+PERSON_FORM = FormSpec((
+    FieldSpec("name", _("姓名"), required=True, max_length=40),
+    FieldSpec("title", _("职务"), max_length=60, help=_("例如：区委常委、组织部部长")),
+    FieldSpec("phone", _("联系电话"), "phone", max_length=20),
+    FieldSpec("email", _("电子邮箱"), "email"),
+))
+
+# A unit's membership of a conference, and a convenor's appointment to one (the conference page's
+# forms; the unit and person lists are known at request time, views.conference_detail).
+MEMBERSHIP_FORM = FormSpec((
+    FieldSpec("unit", _("成员单位"), "ref", required=True),
+    FieldSpec("start_date", _("开始日期"), "date", required=True),
+    FieldSpec("end_date", _("结束日期"), "date"),
+))
+APPOINTMENT_FORM = FormSpec((
+    FieldSpec("person", _("召集人"), "ref", required=True),
+    FieldSpec("title", _("职级"), max_length=60, api_label=_("职务")),
+    FieldSpec("start_date", _("开始日期"), "date", required=True),
+    FieldSpec("end_date", _("结束日期"), "date"),
+))
+# Ending a membership or an appointment: the day, and over the API the version read (optional).
+PERIOD_END_FORM = FormSpec((
+    FieldSpec("end_date", _("结束日期"), "date", required=True),
     FieldSpec("version", _("版本"), "int", on="api"),
 ))

@@ -11,6 +11,7 @@ from piccolo.columns import Column
 from conference.i18n import gettext as _
 from conference.registry import services
 from conference.registry.api_types import MembershipIn, MembershipOut, PeriodEnd, all_of, items_of, period_out, scope_where
+from conference.registry.forms import MEMBERSHIP_FORM, PERIOD_END_FORM
 from conference.registry.tables import Membership
 from conference.roles import OFFICE_ROLES, SUPERVISORS
 from conference.web.apikit import (
@@ -27,7 +28,6 @@ from conference.web.apikit import (
     body,
     list_query,
     page_fields,
-    sent_fields,
 )
 from conference.web.auth import actor_of
 from conference.web.listing import PER_PAGE, paginate
@@ -69,17 +69,19 @@ async def get_membership(request: Request[Any, Any, Any], membership_id: RecordI
 
 @post("/api/conferences/{conference_id:int}/memberships", opt={"roles": OFFICE_ROLES}, tags=["成员资格"],
       summary=_("为联席会议添加成员单位"), responses=answers(MembershipOut, WRITE_ERRORS, status=201))
-async def add_membership(request: Request[Any, Any, Any], conference_id: RecordId, data: Annotated[MembershipIn, body(MembershipIn)]) -> MembershipOut:
+async def add_membership(request: Request[Any, Any, Any], conference_id: RecordId,
+                         data: Annotated[MembershipIn, body(MembershipIn)]) -> MembershipOut:  # type: ignore[valid-type]
     """同一单位在同一联席会议中的成员期间不能重叠；不填 end_date 表示至今。"""
-    new_id = await services.add_membership(actor_of(request), conference_id, sent_fields(data))
+    new_id = await services.add_membership(actor_of(request), conference_id, MEMBERSHIP_FORM.json_fields(data))
     return await _membership(request, new_id)
 
 
 @post("/api/memberships/{membership_id:int}/end", opt={"roles": OFFICE_ROLES}, tags=["成员资格"], summary=_("结束成员资格"),
       status_code=200, responses=answers(MembershipOut, WRITE_ERRORS))
-async def end_membership(request: Request[Any, Any, Any], membership_id: RecordId, data: Annotated[PeriodEnd, body(PeriodEnd)]) -> MembershipOut:
+async def end_membership(request: Request[Any, Any, Any], membership_id: RecordId,
+                         data: Annotated[PeriodEnd, body(PeriodEnd)]) -> MembershipOut:  # type: ignore[valid-type]
     """结束成员资格：end_date 不填为今天，不能早于开始日期；version 须为读取时的版本。"""
-    await services.end_period(actor_of(request), Membership, "membership", membership_id, sent_fields(data))
+    await services.end_period(actor_of(request), Membership, "membership", membership_id, PERIOD_END_FORM.json_fields(data))
     return await _membership(request, membership_id)
 
 

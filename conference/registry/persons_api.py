@@ -24,6 +24,7 @@ from conference.registry.api_types import (
     period_out,
     scope_where,
 )
+from conference.registry.forms import APPOINTMENT_FORM, PERIOD_END_FORM, PERSON_FORM
 from conference.registry.tables import ConvenorAppointment, Person
 from conference.roles import OFFICE_ROLES, SUPERVISORS
 from conference.web.apikit import (
@@ -42,7 +43,6 @@ from conference.web.apikit import (
     list_query,
     merged,
     page_fields,
-    sent_fields,
 )
 from conference.web.auth import actor_of
 from conference.web.listing import PER_PAGE, paginate
@@ -72,7 +72,7 @@ async def get_convenor(person_id: RecordId) -> ConvenorOut:
 async def create_convenor(request: Request[Any, Any, Any],
                           data: Annotated[ConvenorIn, body(ConvenorIn)]) -> ConvenorOut:  # type: ignore[valid-type]
     """登记召集人（姓名、职务、电话、邮箱）；任命到联席会议见 appointments。"""
-    new_id = await services.create_person(actor_of(request), services.PERSON_FORM.json_fields(data))
+    new_id = await services.create_person(actor_of(request), PERSON_FORM.json_fields(data))
     return convert(await get_or_404(Person, new_id), ConvenorOut)
 
 
@@ -81,7 +81,7 @@ async def create_convenor(request: Request[Any, Any, Any],
 async def update_convenor(request: Request[Any, Any, Any], person_id: RecordId,
                           data: Annotated[ConvenorPatch, body(ConvenorPatch)]) -> ConvenorOut:  # type: ignore[valid-type]
     """只修改给出的字段；version 须为读取时的版本，否则返回 409。"""
-    services.PERSON_FORM.json_fields(data)  # wrong JSON types answer before anything is read
+    PERSON_FORM.json_fields(data)  # wrong JSON types answer before anything is read
     stored = await get_or_404(Person, person_id, services.NOT_FOUND)
     await services.update_person(actor_of(request), person_id, merged(stored, data))
     return convert(await get_or_404(Person, person_id), ConvenorOut)
@@ -126,18 +126,19 @@ async def get_appointment(request: Request[Any, Any, Any], appointment_id: Recor
 @post("/api/conferences/{conference_id:int}/appointments", opt={"roles": OFFICE_ROLES}, tags=["召集人任期"],
       summary=_("任命召集人"), responses=answers(AppointmentOut, WRITE_ERRORS, status=201))
 async def add_appointment(request: Request[Any, Any, Any], conference_id: RecordId,
-                          data: Annotated[AppointmentIn, body(AppointmentIn)]) -> AppointmentOut:
+                          data: Annotated[AppointmentIn, body(AppointmentIn)]) -> AppointmentOut:  # type: ignore[valid-type]
     """同一联席会议同一时间只有一位召集人：须先结束现任召集人的任期。"""
-    new_id = await services.add_appointment(actor_of(request), conference_id, sent_fields(data))
+    new_id = await services.add_appointment(actor_of(request), conference_id, APPOINTMENT_FORM.json_fields(data))
     return await _appointment(request, new_id)
 
 
 @post("/api/appointments/{appointment_id:int}/end", opt={"roles": OFFICE_ROLES}, tags=["召集人任期"],
       summary=_("结束召集人任期"), status_code=200, responses=answers(AppointmentOut, WRITE_ERRORS))
-async def end_appointment(request: Request[Any, Any, Any], appointment_id: RecordId, data: Annotated[PeriodEnd, body(PeriodEnd)]) -> AppointmentOut:
+async def end_appointment(request: Request[Any, Any, Any], appointment_id: RecordId,
+                          data: Annotated[PeriodEnd, body(PeriodEnd)]) -> AppointmentOut:  # type: ignore[valid-type]
     """结束任期：end_date 不填为今天，不能早于开始日期；version 须为读取时的版本。"""
     await services.end_period(actor_of(request), ConvenorAppointment, "convenor_appointment", appointment_id,
-                              sent_fields(data))
+                              PERIOD_END_FORM.json_fields(data))
     return await _appointment(request, appointment_id)
 
 

@@ -16,9 +16,18 @@ from conference.errors import Forbidden, NotFound, ValidationFailed
 from conference.forms import FormReader
 from conference.i18n import gettext as _
 from conference.records import get_or_404, insert_audited, update_audited
-from conference.registry.forms import CONFERENCE_FORM, STREET_FORM, UNIT_END_FORM, UNIT_FORM
+from conference.registry.forms import (
+    APPOINTMENT_FORM,
+    CONFERENCE_FORM,
+    MEMBERSHIP_FORM,
+    PERIOD_END_FORM,
+    STREET_FORM,
+    UNIT_END_FORM,
+    UNIT_FORM,
+)
 from conference.registry.forms import KIND_LABELS as KIND_LABELS
 from conference.registry.forms import LEVEL_LABELS as LEVEL_LABELS
+from conference.registry.forms import PERSON_FORM as PERSON_FORM
 from conference.registry.tables import (
     Conference,
     ConvenorAppointment,
@@ -29,10 +38,9 @@ from conference.registry.tables import (
 )
 from conference.roles import Role
 from conference.timefmt import now, today
-from conference.web.formspec import FieldSpec, FormSpec
 
-# The forms' fields, labels and limits are in conference.registry.forms (LEVEL_LABELS and KIND_LABELS
-# are re-exported here for their users).
+# The forms' fields, labels and limits are in conference.registry.forms (LEVEL_LABELS, KIND_LABELS and
+# PERSON_FORM are re-exported here for their users).
 # The level a conference's parent must have.
 PARENT_LEVEL = {"district": "city", "street": "district"}
 NOT_FOUND = _("没有找到该记录，或您无权查看。")
@@ -260,15 +268,6 @@ async def end_unit(actor: Actor, unit_id: int, data: Mapping[str, Any]) -> None:
 # ---------------------------------------------------------------- persons (convenors)
 
 
-# The convenor (person) form, once for its pages, the checks and the API body (conference.web.formspec).
-PERSON_FORM = FormSpec((
-    FieldSpec("name", _("姓名"), required=True, max_length=40),
-    FieldSpec("title", _("职务"), max_length=60, help=_("例如：区委常委、组织部部长")),
-    FieldSpec("phone", _("联系电话"), "phone", max_length=20),
-    FieldSpec("email", _("电子邮箱"), "email"),
-))
-
-
 async def _person_values(data: Mapping[str, Any]) -> tuple[dict[str, Any], int | None]:
     form = FormReader(data)
     values = PERSON_FORM.read(form)
@@ -294,13 +293,6 @@ async def update_person(actor: Actor, person_id: int, data: Mapping[str, Any]) -
 # ---------------------------------------------------------------- memberships and appointments
 
 
-async def _period(form: FormReader) -> tuple[dt.date | None, dt.date | None]:
-    start = form.date("start_date", _("开始日期"), required=True)
-    end = form.date("end_date", _("结束日期"))
-    form.date_range(start, end, "end_date")
-    return start, end
-
-
 def _overlaps(rows: list[dict[str, Any]], start: dt.date, end: dt.date | None) -> bool:
     far = dt.date.max
     return any(r["start_date"] <= (end or far) and start <= (r["end_date"] or far) for r in rows)
@@ -309,8 +301,9 @@ def _overlaps(rows: list[dict[str, Any]], start: dt.date, end: dt.date | None) -
 async def add_membership(actor: Actor, conference_id: int, data: Mapping[str, Any]) -> int:
     await require_visible_conference(actor, conference_id)
     form = FormReader(data)
-    unit_id = form.ref("unit", _("成员单位"))
-    start, end = await _period(form)
+    values = MEMBERSHIP_FORM.read(form)
+    unit_id, start, end = values["unit"], values["start_date"], values["end_date"]
+    form.date_range(start, end, "end_date")
     await _existing(form, MemberUnit, "unit", unit_id, _("成员单位"))
     if unit_id and start and not form.errors:
         existing = await Membership.select().where((Membership.unit == unit_id) & (Membership.conference == conference_id))
@@ -326,9 +319,9 @@ async def add_membership(actor: Actor, conference_id: int, data: Mapping[str, An
 async def add_appointment(actor: Actor, conference_id: int, data: Mapping[str, Any]) -> int:
     await require_visible_conference(actor, conference_id)
     form = FormReader(data)
-    person_id = form.ref("person", _("召集人"))
-    title = form.text("title", _("职级"), max_length=60)
-    start, end = await _period(form)
+    values = APPOINTMENT_FORM.read(form)
+    person_id, title, start, end = values["person"], values["title"], values["start_date"], values["end_date"]
+    form.date_range(start, end, "end_date")
     await _existing(form, Person, "person", person_id, _("召集人"))
     if start and not form.errors:
         existing = await ConvenorAppointment.select().where(ConvenorAppointment.conference == conference_id)
@@ -346,7 +339,7 @@ async def end_period(actor: Actor, table: type[Membership] | type[ConvenorAppoin
                      record_id: int, data: Mapping[str, Any]) -> int:
     """Ends a membership or an appointment; returns its conference id."""
     form = FormReader(data)
-    end = form.date("end_date", _("结束日期"), required=True)
+    end = PERIOD_END_FORM.read(form)["end_date"]
     version = form.version()
     form.done()
     async with db.atomic():

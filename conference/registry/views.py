@@ -7,8 +7,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from conference.i18n import gettext as _
-from conference.registry.forms import CONFERENCE_FORM, KIND_LABELS, LEVEL_LABELS, STREET_FORM, UNIT_FORM
-from conference.registry.services import PERSON_FORM, unit_owners_in_reach
+from conference.registry.forms import (
+    APPOINTMENT_FORM,
+    CONFERENCE_FORM,
+    KIND_LABELS,
+    LEVEL_LABELS,
+    MEMBERSHIP_FORM,
+    PERSON_FORM,
+    STREET_FORM,
+    UNIT_FORM,
+)
+from conference.registry.services import unit_owners_in_reach
 from conference.registry.tables import Conference, ConvenorAppointment, Membership, MemberUnit, Person, Street
 from conference.timefmt import today
 from conference.web.fields import Field
@@ -102,4 +111,7 @@ async def conference_detail(conference_id: int) -> dict[str, Any]:
         "children": children,
         "unit_options": _options(units, _("请选择")),
         "person_options": _options(persons, _("请选择")),
+        # The conference page's two forms (templates/registry/conferences_detail.html), by field name.
+        "membership_fields": {f.name: f for f in MEMBERSHIP_FORM.page_fields()},
+        "appointment_fields": {f.name: f for f in APPOINTMENT_FORM.page_fields()},
     }

@@ -4,6 +4,8 @@ Every API route sits in one router that adds the Bearer security requirement to 
 document and turns Litestar's request validation errors (wrong JSON types, unknown fields, bad
 query or path parameters) into the same Chinese per-field answer the services give:
 `{"status_code": 400, "detail": ..., "errors": {field: message}}`.
+Each domain's API is a router of its own under its prefix (/api/tasks, /api/holidays, ...), nested
+in this one; its handlers' paths are relative to that prefix.
 """
 
 from __future__ import annotations

@@ -13,20 +13,19 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Request, Router, get, patch, post
+from litestar import Router, get, patch, post
 from litestar.exceptions import ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Example
 from litestar.params import Body, QueryParameter
 
 from conference.accounts import onboarding
-from conference.accounts.actor import Actor
+from conference.accounts.actor import Actor, CurrentActor
 from conference.accounts.tables import User
 from conference.errors import NotFound, ValidationFailed
 from conference.i18n import gettext as _
 from conference.roles import OFFICE_ROLES
 from conference.web.apikit import READ_ERRORS, WRITE_ERRORS, IdPath, Page, PageQuery, PerPageQuery, TextQuery, page_fields, relabelled
-from conference.web.auth import actor_of
 from conference.web.listing import MAX_ID, PER_PAGE, paginate
 
 TAGS = ["账号"]
@@ -120,11 +119,11 @@ async def _account(actor: Actor, user_id: int) -> AccountOut:
 # ---------------------------------------------------------------- reads
 
 
-@get("/api/accounts", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("账号列表"),
+@get("/", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("账号列表"),
      responses={**READ_ERRORS, **_ok(Page[AccountOut], {"items": [ACCOUNT_EXAMPLE], "total": 1, "page": 1, "per_page": 20},
                                       _("一页账号"))})
 async def list_accounts(
-    request: Request[Any, Any, Any],
+    actor: CurrentActor,
     kind: Annotated[KindName | None, QueryParameter(description=_("units 成员单位，streets 街道，convenors 召集人"))] = None,
     active: Annotated[bool | None, QueryParameter(description=_("true 只看启用的，false 只看已停用的"))] = None,
     q: TextQuery = None,
@@ -135,7 +134,7 @@ async def list_accounts(
 ) -> Page[AccountOut]:
     """与账号管理页面相同的范围：办公室看到其联席会议登记的成员单位、街道和召集人的账号（不含办公室账号），管理员看到全部账号。
     q 搜索用户名、姓名和邮箱。"""
-    where = await onboarding.managed_accounts_condition(actor_of(request))
+    where = await onboarding.managed_accounts_condition(actor)
     for condition in ((User.role == ROLE_OF_KIND[kind]) if kind else None,
                       (User.active == active) if active is not None else None):
         if condition is not None:
@@ -148,23 +147,22 @@ async def list_accounts(
     return Page(items=[_out(r) for r in listing.rows], **page_fields(listing))
 
 
-@get("/api/accounts/{user_id:int}", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("账号详情"),
+@get("/{user_id:int}", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("账号详情"),
      responses={**READ_ERRORS, **_ok(AccountOut, ACCOUNT_EXAMPLE, _("账号"))})
-async def get_account(request: Request[Any, Any, Any], user_id: IdPath) -> AccountOut:
+async def get_account(actor: CurrentActor, user_id: IdPath) -> AccountOut:
     """不在本联席会议管理范围内的账号（含其他联席会议的账号和办公室账号）答复 404。"""
-    return await _account(actor_of(request), user_id)
+    return await _account(actor, user_id)
 
 
 # ---------------------------------------------------------------- writes
 
 
-@post("/api/accounts", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("开通账号"), status_code=201,
+@post("/", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("开通账号"), status_code=201,
       description=_("为本联席会议登记的成员单位、街道或召集人开通账号（与账号管理页面相同）：不设密码，系统向 email 发送一次性的"
                     "设置密码链接（{h} 小时内有效）。省略的字段按页面的建议填写；对象已有账号时答复 409。").format(h=onboarding.LINK_HOURS),
       responses={**WRITE_ERRORS, **_ok(AccountOut, ACCOUNT_EXAMPLE, _("已开通，设置密码的链接已发送"), 201)})
-async def create_account(request: Request[Any, Any, Any], data: Annotated[AccountIn, Body(examples=[Example(
+async def create_account(actor: CurrentActor, data: Annotated[AccountIn, Body(examples=[Example(
         summary=_("为成员单位开通账号"), value={"kind": "units", "record": 12, "email": "scjg@lanshan.gov.cn"})])]) -> AccountOut:
-    actor = actor_of(request)
     kind = onboarding.KINDS[data.kind]
     record = await onboarding.managed_record(actor, kind, data.record)  # 403 / 404 as the page
     values = onboarding.suggested(kind, record)  # as the page's form starts
@@ -173,13 +171,12 @@ async def create_account(request: Request[Any, Any, Any], data: Annotated[Accoun
     return await _account(actor, user_id)
 
 
-@patch("/api/accounts/{user_id:int}", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("修改账号（启用或停用）"),
+@patch("/{user_id:int}", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("修改账号（启用或停用）"),
        responses={**WRITE_ERRORS, **_ok(AccountOut, {**ACCOUNT_EXAMPLE, "active": False}, _("修改后的账号"))})
-async def update_account(request: Request[Any, Any, Any], user_id: IdPath, data: Annotated[AccountPatch, Body(examples=[
+async def update_account(actor: CurrentActor, user_id: IdPath, data: Annotated[AccountPatch, Body(examples=[
         Example(summary=_("停用账号"), value={"active": False})])]) -> AccountOut:
     """active 为 false 时停用：该账号的登录会话、接口令牌和未使用的链接立即失效；true 时重新启用。
     角色（role）和所属对象（unit、street、person、conference）不能修改。"""
-    actor = actor_of(request)
     current = await onboarding.managed_account(actor, user_id)
     errors = {name: FIXED for name in ("role", "unit", "street", "person", "conference")
               if (value := getattr(data, name)) is not msgspec.UNSET and value != current[name]}
@@ -190,25 +187,23 @@ async def update_account(request: Request[Any, Any, Any], user_id: IdPath, data:
     return await _account(actor, user_id)
 
 
-@post("/api/accounts/{user_id:int}/deactivate", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("停用账号"), status_code=200,
+@post("/{user_id:int}/deactivate", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("停用账号"), status_code=200,
       responses={**WRITE_ERRORS, **_ok(AccountOut, {**ACCOUNT_EXAMPLE, "active": False}, _("已停用的账号"))})
-async def deactivate_account(request: Request[Any, Any, Any], user_id: IdPath) -> AccountOut:
+async def deactivate_account(actor: CurrentActor, user_id: IdPath) -> AccountOut:
     """与页面的“停用”相同：登录会话、接口令牌和未使用的设置密码链接立即失效。不能停用自己的账号（409）。"""
-    actor = actor_of(request)
     await onboarding.set_active(actor, user_id, False)
     return await _account(actor, user_id)
 
 
-@post("/api/accounts/{user_id:int}/reset-link", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("发送重置密码链接"),
+@post("/{user_id:int}/reset-link", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("发送重置密码链接"),
       status_code=200, responses={**WRITE_ERRORS, **_ok(SentOut, {"sent": True, "account": ACCOUNT_EXAMPLE},
                                                          _("链接已发送到账号登记的邮箱"))})
-async def send_reset_link(request: Request[Any, Any, Any], user_id: IdPath) -> SentOut:
+async def send_reset_link(actor: CurrentActor, user_id: IdPath) -> SentOut:
     """向账号登记的邮箱发送一次性的重置密码链接；原密码在链接使用前仍然有效。已停用或没有邮箱的账号答复 409。"""
-    actor = actor_of(request)
     await onboarding.office_reset(actor, user_id)
     return SentOut(sent=True, account=await _account(actor, user_id))
 
 
-ROUTES: list[Any] = [Router(path="/", route_handlers=[list_accounts, get_account, create_account, update_account,
-                                                      deactivate_account, send_reset_link],
+ROUTES: list[Any] = [Router(path="/api/accounts", route_handlers=[list_accounts, get_account, create_account, update_account,
+                                                                  deactivate_account, send_reset_link],
                             exception_handlers={ValidationException: relabelled(LABELS)})]

@@ -9,18 +9,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Response, get, post
-from litestar.handlers import HTTPRouteHandler
+from litestar import Request, Response, Router, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from conference.accounts import onboarding, personal_links, throttle
+from conference.accounts.actor import Actor, CurrentActor
 from conference.accounts.onboarding import KIND_OF_ROLE, KINDS, Kind
 from conference.accounts.personal_links import private
 from conference.errors import Conflict, DomainError, ValidationFailed
 from conference.i18n import gettext as _
 from conference.roles import OFFICE_ROLES
-from conference.web.auth import actor_of
 from conference.web.fields import Field
 from conference.web.forms import form_data, submit
 from conference.web.templating import redirect, render
@@ -37,49 +36,46 @@ def _account_fields() -> list[Field]:
     ]
 
 
-def kind_routes(which: Kind) -> list[HTTPRouteHandler]:
+def kind_routes(which: Kind) -> Router:
     """The account pages of one kind of registry record: /accounts/units, /accounts/streets,
-    /accounts/convenors (literal paths, like the registry's own pages)."""
+    /accounts/convenors, each its own router (pages, out of the OpenAPI schema)."""
     base = f"/accounts/{which.slug}"
 
-    @get(base, name=f"accounts_{which.slug}", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-    async def account_list(request: Request[Any, Any, Any]) -> Template:
-        rows = await onboarding.managed_records(actor_of(request), which)
+    @get("/", name=f"accounts_{which.slug}", opt={"roles": OFFICE_ROLES})
+    async def account_list(request: Request[Any, Any, Any], actor: CurrentActor) -> Template:
+        rows = await onboarding.managed_records(actor, which)
         return render(request, "accounts/managed.html", kind=which, rows=rows,
                       missing=sum(1 for r in rows if not r["accounts"]), link_hours=onboarding.LINK_HOURS)
 
-    async def new_context(request: Request[Any, Any, Any], record_id: int) -> dict[str, Any]:
-        record = await onboarding.managed_record(actor_of(request), which, record_id)  # 404 out of reach
+    async def new_context(actor: Actor, record_id: int) -> dict[str, Any]:
+        record = await onboarding.managed_record(actor, which, record_id)  # 404 out of reach
         return {"fields": _account_fields(), "title": _("开通账号：{name}").format(name=record["name"]), "back": base,
                 "record": record, "notice": _("账号开通后，系统向所填邮箱发送设置密码的链接；对方设置密码后即可登录。")}
 
-    @get(f"{base}/{{record_id:int}}/new", name=f"accounts_{which.slug}_new", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-    async def account_new(request: Request[Any, Any, Any], record_id: FromPath[int]) -> Template:
-        context = await new_context(request, record_id)
+    @get("/{record_id:int}/new", name=f"accounts_{which.slug}_new", opt={"roles": OFFICE_ROLES})
+    async def account_new(request: Request[Any, Any, Any], actor: CurrentActor, record_id: FromPath[int]) -> Template:
+        context = await new_context(actor, record_id)
         return render(request, "form_page.html", form=onboarding.suggested(which, context["record"]), errors={}, **context)
 
-    @post(f"{base}/{{record_id:int}}/new", name=f"accounts_{which.slug}_create", opt={"roles": OFFICE_ROLES},
-          include_in_schema=False)
-    async def account_create(request: Request[Any, Any, Any], record_id: FromPath[int]) -> Template | Redirect:
-        actor = actor_of(request)
-        return await submit(request, template="form_page.html", **await new_context(request, record_id),
+    @post("/{record_id:int}/new", name=f"accounts_{which.slug}_create", opt={"roles": OFFICE_ROLES})
+    async def account_create(request: Request[Any, Any, Any], actor: CurrentActor, record_id: FromPath[int]) -> Template | Redirect:
+        return await submit(request, template="form_page.html", **await new_context(actor, record_id),
                             action=lambda data: onboarding.create_account(actor, which, record_id, data),
                             success=lambda _r: base, flash=_("账号已开通，设置密码的链接已发送。"))
 
-    @post(f"{base}/bulk", name=f"accounts_{which.slug}_bulk", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-    async def account_bulk(request: Request[Any, Any, Any]) -> Template:
-        created, skipped = await onboarding.create_missing(actor_of(request), which)
+    @post("/bulk", name=f"accounts_{which.slug}_bulk", opt={"roles": OFFICE_ROLES})
+    async def account_bulk(request: Request[Any, Any, Any], actor: CurrentActor) -> Template:
+        created, skipped = await onboarding.create_missing(actor, which)
         results = [{"id": i, "label": name, "ok": True, "message": _("已开通，已发送设置密码链接")} for i, name in enumerate(created)]
         results += [{"id": len(created) + i, "label": name, "ok": False, "message": ""} for i, name in enumerate(skipped)]
         return render(request, "bulk_result.html", title=_("批量开通账号结果"), results=results, back=base,
                       back_label=_("返回账号管理"), link=None, empty=_("所有{noun}都已有账号。").format(noun=which.noun))
 
-    return [account_list, account_new, account_create, account_bulk]
+    return Router(base, route_handlers=[account_list, account_new, account_create, account_bulk], include_in_schema=False)
 
 
-async def _on_account(request: Request[Any, Any, Any], user_id: int, action: Any, flash: str) -> Redirect:
+async def _on_account(actor: Actor, user_id: int, action: Any, flash: str) -> Redirect:
     """Run an action on an account and return to its list, with the outcome (or the reason) as message."""
-    actor = actor_of(request)
     user = await onboarding.managed_account(actor, user_id)  # 404 out of reach
     kind = KIND_OF_ROLE.get(user["role"])
     back = f"/accounts/{kind.slug}" if kind else "/admin/users"
@@ -90,21 +86,21 @@ async def _on_account(request: Request[Any, Any, Any], user_id: int, action: Any
     return redirect(back, flash)
 
 
-@post("/accounts/users/{user_id:int}/reset", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def account_reset(request: Request[Any, Any, Any], user_id: FromPath[int]) -> Redirect:
-    return await _on_account(request, user_id, lambda actor: onboarding.office_reset(actor, user_id),
+@post("/{user_id:int}/reset", opt={"roles": OFFICE_ROLES})
+async def account_reset(actor: CurrentActor, user_id: FromPath[int]) -> Redirect:
+    return await _on_account(actor, user_id, lambda actor: onboarding.office_reset(actor, user_id),
                              _("重置密码的链接已发送到该账号的邮箱。"))
 
 
-@post("/accounts/users/{user_id:int}/deactivate", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def account_deactivate(request: Request[Any, Any, Any], user_id: FromPath[int]) -> Redirect:
-    return await _on_account(request, user_id, lambda actor: onboarding.set_active(actor, user_id, False),
+@post("/{user_id:int}/deactivate", opt={"roles": OFFICE_ROLES})
+async def account_deactivate(actor: CurrentActor, user_id: FromPath[int]) -> Redirect:
+    return await _on_account(actor, user_id, lambda actor: onboarding.set_active(actor, user_id, False),
                              _("账号已停用，其登录已全部退出。"))
 
 
-@post("/accounts/users/{user_id:int}/activate", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def account_activate(request: Request[Any, Any, Any], user_id: FromPath[int]) -> Redirect:
-    return await _on_account(request, user_id, lambda actor: onboarding.set_active(actor, user_id, True), _("账号已启用。"))
+@post("/{user_id:int}/activate", opt={"roles": OFFICE_ROLES})
+async def account_activate(actor: CurrentActor, user_id: FromPath[int]) -> Redirect:
+    return await _on_account(actor, user_id, lambda actor: onboarding.set_active(actor, user_id, True), _("账号已启用。"))
 
 
 # ---------------------------------------------------------------- the links (public)
@@ -128,7 +124,7 @@ def _set_context(found: dict[str, Any]) -> dict[str, Any]:
             "notice": _("账号：{u}。设置后请用新密码登录；此链接只能使用一次。").format(u=found["username"])}
 
 
-@get("/password/{token:str}", opt={"public": True}, include_in_schema=False)
+@get("/{token:str}", opt={"public": True})
 async def password_page(request: Request[Any, Any, Any], token: FromPath[str]) -> Response[Any]:
     found = await _link_or_page(request, token)
     if isinstance(found, Response):
@@ -136,7 +132,7 @@ async def password_page(request: Request[Any, Any, Any], token: FromPath[str]) -
     return private(render(request, "form_page.html", form={}, errors={}, **_set_context(found)))
 
 
-@post("/password/{token:str}", opt={"public": True}, include_in_schema=False)
+@post("/{token:str}", opt={"public": True})
 async def password_set(request: Request[Any, Any, Any], token: FromPath[str]) -> Response[Any]:
     found = await _link_or_page(request, token)
     if isinstance(found, Response):
@@ -163,12 +159,12 @@ def _forgot_context() -> dict[str, Any]:
             "notice": _("填写用户名或登记的电子邮箱，系统会把重置密码的链接发到账号登记的邮箱。")}
 
 
-@get("/forgot-password", opt={"public": True}, include_in_schema=False)
+@get("/", opt={"public": True})
 async def forgot_page(request: Request[Any, Any, Any]) -> Template:
     return render(request, "form_page.html", form={}, errors={}, **_forgot_context())
 
 
-@post("/forgot-password", opt={"public": True}, include_in_schema=False)
+@post("/", opt={"public": True})
 async def forgot(request: Request[Any, Any, Any]) -> Template | Redirect:
     # Each request counts against the address, so the form cannot be used to flood mailboxes.
     key = throttle.link_key(throttle.client_address(request))
@@ -184,5 +180,11 @@ async def forgot(request: Request[Any, Any, Any]) -> Template | Redirect:
     return response
 
 
-ROUTES: list[Any] = [*(r for which in KINDS.values() for r in kind_routes(which)), account_reset, account_deactivate,
-                     account_activate, password_page, password_set, forgot_page, forgot]
+# Pages, not API operations: kept out of the OpenAPI schema, router by router. The links' pages
+# (/password/..., /forgot-password) are public (each handler says so).
+ROUTES: list[Any] = [
+    *(kind_routes(which) for which in KINDS.values()),
+    Router("/accounts/users", route_handlers=[account_reset, account_deactivate, account_activate], include_in_schema=False),
+    Router("/password", route_handlers=[password_page, password_set], include_in_schema=False),
+    Router("/forgot-password", route_handlers=[forgot_page, forgot], include_in_schema=False),
+]

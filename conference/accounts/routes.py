@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, get, post
+from litestar import Request, Router, get, post
 from litestar.datastructures import Cookie
 from litestar.middleware.csrf import generate_csrf_token
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from conference.accounts import services, throttle
+from conference.accounts.actor import CurrentActor
 from conference.accounts.tables import User
 from conference.errors import NotFound
 from conference.i18n import gettext as _
 from conference.registry.tables import Conference, MemberUnit, Person, Street
 from conference.roles import PEOPLE, Role
 from conference.settings import get_settings
-from conference.web.auth import SESSION_COOKIE, actor_of
+from conference.web.auth import SESSION_COOKIE
 from conference.web.fields import Field
 from conference.web.forms import form_data, submit
 from conference.web.listing import paginate
@@ -35,12 +36,12 @@ def _safe_next(target: str | None) -> str:
     return "/"
 
 
-@get("/login", opt={"public": True}, include_in_schema=False)
+@get("/", opt={"public": True})
 async def login_page(request: Request[Any, Any, Any], next: FromQuery[str | None] = None) -> Template:
     return render(request, "accounts/login.html", form={"next": _safe_next(next)}, errors={})
 
 
-@post("/login", opt={"public": True}, include_in_schema=False)
+@post("/", opt={"public": True})
 async def login(request: Request[Any, Any, Any]) -> Template | Redirect:
     data = await form_data(request)
     username = (data.get("username") or "").strip()[:40]
@@ -86,7 +87,7 @@ def _fresh_csrf_cookie() -> Cookie:
                   samesite="lax", secure=settings.secure_cookies)
 
 
-@post("/logout", opt={"roles": PEOPLE}, include_in_schema=False)
+@post("/", opt={"roles": PEOPLE})
 async def logout(request: Request[Any, Any, Any]) -> Redirect:
     if token := request.cookies.get(SESSION_COOKIE):
         await services.end_session(token)
@@ -103,14 +104,13 @@ PASSWORD_FIELDS = [
 ]
 
 
-@get("/account", opt={"roles": PEOPLE}, include_in_schema=False)
+@get("/", opt={"roles": PEOPLE})
 async def account_page(request: Request[Any, Any, Any]) -> Template:
     return render(request, "accounts/account.html", fields=PASSWORD_FIELDS, form={}, errors={})
 
 
-@post("/account/password", opt={"roles": PEOPLE}, include_in_schema=False)
-async def change_password(request: Request[Any, Any, Any]) -> Template | Redirect:
-    actor = actor_of(request)
+@post("/password", opt={"roles": PEOPLE})
+async def change_password(request: Request[Any, Any, Any], actor: CurrentActor) -> Template | Redirect:
     # Guessing the old password from a stolen session counts like guessing it at log-in.
     pair = throttle.account_key(actor.username, throttle.client_address(request))
     if wait := await throttle.retry_after(pair):
@@ -128,9 +128,8 @@ async def change_password(request: Request[Any, Any, Any]) -> Template | Redirec
     return result
 
 
-@post("/account/token", opt={"roles": PEOPLE}, include_in_schema=False)
-async def new_token(request: Request[Any, Any, Any]) -> Template:
-    actor = actor_of(request)
+@post("/token", opt={"roles": PEOPLE})
+async def new_token(request: Request[Any, Any, Any], actor: CurrentActor) -> Template:
     token = await services.issue_api_token(actor, actor.id)
     # Shown once on this page and never again: only its hash is stored.
     return render(request, "accounts/account.html", fields=PASSWORD_FIELDS, form={}, errors={}, new_token=token)
@@ -157,7 +156,7 @@ async def _user_link_options() -> list[Field]:
     ]
 
 
-@get("/admin/users", opt={"roles": (Role.ADMIN,)}, include_in_schema=False)
+@get("/", opt={"roles": (Role.ADMIN,)})
 async def user_list(request: Request[Any, Any, Any]) -> Template:
     page = await paginate(
         User, [User.id, User.username, User.display_name, User.role, User.active, User.created_at],
@@ -167,15 +166,14 @@ async def user_list(request: Request[Any, Any, Any]) -> Template:
     return render(request, "accounts/users.html", page=page)
 
 
-@get("/admin/users/new", opt={"roles": (Role.ADMIN,)}, include_in_schema=False)
+@get("/new", opt={"roles": (Role.ADMIN,)})
 async def user_new(request: Request[Any, Any, Any]) -> Template:
     return render(request, "form_page.html", fields=await _user_link_options(), form={}, errors={},
                   title=_("新建账号"), back="/admin/users")
 
 
-@post("/admin/users/new", opt={"roles": (Role.ADMIN,)}, include_in_schema=False)
-async def user_create(request: Request[Any, Any, Any]) -> Template | Redirect:
-    actor = actor_of(request)
+@post("/new", opt={"roles": (Role.ADMIN,)})
+async def user_create(request: Request[Any, Any, Any], actor: CurrentActor) -> Template | Redirect:
     return await submit(
         request, template="form_page.html", fields=await _user_link_options(), title=_("新建账号"), back="/admin/users",
         action=lambda data: services.create_user(actor, data), success=lambda _r: "/admin/users", flash=_("账号已创建。"),
@@ -195,14 +193,13 @@ async def _reset_context(user_id: int) -> dict[str, Any]:
     return {"fields": RESET_FIELDS, "title": _("重置密码：{name}").format(name=row["username"]), "back": "/admin/users"}
 
 
-@get("/admin/users/{user_id:int}/password", opt={"roles": (Role.ADMIN,)}, include_in_schema=False)
+@get("/{user_id:int}/password", opt={"roles": (Role.ADMIN,)})
 async def user_password_page(request: Request[Any, Any, Any], user_id: FromPath[int]) -> Template:
     return render(request, "form_page.html", form={}, errors={}, **await _reset_context(user_id))
 
 
-@post("/admin/users/{user_id:int}/password", opt={"roles": (Role.ADMIN,)}, include_in_schema=False)
-async def user_password_reset(request: Request[Any, Any, Any], user_id: FromPath[int]) -> Template | Redirect:
-    actor = actor_of(request)
+@post("/{user_id:int}/password", opt={"roles": (Role.ADMIN,)})
+async def user_password_reset(request: Request[Any, Any, Any], actor: CurrentActor, user_id: FromPath[int]) -> Template | Redirect:
     return await submit(
         request, template="form_page.html", **await _reset_context(user_id),
         action=lambda data: services.reset_password(actor, user_id, data),
@@ -210,5 +207,12 @@ async def user_password_reset(request: Request[Any, Any, Any], user_id: FromPath
     )
 
 
-ROUTES = [login_page, login, logout, account_page, change_password, new_token, user_list, user_new, user_create,
-          user_password_page, user_password_reset]
+# Pages, not API operations: kept out of the OpenAPI schema, router by router. The log-in page is
+# public (its handlers say so).
+ROUTES: list[Any] = [
+    Router("/login", route_handlers=[login_page, login], include_in_schema=False),
+    Router("/logout", route_handlers=[logout], include_in_schema=False),
+    Router("/account", route_handlers=[account_page, change_password, new_token], include_in_schema=False),
+    Router("/admin/users", route_handlers=[user_list, user_new, user_create, user_password_page, user_password_reset],
+           include_in_schema=False),
+]

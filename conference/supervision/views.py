@@ -119,15 +119,17 @@ async def rate_rows(ids: set[int] | None, period: Period, group: str, day: dt.da
 
 
 
+_WHEN = "WHEN {} < {} THEN CAST({} AS INTEGER) "  # one constant text per month boundary (not a fragment each)
+
+
 async def trend(ids: set[int] | None, months: list[dt.date], day: dt.date, *, from_rollup: bool = True) -> list[dict[str, Any]]:
     """The four rates per month as of `day` (one statement): each task lands in the month of its own
     period column, bucketed by bound month boundaries (local midnight), so the zone's rules apply."""
     boundaries = [next_month(m) for m in months[:-1]]
 
     def bucket(column: Q, kind: str) -> Q:  # the month's index (an integer: a bare bound value would be text on PostgreSQL)
-        whens = (Q("WHEN {} < {} THEN CAST({} AS INTEGER)", column, local_midnight(b) if kind == "ts" else b, i)
-                 for i, b in enumerate(boundaries))
-        return Q("CASE {} ELSE CAST({} AS INTEGER) END", db.joined(whens, " "), len(months) - 1)
+        values = [v for i, b in enumerate(boundaries) for v in (column, local_midnight(b) if kind == "ts" else b, i)]
+        return Q("CASE " + _WHEN * len(boundaries) + "ELSE CAST({} AS INTEGER) END", *values, len(months) - 1)
 
     period = Period(months[0], next_month(months[-1]) - dt.timedelta(days=1))
     if from_rollup:

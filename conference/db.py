@@ -354,6 +354,16 @@ def ids(values: Iterable[Any]) -> QueryString:
     return QueryString("SELECT value FROM json_each({})", json.dumps(found))
 
 
+def identifier(name: str) -> QueryString:
+    """A table, column or schema name as a quoted SQL identifier: the one place where a name, not a
+    value, enters SQL text. Only for names the program itself holds (an outbox's table and columns,
+    constants of its sender; a table listed by the database's own catalog and the schema of the
+    configured DATABASE_URL, for backups), never for input: quoted, with any `"` doubled, a name can
+    only ever name something (or fail to), never end the identifier and add SQL."""
+    quoted = '"' + name.replace('"', '""') + '"'
+    return QueryString(quoted.replace("{", "{{").replace("}", "}}"))  # braces: literal, not placeholders
+
+
 def as_datetime(value: Any) -> dt.datetime | None:
     """A timestamp read by raw SQL, as an aware datetime on both databases. PostgreSQL (and SQLite
     for a column declared TIMESTAMPTZ) gives a datetime; SQLite gives the stored text for anything

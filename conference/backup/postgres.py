@@ -4,9 +4,10 @@ transaction that also counts the rows for the manifest; restore runs `pg_restore
 `psql --single-transaction` after dropping what the schema holds, in the same transaction, so a
 failed restore changes nothing. Also finds the client tools and turns DATABASE_URL into a libpq URI."""
 
-# SQL here names tables and the schema read from the catalog, always quoted; the tools run are
-# pg_dump / pg_restore / psql with arguments built here, never through a shell.
-# ruff: noqa: S603, S608
+# Names of tables (read from the catalog) and of the schema (from DATABASE_URL) enter SQL only
+# quoted by db.identifier, or as psql variables that psql quotes; the tools run are pg_dump /
+# pg_restore / psql with arguments built here, never through a shell.
+# ruff: noqa: S603
 
 from __future__ import annotations
 
@@ -19,7 +20,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from piccolo.querystring import QueryString
+
 from conference.backup.common import MIGRATION_TABLE, BackupError, filled_by_migrate
+from conference.db import identifier
 from conference.i18n import gettext as _
 
 # Connection parameters libpq understands in a URI; others in DATABASE_URL are server settings for
@@ -61,10 +65,6 @@ def pg_tool(name: str) -> str:
     raise BackupError(_("找不到 {tool}：请安装 PostgreSQL 客户端（apt-get install postgresql-client）。").format(tool=name))
 
 
-def _quote(identifier: str) -> str:
-    return '"' + identifier.replace('"', '""') + '"'
-
-
 async def _connect(url: str) -> Any:
     import asyncpg
 
@@ -79,15 +79,21 @@ async def _tables(conn: Any, schema: str) -> list[str]:
     return [r["tablename"] for r in rows]
 
 
+async def _value(conn: Any, query: QueryString) -> Any:
+    sql, args = query.compile_string("postgres")
+    return await conn.fetchval(sql, *args)
+
+
 async def _counts(conn: Any, schema: str) -> dict[str, int]:
-    return {name: await conn.fetchval(f"SELECT COUNT(*) FROM {_quote(schema)}.{_quote(name)}")
+    return {name: await _value(conn, QueryString("SELECT COUNT(*) FROM {}.{}", identifier(schema), identifier(name)))
             for name in await _tables(conn, schema)}
 
 
 async def _migration(conn: Any, schema: str) -> str | None:
     if MIGRATION_TABLE not in await _tables(conn, schema):
         return None
-    return await conn.fetchval(f"SELECT MAX(name) FROM {_quote(schema)}.migration WHERE app_name = 'conference'")
+    return await _value(conn, QueryString("SELECT MAX(name) FROM {}.migration WHERE app_name = 'conference'",
+                                          identifier(schema)))
 
 
 def _run_tool(args: list[str], what: str, **kwargs: Any) -> subprocess.CompletedProcess[bytes]:
@@ -129,42 +135,44 @@ async def nonempty_tables(url: str) -> list[str]:
     try:
         nonempty = []
         for name in await _tables(conn, schema):
-            if not filled_by_migrate(name) and await conn.fetchval(
-                    f"SELECT EXISTS (SELECT 1 FROM {_quote(schema)}.{_quote(name)})"):
+            if not filled_by_migrate(name) and await _value(
+                    conn, QueryString("SELECT EXISTS (SELECT 1 FROM {}.{})", identifier(schema), identifier(name))):
                 nonempty.append(name)
         return nonempty
     finally:
         await conn.close()
 
 
-def _wipe_sql(schema: str) -> str:
-    """Drops everything the schema holds (tables with their sequences and indexes, views, leftover
-    sequences, types and functions) but keeps the schema itself, which the operator may not own."""
-    literal = "'" + schema.replace("'", "''") + "'"
-    return f"""
-CREATE SCHEMA IF NOT EXISTS {_quote(schema)};
+# Drops everything the restored schema holds (tables with their sequences and indexes, views,
+# leftover sequences, types and functions) but keeps the schema itself, which the operator may not
+# own. Fixed text: the schema comes as the psql variable `wipe_schema` (psql quotes it, :"..." as
+# an identifier, :'...' as a literal); psql does not look into the dollar-quoted DO block, which
+# reads it back from the transaction's setting instead.
+WIPE_SQL = """
+CREATE SCHEMA IF NOT EXISTS :"wipe_schema";
+SELECT set_config('conference.wipe_schema', :'wipe_schema', true);
 DO $wipe$
-DECLARE r record;
+DECLARE r record; s text := current_setting('conference.wipe_schema');
 BEGIN
   FOR r IN SELECT c.relname, c.relkind FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-           WHERE n.nspname = {literal} AND c.relkind IN ('v', 'm') LOOP
+           WHERE n.nspname = s AND c.relkind IN ('v', 'm') LOOP
     EXECUTE format(CASE r.relkind WHEN 'v' THEN 'DROP VIEW IF EXISTS %I.%I CASCADE'
-                   ELSE 'DROP MATERIALIZED VIEW IF EXISTS %I.%I CASCADE' END, {literal}, r.relname);
+                   ELSE 'DROP MATERIALIZED VIEW IF EXISTS %I.%I CASCADE' END, s, r.relname);
   END LOOP;
-  FOR r IN SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = {literal} LOOP
-    EXECUTE format('DROP TABLE IF EXISTS %I.%I CASCADE', {literal}, r.tablename);
+  FOR r IN SELECT tablename FROM pg_catalog.pg_tables WHERE schemaname = s LOOP
+    EXECUTE format('DROP TABLE IF EXISTS %I.%I CASCADE', s, r.tablename);
   END LOOP;
-  FOR r IN SELECT sequence_name FROM information_schema.sequences WHERE sequence_schema = {literal} LOOP
-    EXECUTE format('DROP SEQUENCE IF EXISTS %I.%I CASCADE', {literal}, r.sequence_name);
+  FOR r IN SELECT sequence_name FROM information_schema.sequences WHERE sequence_schema = s LOOP
+    EXECUTE format('DROP SEQUENCE IF EXISTS %I.%I CASCADE', s, r.sequence_name);
   END LOOP;
   FOR r IN SELECT p.oid::regprocedure AS sig FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-           WHERE n.nspname = {literal} LOOP
+           WHERE n.nspname = s LOOP
     EXECUTE format('DROP ROUTINE IF EXISTS %s CASCADE', r.sig);
   END LOOP;
   FOR r IN SELECT t.typname FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
-           WHERE n.nspname = {literal} AND t.typtype IN ('e', 'd', 'c') AND NOT EXISTS
+           WHERE n.nspname = s AND t.typtype IN ('e', 'd', 'c') AND NOT EXISTS
              (SELECT 1 FROM pg_catalog.pg_class c WHERE c.oid = t.typrelid AND c.relkind <> 'c') LOOP
-    EXECUTE format('DROP TYPE IF EXISTS %I.%I CASCADE', {literal}, r.typname);
+    EXECUTE format('DROP TYPE IF EXISTS %I.%I CASCADE', s, r.typname);
   END LOOP;
 END
 $wipe$;
@@ -188,10 +196,10 @@ def restore_database(url: str, dump: Path, workdir: Path) -> None:
     with script.open("rb") as body:
         full = workdir / "full.sql"
         with full.open("wb") as out:
-            out.write(_wipe_sql(schema).encode())
+            out.write(WIPE_SQL.encode())
             shutil.copyfileobj(body, out)
     _run_tool([psql, "--no-psqlrc", "--quiet", "--no-password", "--set=ON_ERROR_STOP=1", "--single-transaction",
-               f"--file={full}", f"--dbname={libpq_url(url)}"], "psql")
+               f"--set=wipe_schema={schema}", f"--file={full}", f"--dbname={libpq_url(url)}"], "psql")
 
 
 async def table_counts(url: str) -> dict[str, int]:

@@ -3,15 +3,15 @@ SQLite's online backup API (one read snapshot while the server goes on writing i
 row counts and migration, and the restore that copies the archived file back through the same API,
 so open connections and the WAL stay consistent."""
 
-# SQL here names tables read from sqlite_master, always quoted.
-# ruff: noqa: S608
-
 from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
 
+from piccolo.querystring import QueryString
+
 from conference.backup.common import MIGRATION_TABLE, BackupError, filled_by_migrate
+from conference.db import identifier
 from conference.i18n import gettext as _
 
 
@@ -20,8 +20,13 @@ def _tables(conn: sqlite3.Connection) -> list[str]:
     return [r[0] for r in rows]
 
 
+def _count(conn: sqlite3.Connection, table: str) -> int:
+    # The table's name comes from sqlite_master (_tables) and is quoted by db.identifier.
+    return int(conn.execute(*QueryString("SELECT COUNT(*) FROM {}", identifier(table)).compile_string("sqlite")).fetchone()[0])
+
+
 def table_counts(conn: sqlite3.Connection) -> dict[str, int]:
-    return {name: conn.execute(f'SELECT COUNT(*) FROM "{name}"').fetchone()[0] for name in _tables(conn)}
+    return {name: _count(conn, name) for name in _tables(conn)}
 
 
 def _migration(conn: sqlite3.Connection) -> str | None:

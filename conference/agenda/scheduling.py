@@ -76,8 +76,8 @@ async def request_items(request_id: int) -> list[dict[str, Any]]:
 
 async def request_item_ids(request_ids: list[int]) -> dict[int, list[int]]:
     """For each special-meeting request, the ids of the items it names (one query for all)."""
-    rows = await db.fetch(f"""SELECT request, item FROM special_meeting_request_item
-                              WHERE request IN ({db.int_list(request_ids)}) ORDER BY id""")  # noqa: S608 - ints only
+    rows = await db.fetch("SELECT request, item FROM special_meeting_request_item WHERE request IN ({}) ORDER BY id",
+                          db.ids(request_ids))
     result: dict[int, list[int]] = {}
     for row in rows:
         result.setdefault(int(row["request"]), []).append(int(row["item"]))

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from conference.db import fetch, int_list
+from conference.db import fetch
+from conference.db import ids as ids_in
 from conference.mail.tables import NotificationAttachment
 
 
@@ -33,9 +34,9 @@ async def for_messages(ids: Iterable[int]) -> dict[int, list[dict[str, Any]]]:
     if not wanted:
         return {}
     rows = await fetch(
-        f"""SELECT a.notification, a.filename, a.content_type, a.sha256, p.pdf AS data
-            FROM notification_attachment a JOIN minutes_publication p ON p.id = a.publication
-            WHERE a.notification IN ({int_list(wanted)}) ORDER BY a.notification, a.id""")  # noqa: S608 - int()-converted ids
+        """SELECT a.notification, a.filename, a.content_type, a.sha256, p.pdf AS data
+           FROM notification_attachment a JOIN minutes_publication p ON p.id = a.publication
+           WHERE a.notification IN ({}) ORDER BY a.notification, a.id""", ids_in(wanted))
     found: dict[int, list[dict[str, Any]]] = {}
     for row in rows:
         found.setdefault(int(row["notification"]), []).append({**row, "data": bytes(row["data"])})

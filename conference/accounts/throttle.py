@@ -63,20 +63,13 @@ def link_key(address: str) -> str:
     return f"link|{address}"
 
 
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
 async def retry_after(*keys: str) -> int:
     """Seconds until every given key is unlocked (0: none is locked)."""
     # Through the reused read connection (db.fetch): this runs before every feed poll and reply link.
     digests = [_digest(k) for k in keys]
-    placeholders = ", ".join("{}" for _ in digests)  # only placeholders go into the text; the values are parameters
-    rows = await db.fetch(f"SELECT locked_until FROM login_throttle WHERE key_hash IN ({placeholders})", *digests)  # noqa: S608
+    rows = await db.fetch("SELECT locked_until FROM login_throttle WHERE key_hash IN ({})", db.listed(digests))
     current = now()
-    waits = [(until - current).total_seconds() for r in rows if (until := _aware(r["locked_until"])) and until > current]
+    waits = [(until - current).total_seconds() for r in rows if (until := db.as_datetime(r["locked_until"])) and until > current]
     return max((math.ceil(w) for w in waits), default=0)
 
 
@@ -102,7 +95,7 @@ async def failed(key: str, policy: Policy) -> None:
         row = await LoginThrottle.select().where(LoginThrottle.id == row["id"]).first()
         if row is None:
             return
-        updated = _aware(row["updated_at"]) or current
+        updated = db.as_datetime(row["updated_at"]) or current
         failures = int(row["failures"]) if (current - updated).total_seconds() < policy.forget else 0
         failures += 1
         seconds = lock_seconds(failures, policy)

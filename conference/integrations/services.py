@@ -74,7 +74,7 @@ async def targets_for(actor: Actor) -> list[dict[str, Any]]:
     counts = {int(r["target"]): r for r in await db.fetch(
         "SELECT target, SUM(CASE WHEN status = 'dead' THEN 1 ELSE 0 END) AS dead, "
         "SUM(CASE WHEN status IN ('queued', 'sending') THEN 1 ELSE 0 END) AS pending FROM integration_delivery "
-        f"WHERE target IN ({db.int_list(r['id'] for r in rows)}) GROUP BY target")}
+        "WHERE target IN ({}) GROUP BY target", db.ids(r["id"] for r in rows))}
     for row in rows:
         row["events"] = _event_list(row["events"])
         found = counts.get(int(row["id"]))

@@ -15,9 +15,8 @@ Rank: a term found in the title counts ten, in the text one; ties go to the newe
 same on both databases, and cheap: only titles are read to rank, texts only for the rows shown.
 """
 
-# SQL here is assembled from fixed fragments, the lists' own scope clauses (ids through int() only)
-# and `{}` placeholders; every term a user types is a bound parameter.
-# ruff: noqa: S608
+# SQL here is composed of QueryString fragments (conference.db.fetch): fixed text, the lists' own
+# scope clauses and `{}` placeholders; every term a user types, and every id, is a bound value.
 
 from __future__ import annotations
 
@@ -27,11 +26,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from piccolo.engine.postgres import PostgresEngine
+from piccolo.querystring import QueryString
 
 from conference.accounts.actor import Actor
 from conference.agenda.states import ITEM_STATUS_LABELS
 from conference.agenda.visibility import visible_items
-from conference.db import engine, fetch, int_list
+from conference.db import as_datetime, engine, fetch, ids, joined
 from conference.i18n import gettext as _
 from conference.meetings.states import MEETING_STATUS_LABELS
 from conference.meetings.tables import Meeting
@@ -42,7 +42,7 @@ from conference.roles import ITEM_READERS, SUPERVISORS, Role
 from conference.tasks.states import REPORT_LABELS
 from conference.tasks.tables import Resolution, Task
 from conference.tasks.visibility import visible_resolutions, visible_tasks
-from conference.visibility import flat, scoped
+from conference.visibility import scoped
 from conference.web.listing import MAX_PAGE, PER_PAGE, page_count
 
 KINDS: dict[str, str] = {
@@ -127,93 +127,82 @@ def _phrase(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'  # an FTS5 string: the term as typed, nothing parsed
 
 
-def _index_sql(term: str, column: str = "") -> tuple[str, list[Any]]:
+def _index_sql(term: str, column: str = "") -> QueryString:
     """SQLite: ids of the documents containing `term` (in `column` only, when given), from the index
     that can find it: trigrams for three characters or more, character pairs for two letters or
     digits; otherwise (one character, punctuation) a scan of the documents."""
-    where = f"{column} : " if column else ""
+    where = column + " : " if column else ""
     if len(term) >= TRIGRAM:
-        return "SELECT rowid FROM search_fts WHERE search_fts MATCH {}", [where + _phrase(term)]
+        return QueryString("SELECT rowid AS id FROM search_fts WHERE search_fts MATCH {}", where + _phrase(term))
     if len(term) == 2 and term.isalnum():
-        return "SELECT rowid FROM search_bigram WHERE search_bigram MATCH {}", [where + _phrase(term)]
-    columns = [column] if column else ["title", "body"]
-    test = " OR ".join(f"{c} LIKE {{}} ESCAPE '\\'" for c in columns)
-    return f"SELECT id FROM search_document WHERE {test}", [_like(term)] * len(columns)
+        return QueryString("SELECT rowid AS id FROM search_bigram WHERE search_bigram MATCH {}", where + _phrase(term))
+    if column == "title":
+        return QueryString("SELECT id FROM search_document WHERE title LIKE {} ESCAPE '\\'", _like(term))
+    return QueryString("SELECT id FROM search_document WHERE title LIKE {} ESCAPE '\\' OR body LIKE {} ESCAPE '\\'",
+                       _like(term), _like(term))
 
 
-def _hits_sql(terms: list[str], postgres: bool) -> tuple[list[str], str, list[Any]]:
+# A title match counts TITLE_WEIGHT, a text match 1 (the SQL twin of TITLE_WEIGHT).
+_TITLE_SCORE = QueryString("THEN " + str(TITLE_WEIGHT) + " ELSE 1 END")
+
+
+def _cte(prefix: str, i: int) -> QueryString:
+    """The name of the i-th term's common table expression (found0, titled1 ...): a fixed prefix
+    and a number, nothing a user typed."""
+    return QueryString(prefix + str(i))
+
+
+def _hits_sql(terms: list[str], postgres: bool) -> tuple[list[QueryString], QueryString]:
     """The matching documents: id, the record's id (`ref`), its kind's code and the score, as
-    (common table expressions it needs, the select, parameters). On SQLite the indexes alone
-    answer (a document id is the record's id * 8 + the kind's code); no document is read until the
-    few shown. Each index lookup is its own materialized set: `id IN (SELECT rowid ... MATCH)`
-    would make SQLite run the full-text query once per candidate row (measured: 1.4 s instead of
-    15 ms for two terms over 50,000 documents)."""
-    params: list[Any] = []
-    score = []
+    (common table expressions it needs, the select). On SQLite the indexes alone answer (a document
+    id is the record's id * 8 + the kind's code); no document is read until the few shown. Each
+    index lookup is its own materialized set: `id IN (SELECT rowid ... MATCH)` would make SQLite run
+    the full-text query once per candidate row (measured: 1.4 s instead of 15 ms for two terms over
+    50,000 documents)."""
     if postgres:
-        for term in terms:
-            score.append(f"CASE WHEN strpos(lower(d.title), {{}}) > 0 THEN {TITLE_WEIGHT} ELSE 1 END")
-            params.append(term)
-        where = []
-        for term in terms:
-            where.append("(d.title ILIKE {} ESCAPE '\\' OR d.body ILIKE {} ESCAPE '\\')")
-            params += [_like(term), _like(term)]
-        return [], (f"SELECT d.id, d.id / 8 AS ref, d.id % 8 AS code, {' + '.join(score)} AS score "
-                    f"FROM search_document d WHERE {' AND '.join(where)}"), params
-    ctes = []
-    for prefix, column in (("found", ""), ("titled", "title")):
-        for i, term in enumerate(terms):
-            sql, args = _index_sql(term, column)
-            ctes.append(f"{prefix}{i} AS MATERIALIZED ({sql.replace('SELECT rowid', 'SELECT rowid AS id', 1)})")
-            params += args
-    matches = " INTERSECT ".join(f"SELECT id FROM found{i}" for i in range(len(terms)))
-    score = [f"CASE WHEN m.id IN (SELECT id FROM titled{i}) THEN {TITLE_WEIGHT} ELSE 1 END" for i in range(len(terms))]
-    return ctes, f"SELECT m.id, m.id / 8 AS ref, m.id % 8 AS code, {' + '.join(score)} AS score FROM ({matches}) m", params
-
-
-def _piccolo_sql(condition: Any) -> tuple[str, list[Any]]:
-    """A Piccolo where-condition as SQL with `{}` placeholders (as db.fetch takes). Piccolo binds
-    every value, so its '?' placeholders are the only question marks in the text."""
-    sql, args = condition.querystring.compile_string(engine_type="sqlite")
-    return sql.replace("?", "{}"), list(args)
+        score = [QueryString("CASE WHEN strpos(lower(d.title), {}) > 0 {}", term, _TITLE_SCORE) for term in terms]
+        where = [QueryString("(d.title ILIKE {} ESCAPE '\\' OR d.body ILIKE {} ESCAPE '\\')", _like(term), _like(term))
+                 for term in terms]
+        return [], QueryString("SELECT d.id, d.id / 8 AS ref, d.id % 8 AS code, {} AS score FROM search_document d WHERE {}",
+                               joined(score, " + "), joined(where, " AND "))
+    ctes = [QueryString("{} AS MATERIALIZED ({})", _cte(prefix, i), _index_sql(term, column))
+            for prefix, column in (("found", ""), ("titled", "title")) for i, term in enumerate(terms)]
+    matches = joined((QueryString("SELECT id FROM {}", _cte("found", i)) for i in range(len(terms))), " INTERSECT ")
+    scores = joined((QueryString("CASE WHEN m.id IN (SELECT id FROM {}) {}", _cte("titled", i), _TITLE_SCORE)
+                     for i in range(len(terms))), " + ")
+    return ctes, QueryString("SELECT m.id, m.id / 8 AS ref, m.id % 8 AS code, {} AS score FROM ({}) m", scores, matches)
 
 
 CODES = {"item": 1, "resolution": 2, "report": 3, "minutes": 4, "meeting": 5}  # as migration 2026-12-04T02:10
 KIND_OF = {code: kind for kind, code in CODES.items()}
-COLUMNS = "h.id AS doc, h.code, h.ref, h.score"
+COLUMNS = QueryString("h.id AS doc, h.code, h.ref, h.score")
 
 
-async def _branches(actor: Actor) -> tuple[list[str], list[Any]]:
+async def _branches(actor: Actor) -> list[QueryString]:
     """One SELECT per kind the actor may list, each reading its records through that kind's
     visibility rule (the rule of its list and detail pages; only the tables the rule needs are
     joined: names and dates are read for the rows shown)."""
-    branches: list[str] = []
-    params: list[Any] = []
-
-    def add(sql: str, scope: tuple[str, list[Any]]) -> None:
-        branches.append(sql.replace("{scope}", scope[0]))
-        params.extend(scope[1])
-
+    branches: list[QueryString] = []
     if actor.role in KIND_ROLES["item"]:
-        item_scope, item_params = _piccolo_sql(await visible_items(actor))
-        branches.append(f"""SELECT {COLUMNS} FROM hits h JOIN agenda_item ON agenda_item.id = h.ref
-                            WHERE h.code = {CODES["item"]} AND {item_scope}""")
-        params += item_params
+        branches.append(QueryString("SELECT {} FROM hits h JOIN agenda_item ON agenda_item.id = h.ref WHERE h.code = {} AND {}",
+                                    COLUMNS, CODES["item"], (await visible_items(actor)).querystring))
     # Resolutions as the meeting page shows them (tasks.views.meeting_resolutions).
-    add(f"""SELECT {COLUMNS} FROM hits h JOIN {{scope}} r ON r.id = h.ref WHERE h.code = {CODES["resolution"]}""",
-        flat(scoped(Resolution, await visible_resolutions(actor))))
-    add(f"""SELECT {COLUMNS} FROM hits h JOIN task_report tr ON tr.id = h.ref JOIN {{scope}} t ON t.id = tr.task
-            WHERE h.code = {CODES["report"]}""", flat(scoped(Task, await visible_tasks(actor))))
+    branches.append(QueryString("SELECT {} FROM hits h JOIN {} r ON r.id = h.ref WHERE h.code = {}",
+                                COLUMNS, scoped(Resolution, await visible_resolutions(actor)), CODES["resolution"]))
+    branches.append(QueryString(
+        "SELECT {} FROM hits h JOIN task_report tr ON tr.id = h.ref JOIN {} t ON t.id = tr.task WHERE h.code = {}",
+        COLUMNS, scoped(Task, await visible_tasks(actor)), CODES["report"]))
     if actor.role in KIND_ROLES["minutes"]:
         # The version the minutes page shows: the office the latest, the convenor the one sent to him
         # or her (minutes.views.page, minutes.services.visible_to).
-        version = ("v.submitted_at IS NOT NULL AND v.number = COALESCE(mi.submitted_version, mi.published_version)"
-                   if actor.role == Role.CONVENOR else "v.number = mi.current_version")
-        add(f"""SELECT {COLUMNS} FROM hits h JOIN minutes_version v ON v.id = h.ref JOIN {{scope}} mi ON mi.id = v.minutes
-                WHERE h.code = {CODES["minutes"]} AND {version}""", flat(scoped(Minutes, await visible_minutes(actor))))
-    add(f"""SELECT {COLUMNS} FROM hits h JOIN {{scope}} m ON m.id = h.ref WHERE h.code = {CODES["meeting"]}""",
-        flat(scoped(Meeting, await visible_meetings(actor))))
-    return branches, params
+        version = QueryString("v.submitted_at IS NOT NULL AND v.number = COALESCE(mi.submitted_version, mi.published_version)"
+                              if actor.role == Role.CONVENOR else "v.number = mi.current_version")
+        branches.append(QueryString(
+            """SELECT {} FROM hits h JOIN minutes_version v ON v.id = h.ref JOIN {} mi ON mi.id = v.minutes
+               WHERE h.code = {} AND {}""", COLUMNS, scoped(Minutes, await visible_minutes(actor)), CODES["minutes"], version))
+    branches.append(QueryString("SELECT {} FROM hits h JOIN {} m ON m.id = h.ref WHERE h.code = {}",
+                                COLUMNS, scoped(Meeting, await visible_meetings(actor)), CODES["meeting"]))
+    return branches
 
 
 # What a hit shows, per kind: ref, the page it links to, heading, context, label, time.
@@ -221,18 +210,18 @@ DETAILS = {
     "item": """SELECT a.id AS ref, a.id AS link, a.title AS heading, COALESCE(st.name, c.name) AS context, a.status AS label,
                       COALESCE(a.submitted_at, a.created_at) AS at
                FROM agenda_item a JOIN conference c ON c.id = a.conference LEFT JOIN street st ON st.id = a.street
-               WHERE a.id IN ({ids})""",
+               WHERE a.id IN ({})""",
     "resolution": """SELECT r.id AS ref, m.id AS link, a.title AS heading, m.title AS context, '' AS label, r.adopted_at AS at
                      FROM resolution r JOIN meeting m ON m.id = r.meeting JOIN agenda_item a ON a.id = r.item
-                     WHERE r.id IN ({ids})""",
+                     WHERE r.id IN ({})""",
     "report": """SELECT tr.id AS ref, t.id AS link, u.name AS heading, r.text AS context, tr.kind AS label, tr.created_at AS at
                  FROM task_report tr JOIN task t ON t.id = tr.task JOIN resolution r ON r.id = t.resolution
-                 JOIN member_unit u ON u.id = t.unit WHERE tr.id IN ({ids})""",
+                 JOIN member_unit u ON u.id = t.unit WHERE tr.id IN ({})""",
     "minutes": """SELECT v.id AS ref, m.id AS link, m.title AS heading, c.name AS context, mi.status AS label, v.created_at AS at
                   FROM minutes_version v JOIN minutes mi ON mi.id = v.minutes JOIN meeting m ON m.id = mi.meeting
-                  JOIN conference c ON c.id = m.conference WHERE v.id IN ({ids})""",
+                  JOIN conference c ON c.id = m.conference WHERE v.id IN ({})""",
     "meeting": """SELECT m.id AS ref, m.id AS link, m.title AS heading, c.name AS context, m.status AS label, m.starts_at AS at
-                  FROM meeting m JOIN conference c ON c.id = m.conference WHERE m.id IN ({ids})""",
+                  FROM meeting m JOIN conference c ON c.id = m.conference WHERE m.id IN ({})""",
 }
 
 
@@ -290,16 +279,6 @@ def snippet(text: str, terms: list[str], width: int = SNIPPET) -> list[tuple[str
     return parts
 
 
-def _moment(value: Any) -> dt.datetime | None:
-    # SQLite hands back the text of a timestamp that came through UNION ALL (no declared type there).
-    if isinstance(value, str):
-        try:
-            return dt.datetime.fromisoformat(value)
-        except ValueError:
-            return None
-    return value if isinstance(value, dt.datetime) else None
-
-
 async def search(actor: Actor, q: str, kind: str = "", page: int = 1, per_page: int = PER_PAGE) -> Results:
     """The actor's results for `q`: with no `kind`, the best TOP of every kind; with a kind, one
     page of that kind. Either way the number found of every kind (one statement)."""
@@ -310,22 +289,22 @@ async def search(actor: Actor, q: str, kind: str = "", page: int = 1, per_page: 
     if not terms:
         return Results(q=q, terms=[], kind=kind, groups=[], page=1, per_page=per_page)
     postgres = isinstance(engine(), PostgresEngine)
-    ctes, hits_sql, params = _hits_sql(terms, postgres)
-    branches, branch_params = await _branches(actor)
+    ctes, hits_sql = _hits_sql(terms, postgres)
     if kind:
         first = (page - 1) * per_page
-        window = f"(x.code = {CODES[kind]} AND x.n > {first} AND x.n <= {first + per_page}) OR x.n = 1"
+        window = QueryString("(x.code = {} AND x.n > {} AND x.n <= {}) OR x.n = 1", CODES[kind], first, first + per_page)
     else:
-        window = f"x.n <= {TOP}"
-    rows = await fetch(f"""
-        WITH {"".join(c + ", " for c in ctes)}hits AS MATERIALIZED ({hits_sql}),
-        found AS ({" UNION ALL ".join(branches)})
+        window = QueryString("x.n <= {}", TOP)
+    rows = await fetch(QueryString("""
+        WITH {},
+        found AS ({})
         SELECT * FROM (
             SELECT f.*, ROW_NUMBER() OVER (PARTITION BY f.code ORDER BY f.score DESC, f.ref DESC) AS n,
                    COUNT(*) OVER (PARTITION BY f.code) AS total
             FROM found f) x
-        WHERE {window}
-        ORDER BY x.n""", *params, *branch_params)
+        WHERE {}
+        ORDER BY x.n""", joined([*ctes, QueryString("hits AS MATERIALIZED ({})", hits_sql)]),
+        joined(await _branches(actor), " UNION ALL "), window))
     totals = {KIND_OF[int(r["code"])]: int(r["total"]) for r in rows}
     if kind and page > 1 and totals.get(kind) and (page - 1) * per_page >= totals[kind]:
         # Past the last page (an edited link): the last page instead.
@@ -343,12 +322,12 @@ async def _hits(rows: list[dict[str, Any]], terms: list[str]) -> list[tuple[str,
     if not rows:
         return []
     texts = {int(r["id"]): r for r in await fetch(
-        f"SELECT id, title, body FROM search_document WHERE id IN ({int_list(r['doc'] for r in rows)})")}
+        "SELECT id, title, body FROM search_document WHERE id IN ({})", ids(r["doc"] for r in rows))}
     details: dict[tuple[str, int], dict[str, Any]] = {}
     for kind in KINDS:
         refs = [int(r["ref"]) for r in rows if KIND_OF[int(r["code"])] == kind]
         if refs:
-            for found in await fetch(DETAILS[kind].format(ids=int_list(refs))):
+            for found in await fetch(DETAILS[kind], ids(refs)):
                 details[(kind, int(found["ref"]))] = found
     result = []
     for row in rows:
@@ -360,7 +339,7 @@ async def _hits(rows: list[dict[str, Any]], terms: list[str]) -> list[tuple[str,
         result.append((kind, Hit(
             kind=kind, ref=ref, url=_url(kind, int(detail["link"]), ref), heading=segments(detail["heading"] or "", terms),
             snippet=snippet(body, terms), context=_short(detail["context"] or ""),
-            label=_label(kind, detail["label"] or ""), at=_moment(detail["at"]), score=int(row["score"] or 0))))
+            label=_label(kind, detail["label"] or ""), at=as_datetime(detail["at"]), score=int(row["score"] or 0))))
     return result
 
 

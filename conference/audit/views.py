@@ -20,7 +20,8 @@ from typing import Any
 from conference.accounts.actor import Actor
 from conference.accounts.scope import visible_conference_ids
 from conference.audit.labels import ACTION_LABELS, ENTITY_LABELS, VALUE_LABELS, action_label, field_label
-from conference.db import fetch, int_list
+from conference.db import as_date, fetch
+from conference.db import ids as ids_in
 from conference.i18n import gettext as _
 from conference.roles import Role
 from conference.spreadsheets import Column
@@ -34,48 +35,48 @@ REFERENCE_FIELDS = {
     "requested_by": "user", "decided_by": "user", "entered_by": "user",
 }
 NAME_QUERIES = {
-    "unit": "SELECT id, name FROM member_unit WHERE id IN ({ids})",
-    "conference": "SELECT id, name FROM conference WHERE id IN ({ids})",
-    "street": "SELECT id, name FROM street WHERE id IN ({ids})",
-    "meeting": "SELECT id, title AS name FROM meeting WHERE id IN ({ids})",
-    "item": "SELECT id, title AS name FROM agenda_item WHERE id IN ({ids})",
-    "person": "SELECT id, name FROM person WHERE id IN ({ids})",
-    "user": "SELECT id, display_name AS name FROM app_user WHERE id IN ({ids})",
+    "unit": "SELECT id, name FROM member_unit WHERE id IN ({})",
+    "conference": "SELECT id, name FROM conference WHERE id IN ({})",
+    "street": "SELECT id, name FROM street WHERE id IN ({})",
+    "meeting": "SELECT id, title AS name FROM meeting WHERE id IN ({})",
+    "item": "SELECT id, title AS name FROM agenda_item WHERE id IN ({})",
+    "person": "SELECT id, name FROM person WHERE id IN ({})",
+    "user": "SELECT id, display_name AS name FROM app_user WHERE id IN ({})",
 }
 # Each record named in the trail: its title, the page that shows it, the conference whose office may
-# open it. `{ids}` is an int_list; `day` (when selected) is added to the title as a Chinese date.
+# open it. `{}` takes the ids (conference.db.ids); `day` (when selected) is added to the title as a Chinese date.
 RECORD_QUERIES = {
     "task": ("""SELECT t.id, i.title || '（' || u.name || '）' AS title, t.conference
                 FROM task t JOIN resolution r ON r.id = t.resolution JOIN agenda_item i ON i.id = r.item
-                JOIN member_unit u ON u.id = t.unit WHERE t.id IN ({ids})""", "/tasks/{id}"),
-    "agenda_item": ("SELECT id, title, conference FROM agenda_item WHERE id IN ({ids})", "/items/{id}"),
-    "meeting": ("SELECT id, title, conference FROM meeting WHERE id IN ({ids})", "/meetings/{id}"),
+                JOIN member_unit u ON u.id = t.unit WHERE t.id IN ({})""", "/tasks/{id}"),
+    "agenda_item": ("SELECT id, title, conference FROM agenda_item WHERE id IN ({})", "/items/{id}"),
+    "meeting": ("SELECT id, title, conference FROM meeting WHERE id IN ({})", "/meetings/{id}"),
     "resolution": ("""SELECT r.id, m.title || ' · ' || i.title AS title, r.conference, r.meeting
                       FROM resolution r JOIN meeting m ON m.id = r.meeting JOIN agenda_item i ON i.id = r.item
-                      WHERE r.id IN ({ids})""", "/meetings/{meeting}"),
+                      WHERE r.id IN ({})""", "/meetings/{meeting}"),
     "minutes": ("""SELECT mi.id, m.title AS title, mi.conference, mi.meeting
-                   FROM minutes mi JOIN meeting m ON m.id = mi.meeting WHERE mi.id IN ({ids})""",
+                   FROM minutes mi JOIN meeting m ON m.id = mi.meeting WHERE mi.id IN ({})""",
                 "/meetings/{meeting}/minutes"),
     "invitation": ("""SELECT v.id, m.title || ' · ' || u.name AS title, m.conference, v.meeting
                       FROM invitation v JOIN meeting m ON m.id = v.meeting JOIN member_unit u ON u.id = v.unit
-                      WHERE v.id IN ({ids})""", "/meetings/{meeting}"),
+                      WHERE v.id IN ({})""", "/meetings/{meeting}"),
     "special_request": ("""SELECT q.id, s.name AS title, q.proposed_date AS day, q.conference
-                           FROM special_meeting_request q JOIN street s ON s.id = q.street WHERE q.id IN ({ids})""",
+                           FROM special_meeting_request q JOIN street s ON s.id = q.street WHERE q.id IN ({})""",
                         "/special-requests/{id}"),
-    "conference": ("SELECT id, name AS title, id AS conference FROM conference WHERE id IN ({ids})",
+    "conference": ("SELECT id, name AS title, id AS conference FROM conference WHERE id IN ({})",
                    "/registry/conferences/{id}"),
-    "street": ("SELECT id, name AS title FROM street WHERE id IN ({ids})", "/registry/streets/{id}"),
-    "member_unit": ("SELECT id, name AS title FROM member_unit WHERE id IN ({ids})", "/registry/units/{id}"),
-    "person": ("SELECT id, name AS title FROM person WHERE id IN ({ids})", "/registry/convenors/{id}"),
+    "street": ("SELECT id, name AS title FROM street WHERE id IN ({})", "/registry/streets/{id}"),
+    "member_unit": ("SELECT id, name AS title FROM member_unit WHERE id IN ({})", "/registry/units/{id}"),
+    "person": ("SELECT id, name AS title FROM person WHERE id IN ({})", "/registry/convenors/{id}"),
     "membership": ("""SELECT b.id, u.name || ' · ' || c.name AS title, b.conference
                       FROM membership b JOIN member_unit u ON u.id = b.unit JOIN conference c ON c.id = b.conference
-                      WHERE b.id IN ({ids})""", "/registry/conferences/{conference}"),
+                      WHERE b.id IN ({})""", "/registry/conferences/{conference}"),
     "convenor_appointment": ("""SELECT a.id, p.name || ' · ' || c.name AS title, a.conference
                                 FROM convenor_appointment a JOIN person p ON p.id = a.person
-                                JOIN conference c ON c.id = a.conference WHERE a.id IN ({ids})""",
+                                JOIN conference c ON c.id = a.conference WHERE a.id IN ({})""",
                              "/registry/conferences/{conference}"),
-    "user": ("SELECT id, display_name AS title FROM app_user WHERE id IN ({ids})", "/admin/users"),
-    "notification": ("SELECT id, subject AS title, conference FROM notification WHERE id IN ({ids})",
+    "user": ("SELECT id, display_name AS title FROM app_user WHERE id IN ({})", "/admin/users"),
+    "notification": ("SELECT id, subject AS title, conference FROM notification WHERE id IN ({})",
                      "/mail/messages/{id}"),
 }
 # Who may open the page a record links to, besides the admin: registry records (streets, units,
@@ -160,7 +161,7 @@ class Names:
 
     async def load(self) -> None:
         for kind, ids in self.wanted.items():
-            rows = await fetch(NAME_QUERIES[kind].format(ids=int_list(ids)))
+            rows = await fetch(NAME_QUERIES[kind], ids_in(ids))
             self.names[kind] = {int(r["id"]): str(r["name"]) for r in rows}
 
     def show(self, kind: str, value: Any) -> str:
@@ -206,11 +207,10 @@ async def _records(actor: Actor, events: Iterable[Mapping[str, Any]]) -> dict[tu
     out: dict[tuple[str, int], tuple[str, str | None]] = {}
     for entity, ids in wanted.items():
         sql, url = RECORD_QUERIES[entity]
-        for r in await fetch(sql.replace("{ids}", int_list(ids))):
+        for r in await fetch(sql, ids_in(ids)):
             title = str(r["title"]) + (" · " + _("会议纪要") if entity == "minutes" else "")
             if r.get("day"):
-                day = r["day"]
-                title += " · " + cn_date(day if isinstance(day, dt.date) else dt.date.fromisoformat(str(day)[:10]))
+                title += " · " + cn_date(as_date(r["day"]))
             link = url.format(**r) if _may_open(actor, entity, r.get("conference"), visible) else None
             out[(entity, int(r["id"]))] = (title, link)
     return out

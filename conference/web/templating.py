@@ -38,6 +38,7 @@ def configure_environment(engine: JinjaTemplateEngine, names: Mapping[str, Any])
     env.filters["cn_month_day"] = cn_month_day
     env.filters["days_since"] = days_since
     env.filters["json_text"] = json_text
+    env.globals["main_nav"] = kept_fragment(env, "_nav.html")
     env.globals.update(names)
 
 
@@ -65,6 +66,28 @@ def kept_gettext(translate: Callable[[str], str]) -> Callable[..., str]:
 
     gettext.translate = translate  # type: ignore[attr-defined]  # read by TranslatingCodeGenerator
     return gettext
+
+
+FRAGMENTS_KEPT = 1000  # per fragment: roles x unread counts
+
+
+def kept_fragment(env: Environment, name: str) -> Callable[[str, Any], Markup]:
+    """The main navigation (templates/_nav.html) for a role and an unread count, rendered once per
+    pair: it depends on nothing else, and every page shows it. Kept per compiled template, so an
+    edited _nav.html (auto_reload) is rendered again, as the include it replaces."""
+    kept: dict[tuple[Any, str, Any], Markup] = {}
+
+    def fragment(role: str, unread: Any) -> Markup:
+        template = env.get_template(name)
+        key = (template, role, unread)
+        found = kept.get(key)
+        if found is None:
+            if len(kept) >= FRAGMENTS_KEPT:
+                kept.clear()
+            found = kept[key] = Markup(template.render(actor={"role": role, "unread": unread}, unread=unread))  # noqa: S704 - our template's autoescaped output
+        return found
+
+    return fragment
 
 
 GETTEXT_NAMES = ("_", "gettext")

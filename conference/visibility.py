@@ -33,13 +33,6 @@ def scoped(table: type[Table], rule: Condition) -> QueryString:
     return QueryString("(SELECT * FROM {} WHERE {})", QueryString(table._meta.get_formatted_tablename()), rule.querystring)
 
 
-def flat(query: QueryString) -> tuple[str, list[Any]]:
-    """A QueryString as one template with `{}` placeholders and its values in order (what
-    conference.db.fetch takes), nested QueryStrings included."""
-    _end, fragments, values = query.bundle(start_index=1, bundled=[], combined_args=[])
-    return "".join(f.prefix + ("" if f.no_arg else "{}") for f in fragments), list(values)
-
-
 async def visible_row(table: type[Table], record_id: int, rule: Condition, not_found: str) -> dict[str, Any]:
     """The record with that id if `rule` admits it; else NotFound(not_found), as for a missing id."""
     row: dict[str, Any] | None = await table.select().where((table._meta.primary_key == record_id) & rule).first()

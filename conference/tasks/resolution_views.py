@@ -20,7 +20,7 @@ from conference.tasks.states import ROLE_LABELS, TASK_STATUS_LABELS
 from conference.tasks.tables import Resolution
 from conference.tasks.visibility import can_open, visible_resolutions
 from conference.timefmt import today
-from conference.visibility import flat, scoped
+from conference.visibility import scoped
 
 ADOPTABLE = ("held", "minutes_in_review")  # as services.adopt_resolution requires
 DEADLINE_MODES = {"date": _("指定日期"), "workdays": _("会后工作日数")}
@@ -53,12 +53,11 @@ async def meeting_resolutions(actor: Actor, meeting: Mapping[str, Any]) -> dict[
     meeting_id = int(meeting["id"])
     # The resolutions the viewer may see (visibility.visible_resolutions): on another conference's
     # meeting, which a street reaches only through its own items, those of its own items.
-    sql, params = flat(QueryString(
+    rows = await fetch(QueryString(
         """SELECT r.id, r.number, r.text, r.deadline, r.deadline_workdays, r.deadline_provisional, r.item, r.lead_unit,
                   r.note, r.version, a.title AS item_title, a.street AS item_street, lu.name AS lead_name
            FROM {} r JOIN agenda_item a ON a.id = r.item JOIN member_unit lu ON lu.id = r.lead_unit
            WHERE r.meeting = {} ORDER BY r.number, r.id""", scoped(Resolution, await visible_resolutions(actor)), meeting_id))
-    rows = await fetch(sql, *params)
     tasks = await fetch(
         """SELECT t.id, t.resolution, t.unit, t.street, t.role, t.status, t.deadline, t.deadline_provisional,
                   t.extension_status, u.name AS unit_name

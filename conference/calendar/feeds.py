@@ -14,13 +14,15 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from piccolo.querystring import QueryString
+
 from conference import db
 from conference.accounts.actor import Actor
 from conference.accounts.services import digest
 from conference.audit.services import record
 from conference.calendar import ics
 from conference.calendar.tables import CalendarFeed
-from conference.db import fetch
+from conference.db import fetch, listed
 from conference.errors import Forbidden
 from conference.i18n import gettext as _
 from conference.roles import Role
@@ -115,32 +117,31 @@ async def feed_rows(unit_id: int, day: dt.date | None = None) -> tuple[str, list
     if not unit:
         return "", [], []
     # A meeting is in the feed only through the unit's own invitation: membership alone is not enough.
-    invited = "SELECT i.meeting FROM invitation i WHERE i.unit = {}"
-    meetings = await fetch(
-        f"""SELECT m.id, m.uid, m.sequence, m.status, m.kind, m.title, m.starts_at, m.ends_at, m.location, m.notes,
+    invited = QueryString("SELECT i.meeting FROM invitation i WHERE i.unit = {}", unit_id)
+    meetings = await fetch(QueryString(
+        """SELECT m.id, m.uid, m.sequence, m.status, m.kind, m.title, m.starts_at, m.ends_at, m.location, m.notes,
                    m.cancel_reason, m.created_at, m.notified_at, m.changed_at, c.name AS conference_name, p.name AS presiding_name,
                    p.title AS presiding_title, m.requirements, m.reply_deadline, m.notice_number, c.office_contact,
                    c.office_phone, c.office_email
             FROM meeting m JOIN conference c ON c.id = m.conference LEFT JOIN person p ON p.id = m.presiding
-            WHERE m.id IN ({invited}) AND m.status <> 'draft' AND m.starts_at >= {{}}
-            ORDER BY m.starts_at, m.id""", unit_id, since)
-    agenda = await fetch(
-        f"""SELECT a.meeting, a.title, s.name AS street_name
+            WHERE m.id IN ({}) AND m.status <> 'draft' AND m.starts_at >= {}
+            ORDER BY m.starts_at, m.id""", invited, since))
+    agenda = await fetch(QueryString(
+        """SELECT a.meeting, a.title, s.name AS street_name
             FROM agenda_item a JOIN meeting m ON m.id = a.meeting LEFT JOIN street s ON s.id = a.street
-            WHERE a.meeting IN ({invited}) AND m.status <> 'draft' AND m.starts_at >= {{}}
-            ORDER BY a.meeting, a.position, a.id""", unit_id, since)
+            WHERE a.meeting IN ({}) AND m.status <> 'draft' AND m.starts_at >= {}
+            ORDER BY a.meeting, a.position, a.id""", invited, since))
     by_meeting: dict[int, list[dict[str, Any]]] = {}
     for item in agenda:
         by_meeting.setdefault(item["meeting"], []).append(item)
     for meeting in meetings:
         meeting["agenda"] = by_meeting.get(meeting["id"], [])
-    open_states = ", ".join(f"'{s}'" for s in OPEN_TASKS)
-    tasks = await fetch(
-        f"""SELECT t.id, t.deadline, t.status, t.role, t.assigned_at, t.acknowledged_at, t.reported_done_at,
+    tasks = await fetch(QueryString(
+        """SELECT t.id, t.deadline, t.status, t.role, t.assigned_at, t.acknowledged_at, t.reported_done_at,
                    t.closed_at, t.rated_at, r.text, m.title AS meeting_title
             FROM task t JOIN resolution r ON r.id = t.resolution LEFT JOIN meeting m ON m.id = r.meeting
-            WHERE t.unit = {{}} AND t.status <> 'cancelled' AND (t.deadline >= {{}} OR t.status IN ({open_states}))
-            ORDER BY t.deadline, t.id""", unit_id, day - dt.timedelta(days=HISTORY_DAYS))
+            WHERE t.unit = {} AND t.status <> 'cancelled' AND (t.deadline >= {} OR t.status IN ({}))
+            ORDER BY t.deadline, t.id""", unit_id, day - dt.timedelta(days=HISTORY_DAYS), listed(OPEN_TASKS)))
     for task in tasks:
         changes = [task[k] for k in ("acknowledged_at", "reported_done_at", "closed_at", "rated_at") if task[k] is not None]
         task["changed_at"] = max(changes) if changes else None
@@ -162,24 +163,23 @@ async def feed_version(unit_id: int, day: dt.date | None = None) -> str:
     the day counts because the history window moves with it."""
     day = day or today()
     since = dt.datetime.combine(day - dt.timedelta(days=HISTORY_DAYS), dt.time(), get_settings().tz)
-    invited = "SELECT i.meeting FROM invitation i WHERE i.unit = {}"
-    open_states = ", ".join(f"'{s}'" for s in OPEN_TASKS)
-    rows = await fetch(
-        f"""SELECT COUNT(*) AS n, COALESCE(SUM(m.id), 0) AS a, COALESCE(SUM(m.version), 0) AS b, 0 AS c
-            FROM meeting m WHERE m.id IN ({invited}) AND m.status <> 'draft' AND m.starts_at >= {{}}
+    invited = QueryString("SELECT i.meeting FROM invitation i WHERE i.unit = {}", unit_id)
+    rows = await fetch(QueryString(
+        """SELECT COUNT(*) AS n, COALESCE(SUM(m.id), 0) AS a, COALESCE(SUM(m.version), 0) AS b, 0 AS c
+            FROM meeting m WHERE m.id IN ({}) AND m.status <> 'draft' AND m.starts_at >= {}
             UNION ALL
             SELECT COUNT(*), COALESCE(SUM(a.id), 0), COALESCE(SUM(a.version), 0), COALESCE(SUM(a.position * a.id), 0)
             FROM agenda_item a JOIN meeting m ON m.id = a.meeting
-            WHERE a.meeting IN ({invited}) AND m.status <> 'draft' AND m.starts_at >= {{}}
+            WHERE a.meeting IN ({}) AND m.status <> 'draft' AND m.starts_at >= {}
             UNION ALL
             SELECT COUNT(*), COALESCE(SUM(t.id), 0), COALESCE(SUM(t.version), 0),
                    COALESCE(SUM(r.version), 0) + COALESCE(SUM(m.version), 0)
             FROM task t JOIN resolution r ON r.id = t.resolution LEFT JOIN meeting m ON m.id = r.meeting
-            WHERE t.unit = {{}} AND t.status <> 'cancelled' AND (t.deadline >= {{}} OR t.status IN ({open_states}))
+            WHERE t.unit = {} AND t.status <> 'cancelled' AND (t.deadline >= {} OR t.status IN ({}))
             UNION ALL
             SELECT (SELECT COALESCE(SUM(version), 0) FROM conference), (SELECT COALESCE(SUM(version), 0) FROM person),
-                   (SELECT COALESCE(SUM(version), 0) FROM street), (SELECT COALESCE(MAX(version), 0) FROM member_unit WHERE id = {{}})""",
-        unit_id, since, unit_id, since, unit_id, day - dt.timedelta(days=HISTORY_DAYS), unit_id)
+                   (SELECT COALESCE(SUM(version), 0) FROM street), (SELECT COALESCE(MAX(version), 0) FROM member_unit WHERE id = {})""",
+        invited, since, invited, since, unit_id, day - dt.timedelta(days=HISTORY_DAYS), listed(OPEN_TASKS), unit_id))
     parts = [FEED_FORMAT, str(day), *(f"{r['n']}.{r['a']}.{r['b']}.{r['c']}" for r in rows)]
     return '"' + hashlib.sha256("|".join(parts).encode()).hexdigest()[:32] + '"'
 

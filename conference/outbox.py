@@ -19,15 +19,15 @@ of them, so they are written once:
 
 What a row is and how it is delivered (SMTP, HTTP) belongs to the sender that uses an Outbox
 (conference.mail.sender, conference.integrations.sender); this module imports no domain package.
-Every value is a bound parameter; table and column names come from the senders' constants, and
-ids in IN lists are int()-converted."""
+Statements are composed of QueryString fragments: every value and id is bound; table and column
+names come from the senders' constants, quoted by db.identifier."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
 import signal
-from collections.abc import Collection, Coroutine, Iterable, Sequence
+from collections.abc import Collection, Coroutine, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -44,23 +44,13 @@ T = TypeVar("T")
 MAX_BACKOFF = 3600.0
 
 
-async def run(sql: str, *params: Any) -> list[dict[str, Any]]:
-    """Rows of one statement written with `{}` placeholders, as dicts."""
-    rows = await db.engine().run_querystring(QueryString(sql, *params))
+async def run(query: QueryString | str, *params: Any) -> list[dict[str, Any]]:
+    """Rows of one statement (reads and writes alike): a QueryString, or a constant template with
+    `{}` placeholders and its values."""
+    if isinstance(query, str):
+        query = QueryString(query, *params)
+    rows = await db.engine().run_querystring(query)
     return [dict(r) for r in rows or []]
-
-
-def id_list(ids: Iterable[Any]) -> str:
-    """Ids for an SQL `IN (...)` list: int() only, so inlining them cannot inject SQL; none is 0."""
-    return ",".join(str(int(i)) for i in ids) or "0"
-
-
-def as_datetime(value: Any) -> dt.datetime | None:
-    """A timestamp from a raw query: a datetime (PostgreSQL), or its text (SQLite)."""
-    if value is None or isinstance(value, dt.datetime):
-        return value
-    parsed = dt.datetime.fromisoformat(str(value))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -91,17 +81,20 @@ class Outbox:
     returning: str = "id"
     deliverable: str = ""
 
-    def _due(self, ids: Sequence[int] | None, exclude: Collection[int]) -> str:
-        """Rows a sender may take; two placeholders (now, now)."""
-        where = ("((status = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= {})) "
-                 "OR (status = 'sending' AND next_attempt_at <= {}))")
+    def _table(self) -> QueryString:
+        return db.identifier(self.table)
+
+    def _due(self, at: dt.datetime, ids: Sequence[int] | None, exclude: Collection[int]) -> QueryString:
+        """Rows a sender may take at `at`."""
+        where = [QueryString("((status = 'queued' AND (next_attempt_at IS NULL OR next_attempt_at <= {})) "
+                             "OR (status = 'sending' AND next_attempt_at <= {}))", at, at)]
         if self.deliverable:
-            where = f"{self.deliverable} AND {where}"
+            where.insert(0, QueryString(self.deliverable))  # a sender's constant condition
         if ids is not None:
-            where += f" AND id IN ({id_list(ids)})"
+            where.append(QueryString("id IN ({})", db.ids(ids)))
         if exclude:
-            where += f" AND id NOT IN ({id_list(exclude)})"
-        return where
+            where.append(QueryString("id NOT IN ({})", db.ids(exclude)))
+        return db.joined(where, " AND ")
 
     async def claim(self, limit: int, *, lease_seconds: float, ids: Sequence[int] | None = None,
                     exclude: Collection[int] = ()) -> list[dict[str, Any]]:
@@ -110,25 +103,24 @@ class Outbox:
         `exclude` leaves out rows this run already tried."""
         at = now()
         lease = at + dt.timedelta(seconds=lease_seconds)
-        where = self._due(ids, exclude)
-        claim = f"UPDATE {self.table} SET status = 'sending', attempts = attempts + 1, next_attempt_at = {{}} "
+        table, where, returning = self._table(), self._due(at, ids, exclude), QueryString(self.returning)
+        claim = QueryString("UPDATE {} SET status = 'sending', attempts = attempts + 1, next_attempt_at = {} ", table, lease)
         async with db.atomic():
             if isinstance(db.engine(), PostgresEngine):
-                locked = await run(f"SELECT id FROM {self.table} WHERE {where} ORDER BY id LIMIT {int(limit)} "
-                                   "FOR UPDATE SKIP LOCKED", at, at)
+                locked = await run("SELECT id FROM {} WHERE {} ORDER BY id LIMIT {} FOR UPDATE SKIP LOCKED",
+                                   table, where, int(limit))
                 if not locked:
                     return []
-                rows = await run(f"{claim}WHERE id IN ({id_list(r['id'] for r in locked)}) RETURNING {self.returning}", lease)
+                rows = await run("{}WHERE id IN ({}) RETURNING {}", claim, db.ids(r["id"] for r in locked), returning)
             else:
-                rows = await run(f"{claim}WHERE id IN (SELECT id FROM {self.table} WHERE {where} ORDER BY id LIMIT {int(limit)}) "
-                                 f"AND {where} RETURNING {self.returning}", lease, at, at, at, at)
+                rows = await run("{}WHERE id IN (SELECT id FROM {} WHERE {} ORDER BY id LIMIT {}) AND {} RETURNING {}",
+                                 claim, table, where, int(limit), where, returning)
         return sorted(rows, key=lambda r: r["id"])
 
     async def _finish(self, row_id: int, status: str, columns: dict[str, Any]) -> None:
         """Sets `status` and `columns` on a row this sender still holds (status `sending`)."""
-        names = ", ".join(f"{name} = {{}}" for name in columns)
-        await run(f"UPDATE {self.table} SET status = {{}}, {names} WHERE id = {{}} AND status = 'sending'",
-                  status, *columns.values(), row_id)
+        names = db.joined(QueryString("{} = {}", db.identifier(name), value) for name, value in columns.items())
+        await run("UPDATE {} SET status = {}, {} WHERE id = {} AND status = 'sending'", self._table(), status, names, row_id)
 
     async def delivered(self, row: dict[str, Any], status: str, **columns: Any) -> None:
         """Records a delivery: `status` (sent, delivered) and the sender's own columns."""
@@ -139,7 +131,7 @@ class Outbox:
         """Back to the queue with a later `next_attempt_at` while the retry period lasts ("retry"),
         else, or at once when `permanent`, dead ("dead"). `columns` are the sender's own."""
         at = now()
-        since = as_datetime(row.get("failing_since")) or at
+        since = db.as_datetime(row.get("failing_since")) or at
         give_up = since + policy.period()
         recorded = {"last_error": error[:1000], "failing_since": since, **columns}
         if permanent or at >= give_up:
@@ -156,9 +148,9 @@ class Outbox:
         started is not counted."""
         if not rows:
             return
-        uncount = "" if attempted else ", attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END"
-        await run(f"UPDATE {self.table} SET status = 'queued', next_attempt_at = NULL{uncount} "
-                  f"WHERE id IN ({id_list(r['id'] for r in rows)}) AND status = 'sending'")
+        uncount = QueryString("" if attempted else ", attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END")
+        await run("UPDATE {} SET status = 'queued', next_attempt_at = NULL{} WHERE id IN ({}) AND status = 'sending'",
+                  self._table(), uncount, db.ids(r["id"] for r in rows))
 
 
 async def until_signal(coro: Coroutine[Any, Any, T]) -> T | None:

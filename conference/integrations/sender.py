@@ -20,10 +20,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+from piccolo.querystring import QueryString
 
+from conference import db
 from conference.integrations.messages import dingtalk_url, webhook_headers
 from conference.integrations.urls import UnsafeUrl, check_url, pinned
-from conference.outbox import Outbox, RetryPolicy, id_list, run
+from conference.outbox import Outbox, RetryPolicy, run
 from conference.settings import Settings, get_settings
 from conference.timefmt import now
 
@@ -31,7 +33,7 @@ log = logging.getLogger("conference.integrations")
 
 BATCH = 20
 OUTBOX = Outbox("integration_delivery")
-COLUMNS = ("d.id, d.event, d.body, d.attempts, d.failing_since, t.kind, t.url, t.secret")
+COLUMNS = QueryString("d.id, d.event, d.body, d.attempts, d.failing_since, t.kind, t.url, t.secret")
 
 
 def lease_seconds(settings: Settings) -> float:
@@ -48,8 +50,8 @@ async def claim(limit: int = BATCH, *, ids: list[int] | None = None, settings: S
     claimed = await OUTBOX.claim(limit, lease_seconds=lease_seconds(settings), ids=ids)
     if not claimed:
         return []
-    return await run(f"SELECT {COLUMNS} FROM integration_delivery d JOIN integration_target t ON t.id = d.target "
-                     f"WHERE d.id IN ({id_list(r['id'] for r in claimed)}) ORDER BY d.id")
+    return await run("SELECT {} FROM integration_delivery d JOIN integration_target t ON t.id = d.target "
+                     "WHERE d.id IN ({}) ORDER BY d.id", COLUMNS, db.ids(r["id"] for r in claimed))
 
 
 async def _delivered(row: dict[str, Any], status: int) -> None:

@@ -30,10 +30,11 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
+from conference import db
 from conference.mail import attachments
 from conference.mail.compose import compose
 from conference.mail.transports import Transport, describe, permanent, transport_for
-from conference.outbox import Outbox, RetryPolicy, id_list, run
+from conference.outbox import Outbox, RetryPolicy, run
 from conference.settings import Settings, get_settings
 from conference.timefmt import now
 
@@ -123,7 +124,7 @@ async def _unit_names(rows: list[dict[str, Any]]) -> dict[int, str]:
     units = sorted({int(r["unit"]) for r in rows if r.get("unit")})
     if not units:
         return {}
-    found = await run(f"SELECT id, name FROM member_unit WHERE id IN ({id_list(units)})")
+    found = await run("SELECT id, name FROM member_unit WHERE id IN ({})", db.ids(units))
     return {int(r["id"]): r["name"] for r in found}
 
 

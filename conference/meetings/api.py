@@ -22,11 +22,12 @@ from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
-from litestar import Request, Router, get, patch, post
+from litestar import Router, get, patch, post
 from litestar.exceptions import ValidationException
 from litestar.params import FromQuery, Parameter
+from litestar.types import ExceptionHandlersMap
 
-from conference.accounts.actor import Actor
+from conference.accounts.actor import Actor, CurrentActor
 from conference.agenda.views import age_days
 from conference.errors import NotFound, ValidationFailed
 from conference.i18n import gettext as _
@@ -43,7 +44,7 @@ from conference.meetings.api_types import (
     PlenaryOut,
     invitation_data,
 )
-from conference.meetings.invitations_api import INVITATION_ROUTES
+from conference.meetings.invitations_api import INVITATION_ROUTES, MEETING_INVITATION_ROUTES, NOTIFICATION_ROUTES
 from conference.meetings.special_api import SPECIAL_ROUTES
 from conference.roles import OFFICE_ROLES, PEOPLE, SUPERVISORS
 from conference.settings import get_settings
@@ -65,7 +66,6 @@ from conference.web.apikit import (
     relabelled,
     sent_fields,
 )
-from conference.web.auth import actor_of
 from conference.web.listing import PER_PAGE, clamped, requested
 
 # ---------------------------------------------------------------- helpers
@@ -132,9 +132,9 @@ async def _deadline_errors() -> AsyncIterator[None]:
 # ---------------------------------------------------------------- meetings
 
 
-@get("/api/meetings", opt={"roles": PEOPLE}, tags=["会议"], summary=_("会议列表"), responses=answers(Page[MeetingRow], READ_ERRORS))
+@get("/", opt={"roles": PEOPLE}, tags=["会议"], summary=_("会议列表"), responses=answers(Page[MeetingRow], READ_ERRORS))
 async def list_meetings(
-    request: Request[Any, Any, Any],
+    actor: CurrentActor,
     conference: OptionalId = None,
     kind: FromQuery[Literal["plenary", "special"] | None] = None,
     status: FromQuery[Literal["draft", "notified", "held", "minutes_in_review", "minutes_published", "cancelled"] | None] = None,
@@ -148,7 +148,6 @@ async def list_meetings(
 ) -> Page[MeetingRow]:
     """本账号可见的会议：办公室、召集人按联席会议，街道为本街道联席会议的会议及本街道议题所上的会议，成员单位为受邀的会议。
     每条附受邀、已回复、出席单位数和议题数；q 搜索会议名称或地点。"""
-    actor = actor_of(request)
     flt = views.MeetingFilter(conference_id=conference, kind=kind or "", status=status or "", start=start, end=end,
                               q=(q or "").replace("\x00", "").strip()[:50])
     descending = (sort == "starts_at") if desc is None else desc
@@ -162,28 +161,27 @@ async def list_meetings(
     return Page(items=[convert(r, MeetingRow) for r in rows], **page_fields(at))
 
 
-@get("/api/meetings/plenaries", opt={"roles": SUPERVISORS}, tags=["会议"], summary=_("半年全体会议情况"),
+@get("/plenaries", opt={"roles": SUPERVISORS}, tags=["会议"], summary=_("半年全体会议情况"),
      responses=answers(list[PlenaryOut], READ_ERRORS))
-async def plenary_overview(request: Request[Any, Any, Any]) -> list[PlenaryOut]:
+async def plenary_overview(actor: CurrentActor) -> list[PlenaryOut]:
     """每个可见联席会议：上次召开的全体会议、下次计划的全体会议，以及本半年是否已召开（done 已召开、planned 已安排、
     due 待安排、overdue 逾期或上半年未召开）。"""
-    rows = await views.plenary_overview(actor_of(request), today())
+    rows = await views.plenary_overview(actor, today())
     return [convert(r, PlenaryOut) for r in rows]
 
 
-@get("/api/meetings/{meeting_id:int}", opt={"roles": PEOPLE}, tags=["会议"], summary=_("会议详情"),
+@get("/{meeting_id:int}", opt={"roles": PEOPLE}, tags=["会议"], summary=_("会议详情"),
      responses=answers(MeetingDetail, READ_ERRORS))
-async def get_meeting(request: Request[Any, Any, Any], meeting_id: RecordId) -> MeetingDetail:
+async def get_meeting(actor: CurrentActor, meeting_id: RecordId) -> MeetingDetail:
     """含议程（议题及其已等待天数、已等待会议次数）。受邀单位的回执和签到只向办公室、管理员和召集人显示；
     成员单位只看到本单位的邀请；回执链接令牌只在发给单位的通知中出现，系统只保存其散列值，任何接口都不返回。"""
-    return await _detail(actor_of(request), meeting_id)
+    return await _detail(actor, meeting_id)
 
 
-@post("/api/meetings", opt={"roles": OFFICE_ROLES}, tags=["会议"], summary=_("新建会议"), responses=answers(MeetingDetail, WRITE_ERRORS, status=201))
-async def create_meeting(request: Request[Any, Any, Any], data: Annotated[MeetingIn, body(MeetingIn)]) -> MeetingDetail:  # type: ignore[valid-type]
+@post("/", opt={"roles": OFFICE_ROLES}, tags=["会议"], summary=_("新建会议"), responses=answers(MeetingDetail, WRITE_ERRORS, status=201))
+async def create_meeting(actor: CurrentActor, data: Annotated[MeetingIn, body(MeetingIn)]) -> MeetingDetail:  # type: ignore[valid-type]
     """新建会议草稿，按会议当日的成员名单生成受邀单位；不填 presiding 时为现任召集人。
     kind 取 plenary（全体会议）或 special（专题会议）；date 如 2026-11-29，start_time、end_time 如 09:00（北京时间）。"""
-    actor = actor_of(request)
     fields = _as_form(services.MEETING_FORM.json_fields(data))
     conference_id = _conference_ref(fields.pop("conference", None))
     try:
@@ -194,13 +192,12 @@ async def create_meeting(request: Request[Any, Any, Any], data: Annotated[Meetin
     return await _detail(actor, meeting_id)
 
 
-@patch("/api/meetings/{meeting_id:int}", opt={"roles": OFFICE_ROLES}, tags=["会议"], summary=_("修改会议"),
+@patch("/{meeting_id:int}", opt={"roles": OFFICE_ROLES}, tags=["会议"], summary=_("修改会议"),
        responses=answers(MeetingDetail, WRITE_ERRORS))
-async def update_meeting(request: Request[Any, Any, Any], meeting_id: RecordId,
+async def update_meeting(actor: CurrentActor, meeting_id: RecordId,
                          data: Annotated[MeetingPatch, body(MeetingPatch)]) -> MeetingDetail:  # type: ignore[valid-type]
     """只修改给出的字段；version 须为读取时的版本，否则返回 409。草稿和已通知的会议可以修改；已通知的会议修改时间、地点或
     名称后 sequence 加 1，并在同一次保存中向全部受邀单位发送变更通知。"""
-    actor = actor_of(request)
     sent = services.MEETING_FORM.json_fields(data)
     stored = await services.managed_meeting(actor, meeting_id)
     async with _deadline_errors():
@@ -208,37 +205,39 @@ async def update_meeting(request: Request[Any, Any, Any], meeting_id: RecordId,
     return await _detail(actor, meeting_id)
 
 
-@post("/api/meetings/{meeting_id:int}/notify", opt={"roles": OFFICE_ROLES}, tags=["会议"], summary=_("发送会议通知"),
+@post("/{meeting_id:int}/notify", opt={"roles": OFFICE_ROLES}, tags=["会议"], summary=_("发送会议通知"),
       status_code=200, responses=answers(NotifyOut, WRITE_ERRORS))
-async def notify_meeting(request: Request[Any, Any, Any], meeting_id: RecordId) -> NotifyOut:
+async def notify_meeting(actor: CurrentActor, meeting_id: RecordId) -> NotifyOut:
     """向尚未收到最新通知的受邀单位发送通知（会议变更后为变更通知）；草稿随之变为已通知。"""
-    actor = actor_of(request)
     count = await lifecycle.notify_meeting(actor, meeting_id)
     return NotifyOut(notified=count, meeting=await _detail(actor, meeting_id))
 
 
-@post("/api/meetings/{meeting_id:int}/hold", opt={"roles": OFFICE_ROLES}, tags=["会议"], summary=_("标记会议已召开"),
+@post("/{meeting_id:int}/hold", opt={"roles": OFFICE_ROLES}, tags=["会议"], summary=_("标记会议已召开"),
       status_code=200, responses=answers(MeetingDetail, WRITE_ERRORS))
-async def hold_meeting(request: Request[Any, Any, Any], meeting_id: RecordId) -> MeetingDetail:
+async def hold_meeting(actor: CurrentActor, meeting_id: RecordId) -> MeetingDetail:
     """只有已通知且已开始（或一小时内开始）的会议可以标记为已召开。"""
-    actor = actor_of(request)
     await lifecycle.hold_meeting(actor, meeting_id)
     return await _detail(actor, meeting_id)
 
 
-@post("/api/meetings/{meeting_id:int}/cancel", opt={"roles": OFFICE_ROLES}, tags=["会议"], summary=_("取消会议"),
+@post("/{meeting_id:int}/cancel", opt={"roles": OFFICE_ROLES}, tags=["会议"], summary=_("取消会议"),
       status_code=200, responses=answers(MeetingDetail, WRITE_ERRORS))
-async def cancel_meeting(request: Request[Any, Any, Any], meeting_id: RecordId, data: Annotated[CancelIn, body(CancelIn)]) -> MeetingDetail:
+async def cancel_meeting(actor: CurrentActor, meeting_id: RecordId, data: Annotated[CancelIn, body(CancelIn)]) -> MeetingDetail:
     """草稿或已通知的会议可以取消；已通知的受邀单位会收到取消通知。"""
-    actor = actor_of(request)
     await lifecycle.cancel_meeting(actor, meeting_id, sent_fields(data))
     return await _detail(actor, meeting_id)
 
 
+MEETING_ERRORS: ExceptionHandlersMap = {ValidationException: relabelled(MEETING_LABELS)}
+
 ROUTES: list[Any] = [
-    Router(path="/", route_handlers=[
+    Router(path="/api/meetings", route_handlers=[
         list_meetings, plenary_overview, get_meeting, create_meeting, update_meeting, notify_meeting, hold_meeting,
-        cancel_meeting, *INVITATION_ROUTES,
-    ], exception_handlers={ValidationException: relabelled(MEETING_LABELS)}),
-    Router(path="/", route_handlers=SPECIAL_ROUTES, exception_handlers={ValidationException: relabelled(REQUEST_LABELS)}),
+        cancel_meeting, *MEETING_INVITATION_ROUTES,
+    ], exception_handlers=MEETING_ERRORS),
+    Router(path="/api/invitations", route_handlers=INVITATION_ROUTES, exception_handlers=MEETING_ERRORS),
+    Router(path="/api/notifications", route_handlers=NOTIFICATION_ROUTES, exception_handlers=MEETING_ERRORS),
+    Router(path="/api/special-requests", route_handlers=SPECIAL_ROUTES,
+           exception_handlers={ValidationException: relabelled(REQUEST_LABELS)}),
 ]

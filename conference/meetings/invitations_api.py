@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Request, delete, get, post
+from litestar import delete, get, post
 
-from conference.accounts.actor import Actor
+from conference.accounts.actor import Actor, CurrentActor
 from conference.errors import NotFound
 from conference.i18n import gettext as _
 from conference.meetings import invitations as meeting_invitations
@@ -38,7 +38,6 @@ from conference.web.apikit import (
     error_responses,
     sent_fields,
 )
-from conference.web.auth import actor_of
 
 # ---------------------------------------------------------------- helpers
 
@@ -75,55 +74,50 @@ async def _visible_invitation(actor: Actor, invitation_id: int) -> tuple[dict[st
 # ---------------------------------------------------------------- invitations
 
 
-@post("/api/meetings/{meeting_id:int}/invitations", opt={"roles": OFFICE_ROLES}, tags=["参会邀请"], summary=_("添加受邀单位"),
+@post("/{meeting_id:int}/invitations", opt={"roles": OFFICE_ROLES}, tags=["参会邀请"], summary=_("添加受邀单位"),
       responses=answers(InvitationOut, WRITE_ERRORS, status=201))
-async def add_invitation(request: Request[Any, Any, Any], meeting_id: RecordId, data: Annotated[InvitationIn, body(InvitationIn)]) -> InvitationOut:
+async def add_invitation(actor: CurrentActor, meeting_id: RecordId, data: Annotated[InvitationIn, body(InvitationIn)]) -> InvitationOut:
     """role 取 member（成员单位）或 observer（列席单位）。会议召开或取消后不能再调整受邀单位。"""
-    actor = actor_of(request)
     invitation_id = await meeting_invitations.add_invitation(actor, meeting_id, sent_fields(data))
     return invitation_out(await _invitation_row(invitation_id), meeting_id, actor)
 
 
-@get("/api/invitations/{invitation_id:int}", opt={"roles": INVITATION_READERS}, tags=["参会邀请"],
+@get("/{invitation_id:int}", opt={"roles": INVITATION_READERS}, tags=["参会邀请"],
      summary=_("参会邀请详情"), responses=answers(InvitationOut, READ_ERRORS))
-async def get_invitation(request: Request[Any, Any, Any], invitation_id: RecordId) -> InvitationOut:
+async def get_invitation(actor: CurrentActor, invitation_id: RecordId) -> InvitationOut:
     """成员单位只能查看本单位已收到通知的邀请；其他单位的邀请返回 404。"""
-    actor = actor_of(request)
     row, meeting = await _visible_invitation(actor, invitation_id)
     return invitation_out(row, meeting["id"], actor)
 
 
-@delete("/api/invitations/{invitation_id:int}", opt={"roles": OFFICE_ROLES}, tags=["参会邀请"], summary=_("移除受邀单位"),
+@delete("/{invitation_id:int}", opt={"roles": OFFICE_ROLES}, tags=["参会邀请"], summary=_("移除受邀单位"),
         responses=WRITE_ERRORS)
-async def remove_invitation(request: Request[Any, Any, Any], invitation_id: RecordId) -> None:
+async def remove_invitation(actor: CurrentActor, invitation_id: RecordId) -> None:
     """已收到通知的单位会收到“无需参会”的通知。会议召开或取消后不能再调整受邀单位。"""
-    await meeting_invitations.remove_invitation(actor_of(request), invitation_id)
+    await meeting_invitations.remove_invitation(actor, invitation_id)
 
 
-@post("/api/invitations/{invitation_id:int}/attendance", opt={"roles": OFFICE_ROLES}, tags=["参会邀请"],
+@post("/{invitation_id:int}/attendance", opt={"roles": OFFICE_ROLES}, tags=["参会邀请"],
       summary=_("记录签到"), status_code=200, responses=answers(InvitationOut, WRITE_ERRORS))
-async def record_attendance(request: Request[Any, Any, Any], invitation_id: RecordId, data: Annotated[AttendanceIn, body(AttendanceIn)]) -> InvitationOut:
+async def record_attendance(actor: CurrentActor, invitation_id: RecordId, data: Annotated[AttendanceIn, body(AttendanceIn)]) -> InvitationOut:
     """attendance 取 present（出席）、leave（请假）或 absent（缺席）；会议须已通知或已召开。"""
-    actor = actor_of(request)
     meeting_id = await meeting_invitations.record_attendance(actor, invitation_id, sent_fields(data))
     return invitation_out(await _invitation_row(invitation_id), meeting_id, actor)
 
 
-@post("/api/invitations/{invitation_id:int}/revoke", opt={"roles": OFFICE_ROLES}, tags=["参会邀请"],
+@post("/{invitation_id:int}/revoke", opt={"roles": OFFICE_ROLES}, tags=["参会邀请"],
       summary=_("作废回执链接"), status_code=200, responses=answers(InvitationOut, WRITE_ERRORS))
-async def revoke_invitation_link(request: Request[Any, Any, Any], invitation_id: RecordId) -> InvitationOut:
+async def revoke_invitation_link(actor: CurrentActor, invitation_id: RecordId) -> InvitationOut:
     """原链接立即失效并生成新令牌；再次发送通知（notify）时该单位收到新链接。"""
-    actor = actor_of(request)
     meeting_id = await meeting_invitations.revoke_token(actor, invitation_id)
     return invitation_out(await _invitation_row(invitation_id), meeting_id, actor)
 
 
-@post("/api/invitations/{invitation_id:int}/reply", opt={"roles": (Role.UNIT,)}, tags=["参会邀请"],
+@post("/{invitation_id:int}/reply", opt={"roles": (Role.UNIT,)}, tags=["参会邀请"],
       summary=_("回复参会情况"), status_code=200, responses=answers(InvitationOut, WRITE_ERRORS))
-async def reply_invitation(request: Request[Any, Any, Any], invitation_id: RecordId, data: Annotated[ReplyIn, body(ReplyIn)]) -> InvitationOut:
+async def reply_invitation(actor: CurrentActor, invitation_id: RecordId, data: Annotated[ReplyIn, body(ReplyIn)]) -> InvitationOut:
     """成员单位回复本单位的邀请：reply 取 attending（参会，填参会人姓名和职务）、delegated（委托参会，填受委托人）或
     leave（请假，填请假事由）。会议召开或取消后不能再回复；其他单位的邀请返回 404。"""
-    actor = actor_of(request)
     invitation, meeting = await _visible_invitation(actor, invitation_id)
     await meeting_invitations.reply(actor, invitation, meeting, sent_fields(data))
     return invitation_out(await _invitation_row(invitation_id), meeting["id"], actor)
@@ -132,11 +126,10 @@ async def reply_invitation(request: Request[Any, Any, Any], invitation_id: Recor
 # ---------------------------------------------------------------- notifications
 
 
-@get("/api/notifications", opt={"roles": NOTIFICATION_READERS}, tags=["通知"], summary=_("本单位（街道）的通知"),
+@get("/", opt={"roles": NOTIFICATION_READERS}, tags=["通知"], summary=_("本单位（街道）的通知"),
      responses=answers(list[NotificationOut], error_responses(401, 403)))
-async def my_notifications(request: Request[Any, Any, Any]) -> list[NotificationOut]:
+async def my_notifications(actor: CurrentActor) -> list[NotificationOut]:
     """成员单位或街道收到的最近 50 条通知，最新的在前；通知中的回执链接已隐去。"""
-    actor = actor_of(request)
     if actor.role == Role.UNIT:
         rows = await recent_for(unit_id=actor.unit_id, limit=NOTIFICATION_LIMIT) if actor.unit_id else []
     else:
@@ -144,7 +137,7 @@ async def my_notifications(request: Request[Any, Any, Any]) -> list[Notification
     return [convert({**r, "body": mask_links(r["body"] or "")}, NotificationOut) for r in rows]
 
 
-INVITATION_ROUTES: list[Any] = [
-    add_invitation, get_invitation, remove_invitation, record_attendance, revoke_invitation_link, reply_invitation,
-    my_notifications,
-]
+# conference.meetings.api mounts these under their prefixes: /api/meetings, /api/invitations, /api/notifications.
+MEETING_INVITATION_ROUTES: list[Any] = [add_invitation]
+INVITATION_ROUTES: list[Any] = [get_invitation, remove_invitation, record_attendance, revoke_invitation_link, reply_invitation]
+NOTIFICATION_ROUTES: list[Any] = [my_notifications]

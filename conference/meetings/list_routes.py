@@ -9,10 +9,10 @@ import datetime as dt
 import urllib.parse
 from typing import Any
 
-from litestar import Request, get
+from litestar import Request, Router, get
 from litestar.response import Template
 
-from conference.accounts.actor import Actor
+from conference.accounts.actor import Actor, CurrentActor
 from conference.accounts.scope import visible_conference_ids
 from conference.db import fetch
 from conference.holidays.services import days_between as holiday_days
@@ -24,7 +24,6 @@ from conference.tasks.services import ALERT_LABELS
 from conference.tasks.states import TASK_STATUS_LABELS
 from conference.tasks.views import open_deadlines
 from conference.timefmt import cn_month_day, local, today
-from conference.web.auth import actor_of
 from conference.web.listing import Paging, parse_day, parse_id, requested
 from conference.web.templating import render
 
@@ -49,9 +48,8 @@ async def conference_options(actor: Actor) -> list[tuple[str, str]]:
     return [(str(r["id"]), r["name"]) for r in rows if visible is None or r["id"] in visible]
 
 
-@get("/meetings", opt={"roles": PEOPLE}, include_in_schema=False)
-async def meeting_list(request: Request[Any, Any, Any]) -> Template:
-    actor = actor_of(request)
+@get("/", opt={"roles": PEOPLE})
+async def meeting_list(request: Request[Any, Any, Any], actor: CurrentActor) -> Template:
     query = dict(request.query_params)
     flt = _filter(query)
     sorts = {"starts_at": "m.starts_at", "title": "m.title", "status": "m.status"}
@@ -75,10 +73,9 @@ async def meeting_list(request: Request[Any, Any, Any]) -> Template:
                   display_labels=views.DISPLAY_STATUS_LABELS, todo_labels=views.TODO_LABELS)
 
 
-@get("/meetings/calendar", opt={"roles": PEOPLE}, include_in_schema=False)
-async def meeting_calendar(request: Request[Any, Any, Any]) -> Template:
+@get("/calendar", opt={"roles": PEOPLE})
+async def meeting_calendar(request: Request[Any, Any, Any], actor: CurrentActor) -> Template:
     """Month view (Monday-first weeks) or week view, one query for the range shown."""
-    actor = actor_of(request)
     query = dict(request.query_params)
     view = "week" if query.get("view") == "week" else "month"
     anchor = parse_day(query.get("date")) or today()
@@ -115,9 +112,8 @@ async def meeting_calendar(request: Request[Any, Any, Any]) -> Template:
                   alert_labels=ALERT_LABELS, task_status_labels=TASK_STATUS_LABELS)
 
 
-@get("/meetings/plenaries", opt={"roles": SUPERVISORS}, include_in_schema=False)
-async def plenaries(request: Request[Any, Any, Any]) -> Template:
-    actor = actor_of(request)
+@get("/plenaries", opt={"roles": SUPERVISORS})
+async def plenaries(request: Request[Any, Any, Any], actor: CurrentActor) -> Template:
     rows = await views.plenary_overview(actor, today())
     due_only = request.query_params.get("state") == "due"  # the workbench's link: still to be arranged
     if due_only:
@@ -125,4 +121,5 @@ async def plenaries(request: Request[Any, Any, Any]) -> Template:
     return render(request, "meetings/plenaries.html", rows=rows, can_create=actor.role in OFFICE_ROLES, due_only=due_only)
 
 
-ROUTES = [meeting_list, meeting_calendar, plenaries]
+# Pages, not API operations: kept out of the OpenAPI schema as a group.
+ROUTES = [Router("/meetings", route_handlers=[meeting_list, meeting_calendar, plenaries], include_in_schema=False)]

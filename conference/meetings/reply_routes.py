@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Response, get, post
+from litestar import Request, Response, Router, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from conference.accounts import personal_links
-from conference.accounts.actor import Actor
+from conference.accounts.actor import Actor, CurrentActor
 from conference.accounts.personal_links import private
 from conference.calendar.data import meeting_context
 from conference.errors import NotFound
@@ -30,7 +30,6 @@ from conference.records import get_or_404
 from conference.registry.tables import Conference, MemberUnit
 from conference.roles import Role
 from conference.timefmt import local, now
-from conference.web.auth import actor_of
 from conference.web.fields import Field
 from conference.web.forms import submit
 from conference.web.listing import paginate
@@ -100,7 +99,7 @@ async def _by_token(request: Request[Any, Any, Any], token: str) -> tuple[dict[s
     return await personal_links.resolve(request, lambda: meeting_invitations.invitation_by_token(token))
 
 
-@get("/r/{token:str}", opt={"public": True}, include_in_schema=False)
+@get("/{token:str}", opt={"public": True})
 async def token_page(request: Request[Any, Any, Any], token: FromPath[str]) -> Response[Any]:
     found = await _by_token(request, token)
     if isinstance(found, Response):
@@ -110,7 +109,7 @@ async def token_page(request: Request[Any, Any, Any], token: FromPath[str]) -> R
                            **await _context(invitation, meeting)))
 
 
-@post("/r/{token:str}", opt={"public": True}, include_in_schema=False)
+@post("/{token:str}", opt={"public": True})
 async def token_reply(request: Request[Any, Any, Any], token: FromPath[str]) -> Response[Any]:
     found = await _by_token(request, token)
     if isinstance(found, Response):
@@ -141,9 +140,8 @@ async def own_invitation(actor: Actor, invitation_id: int) -> tuple[dict[str, An
     return invitation, meeting
 
 
-@get("/my/invitations", opt={"roles": UNIT}, include_in_schema=False)
-async def my_invitations(request: Request[Any, Any, Any]) -> Template:
-    actor = actor_of(request)
+@get("/", opt={"roles": UNIT})
+async def my_invitations(request: Request[Any, Any, Any], actor: CurrentActor) -> Template:
     query = dict(request.query_params)
     if "sort" not in query:  # latest meetings first
         query["desc"] = "1"
@@ -164,20 +162,23 @@ async def my_invitations(request: Request[Any, Any, Any]) -> Template:
                   open_states=services.EDITABLE)
 
 
-@get("/my/invitations/{invitation_id:int}", opt={"roles": UNIT}, include_in_schema=False)
-async def my_invitation(request: Request[Any, Any, Any], invitation_id: FromPath[int]) -> Template:
-    invitation, meeting = await own_invitation(actor_of(request), invitation_id)
+@get("/{invitation_id:int}", opt={"roles": UNIT})
+async def my_invitation(request: Request[Any, Any, Any], actor: CurrentActor, invitation_id: FromPath[int]) -> Template:
+    invitation, meeting = await own_invitation(actor, invitation_id)
     return render(request, REPLY_TEMPLATE, form=_initial(invitation), errors={}, back="/my/invitations",
                   **await _context(invitation, meeting))
 
 
-@post("/my/invitations/{invitation_id:int}", opt={"roles": UNIT}, include_in_schema=False)
-async def my_invitation_reply(request: Request[Any, Any, Any], invitation_id: FromPath[int]) -> Template | Redirect:
-    actor = actor_of(request)
+@post("/{invitation_id:int}", opt={"roles": UNIT})
+async def my_invitation_reply(request: Request[Any, Any, Any], actor: CurrentActor, invitation_id: FromPath[int]) -> Template | Redirect:
     invitation, meeting = await own_invitation(actor, invitation_id)
     return await submit(request, template=REPLY_TEMPLATE, back="/my/invitations", **await _context(invitation, meeting),
                         action=lambda data: meeting_invitations.reply(actor, invitation, meeting, data),
                         success=lambda _r: f"/my/invitations/{invitation_id}", flash=_("回复已保存。"))
 
 
-ROUTES: list[Any] = [token_page, token_reply, my_invitations, my_invitation, my_invitation_reply]
+# Pages, not API operations: kept out of the OpenAPI schema as a group.
+ROUTES: list[Any] = [
+    Router("/r", route_handlers=[token_page, token_reply], include_in_schema=False),
+    Router("/my/invitations", route_handlers=[my_invitations, my_invitation, my_invitation_reply], include_in_schema=False),
+]

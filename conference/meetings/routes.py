@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from litestar import Request, Response, get, post
+from litestar import Request, Response, Router, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from conference.accounts.actor import Actor
+from conference.accounts.actor import Actor, CurrentActor
 from conference.errors import Conflict, DomainError, ValidationFailed
 from conference.forms import download_disposition
 from conference.i18n import gettext as _
@@ -23,7 +23,6 @@ from conference.meetings.tables import Invitation
 from conference.roles import OFFICE_ROLES, PEOPLE
 from conference.settings import get_settings
 from conference.timefmt import local, now, today
-from conference.web.auth import actor_of
 from conference.web.forms import form_data, submit
 from conference.web.listing import parse_id
 from conference.web.templating import redirect, render
@@ -53,17 +52,15 @@ async def detail_context(actor: Actor, meeting_id: int) -> dict[str, Any]:
     return context
 
 
-@get("/meetings/{meeting_id:int}", opt={"roles": PEOPLE}, include_in_schema=False)
-async def meeting_page(request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Template:
-    actor = actor_of(request)
+@get("/{meeting_id:int}", opt={"roles": PEOPLE})
+async def meeting_page(request: Request[Any, Any, Any], actor: CurrentActor, meeting_id: FromPath[int]) -> Template:
     return render(request, "meetings/detail.html", **await detail_context(actor, meeting_id))
 
 
-async def _action(request: Request[Any, Any, Any], meeting_id: int, action: Callable[[dict[str, Any]], Awaitable[Any]],
+async def _action(request: Request[Any, Any, Any], actor: Actor, meeting_id: int, action: Callable[[dict[str, Any]], Awaitable[Any]],
                   flash: str) -> Template | Redirect:
     """An action form on the meeting page; bad input re-renders the page with the messages (the page
     is built only then)."""
-    actor = actor_of(request)
     await services.meeting_for(actor, meeting_id)  # 404 for meetings out of scope
     return await submit(request, template="meetings/detail.html", action=action,
                         success=lambda _r: f"/meetings/{meeting_id}", flash=flash,
@@ -90,11 +87,10 @@ async def _invitation_meeting(actor: Actor, invitation_id: int) -> int:
     return int(meeting["id"])
 
 
-@get("/meetings/{meeting_id:int}/notify", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def meeting_notify_preview(request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Template | Redirect:
+@get("/{meeting_id:int}/notify", opt={"roles": OFFICE_ROLES})
+async def meeting_notify_preview(request: Request[Any, Any, Any], actor: CurrentActor, meeting_id: FromPath[int]) -> Template | Redirect:
     """The confirm step of 发送通知: the units it goes to and the message one of them (?unit=)
     receives; the notice goes out only from this page's form."""
-    actor = actor_of(request)
     try:
         preview = await _or_back(f"/meetings/{meeting_id}", lifecycle.notice_preview(
             actor, meeting_id, parse_id(request.query_params.get("unit"))))
@@ -103,11 +99,10 @@ async def meeting_notify_preview(request: Request[Any, Any, Any], meeting_id: Fr
     return render(request, "meetings/notify_preview.html", **preview, role_labels=services.ROLE_LABELS)
 
 
-@post("/meetings/{meeting_id:int}/notify", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def meeting_notify(request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Redirect:
+@post("/{meeting_id:int}/notify", opt={"roles": OFFICE_ROLES})
+async def meeting_notify(request: Request[Any, Any, Any], actor: CurrentActor, meeting_id: FromPath[int]) -> Redirect:
     """Sends only what the office confirmed on the preview (its recipients key); a post without
     it (an old page, a crafted form) goes to the preview instead of sending."""
-    actor = actor_of(request)
     confirmed = (await form_data(request)).get("confirm")
     try:
         if not isinstance(confirmed, str) or not confirmed:
@@ -120,30 +115,29 @@ async def meeting_notify(request: Request[Any, Any, Any], meeting_id: FromPath[i
     return redirect(f"/meetings/{meeting_id}", _("已向 {n} 个单位发送会议通知。").format(n=count))
 
 
-@get("/meetings/{meeting_id:int}/notice.pdf", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def meeting_notice_pdf(request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Response[bytes]:
+@get("/{meeting_id:int}/notice.pdf", opt={"roles": OFFICE_ROLES})
+async def meeting_notice_pdf(actor: CurrentActor, meeting_id: FromPath[int]) -> Response[bytes]:
     """The 会议通知 as an A4 PDF (made from the records as they stand: never cached)."""
-    content, filename, ascii_name = await lifecycle.notice_pdf(actor_of(request), meeting_id)
+    content, filename, ascii_name = await lifecycle.notice_pdf(actor, meeting_id)
     return Response(content=content, media_type="application/pdf", headers={
         "Content-Disposition": download_disposition(filename, ascii_name=ascii_name, inline=True),
         "X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"})
 
 
-@post("/meetings/{meeting_id:int}/hold", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def meeting_hold(request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Redirect:
+@post("/{meeting_id:int}/hold", opt={"roles": OFFICE_ROLES})
+async def meeting_hold(actor: CurrentActor, meeting_id: FromPath[int]) -> Redirect:
     try:
-        await _or_back(f"/meetings/{meeting_id}", lifecycle.hold_meeting(actor_of(request), meeting_id))
+        await _or_back(f"/meetings/{meeting_id}", lifecycle.hold_meeting(actor, meeting_id))
     except _Back as back:
         return redirect(back.url, back.message)
     return redirect(f"/meetings/{meeting_id}", _("会议已标记为已召开。"))
 
 
-@post("/meetings/{meeting_id:int}/sign-in", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def meeting_sign_in(request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Redirect:
+@post("/{meeting_id:int}/sign-in", opt={"roles": OFFICE_ROLES})
+async def meeting_sign_in(request: Request[Any, Any, Any], actor: CurrentActor, meeting_id: FromPath[int]) -> Redirect:
     """The sign-in sheet (签到表): each invited unit's row is recorded through
     services.record_attendance in its own transaction; with "全部出席" (fill=present) the rows left
     blank count as present. The flash says how many were recorded and which were not, and why."""
-    actor = actor_of(request)
     await services.managed_meeting(actor, meeting_id)  # 404 out of scope
     raw = await request.form()
     fill = raw.get("fill") if raw.get("fill") == "present" else ""
@@ -174,21 +168,18 @@ async def meeting_sign_in(request: Request[Any, Any, Any], meeting_id: FromPath[
     return redirect(f"/meetings/{meeting_id}#sign-in", message)
 
 
-@post("/meetings/{meeting_id:int}/cancel", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def meeting_cancel(request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Template | Redirect:
-    actor = actor_of(request)
-    return await _action(request, meeting_id, lambda d: lifecycle.cancel_meeting(actor, meeting_id, d), _("会议已取消。"))
+@post("/{meeting_id:int}/cancel", opt={"roles": OFFICE_ROLES})
+async def meeting_cancel(request: Request[Any, Any, Any], actor: CurrentActor, meeting_id: FromPath[int]) -> Template | Redirect:
+    return await _action(request, actor, meeting_id, lambda d: lifecycle.cancel_meeting(actor, meeting_id, d), _("会议已取消。"))
 
 
-@post("/meetings/{meeting_id:int}/invitations", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def invitation_add(request: Request[Any, Any, Any], meeting_id: FromPath[int]) -> Template | Redirect:
-    actor = actor_of(request)
-    return await _action(request, meeting_id, lambda d: meeting_invitations.add_invitation(actor, meeting_id, d), _("已添加受邀单位。"))
+@post("/{meeting_id:int}/invitations", opt={"roles": OFFICE_ROLES})
+async def invitation_add(request: Request[Any, Any, Any], actor: CurrentActor, meeting_id: FromPath[int]) -> Template | Redirect:
+    return await _action(request, actor, meeting_id, lambda d: meeting_invitations.add_invitation(actor, meeting_id, d), _("已添加受邀单位。"))
 
 
-@post("/invitations/{invitation_id:int}/remove", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def invitation_remove(request: Request[Any, Any, Any], invitation_id: FromPath[int]) -> Redirect:
-    actor = actor_of(request)
+@post("/{invitation_id:int}/remove", opt={"roles": OFFICE_ROLES})
+async def invitation_remove(actor: CurrentActor, invitation_id: FromPath[int]) -> Redirect:
     back = f"/meetings/{await _invitation_meeting(actor, invitation_id)}"
     try:
         meeting_id = await _or_back(back, meeting_invitations.remove_invitation(actor, invitation_id))
@@ -197,9 +188,8 @@ async def invitation_remove(request: Request[Any, Any, Any], invitation_id: From
     return redirect(f"/meetings/{meeting_id}", _("已移除受邀单位。"))
 
 
-@post("/invitations/{invitation_id:int}/attendance", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def invitation_attendance(request: Request[Any, Any, Any], invitation_id: FromPath[int]) -> Redirect:
-    actor = actor_of(request)
+@post("/{invitation_id:int}/attendance", opt={"roles": OFFICE_ROLES})
+async def invitation_attendance(request: Request[Any, Any, Any], actor: CurrentActor, invitation_id: FromPath[int]) -> Redirect:
     back = f"/meetings/{await _invitation_meeting(actor, invitation_id)}#sign-in"
     try:
         meeting_id = await _or_back(back, meeting_invitations.record_attendance(actor, invitation_id, await form_data(request)))
@@ -208,9 +198,8 @@ async def invitation_attendance(request: Request[Any, Any, Any], invitation_id: 
     return redirect(f"/meetings/{meeting_id}#sign-in", _("已记录签到。"))
 
 
-@post("/invitations/{invitation_id:int}/revoke", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def invitation_revoke(request: Request[Any, Any, Any], invitation_id: FromPath[int]) -> Redirect:
-    actor = actor_of(request)
+@post("/{invitation_id:int}/revoke", opt={"roles": OFFICE_ROLES})
+async def invitation_revoke(actor: CurrentActor, invitation_id: FromPath[int]) -> Redirect:
     back = f"/meetings/{await _invitation_meeting(actor, invitation_id)}"
     try:
         meeting_id = await _or_back(back, meeting_invitations.revoke_token(actor, invitation_id))
@@ -219,8 +208,12 @@ async def invitation_revoke(request: Request[Any, Any, Any], invitation_id: From
     return redirect(f"/meetings/{meeting_id}", _("原回执链接已作废，下次通知将发送新链接。"))
 
 
+# Pages, not API operations: each router is kept out of the OpenAPI schema as a group.
 ROUTES = [
-    *list_routes.ROUTES, *form_routes.ROUTES, meeting_page,
-    meeting_notify_preview, meeting_notify, meeting_notice_pdf,
-    meeting_hold, meeting_sign_in, meeting_cancel, invitation_add, invitation_remove, invitation_attendance, invitation_revoke,
+    *list_routes.ROUTES, *form_routes.ROUTES,
+    Router("/meetings", route_handlers=[
+        meeting_page, meeting_notify_preview, meeting_notify, meeting_notice_pdf, meeting_hold, meeting_sign_in, meeting_cancel,
+        invitation_add,
+    ], include_in_schema=False),
+    Router("/invitations", route_handlers=[invitation_remove, invitation_attendance, invitation_revoke], include_in_schema=False),
 ]

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from litestar import Request, get, post
+from litestar import get, post
 from litestar.params import FromQuery, Parameter
 
-from conference.accounts.actor import Actor
+from conference.accounts.actor import Actor, CurrentActor
 from conference.agenda.scheduling import request_item_ids
 from conference.i18n import gettext as _
 from conference.meetings import special_requests, views
@@ -29,7 +29,6 @@ from conference.web.apikit import (
     page_fields,
     sent_fields,
 )
-from conference.web.auth import actor_of
 from conference.web.listing import PER_PAGE, paginate
 
 # ---------------------------------------------------------------- special meeting requests
@@ -54,16 +53,15 @@ async def _special_request(actor: Actor, request_id: int) -> SpecialRequestOut:
     return (await _request_rows([row]))[0]
 
 
-@get("/api/special-requests", opt={"roles": ITEM_READERS}, tags=["专题会议提请"], summary=_("专题会议提请列表"),
+@get("/", opt={"roles": ITEM_READERS}, tags=["专题会议提请"], summary=_("专题会议提请列表"),
      responses=answers(Page[SpecialRequestOut], READ_ERRORS))
-async def list_special_requests(request: Request[Any, Any, Any], q: Q = None,
+async def list_special_requests(actor: CurrentActor, q: Q = None,
                                 status: FromQuery[Literal["requested", "approved", "declined"] | None] = None,
                                 page: PageNo = 1, per_page: PerPage = PER_PAGE,
                                 sort: FromQuery[Literal["created", "proposed_date"]] = "created",
                                 desc: Annotated[bool, Parameter(description=_("是否倒序（默认最新的在前）"))] = True,
                                 ) -> Page[SpecialRequestOut]:
     """街道只看到本街道的提请，办公室和召集人看到其联席会议的提请；q 搜索会议名称、提请事由和补充说明。"""
-    actor = actor_of(request)
     where = await views.special_request_scope(actor)  # visibility.visible_special_requests
     if status is not None:
         where = (SMR.status == status) if where is None else (where & (SMR.status == status))
@@ -74,46 +72,44 @@ async def list_special_requests(request: Request[Any, Any, Any], q: Q = None,
     return Page(items=await _request_rows(result.rows), **page_fields(result))
 
 
-@get("/api/special-requests/{request_id:int}", opt={"roles": ITEM_READERS}, tags=["专题会议提请"],
+@get("/{request_id:int}", opt={"roles": ITEM_READERS}, tags=["专题会议提请"],
      summary=_("专题会议提请详情"), responses=answers(SpecialRequestOut, READ_ERRORS))
-async def get_special_request(request: Request[Any, Any, Any], request_id: RecordId) -> SpecialRequestOut:
+async def get_special_request(actor: CurrentActor, request_id: RecordId) -> SpecialRequestOut:
     """一项专题会议提请及其议题；街道只能看本街道的提请。"""
-    return await _special_request(actor_of(request), request_id)
+    return await _special_request(actor, request_id)
 
 
-@post("/api/special-requests", opt={"roles": (Role.STREET,)}, tags=["专题会议提请"], summary=_("提请召开专题会议"),
+@post("/", opt={"roles": (Role.STREET,)}, tags=["专题会议提请"], summary=_("提请召开专题会议"),
       responses=answers(SpecialRequestOut, WRITE_ERRORS, status=201))
-async def create_special_request(request: Request[Any, Any, Any],
+async def create_special_request(actor: CurrentActor,
                                  data: Annotated[SpecialRequestIn, body(SpecialRequestIn)]) -> SpecialRequestOut:  # type: ignore[valid-type]
     """街道向本街道联席会议的召集人提请：title 为同意后专题会议的名称；items 为本街道已受理、尚未列入会议的议题（至少一项），
     同意后列入专题会议议程，并邀请议题提请协调的单位；proposed_date 不能早于今天。"""
-    actor = actor_of(request)
     fields = special_requests.REQUEST_FORM.json_fields(data)
     items = fields.pop("items", None) or []
     request_id = await special_requests.request_special_meeting(actor, fields, [str(i) for i in items])
     return await _special_request(actor, request_id)
 
 
-@post("/api/special-requests/{request_id:int}/approve", opt={"roles": REQUEST_DECIDERS}, tags=["专题会议提请"],
+@post("/{request_id:int}/approve", opt={"roles": REQUEST_DECIDERS}, tags=["专题会议提请"],
       summary=_("同意召开专题会议"), status_code=200, responses=answers(SpecialRequestOut, WRITE_ERRORS))
-async def approve_special_request(request: Request[Any, Any, Any], request_id: RecordId,
+async def approve_special_request(actor: CurrentActor, request_id: RecordId,
                                   data: Annotated[DecisionIn, body(DecisionIn)]) -> SpecialRequestOut:
     """生成专题会议草稿（meeting 为其编号），由办公室完善时间地点后发送通知；已审批的提请返回 409。"""
-    actor = actor_of(request)
     await special_requests.decide_special_request(actor, request_id, True, sent_fields(data))
     return await _special_request(actor, request_id)
 
 
-@post("/api/special-requests/{request_id:int}/decline", opt={"roles": REQUEST_DECIDERS}, tags=["专题会议提请"],
+@post("/{request_id:int}/decline", opt={"roles": REQUEST_DECIDERS}, tags=["专题会议提请"],
       summary=_("不同意召开专题会议"), status_code=200, responses=answers(SpecialRequestOut, WRITE_ERRORS))
-async def decline_special_request(request: Request[Any, Any, Any], request_id: RecordId,
+async def decline_special_request(actor: CurrentActor, request_id: RecordId,
                                   data: Annotated[DecisionIn, body(DecisionIn)]) -> SpecialRequestOut:
     """须填写审批意见（comment）；已审批的提请返回 409。"""
-    actor = actor_of(request)
     await special_requests.decide_special_request(actor, request_id, False, sent_fields(data))
     return await _special_request(actor, request_id)
 
 
+# conference.meetings.api mounts these under /api/special-requests.
 SPECIAL_ROUTES: list[Any] = [
     list_special_requests, get_special_request, create_special_request, approve_special_request,
     decline_special_request,

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, get, post
+from litestar import Request, Router, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
-from conference.accounts.actor import Actor
+from conference.accounts.actor import Actor, CurrentActor
 from conference.accounts.tables import User
 from conference.agenda.scheduling import request_items, requestable_items
 from conference.agenda.states import ITEM_STATUS_LABELS, URGENCY_LABELS
@@ -21,7 +21,6 @@ from conference.meetings import services, special_requests, views
 from conference.meetings.states import MEETING_STATUS_LABELS, REQUEST_STATUS_LABELS
 from conference.meetings.tables import Meeting, SpecialMeetingRequest
 from conference.roles import ITEM_READERS, REQUEST_DECIDERS, Role
-from conference.web.auth import actor_of
 from conference.web.fields import Field
 from conference.web.forms import submit
 from conference.web.listing import paginate
@@ -59,9 +58,8 @@ def _ticked(raw: Any) -> list[str]:
     return [v for v in raw.getall("items", []) if isinstance(v, str)]
 
 
-@get(BASE, opt={"roles": ITEM_READERS}, include_in_schema=False)
-async def request_list(request: Request[Any, Any, Any]) -> Template:
-    actor = actor_of(request)
+@get("/", opt={"roles": ITEM_READERS})
+async def request_list(request: Request[Any, Any, Any], actor: CurrentActor) -> Template:
     query = dict(request.query_params)
     where, status = await views.special_request_conditions(actor, query.get("status", ""))
     if "sort" not in query:  # newest first unless the user sorts otherwise
@@ -73,15 +71,14 @@ async def request_list(request: Request[Any, Any, Any]) -> Template:
                   status_labels=views.REQUEST_FILTERS, can_request=actor.role == Role.STREET)
 
 
-@get(f"{BASE}/new", opt={"roles": (Role.STREET,)}, include_in_schema=False)
-async def new_request(request: Request[Any, Any, Any]) -> Template:
-    context = await _form_context(actor_of(request), [])
+@get("/new", opt={"roles": (Role.STREET,)})
+async def new_request(request: Request[Any, Any, Any], actor: CurrentActor) -> Template:
+    context = await _form_context(actor, [])
     return render(request, "special/form.html", form={}, errors={}, **context)
 
 
-@post(f"{BASE}/new", opt={"roles": (Role.STREET,)}, include_in_schema=False)
-async def create_request(request: Request[Any, Any, Any]) -> Template | Redirect:
-    actor = actor_of(request)
+@post("/new", opt={"roles": (Role.STREET,)})
+async def create_request(request: Request[Any, Any, Any], actor: CurrentActor) -> Template | Redirect:
     chosen = _ticked(await request.form())
     return await submit(request, template="special/form.html", page=lambda: _form_context(actor, chosen),
                         action=lambda data: special_requests.request_special_meeting(actor, data, chosen),
@@ -116,15 +113,13 @@ async def _detail_context(actor: Actor, req: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-@get(f"{BASE}/{{request_id:int}}", opt={"roles": ITEM_READERS}, include_in_schema=False)
-async def request_detail(request: Request[Any, Any, Any], request_id: FromPath[int]) -> Template:
-    actor = actor_of(request)
+@get("/{request_id:int}", opt={"roles": ITEM_READERS})
+async def request_detail(request: Request[Any, Any, Any], actor: CurrentActor, request_id: FromPath[int]) -> Template:
     req = await special_requests.special_request_for(actor, request_id)
     return render(request, "special/detail.html", form={}, errors={}, decision=None, **await _detail_context(actor, req))
 
 
-async def _decide(request: Request[Any, Any, Any], request_id: int, approve: bool) -> Template | Redirect:
-    actor = actor_of(request)
+async def _decide(request: Request[Any, Any, Any], actor: Actor, request_id: int, approve: bool) -> Template | Redirect:
     req = await special_requests.special_request_for(actor, request_id)
     return await submit(
         request, template="special/detail.html", decision="approve" if approve else "decline",
@@ -135,14 +130,16 @@ async def _decide(request: Request[Any, Any, Any], request_id: int, approve: boo
     )
 
 
-@post(f"{BASE}/{{request_id:int}}/approve", opt={"roles": REQUEST_DECIDERS}, include_in_schema=False)
-async def approve_request(request: Request[Any, Any, Any], request_id: FromPath[int]) -> Template | Redirect:
-    return await _decide(request, request_id, True)
+@post("/{request_id:int}/approve", opt={"roles": REQUEST_DECIDERS})
+async def approve_request(request: Request[Any, Any, Any], actor: CurrentActor, request_id: FromPath[int]) -> Template | Redirect:
+    return await _decide(request, actor, request_id, True)
 
 
-@post(f"{BASE}/{{request_id:int}}/decline", opt={"roles": REQUEST_DECIDERS}, include_in_schema=False)
-async def decline_request(request: Request[Any, Any, Any], request_id: FromPath[int]) -> Template | Redirect:
-    return await _decide(request, request_id, False)
+@post("/{request_id:int}/decline", opt={"roles": REQUEST_DECIDERS})
+async def decline_request(request: Request[Any, Any, Any], actor: CurrentActor, request_id: FromPath[int]) -> Template | Redirect:
+    return await _decide(request, actor, request_id, False)
 
 
-ROUTES: list[Any] = [request_list, new_request, create_request, request_detail, approve_request, decline_request]
+# Pages, not API operations: kept out of the OpenAPI schema as a group.
+ROUTES: list[Any] = [Router(BASE, route_handlers=[request_list, new_request, create_request, request_detail, approve_request, decline_request],
+                            include_in_schema=False)]

@@ -15,11 +15,11 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Request, Router, get, patch, post
+from litestar import Router, get, patch, post
 from litestar.exceptions import ValidationException
 from litestar.params import FromQuery, Parameter
 
-from conference.accounts.actor import Actor
+from conference.accounts.actor import Actor, CurrentActor
 from conference.agenda import scheduling, services, views
 from conference.i18n import gettext as _
 from conference.roles import ITEM_READERS, ITEM_WRITERS, OFFICE_ROLES
@@ -40,7 +40,6 @@ from conference.web.apikit import (
     relabelled,
     sent_fields,
 )
-from conference.web.auth import actor_of
 from conference.web.listing import PER_PAGE
 
 TAGS = ["议题"]
@@ -188,9 +187,9 @@ def _unit_ids(units: list[int] | None) -> list[str]:
 ItemStatus = Literal["draft", "submitted", "accepted", "returned", "merged", "scheduled", "discussed", "resolved", "deferred"]
 
 
-@get("/api/items", opt={"roles": ITEM_READERS}, tags=TAGS, summary=_("议题列表"), responses=answers(Page[ItemRow], READ_ERRORS))
+@get("/", opt={"roles": ITEM_READERS}, tags=TAGS, summary=_("议题列表"), responses=answers(Page[ItemRow], READ_ERRORS))
 async def list_items(
-    request: Request[Any, Any, Any],
+    actor: CurrentActor,
     q: Q = None,
     status: FromQuery[ItemStatus | None] = None,
     urgency: FromQuery[Literal["normal", "urgent", "critical"] | None] = None,
@@ -208,38 +207,36 @@ async def list_items(
     for key, value in (("status", status), ("urgency", urgency), ("conference", conference), ("street", street)):
         if value is not None:
             query[key] = str(value)
-    listing = (await views.item_list(actor_of(request), query))["page"]
+    listing = (await views.item_list(actor, query))["page"]
     return Page(items=[convert({**r, "meeting": r["meeting_id"]}, ItemRow) for r in listing.rows],
                     **page_fields(listing))
 
 
-@get("/api/items/{item_id:int}", opt={"roles": ITEM_READERS}, tags=TAGS, summary=_("议题详情"), responses=answers(ItemDetail, READ_ERRORS))
-async def get_item(request: Request[Any, Any, Any], item_id: RecordId) -> ItemDetail:
+@get("/{item_id:int}", opt={"roles": ITEM_READERS}, tags=TAGS, summary=_("议题详情"), responses=answers(ItemDetail, READ_ERRORS))
+async def get_item(actor: CurrentActor, item_id: RecordId) -> ItemDetail:
     """含提请单位、附件、并入的议题、上过的每次会议及其研究结果（outcome、note），以及本账号现在可执行的操作（actions）。"""
-    return await _detail(actor_of(request), item_id)
+    return await _detail(actor, item_id)
 
 
 # ---------------------------------------------------------------- raise and edit
 
 
-@post("/api/items", opt={"roles": ITEM_WRITERS}, tags=TAGS, summary=_("提请议题"), responses=answers(ItemDetail, WRITE_ERRORS, status=201))
-async def create_item(request: Request[Any, Any, Any], data: Annotated[ItemIn, body(ItemIn)]) -> ItemDetail:  # type: ignore[valid-type]
+@post("/", opt={"roles": ITEM_WRITERS}, tags=TAGS, summary=_("提请议题"), responses=answers(ItemDetail, WRITE_ERRORS, status=201))
+async def create_item(actor: CurrentActor, data: Annotated[ItemIn, body(ItemIn)]) -> ItemDetail:  # type: ignore[valid-type]
     """街道的议题属于本街道联席会议（conference 不必填）；办公室须选择 conference。category 取 urban_management、planning、
     market、safety、environment、public_order、services 或 other；urgency 取 normal、urgent 或 critical；
     units 为提请协调的成员单位编号。submit 为 true 时直接提交，否则保存为草稿。"""
-    actor = actor_of(request)
     fields = services.ITEM_FORM.json_fields(data)
     units, submit = fields.pop("units", None), bool(fields.pop("submit", False))
     item_id = await services.create_item(actor, fields, _unit_ids(units), submit=submit)
     return await _detail(actor, item_id)
 
 
-@patch("/api/items/{item_id:int}", opt={"roles": ITEM_WRITERS}, tags=TAGS, summary=_("修改议题"), responses=answers(ItemDetail, WRITE_ERRORS))
-async def update_item(request: Request[Any, Any, Any], item_id: RecordId,
+@patch("/{item_id:int}", opt={"roles": ITEM_WRITERS}, tags=TAGS, summary=_("修改议题"), responses=answers(ItemDetail, WRITE_ERRORS))
+async def update_item(actor: CurrentActor, item_id: RecordId,
                       data: Annotated[ItemPatch, body(ItemPatch)]) -> ItemDetail:  # type: ignore[valid-type]
     """只修改给出的字段（units 给出时替换全部提请单位）；version 须为读取时的版本，否则返回 409。草稿和退回的议题由提出者
     修改；已提交、尚未受理的议题只能由办公室修改。"""
-    actor = actor_of(request)
     services.ITEM_FORM.json_fields(data)  # wrong JSON types answer before anything is read
     item = await services.item_for(actor, item_id)
     stored = {**item, "units": await views.requested_unit_ids(item_id)}
@@ -252,72 +249,65 @@ async def update_item(request: Request[Any, Any, Any], item_id: RecordId,
 # ---------------------------------------------------------------- lifecycle
 
 
-@post("/api/items/{item_id:int}/submit", opt={"roles": ITEM_WRITERS}, tags=TAGS, summary=_("提交议题"), status_code=200,
+@post("/{item_id:int}/submit", opt={"roles": ITEM_WRITERS}, tags=TAGS, summary=_("提交议题"), status_code=200,
       responses=answers(ItemDetail, WRITE_ERRORS))
-async def submit_item(request: Request[Any, Any, Any], item_id: RecordId) -> ItemDetail:
+async def submit_item(actor: CurrentActor, item_id: RecordId) -> ItemDetail:
     """草稿或退回的议题提交给办公室；首次提交开始计算议题的等待天数。"""
-    actor = actor_of(request)
     await services.submit_item(actor, item_id)
     return await _detail(actor, item_id)
 
 
-@post("/api/items/{item_id:int}/accept", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("受理议题"), status_code=200,
+@post("/{item_id:int}/accept", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("受理议题"), status_code=200,
       responses=answers(ItemDetail, WRITE_ERRORS))
-async def accept_item(request: Request[Any, Any, Any], item_id: RecordId) -> ItemDetail:
+async def accept_item(actor: CurrentActor, item_id: RecordId) -> ItemDetail:
     """已提交的议题由办公室受理，之后可列入会议议程；街道会收到通知。"""
-    actor = actor_of(request)
     await services.accept_item(actor, item_id)
     return await _detail(actor, item_id)
 
 
-@post("/api/items/{item_id:int}/return", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("退回议题"), status_code=200,
+@post("/{item_id:int}/return", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("退回议题"), status_code=200,
       responses=answers(ItemDetail, WRITE_ERRORS))
-async def return_item(request: Request[Any, Any, Any], item_id: RecordId, data: Annotated[ReturnIn, body(ReturnIn)]) -> ItemDetail:
+async def return_item(actor: CurrentActor, item_id: RecordId, data: Annotated[ReturnIn, body(ReturnIn)]) -> ItemDetail:
     """已提交或已受理的议题可以退回，须填写退回理由（reason）；街道会收到通知。"""
-    actor = actor_of(request)
     await services.return_item(actor, item_id, sent_fields(data))
     return await _detail(actor, item_id)
 
 
-@post("/api/items/{item_id:int}/merge", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("合并议题"), status_code=200,
+@post("/{item_id:int}/merge", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("合并议题"), status_code=200,
       responses=answers(ItemDetail, WRITE_ERRORS))
-async def merge_item(request: Request[Any, Any, Any], item_id: RecordId, data: Annotated[MergeIn, body(MergeIn)]) -> ItemDetail:
+async def merge_item(actor: CurrentActor, item_id: RecordId, data: Annotated[MergeIn, body(MergeIn)]) -> ItemDetail:
     """把重复的议题并入本联席会议另一个未办结的议题（into），其提请单位一并加入；返回被并入后的本议题。"""
-    actor = actor_of(request)
     await services.merge_item(actor, item_id, sent_fields(data))
     return await _detail(actor, item_id)
 
 
-@post("/api/items/{item_id:int}/schedule", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("列入会议议程"),
+@post("/{item_id:int}/schedule", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("列入会议议程"),
       status_code=200, responses=answers(ItemDetail, WRITE_ERRORS))
-async def schedule_item(request: Request[Any, Any, Any], item_id: RecordId, data: Annotated[ScheduleIn, body(ScheduleIn)]) -> ItemDetail:
+async def schedule_item(actor: CurrentActor, item_id: RecordId, data: Annotated[ScheduleIn, body(ScheduleIn)]) -> ItemDetail:
     """已受理或暂缓的议题列入本联席会议尚未召开的会议（meeting），排在议程末尾。"""
-    actor = actor_of(request)
     await scheduling.schedule_item(actor, item_id, sent_fields(data))
     return await _detail(actor, item_id)
 
 
-@post("/api/items/{item_id:int}/outcome", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("记录研究结果"),
+@post("/{item_id:int}/outcome", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("记录研究结果"),
       status_code=200, responses=answers(ItemDetail, WRITE_ERRORS))
-async def record_outcome(request: Request[Any, Any, Any], item_id: RecordId, data: Annotated[OutcomeIn, body(OutcomeIn)]) -> ItemDetail:
+async def record_outcome(actor: CurrentActor, item_id: RecordId, data: Annotated[OutcomeIn, body(OutcomeIn)]) -> ItemDetail:
     """会议召开后记录：outcome 取 discussed（已研究）、resolved（已解决）、deferred（暂缓）或 not_discussed（未及研究，
     亦转下次会议）；已研究的议题可再记为已解决或暂缓。暂缓的议题离开本次议程，已等待会议次数加 1。"""
-    actor = actor_of(request)
     await scheduling.record_outcome(actor, item_id, sent_fields(data))
     return await _detail(actor, item_id)
 
 
-@post("/api/items/{item_id:int}/move", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("调整议程顺序"), status_code=200,
+@post("/{item_id:int}/move", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("调整议程顺序"), status_code=200,
       responses=answers(ItemDetail, WRITE_ERRORS))
-async def move_item(request: Request[Any, Any, Any], item_id: RecordId, data: Annotated[MoveIn, body(MoveIn)]) -> ItemDetail:
+async def move_item(actor: CurrentActor, item_id: RecordId, data: Annotated[MoveIn, body(MoveIn)]) -> ItemDetail:
     """direction 取 up（上移）或 down（下移），与相邻议题交换位置；已在首位或末位时不变。"""
-    actor = actor_of(request)
     await scheduling.move_item(actor, item_id, data.direction or "")
     return await _detail(actor, item_id)
 
 
 ROUTES: list[Any] = [
-    Router(path="/", route_handlers=[
+    Router(path="/api/items", route_handlers=[
         list_items, get_item, create_item, update_item, submit_item, accept_item, return_item, merge_item,
         schedule_item, record_outcome, move_item,
     ], exception_handlers={ValidationException: relabelled(LABELS)}),

@@ -15,11 +15,12 @@ import datetime as dt
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Request, Response, Router, post
+from litestar import Response, Router, post
 from litestar.exceptions import ValidationException
 from litestar.openapi.spec import Example
 from litestar.params import HeaderParameter
 
+from conference.accounts.actor import CurrentActor
 from conference.agenda import intake
 from conference.agenda.tables import AgendaItem
 from conference.errors import NotFound
@@ -27,7 +28,6 @@ from conference.i18n import gettext as _
 from conference.records import get_or_404
 from conference.roles import Role
 from conference.web.apikit import WRITE_ERRORS, answers, body, relabelled
-from conference.web.auth import actor_of
 
 INTAKE = (Role.INTAKE,)
 TAGS = ["接入（12345 / 网格化平台）"]
@@ -101,25 +101,25 @@ def _payload(data: TicketIn) -> dict[str, Any]:
     return msgspec.structs.asdict(data)
 
 
-@post("/api/intake/items", opt={"roles": INTAKE}, tags=TAGS, summary=_("推送工单（幂等）"), responses=answers(IntakeItemOut, WRITE_ERRORS, status=201),
+@post("/", opt={"roles": INTAKE}, tags=TAGS, summary=_("推送工单（幂等）"), responses=answers(IntakeItemOut, WRITE_ERRORS, status=201),
       status_code=201)
 async def intake_ticket(
-    request: Request[Any, Any, Any],
+    actor: CurrentActor,
     data: Annotated[TicketIn, body(TicketIn, TICKET_EXAMPLE, description=_("一张工单"))],
     idempotency_key: KeyHeader = None,
 ) -> Response[IntakeItemOut]:
     """接入账号把来源系统的一张工单推送为本街道的议题（直接提交给办公室）。external_source 取 12345 或 grid，
     external_ref 为来源系统的工单编号，显示在议题页面上，也可在议题列表中搜索。重发同一请求（同一 Idempotency-Key、
     同一内容）返回第一次创建的议题和同样的答复，并带响应头 Idempotent-Replayed: true。"""
-    done = await intake.intake_item(actor_of(request), idempotency_key, _payload(data))
+    done = await intake.intake_item(actor, idempotency_key, _payload(data))
     headers = {"Idempotent-Replayed": "true"} if done.replayed else {}
     return Response(await _item_out(done.item_id), status_code=201, headers=headers)
 
 
-@post("/api/intake/items/bulk", opt={"roles": INTAKE}, tags=TAGS, summary=_("批量推送工单"), responses=answers(BulkOut, WRITE_ERRORS),
+@post("/bulk", opt={"roles": INTAKE}, tags=TAGS, summary=_("批量推送工单"), responses=answers(BulkOut, WRITE_ERRORS),
       status_code=200)
 async def intake_tickets(
-    request: Request[Any, Any, Any],
+    actor: CurrentActor,
     data: Annotated[BulkIn, body(BulkIn, {"records": [{"idempotency_key": "grid-2026-88121", "ticket": {
         **TICKET_EXAMPLE, "external_source": "grid", "external_ref": "grid-2026-88121"}}]},
         description=_("最多 100 张工单，每张带自己的 Idempotency-Key"))],
@@ -127,7 +127,7 @@ async def intake_tickets(
     """每条记录单独处理、单独幂等：results 按提交顺序给出每条的 status（201 新建，200 此前已收到同样的记录，
     4xx 为错误，附 detail 和按字段的 errors）。一条失败不影响其他各条；整批重发不会重复创建。"""
     records = [(r.idempotency_key, _payload(r.ticket) if r.ticket else {}) for r in data.records]
-    results = await intake.intake_bulk(actor_of(request), records)
+    results = await intake.intake_bulk(actor, records)
     out: list[BulkResultOut] = []
     for r in results:
         item = None
@@ -143,6 +143,6 @@ async def intake_tickets(
 
 
 ROUTES: list[Any] = [
-    Router(path="/", route_handlers=[intake_ticket, intake_tickets],
+    Router(path="/api/intake/items", route_handlers=[intake_ticket, intake_tickets],
            exception_handlers={ValidationException: relabelled(LABELS)}),
 ]

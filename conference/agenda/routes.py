@@ -8,13 +8,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from litestar import Request, Response, get, post
+from litestar import Request, Response, Router, get, post
 from litestar.datastructures import UploadFile
 from litestar.exceptions import HTTPException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
+from conference.accounts.actor import Actor, CurrentActor
 from conference.agenda import attachments as agenda_attachments
 from conference.agenda import scheduling, services, views
 from conference.errors import DomainError, ValidationFailed
@@ -22,7 +23,6 @@ from conference.i18n import gettext as _
 from conference.meetings.tables import Meeting
 from conference.roles import ITEM_READERS, ITEM_WRITERS, OFFICE_ROLES
 from conference.web import files
-from conference.web.auth import actor_of
 from conference.web.errors import domain_error, http_error
 from conference.web.forms import submit
 from conference.web.templating import render
@@ -41,9 +41,8 @@ TOO_LARGE_FLAG = "upload=too_large"
 Handler = Callable[[dict[str, Any]], Awaitable[Any]]
 
 
-@get("/items", opt={"roles": ITEM_READERS}, include_in_schema=False)
-async def item_list(request: Request[Any, Any, Any]) -> Template:
-    actor = actor_of(request)
+@get("/", opt={"roles": ITEM_READERS})
+async def item_list(request: Request[Any, Any, Any], actor: CurrentActor) -> Template:
     context = await views.item_list(actor, dict(request.query_params))
     if actor.role in OFFICE_ROLES:  # the conferences of the filter options are the visible ones: one query more
         visible = [int(v) for v, _label in context["options"]["conferences"]]
@@ -62,12 +61,11 @@ async def _bulk_meetings(conference_ids: list[int]) -> list[dict[str, Any]]:
 BULK_ACTIONS = {"accept": _("受理"), "schedule": _("列入会议")}
 
 
-@post("/items/bulk", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def item_bulk(request: Request[Any, Any, Any]) -> Template:
+@post("/bulk", opt={"roles": OFFICE_ROLES})
+async def item_bulk(request: Request[Any, Any, Any], actor: CurrentActor) -> Template:
     """Accept or schedule the items ticked on the list: each through the per-item service in its
     own transaction (audited and announced as one by one); the page lists what succeeded and what
     did not, with the reason."""
-    actor = actor_of(request)
     raw = await request.form()
     ids = sorted({int(v) for v in raw.getall("item", []) if isinstance(v, str) and v.isdecimal() and len(v) < 10})
     picked = raw.get("action")
@@ -123,17 +121,16 @@ async def _form_files(request: Request[Any, Any, Any]) -> list[tuple[str, bytes]
     return files
 
 
-@get("/items/new", opt={"roles": ITEM_WRITERS}, include_in_schema=False)
-async def new_page(request: Request[Any, Any, Any]) -> Template:
-    context = await views.form_context(actor_of(request), None, [])
+@get("/new", opt={"roles": ITEM_WRITERS})
+async def new_page(request: Request[Any, Any, Any], actor: CurrentActor) -> Template:
+    context = await views.form_context(actor, None, [])
     return render(request, "agenda/form.html", form={"urgency": "normal"}, errors=_upload_errors(request),
                   title=_form_title(None), back="/items", **context)
 
 
-@post("/items/new", opt={"roles": ITEM_WRITERS}, include_in_schema=False, request_max_body_size=FORM_BODY_LIMIT,
+@post("/new", opt={"roles": ITEM_WRITERS}, request_max_body_size=FORM_BODY_LIMIT,
       exception_handlers={HTTPException: _form_too_large})
-async def create(request: Request[Any, Any, Any]) -> Template | Redirect:
-    actor = actor_of(request)
+async def create(request: Request[Any, Any, Any], actor: CurrentActor) -> Template | Redirect:
     raw = await request.form()
     units = [u for u in raw.getall("units", []) if isinstance(u, str)]
     now_submit = raw.get("submit") == "1"
@@ -145,9 +142,8 @@ async def create(request: Request[Any, Any, Any]) -> Template | Redirect:
                         flash=_("议题已提交，请等待办公室受理。") if now_submit else _("草稿已保存。"))
 
 
-@get("/items/{item_id:int}/edit", opt={"roles": ITEM_WRITERS}, include_in_schema=False)
-async def edit_page(request: Request[Any, Any, Any], item_id: FromPath[int]) -> Template:
-    actor = actor_of(request)
+@get("/{item_id:int}/edit", opt={"roles": ITEM_WRITERS})
+async def edit_page(request: Request[Any, Any, Any], actor: CurrentActor, item_id: FromPath[int]) -> Template:
     item = await services.item_for(actor, item_id)
     services.check_editable(actor, item)
     units = [str(u) for u in await views.requested_unit_ids(item_id)]
@@ -157,10 +153,9 @@ async def edit_page(request: Request[Any, Any, Any], item_id: FromPath[int]) -> 
                   back=f"/items/{item_id}", **context)
 
 
-@post("/items/{item_id:int}/edit", opt={"roles": ITEM_WRITERS}, include_in_schema=False, request_max_body_size=FORM_BODY_LIMIT,
+@post("/{item_id:int}/edit", opt={"roles": ITEM_WRITERS}, request_max_body_size=FORM_BODY_LIMIT,
       exception_handlers={HTTPException: _form_too_large})
-async def update(request: Request[Any, Any, Any], item_id: FromPath[int]) -> Template | Redirect:
-    actor = actor_of(request)
+async def update(request: Request[Any, Any, Any], actor: CurrentActor, item_id: FromPath[int]) -> Template | Redirect:
     item = await services.item_for(actor, item_id)
     raw = await request.form()
     units = [u for u in raw.getall("units", []) if isinstance(u, str)]
@@ -180,65 +175,57 @@ async def update(request: Request[Any, Any, Any], item_id: FromPath[int]) -> Tem
 # ---------------------------------------------------------------- detail and actions
 
 
-@get("/items/{item_id:int}", opt={"roles": ITEM_READERS}, include_in_schema=False)
-async def detail(request: Request[Any, Any, Any], item_id: FromPath[int]) -> Template:
-    context = await views.item_detail(actor_of(request), item_id)
+@get("/{item_id:int}", opt={"roles": ITEM_READERS})
+async def detail(request: Request[Any, Any, Any], actor: CurrentActor, item_id: FromPath[int]) -> Template:
+    context = await views.item_detail(actor, item_id)
     return render(request, DETAIL, form={}, errors={}, **context)
 
 
-async def _on_detail(request: Request[Any, Any, Any], item_id: int, action: Handler, flash: str,
+async def _on_detail(request: Request[Any, Any, Any], actor: Actor, item_id: int, action: Handler, flash: str,
                      success: Callable[[Any], str] | None = None) -> Template | Redirect:
     """Run an action posted from the detail page; bad input or a wrong state shows the page again
     with the message (beside the field for bad input); the page is built only then."""
-    actor = actor_of(request)
     await services.item_for(actor, item_id)  # 404 for items out of scope
     return await submit(request, template=DETAIL, action=action, success=success or (lambda _r: f"/items/{item_id}"),
                         flash=flash, page=lambda: views.item_detail(actor, item_id))
 
 
-@post("/items/{item_id:int}/submit", opt={"roles": ITEM_WRITERS}, include_in_schema=False)
-async def submit_item(request: Request[Any, Any, Any], item_id: FromPath[int]) -> Template | Redirect:
-    actor = actor_of(request)
-    return await _on_detail(request, item_id, lambda _d: services.submit_item(actor, item_id),
+@post("/{item_id:int}/submit", opt={"roles": ITEM_WRITERS})
+async def submit_item(request: Request[Any, Any, Any], actor: CurrentActor, item_id: FromPath[int]) -> Template | Redirect:
+    return await _on_detail(request, actor, item_id, lambda _d: services.submit_item(actor, item_id),
                             _("议题已提交，请等待办公室受理。"))
 
 
-@post("/items/{item_id:int}/accept", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def accept_item(request: Request[Any, Any, Any], item_id: FromPath[int]) -> Template | Redirect:
-    actor = actor_of(request)
-    return await _on_detail(request, item_id, lambda _d: services.accept_item(actor, item_id), _("议题已受理。"))
+@post("/{item_id:int}/accept", opt={"roles": OFFICE_ROLES})
+async def accept_item(request: Request[Any, Any, Any], actor: CurrentActor, item_id: FromPath[int]) -> Template | Redirect:
+    return await _on_detail(request, actor, item_id, lambda _d: services.accept_item(actor, item_id), _("议题已受理。"))
 
 
-@post("/items/{item_id:int}/return", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def return_item(request: Request[Any, Any, Any], item_id: FromPath[int]) -> Template | Redirect:
-    actor = actor_of(request)
-    return await _on_detail(request, item_id, lambda d: services.return_item(actor, item_id, d),
+@post("/{item_id:int}/return", opt={"roles": OFFICE_ROLES})
+async def return_item(request: Request[Any, Any, Any], actor: CurrentActor, item_id: FromPath[int]) -> Template | Redirect:
+    return await _on_detail(request, actor, item_id, lambda d: services.return_item(actor, item_id, d),
                             _("议题已退回，街道会收到退回理由。"))
 
 
-@post("/items/{item_id:int}/merge", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def merge_item(request: Request[Any, Any, Any], item_id: FromPath[int]) -> Template | Redirect:
-    actor = actor_of(request)
-    return await _on_detail(request, item_id, lambda d: services.merge_item(actor, item_id, d), _("议题已合并。"))
+@post("/{item_id:int}/merge", opt={"roles": OFFICE_ROLES})
+async def merge_item(request: Request[Any, Any, Any], actor: CurrentActor, item_id: FromPath[int]) -> Template | Redirect:
+    return await _on_detail(request, actor, item_id, lambda d: services.merge_item(actor, item_id, d), _("议题已合并。"))
 
 
-@post("/items/{item_id:int}/schedule", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def schedule_item(request: Request[Any, Any, Any], item_id: FromPath[int]) -> Template | Redirect:
-    actor = actor_of(request)
-    return await _on_detail(request, item_id, lambda d: scheduling.schedule_item(actor, item_id, d), _("议题已列入会议议程。"))
+@post("/{item_id:int}/schedule", opt={"roles": OFFICE_ROLES})
+async def schedule_item(request: Request[Any, Any, Any], actor: CurrentActor, item_id: FromPath[int]) -> Template | Redirect:
+    return await _on_detail(request, actor, item_id, lambda d: scheduling.schedule_item(actor, item_id, d), _("议题已列入会议议程。"))
 
 
-@post("/items/{item_id:int}/outcome", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def record_outcome(request: Request[Any, Any, Any], item_id: FromPath[int]) -> Template | Redirect:
-    actor = actor_of(request)
-    return await _on_detail(request, item_id, lambda d: scheduling.record_outcome(actor, item_id, d), _("已记录研究结果。"))
+@post("/{item_id:int}/outcome", opt={"roles": OFFICE_ROLES})
+async def record_outcome(request: Request[Any, Any, Any], actor: CurrentActor, item_id: FromPath[int]) -> Template | Redirect:
+    return await _on_detail(request, actor, item_id, lambda d: scheduling.record_outcome(actor, item_id, d), _("已记录研究结果。"))
 
 
-@post("/items/{item_id:int}/move", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def move_item(request: Request[Any, Any, Any], item_id: FromPath[int]) -> Template | Redirect:
+@post("/{item_id:int}/move", opt={"roles": OFFICE_ROLES})
+async def move_item(request: Request[Any, Any, Any], actor: CurrentActor, item_id: FromPath[int]) -> Template | Redirect:
     """Up or down on its meeting's agenda; back to the meeting page, where the buttons are."""
-    actor = actor_of(request)
-    return await _on_detail(request, item_id, lambda d: scheduling.move_item(actor, item_id, str(d.get("direction", ""))),
+    return await _on_detail(request, actor, item_id, lambda d: scheduling.move_item(actor, item_id, str(d.get("direction", ""))),
                             _("议程顺序已调整。"), success=lambda meeting_id: f"/meetings/{meeting_id}")
 
 
@@ -254,37 +241,40 @@ def _upload_error(request: Request[Any, Any, Any], exc: HTTPException) -> Respon
     return http_error(request, exc)
 
 
-@post("/items/{item_id:int}/attachments", opt={"roles": ITEM_WRITERS}, include_in_schema=False,
+@post("/{item_id:int}/attachments", opt={"roles": ITEM_WRITERS},
       request_max_body_size=UPLOAD_BODY_LIMIT, exception_handlers={HTTPException: _upload_error})
-async def upload(request: Request[Any, Any, Any], item_id: FromPath[int]) -> Template | Redirect:
-    actor = actor_of(request)
+async def upload(request: Request[Any, Any, Any], actor: CurrentActor, item_id: FromPath[int]) -> Template | Redirect:
     file = (await request.form()).get("file")
     filename, content = "", b""
     if isinstance(file, UploadFile):
         filename = file.filename or ""
         content = await file.read(agenda_attachments.MAX_ATTACHMENT_BYTES + 1)
         await file.close()
-    return await _on_detail(request, item_id, lambda _d: services.add_attachment(actor, item_id, filename, content),
+    return await _on_detail(request, actor, item_id, lambda _d: services.add_attachment(actor, item_id, filename, content),
                             _("附件已上传。"))
 
 
-@get("/attachments/{attachment_id:int}", opt={"roles": ITEM_READERS}, include_in_schema=False)
-async def download(request: Request[Any, Any, Any], attachment_id: FromPath[int]) -> Response[bytes]:
-    return files.download(await services.attachment_for(actor_of(request), attachment_id))
+@get("/{attachment_id:int}", opt={"roles": ITEM_READERS})
+async def download(actor: CurrentActor, attachment_id: FromPath[int]) -> Response[bytes]:
+    return files.download(await services.attachment_for(actor, attachment_id))
 
 
-@get("/attachments/{attachment_id:int}/view", opt={"roles": ITEM_READERS}, include_in_schema=False)
-async def view(request: Request[Any, Any, Any], attachment_id: FromPath[int]) -> Response[bytes]:
+@get("/{attachment_id:int}/view", opt={"roles": ITEM_READERS})
+async def view(actor: CurrentActor, attachment_id: FromPath[int]) -> Response[bytes]:
     """An image or PDF opened in the browser; whoever may download it may view it."""
-    return files.inline(await services.attachment_for(actor_of(request), attachment_id))
+    return files.inline(await services.attachment_for(actor, attachment_id))
 
 
-@get("/attachments/{attachment_id:int}/thumbnail", opt={"roles": ITEM_READERS}, include_in_schema=False)
-async def thumbnail(request: Request[Any, Any, Any], attachment_id: FromPath[int]) -> Response[bytes]:
-    return await files.thumbnail(await services.attachment_for(actor_of(request), attachment_id))
+@get("/{attachment_id:int}/thumbnail", opt={"roles": ITEM_READERS})
+async def thumbnail(actor: CurrentActor, attachment_id: FromPath[int]) -> Response[bytes]:
+    return await files.thumbnail(await services.attachment_for(actor, attachment_id))
 
 
+# Pages, not API operations: each router is kept out of the OpenAPI schema as a group.
 ROUTES: list[Any] = [
-    item_list, item_bulk, new_page, create, edit_page, update, detail, submit_item, accept_item, return_item, merge_item,
-    schedule_item, record_outcome, move_item, upload, download, view, thumbnail,
+    Router("/items", route_handlers=[
+        item_list, item_bulk, new_page, create, edit_page, update, detail, submit_item, accept_item, return_item, merge_item,
+        schedule_item, record_outcome, move_item, upload,
+    ], include_in_schema=False),
+    Router("/attachments", route_handlers=[download, view, thumbnail], include_in_schema=False),
 ]

@@ -11,8 +11,9 @@ import datetime as dt
 from typing import Any
 
 import msgspec
-from litestar import Request, get
+from litestar import Router, get
 
+from conference.accounts.actor import CurrentActor
 from conference.errors import NotFound
 from conference.i18n import gettext as _
 from conference.meetings.services import meeting_for
@@ -22,7 +23,6 @@ from conference.minutes.states import MINUTES_STATUS_LABELS
 from conference.minutes.tables import MinutesPublication
 from conference.roles import PEOPLE, SUPERVISORS
 from conference.web.apikit import READ_ERRORS, RecordId, answers
-from conference.web.auth import actor_of
 
 
 class PublicationOut(msgspec.Struct):
@@ -47,11 +47,10 @@ class MinutesOut(msgspec.Struct):
     publications: list[PublicationOut]
 
 
-@get("/api/minutes/{meeting_id:int}", opt={"roles": PEOPLE}, tags=["会议纪要"], summary=_("会议纪要（印发件地址与 SHA-256）"),
+@get("/{meeting_id:int}", opt={"roles": PEOPLE}, tags=["会议纪要"], summary=_("会议纪要（印发件地址与 SHA-256）"),
      responses=answers(MinutesOut, READ_ERRORS))
-async def get_minutes(request: Request[Any, Any, Any], meeting_id: RecordId) -> MinutesOut:
+async def get_minutes(actor: CurrentActor, meeting_id: RecordId) -> MinutesOut:
     """会议纪要的当前状态和已印发的各版（含下载地址和 SHA-256）；只有能看到该会议的账号可读。"""
-    actor = actor_of(request)
     await meeting_for(actor, meeting_id)
     minutes = await services.minutes_of_meeting(meeting_id)
     if minutes is None:
@@ -79,4 +78,4 @@ async def get_minutes(request: Request[Any, Any, Any], meeting_id: RecordId) -> 
         published=current, publications=publications)
 
 
-ROUTES: list[Any] = [get_minutes]
+ROUTES: list[Any] = [Router("/api/minutes", route_handlers=[get_minutes])]

@@ -8,12 +8,12 @@ from __future__ import annotations
 import urllib.parse
 from typing import Any
 
-from litestar import Request, Response, get, post
+from litestar import Request, Response, Router, get, post
 from litestar.datastructures import UploadFile
 from litestar.exceptions import HTTPException
 from litestar.response import Template
 
-from conference.accounts.actor import Actor
+from conference.accounts.actor import Actor, CurrentActor
 from conference.accounts.scope import visible_conference_ids
 from conference.errors import Conflict, ValidationFailed
 from conference.forms import FormReader
@@ -21,7 +21,6 @@ from conference.i18n import gettext as _
 from conference.registry import import_file, importer
 from conference.registry.tables import Conference
 from conference.roles import OFFICE_ROLES
-from conference.web.auth import actor_of
 from conference.web.errors import http_error
 from conference.web.templating import render
 
@@ -40,10 +39,10 @@ async def _conference_options(actor: Actor) -> list[tuple[str, str]]:
     return [("", _("（不加入联席会议）"))] + [(str(r["id"]), r["name"]) for r in await query]
 
 
-async def _page(request: Request[Any, Any, Any], status: int = 200, **context: Any) -> Template:
+async def _page(request: Request[Any, Any, Any], actor: Actor, status: int = 200, **context: Any) -> Template:
     context.setdefault("form", {})
     context.setdefault("errors", {})
-    return render(request, PAGE, status, conference_options=await _conference_options(actor_of(request)),
+    return render(request, PAGE, status, conference_options=await _conference_options(actor),
                   max_rows=import_file.MAX_ROWS, headers=list(import_file.HEADERS.values()), **context)
 
 
@@ -51,14 +50,14 @@ def _too_large(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
     return http_error(request, HTTPException(status_code=413, detail=_("上传的文件过大：导入文件不能超过 2 MB，请分批导入。")))
 
 
-@get("/registry/units/import", name="units_import", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def import_page(request: Request[Any, Any, Any]) -> Template:
-    return await _page(request)
+@get("/", name="units_import", opt={"roles": OFFICE_ROLES})
+async def import_page(request: Request[Any, Any, Any], actor: CurrentActor) -> Template:
+    return await _page(request, actor)
 
 
-@post("/registry/units/import", name="units_import_run", opt={"roles": OFFICE_ROLES}, include_in_schema=False,
-      request_max_body_size=BODY_LIMIT, exception_handlers={413: _too_large})
-async def import_run(request: Request[Any, Any, Any]) -> Template:
+@post("/", name="units_import_run", opt={"roles": OFFICE_ROLES}, request_max_body_size=BODY_LIMIT,
+      exception_handlers={413: _too_large})
+async def import_run(request: Request[Any, Any, Any], actor: CurrentActor) -> Template:
     form = await request.form()
     upload = form.get("file")
     conference = form.get("conference")
@@ -72,19 +71,22 @@ async def import_run(request: Request[Any, Any, Any]) -> Template:
         assert isinstance(upload, UploadFile)
         content = await upload.read()
         await upload.close()
-        report = await importer.import_units(actor_of(request), upload.filename, content, conference_id)
+        report = await importer.import_units(actor, upload.filename, content, conference_id)
     except ValidationFailed as exc:
-        return await _page(request, 400, form=kept, errors=exc.errors, error_message=exc.message)
+        return await _page(request, actor, 400, form=kept, errors=exc.errors, error_message=exc.message)
     except Conflict as exc:
-        return await _page(request, 409, form=kept, error_message=exc.message)
-    return await _page(request, form=kept, report=report)
+        return await _page(request, actor, 409, form=kept, error_message=exc.message)
+    return await _page(request, actor, form=kept, report=report)
 
 
-@get("/registry/units/import/template.xlsx", name="units_import_template", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
+@get("/template.xlsx", name="units_import_template", opt={"roles": OFFICE_ROLES})
 async def import_template() -> Response[bytes]:
     filename = urllib.parse.quote(_("成员单位导入模板") + ".xlsx")
     disposition = f"attachment; filename=\"member-units-template.xlsx\"; filename*=UTF-8''{filename}"
     return Response(content=import_file.template_workbook(), media_type=XLSX, headers={"Content-Disposition": disposition})
 
 
-ROUTES: list[Any] = [import_page, import_run, import_template]
+# Pages, not API operations: kept out of the OpenAPI schema as a group.
+ROUTES: list[Router] = [
+    Router("/registry/units/import", route_handlers=[import_page, import_run, import_template], include_in_schema=False),
+]

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from litestar import Request, get, post
+from litestar import Request, Router, get, post
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath
 from litestar.response import Redirect, Template
@@ -18,7 +18,7 @@ from piccolo.columns import Column as DbColumn
 from piccolo.table import Table
 
 from conference.accounts import onboarding
-from conference.accounts.actor import Actor
+from conference.accounts.actor import Actor, CurrentActor
 from conference.accounts.scope import visible_conference_ids
 from conference.errors import NotFound, ValidationFailed
 from conference.i18n import gettext as _
@@ -26,7 +26,6 @@ from conference.records import get_or_404
 from conference.registry import services, views
 from conference.registry.tables import Conference, ConvenorAppointment, Membership, MemberUnit, Person, Street
 from conference.roles import OFFICE_ROLES, SUPERVISORS
-from conference.web.auth import actor_of
 from conference.web.fields import Field
 from conference.web.forms import submit
 from conference.web.listing import paginate
@@ -52,6 +51,7 @@ class Resource:
 
 
 def resource_routes(res: Resource) -> list[HTTPRouteHandler]:
+    """The list, new, detail and edit pages of one resource, relative to its router at `base`."""
     base = f"/registry/{res.slug}"
 
     async def load(actor: Actor, record_id: FromPath[int]) -> dict[str, Any]:
@@ -59,9 +59,8 @@ def resource_routes(res: Resource) -> list[HTTPRouteHandler]:
             return await services.require_visible_conference(actor, record_id)
         return await get_or_404(res.table, record_id)
 
-    @get(base, name=f"{res.slug}_list", opt={"roles": res.read_roles}, include_in_schema=False)
-    async def list_page(request: Request[Any, Any, Any]) -> Template:
-        actor = actor_of(request)
+    @get("/", name=f"{res.slug}_list", opt={"roles": res.read_roles})
+    async def list_page(request: Request[Any, Any, Any], actor: CurrentActor) -> Template:
         where = None
         if res.scoped:
             visible = await visible_conference_ids(actor)
@@ -71,36 +70,33 @@ def resource_routes(res: Resource) -> list[HTTPRouteHandler]:
                               default_sort=res.default_sort, where=where)
         return render(request, "registry/list.html", res=res, page=page, base=base)
 
-    @get(f"{base}/new", name=f"{res.slug}_new", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
+    @get("/new", name=f"{res.slug}_new", opt={"roles": OFFICE_ROLES})
     async def new_page(request: Request[Any, Any, Any]) -> Template:
         return render(request, "form_page.html", fields=await res.fields(), form={}, errors={},
                       title=_("新建{noun}").format(noun=res.noun), back=base)
 
-    @post(f"{base}/new", name=f"{res.slug}_create", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-    async def create(request: Request[Any, Any, Any]) -> Template | Redirect:
-        actor = actor_of(request)
+    @post("/new", name=f"{res.slug}_create", opt={"roles": OFFICE_ROLES})
+    async def create(request: Request[Any, Any, Any], actor: CurrentActor) -> Template | Redirect:
         return await submit(request, template="form_page.html", fields=await res.fields(),
                             title=_("新建{noun}").format(noun=res.noun), back=base,
                             action=lambda data: res.create(actor, data),
                             success=lambda new_id: f"{base}/{new_id}", flash=_("已保存。"))
 
-    @get(f"{base}/{{record_id:int}}", name=f"{res.slug}_detail", opt={"roles": res.read_roles}, include_in_schema=False)
-    async def detail(request: Request[Any, Any, Any], record_id: FromPath[int]) -> Template:
-        actor = actor_of(request)
+    @get("/{record_id:int}", name=f"{res.slug}_detail", opt={"roles": res.read_roles})
+    async def detail(request: Request[Any, Any, Any], actor: CurrentActor, record_id: FromPath[int]) -> Template:
         record = await load(actor, record_id)
         return render(request, f"registry/{res.slug}_detail.html", res=res, record=record, base=base,
                       fields=await res.fields(), **await res.detail(actor, record_id))
 
-    @get(f"{base}/{{record_id:int}}/edit", name=f"{res.slug}_edit", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-    async def edit_page(request: Request[Any, Any, Any], record_id: FromPath[int]) -> Template:
-        record = await load(actor_of(request), record_id)
+    @get("/{record_id:int}/edit", name=f"{res.slug}_edit", opt={"roles": OFFICE_ROLES})
+    async def edit_page(request: Request[Any, Any, Any], actor: CurrentActor, record_id: FromPath[int]) -> Template:
+        record = await load(actor, record_id)
         form = {k: ("" if v is None else str(v)) for k, v in record.items()}
         return render(request, "form_page.html", fields=await res.fields(), form=form, errors={},
                       title=_("编辑{noun}").format(noun=res.noun), back=f"{base}/{record_id}")
 
-    @post(f"{base}/{{record_id:int}}/edit", name=f"{res.slug}_update", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-    async def update(request: Request[Any, Any, Any], record_id: FromPath[int]) -> Template | Redirect:
-        actor = actor_of(request)
+    @post("/{record_id:int}/edit", name=f"{res.slug}_update", opt={"roles": OFFICE_ROLES})
+    async def update(request: Request[Any, Any, Any], actor: CurrentActor, record_id: FromPath[int]) -> Template | Redirect:
         await load(actor, record_id)
         return await submit(request, template="form_page.html", fields=await res.fields(),
                             title=_("编辑{noun}").format(noun=res.noun), back=f"{base}/{record_id}",
@@ -166,9 +162,8 @@ CONFERENCES = Resource(
 )
 
 
-@post("/registry/units/{record_id:int}/end", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def end_unit(request: Request[Any, Any, Any], record_id: FromPath[int]) -> Template | Redirect:
-    actor = actor_of(request)
+@post("/{record_id:int}/end", opt={"roles": OFFICE_ROLES})
+async def end_unit(request: Request[Any, Any, Any], actor: CurrentActor, record_id: FromPath[int]) -> Template | Redirect:
     record = await get_or_404(MemberUnit, record_id)
     return await submit(request, template="registry/units_detail.html", res=UNITS, record=record, base="/registry/units",
                         fields=await UNITS.fields(), **await _unit_detail(actor, record_id),
@@ -176,11 +171,10 @@ async def end_unit(request: Request[Any, Any, Any], record_id: FromPath[int]) ->
                         success=lambda _r: f"/registry/units/{record_id}", flash=_("该单位已撤销，其成员资格同日结束。"))
 
 
-async def _conference_page_submit(request: Request[Any, Any, Any], conference_id: int,
+async def _conference_page_submit(request: Request[Any, Any, Any], actor: Actor, conference_id: int,
                                   action: Callable[[dict[str, Any]], Awaitable[Any]], flash: str | Callable[[Any], str],
                                   posted: str, posted_id: int | None = None) -> Template | Redirect:
     """`posted` names the form of the page that was sent, so that its messages and input show there."""
-    actor = actor_of(request)
     record = await services.require_visible_conference(actor, conference_id)
     return await submit(request, template="registry/conferences_detail.html", res=CONFERENCES, record=record,
                         base="/registry/conferences", fields=await CONFERENCES.fields(),
@@ -188,16 +182,14 @@ async def _conference_page_submit(request: Request[Any, Any, Any], conference_id
                         action=action, success=lambda _r: f"/registry/conferences/{conference_id}", flash=flash)
 
 
-@post("/registry/conferences/{record_id:int}/memberships", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def add_membership(request: Request[Any, Any, Any], record_id: FromPath[int]) -> Template | Redirect:
-    actor = actor_of(request)
-    return await _conference_page_submit(request, record_id, lambda d: services.add_membership(actor, record_id, d),
+@post("/{record_id:int}/memberships", opt={"roles": OFFICE_ROLES})
+async def add_membership(request: Request[Any, Any, Any], actor: CurrentActor, record_id: FromPath[int]) -> Template | Redirect:
+    return await _conference_page_submit(request, actor, record_id, lambda d: services.add_membership(actor, record_id, d),
                                          _("已添加成员单位。"), "membership")
 
 
-@post("/registry/conferences/{record_id:int}/appointments", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def add_appointment(request: Request[Any, Any, Any], record_id: FromPath[int]) -> Template | Redirect:
-    actor = actor_of(request)
+@post("/{record_id:int}/appointments", opt={"roles": OFFICE_ROLES})
+async def add_appointment(request: Request[Any, Any, Any], actor: CurrentActor, record_id: FromPath[int]) -> Template | Redirect:
 
     async def appoint(data: dict[str, Any]) -> bool:
         """The appointment, and the convenor's account when the form asks for it (checked first,
@@ -215,30 +207,34 @@ async def add_appointment(request: Request[Any, Any, Any], record_id: FromPath[i
         return wants_account
 
     return await _conference_page_submit(
-        request, record_id, appoint,
+        request, actor, record_id, appoint,
         lambda created: _("已任命召集人，并已为其开通账号、发送设置密码链接。") if created else _("已任命召集人。"), "appointment")
 
 
-@post("/registry/memberships/{record_id:int}/end", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def end_membership(request: Request[Any, Any, Any], record_id: FromPath[int]) -> Template | Redirect:
-    actor = actor_of(request)
+@post("/memberships/{record_id:int}/end", opt={"roles": OFFICE_ROLES})
+async def end_membership(request: Request[Any, Any, Any], actor: CurrentActor, record_id: FromPath[int]) -> Template | Redirect:
     row = await get_or_404(Membership, record_id)
     return await _conference_page_submit(
-        request, row["conference"], lambda d: services.end_period(actor, Membership, "membership", record_id, d),
+        request, actor, row["conference"], lambda d: services.end_period(actor, Membership, "membership", record_id, d),
         _("成员资格已结束。"), "membership_end", record_id)
 
 
-@post("/registry/appointments/{record_id:int}/end", opt={"roles": OFFICE_ROLES}, include_in_schema=False)
-async def end_appointment(request: Request[Any, Any, Any], record_id: FromPath[int]) -> Template | Redirect:
-    actor = actor_of(request)
+@post("/appointments/{record_id:int}/end", opt={"roles": OFFICE_ROLES})
+async def end_appointment(request: Request[Any, Any, Any], actor: CurrentActor, record_id: FromPath[int]) -> Template | Redirect:
     row = await get_or_404(ConvenorAppointment, record_id)
     return await _conference_page_submit(
-        request, row["conference"],
+        request, actor, row["conference"],
         lambda d: services.end_period(actor, ConvenorAppointment, "convenor_appointment", record_id, d),
         _("召集人任期已结束。"), "appointment_end", record_id)
 
 
-ROUTES: list[Any] = [
-    *resource_routes(STREETS), *resource_routes(UNITS), *resource_routes(PERSONS), *resource_routes(CONFERENCES),
-    end_unit, add_membership, add_appointment, end_membership, end_appointment,
+# Pages, not API operations: each router is kept out of the OpenAPI schema as a group.
+ROUTES: list[Router] = [
+    Router("/registry/streets", route_handlers=resource_routes(STREETS), include_in_schema=False),
+    Router("/registry/units", route_handlers=[*resource_routes(UNITS), end_unit], include_in_schema=False),
+    Router("/registry/convenors", route_handlers=resource_routes(PERSONS), include_in_schema=False),
+    Router("/registry/conferences", route_handlers=[*resource_routes(CONFERENCES), add_membership, add_appointment],
+           include_in_schema=False),
+    # A membership's and an appointment's end, posted from their conference's page.
+    Router("/registry", route_handlers=[end_membership, end_appointment], include_in_schema=False),
 ]

@@ -9,7 +9,6 @@ from collections.abc import Sequence
 from typing import Any, TypeVar
 
 import msgspec
-from litestar import Request
 from piccolo.columns import Column
 
 from conference.accounts.actor import Actor
@@ -30,7 +29,6 @@ from conference.registry.tables import ConvenorAppointment, Membership
 from conference.web.apikit import (
     convert,
 )
-from conference.web.auth import actor_of
 from conference.web.listing import Page
 
 S = TypeVar("S", bound=msgspec.Struct)
@@ -154,9 +152,9 @@ def items_of(page: Page, out: type[S]) -> list[S]:
     return [convert(row, out) for row in page.rows]
 
 
-async def scope_where(column: Column, request: Request[Any, Any, Any]) -> Any:
-    """A condition limiting `column` (a conference id) to the caller's conferences; None for admin."""
-    visible = await visible_conference_ids(actor_of(request))
+async def scope_where(column: Column, actor: Actor) -> Any:
+    """A condition limiting `column` (a conference id) to the actor's conferences; None for admin."""
+    visible = await visible_conference_ids(actor)
     return None if visible is None else column.is_in(list(visible) or [0])
 
 

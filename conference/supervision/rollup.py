@@ -34,6 +34,8 @@ TOTAL = Q("r.dim = 't'")
 # The rows of one grain on the days [first, last] (bound): constant text, one per grain.
 PIECES = {"y": "(r.grain = 'y' AND r.day >= {} AND r.day <= {})", "m": "(r.grain = 'm' AND r.day >= {} AND r.day <= {})",
           "d": "(r.grain = 'd' AND r.day >= {} AND r.day <= {})"}
+# The rollup rows figures() adds up, of a dimension and the conferences in scope (both bound).
+ROWS = "SELECT r.day, r.k, r.conference, r.measure, r.n, r.hit, r.hit2 FROM task_rollup r WHERE {} AND {}"
 
 
 def _pieces(first: dt.date, last: dt.date, years: bool) -> list[tuple[str, dt.date, dt.date]]:
@@ -87,18 +89,27 @@ def figures(ids: set[int] | None, period: Period, group: str, key: Key, day: dt.
     settled_until = min(period.end, day - dt.timedelta(days=1))  # days that have ended
     closed_from = max(period.start, day)
     group_sql = key(Q("r.day"), "date")
-    every = Q("'assigned', 'closed', 'satisfaction'") if counts else Q("'satisfaction'")
-    conditions = [
-        Q("(r.measure IN ({}) AND {})", every, days(period.start, period.end, years=years)),
-        Q("(r.measure = 'response' AND r.hit = 1 AND {})", days(period.start, period.end, years=years)),
-        Q("(r.measure = 'response' AND r.hit = 0 AND {})", days(period.start, settled_until, years=years)),
-        Q("(r.measure = 'due' AND {})", days(period.start, settled_until, years=years)),
-        Q("(r.measure = 'due' AND r.hit = 1 AND {})", days(closed_from, period.end, years=years)),
+    every = "r.measure IN ('assigned', 'closed', 'satisfaction')" if counts else "r.measure IN ('satisfaction')"
+    # (condition on the measure, first day, last day); the five select disjoint rows (by measure and
+    # hit, or by days: settled_until < closed_from), and so do a range's pieces.
+    selections = [
+        (every, period.start, period.end),
+        ("r.measure = 'response' AND r.hit = 1", period.start, period.end),
+        ("r.measure = 'response' AND r.hit = 0", period.start, settled_until),
+        ("r.measure = 'due'", period.start, settled_until),
+        ("r.measure = 'due' AND r.hit = 1", closed_from, period.end),
     ]
+    # One branch per selection and piece, each a range of the primary key, joined by UNION ALL: the
+    # same rows as one WHERE with the conditions OR-ed, which SQLite reads as a MULTI-INDEX OR
+    # (a row set kept to drop duplicates there cannot be): about 2 ms for the dashboard's rate table
+    # against 0.3 ms.
+    scope = conferences(ids, group)
+    branches = [Q(ROWS + " AND " + measure + " AND " + PIECES[g], dim, scope, lo, hi)
+                for measure, first, last in selections for g, lo, hi in _pieces(first, last, years)]
+    rows = db.joined(branches, " UNION ALL ") if branches else Q(ROWS + " AND 1=0", dim, scope)
     return Q("SELECT s.measure, s.gk AS k, SUM(s.n) AS d, SUM(s.n * s.hit) AS n, SUM(s.n * s.hit2) AS n2 "
-             "FROM (SELECT {} AS gk, r.measure, r.n, r.hit, r.hit2 FROM task_rollup r "
-             "WHERE {} AND {} AND ({})) s "
-             "GROUP BY s.gk, s.measure HAVING SUM(s.n) <> 0", group_sql, dim, conferences(ids, group), db.joined(conditions, " OR "))
+             "FROM (SELECT {} AS gk, r.measure, r.n, r.hit, r.hit2 FROM ({}) r) s "
+             "GROUP BY s.gk, s.measure HAVING SUM(s.n) <> 0", group_sql, rows)
 
 
 def group_key(group: str) -> Key:

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from piccolo.query.functions.aggregate import Count, Min
+from piccolo.querystring import QueryString
 
 from conference.accounts.actor import Actor
 from conference.accounts.scope import visible_conference_ids
-from conference.db import fetch, int_list
+from conference.db import as_datetime, fetch, ids, joined
 from conference.i18n import gettext as _
 from conference.meetings import notice
 from conference.meetings.states import MEETING_STATUS_LABELS, REQUEST_STATUS_LABELS
@@ -20,7 +21,7 @@ from conference.meetings.visibility import visible_meetings, visible_special_req
 from conference.roles import SUPERVISORS, Role
 from conference.settings import get_settings
 from conference.timefmt import now
-from conference.visibility import flat, scoped
+from conference.visibility import scoped
 from conference.web.listing import MAX_DAY, MIN_DAY
 
 RECENT_DAYS = 30  # "recently" on the workbench and the lists it links to: decisions, published minutes
@@ -47,34 +48,33 @@ class MeetingFilter:
     todo: str = ""  # a key of TODO_LABELS
 
 
-def _todo_sql(actor: Actor, todo: str) -> tuple[str, list[Any]] | None:
+def _todo_sql(actor: Actor, todo: str) -> QueryString | None:
     """The condition on meeting `m` of one to-do view, or None. The reply deadline is the start of
     the meeting (a meeting has no separate reply deadline)."""
     moment = now()
     if todo == "notify":  # as services.notify_meeting: some invited unit has not been told of this version
-        return ("m.status IN ('draft', 'notified') AND EXISTS (SELECT 1 FROM invitation i WHERE i.meeting = m.id "
-                "AND (i.notified_sequence IS NULL OR i.notified_sequence < m.sequence))", [])
+        return QueryString("m.status IN ('draft', 'notified') AND EXISTS (SELECT 1 FROM invitation i WHERE i.meeting = m.id "
+                           "AND (i.notified_sequence IS NULL OR i.notified_sequence < m.sequence))")
     if todo == "replies":  # told, not answered, and the meeting still ahead
-        return ("m.status = 'notified' AND m.starts_at > {} AND EXISTS (SELECT 1 FROM invitation i "
-                "WHERE i.meeting = m.id AND i.reply = 'pending' AND i.notified_sequence IS NOT NULL)", [moment])
+        return QueryString("m.status = 'notified' AND m.starts_at > {} AND EXISTS (SELECT 1 FROM invitation i "
+                           "WHERE i.meeting = m.id AND i.reply = 'pending' AND i.notified_sequence IS NOT NULL)", moment)
     if todo in ("minutes_review", "minutes_returned"):
         state = "submitted" if todo == "minutes_review" else "returned"
-        return f"EXISTS (SELECT 1 FROM minutes mi WHERE mi.meeting = m.id AND mi.status = '{state}')", []
+        return QueryString("EXISTS (SELECT 1 FROM minutes mi WHERE mi.meeting = m.id AND mi.status = {})", state)
     if todo == "street_items":
-        return ("m.status IN ('draft', 'notified') AND m.starts_at > {} AND EXISTS (SELECT 1 FROM agenda_item a "
-                f"WHERE a.meeting = m.id AND a.street = {int(actor.street_id or 0)})", [moment])
+        return QueryString("m.status IN ('draft', 'notified') AND m.starts_at > {} AND EXISTS (SELECT 1 FROM agenda_item a "
+                           "WHERE a.meeting = m.id AND a.street = {})", moment, int(actor.street_id or 0))
     if todo == "minutes_recent":
-        return ("m.status = 'minutes_published' AND EXISTS (SELECT 1 FROM minutes mi JOIN minutes_publication mp "
-                "ON mp.minutes = mi.id WHERE mi.meeting = m.id AND mp.published_at >= {})",
-                [moment - dt.timedelta(days=RECENT_DAYS)])
+        return QueryString("m.status = 'minutes_published' AND EXISTS (SELECT 1 FROM minutes mi JOIN minutes_publication mp "
+                           "ON mp.minutes = mi.id WHERE mi.meeting = m.id AND mp.published_at >= {})",
+                           moment - dt.timedelta(days=RECENT_DAYS))
     return None
 
 
-
-async def scope_sql(actor: Actor) -> tuple[str, list[Any]]:
+async def scope_sql(actor: Actor) -> QueryString:
     """The meetings the actor may see (visibility.visible_meetings) as a derived table for SQL
-    (`FROM {scope} m`) with its values."""
-    return flat(scoped(Meeting, await visible_meetings(actor)))
+    (`FROM {} m`)."""
+    return scoped(Meeting, await visible_meetings(actor))
 
 
 INVITATION_FILTERS = {"to_answer": _("待回复（会前）")}
@@ -133,63 +133,61 @@ def _local_start(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), get_settings().tz)
 
 
-def _conditions(actor: Actor, flt: MeetingFilter) -> tuple[str, list[Any]]:
+def _conditions(actor: Actor, flt: MeetingFilter) -> QueryString:
     """The WHERE clause of the filter on meeting `m` (read through scope_sql, which limits the rows
-    to the actor's) and its parameters."""
-    where = ["1 = 1"]
-    params: list[Any] = []
+    to the actor's)."""
+    where = [QueryString("1 = 1")]
     if flt.conference_id:
-        where.append(f"m.conference = {int(flt.conference_id)}")
+        where.append(QueryString("m.conference = {}", int(flt.conference_id)))
     if flt.kind:
-        where.append("m.kind = {}")
-        params.append(flt.kind)
+        where.append(QueryString("m.kind = {}", flt.kind))
     if flt.status:
-        where.append("m.status = {}")
-        params.append(flt.status)
+        where.append(QueryString("m.status = {}", flt.status))
     if flt.start:
-        where.append("m.starts_at >= {}")
-        params.append(_local_start(flt.start))
+        where.append(QueryString("m.starts_at >= {}", _local_start(flt.start)))
     if flt.end:
-        where.append("m.starts_at < {}")
-        params.append(_local_start(min(flt.end, MAX_DAY) + dt.timedelta(days=1)))
+        where.append(QueryString("m.starts_at < {}", _local_start(min(flt.end, MAX_DAY) + dt.timedelta(days=1))))
     if flt.q:
-        where.append("(m.title LIKE {} OR m.location LIKE {})")
         term = "%" + flt.q.replace("%", "").replace("_", "").replace("\x00", "") + "%"  # PostgreSQL rejects NUL
-        params += [term, term]
+        where.append(QueryString("(m.title LIKE {} OR m.location LIKE {})", term, term))
     if (todo := _todo_sql(actor, flt.todo)) is not None:
-        where.append(todo[0])
-        params += todo[1]
-    return " AND ".join(where), params
+        where.append(todo)
+    return joined(where, " AND ")
 
 
 async def count_meetings(actor: Actor, filters: dict[str, MeetingFilter]) -> dict[str, dict[str, Any]]:
     """For each filter, how many rows the meeting list shows and the earliest start among them
-    (`first`), in one query (plus the scope's)."""
+    (`first`, a datetime on both databases), in one query (plus the scope's)."""
     if not filters:
         return {}
-    parts: list[str] = []
-    params: list[Any] = []
+    parts: list[QueryString] = []
     for i, flt in enumerate(filters.values()):
-        condition, values = _conditions(actor, flt)
-        parts += [f"COALESCE(SUM(CASE WHEN {condition} THEN 1 ELSE 0 END), 0) AS n_{i}",
-                  f"MIN(CASE WHEN {condition} THEN m.starts_at END) AS first_{i}"]
-        params += values + values
-    scope, scope_params = await scope_sql(actor)
-    row = (await fetch(f"SELECT {', '.join(parts)} FROM {scope} m", *params, *scope_params))[0]
-    return {name: {"count": int(row[f"n_{i}"]), "first": row[f"first_{i}"]} for i, name in enumerate(filters)}
+        # Result columns n_0, first_0, n_1 ... in the order of `filters` (names made here, not from input).
+        condition = _conditions(actor, flt)
+        parts += [QueryString("COALESCE(SUM(CASE WHEN {} THEN 1 ELSE 0 END), 0) AS n_" + str(i), condition),
+                  QueryString("MIN(CASE WHEN {} THEN m.starts_at END) AS first_" + str(i), condition)]
+    row = (await fetch(QueryString("SELECT {} FROM {} m", joined(parts), await scope_sql(actor))))[0]
+    return {name: {"count": int(row[f"n_{i}"]), "first": as_datetime(row[f"first_{i}"])} for i, name in enumerate(filters)}
+
+
+# The orders meeting_rows takes (the sorts of the list page and of the API), as fixed SQL.
+ORDERS = {order: QueryString(order) for order in (
+    "m.starts_at ASC", "m.starts_at DESC", "m.title ASC", "m.title DESC", "m.status ASC", "m.status DESC")}
 
 
 async def meeting_rows(actor: Actor, flt: MeetingFilter, *, order: str = "m.starts_at DESC", limit: int | None = None,
                        offset: int = 0) -> tuple[list[dict[str, Any]], int]:
     """Meetings with conference name, presiding convenor, invitation/reply/attendance counts and
-    agenda size: two queries (rows and total) whatever the number of meetings."""
-    condition, params = _conditions(actor, flt)
-    scope, scope_params = await scope_sql(actor)
-    paging = f" LIMIT {int(limit)} OFFSET {int(offset)}" if limit is not None else ""
+    agenda size: two queries (rows and total) whatever the number of meetings. `order`: a key of
+    ORDERS."""
+    condition = _conditions(actor, flt)
+    scope = await scope_sql(actor)
+    sort = ORDERS[order]
+    paging = QueryString(" LIMIT {} OFFSET {}", int(limit), int(offset)) if limit is not None else QueryString("")
     # The page's meetings are chosen first (index on starts_at), then only their invitations and
     # items are aggregated: the cost follows the page size, not the size of the tables.
-    sql = f"""
-        WITH page AS (SELECT m.id FROM {scope} m WHERE {condition} ORDER BY {order}, m.id{paging})
+    rows = await fetch(QueryString("""
+        WITH page AS (SELECT m.id FROM {} m WHERE {} ORDER BY {}, m.id{})
         SELECT m.id, m.title, m.kind, m.status, m.starts_at, m.ends_at, m.location, m.conference,
                m.sequence, c.name AS conference_name, p.name AS presiding_name,
                COALESCE(inv.invited, 0) AS invited, COALESCE(inv.replied, 0) AS replied,
@@ -205,14 +203,13 @@ async def meeting_rows(actor: Actor, flt: MeetingFilter, *, order: str = "m.star
                    FROM invitation WHERE meeting IN (SELECT id FROM page) GROUP BY meeting) inv ON inv.meeting = m.id
         LEFT JOIN (SELECT meeting, COUNT(*) AS items FROM agenda_item
                    WHERE meeting IN (SELECT id FROM page) GROUP BY meeting) ag ON ag.meeting = m.id
-        ORDER BY {order}, m.id
-    """
-    rows = await fetch(sql, *scope_params, *params)
+        ORDER BY {}, m.id
+    """, scope, condition, sort, paging, sort))
     for row in rows:
         row["display_status"] = display_status(row["status"], row["minutes_status"])
     if limit is None:
         return rows, len(rows)
-    total = await fetch(f"SELECT COUNT(*) AS n FROM {scope} m WHERE {condition}", *scope_params, *params)
+    total = await fetch(QueryString("SELECT COUNT(*) AS n FROM {} m WHERE {}", scope, condition))
     return rows, int(total[0]["n"])
 
 
@@ -276,12 +273,13 @@ async def plenary_overview(actor: Actor, today: dt.date) -> list[dict[str, Any]]
     """For every conference the actor sees: last held plenary, next planned one, and whether the
     half-year rule is met (two queries)."""
     visible = await visible_conference_ids(actor)
-    where = "" if visible is None else f"WHERE c.id IN ({int_list(visible)})"
-    conferences = await fetch(f"SELECT c.id, c.name, c.level FROM conference c {where} ORDER BY c.level, c.sort_key, c.name")
-    scope = "" if visible is None else f"AND m.conference IN ({int_list(visible)})"
-    plenaries = await fetch(
-        f"""SELECT m.id, m.conference, m.title, m.status, m.starts_at FROM meeting m
-            WHERE m.kind = 'plenary' AND m.status <> 'cancelled' {scope} ORDER BY m.starts_at""")
+    where = QueryString("1 = 1") if visible is None else QueryString("c.id IN ({})", ids(visible))
+    conferences = await fetch(QueryString(
+        "SELECT c.id, c.name, c.level FROM conference c WHERE {} ORDER BY c.level, c.sort_key, c.name", where))
+    scope = QueryString("1 = 1") if visible is None else QueryString("m.conference IN ({})", ids(visible))
+    plenaries = await fetch(QueryString(
+        """SELECT m.id, m.conference, m.title, m.status, m.starts_at FROM meeting m
+           WHERE m.kind = 'plenary' AND m.status <> 'cancelled' AND {} ORDER BY m.starts_at""", scope))
     tz = get_settings().tz
     h_start, h_end = half_year(today)
     p_start, p_end = half_year(h_start - dt.timedelta(days=1))
@@ -316,13 +314,13 @@ async def count_plenaries_due(actor: Actor, today: dt.date) -> int:
     """How many rows /meetings/plenaries?state=due shows: the visible conferences with no
     plenary (other than cancelled) in this half-year, as plenary_overview decides, in SQL."""
     visible = await visible_conference_ids(actor)
-    scope = "" if visible is None else f"AND c.id IN ({int_list(visible)})"
+    scope = QueryString("1 = 1") if visible is None else QueryString("c.id IN ({})", ids(visible))
     first, last = half_year(today)
-    rows = await fetch(
-        f"""SELECT COUNT(*) AS n FROM conference c WHERE NOT EXISTS (
-              SELECT 1 FROM meeting m WHERE m.conference = c.id AND m.kind = 'plenary' AND m.status <> 'cancelled'
-              AND m.starts_at >= {{}} AND m.starts_at < {{}}) {scope}""",
-        _local_start(first), _local_start(last + dt.timedelta(days=1)))
+    rows = await fetch(QueryString(
+        """SELECT COUNT(*) AS n FROM conference c WHERE NOT EXISTS (
+             SELECT 1 FROM meeting m WHERE m.conference = c.id AND m.kind = 'plenary' AND m.status <> 'cancelled'
+             AND m.starts_at >= {} AND m.starts_at < {}) AND {}""",
+        _local_start(first), _local_start(last + dt.timedelta(days=1)), scope))
     return int(rows[0]["n"])
 
 

@@ -8,7 +8,6 @@ a fixed set per role (counts of one kind share one query), whatever the amount o
 
 from __future__ import annotations
 
-import datetime as dt
 import urllib.parse
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ from typing import Any
 
 from conference.accounts.actor import Actor
 from conference.agenda import views as agenda_views
+from conference.db import as_datetime
 from conference.i18n import gettext as _
 from conference.mail import services as mail_services
 from conference.meetings import views as meeting_views
@@ -43,18 +43,8 @@ def _link(path: str, **params: str) -> str:
     return path + ("?" + urllib.parse.urlencode(params) if params else "")
 
 
-def _moment(value: Any) -> dt.datetime | None:
-    """A timestamp from an aggregate (SQLite returns MIN() of a timestamp as text)."""
-    if value is None or isinstance(value, dt.datetime):
-        return value
-    try:
-        return dt.datetime.fromisoformat(str(value))
-    except ValueError:
-        return None
-
-
 def _nearest(value: Any, text: str) -> str:
-    moment = _moment(value)
+    moment = as_datetime(value)  # MIN() of a timestamp: text on SQLite
     return text.format(when=cn_datetime(local(moment))) if moment is not None else ""
 
 
@@ -91,7 +81,7 @@ async def office_cards(actor: Actor) -> list[Card]:
     meetings = await meeting_views.count_meetings(actor, {
         todo: MeetingFilter(todo=todo) for todo in ("notify", "replies", "minutes_returned")})
     triage = await agenda_views.count_items(actor, {"status": "submitted"})
-    oldest = _moment(triage["oldest"])
+    oldest = as_datetime(triage["oldest"])
     dead = await mail_services.count_dead_letters(actor)
     plenaries = await meeting_views.count_plenaries_due(actor, day)
     half_end = meeting_views.half_year(day)[1]

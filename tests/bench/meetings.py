@@ -62,20 +62,23 @@ BARE_TEMPLATE = Environment(autoescape=True).from_string(
     "<td>{{ m.replied }}/{{ m.invited }}</td></tr>{% endfor %}</table><p>{{ total }}</p>")
 
 
-def bare_app(path: Path, list_sql: str, count_sql: str, calendar_sql: str, params: list[Any]) -> Litestar:
+Statement = tuple[str, tuple[Any, ...]]
+
+
+def bare_app(path: Path, list_sql: Statement, count_sql: Statement, calendar_sql: Statement) -> Litestar:
     """The baseline: one connection, the same SQL, the same rows rendered, no ORM, no auth."""
     conn = sqlite3.connect(path, check_same_thread=False)
     conn.row_factory = sqlite3.Row
 
     @get("/bare/meetings", media_type=MediaType.HTML)
     async def bare_list() -> Response[str]:
-        rows = [dict(r) for r in conn.execute(list_sql)]
-        total = conn.execute(count_sql).fetchone()[0]
+        rows = [dict(r) for r in conn.execute(*list_sql)]
+        total = conn.execute(*count_sql).fetchone()[0]
         return Response(BARE_TEMPLATE.render(rows=rows, total=total), media_type=MediaType.HTML)
 
     @get("/bare/calendar", media_type=MediaType.HTML)
     async def bare_calendar() -> Response[str]:
-        rows = [dict(r) for r in conn.execute(calendar_sql, params)]
+        rows = [dict(r) for r in conn.execute(*calendar_sql)]
         return Response(BARE_TEMPLATE.render(rows=rows, total=len(rows)), media_type=MediaType.HTML)
 
     return Litestar([bare_list, bare_calendar])
@@ -87,21 +90,24 @@ async def main() -> None:
     populate(path)
     from conference import db
     from conference.app import create_app
+    from conference.db import ReadReusingSQLiteEngine
     from conference.meetings import views
 
     await db.start()
     app = create_app()
     http = client(app)
     await login(http, "admin")
-    # The same statements the app runs, captured from the view functions.
-    captured: list[tuple[str, tuple[Any, ...]]] = []
-    original = views.fetch
+    # The same statements the app runs, with their parameters, captured from the engine (every read
+    # passes its `read`, as in pages.capture); the parameters go to sqlite3 through the adapters
+    # Piccolo registered, as the app's do.
+    captured: list[Statement] = []
+    original = ReadReusingSQLiteEngine.read
 
-    async def capture(sql: str, *args: Any) -> Any:
-        captured.append((sql, args))
-        return await original(sql, *args)
+    async def recording(self: Any, sql: str, args: Any) -> Any:
+        captured.append((sql, tuple(args)))
+        return await original(self, sql, args)
 
-    views.fetch = capture  # type: ignore[assignment]
+    ReadReusingSQLiteEngine.read = recording  # type: ignore[method-assign]
     from conference.accounts.services import ACTOR_COLUMNS, actor_from_row
     from conference.accounts.tables import User
 
@@ -110,10 +116,11 @@ async def main() -> None:
     month_start = dt.date(2024, 6, 1)
     await views.meeting_rows(admin, views.MeetingFilter(start=month_start - dt.timedelta(days=5),
                                                         end=month_start + dt.timedelta(days=35)), order="m.starts_at ASC")
-    views.fetch = original  # type: ignore[assignment]
-    (list_sql, _a), (count_sql, _b), (calendar_sql, cal_args) = captured
-    calendar_params = [str(a.astimezone(dt.UTC)) for a in cal_args]
-    bare = client(bare_app(path, list_sql, count_sql, calendar_sql.replace("{}", "?"), calendar_params))
+    ReadReusingSQLiteEngine.read = original  # type: ignore[method-assign]
+    # meeting_rows' statements: the page with its count, then the calendar's month (no count).
+    list_sql, calendar_sql = [s for s in captured if "WITH page AS" in s[0]]
+    (count_sql,) = [s for s in captured if s[0].lstrip().startswith("SELECT COUNT(*) AS n FROM")]
+    bare = client(bare_app(path, list_sql, count_sql, calendar_sql))
 
     async def app_list() -> None:
         assert (await http.get("/meetings")).status_code == 200

@@ -394,8 +394,3 @@ async def close_readers() -> None:
     if isinstance(db, ReadReusingSQLiteEngine):
         db.close_readers()
 
-
-def int_list(values: object) -> str:
-    """Ids for an SQL `IN (...)` list. Only int()-converted values reach the string, so inlining
-    them cannot inject SQL; an empty set becomes 0, which matches no row."""
-    return ",".join(str(int(v)) for v in sorted(values)) or "0"  # type: ignore[call-overload]

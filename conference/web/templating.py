@@ -32,6 +32,7 @@ def configure_environment(engine: JinjaTemplateEngine, names: Mapping[str, Any])
     env.install_gettext_translations(translations(), newstyle=True)  # type: ignore[attr-defined]
     env.globals["gettext"] = kept_gettext(translations().gettext)
     env.code_generator_class = TranslatingCodeGenerator
+    env.getattr = dict_first_getattr(env)  # type: ignore[method-assign,assignment]
     env.filters["cn_date"] = cn_date
     env.filters["cn_datetime"] = cn_datetime
     env.filters["cn_time"] = cn_time
@@ -66,6 +67,28 @@ def kept_gettext(translate: Callable[[str], str]) -> Callable[..., str]:
 
     gettext.translate = translate  # type: ignore[attr-defined]  # read by TranslatingCodeGenerator
     return gettext
+
+
+DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
+def dict_first_getattr(env: Environment) -> Callable[[Any, str], Any]:
+    """Jinja's `environment.getattr` (what `row.title` compiles to), answered without an exception
+    for the rows of a list, which are plain dicts: Jinja tries the attribute first and, when the
+    AttributeError comes, the key. A plain dict's attributes are those of the dict class, so for a
+    name that is none of them the key is the answer Jinja would give (or undefined without it);
+    anything else goes to Jinja's own."""
+    jinja_getattr = env.getattr
+
+    def getattr_(obj: Any, attribute: str) -> Any:
+        if type(obj) is dict and attribute not in DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except KeyError:
+                return env.undefined(obj=obj, name=attribute)
+        return jinja_getattr(obj, attribute)
+
+    return getattr_
 
 
 FRAGMENTS_KEPT = 1000  # per fragment: roles x unread counts

@@ -100,11 +100,11 @@ async def _stamp() -> tuple[int, str] | None:
 
 async def load() -> Calendar:
     """The calendar as stored now (inside a transaction: including its own changes)."""
-    from conference.db import fetch
+    from conference.db import as_date, fetch
 
     stamp = await _stamp()
     rows = await fetch("SELECT day, kind FROM holiday_day")
-    days = {_as_date(r["day"]): r["kind"] == "workday" for r in rows}
+    days = {as_date(r["day"]): r["kind"] == "workday" for r in rows}
     return Calendar(days=days, years=frozenset(d.year for d in days), stamp=stamp or (0, ""))
 
 
@@ -123,14 +123,6 @@ async def refresh(*, force: bool = False, max_age: float = 0.0) -> Calendar:
     calendar = await load()
     set_current(calendar)
     return calendar
-
-
-def _as_date(value: object) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value))
 
 
 # The functions the rest of the system calls, on this process's current calendar. Until `refresh()`

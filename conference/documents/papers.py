@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from conference.accounts.actor import Actor
+from conference.db import as_datetime
 from conference.errors import NotFound
 from conference.i18n import gettext as _
 from conference.meetings.services import KIND_LABELS, MEETING_NOT_FOUND, meeting_for
@@ -30,12 +31,6 @@ from conference.timefmt import cn_date, cn_datetime, cn_time, local, now, today
 PAPERS = {"signin": _("签到表"), "agenda": _("议程"), "replies": _("参会回执汇总表")}
 TEMPLATES = {name: f"pdf/meeting_{name}.html" for name in PAPERS}
 ATTENDING = ("attending", "delegated", "tentative")
-
-
-def _as_datetime(value: Any) -> dt.datetime | None:
-    if value is None or isinstance(value, dt.datetime):
-        return value
-    return dt.datetime.fromisoformat(str(value))  # SQLite's text, when read outside Piccolo's converters
 
 
 def _attendee(inv: Mapping[str, Any]) -> str:
@@ -56,9 +51,9 @@ def _late(inv: Mapping[str, Any], deadline: dt.datetime | None, moment: dt.datet
 def paper_context(detail: Mapping[str, Any], name: str, moment: dt.datetime) -> dict[str, Any]:
     """The plain values a paper shows, from `meeting_detail`'s rows."""
     meeting = detail["meeting"]
-    starts, ends = _as_datetime(meeting["starts_at"]), _as_datetime(meeting["ends_at"])
+    starts, ends = as_datetime(meeting["starts_at"]), as_datetime(meeting["ends_at"])
     assert starts is not None
-    deadline = _as_datetime(meeting.get("reply_deadline"))
+    deadline = as_datetime(meeting.get("reply_deadline"))
     units = []
     for inv in detail["invitations"]:
         observer = inv["role"] == "observer"
@@ -67,7 +62,7 @@ def paper_context(detail: Mapping[str, Any], name: str, moment: dt.datetime) -> 
             "attendee": _attendee(inv),
             "reply": REPLY_LABELS.get(inv["reply"], inv["reply"]),
             "leave_reason": inv["leave_reason"] or "" if inv["reply"] == "leave" else "",
-            "replied_at": cn_datetime(_as_datetime(inv["replied_at"])) if inv["replied_at"] else "",
+            "replied_at": cn_datetime(as_datetime(inv["replied_at"])) if inv["replied_at"] else "",
             "late": _late(inv, deadline, moment),
         })
     invitations = detail["invitations"]

@@ -140,7 +140,7 @@ async def notice_for(type_: str, entity: str, entity_id: int | None, after: Mapp
                              "WHERE i.meeting = {}", entity_id)
         heading = {"meeting.notified": _("【会议通知】"), "meeting.changed": _("【会议变更】"),
                    "meeting.cancelled": _("【会议取消】")}.get(type_, _("【会议】"))
-        lines = [_("时间：{start}").format(start=cn_datetime(_as_datetime(meeting["starts_at"]))),
+        lines = [_("时间：{start}").format(start=cn_datetime(db.as_datetime(meeting["starts_at"]))),
                  _("地点：{location}").format(location=meeting["location"])]
         if type_ == "meeting.cancelled" and meeting.get("cancel_reason"):
             lines.append(_("取消原因：{reason}").format(reason=meeting["cancel_reason"]))
@@ -158,12 +158,3 @@ async def notice_for(type_: str, entity: str, entity_id: int | None, after: Mapp
         return Notice(title=_("【纪要印发】") + (found["title"] if found else ""), lines=[_("会议纪要已签发印发。")],
                       link=f"{base_url}/meetings/{found['meeting']}" if found else "")
     return Notice(title=title or type_, lines=[line for line in (text or "").splitlines() if line])
-
-
-def _as_datetime(value: Any) -> Any:
-    import datetime as dt
-
-    if isinstance(value, str):
-        parsed = dt.datetime.fromisoformat(value)
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
-    return value

@@ -42,6 +42,7 @@ from typing import Any, cast
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from conference.calendar.ics import method_of
+from conference.db import as_datetime
 from conference.i18n import gettext as _
 from conference.i18n import translations
 from conference.settings import ROOT, Settings, get_settings
@@ -59,12 +60,8 @@ def _environment() -> Environment:
 
 def created_at(row: Mapping[str, Any]) -> dt.datetime:
     """The row's creation time as an aware UTC datetime, however the driver returned it."""
-    value = row.get("created_at")
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    if not isinstance(value, dt.datetime):
-        return dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+    value = as_datetime(row.get("created_at"))
+    return dt.datetime(2000, 1, 1, tzinfo=dt.UTC) if value is None else value.astimezone(dt.UTC)
 
 
 def digest(row: Mapping[str, Any]) -> str:

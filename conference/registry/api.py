@@ -6,7 +6,9 @@ plain data. Permissions mirror the HTML pages (conference.registry.routes): admi
 and write, a convenor reads the conferences it convenes and their memberships and appointments, and
 conference reads go through visible_conference_ids (an out-of-scope id answers 404 like a missing one).
 
-Request bodies are msgspec Structs so that /schema documents them. Create bodies make every field
+Request bodies are msgspec Structs derived from the forms' specs (conference.registry.forms), so that
+/schema documents them with the pages' labels; the handlers check their JSON types through the spec
+(`json_fields`, in Chinese) before anything else. Create bodies make every field
 optional: the services validate the full record and answer each missing field in Chinese. PATCH
 bodies require the `version` the client read (optimistic locking); a field left out keeps its stored
 value, a field sent as null is cleared; the handler merges the stored record with the given fields,

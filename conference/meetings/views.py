@@ -185,7 +185,10 @@ async def meeting_rows(actor: Actor, flt: MeetingFilter, *, order: str = "m.star
     sort = ORDERS[order]
     paging = QueryString(" LIMIT {} OFFSET {}", int(limit), int(offset)) if limit is not None else QueryString("")
     # The page's meetings are chosen first (index on starts_at), then only their invitations and
-    # items are aggregated: the cost follows the page size, not the size of the tables.
+    # items are aggregated: the cost follows the page size, not the size of the tables. CROSS JOIN
+    # (the join's condition in WHERE) keeps SQLite reading the page first: otherwise, for an order
+    # the index on starts_at gives, it walks every meeting in that order to find the page's (the
+    # month calendar: 1.2 ms against 0.6). PostgreSQL plans it as the inner join it is.
     rows = await fetch(QueryString("""
         WITH page AS (SELECT m.id FROM {} m WHERE {} ORDER BY {}, m.id{})
         SELECT m.id, m.title, m.kind, m.status, m.starts_at, m.ends_at, m.location, m.conference,
@@ -193,7 +196,7 @@ async def meeting_rows(actor: Actor, flt: MeetingFilter, *, order: str = "m.star
                COALESCE(inv.invited, 0) AS invited, COALESCE(inv.replied, 0) AS replied,
                COALESCE(inv.present, 0) AS present, COALESCE(ag.items, 0) AS items, mi.status AS minutes_status
         FROM page
-        JOIN meeting m ON m.id = page.id
+        CROSS JOIN meeting m
         JOIN conference c ON c.id = m.conference
         LEFT JOIN person p ON p.id = m.presiding
         LEFT JOIN minutes mi ON mi.meeting = m.id
@@ -203,6 +206,7 @@ async def meeting_rows(actor: Actor, flt: MeetingFilter, *, order: str = "m.star
                    FROM invitation WHERE meeting IN (SELECT id FROM page) GROUP BY meeting) inv ON inv.meeting = m.id
         LEFT JOIN (SELECT meeting, COUNT(*) AS items FROM agenda_item
                    WHERE meeting IN (SELECT id FROM page) GROUP BY meeting) ag ON ag.meeting = m.id
+        WHERE m.id = page.id
         ORDER BY {}, m.id
     """, scope, condition, sort, paging, sort))
     for row in rows:

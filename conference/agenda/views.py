@@ -43,6 +43,16 @@ ACTION_LABELS = {
 SORTS = {"submitted_at": _("提交时间"), "age": _("已等待天数"), "urgency": _("紧急程度"), "title": _("议题名称")}
 
 Condition = Where | And | Or | WhereRaw
+# The columns of the list and of the filter options, joins included, made once: Piccolo copies the
+# joined table's columns on every `AgendaItem.conference.name`, and a select only reads them.
+LIST_COLUMNS = (
+    AgendaItem.id, AgendaItem.title, AgendaItem.status, AgendaItem.urgency, AgendaItem.category,
+    AgendaItem.submitted_at, AgendaItem.created_at, AgendaItem.meetings_waited,
+    AgendaItem.conference.name.as_alias("conference_name"), AgendaItem.street.name.as_alias("street_name"),
+    AgendaItem.meeting.id.as_alias("meeting_id"), AgendaItem.meeting.title.as_alias("meeting_title"),
+)
+FILTER_COLUMNS = (Conference.id, Conference.name, Conference.street.id.as_alias("street_id"),
+                  Conference.street.name.as_alias("street_name"))
 
 
 def age_days(submitted_at: dt.datetime | None) -> int | None:
@@ -78,8 +88,7 @@ def _order(sort: str, desc: bool) -> tuple[Any, bool]:
 
 async def filter_options(actor: Actor, visible: set[int] | None = None) -> dict[str, list[tuple[str, str]]]:
     """The conferences and streets the actor may filter by (one query, given `visible`)."""
-    query = Conference.select(Conference.id, Conference.name, Conference.street.id.as_alias("street_id"),
-                              Conference.street.name.as_alias("street_name")).order_by(Conference.sort_key, Conference.name)
+    query = Conference.select(*FILTER_COLUMNS).order_by(Conference.sort_key, Conference.name)
     if visible is None:
         visible = await _visible(actor)
     if actor.role == Role.STREET:
@@ -144,12 +153,7 @@ async def item_list(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
 
     at = paging(await AgendaItem.count().where(where), query.get("page"), per_page)
     expression, ascending = _order(sort, desc)
-    rows = await AgendaItem.select(
-        AgendaItem.id, AgendaItem.title, AgendaItem.status, AgendaItem.urgency, AgendaItem.category,
-        AgendaItem.submitted_at, AgendaItem.created_at, AgendaItem.meetings_waited,
-        AgendaItem.conference.name.as_alias("conference_name"), AgendaItem.street.name.as_alias("street_name"),
-        AgendaItem.meeting.id.as_alias("meeting_id"), AgendaItem.meeting.title.as_alias("meeting_title"),
-    ).where(where).order_by(expression, ascending=ascending).order_by(AgendaItem.id, ascending=ascending).limit(
+    rows = await AgendaItem.select(*LIST_COLUMNS).where(where).order_by(expression, ascending=ascending).order_by(AgendaItem.id, ascending=ascending).limit(
         at.limit).offset(at.offset)
     for row in rows:
         row["age_days"] = age_days(row["submitted_at"])

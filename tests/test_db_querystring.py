@@ -5,6 +5,7 @@ timestamps and dates read by raw SQL come back as the same types on SQLite and P
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from piccolo.querystring import QueryString
 
@@ -27,7 +28,7 @@ async def test_id_lists_match_the_same_rows_short_long_and_empty(database_url: s
     every = sorted(r["id"] for r in await Conference.select(Conference.id))
     some = every[:2]
 
-    async def found(ids: list[int], negate: bool = False) -> list[int]:
+    async def found(ids: list[Any], negate: bool = False) -> list[int]:
         sql = "SELECT id FROM conference WHERE id NOT IN ({}) ORDER BY id" if negate else \
             "SELECT id FROM conference WHERE id IN ({}) ORDER BY id"
         return [r["id"] for r in await db.fetch(sql, db.ids(ids))]

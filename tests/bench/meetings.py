@@ -111,7 +111,9 @@ async def main() -> None:
     from conference.accounts.services import ACTOR_COLUMNS, actor_from_row
     from conference.accounts.tables import User
 
-    admin = actor_from_row(await User.select(*ACTOR_COLUMNS).where(User.username == "admin").first())
+    admin_row = await User.select(*ACTOR_COLUMNS).where(User.username == "admin").first()
+    assert admin_row is not None
+    admin = actor_from_row(admin_row)
     await views.meeting_rows(admin, views.MeetingFilter(), order="m.starts_at DESC", limit=20, offset=0)
     month_start = dt.date(2024, 6, 1)
     await views.meeting_rows(admin, views.MeetingFilter(start=month_start - dt.timedelta(days=5),

@@ -11,11 +11,11 @@ from typing import Any
 
 from piccolo.querystring import QueryString as Q
 
-from conference.db import fetch
+from conference.db import as_date, fetch
 from conference.errors import DomainError
 from conference.settings import get_settings
 from conference.supervision import rollup
-from conference.supervision.sqlparts import NOTHING, OPEN_SQL, as_date, is_postgres, scope_sql
+from conference.supervision.sqlparts import NOTHING, OPEN_SQL, is_postgres, scope_sql
 from conference.tasks.services import workdays_after
 from conference.workdays import workdays_between
 

@@ -21,14 +21,14 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 from piccolo.querystring import QueryString as Q
 
-from conference.db import fetch
+from conference.db import as_date, fetch
 from conference.errors import ValidationFailed
 from conference.i18n import gettext as _
 from conference.minutes import pdf
 from conference.supervision import rates, views
 from conference.supervision.alerts import alerts
 from conference.supervision.scope import Scope
-from conference.supervision.sqlparts import as_date, scope_sql
+from conference.supervision.sqlparts import scope_sql
 from conference.tasks.services import ALERT_LABELS, alert
 from conference.tasks.states import RATING_LABELS, ROLE_LABELS, TASK_STATUS_LABELS
 from conference.timefmt import cn_date, cn_datetime

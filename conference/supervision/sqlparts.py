@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Any
 
 from piccolo.engine.postgres import PostgresEngine
 from piccolo.querystring import QueryString
@@ -56,6 +55,3 @@ def end_of_day(column: QueryString) -> QueryString:
         return QueryString("({} || {})", column, f" {at // 60:02d}:{at % 60:02d}:00")
     return QueryString("datetime({}, '+1 day', {})", column, f"{minutes:+d} minutes")
 
-
-def as_date(value: Any) -> dt.date:
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))

@@ -13,6 +13,7 @@ from litestar.params import JSONBody
 
 from conference.agenda.services import ITEM_FORM
 from conference.errors import ValidationFailed
+from conference.meetings.forms import ATTENDANCE_FORM, CANCEL_FORM, DECISION_FORM, INVITATION_FORM, REPLY_FORM
 from conference.meetings.services import MEETING_FORM
 from conference.meetings.special_requests import REQUEST_FORM
 from conference.registry.forms import (
@@ -30,6 +31,7 @@ from tests import test_api
 from tests.conftest import field_error, html, post_form
 from tests.factories import LANSHAN_STREET, conference_id, meeting_form
 from tests.test_api import assert_error
+from tests.test_api_meetings import new_meeting
 
 api, anon_api = test_api.api, test_api.anon_api
 
@@ -59,7 +61,7 @@ def missing_messages(spec: FormSpec) -> dict[str, str]:
                                              (PERSON_FORM, "name"), (STREET_FORM, "district"), (UNIT_FORM, "name"),
                                              (CONFERENCE_FORM, "name"), (MEMBERSHIP_FORM, "start_date"),
                                              (APPOINTMENT_FORM, "start_date"), (UNIT_END_FORM, "ended_on"),
-                                             (PERIOD_END_FORM, "end_date")])
+                                             (PERIOD_END_FORM, "end_date"), (CANCEL_FORM, "reason")])
 def test_a_changed_label_changes_the_page_the_schema_and_the_message(spec: FormSpec, field: str) -> None:
     changed = spec.relabelled(field, "改过的名称")
     page = {f.name: f.label for f in changed.page_fields()}
@@ -73,7 +75,8 @@ def test_a_changed_label_changes_the_page_the_schema_and_the_message(spec: FormS
 
 
 @pytest.mark.parametrize("spec", [MEETING_FORM, ITEM_FORM, REQUEST_FORM, PERSON_FORM, STREET_FORM, UNIT_FORM,
-                                  CONFERENCE_FORM, MEMBERSHIP_FORM, APPOINTMENT_FORM])
+                                  CONFERENCE_FORM, MEMBERSHIP_FORM, APPOINTMENT_FORM, CANCEL_FORM, INVITATION_FORM,
+                                  ATTENDANCE_FORM, REPLY_FORM, DECISION_FORM])
 def test_the_api_body_carries_the_specs_limits(spec: FormSpec) -> None:
     properties = schema_of(spec, "Limits")["properties"]
     for name, field in spec.by_name.items():
@@ -280,3 +283,50 @@ async def test_the_membership_and_appointment_forms_follow_their_specs(as_user, 
                               "end_date": "结束日期不是有效日期，请按 2026-11-29 的格式填写。"}
     body = assert_error(await client.post("/api/memberships/1/end", json={"end_date": [], "version": 1.5}), 400)
     assert body["errors"] == {"end_date": "结束日期应为日期（如 2026-11-29）。", "version": "版本应为整数。"}
+
+def body_schema(document: dict[str, Any], path: str, method: str = "post") -> dict[str, Any]:
+    """The schema of an operation's JSON request body, its reference followed."""
+    schema = document["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]
+    ref = schema["$ref"] if "$ref" in schema else schema["allOf"][0]["$ref"]
+    return document["components"]["schemas"][ref.rsplit("/", 1)[1]]
+
+
+async def test_the_meeting_pages_smaller_forms_follow_their_specs(as_user, api, anon_api) -> None:
+    office, client = await as_user("office"), await api("office")
+    meeting = await new_meeting(client)
+    url, api_url = f"/meetings/{meeting['id']}", f"/api/meetings/{meeting['id']}"
+    page = html(await office.get(url))
+    assert page.find("label", attrs={"for": "f-reason"}).get_text(strip=True) == CANCEL_FORM["reason"].label
+    assert page.find(id="f-reason")["maxlength"] == str(CANCEL_FORM["reason"].max_length)
+    assert page_labels(page, INVITATION_FORM) == INVITATION_FORM.labels("page")
+    assert [o["value"] for o in page.find(id="f-role").find_all("option")] == list(INVITATION_FORM["role"].choices or {})
+
+    document = (await anon_api.get("/schema/openapi.json")).json()
+    for path, spec in (("/api/meetings/{meeting_id}/cancel", CANCEL_FORM),
+                       ("/api/meetings/{meeting_id}/invitations", INVITATION_FORM),
+                       ("/api/invitations/{invitation_id}/attendance", ATTENDANCE_FORM),
+                       ("/api/invitations/{invitation_id}/reply", REPLY_FORM),
+                       ("/api/special-requests/{request_id}/decline", DECISION_FORM)):
+        properties = body_schema(document, path)["properties"]
+        assert {k: p.get("title") for k, p in properties.items()} == spec.labels("api"), path
+    assert "attendee_name" not in body_schema(document, "/api/invitations/{invitation_id}/attendance")["properties"]
+
+    # The same message from the page and from the API, the spec's label.
+    response = await post_form(office, f"{url}/cancel", {})
+    assert response.status_code == 400
+    body = assert_error(await client.post(f"{api_url}/cancel", json={}), 400)
+    assert field_error(response, "reason") == body["errors"]["reason"] == MISSING.format(label=CANCEL_FORM["reason"].label)
+    response = await post_form(office, f"{url}/invitations", {"role": "member"})
+    assert response.status_code == 400
+    body = assert_error(await client.post(f"{api_url}/invitations", json={"role": "member"}), 400)
+    assert field_error(response, "unit") == body["errors"]["unit"] == "请选择{label}。".format(label=INVITATION_FORM["unit"].label)
+    # Wrong JSON types, in Chinese with the spec's labels, before anything is read.
+    body = assert_error(await client.post(f"{api_url}/invitations", json={"unit": "1", "role": 1}), 400)
+    assert body["errors"] == {"unit": "单位应为整数。", "role": "邀请身份应为文本。"}
+    invitation = meeting["invitations"][0]["id"]
+    body = assert_error(await client.post(f"/api/invitations/{invitation}/attendance", json={"attendance": ["present"]}), 400)
+    assert body["errors"] == {"attendance": "签到情况应为文本。"}
+    body = assert_error(await client.post(f"/api/invitations/{invitation}/attendance", json={"attendee_name": "x"}), 400)
+    assert body["errors"] == {"attendee_name": "不支持字段“attendee_name”。"}
+    body = assert_error(await (await api("convenor")).post("/api/special-requests/1/approve", json={"comment": 1}), 400)
+    assert body["errors"] == {"comment": "审批意见应为文本。"}

@@ -44,6 +44,7 @@ from conference.meetings.api_types import (
     PlenaryOut,
     invitation_data,
 )
+from conference.meetings.forms import CANCEL_FORM
 from conference.meetings.invitations_api import INVITATION_ROUTES, MEETING_INVITATION_ROUTES, NOTIFICATION_ROUTES
 from conference.meetings.special_api import SPECIAL_ROUTES
 from conference.roles import OFFICE_ROLES, PEOPLE, SUPERVISORS
@@ -64,7 +65,6 @@ from conference.web.apikit import (
     convert,
     page_fields,
     relabelled,
-    sent_fields,
 )
 from conference.web.listing import PER_PAGE, clamped, requested
 
@@ -223,9 +223,10 @@ async def hold_meeting(actor: CurrentActor, meeting_id: RecordId) -> MeetingDeta
 
 @post("/{meeting_id:int}/cancel", opt={"roles": OFFICE_ROLES}, tags=["会议"], summary=_("取消会议"),
       status_code=200, responses=answers(MeetingDetail, WRITE_ERRORS))
-async def cancel_meeting(actor: CurrentActor, meeting_id: RecordId, data: Annotated[CancelIn, body(CancelIn)]) -> MeetingDetail:
+async def cancel_meeting(actor: CurrentActor, meeting_id: RecordId,
+                         data: Annotated[CancelIn, body(CancelIn)]) -> MeetingDetail:  # type: ignore[valid-type]
     """草稿或已通知的会议可以取消；已通知的受邀单位会收到取消通知。"""
-    await lifecycle.cancel_meeting(actor, meeting_id, sent_fields(data))
+    await lifecycle.cancel_meeting(actor, meeting_id, CANCEL_FORM.json_fields(data))
     return await _detail(actor, meeting_id)
 
 

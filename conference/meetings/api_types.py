@@ -12,6 +12,7 @@ import msgspec
 
 from conference.accounts.actor import Actor
 from conference.i18n import gettext as _
+from conference.meetings.forms import ATTENDANCE_FORM, CANCEL_FORM, DECISION_FORM, INVITATION_FORM, REPLY_FORM
 from conference.meetings.services import MEETING_FORM
 from conference.meetings.special_requests import REQUEST_FORM
 from conference.web.apikit import (
@@ -23,14 +24,12 @@ NOTIFICATION_LIMIT = 50
 
 
 # The meeting form's labels are its spec's (services.MEETING_FORM); the others name the query
-# parameters and the fields of the other bodies.
+# parameters. Every request body is a spec's, its JSON types checked in Chinese by json_fields.
 MEETING_LABELS = {
-    **MEETING_FORM.labels("api"), "status": _("会议状态"), "reason": _("取消原因"), "start": _("开始日期"), "end": _("结束日期"),
-    "unit": _("单位"), "role": _("邀请身份"), "attendance": _("签到情况"), "reply": _("参会情况"),
-    "attendee_name": _("参会人姓名"), "attendee_title": _("参会人职务"), "leave_reason": _("请假事由"), "sort": _("排序字段"),
+    **MEETING_FORM.labels("api"), "status": _("会议状态"), "start": _("开始日期"), "end": _("结束日期"), "sort": _("排序字段"),
 }
 REQUEST_LABELS = {
-    **REQUEST_FORM.labels("api"), "comment": _("审批意见"), "status": _("审批状态"), "sort": _("排序字段"),
+    **REQUEST_FORM.labels("api"), "status": _("审批状态"), "sort": _("排序字段"),
 }
 
 
@@ -154,24 +153,12 @@ MeetingIn = MEETING_FORM.struct("MeetingIn")
 MeetingPatch = MEETING_FORM.struct("MeetingPatch", patch=True, skip=("conference",), extra=[("version", int)])
 
 
-class CancelIn(msgspec.Struct, forbid_unknown_fields=True):
-    reason: str | None = None
-
-
-class InvitationIn(msgspec.Struct, forbid_unknown_fields=True):
-    unit: int | None = None
-    role: str | None = None  # member | observer
-
-
-class AttendanceIn(msgspec.Struct, forbid_unknown_fields=True):
-    attendance: str | None = None  # present | leave | absent
-
-
-class ReplyIn(msgspec.Struct, forbid_unknown_fields=True):
-    reply: str | None = None  # attending | leave | delegated
-    attendee_name: str | None = None
-    attendee_title: str | None = None
-    leave_reason: str | None = None
+# The bodies of the meeting page's smaller forms, derived from their specs (conference.meetings.forms;
+# json_fields checks the types): cancel, invite a unit, sign-in, a unit's reply.
+CancelIn = CANCEL_FORM.struct("CancelIn")
+InvitationIn = INVITATION_FORM.struct("InvitationIn")
+AttendanceIn = ATTENDANCE_FORM.struct("AttendanceIn")
+ReplyIn = REPLY_FORM.struct("ReplyIn")
 
 
 class PlenaryMeeting(msgspec.Struct):
@@ -220,8 +207,8 @@ class SpecialRequestOut(msgspec.Struct):
 SpecialRequestIn = REQUEST_FORM.struct("SpecialRequestIn")
 
 
-class DecisionIn(msgspec.Struct, forbid_unknown_fields=True):
-    comment: str | None = None  # required when declining
+# Approving or declining a request (forms.DECISION_FORM): the comment is required when declining.
+DecisionIn = DECISION_FORM.struct("DecisionIn")
 
 
 class NotificationOut(msgspec.Struct):

@@ -5,6 +5,7 @@ reply (from the form or its calendar program) and the sign-in on the day."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from conference import db
@@ -15,11 +16,9 @@ from conference.calendar.data import meeting_context, render_invitation
 from conference.errors import Conflict, NotFound, ValidationFailed
 from conference.forms import FormReader
 from conference.i18n import gettext as _
+from conference.meetings.forms import ATTENDANCE_FORM, INVITATION_FORM, REPLY_FORM
 from conference.meetings.services import (
-    ATTENDANCE_LABELS,
     EDITABLE,
-    FORM_REPLIES,
-    ROLE_LABELS,
     active_member_ids,
     invite,
     managed_meeting,
@@ -27,7 +26,6 @@ from conference.meetings.services import (
     unsent_token_hash,
     wrong_state,
 )
-from conference.meetings.states import REPLY_LABELS
 from conference.meetings.tables import Invitation, Meeting
 from conference.notifications.services import queue
 from conference.records import get_or_404, update_audited
@@ -37,10 +35,7 @@ from conference.timefmt import cn_date, local, now
 
 
 async def add_invitation(actor: Actor, meeting_id: int, data: Mapping[str, Any]) -> int:
-    form = FormReader(data)
-    unit_id = form.ref("unit", _("单位"))
-    role = form.choice("role", _("邀请身份"), ROLE_LABELS)
-    form.done()
+    unit_id, role = INVITATION_FORM.read(data).values()
     async with db.atomic(Meeting, meeting_id):
         meeting = await managed_meeting(actor, meeting_id)
         if meeting["status"] not in EDITABLE:
@@ -114,13 +109,13 @@ async def reply(actor: Actor | None, invitation: Mapping[str, Any], meeting: Map
     if meeting["status"] not in ("draft", "notified"):
         raise wrong_state(meeting["status"], _("回复参会情况"))
     form = FormReader(data)
-    answer = form.choice("reply", _("参会情况"), {k: REPLY_LABELS[k] for k in FORM_REPLIES})
+    answer = REPLY_FORM["reply"].read(form)
     values: dict[str, Any] = {"reply": answer, "attendee_name": "", "attendee_title": "", "leave_reason": ""}
-    if answer in ("attending", "delegated"):
-        values["attendee_name"] = form.text("attendee_name", _("参会人姓名"), required=True, max_length=40)
-        values["attendee_title"] = form.text("attendee_title", _("参会人职务"), required=True, max_length=60)
-    if answer == "leave":
-        values["leave_reason"] = form.text("leave_reason", _("请假事由"), required=True, max_length=500)
+    # Who attends is required with 参会 or 委托参会, the reason with 请假 (the form's fields, made required).
+    needed = ("attendee_name", "attendee_title") if answer in ("attending", "delegated") else (
+        ("leave_reason",) if answer == "leave" else ())
+    for name in needed:
+        values[name] = replace(REPLY_FORM[name], required=True).read(form)
     form.done()
     await save_reply(actor, invitation["id"], meeting, values, via=_("回执链接"))
 
@@ -142,8 +137,8 @@ async def save_reply(actor: Actor | None, invitation_id: int, meeting: Mapping[s
 
 async def record_attendance(actor: Actor, invitation_id: int, data: Mapping[str, Any]) -> int:
     form = FormReader(data)
-    attendance = form.choice("attendance", _("签到情况"), ATTENDANCE_LABELS)
-    attendee = form.text("attendee_name", _("出席人"), max_length=40) if "attendee_name" in data else None
+    attendance = ATTENDANCE_FORM["attendance"].read(form)
+    attendee = ATTENDANCE_FORM["attendee_name"].read(form) if "attendee_name" in data else None
     form.done()
     async with db.atomic(Invitation, invitation_id):
         inv, meeting = await invitation_for_manager(actor, invitation_id)

@@ -23,6 +23,7 @@ from conference.meetings.api_types import (
     ReplyIn,
     invitation_out,
 )
+from conference.meetings.forms import ATTENDANCE_FORM, INVITATION_FORM, REPLY_FORM
 from conference.meetings.tables import Invitation, Meeting
 from conference.notifications.services import mask_links, recent_for
 from conference.records import get_or_404
@@ -36,7 +37,6 @@ from conference.web.apikit import (
     body,
     convert,
     error_responses,
-    sent_fields,
 )
 
 # ---------------------------------------------------------------- helpers
@@ -76,9 +76,10 @@ async def _visible_invitation(actor: Actor, invitation_id: int) -> tuple[dict[st
 
 @post("/{meeting_id:int}/invitations", opt={"roles": OFFICE_ROLES}, tags=["参会邀请"], summary=_("添加受邀单位"),
       responses=answers(InvitationOut, WRITE_ERRORS, status=201))
-async def add_invitation(actor: CurrentActor, meeting_id: RecordId, data: Annotated[InvitationIn, body(InvitationIn)]) -> InvitationOut:
+async def add_invitation(actor: CurrentActor, meeting_id: RecordId,
+                         data: Annotated[InvitationIn, body(InvitationIn)]) -> InvitationOut:  # type: ignore[valid-type]
     """role 取 member（成员单位）或 observer（列席单位）。会议召开或取消后不能再调整受邀单位。"""
-    invitation_id = await meeting_invitations.add_invitation(actor, meeting_id, sent_fields(data))
+    invitation_id = await meeting_invitations.add_invitation(actor, meeting_id, INVITATION_FORM.json_fields(data))
     return invitation_out(await _invitation_row(invitation_id), meeting_id, actor)
 
 
@@ -99,9 +100,10 @@ async def remove_invitation(actor: CurrentActor, invitation_id: RecordId) -> Non
 
 @post("/{invitation_id:int}/attendance", opt={"roles": OFFICE_ROLES}, tags=["参会邀请"],
       summary=_("记录签到"), status_code=200, responses=answers(InvitationOut, WRITE_ERRORS))
-async def record_attendance(actor: CurrentActor, invitation_id: RecordId, data: Annotated[AttendanceIn, body(AttendanceIn)]) -> InvitationOut:
+async def record_attendance(actor: CurrentActor, invitation_id: RecordId,
+                            data: Annotated[AttendanceIn, body(AttendanceIn)]) -> InvitationOut:  # type: ignore[valid-type]
     """attendance 取 present（出席）、leave（请假）或 absent（缺席）；会议须已通知或已召开。"""
-    meeting_id = await meeting_invitations.record_attendance(actor, invitation_id, sent_fields(data))
+    meeting_id = await meeting_invitations.record_attendance(actor, invitation_id, ATTENDANCE_FORM.json_fields(data))
     return invitation_out(await _invitation_row(invitation_id), meeting_id, actor)
 
 
@@ -115,11 +117,13 @@ async def revoke_invitation_link(actor: CurrentActor, invitation_id: RecordId) -
 
 @post("/{invitation_id:int}/reply", opt={"roles": (Role.UNIT,)}, tags=["参会邀请"],
       summary=_("回复参会情况"), status_code=200, responses=answers(InvitationOut, WRITE_ERRORS))
-async def reply_invitation(actor: CurrentActor, invitation_id: RecordId, data: Annotated[ReplyIn, body(ReplyIn)]) -> InvitationOut:
+async def reply_invitation(actor: CurrentActor, invitation_id: RecordId,
+                           data: Annotated[ReplyIn, body(ReplyIn)]) -> InvitationOut:  # type: ignore[valid-type]
     """成员单位回复本单位的邀请：reply 取 attending（参会，填参会人姓名和职务）、delegated（委托参会，填受委托人）或
     leave（请假，填请假事由）。会议召开或取消后不能再回复；其他单位的邀请返回 404。"""
+    fields = REPLY_FORM.json_fields(data)  # wrong JSON types answer before anything is read
     invitation, meeting = await _visible_invitation(actor, invitation_id)
-    await meeting_invitations.reply(actor, invitation, meeting, sent_fields(data))
+    await meeting_invitations.reply(actor, invitation, meeting, fields)
     return invitation_out(await _invitation_row(invitation_id), meeting["id"], actor)
 
 

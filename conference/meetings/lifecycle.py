@@ -18,6 +18,7 @@ from conference.errors import Conflict, ValidationFailed
 from conference.forms import FormReader
 from conference.i18n import gettext as _
 from conference.meetings import notice
+from conference.meetings.forms import CANCEL_FORM
 from conference.meetings.services import (
     EDITABLE,
     MEETING_NOT_FOUND,
@@ -201,9 +202,7 @@ async def hold_meeting(actor: Actor, meeting_id: int) -> None:
 
 
 async def cancel_meeting(actor: Actor, meeting_id: int, data: Mapping[str, Any]) -> None:
-    form = FormReader(data)
-    reason = form.text("reason", _("取消原因"), required=True, max_length=500)
-    form.done()
+    reason = CANCEL_FORM.read(data)["reason"]
     async with db.atomic(Meeting, meeting_id):
         meeting = await managed_meeting(actor, meeting_id)
         if meeting["status"] not in EDITABLE:

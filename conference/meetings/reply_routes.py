@@ -24,6 +24,7 @@ from conference.errors import NotFound
 from conference.i18n import gettext as _
 from conference.meetings import invitations as meeting_invitations
 from conference.meetings import notice, services, views
+from conference.meetings.forms import REPLY_FORM
 from conference.meetings.states import MEETING_STATUS_LABELS, REPLY_LABELS
 from conference.meetings.tables import Invitation, Meeting
 from conference.records import get_or_404
@@ -41,11 +42,8 @@ UNIT = (Role.UNIT,)
 
 
 def reply_fields() -> list[Field]:
-    return [
-        Field("attendee_name", _("参会人姓名"), max_length=40, help=_("选择“参会”或“委托参会”时填写；委托参会请填写受委托人。")),
-        Field("attendee_title", _("参会人职务"), max_length=60),
-        Field("leave_reason", _("请假事由"), "textarea", max_length=500, help=_("选择“请假”时填写。")),
-    ]
+    """The reply form's text fields (forms.REPLY_FORM); the answer itself is the radio buttons above them."""
+    return REPLY_FORM.page_fields(skip=("reply",))
 
 
 def _initial(invitation: dict[str, Any]) -> dict[str, str]:
@@ -83,7 +81,8 @@ async def _context(invitation: dict[str, Any], meeting: dict[str, Any]) -> dict[
         "ends_clock": local(meeting["ends_at"]).strftime("%H:%M"),
         "can_reply": meeting["status"] in services.EDITABLE,
         "fields": reply_fields(),
-        "reply_options": [(k, REPLY_LABELS[k]) for k in services.FORM_REPLIES],
+        "reply_field": REPLY_FORM["reply"],
+        "reply_options": list((REPLY_FORM["reply"].choices or {}).items()),
         "reply_labels": REPLY_LABELS,
         "kind_labels": services.KIND_LABELS,
         "status_labels": MEETING_STATUS_LABELS,

@@ -18,6 +18,7 @@ from conference.forms import download_disposition
 from conference.i18n import gettext as _
 from conference.meetings import form_routes, lifecycle, list_routes, notice, services, views
 from conference.meetings import invitations as meeting_invitations
+from conference.meetings.forms import ATTENDANCE_FORM, CANCEL_FORM, INVITATION_FORM
 from conference.meetings.states import MEETING_STATUS_LABELS, REPLY_LABELS
 from conference.meetings.tables import Invitation
 from conference.roles import OFFICE_ROLES, PEOPLE
@@ -39,6 +40,9 @@ async def detail_context(actor: Actor, meeting_id: int) -> dict[str, Any]:
                    display_labels=views.DISPLAY_STATUS_LABELS, reply_labels=REPLY_LABELS, attendance_labels=services.ATTENDANCE_LABELS,
                    role_labels=services.ROLE_LABELS, base_url=get_settings().base_url,
                    default_requirements=notice.DEFAULT_REQUIREMENTS)
+    # The page's smaller forms (cancel, invite, sign-in), by field name: labels and limits of their specs.
+    context.update({f"{name}_fields": {f.name: f for f in spec.page_fields()} for name, spec in (
+        ("cancel", CANCEL_FORM), ("invitation", INVITATION_FORM), ("attendance", ATTENDANCE_FORM))})
     from conference.agenda.states import ITEM_STATUS_LABELS, OUTCOME_LABELS, URGENCY_LABELS
 
     context.update(item_status_labels=ITEM_STATUS_LABELS, urgency_labels=URGENCY_LABELS, outcome_labels=OUTCOME_LABELS)

@@ -13,6 +13,7 @@ from conference.agenda.scheduling import request_item_ids
 from conference.i18n import gettext as _
 from conference.meetings import special_requests, views
 from conference.meetings.api_types import DecisionIn, SpecialRequestIn, SpecialRequestOut
+from conference.meetings.forms import DECISION_FORM
 from conference.meetings.tables import SpecialMeetingRequest
 from conference.roles import ITEM_READERS, REQUEST_DECIDERS, Role
 from conference.web.apikit import (
@@ -27,7 +28,6 @@ from conference.web.apikit import (
     body,
     convert,
     page_fields,
-    sent_fields,
 )
 from conference.web.listing import PER_PAGE, paginate
 
@@ -94,18 +94,18 @@ async def create_special_request(actor: CurrentActor,
 @post("/{request_id:int}/approve", opt={"roles": REQUEST_DECIDERS}, tags=["专题会议提请"],
       summary=_("同意召开专题会议"), status_code=200, responses=answers(SpecialRequestOut, WRITE_ERRORS))
 async def approve_special_request(actor: CurrentActor, request_id: RecordId,
-                                  data: Annotated[DecisionIn, body(DecisionIn)]) -> SpecialRequestOut:
+                                  data: Annotated[DecisionIn, body(DecisionIn)]) -> SpecialRequestOut:  # type: ignore[valid-type]
     """生成专题会议草稿（meeting 为其编号），由办公室完善时间地点后发送通知；已审批的提请返回 409。"""
-    await special_requests.decide_special_request(actor, request_id, True, sent_fields(data))
+    await special_requests.decide_special_request(actor, request_id, True, DECISION_FORM.json_fields(data))
     return await _special_request(actor, request_id)
 
 
 @post("/{request_id:int}/decline", opt={"roles": REQUEST_DECIDERS}, tags=["专题会议提请"],
       summary=_("不同意召开专题会议"), status_code=200, responses=answers(SpecialRequestOut, WRITE_ERRORS))
 async def decline_special_request(actor: CurrentActor, request_id: RecordId,
-                                  data: Annotated[DecisionIn, body(DecisionIn)]) -> SpecialRequestOut:
+                                  data: Annotated[DecisionIn, body(DecisionIn)]) -> SpecialRequestOut:  # type: ignore[valid-type]
     """须填写审批意见（comment）；已审批的提请返回 409。"""
-    await special_requests.decide_special_request(actor, request_id, False, sent_fields(data))
+    await special_requests.decide_special_request(actor, request_id, False, DECISION_FORM.json_fields(data))
     return await _special_request(actor, request_id)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from conference import db
@@ -17,6 +18,7 @@ from conference.audit.services import record
 from conference.errors import Conflict, Forbidden, ValidationFailed
 from conference.forms import FormReader
 from conference.i18n import gettext as _
+from conference.meetings.forms import DECISION_FORM
 from conference.meetings.services import active_member_ids, current_convenor, invite, street_conference
 from conference.meetings.tables import Meeting, SpecialMeetingRequest
 from conference.meetings.visibility import visible_special_requests
@@ -105,7 +107,7 @@ async def decide_special_request(actor: Actor, request_id: int, approve: bool, d
     if actor.role not in REQUEST_DECIDERS:
         raise Forbidden(_("专题会议由召集人审批。"))
     form = FormReader(data)
-    comment = form.text("comment", _("审批意见"), required=not approve, max_length=1000)
+    comment = replace(DECISION_FORM["comment"], required=not approve).read(form)  # required when declining
     form.done()
     async with db.atomic(SpecialMeetingRequest, request_id):
         req = await special_request_for(actor, request_id)

@@ -18,6 +18,7 @@ from conference.agenda.scheduling import request_items, requestable_items
 from conference.agenda.states import ITEM_STATUS_LABELS, URGENCY_LABELS
 from conference.i18n import gettext as _
 from conference.meetings import services, special_requests, views
+from conference.meetings.forms import DECISION_FORM
 from conference.meetings.states import MEETING_STATUS_LABELS, REQUEST_STATUS_LABELS
 from conference.meetings.tables import Meeting, SpecialMeetingRequest
 from conference.roles import ITEM_READERS, REQUEST_DECIDERS, Role
@@ -110,6 +111,7 @@ async def _detail_context(actor: Actor, req: dict[str, Any]) -> dict[str, Any]:
         "status_labels": REQUEST_STATUS_LABELS,
         "meeting_status_labels": MEETING_STATUS_LABELS,
         "can_decide": actor.role in REQUEST_DECIDERS and req["status"] == "requested",
+        "comment_field": DECISION_FORM["comment"].page_field(),  # the decision forms' limit (forms.DECISION_FORM)
     }
 
 

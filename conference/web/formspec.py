@@ -16,6 +16,7 @@ the meeting page asks for the reply deadline as a date and a time, the API takes
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Annotated, Any
@@ -194,7 +195,10 @@ class FormSpec:
         described = [(f.name, Annotated[Any, msgspec.Meta(extra_json_schema=f.schema())],
                       False if f.kind == "bool" and not patch else default)
                      for f in self._on("api") if f.name not in skipped]
-        return msgspec.defstruct(name, [*extra, *described], kw_only=True, forbid_unknown_fields=True)
+        # The body belongs to the module that derives it (as a class written there would): two bodies of
+        # one name (the meetings' and the tasks' DecisionIn) stay two schema components.
+        module = sys._getframe(1).f_globals.get("__name__")
+        return msgspec.defstruct(name, [*extra, *described], kw_only=True, forbid_unknown_fields=True, module=module)
 
     def json_fields(self, data: msgspec.Struct) -> dict[str, Any]:
         """The fields a client sent (UNSET ones left out), each checked for its JSON type (dates

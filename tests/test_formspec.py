@@ -26,12 +26,14 @@ from conference.registry.forms import (
     UNIT_FORM,
 )
 from conference.registry.services import PERSON_FORM
+from conference.tasks import forms as task_forms
 from conference.web.formspec import FormSpec
 from tests import test_api
 from tests.conftest import field_error, html, post_form
 from tests.factories import LANSHAN_STREET, conference_id, meeting_form
 from tests.test_api import assert_error
 from tests.test_api_meetings import new_meeting
+from tests.test_tasks import MARKET, new_task
 
 api, anon_api = test_api.api, test_api.anon_api
 
@@ -284,6 +286,7 @@ async def test_the_membership_and_appointment_forms_follow_their_specs(as_user, 
     body = assert_error(await client.post("/api/memberships/1/end", json={"end_date": [], "version": 1.5}), 400)
     assert body["errors"] == {"end_date": "结束日期应为日期（如 2026-11-29）。", "version": "版本应为整数。"}
 
+
 def body_schema(document: dict[str, Any], path: str, method: str = "post") -> dict[str, Any]:
     """The schema of an operation's JSON request body, its reference followed."""
     schema = document["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"]
@@ -330,3 +333,80 @@ async def test_the_meeting_pages_smaller_forms_follow_their_specs(as_user, api, 
     assert body["errors"] == {"attendee_name": "不支持字段“attendee_name”。"}
     body = assert_error(await (await api("convenor")).post("/api/special-requests/1/approve", json={"comment": 1}), 400)
     assert body["errors"] == {"comment": "审批意见应为文本。"}
+
+
+# ---------------------------------------------------------------- the task and agenda action forms
+
+ACTION_SPECS = [task_forms.PROGRESS_FORM, task_forms.DONE_FORM, task_forms.EXTENSION_FORM, task_forms.DECISION_FORM,
+                task_forms.CLOSE_FORM, task_forms.RETURN_FORM, task_forms.CANCEL_FORM, task_forms.REOPEN_FORM,
+                task_forms.RATING_FORM, task_forms.URGE_FORM, task_forms.URGE_MANY_FORM]
+
+
+@pytest.mark.parametrize(("spec", "field"), [
+    (task_forms.PROGRESS_FORM, "text"), (task_forms.EXTENSION_FORM, "extension_reason"), (task_forms.RETURN_FORM, "reason"),
+    (task_forms.REOPEN_FORM, "deadline"), (task_forms.URGE_FORM, "message")])
+def test_an_action_forms_changed_label_changes_the_page_the_schema_and_the_message(spec: FormSpec, field: str) -> None:
+    test_a_changed_label_changes_the_page_the_schema_and_the_message(spec, field)
+
+
+@pytest.mark.parametrize("spec", ACTION_SPECS)
+def test_an_action_body_carries_the_specs_limits(spec: FormSpec) -> None:
+    properties = schema_of(spec, "Limits")["properties"]
+    for name, field in spec.by_name.items():
+        assert properties[name]["title"] == field.label
+        if field.kind in ("text", "multiline"):
+            assert properties[name]["maxLength"] == field.limit
+        if field.choices:
+            assert properties[name]["enum"] == list(field.choices)
+    # A required field only the API has (no form asks for it) must be in the body.
+    assert schema_of(spec, "Required").get("required", []) == [
+        f.name for f in spec.fields if f.required and f.on == "api"]
+
+
+async def test_the_task_action_forms_follow_their_specs(as_user, api, anon_api) -> None:
+    task_id = (await new_task(MARKET))[MARKET]
+    unit, office = await as_user("unit"), await as_user("office")
+    page = html(await unit.get(f"/tasks/{task_id}"))
+    for name, field in task_forms.EXTENSION_FORM.by_name.items():
+        assert page.find("label", attrs={"for": f"f-extension-{name}"}).contents[0].strip() == field.label
+    assert page.find(id="f-extension-extension_reason")["maxlength"] == "2000"
+    page = html(await office.get(f"/tasks/{task_id}"))
+    assert page.find("label", attrs={"for": "f-urge-message"}).contents[0].strip() == task_forms.URGE_FORM["message"].label
+    assert page.find("label", attrs={"for": "f-cancel-reason"}).contents[0].strip() == task_forms.CANCEL_FORM["reason"].label
+
+    document = (await anon_api.get("/schema/openapi.json")).json()
+    for path, spec in (("extension", task_forms.EXTENSION_FORM), ("extension/decision", task_forms.DECISION_FORM),
+                       ("cancel", task_forms.CANCEL_FORM), ("reopen", task_forms.REOPEN_FORM),
+                       ("rating", task_forms.RATING_FORM), ("urge", task_forms.URGE_FORM)):
+        titles = {name: p.get("title") for name, p in body_schema(document, f"/api/tasks/{{task_id}}/{path}")["properties"].items()}
+        assert titles == spec.labels("api")
+    assert body_schema(document, "/api/tasks/{task_id}/extension/decision")["required"] == ["approve"]
+    assert body_schema(document, "/api/tasks/urge")["required"] == ["tasks"]
+
+    # A required field left empty: the same message on the page and from the API, the spec's label.
+    response = await post_form(unit, f"/tasks/{task_id}/extension", {})
+    assert response.status_code == 400
+    api_unit, api_office = await api("unit"), await api("office")
+    body = assert_error(await api_unit.post(f"/api/tasks/{task_id}/extension", json={}), 400)
+    for name in ("extension_deadline", "extension_reason"):
+        expected = MISSING.format(label=task_forms.EXTENSION_FORM[name].label)
+        assert field_error(response, name) == body["errors"][name] == expected
+    response = await post_form(office, f"/tasks/{task_id}/cancel", {})
+    body = assert_error(await api_office.post(f"/api/tasks/{task_id}/cancel", json={}), 400)
+    assert field_error(response, "reason") == body["errors"]["reason"] == "请填写撤销理由。"
+    # Of the wrong JSON type: the spec's labels, in Chinese, before the task is looked at.
+    body = assert_error(await api_unit.post(f"/api/tasks/{task_id}/extension",
+                                            json={"extension_deadline": 5, "extension_reason": ["x"]}), 400)
+    assert body["errors"] == {"extension_deadline": "申请延期至应为日期（如 2026-11-29）。", "extension_reason": "延期理由应为文本。"}
+    body = assert_error(await api_office.post(f"/api/tasks/{task_id}/urge", json={"message": 1}), 400)
+    assert body["errors"] == {"message": "催办意见应为文本。"}
+    body = assert_error(await api_office.post("/api/tasks/urge", json={"message": "请办理"}), 400)
+    assert body["errors"] == {"tasks": "请填写任务。"}
+    body = assert_error(await api_office.post("/api/tasks/urge", json={"tasks": ["1"], "message": "请办理"}), 400)
+    assert body["errors"] == {"tasks": "任务应为整数。"}
+    body = assert_error(await api_office.post(f"/api/tasks/{task_id}/extension/decision", json={"comment": "x"}), 400)
+    assert body["errors"] == {"approve": "请填写是否同意。"}
+    body = assert_error(await api_office.post(f"/api/tasks/{task_id}/extension/decision", json={"approve": "no"}), 400)
+    assert body["errors"] == {"approve": "是否同意应为true 或 false。"}
+    body = assert_error(await (await api("street")).post(f"/api/tasks/{task_id}/rating", json={"rating": "bad"}), 400)
+    assert body["errors"] == {"rating": "请从列表中选择评价。"}

@@ -25,19 +25,21 @@ from conference.agenda.attachments import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS
 from conference.errors import ValidationFailed
 from conference.i18n import gettext as _
 from conference.roles import OFFICE_ROLES, PEOPLE, Role
-from conference.tasks import services, urging, views
+from conference.tasks import forms, services, urging, views
 from conference.web import apikit
 from conference.web.apikit import READ_ERRORS, WRITE_ERRORS, IdPath, IdQuery, Page, PageQuery, PerPageQuery, TextQuery, page_fields, relabelled
+from conference.web.formspec import FormSpec
 from conference.web.listing import PER_PAGE
 
 UNIT = (Role.UNIT,)
 STREET = (Role.STREET,)
 TAGS = ["督办任务"]
 UPLOAD_BODY_LIMIT = 2 * MAX_ATTACHMENT_BYTES + 256 * 1024  # as the task page (conference.tasks.routes)
-LABELS = {"text": _("进展情况"), "evidence": _("办结情况及佐证"), "extension_deadline": _("申请延期至"),
-          "extension_reason": _("延期理由"), "comment": _("意见"), "reason": _("理由"), "rating": _("评价"),
-          "rating_comment": _("评价意见"), "message": _("催办意见"), "deadline": _("新的办结期限"), "tasks": _("任务"),
-          "approve": _("是否同意"), "files": _("附件"), "status": _("状态"), "alert": _("预警"), "unit": _("承办单位"),
+# The names msgspec's errors are reported under (conference.web.apikit.relabelled): the JSON bodies'
+# required fields (approve, tasks) and unknown ones, the multipart reports and the query parameters.
+# The JSON bodies' types are checked through their forms' specs (conference.tasks.forms).
+LABELS = {**forms.DECISION_FORM.labels("api"), **forms.URGE_MANY_FORM.labels("api"), **forms.PROGRESS_FORM.labels(),
+          **forms.DONE_FORM.labels(), "files": _("附件"), "status": _("状态"), "alert": _("预警"), "unit": _("承办单位"),
           "deadline_from": _("期限不早于"), "deadline_to": _("期限不晚于")}
 
 TaskStatus = Literal["assigned", "acknowledged", "in_progress", "reported_done", "returned", "closed", "cancelled"]
@@ -147,41 +149,18 @@ class ReportForm:
     files: list[UploadFile] | None = None
 
 
-class ExtensionIn(msgspec.Struct, forbid_unknown_fields=True):
-    extension_deadline: dt.date | None = None
-    extension_reason: str | None = None
-
-
-class DecisionIn(msgspec.Struct, forbid_unknown_fields=True):
-    approve: bool
-    comment: str | None = None  # required when declining
-
-
-class CommentIn(msgspec.Struct, forbid_unknown_fields=True):
-    comment: str | None = None
-
-
-class ReasonIn(msgspec.Struct, forbid_unknown_fields=True):
-    reason: str | None = None
-
-
-class ReopenIn(msgspec.Struct, forbid_unknown_fields=True):
-    reason: str | None = None
-    deadline: dt.date | None = None
-
-
-class RatingIn(msgspec.Struct, forbid_unknown_fields=True):
-    rating: str | None = None  # satisfied | basically_satisfied | dissatisfied
-    rating_comment: str | None = None  # required when dissatisfied
-
-
-class UrgeIn(msgspec.Struct, forbid_unknown_fields=True):
-    message: str | None = None
-
-
-class UrgeManyIn(msgspec.Struct, forbid_unknown_fields=True):
-    tasks: list[int]
-    message: str | None = None
+# The JSON bodies of the actions, derived from their forms' specs (conference.tasks.forms): the
+# handlers check the JSON types through the spec (`json_fields`, in Chinese), then the services
+# read the values as the task page's are read.
+ExtensionIn = forms.EXTENSION_FORM.struct("ExtensionIn")
+DecisionIn = forms.DECISION_FORM.struct("DecisionIn")  # approve required; comment required when declining
+CommentIn = forms.CLOSE_FORM.struct("CommentIn")
+ReasonIn = forms.RETURN_FORM.struct("ReasonIn")
+CancelTaskIn = forms.CANCEL_FORM.struct("CancelTaskIn")
+ReopenIn = forms.REOPEN_FORM.struct("ReopenIn")
+RatingIn = forms.RATING_FORM.struct("RatingIn")  # rating_comment required when dissatisfied
+UrgeIn = forms.URGE_FORM.struct("UrgeIn")
+UrgeManyIn = forms.URGE_MANY_FORM.struct("UrgeManyIn")
 
 
 class UrgeManyOut(msgspec.Struct):
@@ -192,10 +171,10 @@ class UrgeManyOut(msgspec.Struct):
 # ---------------------------------------------------------------- helpers
 
 
-def _plain(data: msgspec.Struct) -> dict[str, Any]:
-    """A body as the form services read it: dates as ISO text, None left out."""
-    return {k: (v.isoformat() if isinstance(v, dt.date) else v)
-            for k, v in msgspec.structs.asdict(data).items() if v is not None}
+def _plain(spec: FormSpec, data: msgspec.Struct) -> dict[str, Any]:
+    """A body as the form services read it, its JSON types checked through its form's spec (a
+    wrong type answers 400 in Chinese before anything is read); None left out."""
+    return {k: v for k, v in spec.json_fields(data).items() if v is not None}
 
 
 async def _files(form: ReportForm) -> list[tuple[str, bytes]]:
@@ -295,9 +274,9 @@ async def report_done(actor: CurrentActor, task_id: IdPath, data: ReportBody) ->
 @post("/{task_id:int}/extension", opt={"roles": UNIT}, tags=TAGS, summary=_("申请延期"), status_code=200,
       responses=apikit.answers(TaskDetail, WRITE_ERRORS))
 async def request_extension(actor: CurrentActor, task_id: IdPath,
-        data: Annotated[ExtensionIn, apikit.body(ExtensionIn, {"extension_deadline": "2027-01-15", "extension_reason": "需协调上级部门审批"})]) -> TaskDetail:
+        data: Annotated[ExtensionIn, apikit.body(ExtensionIn, {"extension_deadline": "2027-01-15", "extension_reason": "需协调上级部门审批"})]) -> TaskDetail:  # type: ignore[valid-type]
     """承办单位申请延期：extension_deadline 为申请的新期限，须填写理由；办公室批准前原期限不变。"""
-    await services.request_extension(actor, task_id, _plain(data))
+    await services.request_extension(actor, task_id, _plain(forms.EXTENSION_FORM, data))
     return await _detail(actor, task_id)
 
 
@@ -307,63 +286,64 @@ async def request_extension(actor: CurrentActor, task_id: IdPath,
 @post("/{task_id:int}/extension/decision", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("审批延期"),
       status_code=200, responses=apikit.answers(TaskDetail, WRITE_ERRORS))
 async def decide_extension(actor: CurrentActor, task_id: IdPath,
-        data: Annotated[DecisionIn, apikit.body(DecisionIn, {"approve": False, "comment": "请按原期限办结"})]) -> TaskDetail:
+        data: Annotated[DecisionIn, apikit.body(DecisionIn, {"approve": False, "comment": "请按原期限办结"})]) -> TaskDetail:  # type: ignore[valid-type]
     """approve 为 true 时同意（办结期限改为申请的日期），false 时不同意（须填写 comment）。"""
-    await services.decide_extension(actor, task_id, data.approve, _plain(CommentIn(comment=data.comment)))
+    fields = _plain(forms.DECISION_FORM, data)
+    await services.decide_extension(actor, task_id, fields.pop("approve"), fields)
     return await _detail(actor, task_id)
 
 
 @post("/{task_id:int}/close", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("销号"), status_code=200,
       responses=apikit.answers(TaskDetail, WRITE_ERRORS))
 async def close_task(actor: CurrentActor, task_id: IdPath,
-        data: Annotated[CommentIn, apikit.body(CommentIn)]) -> TaskDetail:
+        data: Annotated[CommentIn, apikit.body(CommentIn)]) -> TaskDetail:  # type: ignore[valid-type]
     """办公室确认办结并关闭任务，可附意见（comment）；此后街道可评价。"""
-    await services.close_task(actor, task_id, _plain(data))
+    await services.close_task(actor, task_id, _plain(forms.CLOSE_FORM, data))
     return await _detail(actor, task_id)
 
 
 @post("/{task_id:int}/return", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("退回重办"), status_code=200,
       responses=apikit.answers(TaskDetail, WRITE_ERRORS))
 async def return_task(actor: CurrentActor, task_id: IdPath,
-        data: Annotated[ReasonIn, apikit.body(ReasonIn)]) -> TaskDetail:
+        data: Annotated[ReasonIn, apikit.body(ReasonIn)]) -> TaskDetail:  # type: ignore[valid-type]
     """办公室把报办结的任务退回承办单位重办，须填写理由。"""
-    await services.return_task(actor, task_id, _plain(data))
+    await services.return_task(actor, task_id, _plain(forms.RETURN_FORM, data))
     return await _detail(actor, task_id)
 
 
 @post("/{task_id:int}/cancel", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("撤销任务"), status_code=200,
       responses=apikit.answers(TaskDetail, WRITE_ERRORS))
 async def cancel_task(actor: CurrentActor, task_id: IdPath,
-        data: Annotated[ReasonIn, apikit.body(ReasonIn)]) -> TaskDetail:
+        data: Annotated[CancelTaskIn, apikit.body(CancelTaskIn)]) -> TaskDetail:  # type: ignore[valid-type]
     """办公室撤销任务（如议定事项调整），须填写理由；承办单位会收到通知。"""
-    await services.cancel_task(actor, task_id, _plain(data))
+    await services.cancel_task(actor, task_id, _plain(forms.CANCEL_FORM, data))
     return await _detail(actor, task_id)
 
 
 @post("/{task_id:int}/reopen", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("重新办理"), status_code=200,
       responses=apikit.answers(TaskDetail, WRITE_ERRORS))
 async def reopen_task(actor: CurrentActor, task_id: IdPath,
-        data: Annotated[ReopenIn, apikit.body(ReopenIn, {"reason": "街道评价不满意，请重新处理", "deadline": "2027-01-31"})]) -> TaskDetail:
+        data: Annotated[ReopenIn, apikit.body(ReopenIn, {"reason": "街道评价不满意，请重新处理", "deadline": "2027-01-31"})]) -> TaskDetail:  # type: ignore[valid-type]
     """街道评价为不满意的已销号任务，重新交办承办单位，须给出要求（reason）和新的办结期限（deadline）。"""
-    await services.reopen_task(actor, task_id, _plain(data))
+    await services.reopen_task(actor, task_id, _plain(forms.REOPEN_FORM, data))
     return await _detail(actor, task_id)
 
 
 @post("/{task_id:int}/urge", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("催办"), status_code=200,
       responses=apikit.answers(TaskDetail, WRITE_ERRORS))
 async def urge_task(actor: CurrentActor, task_id: IdPath,
-        data: Annotated[UrgeIn, apikit.body(UrgeIn, {"message": "请于本周五前报送进展。"})]) -> TaskDetail:
+        data: Annotated[UrgeIn, apikit.body(UrgeIn, {"message": "请于本周五前报送进展。"})]) -> TaskDetail:  # type: ignore[valid-type]
     """办公室向承办单位催办一项任务，message 为催办内容；通知发往单位联络员。"""
-    await urging.urge_task(actor, task_id, _plain(data))
+    await urging.urge_task(actor, task_id, _plain(forms.URGE_FORM, data))
     return await _detail(actor, task_id)
 
 
 @post("/urge", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("批量催办"), status_code=200, responses=apikit.answers(UrgeManyOut, WRITE_ERRORS))
 async def urge_tasks(actor: CurrentActor,
-        data: Annotated[UrgeManyIn, apikit.body(UrgeManyIn, {"tasks": [1, 2], "message": "请于本周五前报送进展。"})]) -> UrgeManyOut:
+        data: Annotated[UrgeManyIn, apikit.body(UrgeManyIn, {"tasks": [1, 2], "message": "请于本周五前报送进展。"})]) -> UrgeManyOut:  # type: ignore[valid-type]
     """不需催办的任务（已报办结、已销号或已撤销）跳过并计入 skipped。"""
-    urged, skipped = await urging.urge_tasks(actor, [str(t) for t in data.tasks],
-                                             _plain(UrgeIn(message=data.message)))
+    fields = _plain(forms.URGE_MANY_FORM, data)
+    urged, skipped = await urging.urge_tasks(actor, [str(t) for t in fields.pop("tasks", [])], fields)
     return UrgeManyOut(urged=urged, skipped=skipped)
 
 
@@ -373,9 +353,9 @@ async def urge_tasks(actor: CurrentActor,
 @post("/{task_id:int}/rating", opt={"roles": STREET}, tags=TAGS, summary=_("评价"), status_code=200,
       responses=apikit.answers(TaskDetail, WRITE_ERRORS))
 async def rate_task(actor: CurrentActor, task_id: IdPath,
-        data: Annotated[RatingIn, apikit.body(RatingIn, {"rating": "dissatisfied", "rating_comment": "占道问题仍然存在"})]) -> TaskDetail:
+        data: Annotated[RatingIn, apikit.body(RatingIn, {"rating": "dissatisfied", "rating_comment": "占道问题仍然存在"})]) -> TaskDetail:  # type: ignore[valid-type]
     """本街道议题的已销号任务：rating 取 satisfied、basically_satisfied 或 dissatisfied（不满意时须填写 rating_comment）。"""
-    await services.rate_task(actor, task_id, _plain(data))
+    await services.rate_task(actor, task_id, _plain(forms.RATING_FORM, data))
     return await _detail(actor, task_id)
 
 

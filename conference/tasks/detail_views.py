@@ -12,6 +12,7 @@ from conference.errors import NotFound
 from conference.forms import safe_filename
 from conference.i18n import gettext as _
 from conference.roles import OFFICE_ROLES, Role
+from conference.tasks.forms import PAGE_FIELDS
 from conference.tasks.resolution_views import cn_numeral
 from conference.tasks.services import ALERT_LABELS, alert, task_for
 from conference.tasks.states import EXTENSION_LABELS, OPEN, RATING_LABELS, REPORT_LABELS, ROLE_LABELS, TASK_STATUS_LABELS, WORKING
@@ -87,7 +88,7 @@ async def task_detail(actor: Actor, task_id: int) -> dict[str, Any]:
         "status_labels": TASK_STATUS_LABELS, "role_labels": ROLE_LABELS, "rating_labels": RATING_LABELS,
         "extension_labels": EXTENSION_LABELS, "alert_labels": ALERT_LABELS, "today": day,
         "posted": "", "anchors": {}, "urge_count": sum(1 for r in reports if r["kind"] == "urge"),
-        "urge_message": DEFAULT_MESSAGE,
+        "urge_message": DEFAULT_MESSAGE, "fields": PAGE_FIELDS,  # the forms' labels and limits (conference.tasks.forms)
     }
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from conference import db
@@ -22,6 +23,17 @@ from conference.records import update_audited
 from conference.roles import OFFICE_ROLES, Role
 from conference.settings import get_settings
 from conference.tasks import tokens
+from conference.tasks.forms import (
+    CANCEL_FORM,
+    CLOSE_FORM,
+    DECISION_FORM,
+    DONE_FORM,
+    EXTENSION_FORM,
+    PROGRESS_FORM,
+    RATING_FORM,
+    REOPEN_FORM,
+    RETURN_FORM,
+)
 from conference.tasks.states import OPEN, RATING_LABELS, ROLE_LABELS, TASK_STATUS_LABELS, WORKING
 from conference.tasks.tables import Task, TaskAttachment, TaskReport
 from conference.tasks.visibility import visible_tasks
@@ -184,7 +196,7 @@ def _check_files(form: FormReader, files: Sequence[tuple[str, bytes]]) -> None:
 
 async def report_progress(actor: Actor, task_id: int, data: Mapping[str, Any], files: Sequence[tuple[str, bytes]] = ()) -> None:
     form = FormReader(data)
-    text = form.text("text", _("进展情况"), required=True, max_length=5000)
+    text = PROGRESS_FORM.read(form)["text"]
     _check_files(form, files)
     form.done()
     await _report(actor, task_id, text, files, kind="progress", doing=_("报送进展"), values={"status": "in_progress"})
@@ -192,7 +204,7 @@ async def report_progress(actor: Actor, task_id: int, data: Mapping[str, Any], f
 
 async def report_done(actor: Actor, task_id: int, data: Mapping[str, Any], files: Sequence[tuple[str, bytes]] = ()) -> None:
     form = FormReader(data)
-    evidence = form.text("evidence", _("办结情况及佐证"), required=True, max_length=5000)
+    evidence = DONE_FORM.read(form)["evidence"]
     _check_files(form, files)
     form.done()
     await _report(actor, task_id, evidence, files, kind="done", doing=_("报办结"),
@@ -201,8 +213,8 @@ async def report_done(actor: Actor, task_id: int, data: Mapping[str, Any], files
 
 async def request_extension(actor: Actor, task_id: int, data: Mapping[str, Any]) -> None:
     form = FormReader(data)
-    new_deadline = form.date("extension_deadline", _("申请延期至"), required=True)
-    reason = form.text("extension_reason", _("延期理由"), required=True, max_length=2000)
+    values = EXTENSION_FORM.read(form)
+    new_deadline, reason = values["extension_deadline"], values["extension_reason"]
     form.done()
     async with db.atomic(Task, task_id):
         task = await task_for(actor, task_id)
@@ -223,7 +235,7 @@ async def request_extension(actor: Actor, task_id: int, data: Mapping[str, Any])
 async def decide_extension(actor: Actor, task_id: int, approve: bool, data: Mapping[str, Any]) -> None:
     require_office(actor)
     form = FormReader(data)
-    comment = form.text("comment", _("审批意见"), required=not approve, max_length=1000)
+    comment = replace(DECISION_FORM["comment"], required=not approve).read(form)  # a refusal says why
     form.done()
     async with db.atomic(Task, task_id):
         task = await task_for(actor, task_id)
@@ -245,7 +257,7 @@ async def close_task(actor: Actor, task_id: int, data: Mapping[str, Any]) -> Non
     """销号: the office verifies the completion; the street is asked to rate it."""
     require_office(actor)
     form = FormReader(data)
-    comment = form.text("comment", _("销号意见"), max_length=1000)
+    comment = CLOSE_FORM.read(form)["comment"]
     form.done()
     async with db.atomic(Task, task_id):
         task = await task_for(actor, task_id)
@@ -262,7 +274,7 @@ async def close_task(actor: Actor, task_id: int, data: Mapping[str, Any]) -> Non
 async def return_task(actor: Actor, task_id: int, data: Mapping[str, Any]) -> None:
     require_office(actor)
     form = FormReader(data)
-    reason = form.text("reason", _("退回理由"), required=True, max_length=1000)
+    reason = RETURN_FORM.read(form)["reason"]
     form.done()
     async with db.atomic(Task, task_id):
         task = await task_for(actor, task_id)
@@ -274,7 +286,7 @@ async def return_task(actor: Actor, task_id: int, data: Mapping[str, Any]) -> No
 async def cancel_task(actor: Actor, task_id: int, data: Mapping[str, Any]) -> None:
     require_office(actor)
     form = FormReader(data)
-    reason = form.text("reason", _("撤销理由"), required=True, max_length=1000)
+    reason = CANCEL_FORM.read(form)["reason"]
     form.done()
     async with db.atomic(Task, task_id):
         task = await task_for(actor, task_id)
@@ -287,8 +299,8 @@ async def reopen_task(actor: Actor, task_id: int, data: Mapping[str, Any]) -> No
     """After a dissatisfied rating the office can send the task back to the unit."""
     require_office(actor)
     form = FormReader(data)
-    reason = form.text("reason", _("重新办理的要求"), required=True, max_length=1000)
-    deadline = form.date("deadline", _("新的办结期限"), required=True)
+    values = REOPEN_FORM.read(form)
+    reason, deadline = values["reason"], values["deadline"]
     if deadline is not None and deadline < today():
         form.fail("deadline", _("新的办结期限不能早于今天。"))
     form.done()
@@ -309,8 +321,8 @@ async def reopen_task(actor: Actor, task_id: int, data: Mapping[str, Any]) -> No
 
 async def rate_task(actor: Actor, task_id: int, data: Mapping[str, Any]) -> None:
     form = FormReader(data)
-    rating = form.choice("rating", _("评价"), RATING_LABELS)
-    comment = form.text("rating_comment", _("评价意见"), required=rating == "dissatisfied", max_length=1000)
+    rating = RATING_FORM["rating"].read(form)
+    comment = replace(RATING_FORM["rating_comment"], required=rating == "dissatisfied").read(form)
     form.done()
     async with db.atomic(Task, task_id):
         task = await task_for(actor, task_id)

@@ -15,11 +15,11 @@ from conference import db
 from conference.accounts.actor import Actor
 from conference.audit.services import record
 from conference.errors import Conflict, Forbidden, ValidationFailed
-from conference.forms import FormReader
 from conference.i18n import gettext as _
 from conference.notifications.services import queue
 from conference.roles import OFFICE_ROLES
 from conference.settings import get_settings
+from conference.tasks.forms import URGE_FORM
 from conference.tasks.services import ALERT_LABELS, PROVISIONAL_NOTE, alert, task_for
 from conference.tasks.states import TASK_STATUS_LABELS
 from conference.tasks.tables import TaskReport
@@ -35,10 +35,7 @@ def can_urge(actor: Actor, task: Mapping[str, Any]) -> bool:
 
 
 def _message(data: Mapping[str, Any]) -> str:
-    form = FormReader(data)
-    message = form.text("message", _("催办意见"), required=True, max_length=1000)
-    form.done()
-    return message
+    return str(URGE_FORM.read(data)["message"])
 
 
 async def _urge_one(actor: Actor, task: Mapping[str, Any], message: str) -> None:

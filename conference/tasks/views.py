@@ -27,6 +27,7 @@ from conference.tasks.detail_views import allowed_actions as allowed_actions
 from conference.tasks.detail_views import attachment_for as attachment_for
 from conference.tasks.detail_views import task_detail as task_detail
 from conference.tasks.detail_views import task_label as task_label
+from conference.tasks.forms import PAGE_FIELDS
 from conference.tasks.resolution_views import cn_numeral as cn_numeral
 from conference.tasks.resolution_views import meeting_resolutions as meeting_resolutions
 from conference.tasks.services import ALERT_LABELS, alert, workdays_after
@@ -213,6 +214,7 @@ async def task_list(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
         "alert_labels": ALERT_LABELS, "role_labels": ROLE_LABELS, "rating_labels": RATING_LABELS,
         "extension_labels": EXTENSION_LABELS,
         "can_urge": actor.role in OFFICE_ROLES, "urgeable": URGEABLE, "urge_message": DEFAULT_MESSAGE,
+        "urge_field": PAGE_FIELDS["urge"]["message"],  # the 催办 form's label and limit (conference.tasks.forms)
         "query_string": urllib.parse.urlencode({k: v for k, v in query.items() if isinstance(v, str)}),
     }
 

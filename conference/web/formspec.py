@@ -189,12 +189,14 @@ class FormSpec:
     def struct(self, name: str, *, patch: bool = False, skip: Iterable[str] = (),
                extra: Sequence[tuple[str, Any]] = ()) -> type[msgspec.Struct]:
         """The API request body: every API field optional (UNSET when left out, for a PATCH; else
-        None, False for a bool), of any JSON type (json_fields checks it); `extra` adds required typed fields first."""
+        None, False for a bool), of any JSON type (json_fields checks it); `extra` adds required typed fields first.
+        A required API-only field (no FormReader reads it to ask for it) has no default: the body must carry it."""
         skipped = set(skip)
         default: Any = msgspec.UNSET if patch else None
-        described = [(f.name, Annotated[Any, msgspec.Meta(extra_json_schema=f.schema())],
-                      False if f.kind == "bool" and not patch else default)
-                     for f in self._on("api") if f.name not in skipped]
+        described: list[tuple[Any, ...]] = [
+            (f.name, Annotated[Any, msgspec.Meta(extra_json_schema=f.schema())])
+            + (() if f.required and f.on == "api" and not patch else (False if f.kind == "bool" and not patch else default,))
+            for f in self._on("api") if f.name not in skipped]
         # The body belongs to the module that derives it (as a class written there would): two bodies of
         # one name (the meetings' and the tasks' DecisionIn) stay two schema components.
         module = sys._getframe(1).f_globals.get("__name__")

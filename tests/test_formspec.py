@@ -13,6 +13,7 @@ from litestar.params import JSONBody
 
 from conference.agenda.services import ITEM_FORM
 from conference.errors import ValidationFailed
+from conference.holidays.forms import HOLIDAY_BODY, HOLIDAY_FORM, WORKDAY_FORM
 from conference.meetings.forms import ATTENDANCE_FORM, CANCEL_FORM, DECISION_FORM, INVITATION_FORM, REPLY_FORM
 from conference.meetings.services import MEETING_FORM
 from conference.meetings.special_requests import REQUEST_FORM
@@ -63,7 +64,8 @@ def missing_messages(spec: FormSpec) -> dict[str, str]:
                                              (PERSON_FORM, "name"), (STREET_FORM, "district"), (UNIT_FORM, "name"),
                                              (CONFERENCE_FORM, "name"), (MEMBERSHIP_FORM, "start_date"),
                                              (APPOINTMENT_FORM, "start_date"), (UNIT_END_FORM, "ended_on"),
-                                             (PERIOD_END_FORM, "end_date"), (CANCEL_FORM, "reason")])
+                                             (PERIOD_END_FORM, "end_date"), (CANCEL_FORM, "reason"),
+                                             (HOLIDAY_FORM, "start"), (WORKDAY_FORM, "name")])
 def test_a_changed_label_changes_the_page_the_schema_and_the_message(spec: FormSpec, field: str) -> None:
     changed = spec.relabelled(field, "改过的名称")
     page = {f.name: f.label for f in changed.page_fields()}
@@ -78,7 +80,7 @@ def test_a_changed_label_changes_the_page_the_schema_and_the_message(spec: FormS
 
 @pytest.mark.parametrize("spec", [MEETING_FORM, ITEM_FORM, REQUEST_FORM, PERSON_FORM, STREET_FORM, UNIT_FORM,
                                   CONFERENCE_FORM, MEMBERSHIP_FORM, APPOINTMENT_FORM, CANCEL_FORM, INVITATION_FORM,
-                                  ATTENDANCE_FORM, REPLY_FORM, DECISION_FORM])
+                                  ATTENDANCE_FORM, REPLY_FORM, DECISION_FORM, HOLIDAY_BODY])
 def test_the_api_body_carries_the_specs_limits(spec: FormSpec) -> None:
     properties = schema_of(spec, "Limits")["properties"]
     for name, field in spec.by_name.items():
@@ -410,3 +412,28 @@ async def test_the_task_action_forms_follow_their_specs(as_user, api, anon_api) 
     assert body["errors"] == {"approve": "是否同意应为true 或 false。"}
     body = assert_error(await (await api("street")).post(f"/api/tasks/{task_id}/rating", json={"rating": "bad"}), 400)
     assert body["errors"] == {"rating": "请从列表中选择评价。"}
+
+async def test_the_holiday_forms_follow_their_specs(as_user, api, anon_api) -> None:
+    office, client = await as_user("office"), await api("office")
+    page = html(await office.get("/holidays"))
+    assert page_labels(page, HOLIDAY_FORM) == HOLIDAY_FORM.labels("page")
+    assert page.find("label", attrs={"for": "f-day"}).get_text(strip=True) == WORKDAY_FORM["day"].label
+    assert page.find("label", attrs={"for": "f-workday_name"}).get_text(strip=True) == WORKDAY_FORM["name"].label
+    assert page.find(id="f-workday_name")["maxlength"] == str(WORKDAY_FORM["name"].max_length)
+
+    document = (await anon_api.get("/schema/openapi.json")).json()
+    properties = body_schema(document, "/api/holidays")["properties"]
+    assert {k: p.get("title") for k, p in properties.items()} == HOLIDAY_BODY.labels("api")
+    assert properties["kind"]["enum"] == ["holiday", "workday"]
+
+    for kind, spec, names in (("holidays", HOLIDAY_FORM, ("name", "start")), ("workdays", WORKDAY_FORM, ("day",))):
+        response = await post_form(office, f"/holidays/{kind}", {})
+        assert response.status_code == 400
+        body = assert_error(await client.post("/api/holidays", json={"kind": kind[:-1]}), 400)
+        for name in names:
+            assert field_error(response, name) == body["errors"][name] == MISSING.format(label=spec[name].label)
+    assert body["errors"]["name"] == MISSING.format(label=WORKDAY_FORM["name"].label)  # 对应节日, for a workday
+    body = assert_error(await client.post("/api/holidays", json={"kind": "holiday", "name": 1, "start": 20270101}), 400)
+    assert body["errors"] == {"name": "节日名称应为文本。", "start": "放假开始日期应为日期（如 2026-11-29）。"}
+    body = assert_error(await client.post("/api/holidays", json={"name": "春节", "day": "2027-02-20"}), 400)
+    assert list(body["errors"]) == ["kind"]

@@ -5,7 +5,7 @@ make-up working day) and DELETE for the administrator and district- and city-lev
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Router, delete, get, post
@@ -13,6 +13,7 @@ from litestar.params import Parameter
 
 from conference.accounts.actor import CurrentActor
 from conference.holidays import services
+from conference.holidays.forms import HOLIDAY_BODY
 from conference.holidays.tables import HolidayDay
 from conference.i18n import gettext as _
 from conference.roles import PEOPLE
@@ -33,12 +34,10 @@ class HolidayYear(msgspec.Struct):
     days: list[HolidayOut]
 
 
-class HolidayIn(msgspec.Struct, forbid_unknown_fields=True):
-    kind: Literal["holiday", "workday"]
-    name: str | None = None
-    start: dt.date | None = None  # holiday: first day off
-    end: dt.date | None = None  # holiday: last day off (default: start)
-    day: dt.date | None = None  # workday: the weekend day worked
+# The request body, derived from the page's two forms (conference.holidays.forms.HOLIDAY_BODY): kind
+# holiday takes name, start and end (default: start); kind workday takes day (the weekend day worked)
+# and name. json_fields checks the JSON types, in Chinese.
+HolidayIn = HOLIDAY_BODY.struct("HolidayIn")
 
 
 Year = Annotated[int, Parameter(ge=services.MIN_YEAR, le=services.MAX_YEAR, description=_("年份，如 2027"))]
@@ -54,12 +53,14 @@ async def list_holidays(year: Year) -> HolidayYear:
 
 @post("/", opt={"roles": services.EDITORS}, tags=["节假日"], summary=_("登记放假或调休上班日"),
       responses=answers(list[HolidayOut], WRITE_ERRORS, status=201))
-async def create_holidays(actor: CurrentActor, data: Annotated[HolidayIn, body(HolidayIn)]) -> list[HolidayOut]:
+async def create_holidays(actor: CurrentActor,
+                          data: Annotated[HolidayIn, body(HolidayIn)]) -> list[HolidayOut]:  # type: ignore[valid-type]
     """kind=holiday：登记 start 至 end 的放假（最多 31 天）；kind=workday：登记 day（周六或周日）为调休上班日。
     已登记的日期返回 400。登记后受影响的工作日期限自动重算，期限变化的承办单位收到通知。
     仅系统管理员和区（市）级联席会议办公室可用。"""
-    fields = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not None and k != "kind"}
-    ids = await services.add_days(actor, data.kind, fields)
+    sent = HOLIDAY_BODY.json_fields(data)
+    kind = HOLIDAY_BODY.read(sent, ("kind",))["kind"]
+    ids = await services.add_days(actor, kind, {k: v for k, v in sent.items() if v is not None and k != "kind"})
     rows = await HolidayDay.select().where(HolidayDay.id.is_in(ids)).order_by(HolidayDay.day)
     return [HolidayOut(id=r["id"], day=r["day"], kind=r["kind"], name=r["name"], year=r["year"]) for r in rows]
 

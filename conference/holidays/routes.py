@@ -14,6 +14,7 @@ from litestar.response import Redirect, Template
 from conference.accounts.actor import Actor, CurrentActor
 from conference.errors import Forbidden, ValidationFailed
 from conference.holidays import services
+from conference.holidays.forms import HOLIDAY_FORM, WORKDAY_FORM
 from conference.i18n import gettext as _
 from conference.roles import PEOPLE
 from conference.timefmt import cn_date, today
@@ -36,6 +37,9 @@ async def _context(actor: Actor, year: int) -> dict[str, Any]:
         "holiday_count": sum(r["kind"] == "holiday" for r in rows),
         "workday_count": sum(r["kind"] == "workday" for r in rows),
         "can_edit": await services.can_edit(actor), "kind_labels": services.KIND_LABELS,
+        # The two forms' fields by name (labels and limits of their specs, conference.holidays.forms).
+        "holiday_fields": {f.name: f for f in HOLIDAY_FORM.page_fields()},
+        "workday_fields": {f.name: f for f in WORKDAY_FORM.page_fields()},
     }
 
 

@@ -24,6 +24,8 @@ from conference.accounts.actor import Actor
 from conference.audit.services import record
 from conference.errors import Forbidden, NotFound, ValidationFailed
 from conference.forms import FormReader
+from conference.holidays.forms import HOLIDAY_FORM, WORKDAY_FORM
+from conference.holidays.forms import KIND_LABELS as KIND_LABELS
 from conference.holidays.seed import official_days
 from conference.holidays.tables import HolidayCalendar, HolidayDay
 from conference.i18n import gettext as _
@@ -32,7 +34,6 @@ from conference.registry.tables import Conference
 from conference.roles import OFFICE_ROLES, Role
 from conference.timefmt import cn_date, now
 
-KIND_LABELS = {"holiday": _("放假"), "workday": _("调休上班")}
 MIN_YEAR, MAX_YEAR = 2000, 2100
 MAX_RANGE_DAYS = 31
 NOT_FOUND = _("没有找到该日期，或已被删除。")
@@ -112,9 +113,8 @@ def _taken_message(row: Mapping[str, Any]) -> str:
 
 def holiday_range(data: Mapping[str, Any]) -> tuple[list[dt.date], str, FormReader]:
     form = FormReader(data)
-    name = form.text("name", _("节日名称"), required=True, max_length=20)
-    start = form.date("start", _("放假开始日期"), required=True)
-    end = form.date("end", _("放假结束日期")) or start
+    name, start, end = HOLIDAY_FORM.read(form).values()
+    end = end or start
     _check_year(form, "start", start)
     _check_year(form, "end", end)
     days: list[dt.date] = []
@@ -130,8 +130,7 @@ def holiday_range(data: Mapping[str, Any]) -> tuple[list[dt.date], str, FormRead
 
 def makeup_day(data: Mapping[str, Any]) -> tuple[list[dt.date], str, FormReader]:
     form = FormReader(data)
-    name = form.text("name", _("对应节日"), required=True, max_length=20)
-    day = form.date("day", _("调休上班日期"), required=True)
+    day, name = WORKDAY_FORM.read(form).values()
     _check_year(form, "day", day)
     if day is not None and day.weekday() < 5:
         form.fail("day", _("{day}是工作日，调休上班日应为周六或周日。").format(day=cn_date(day)))

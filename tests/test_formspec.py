@@ -11,6 +11,7 @@ import pytest
 from litestar import Litestar, post
 from litestar.params import JSONBody
 
+from conference.agenda import forms as agenda_forms
 from conference.agenda.services import ITEM_FORM
 from conference.errors import ValidationFailed
 from conference.holidays.forms import HOLIDAY_BODY, HOLIDAY_FORM, WORKDAY_FORM
@@ -32,6 +33,7 @@ from conference.web.formspec import FormSpec
 from tests import test_api
 from tests.conftest import field_error, html, post_form
 from tests.factories import LANSHAN_STREET, conference_id, meeting_form
+from tests.test_agenda import accepted_item
 from tests.test_api import assert_error
 from tests.test_api_meetings import new_meeting
 from tests.test_tasks import MARKET, new_task
@@ -337,18 +339,51 @@ async def test_the_meeting_pages_smaller_forms_follow_their_specs(as_user, api, 
     assert body["errors"] == {"comment": "审批意见应为文本。"}
 
 
+async def test_the_holiday_forms_follow_their_specs(as_user, api, anon_api) -> None:
+    office, client = await as_user("office"), await api("office")
+    page = html(await office.get("/holidays"))
+    assert page_labels(page, HOLIDAY_FORM) == HOLIDAY_FORM.labels("page")
+    assert page.find("label", attrs={"for": "f-day"}).get_text(strip=True) == WORKDAY_FORM["day"].label
+    assert page.find("label", attrs={"for": "f-workday_name"}).get_text(strip=True) == WORKDAY_FORM["name"].label
+    assert page.find(id="f-workday_name")["maxlength"] == str(WORKDAY_FORM["name"].max_length)
+
+    document = (await anon_api.get("/schema/openapi.json")).json()
+    properties = body_schema(document, "/api/holidays")["properties"]
+    assert {k: p.get("title") for k, p in properties.items()} == HOLIDAY_BODY.labels("api")
+    assert properties["kind"]["enum"] == ["holiday", "workday"]
+
+    for kind, spec, names in (("holidays", HOLIDAY_FORM, ("name", "start")), ("workdays", WORKDAY_FORM, ("day",))):
+        response = await post_form(office, f"/holidays/{kind}", {})
+        assert response.status_code == 400
+        body = assert_error(await client.post("/api/holidays", json={"kind": kind[:-1]}), 400)
+        for name in names:
+            assert field_error(response, name) == body["errors"][name] == MISSING.format(label=spec[name].label)
+    assert body["errors"]["name"] == MISSING.format(label=WORKDAY_FORM["name"].label)  # 对应节日, for a workday
+    body = assert_error(await client.post("/api/holidays", json={"kind": "holiday", "name": 1, "start": 20270101}), 400)
+    assert body["errors"] == {"name": "节日名称应为文本。", "start": "放假开始日期应为日期（如 2026-11-29）。"}
+    body = assert_error(await client.post("/api/holidays", json={"name": "春节", "day": "2027-02-20"}), 400)
+    assert list(body["errors"]) == ["kind"]
+
 # ---------------------------------------------------------------- the task and agenda action forms
 
 ACTION_SPECS = [task_forms.PROGRESS_FORM, task_forms.DONE_FORM, task_forms.EXTENSION_FORM, task_forms.DECISION_FORM,
                 task_forms.CLOSE_FORM, task_forms.RETURN_FORM, task_forms.CANCEL_FORM, task_forms.REOPEN_FORM,
                 task_forms.RATING_FORM, task_forms.URGE_FORM, task_forms.URGE_MANY_FORM]
+AGENDA_ACTION_SPECS = [agenda_forms.RETURN_FORM, agenda_forms.MERGE_FORM, agenda_forms.SCHEDULE_FORM,
+                       agenda_forms.OUTCOME_FORM, agenda_forms.MOVE_FORM]
 
 
 @pytest.mark.parametrize(("spec", "field"), [
     (task_forms.PROGRESS_FORM, "text"), (task_forms.EXTENSION_FORM, "extension_reason"), (task_forms.RETURN_FORM, "reason"),
-    (task_forms.REOPEN_FORM, "deadline"), (task_forms.URGE_FORM, "message")])
+    (task_forms.REOPEN_FORM, "deadline"), (task_forms.URGE_FORM, "message"), (agenda_forms.RETURN_FORM, "reason"),
+    (agenda_forms.SCHEDULE_FORM, "meeting")])
 def test_an_action_forms_changed_label_changes_the_page_the_schema_and_the_message(spec: FormSpec, field: str) -> None:
-    test_a_changed_label_changes_the_page_the_schema_and_the_message(spec, field)
+    changed = spec.relabelled(field, "改过的名称")
+    titles = {name: p["title"] for name, p in schema_of(changed, "Changed")["properties"].items()}
+    assert {f.name: f.label for f in changed.page_fields()}[field] == titles[field] == "改过的名称"
+    asked = "请选择{label}。" if spec[field].kind in ("ref", "choice") else MISSING
+    assert missing_messages(changed)[field] == asked.format(label="改过的名称")
+    assert missing_messages(spec)[field] == asked.format(label=spec[field].label)
 
 
 @pytest.mark.parametrize("spec", ACTION_SPECS)
@@ -413,27 +448,39 @@ async def test_the_task_action_forms_follow_their_specs(as_user, api, anon_api) 
     body = assert_error(await (await api("street")).post(f"/api/tasks/{task_id}/rating", json={"rating": "bad"}), 400)
     assert body["errors"] == {"rating": "请从列表中选择评价。"}
 
-async def test_the_holiday_forms_follow_their_specs(as_user, api, anon_api) -> None:
-    office, client = await as_user("office"), await api("office")
-    page = html(await office.get("/holidays"))
-    assert page_labels(page, HOLIDAY_FORM) == HOLIDAY_FORM.labels("page")
-    assert page.find("label", attrs={"for": "f-day"}).get_text(strip=True) == WORKDAY_FORM["day"].label
-    assert page.find("label", attrs={"for": "f-workday_name"}).get_text(strip=True) == WORKDAY_FORM["name"].label
-    assert page.find(id="f-workday_name")["maxlength"] == str(WORKDAY_FORM["name"].max_length)
+
+@pytest.mark.parametrize("spec", AGENDA_ACTION_SPECS)
+def test_an_item_action_body_carries_the_specs_limits(spec: FormSpec) -> None:
+    test_an_action_body_carries_the_specs_limits(spec)
+
+
+async def test_the_item_action_forms_follow_their_specs(as_user, api, anon_api) -> None:
+    street, office = await as_user("street"), await as_user("office")
+    item_id = await accepted_item(street, office)
+    page = html(await office.get(f"/items/{item_id}"))
+    for spec in (agenda_forms.RETURN_FORM, agenda_forms.MERGE_FORM, agenda_forms.SCHEDULE_FORM):
+        assert page_labels(page, spec) == spec.labels("page")
+    assert page.find(id="f-reason")["maxlength"] == str(agenda_forms.RETURN_FORM["reason"].max_length)
 
     document = (await anon_api.get("/schema/openapi.json")).json()
-    properties = body_schema(document, "/api/holidays")["properties"]
-    assert {k: p.get("title") for k, p in properties.items()} == HOLIDAY_BODY.labels("api")
-    assert properties["kind"]["enum"] == ["holiday", "workday"]
+    for path, spec in (("return", agenda_forms.RETURN_FORM), ("merge", agenda_forms.MERGE_FORM),
+                       ("schedule", agenda_forms.SCHEDULE_FORM), ("outcome", agenda_forms.OUTCOME_FORM),
+                       ("move", agenda_forms.MOVE_FORM)):
+        titles = {name: p.get("title") for name, p in body_schema(document, f"/api/items/{{item_id}}/{path}")["properties"].items()}
+        assert titles == spec.labels("api")
 
-    for kind, spec, names in (("holidays", HOLIDAY_FORM, ("name", "start")), ("workdays", WORKDAY_FORM, ("day",))):
-        response = await post_form(office, f"/holidays/{kind}", {})
+    # A required field left empty: the same message on the page and from the API, the spec's label.
+    api_office = await api("office")
+    for path, spec in (("return", agenda_forms.RETURN_FORM), ("merge", agenda_forms.MERGE_FORM),
+                       ("schedule", agenda_forms.SCHEDULE_FORM)):
+        response = await post_form(office, f"/items/{item_id}/{path}", {})
         assert response.status_code == 400
-        body = assert_error(await client.post("/api/holidays", json={"kind": kind[:-1]}), 400)
-        for name in names:
-            assert field_error(response, name) == body["errors"][name] == MISSING.format(label=spec[name].label)
-    assert body["errors"]["name"] == MISSING.format(label=WORKDAY_FORM["name"].label)  # 对应节日, for a workday
-    body = assert_error(await client.post("/api/holidays", json={"kind": "holiday", "name": 1, "start": 20270101}), 400)
-    assert body["errors"] == {"name": "节日名称应为文本。", "start": "放假开始日期应为日期（如 2026-11-29）。"}
-    body = assert_error(await client.post("/api/holidays", json={"name": "春节", "day": "2027-02-20"}), 400)
-    assert list(body["errors"]) == ["kind"]
+        body = assert_error(await api_office.post(f"/api/items/{item_id}/{path}", json={}), 400)
+        for name, field in spec.by_name.items():
+            expected = ("请选择{label}。" if field.kind == "ref" else MISSING).format(label=field.label)
+            assert field_error(response, name) == body["errors"][name] == expected
+    # Of the wrong JSON type: the spec's labels (the meeting's api_label, as the API always named it).
+    body = assert_error(await api_office.post(f"/api/items/{item_id}/schedule", json={"meeting": "1"}), 400)
+    assert body["errors"] == {"meeting": "会议应为整数。"}
+    body = assert_error(await api_office.post(f"/api/items/{item_id}/outcome", json={"outcome": 1, "note": [1]}), 400)
+    assert body["errors"] == {"outcome": "研究结果应为文本。", "note": "说明应为文本。"}

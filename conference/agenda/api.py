@@ -20,7 +20,7 @@ from litestar.exceptions import ValidationException
 from litestar.params import FromQuery, Parameter
 
 from conference.accounts.actor import Actor, CurrentActor
-from conference.agenda import scheduling, services, views
+from conference.agenda import forms, scheduling, services, views
 from conference.i18n import gettext as _
 from conference.roles import ITEM_READERS, ITEM_WRITERS, OFFICE_ROLES
 from conference.web.apikit import (
@@ -38,19 +38,15 @@ from conference.web.apikit import (
     merged,
     page_fields,
     relabelled,
-    sent_fields,
 )
 from conference.web.listing import PER_PAGE
 
 TAGS = ["议题"]
 
-# The item form's labels are its spec's (services.ITEM_FORM); the others name the other bodies' fields
-# and the query parameters.
-LABELS = {
-    **services.ITEM_FORM.labels("api"), "reason": _("退回理由"),
-    "into": _("合并到的议题"), "meeting": _("会议"), "outcome": _("研究结果"), "note": _("说明"), "direction": _("调整方向"),
-    "status": _("议题状态"), "street": _("街道"), "sort": _("排序字段"),
-}
+# The names msgspec's errors are reported under (conference.web.apikit.relabelled): the item form's
+# fields (services.ITEM_FORM; a PATCH's version and unknown fields) and the query parameters. Every
+# body's JSON types are checked through its form's spec (ITEM_FORM, conference.agenda.forms).
+LABELS = {**services.ITEM_FORM.labels("api"), "status": _("议题状态"), "street": _("街道"), "sort": _("排序字段")}
 
 
 # ---------------------------------------------------------------- documents
@@ -145,25 +141,13 @@ ItemIn = services.ITEM_FORM.struct("ItemIn")
 ItemPatch = services.ITEM_FORM.struct("ItemPatch", patch=True, skip=("conference", "submit"), extra=[("version", int)])
 
 
-class ReturnIn(msgspec.Struct, forbid_unknown_fields=True):
-    reason: str | None = None
-
-
-class MergeIn(msgspec.Struct, forbid_unknown_fields=True):
-    into: int | None = None
-
-
-class ScheduleIn(msgspec.Struct, forbid_unknown_fields=True):
-    meeting: int | None = None
-
-
-class OutcomeIn(msgspec.Struct, forbid_unknown_fields=True):
-    outcome: str | None = None  # discussed | resolved | deferred | not_discussed
-    note: str | None = None
-
-
-class MoveIn(msgspec.Struct, forbid_unknown_fields=True):
-    direction: str | None = None  # up | down
+# The lifecycle's bodies, derived from the item page's action forms (conference.agenda.forms): the
+# handlers check the JSON types through the spec, then the services read them as the page's are read.
+ReturnIn = forms.RETURN_FORM.struct("ReturnIn")
+MergeIn = forms.MERGE_FORM.struct("MergeIn")
+ScheduleIn = forms.SCHEDULE_FORM.struct("ScheduleIn")
+OutcomeIn = forms.OUTCOME_FORM.struct("OutcomeIn")  # discussed | resolved | deferred | not_discussed
+MoveIn = forms.MOVE_FORM.struct("MoveIn")  # up | down
 
 
 # ---------------------------------------------------------------- helpers
@@ -267,42 +251,42 @@ async def accept_item(actor: CurrentActor, item_id: RecordId) -> ItemDetail:
 
 @post("/{item_id:int}/return", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("退回议题"), status_code=200,
       responses=answers(ItemDetail, WRITE_ERRORS))
-async def return_item(actor: CurrentActor, item_id: RecordId, data: Annotated[ReturnIn, body(ReturnIn)]) -> ItemDetail:
+async def return_item(actor: CurrentActor, item_id: RecordId, data: Annotated[ReturnIn, body(ReturnIn)]) -> ItemDetail:  # type: ignore[valid-type]
     """已提交或已受理的议题可以退回，须填写退回理由（reason）；街道会收到通知。"""
-    await services.return_item(actor, item_id, sent_fields(data))
+    await services.return_item(actor, item_id, forms.RETURN_FORM.json_fields(data))
     return await _detail(actor, item_id)
 
 
 @post("/{item_id:int}/merge", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("合并议题"), status_code=200,
       responses=answers(ItemDetail, WRITE_ERRORS))
-async def merge_item(actor: CurrentActor, item_id: RecordId, data: Annotated[MergeIn, body(MergeIn)]) -> ItemDetail:
+async def merge_item(actor: CurrentActor, item_id: RecordId, data: Annotated[MergeIn, body(MergeIn)]) -> ItemDetail:  # type: ignore[valid-type]
     """把重复的议题并入本联席会议另一个未办结的议题（into），其提请单位一并加入；返回被并入后的本议题。"""
-    await services.merge_item(actor, item_id, sent_fields(data))
+    await services.merge_item(actor, item_id, forms.MERGE_FORM.json_fields(data))
     return await _detail(actor, item_id)
 
 
 @post("/{item_id:int}/schedule", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("列入会议议程"),
       status_code=200, responses=answers(ItemDetail, WRITE_ERRORS))
-async def schedule_item(actor: CurrentActor, item_id: RecordId, data: Annotated[ScheduleIn, body(ScheduleIn)]) -> ItemDetail:
+async def schedule_item(actor: CurrentActor, item_id: RecordId, data: Annotated[ScheduleIn, body(ScheduleIn)]) -> ItemDetail:  # type: ignore[valid-type]
     """已受理或暂缓的议题列入本联席会议尚未召开的会议（meeting），排在议程末尾。"""
-    await scheduling.schedule_item(actor, item_id, sent_fields(data))
+    await scheduling.schedule_item(actor, item_id, forms.SCHEDULE_FORM.json_fields(data))
     return await _detail(actor, item_id)
 
 
 @post("/{item_id:int}/outcome", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("记录研究结果"),
       status_code=200, responses=answers(ItemDetail, WRITE_ERRORS))
-async def record_outcome(actor: CurrentActor, item_id: RecordId, data: Annotated[OutcomeIn, body(OutcomeIn)]) -> ItemDetail:
+async def record_outcome(actor: CurrentActor, item_id: RecordId, data: Annotated[OutcomeIn, body(OutcomeIn)]) -> ItemDetail:  # type: ignore[valid-type]
     """会议召开后记录：outcome 取 discussed（已研究）、resolved（已解决）、deferred（暂缓）或 not_discussed（未及研究，
     亦转下次会议）；已研究的议题可再记为已解决或暂缓。暂缓的议题离开本次议程，已等待会议次数加 1。"""
-    await scheduling.record_outcome(actor, item_id, sent_fields(data))
+    await scheduling.record_outcome(actor, item_id, forms.OUTCOME_FORM.json_fields(data))
     return await _detail(actor, item_id)
 
 
 @post("/{item_id:int}/move", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("调整议程顺序"), status_code=200,
       responses=answers(ItemDetail, WRITE_ERRORS))
-async def move_item(actor: CurrentActor, item_id: RecordId, data: Annotated[MoveIn, body(MoveIn)]) -> ItemDetail:
+async def move_item(actor: CurrentActor, item_id: RecordId, data: Annotated[MoveIn, body(MoveIn)]) -> ItemDetail:  # type: ignore[valid-type]
     """direction 取 up（上移）或 down（下移），与相邻议题交换位置；已在首位或末位时不变。"""
-    await scheduling.move_item(actor, item_id, data.direction or "")
+    await scheduling.move_item(actor, item_id, forms.MOVE_FORM.json_fields(data).get("direction") or "")
     return await _detail(actor, item_id)
 
 

@@ -10,12 +10,12 @@ from typing import Any
 
 from conference import db
 from conference.accounts.actor import Actor
+from conference.agenda.forms import MOVE_FORM, OUTCOME_FORM, SCHEDULE_FORM
 from conference.agenda.services import ITEM_NOT_FOUND, change_status, item_for, require_office, wrong_state
 from conference.agenda.states import OUTCOME_LABELS
 from conference.agenda.tables import AgendaItem, AgendaItemUnit, AgendaSlot
 from conference.audit.services import record
 from conference.errors import Conflict, ValidationFailed
-from conference.forms import FormReader
 from conference.i18n import gettext as _
 from conference.meetings.tables import Meeting
 from conference.records import get_or_404
@@ -25,9 +25,7 @@ from conference.timefmt import now
 async def schedule_item(actor: Actor, item_id: int, data: Mapping[str, Any]) -> int:
     """Puts an accepted item, or a deferred one (carry-over), on a coming meeting's agenda."""
     require_office(actor)
-    form = FormReader(data)
-    meeting_id = form.ref("meeting", _("会议"))
-    form.done()
+    meeting_id = SCHEDULE_FORM.read(data)["meeting"]
     async with db.atomic(AgendaItem, item_id):
         item = await item_for(actor, item_id)
         if item["status"] not in ("accepted", "deferred"):
@@ -108,7 +106,7 @@ async def schedule_request_items(actor: Actor, request_id: int, meeting: Mapping
 async def move_item(actor: Actor, item_id: int, direction: str) -> int:
     """Swaps the item with its neighbour on the agenda (direction up or down)."""
     require_office(actor)
-    if direction not in ("up", "down"):
+    if direction not in (MOVE_FORM["direction"].choices or {}):
         raise ValidationFailed({"direction": _("请选择上移或下移。")})
     async with db.atomic(AgendaItem, item_id):
         item = await item_for(actor, item_id)
@@ -147,10 +145,8 @@ async def _current_slot(item: Mapping[str, Any]) -> dict[str, Any]:
 async def record_outcome(actor: Actor, item_id: int, data: Mapping[str, Any]) -> int:
     """After the meeting is held: discussed, resolved, deferred, or not discussed (also deferred)."""
     require_office(actor)
-    form = FormReader(data)
-    outcome = form.choice("outcome", _("研究结果"), {k: v for k, v in OUTCOME_LABELS.items() if k != "pending"})
-    note = form.text("note", _("说明"), max_length=1000)
-    form.done()
+    values = OUTCOME_FORM.read(data)
+    outcome, note = values["outcome"], values["note"]
     async with db.atomic(AgendaItem, item_id):
         item = await item_for(actor, item_id)
         allowed = {"scheduled": ("discussed", "resolved", "deferred", "not_discussed"), "discussed": ("resolved", "deferred")}

@@ -13,6 +13,7 @@ from conference import db
 from conference.accounts.actor import Actor
 from conference.accounts.scope import visible_conference_ids
 from conference.agenda.attachments import MAX_ATTACHMENTS, check_attachment, files_errors
+from conference.agenda.forms import MERGE_FORM, RETURN_FORM
 from conference.agenda.states import CATEGORY_LABELS, ITEM_STATUS_LABELS, URGENCY_LABELS
 from conference.agenda.tables import AgendaItem, AgendaItemUnit, Attachment
 from conference.agenda.visibility import visible_items
@@ -220,9 +221,7 @@ async def accept_item(actor: Actor, item_id: int) -> None:
 
 async def return_item(actor: Actor, item_id: int, data: Mapping[str, Any]) -> None:
     require_office(actor)
-    form = FormReader(data)
-    reason = form.text("reason", _("退回理由"), required=True, max_length=1000)
-    form.done()
+    reason = RETURN_FORM.read(data)["reason"]
     async with db.atomic(AgendaItem, item_id):
         item = await item_for(actor, item_id)
         if item["status"] not in ("submitted", "accepted"):
@@ -233,9 +232,7 @@ async def return_item(actor: Actor, item_id: int, data: Mapping[str, Any]) -> No
 async def merge_item(actor: Actor, item_id: int, data: Mapping[str, Any]) -> int:
     """Folds a duplicate into another open item of the same conference; its requested units join."""
     require_office(actor)
-    form = FormReader(data)
-    target_id = form.ref("into", _("合并到的议题"))
-    form.done()
+    target_id = MERGE_FORM.read(data)["into"]
     async with db.atomic(AgendaItem, item_id):
         item = await item_for(actor, item_id)
         if item["status"] not in ("submitted", "accepted"):

@@ -15,6 +15,7 @@ from piccolo.querystring import QueryString
 from conference.accounts.actor import Actor
 from conference.accounts.scope import visible_conference_ids
 from conference.agenda.attachments import MAX_ATTACHMENT_BYTES, MAX_ATTACHMENTS, TOO_LARGE
+from conference.agenda.forms import PAGE_FIELDS
 from conference.agenda.services import ITEM_FORM, check_editable, item_for
 from conference.agenda.states import CATEGORY_LABELS, ITEM_STATUS_LABELS, OUTCOME_LABELS, URGENCY_LABELS
 from conference.agenda.tables import AgendaItem, AgendaItemUnit, AgendaSlot, Attachment
@@ -318,6 +319,7 @@ async def item_detail(actor: Actor, item_id: int) -> dict[str, Any]:
         "history": await status_history(item_id), "meetings": await meeting_history(item_id), "can": can,
         "status_labels": ITEM_STATUS_LABELS, "urgency_labels": URGENCY_LABELS, "category_labels": CATEGORY_LABELS,
         "outcome_choices": [], "merge_targets": [], "schedule_meetings": [],
+        "fields": PAGE_FIELDS,  # the action forms' labels and limits (conference.agenda.forms)
     }
     if can["outcome"]:
         keys = ("discussed", "resolved", "deferred", "not_discussed") if item["status"] == "scheduled" else (

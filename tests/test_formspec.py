@@ -12,6 +12,8 @@ from litestar import Litestar, post
 from litestar.params import JSONBody
 
 from conference.agenda import forms as agenda_forms
+from conference.accounts.forms import ACCOUNT_FORM, ACCOUNT_PATCH_FORM
+from conference.accounts.onboarding import KINDS
 from conference.agenda.services import ITEM_FORM
 from conference.errors import ValidationFailed
 from conference.holidays.forms import HOLIDAY_BODY, HOLIDAY_FORM, WORKDAY_FORM
@@ -35,6 +37,7 @@ from tests.conftest import field_error, html, post_form
 from tests.factories import LANSHAN_STREET, conference_id, meeting_form
 from tests.test_agenda import accepted_item
 from tests.test_api import assert_error
+from tests.test_accounts_onboarding import new_unit
 from tests.test_api_meetings import new_meeting
 from tests.test_tasks import MARKET, new_task
 
@@ -67,7 +70,7 @@ def missing_messages(spec: FormSpec) -> dict[str, str]:
                                              (CONFERENCE_FORM, "name"), (MEMBERSHIP_FORM, "start_date"),
                                              (APPOINTMENT_FORM, "start_date"), (UNIT_END_FORM, "ended_on"),
                                              (PERIOD_END_FORM, "end_date"), (CANCEL_FORM, "reason"),
-                                             (HOLIDAY_FORM, "start"), (WORKDAY_FORM, "name")])
+                                             (HOLIDAY_FORM, "start"), (WORKDAY_FORM, "name"), (ACCOUNT_FORM, "username")])
 def test_a_changed_label_changes_the_page_the_schema_and_the_message(spec: FormSpec, field: str) -> None:
     changed = spec.relabelled(field, "改过的名称")
     page = {f.name: f.label for f in changed.page_fields()}
@@ -82,7 +85,7 @@ def test_a_changed_label_changes_the_page_the_schema_and_the_message(spec: FormS
 
 @pytest.mark.parametrize("spec", [MEETING_FORM, ITEM_FORM, REQUEST_FORM, PERSON_FORM, STREET_FORM, UNIT_FORM,
                                   CONFERENCE_FORM, MEMBERSHIP_FORM, APPOINTMENT_FORM, CANCEL_FORM, INVITATION_FORM,
-                                  ATTENDANCE_FORM, REPLY_FORM, DECISION_FORM, HOLIDAY_BODY])
+                                  ATTENDANCE_FORM, REPLY_FORM, DECISION_FORM, HOLIDAY_BODY, ACCOUNT_FORM, ACCOUNT_PATCH_FORM])
 def test_the_api_body_carries_the_specs_limits(spec: FormSpec) -> None:
     properties = schema_of(spec, "Limits")["properties"]
     for name, field in spec.by_name.items():
@@ -484,3 +487,28 @@ async def test_the_item_action_forms_follow_their_specs(as_user, api, anon_api) 
     assert body["errors"] == {"meeting": "会议应为整数。"}
     body = assert_error(await api_office.post(f"/api/items/{item_id}/outcome", json={"outcome": 1, "note": [1]}), 400)
     assert body["errors"] == {"outcome": "研究结果应为文本。", "note": "说明应为文本。"}
+
+async def test_the_account_form_follows_its_spec(as_user, api, anon_api) -> None:
+    office, client = await as_user("office"), await api("office")
+    unit_id = await new_unit()
+    page = html(await office.get(f"/accounts/units/{unit_id}/new"))
+    assert page_labels(page, ACCOUNT_FORM) == ACCOUNT_FORM.labels("page")
+    assert page.find(id="f-email")["maxlength"] == str(ACCOUNT_FORM["email"].max_length)
+    assert set(ACCOUNT_FORM["kind"].choices or {}) == set(KINDS)
+
+    document = (await anon_api.get("/schema/openapi.json")).json()
+    properties = body_schema(document, "/api/accounts")["properties"]
+    assert {k: p.get("title") for k, p in properties.items()} == ACCOUNT_FORM.labels("api")
+    patch = body_schema(document, "/api/accounts/{user_id}", "patch")["properties"]
+    assert {k: p.get("title") for k, p in patch.items()} == ACCOUNT_PATCH_FORM.labels("api")
+
+    blank = {"username": "", "display_name": "", "email": ""}
+    response = await post_form(office, f"/accounts/units/{unit_id}/new", blank)
+    assert response.status_code == 400
+    body = assert_error(await client.post("/api/accounts", json={"kind": "units", "record": unit_id, **blank}), 400)
+    for name in ("username", "email"):
+        assert field_error(response, name) == body["errors"][name] == MISSING.format(label=ACCOUNT_FORM[name].label)
+    body = assert_error(await client.post("/api/accounts", json={"kind": "units", "record": "1", "username": 5}), 400)
+    assert body["errors"] == {"record": "开通对象应为整数。", "username": "用户名应为文本。"}
+    body = assert_error(await client.patch("/api/accounts/1", json={"active": "no", "unit": "x"}), 400)
+    assert body["errors"] == {"active": "是否启用应为true 或 false。", "unit": "所属成员单位应为整数。"}

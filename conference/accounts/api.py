@@ -21,6 +21,7 @@ from litestar.params import Body, QueryParameter
 
 from conference.accounts import onboarding
 from conference.accounts.actor import Actor, CurrentActor
+from conference.accounts.forms import ACCOUNT_FORM, ACCOUNT_PATCH_FORM
 from conference.accounts.tables import User
 from conference.errors import NotFound, ValidationFailed
 from conference.i18n import gettext as _
@@ -29,9 +30,10 @@ from conference.web.apikit import READ_ERRORS, WRITE_ERRORS, IdPath, Page, PageQ
 from conference.web.listing import MAX_ID, PER_PAGE, paginate
 
 TAGS = ["账号"]
-LABELS = {"kind": _("账号类别"), "record": _("开通对象"), "username": _("用户名"), "display_name": _("姓名或名称"),
-          "email": _("电子邮箱"), "active": _("是否启用"), "role": _("角色"), "unit": _("所属成员单位"),
-          "street": _("所属街道"), "person": _("召集人本人"), "conference": _("所属联席会议")}
+# The names msgspec's errors of the query parameters (kind, active) still need; the bodies' fields are
+# named by their specs. A body's required kind and record keep theirs for the answer to a body that
+# leaves them out, wherever that is reported.
+LABELS = {"kind": ACCOUNT_FORM["kind"].label, "record": ACCOUNT_FORM["record"].label, "active": _("是否启用")}
 FIXED = _("账号的角色和所属对象在开通时确定，不能修改。如需更换，请停用此账号，再为新的对象开通账号。")
 ROLE_OF_KIND = {slug: kind.role for slug, kind in onboarding.KINDS.items()}
 KIND_OF_ROLE = {kind.role: slug for slug, kind in onboarding.KINDS.items()}
@@ -55,24 +57,13 @@ class AccountOut(msgspec.Struct):
     created_at: dt.datetime
 
 
-class AccountIn(msgspec.Struct, forbid_unknown_fields=True):
-    kind: KindName
-    record: RecordId
-    username: str | None = None  # default: as the page suggests (unit12, street3, convenor5)
-    display_name: str | None = None  # default: the record's name
-    email: str | None = None  # default: the address in the registry (a unit's liaison e-mail)
-
-
-class AccountPatch(msgspec.Struct, forbid_unknown_fields=True):
-    """`active` switches the account on or off. Role and linked record are fixed at creation: sending
-    them with another value is refused (400); the same value is accepted and changes nothing."""
-
-    active: bool | msgspec.UnsetType = msgspec.UNSET
-    role: str | msgspec.UnsetType = msgspec.UNSET
-    unit: int | msgspec.UnsetType | None = msgspec.UNSET
-    street: int | msgspec.UnsetType | None = msgspec.UNSET
-    person: int | msgspec.UnsetType | None = msgspec.UNSET
-    conference: int | msgspec.UnsetType | None = msgspec.UNSET
+# The request bodies, derived from the account form's specs (conference.accounts.forms), their JSON
+# types checked by json_fields in Chinese. AccountIn: kind and record name the record; username,
+# display_name and email left out are as the page suggests (unit12, the record's name, the address in
+# the registry). AccountPatch: `active` switches the account on or off; role and linked record are
+# fixed at creation: sending them with another value is refused (400), the same value changes nothing.
+AccountIn = ACCOUNT_FORM.struct("AccountIn")
+AccountPatch = ACCOUNT_PATCH_FORM.struct("AccountPatch", patch=True)
 
 
 class SentOut(msgspec.Struct):
@@ -161,29 +152,32 @@ async def get_account(actor: CurrentActor, user_id: IdPath) -> AccountOut:
       description=_("为本联席会议登记的成员单位、街道或召集人开通账号（与账号管理页面相同）：不设密码，系统向 email 发送一次性的"
                     "设置密码链接（{h} 小时内有效）。省略的字段按页面的建议填写；对象已有账号时答复 409。").format(h=onboarding.LINK_HOURS),
       responses={**WRITE_ERRORS, **_ok(AccountOut, ACCOUNT_EXAMPLE, _("已开通，设置密码的链接已发送"), 201)})
-async def create_account(actor: CurrentActor, data: Annotated[AccountIn, Body(examples=[Example(
+async def create_account(actor: CurrentActor, data: Annotated[AccountIn, Body(examples=[Example(  # type: ignore[valid-type]
         summary=_("为成员单位开通账号"), value={"kind": "units", "record": 12, "email": "scjg@lanshan.gov.cn"})])]) -> AccountOut:
-    kind = onboarding.KINDS[data.kind]
-    record = await onboarding.managed_record(actor, kind, data.record)  # 403 / 404 as the page
+    sent = ACCOUNT_FORM.json_fields(data)
+    slug, record_id = ACCOUNT_FORM.read(sent, ("kind", "record")).values()
+    kind = onboarding.KINDS[slug]
+    record = await onboarding.managed_record(actor, kind, record_id)  # 403 / 404 as the page
     values = onboarding.suggested(kind, record)  # as the page's form starts
-    given = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not None and k not in ("kind", "record")}
-    user_id = await onboarding.create_account(actor, kind, data.record, {**values, **given})
+    given = {k: v for k, v in sent.items() if v is not None and k not in ("kind", "record")}
+    user_id = await onboarding.create_account(actor, kind, record_id, {**values, **given})
     return await _account(actor, user_id)
 
 
 @patch("/{user_id:int}", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("修改账号（启用或停用）"),
        responses={**WRITE_ERRORS, **_ok(AccountOut, {**ACCOUNT_EXAMPLE, "active": False}, _("修改后的账号"))})
-async def update_account(actor: CurrentActor, user_id: IdPath, data: Annotated[AccountPatch, Body(examples=[
+async def update_account(actor: CurrentActor, user_id: IdPath, data: Annotated[AccountPatch, Body(examples=[  # type: ignore[valid-type]
         Example(summary=_("停用账号"), value={"active": False})])]) -> AccountOut:
     """active 为 false 时停用：该账号的登录会话、接口令牌和未使用的链接立即失效；true 时重新启用。
     角色（role）和所属对象（unit、street、person、conference）不能修改。"""
+    sent = ACCOUNT_PATCH_FORM.json_fields(data)
     current = await onboarding.managed_account(actor, user_id)
-    errors = {name: FIXED for name in ("role", "unit", "street", "person", "conference")
-              if (value := getattr(data, name)) is not msgspec.UNSET and value != current[name]}
+    errors: dict[str, str] = {name: FIXED for name in ("role", "unit", "street", "person", "conference")
+              if name in sent and sent[name] != current[name]}
     if errors:
         raise ValidationFailed(errors)
-    if data.active is not msgspec.UNSET:
-        await onboarding.set_active(actor, user_id, data.active)
+    if "active" in sent:
+        await onboarding.set_active(actor, user_id, sent["active"])
     return await _account(actor, user_id)
 
 

@@ -21,6 +21,9 @@ from piccolo.table import Table
 
 from conference import db
 from conference.accounts.actor import Actor
+from conference.accounts.forms import ACCOUNT_FORM
+from conference.accounts.forms import EMAIL_MAX as EMAIL_MAX
+from conference.accounts.forms import LINK_HOURS as LINK_HOURS
 from conference.accounts.passwords import hash_password
 from conference.accounts.scope import visible_conference_ids
 from conference.accounts.services import digest, end_other_access
@@ -36,11 +39,9 @@ from conference.roles import OFFICE_ROLES, Role
 from conference.settings import get_settings
 from conference.timefmt import cn_datetime, now
 
-LINK_HOURS = 72
 # No Argon2 hash looks like this, so an account that has not set its password cannot log in
 # (verify_password answers False for an invalid hash) and no password is ever made up for it.
 UNSET_HASH = "!unset"
-EMAIL_MAX = 120
 ACCOUNT_NOT_FOUND = _("没有找到该账号，或您无权管理。")
 
 
@@ -173,11 +174,11 @@ async def _send_link(user: Mapping[str, Any], purpose: str, conference_id: int |
                 subject=subject, body=body, email=user["email"], entity="user", entity_id=user["id"])
 
 
-def _read_email(form: FormReader, name: str = "email", required: bool = True) -> str:
-    email = form.text(name, _("电子邮箱"), required=required, max_length=EMAIL_MAX)
-    if email and ("@" not in email or " " in email or email.startswith("@") or email.endswith("@")):
+def _check_email(form: FormReader, email: str, name: str = "email") -> None:
+    """An address read through the account form (ACCOUNT_FORM) that looks like one."""
+    if email and name not in form.errors and (
+            "@" not in email or " " in email or email.startswith("@") or email.endswith("@")):
         form.fail(name, _("请填写有效的电子邮箱地址。"))
-    return email
 
 
 async def free_username(wanted: str) -> str:
@@ -226,9 +227,8 @@ async def create_account(actor: Actor, kind: Kind, record_id: int, data: Mapping
     """One account for a record the actor manages, with a set-password link to its address."""
     await managed_record(actor, kind, record_id)
     form = FormReader(data)
-    username = form.text("username", _("用户名"), required=True, max_length=40)
-    display_name = form.text("display_name", _("姓名或名称"), max_length=60)
-    email = _read_email(form)
+    username, display_name, email = ACCOUNT_FORM.read(form).values()
+    _check_email(form, email)
     if username and await User.exists().where(User.username == username):
         form.fail("username", _("用户名已被使用。"))
     form.done()

@@ -15,6 +15,7 @@ from litestar.response import Redirect, Template
 
 from conference.accounts import onboarding, personal_links, throttle
 from conference.accounts.actor import Actor, CurrentActor
+from conference.accounts.forms import ACCOUNT_FORM
 from conference.accounts.onboarding import KIND_OF_ROLE, KINDS, Kind
 from conference.accounts.personal_links import private
 from conference.errors import Conflict, DomainError, ValidationFailed
@@ -28,12 +29,8 @@ from conference.web.templating import redirect, render
 
 
 def _account_fields() -> list[Field]:
-    return [
-        Field("username", _("用户名"), required=True, max_length=40, help=_("登录时使用，可用字母、数字；已按登记信息建议。")),
-        Field("display_name", _("姓名或名称"), max_length=60),
-        Field("email", _("电子邮箱"), required=True, max_length=onboarding.EMAIL_MAX,
-              help=_("设置密码的链接发到这里，{h} 小时内有效，只能使用一次。").format(h=onboarding.LINK_HOURS)),
-    ]
+    """The account form's page fields (forms.ACCOUNT_FORM; the record is the page's own)."""
+    return ACCOUNT_FORM.page_fields()
 
 
 def kind_routes(which: Kind) -> Router:

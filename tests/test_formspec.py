@@ -11,9 +11,10 @@ import pytest
 from litestar import Litestar, post
 from litestar.params import JSONBody
 
-from conference.agenda import forms as agenda_forms
 from conference.accounts.forms import ACCOUNT_FORM, ACCOUNT_PATCH_FORM
 from conference.accounts.onboarding import KINDS
+from conference.agenda import forms as agenda_forms
+from conference.agenda.intake import TICKET_FORM
 from conference.agenda.services import ITEM_FORM
 from conference.errors import ValidationFailed
 from conference.holidays.forms import HOLIDAY_BODY, HOLIDAY_FORM, WORKDAY_FORM
@@ -32,16 +33,18 @@ from conference.registry.forms import (
 from conference.registry.services import PERSON_FORM
 from conference.tasks import forms as task_forms
 from conference.web.formspec import FormSpec
-from tests import test_api
+from tests import test_api, test_api_intake
 from tests.conftest import field_error, html, post_form
 from tests.factories import LANSHAN_STREET, conference_id, meeting_form
+from tests.test_accounts_onboarding import new_unit
 from tests.test_agenda import accepted_item
 from tests.test_api import assert_error
-from tests.test_accounts_onboarding import new_unit
+from tests.test_api_intake import post_ticket, ticket, uid
 from tests.test_api_meetings import new_meeting
 from tests.test_tasks import MARKET, new_task
 
 api, anon_api = test_api.api, test_api.anon_api
+intake = test_api_intake.intake  # an intake account's API client
 
 MISSING = "请填写{label}。"
 
@@ -373,7 +376,7 @@ ACTION_SPECS = [task_forms.PROGRESS_FORM, task_forms.DONE_FORM, task_forms.EXTEN
                 task_forms.CLOSE_FORM, task_forms.RETURN_FORM, task_forms.CANCEL_FORM, task_forms.REOPEN_FORM,
                 task_forms.RATING_FORM, task_forms.URGE_FORM, task_forms.URGE_MANY_FORM]
 AGENDA_ACTION_SPECS = [agenda_forms.RETURN_FORM, agenda_forms.MERGE_FORM, agenda_forms.SCHEDULE_FORM,
-                       agenda_forms.OUTCOME_FORM, agenda_forms.MOVE_FORM]
+                       agenda_forms.OUTCOME_FORM, agenda_forms.MOVE_FORM, TICKET_FORM]
 
 
 @pytest.mark.parametrize(("spec", "field"), [
@@ -512,3 +515,21 @@ async def test_the_account_form_follows_its_spec(as_user, api, anon_api) -> None
     assert body["errors"] == {"record": "开通对象应为整数。", "username": "用户名应为文本。"}
     body = assert_error(await client.patch("/api/accounts/1", json={"active": "no", "unit": "x"}), 400)
     assert body["errors"] == {"active": "是否启用应为true 或 false。", "unit": "所属成员单位应为整数。"}
+
+
+async def test_an_intake_ticket_follows_its_spec(as_user, anon_api, intake) -> None:
+    """A ticket is the item form's fields and its reference: the same labels and messages as the item page."""
+    components = (await anon_api.get("/schema/openapi.json")).json()["components"]["schemas"]
+    assert {name: p.get("title") for name, p in components["TicketIn"]["properties"].items()} == (
+        TICKET_FORM.labels("api"))
+    assert components["TicketIn"]["properties"]["external_source"]["enum"] == ["12345", "grid"]
+    response = await post_form(await as_user("street"), "/items/new", {})
+    body = assert_error(await post_ticket(intake, {"external_ref": "12345-1", "external_source": "12345"}, f"k-{uid()}"), 400)
+    for name in ("title", "description", "category"):
+        assert field_error(response, name) == body["errors"][name]
+    body = assert_error(await post_ticket(intake, {**ticket(), "title": 1, "units": ["2"], "external_ref": 7}, f"k-{uid()}"), 400)
+    assert body["errors"] == {"title": "议题名称应为文本。", "units": "提请单位应为整数。", "external_ref": "工单编号应为文本。"}
+    records = [{"idempotency_key": 5, "ticket": ticket()}, {"idempotency_key": "k", "ticket": {**ticket(), "urgency": 1}}]
+    body = assert_error(await intake.post("/api/intake/items/bulk", json={"records": records}), 400)
+    assert body["errors"] == {"records[0].idempotency_key": "Idempotency-Key应为文本。",
+                              "records[1].ticket.urgency": "紧急程度应为文本。"}

@@ -31,8 +31,18 @@ from conference.errors import Conflict, DomainError, Forbidden, ValidationFailed
 from conference.i18n import gettext as _
 from conference.roles import Role
 from conference.timefmt import now
+from conference.web.formspec import FieldSpec, FormSpec
 
 SOURCE_LABELS = {"12345": _("12345 热线"), "grid": _("网格化平台")}
+# A ticket, once for the API body (conference.agenda.intake_api.TicketIn, its JSON types checked by
+# `json_fields`) and its labels: the ticket's reference, then the item form's fields a ticket carries
+# (services.ITEM_FORM: a ticket's conference is its street's, and it is always submitted). The
+# reference is checked by `_external` (required, its own messages), the item's fields by the item form.
+TICKET_FORM = FormSpec((
+    FieldSpec("external_ref", _("工单编号"), max_length=100, on="api", help=_("来源系统的工单编号，如 12345-20261204-0007。")),
+    FieldSpec("external_source", _("来源系统"), "choice", choices=SOURCE_LABELS, on="api"),
+    *(services.ITEM_FORM[name] for name in ("title", "description", "category", "urgency", "units")),
+))
 KEY_PATTERN = re.compile(r"[\x21-\x7e]{1,100}")  # printable ASCII, no spaces, as HTTP header values allow
 MAX_BULK = 100
 

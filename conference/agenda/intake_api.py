@@ -23,36 +23,27 @@ from litestar.params import HeaderParameter
 from conference.accounts.actor import CurrentActor
 from conference.agenda import intake
 from conference.agenda.tables import AgendaItem
-from conference.errors import NotFound
+from conference.errors import NotFound, ValidationFailed
 from conference.i18n import gettext as _
 from conference.records import get_or_404
 from conference.roles import Role
 from conference.web.apikit import WRITE_ERRORS, answers, body, relabelled
+from conference.web.formspec import FieldSpec, FormSpec
 
 INTAKE = (Role.INTAKE,)
 TAGS = ["接入（12345 / 网格化平台）"]
-LABELS = {"title": _("议题名称"), "description": _("情况说明"), "category": _("类别"), "urgency": _("紧急程度"),
-          "units": _("提请单位"), "external_ref": _("工单编号"), "external_source": _("来源系统"),
-          "records": _("工单列表"), "idempotency_key": _("Idempotency-Key")}
-
-
-class TicketIn(msgspec.Struct, forbid_unknown_fields=True):
-    external_ref: str | None = None  # the ticket's number in its system, e.g. 12345-20261204-0007
-    external_source: str | None = None  # "12345" | "grid"
-    title: str | None = None
-    description: str | None = None
-    category: str | None = None  # urban_management | planning | market | safety | environment | public_order | services | other
-    urgency: str | None = None  # normal | urgent | critical
-    units: list[int] | None = None  # member units asked to deal with it
-
-
-class BulkTicketIn(msgspec.Struct, forbid_unknown_fields=True):
-    idempotency_key: str | None = None
-    ticket: TicketIn | None = None
+# A ticket's body is derived from its spec (intake.TICKET_FORM: the reference and the item form's
+# fields), its JSON types checked by `json_fields` in Chinese; so is a bulk record's key. msgspec
+# still reports a bulk body's own shape (records missing or no list, a record or ticket no object).
+TicketIn = intake.TICKET_FORM.struct("TicketIn")
+RECORD_FORM = FormSpec((FieldSpec("idempotency_key", _("Idempotency-Key"), max_length=100, on="api",
+                                  help=_("本条记录的唯一标识，作用同请求头 Idempotency-Key。")),))
+BulkTicketIn = RECORD_FORM.struct("BulkTicketIn", extra=[("ticket", TicketIn | None, None)])
+LABELS = {**intake.TICKET_FORM.labels("api"), **RECORD_FORM.labels("api"), "records": _("工单列表")}
 
 
 class BulkIn(msgspec.Struct, forbid_unknown_fields=True):
-    records: list[BulkTicketIn]
+    records: Annotated[list[BulkTicketIn], msgspec.Meta(title=LABELS["records"])]  # type: ignore[valid-type]
 
 
 class IntakeItemOut(msgspec.Struct):
@@ -97,15 +88,36 @@ async def _item_out(item_id: int) -> IntakeItemOut:
     return msgspec.convert(row, IntakeItemOut, from_attributes=False, strict=False)
 
 
-def _payload(data: TicketIn) -> dict[str, Any]:
-    return msgspec.structs.asdict(data)
+def _payload(data: msgspec.Struct) -> dict[str, Any]:
+    """The ticket as the service takes (and hashes) it: every field, its JSON type checked."""
+    return intake.TICKET_FORM.json_fields(data)
+
+
+def _records(data: BulkIn) -> list[tuple[Any, dict[str, Any]]]:
+    """The records' keys and tickets; a wrong JSON type in any of them answers 400 for the whole
+    request (as msgspec did), every such message at once, keyed by the record's place."""
+    records, errors = [], {}
+    sent: list[Any] = data.records
+    for index, record in enumerate(sent):
+        checked: list[dict[str, Any]] = []
+        for prefix, spec, part in ((f"records[{index}].", RECORD_FORM, record),
+                                   (f"records[{index}].ticket.", intake.TICKET_FORM, record.ticket)):
+            try:
+                checked.append(spec.json_fields(part) if part is not None else {})
+            except ValidationFailed as exc:
+                errors.update({prefix + name: message for name, message in exc.errors.items()})
+        if not errors:
+            records.append((checked[0]["idempotency_key"], checked[1]))
+    if errors:
+        raise ValidationFailed(errors, _("提交的数据格式不正确，请检查后重试。"))
+    return records
 
 
 @post("/", opt={"roles": INTAKE}, tags=TAGS, summary=_("推送工单（幂等）"), responses=answers(IntakeItemOut, WRITE_ERRORS, status=201),
       status_code=201)
 async def intake_ticket(
     actor: CurrentActor,
-    data: Annotated[TicketIn, body(TicketIn, TICKET_EXAMPLE, description=_("一张工单"))],
+    data: Annotated[TicketIn, body(TicketIn, TICKET_EXAMPLE, description=_("一张工单"))],  # type: ignore[valid-type]
     idempotency_key: KeyHeader = None,
 ) -> Response[IntakeItemOut]:
     """接入账号把来源系统的一张工单推送为本街道的议题（直接提交给办公室）。external_source 取 12345 或 grid，
@@ -126,8 +138,7 @@ async def intake_tickets(
 ) -> BulkOut:
     """每条记录单独处理、单独幂等：results 按提交顺序给出每条的 status（201 新建，200 此前已收到同样的记录，
     4xx 为错误，附 detail 和按字段的 errors）。一条失败不影响其他各条；整批重发不会重复创建。"""
-    records = [(r.idempotency_key, _payload(r.ticket) if r.ticket else {}) for r in data.records]
-    results = await intake.intake_bulk(actor, records)
+    results = await intake.intake_bulk(actor, _records(data))
     out: list[BulkResultOut] = []
     for r in results:
         item = None

@@ -187,9 +187,9 @@ class FormSpec:
         return [f.page_field(options.get(f.name)) for f in self._on("page") if f.name not in skipped]
 
     def struct(self, name: str, *, patch: bool = False, skip: Iterable[str] = (),
-               extra: Sequence[tuple[str, Any]] = ()) -> type[msgspec.Struct]:
+               extra: Sequence[tuple[Any, ...]] = ()) -> type[msgspec.Struct]:
         """The API request body: every API field optional (UNSET when left out, for a PATCH; else
-        None, False for a bool), of any JSON type (json_fields checks it); `extra` adds required typed fields first.
+        None, False for a bool), of any JSON type (json_fields checks it); `extra` adds typed fields first ((name, type) required, (name, type, default) not).
         A required API-only field (no FormReader reads it to ask for it) has no default: the body must carry it."""
         skipped = set(skip)
         default: Any = msgspec.UNSET if patch else None

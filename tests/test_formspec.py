@@ -17,6 +17,7 @@ from conference.agenda import forms as agenda_forms
 from conference.agenda.intake import TICKET_FORM
 from conference.agenda.services import ITEM_FORM
 from conference.errors import ValidationFailed
+from conference.integrations.forms import TARGET_FORM
 from conference.holidays.forms import HOLIDAY_BODY, HOLIDAY_FORM, WORKDAY_FORM
 from conference.meetings.forms import ATTENDANCE_FORM, CANCEL_FORM, DECISION_FORM, INVITATION_FORM, REPLY_FORM
 from conference.meetings.services import MEETING_FORM
@@ -88,7 +89,8 @@ def test_a_changed_label_changes_the_page_the_schema_and_the_message(spec: FormS
 
 @pytest.mark.parametrize("spec", [MEETING_FORM, ITEM_FORM, REQUEST_FORM, PERSON_FORM, STREET_FORM, UNIT_FORM,
                                   CONFERENCE_FORM, MEMBERSHIP_FORM, APPOINTMENT_FORM, CANCEL_FORM, INVITATION_FORM,
-                                  ATTENDANCE_FORM, REPLY_FORM, DECISION_FORM, HOLIDAY_BODY, ACCOUNT_FORM, ACCOUNT_PATCH_FORM])
+                                  ATTENDANCE_FORM, REPLY_FORM, DECISION_FORM, HOLIDAY_BODY, ACCOUNT_FORM, ACCOUNT_PATCH_FORM,
+                                  TARGET_FORM])
 def test_the_api_body_carries_the_specs_limits(spec: FormSpec) -> None:
     properties = schema_of(spec, "Limits")["properties"]
     for name, field in spec.by_name.items():
@@ -99,7 +101,8 @@ def test_the_api_body_carries_the_specs_limits(spec: FormSpec) -> None:
         if field.kind in ("text", "multiline"):
             assert properties[name]["maxLength"] == field.limit
         if field.choices:
-            assert properties[name]["enum"] == list(field.choices)
+            listed = properties[name]["items"] if field.kind == "choices" else properties[name]  # a list: its items
+            assert listed["enum"] == list(field.choices)
     patch = schema_of(spec, "Patch", patch=True, skip=("conference",), extra=[("version", int)])
     assert patch["required"] == ["version"] and "conference" not in patch["properties"]
 
@@ -369,6 +372,36 @@ async def test_the_holiday_forms_follow_their_specs(as_user, api, anon_api) -> N
     assert body["errors"] == {"name": "节日名称应为文本。", "start": "放假开始日期应为日期（如 2026-11-29）。"}
     body = assert_error(await client.post("/api/holidays", json={"name": "春节", "day": "2027-02-20"}), 400)
     assert list(body["errors"]) == ["kind"]
+
+async def test_the_push_target_form_follows_its_spec(as_user, api, anon_api) -> None:
+    office, client = await as_user("office"), await api("office")
+    page = html(await office.get("/integrations/new?kind=dingtalk"))
+    shown = {name: page.find("label", attrs={"for": f"f-{name}"}).contents[0].strip()
+             for name in ("name", "conference", "unit", "url", "secret")}
+    assert shown == {name: TARGET_FORM[name].label for name in shown}
+    assert page.select_one("#f-events legend").contents[0].strip() == TARGET_FORM["events"].label
+    assert page.find(id="f-url")["maxlength"] == str(TARGET_FORM["url"].max_length)
+
+    document = (await anon_api.get("/schema/openapi.json")).json()
+    properties = body_schema(document, "/api/integrations/targets")["properties"]
+    assert {k: p.get("title") for k, p in properties.items()} == {
+        k: v for k, v in TARGET_FORM.labels("api").items() if k != "active"}
+    assert properties["events"]["items"]["enum"] == list(TARGET_FORM["events"].choices or {})
+    patch = body_schema(document, "/api/integrations/targets/{target_id}", "patch")
+    assert patch["required"] == ["version"] and "kind" not in patch["properties"]
+
+    response = await post_form(office, "/integrations/new", {"kind": "webhook"})
+    assert response.status_code == 400
+    body = assert_error(await client.post("/api/integrations/targets", json={"kind": "webhook"}), 400)
+    for name in ("name", "conference", "url"):
+        assert field_error(response, name) == body["errors"][name]
+    assert body["errors"]["name"] == MISSING.format(label=TARGET_FORM["name"].label)
+    body = assert_error(await client.post("/api/integrations/targets", json={
+        "kind": "webhook", "name": 1, "conference": "一", "events": ["task.deleted"]}), 400)
+    assert body["errors"] == {"name": "名称应为文本。", "conference": "联席会议应为整数。", "events": "推送事件不是可选的值。"}
+    body = assert_error(await client.post("/api/integrations/targets", json={"kind": "webhook", "events": "task.urged"}), 400)
+    assert body["errors"] == {"events": "推送事件应为JSON 数组。"}
+
 
 # ---------------------------------------------------------------- the task and agenda action forms
 

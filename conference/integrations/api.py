@@ -28,6 +28,7 @@ from conference.errors import Conflict, ValidationFailed
 from conference.i18n import gettext as _
 from conference.integrations import services
 from conference.integrations.events import EVENT_LABELS, ROBOT_DEFAULT_EVENTS
+from conference.integrations.forms import TARGET_FORM
 from conference.integrations.tables import IntegrationDelivery as D
 from conference.integrations.tables import IntegrationTarget as T
 from conference.roles import OFFICE_ROLES
@@ -35,13 +36,12 @@ from conference.web.apikit import READ_ERRORS, WRITE_ERRORS, IdPath, Page, PageQ
 from conference.web.listing import MAX_ID, PER_PAGE, paginate, paging
 
 TAGS = ["推送地址"]
-LABELS = {"kind": _("类型"), "name": _("名称"), "conference": _("联席会议"), "unit": _("成员单位群"), "url": _("网址"),
-          "secret": _("加签密钥"), "events": _("推送事件"), "active": _("是否启用"), "version": _("版本"), "status": _("状态")}
+# The names msgspec's errors still need: the query parameters, a body without its kind, a PATCH's
+# version; the bodies' fields are named by their spec (forms.TARGET_FORM, json_fields).
+LABELS = {"kind": TARGET_FORM["kind"].label, "active": TARGET_FORM["active"].label, "version": _("版本"), "status": _("状态")}
 MASK = "****"
 
 Kind = Literal["webhook", "wecom", "dingtalk"]
-Event = Literal["item.status_changed", "task.status_changed", "task.assigned", "task.urged", "task.alert", "meeting.notified",
-                "meeting.changed", "meeting.cancelled", "minutes.published"]
 DeliveryStatus = Literal["queued", "sending", "delivered", "dead"]
 Ref = Annotated[int, msgspec.Meta(ge=1, le=MAX_ID)]
 
@@ -69,25 +69,13 @@ class TargetCreated(msgspec.Struct):
     secret: str | None  # a webhook's signing secret: shown in this answer only
 
 
-class TargetIn(msgspec.Struct, forbid_unknown_fields=True):
-    kind: Kind
-    name: str | None = None
-    conference: Ref | None = None
-    unit: Ref | None = None  # robots only
-    url: str | None = None
-    secret: str | None = None  # DingTalk's 加签 secret (SEC...); webhooks get one generated
-    events: list[Event] | None = None  # default: every event for a webhook, the notices a group reads for a robot
-
-
-class TargetPatch(msgspec.Struct, forbid_unknown_fields=True):
-    version: Ref
-    name: str | msgspec.UnsetType = msgspec.UNSET
-    conference: Ref | msgspec.UnsetType = msgspec.UNSET
-    unit: Ref | msgspec.UnsetType | None = msgspec.UNSET
-    url: str | msgspec.UnsetType = msgspec.UNSET  # the masked URL as read counts as unchanged
-    secret: str | msgspec.UnsetType = msgspec.UNSET  # DingTalk only; a webhook's comes from POST .../secret
-    events: list[Event] | msgspec.UnsetType = msgspec.UNSET
-    active: bool | msgspec.UnsetType = msgspec.UNSET
+# The request bodies, derived from the page's form (forms.TARGET_FORM), their JSON types checked by
+# json_fields in Chinese. TargetIn: unit for robots only; secret is DingTalk's 加签 secret (SEC...),
+# webhooks get one generated; events left out: every event for a webhook, the notices a group reads
+# for a robot. TargetPatch: the version read; the masked URL as read counts as unchanged; a webhook's
+# secret comes from POST .../secret; active switches the target on or off.
+TargetIn = TARGET_FORM.struct("TargetIn", skip=("active",))
+TargetPatch = TARGET_FORM.struct("TargetPatch", patch=True, skip=("kind",), extra=[("version", Ref)])
 
 
 class SecretOut(msgspec.Struct):
@@ -196,7 +184,7 @@ def _form(values: dict[str, Any]) -> dict[str, Any]:
 @post("/targets", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("登记推送地址"), status_code=201,
       responses={**WRITE_ERRORS, **_ok(TargetCreated, {"target": {**TARGET_EXAMPLE, "kind": "webhook", "url": "https://hooks.example.cn/lxhy"},
                                                        "secret": "whsec_Jx3…"}, _("已登记；Webhook 的签名密钥只在此答复中出现"), 201)})
-async def create_target(actor: CurrentActor, data: Annotated[TargetIn, Body(examples=[
+async def create_target(actor: CurrentActor, data: Annotated[TargetIn, Body(examples=[  # type: ignore[valid-type]
         Example(summary=_("Webhook 接收地址"), value={"kind": "webhook", "name": "区网格化平台", "conference": 1,
                                                      "url": "https://grid.example.gov.cn/hooks/lxhy",
                                                      "events": ["item.status_changed", "task.status_changed"]}),
@@ -205,10 +193,10 @@ async def create_target(actor: CurrentActor, data: Annotated[TargetIn, Body(exam
                                                 "secret": "SEC0123…"})])]) -> TargetCreated:
     """与页面的表单相同的校验：网址须为 https:// 且指向公网地址（内网、回环、链路本地地址一律拒绝），至少一种事件，
     钉钉加签密钥以 SEC 开头。Webhook 的签名密钥由系统生成，只在本答复中出现一次。"""
-    values = msgspec.structs.asdict(data)
+    values = TARGET_FORM.json_fields(data)
     if values["events"] is None:
-        values["events"] = list(ROBOT_DEFAULT_EVENTS) if data.kind != "webhook" else list(EVENT_LABELS)
-    if data.kind == "webhook" and data.secret:
+        values["events"] = list(ROBOT_DEFAULT_EVENTS) if values["kind"] != "webhook" else list(EVENT_LABELS)
+    if values["kind"] == "webhook" and values["secret"]:
         raise ValidationFailed({"secret": _("Webhook 的签名密钥由系统生成，不能自行填写。")})
     target_id, secret = await services.create_target(actor, _form(values))
     return TargetCreated(target=await _target(actor, target_id), secret=secret or None)
@@ -216,13 +204,13 @@ async def create_target(actor: CurrentActor, data: Annotated[TargetIn, Body(exam
 
 @patch("/targets/{target_id:int}", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("修改推送地址"),
        responses={**WRITE_ERRORS, **_ok(TargetOut, {**TARGET_EXAMPLE, "version": 2}, _("修改后的推送地址"))})
-async def update_target(actor: CurrentActor, target_id: IdPath, data: Annotated[TargetPatch, Body(examples=[
+async def update_target(actor: CurrentActor, target_id: IdPath, data: Annotated[TargetPatch, Body(examples=[  # type: ignore[valid-type]
         Example(summary=_("改推送事件"), value={"version": 1, "events": ["meeting.notified", "task.urged"]}),
         Example(summary=_("停用"), value={"version": 1, "active": False})])]) -> TargetOut:
     """version 为读到的版本（他人已修改时答复 409）。省略的字段保持不变；回传读到的（打码的）网址视为不变。
     钉钉的加签密钥可以更换（secret），Webhook 的签名密钥请用 POST …/secret 重新生成。active 为 false 时停用，不再推送。"""
+    given = TARGET_FORM.json_fields(data)  # the fields sent, of the right JSON types
     current = await services.target_for(actor, target_id)
-    given = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not msgspec.UNSET}
     if "secret" in given and current["kind"] != "dingtalk":
         raise ValidationFailed({"secret": _("只有钉钉群机器人可以填写加签密钥；Webhook 的签名密钥请重新生成。")})
     if given.get("url") == mask_url(current["url"]):
@@ -232,7 +220,7 @@ async def update_target(actor: CurrentActor, target_id: IdPath, data: Annotated[
         merged = {"name": current["name"], "conference": current["conference"], "unit": current["unit"],
                   "url": current["url"], "events": current["events"], **given}
         await services.update_target(actor, target_id, _form(merged))
-    elif current["version"] != data.version:  # as update_audited answers a stale version
+    elif current["version"] != given["version"]:  # as update_audited answers a stale version
         raise Conflict(_("该记录已被他人修改，您看到的不是最新内容。请刷新页面，核对后重新保存。"))
     if active is not None:
         await services.set_active(actor, target_id, active)

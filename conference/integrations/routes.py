@@ -13,6 +13,7 @@ from conference.errors import ValidationFailed
 from conference.i18n import gettext as _
 from conference.integrations import services
 from conference.integrations.events import EVENT_LABELS, ROBOT_DEFAULT_EVENTS
+from conference.integrations.forms import TARGET_FORM
 from conference.integrations.messages import REPLAY_WINDOW_SECONDS
 from conference.integrations.states import DELIVERY_STATUS_LABELS
 from conference.integrations.tables import IntegrationDelivery as D
@@ -33,7 +34,8 @@ async def _form_data(request: Request[Any, Any, Any]) -> dict[str, Any]:
 
 async def _form_context(actor: Actor) -> dict[str, Any]:
     return {"conferences": await services.conference_choices(actor), "units": await services.unit_choices(actor),
-            "kinds": services.KIND_LABELS, "event_labels": EVENT_LABELS}
+            "kinds": services.KIND_LABELS, "event_labels": EVENT_LABELS,
+            "fields": {f.name: f for f in TARGET_FORM.page_fields()}}  # labels, limits and help of forms.TARGET_FORM
 
 
 @get("/", opt={"roles": OFFICE_ROLES})

@@ -16,6 +16,8 @@ from conference.errors import Conflict, Forbidden, NotFound
 from conference.forms import FormReader
 from conference.i18n import gettext as _
 from conference.integrations.events import EVENT_LABELS
+from conference.integrations.forms import KIND_LABELS as KIND_LABELS
+from conference.integrations.forms import TARGET_FORM
 from conference.integrations.states import DELIVERY_STATUS_LABELS
 from conference.integrations.tables import IntegrationDelivery, IntegrationTarget
 from conference.integrations.urls import UnsafeUrl, check_url
@@ -25,7 +27,6 @@ from conference.roles import OFFICE_ROLES
 from conference.settings import get_settings
 from conference.timefmt import now
 
-KIND_LABELS = {"webhook": _("Webhook 接收地址"), "wecom": _("企业微信群机器人"), "dingtalk": _("钉钉群机器人")}
 TARGET_NOT_FOUND = _("没有找到该接收地址，或您无权查看。")
 DELIVERY_NOT_FOUND = _("没有找到该投递记录，或您无权查看。")
 T = IntegrationTarget
@@ -100,17 +101,17 @@ async def target_for(actor: Actor, target_id: int) -> dict[str, Any]:
 
 
 async def _read(actor: Actor, data: Mapping[str, Any], *, kind: str | None) -> dict[str, Any]:
-    """The form's values, checked; every message at once."""
-    form = FormReader(data)
-    name = form.text("name", _("名称"), required=True, max_length=60)
+    """The form's values (forms.TARGET_FORM: labels, limits), checked; every message at once."""
+    form, spec = FormReader(data), TARGET_FORM
+    name = spec["name"].read(form)
     if kind is None:
-        kind = form.choice("kind", _("类型"), KIND_LABELS)
+        kind = spec["kind"].read(form)
     conferences = dict(await conference_choices(actor))
-    conference = form.choice("conference", _("联席会议"), conferences)
+    conference = form.choice("conference", spec["conference"].label, conferences)
     unit = ""
     if kind in ("wecom", "dingtalk"):
-        unit = form.choice("unit", _("成员单位群"), dict(await unit_choices(actor)), required=False)
-    url = form.text("url", _("网址"), required=True, max_length=500)
+        unit = form.choice("unit", spec["unit"].label, dict(await unit_choices(actor)), required=False)
+    url = spec["url"].read(form)
     if url and "url" not in form.errors:
         try:
             await check_url(url, get_settings())
@@ -118,7 +119,7 @@ async def _read(actor: Actor, data: Mapping[str, Any], *, kind: str | None) -> d
             form.fail("url", str(exc))
     secret = ""
     if kind == "dingtalk":
-        secret = form.text("secret", _("加签密钥"), max_length=100)
+        secret = spec["secret"].read(form)
         if secret and not secret.startswith("SEC"):
             form.fail("secret", _("钉钉的加签密钥以 SEC 开头，请从机器人设置中复制。"))
     raw_events = data.get("events", [])

@@ -34,6 +34,7 @@ from conference.web.fields import Field
 PAGE_KINDS = {
     "text": "text", "multiline": "textarea", "date": "date", "time": "time", "datetime": "text", "int": "text",
     "ref": "select", "choice": "select", "email": "email", "phone": "tel", "ids": "select", "bool": "checkbox",
+    "choices": "checkbox",
 }
 # FormReader's limits for the kinds whose length it fixes itself.
 FIXED_LENGTHS = {"time": 5, "email": 120, "phone": 20, "choice": 40}
@@ -44,10 +45,10 @@ TEXT_KINDS = ("text", "multiline", "time", "choice", "email", "phone")
 class FieldSpec:
     name: str
     label: str
-    kind: str = "text"  # text | multiline | time | date | datetime | ref | choice | email | phone | ids | bool
+    kind: str = "text"  # text | multiline | time | date | datetime | ref | choice | email | phone | ids | bool | choices
     required: bool = False
     max_length: int | None = None  # text and multiline (FormReader's default: 100); the page's maxlength
-    choices: Mapping[str, str] | None = None  # value -> Chinese label, for kind "choice"
+    choices: Mapping[str, str] | None = None  # value -> Chinese label, for kind "choice" (one) or "choices" (a list)
     help: str = ""
     on: str = "both"  # both | page | api
     blank: bool = True  # a choice's list on the page opens with "请选择" (no preselected value)
@@ -98,6 +99,9 @@ class FieldSpec:
             extra = {"type": [OpenAPIType.ARRAY, OpenAPIType.NULL], "items": Schema(type=OpenAPIType.INTEGER)}
         elif self.kind == "bool":
             extra = {"type": OpenAPIType.BOOLEAN}
+        elif self.kind == "choices":
+            extra = {"type": [OpenAPIType.ARRAY, OpenAPIType.NULL],
+                     "items": Schema(type=OpenAPIType.STRING, enum=list(self.choices or {}))}
         else:
             extra = {"type": [OpenAPIType.STRING, OpenAPIType.NULL]}
         if self.kind == "date":
@@ -108,7 +112,7 @@ class FieldSpec:
             extra["format"] = OpenAPIFormat.EMAIL
         if self.kind in TEXT_KINDS and self.kind != "choice":
             extra["max_length"] = self.limit
-        if self.choices is not None:
+        if self.choices is not None and self.kind != "choices":
             extra["enum"] = list(self.choices)
         described = {"title": self.label, "extra": extra}
         if self.help:
@@ -130,6 +134,14 @@ class FieldSpec:
                 return None, _("{label}应为{kind}。").format(label=label, kind=KINDS["array"])
             if any(isinstance(v, bool) or not isinstance(v, int) for v in value):
                 return None, _("{label}应为{kind}。").format(label=label, kind=KINDS["int"])
+            return value, None
+        if kind == "choices":  # a list of values from `choices`: a value not listed is no value of the type
+            if not isinstance(value, list):
+                return None, _("{label}应为{kind}。").format(label=label, kind=KINDS["array"])
+            if any(not isinstance(v, str) for v in value):
+                return None, _("{label}应为{kind}。").format(label=label, kind=KINDS["str"])
+            if any(v not in (self.choices or {}) for v in value):
+                return None, _("{label}不是可选的值。").format(label=label)
             return value, None
         if kind in ("ref", "int"):
             if isinstance(value, bool) or not isinstance(value, int):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import urllib.parse
 from collections.abc import Callable, Mapping
 from functools import partial
@@ -120,6 +121,7 @@ def kept_fragment(env: Environment, name: str) -> Callable[[str, Any], Markup]:
 
 
 GETTEXT_NAMES = ("_", "gettext")
+NAMED_S_ONLY = re.compile(r"(?:[^%]|%%|%\([A-Za-z_][A-Za-z0-9_]*\)s)*")
 
 
 class TranslatingCodeGenerator(CodeGenerator):
@@ -189,12 +191,18 @@ class _Translator(NodeTransformer):
             return node
         text = self.translate(node.args[0].value)
         if node.kwargs:
-            pattern: nodes.Expr = nodes.Const(text, lineno=node.lineno)
+            line = node.lineno
+            if self.autoescape and NAMED_S_ONLY.fullmatch(text):
+                # Markup(text) % {...} escapes each value through a helper object; for a pattern of
+                # %(name)s and %% only, that is text % {name: escape(value)}, made Markup.
+                escaped = nodes.Dict([nodes.Pair(nodes.Const(k.key), nodes.Filter(k.value, "e", [], [], None, None, lineno=line),
+                                                 lineno=line) for k in node.kwargs], lineno=line)
+                return nodes.MarkSafe(nodes.Mod(nodes.Const(text, lineno=line), escaped, lineno=line), lineno=line)
+            pattern: nodes.Expr = nodes.Const(text, lineno=line)
             if self.autoescape:
-                pattern = nodes.MarkSafe(pattern, lineno=node.lineno)
-            variables = nodes.Dict([nodes.Pair(nodes.Const(k.key), k.value, lineno=node.lineno) for k in node.kwargs],
-                                   lineno=node.lineno)
-            return nodes.Mod(pattern, variables, lineno=node.lineno)
+                pattern = nodes.MarkSafe(pattern, lineno=line)
+            variables = nodes.Dict([nodes.Pair(nodes.Const(k.key), k.value, lineno=line) for k in node.kwargs], lineno=line)
+            return nodes.Mod(pattern, variables, lineno=line)
         try:
             value = (Markup(text) if self.autoescape else text) % {}  # noqa: S704 - as Jinja: our own catalogue
         except (KeyError, TypeError, ValueError):

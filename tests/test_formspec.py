@@ -17,8 +17,8 @@ from conference.agenda import forms as agenda_forms
 from conference.agenda.intake import TICKET_FORM
 from conference.agenda.services import ITEM_FORM
 from conference.errors import ValidationFailed
-from conference.integrations.forms import TARGET_FORM
 from conference.holidays.forms import HOLIDAY_BODY, HOLIDAY_FORM, WORKDAY_FORM
+from conference.integrations.forms import TARGET_FORM
 from conference.meetings.forms import ATTENDANCE_FORM, CANCEL_FORM, DECISION_FORM, INVITATION_FORM, REPLY_FORM
 from conference.meetings.services import MEETING_FORM
 from conference.meetings.special_requests import REQUEST_FORM
@@ -33,6 +33,7 @@ from conference.registry.forms import (
 )
 from conference.registry.services import PERSON_FORM
 from conference.tasks import forms as task_forms
+from conference.tasks.tables import Task
 from conference.web.formspec import FormSpec
 from tests import test_api, test_api_intake
 from tests.conftest import field_error, html, post_form
@@ -566,3 +567,28 @@ async def test_an_intake_ticket_follows_its_spec(as_user, anon_api, intake) -> N
     body = assert_error(await intake.post("/api/intake/items/bulk", json={"records": records}), 400)
     assert body["errors"] == {"records[0].idempotency_key": "Idempotency-Key应为文本。",
                               "records[1].ticket.urgency": "紧急程度应为文本。"}
+
+
+async def test_the_resolution_correction_follows_its_spec(as_user, api, anon_api) -> None:
+    task_id = (await new_task(MARKET))[MARKET]
+    row = await Task.select(Task.resolution).where(Task.id == task_id).first()
+    resolution_id = int(row["resolution"])
+    document = (await anon_api.get("/schema/openapi.json")).json()
+    schema = body_schema(document, "/api/resolutions/{resolution_id}", "patch")
+    assert {k: p.get("title") for k, p in schema["properties"].items() if k != "version"} == (
+        task_forms.RESOLUTION_EDIT_FORM.labels("api"))
+    assert schema["required"] == ["version"] and schema["properties"]["deadline_mode"]["enum"] == ["date", "workdays"]
+
+    # Left empty: the same messages on the meeting page and from the API, the spec's labels.
+    response = await post_form(await as_user("office"), f"/resolutions/{resolution_id}/edit", {})
+    assert response.status_code == 400
+    client = await api("office")
+    body = assert_error(await client.patch(f"/api/resolutions/{resolution_id}", json={"version": 1}), 400)
+    for name in ("text", "lead_unit", "deadline_mode", "reason"):
+        field = task_forms.RESOLUTION_EDIT_FORM[name]
+        expected = ("请选择{label}。" if field.kind in ("ref", "choice") else MISSING).format(label=field.label)
+        assert field_error(response, f"r{resolution_id}-{name}") == body["errors"][name] == expected
+    body = assert_error(await client.patch(f"/api/resolutions/{resolution_id}", json={
+        "version": 1, "text": 1, "lead_unit": "3", "cooperating": ["5"], "deadline": 20270131, "deadline_workdays": "10"}), 400)
+    assert body["errors"] == {"text": "议定事项内容应为文本。", "lead_unit": "牵头单位应为整数。", "cooperating": "配合单位应为整数。",
+                              "deadline": "办结期限应为日期（如 2026-11-29）。", "deadline_workdays": "工作日数应为整数。"}

@@ -29,6 +29,7 @@ from conference.notifications.services import queue
 from conference.records import get_or_404, update_audited
 from conference.roles import OFFICE_ROLES
 from conference.settings import get_settings
+from conference.tasks.forms import RESOLUTION_EDIT_FORM
 from conference.tasks.resolutions import assign_task, resolution_values
 from conference.tasks.services import PROVISIONAL_NOTE, log_report
 from conference.tasks.states import OPEN, ROLE_LABELS
@@ -105,8 +106,7 @@ async def update_resolution(actor: Actor, resolution_id: int, data: Mapping[str,
     await check_editable(meeting)
     form = FormReader(data)
     version = form.version()
-    reason = form.text("reason", _("修改原因"), required=True, max_length=1000)
-    note = form.text("note", _("备注"), max_length=2000)
+    reason, note = (RESOLUTION_EDIT_FORM[name].read(form) for name in ("reason", "note"))
     meeting_day = meeting["starts_at"].astimezone(get_settings().tz).date()
     try:
         values = await resolution_values(data, cooperating, meeting_day)

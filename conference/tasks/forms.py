@@ -45,6 +45,26 @@ URGE_FORM = FormSpec((URGE_MESSAGE,))
 # 催办 of the tasks ticked on the list: the ids (checked by conference.tasks.urging) and one message.
 URGE_MANY_FORM = FormSpec((FieldSpec("tasks", _("任务"), "ids", required=True, on="api"), URGE_MESSAGE))
 
+# A resolution (议定事项), adopted on the meeting page (conference.tasks.resolutions) and corrected
+# there or over the API (conference.tasks.amend, ResolutionPatch): the deadline is a date or a number
+# of working days after the meeting, whichever `deadline_mode` says (that one is then required); the
+# cooperating units are ticked on the page, a list of ids in the API.
+DEADLINE_MODES = {"date": _("指定日期"), "workdays": _("会后工作日数")}
+RESOLUTION_FORM = FormSpec((
+    FieldSpec("text", _("议定事项内容"), "multiline", required=True, max_length=2000),
+    FieldSpec("lead_unit", _("牵头单位"), "ref", required=True),
+    FieldSpec("cooperating", _("配合单位"), "ids", on="api"),
+    FieldSpec("deadline_mode", _("期限方式"), "choice", required=True, choices=DEADLINE_MODES),
+    FieldSpec("deadline", _("办结期限"), "date"),
+    FieldSpec("deadline_workdays", _("工作日数"), "int", max_length=4, help=_("1 到 365")),
+))
+RESOLUTION_EDIT_FORM = FormSpec((
+    *RESOLUTION_FORM.fields,
+    FieldSpec("note", _("备注"), "multiline", max_length=2000),
+    FieldSpec("reason", _("修改原因"), "multiline", required=True, max_length=1000,
+              help=_("将随通知发给相关承办单位，例如：召集人审签纪要时要求增加配合单位。")),
+))
+
 # The task page's forms by the name it gives them (its fields are f-<form>-<field>), and the
 # Field of each field they show, for the template's labels and maxlengths.
 FORMS = {"progress": PROGRESS_FORM, "done": DONE_FORM, "extension": EXTENSION_FORM, "decision": DECISION_FORM,

@@ -13,9 +13,9 @@ from conference.accounts.actor import Actor
 from conference.collation import sort_key
 from conference.db import fetch
 from conference.forms import safe_filename
-from conference.i18n import gettext as _
 from conference.registry.tables import Membership
 from conference.roles import OFFICE_ROLES
+from conference.tasks.forms import DEADLINE_MODES, RESOLUTION_EDIT_FORM
 from conference.tasks.states import ROLE_LABELS, TASK_STATUS_LABELS
 from conference.tasks.tables import Resolution
 from conference.tasks.visibility import can_open, visible_resolutions
@@ -23,7 +23,8 @@ from conference.timefmt import today
 from conference.visibility import scoped
 
 ADOPTABLE = ("held", "minutes_in_review")  # as services.adopt_resolution requires
-DEADLINE_MODES = {"date": _("指定日期"), "workdays": _("会后工作日数")}
+RESOLUTION_FIELDS = {f.name: f for f in RESOLUTION_EDIT_FORM.page_fields()} | {
+    "cooperating": RESOLUTION_EDIT_FORM["cooperating"].page_field()}  # ticked on the page, ids in the API
 _DIGITS = "零一二三四五六七八九"
 
 
@@ -105,6 +106,7 @@ async def meeting_resolutions(actor: Actor, meeting: Mapping[str, Any]) -> dict[
         "can_edit_resolutions": editable, "resolutions_correction": correction,
         "resolutions_signed": actor.role in OFFICE_ROLES and meeting["status"] == "minutes_published" and not editable,
         "resolution_items": [], "resolution_units": [], "resolution_selected": set(), "deadline_modes": DEADLINE_MODES,
+        "resolution_fields": RESOLUTION_FIELDS,  # the adopt and correction forms' labels and limits
     }
     if context["can_adopt"]:
         context["resolution_items"] = await fetch(

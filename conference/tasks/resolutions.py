@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from conference import db
@@ -21,6 +22,7 @@ from conference.notifications.services import queue
 from conference.records import get_or_404, insert_audited, update_audited
 from conference.registry.tables import MemberUnit
 from conference.settings import get_settings
+from conference.tasks.forms import RESOLUTION_FORM
 from conference.tasks.services import ACK_WORKDAYS, PROVISIONAL_NOTE, log_report, require_office, send_unit_link, workdays_after
 from conference.tasks.states import OPEN
 from conference.tasks.tables import Resolution, ResolutionUnit, Task
@@ -35,18 +37,18 @@ async def resolution_values(data: Mapping[str, Any], cooperating: Sequence[str],
     found and the caller raises them all at once (`form.done()`); without it they are raised here."""
     own = form is None
     form = form or FormReader(data)
-    text = form.text("text", _("议定事项内容"), required=True, max_length=2000)
-    lead = form.ref("lead_unit", _("牵头单位"))
-    mode = form.choice("deadline_mode", _("期限方式"), {"date": _("指定日期"), "workdays": _("工作日")})
+    spec = RESOLUTION_FORM
+    text, lead, mode = (spec[name].read(form) for name in ("text", "lead_unit", "deadline_mode"))
     deadline: dt.date | None = None
     workdays: int | None = None
     provisional = False
     if mode == "date":
-        deadline = form.date("deadline", _("办结期限"), required=True)
+        deadline = replace(spec["deadline"], required=True).read(form)
         if deadline and deadline < meeting_day:
             form.fail("deadline", _("办结期限不能早于会议日期。"))
     elif mode == "workdays":
-        raw = form.text("deadline_workdays", _("工作日数"), required=True, max_length=4)
+        workdays_field = spec["deadline_workdays"]
+        raw = form.text(workdays_field.name, workdays_field.label, required=True, max_length=workdays_field.max_length or 4)
         if raw and (not raw.isdecimal() or not 1 <= int(raw) <= 365):
             form.fail("deadline_workdays", _("工作日数应为 1 到 365 之间的整数。"))
         elif raw:

@@ -7,7 +7,7 @@ role, state and version and writes the audit trail. An out-of-scope id answers 4
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Router, get, patch
@@ -23,11 +23,11 @@ from conference.meetings.tables import Meeting
 from conference.records import get_or_404
 from conference.roles import OFFICE_ROLES, PEOPLE
 from conference.tasks import amend, views
+from conference.tasks.forms import RESOLUTION_EDIT_FORM
 from conference.web.apikit import READ_ERRORS, WRITE_ERRORS, IdPath, answers, relabelled
 
 TAGS = ["议定事项"]
-LABELS = {"text": _("议定事项内容"), "lead_unit": _("牵头单位"), "cooperating": _("配合单位"), "deadline_mode": _("期限方式"),
-          "deadline": _("办结期限"), "deadline_workdays": _("工作日数"), "note": _("备注"), "reason": _("修改原因")}
+LABELS = RESOLUTION_EDIT_FORM.labels("api")  # what msgspec still reports: a missing version, unknown fields
 
 
 class ResolutionTaskOut(msgspec.Struct):
@@ -72,18 +72,10 @@ class ResolutionList(msgspec.Struct):
     correction: str  # the reason of the minutes correction that allows it ("" before sign-off)
 
 
-class ResolutionPatch(msgspec.Struct, forbid_unknown_fields=True):
-    """The whole corrected resolution, with the version read and the reason (修改原因)."""
-
-    version: int
-    reason: str
-    text: str
-    lead_unit: int
-    deadline_mode: Literal["date", "workdays"]
-    deadline: dt.date | None = None
-    deadline_workdays: int | None = None
-    cooperating: list[int] = []
-    note: str = ""
+# The whole corrected resolution, with the version read and the reason (修改原因): derived from the
+# correction form's spec (conference.tasks.forms), its JSON types checked by `json_fields`; a field
+# left out is asked for as on the meeting page (amend.update_resolution reads them all).
+ResolutionPatch = RESOLUTION_EDIT_FORM.struct("ResolutionPatch", extra=[("version", int)])
 
 
 def _out(row: dict[str, Any]) -> ResolutionOut:
@@ -123,19 +115,16 @@ async def get_resolution(actor: CurrentActor, resolution_id: IdPath) -> Resoluti
 
 @patch("/resolutions/{resolution_id:int}", opt={"roles": OFFICE_ROLES}, tags=TAGS, summary=_("修改议定事项"),
        responses=answers(ResolutionOut, WRITE_ERRORS))
-async def update_resolution(actor: CurrentActor, resolution_id: IdPath, data: Annotated[ResolutionPatch, Body(
+async def update_resolution(actor: CurrentActor, resolution_id: IdPath, data: Annotated[ResolutionPatch, Body(  # type: ignore[valid-type]
         examples=[Example(value={"version": 1, "reason": "会上补充配合单位", "text": "规范农贸市场周边占道经营",
                                  "lead_unit": 3, "cooperating": [5], "deadline_mode": "date", "deadline": "2027-01-31",
                                  "note": ""})])]) -> ResolutionOut:
     """会议召开后、纪要签发前（或纪要更正稿起草期间）由办公室修改；相关督办任务随之调整并通知承办单位。
     version 为读取时的版本号，已被他人修改时返回 409。"""
-    form: dict[str, str] = {"version": str(data.version), "reason": data.reason, "text": data.text,
-                            "lead_unit": str(data.lead_unit), "deadline_mode": data.deadline_mode, "note": data.note}
-    if data.deadline is not None:
-        form["deadline"] = data.deadline.isoformat()
-    if data.deadline_workdays is not None:
-        form["deadline_workdays"] = str(data.deadline_workdays)
-    await amend.update_resolution(actor, resolution_id, form, [str(u) for u in data.cooperating])
+    fields = RESOLUTION_EDIT_FORM.json_fields(data)  # wrong JSON types answer before anything is read
+    cooperating = fields.pop("cooperating", None) or []
+    form = {k: v.isoformat() if isinstance(v, dt.date) else str(v) for k, v in fields.items() if v is not None}
+    await amend.update_resolution(actor, resolution_id, form, [str(u) for u in cooperating])
     return await _one(actor, resolution_id)
 
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import msgspec
 from litestar import Router, delete, get, post
+from litestar.exceptions import ValidationException
 from litestar.params import Parameter
 
 from conference.accounts.actor import CurrentActor
@@ -17,7 +18,7 @@ from conference.holidays.forms import HOLIDAY_BODY
 from conference.holidays.tables import HolidayDay
 from conference.i18n import gettext as _
 from conference.roles import PEOPLE
-from conference.web.apikit import READ_ERRORS, WRITE_ERRORS, RecordId, answers, body
+from conference.web.apikit import READ_ERRORS, WRITE_ERRORS, RecordId, answers, body, relabelled
 
 
 class HolidayOut(msgspec.Struct):
@@ -72,4 +73,6 @@ async def delete_holiday(actor: CurrentActor, day_id: RecordId) -> None:
     await services.delete_day(actor, day_id)
 
 
-ROUTES: list[Any] = [Router(path="/api/holidays", route_handlers=[list_holidays, create_holidays, delete_holiday])]
+# A body that leaves out its kind is answered by msgspec: named with the spec's label.
+ROUTES: list[Any] = [Router(path="/api/holidays", route_handlers=[list_holidays, create_holidays, delete_holiday],
+                            exception_handlers={ValidationException: relabelled({"kind": HOLIDAY_BODY["kind"].label})})]

@@ -154,16 +154,12 @@ def convert(row: Mapping[str, Any], out: type[S]) -> S:
 # ---------------------------------------------------------------- validation errors in Chinese
 
 # The Chinese names of the fields and parameters whose errors Litestar reports (msgspec's English,
-# translated by `_message`): query and path parameters, `version`, and the fields of the request
-# bodies not derived from a form spec. A body derived from a spec (conference.web.formspec) takes
-# any JSON value and checks the types itself, in Chinese, with its own labels: the registry's
-# streets, conferences, units, convenors, memberships and appointments need no entry here.
+# translated by `_message`): query and path parameters and `version`. A body derived from a spec
+# (conference.web.formspec) takes any JSON value and checks the types itself, in Chinese, with its
+# own labels: the registry's bodies, the meetings', the holidays', the accounts' and the push
+# targets' need no entry here (a part of the API names its own fields with `relabelled`).
 LABELS = {
-    "name": _("名称"),
     "street": _("所属街道"),
-    "kind": _("单位类别"),
-    "title": _("职务"),
-    "email": _("电子邮箱"),
     "unit": _("成员单位"),
     "person": _("召集人"),
     "conference": _("联席会议"),
@@ -174,7 +170,6 @@ LABELS = {
     "sort": _("排序字段"),
     "desc": _("倒序"),
     "year": _("年份"),
-    "day": _("日期"),
     "start": _("开始日期"),
     "end": _("结束日期"),
 }

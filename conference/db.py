@@ -31,8 +31,12 @@ def make_engine(settings: Settings) -> Engine:
     path.parent.mkdir(parents=True, exist_ok=True)
     # WAL lets readers go on while one writer commits; it is a property of the file, so set it once
     # here. `timeout` is SQLite's busy timeout: a second writer waits instead of failing at once.
+    # ANALYZE: without statistics the overdue list took 0.3-1.3 s on 500,000 tasks; analysis_limit
+    # bounds the rows sampled per index, so it takes milliseconds however large the file.
     with sqlite3.connect(path) as conn:
         conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA analysis_limit=1000")
+        conn.execute("ANALYZE")
     return ReadReusingSQLiteEngine(path=str(path), timeout=30)
 
 

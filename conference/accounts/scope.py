@@ -4,6 +4,9 @@ never sees another's records: out-of-scope ids answer 404 exactly like missing o
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from conference.accounts.actor import Actor
 from conference.db import fetch
@@ -25,10 +28,37 @@ def subtree(parent_of: dict[int, int | None], root: int) -> set[int]:
     return found
 
 
+# Inside `read_once()`: each actor's conferences, read on first use (None: every conference).
+_remembered: ContextVar[dict[Actor, set[int] | None] | None] = ContextVar("visible_conferences", default=None)
+
+
+@contextmanager
+def read_once() -> Iterator[None]:
+    """Within the block, visible_conference_ids reads an actor's conferences once and answers the
+    same set after that. For a page that only reads (the home page asks for them once per card):
+    nothing it does changes an appointment, a membership or the conference tree."""
+    token = _remembered.set({})
+    try:
+        yield
+    finally:
+        _remembered.reset(token)
+
+
 async def visible_conference_ids(actor: Actor) -> set[int] | None:
     """None means every conference (admin). A higher-level office sees the conferences below it.
 
-    Runs on nearly every request, so it reads through the fast path (db.fetch)."""
+    Runs on nearly every request, so it reads through the fast path (db.fetch); once inside
+    `read_once()`."""
+    remembered = _remembered.get()
+    if remembered is None:
+        return await _conference_ids(actor)
+    if actor not in remembered:
+        remembered[actor] = await _conference_ids(actor)
+    found = remembered[actor]
+    return None if found is None else set(found)  # a copy: a caller may change the set it gets
+
+
+async def _conference_ids(actor: Actor) -> set[int] | None:
     if actor.role == Role.ADMIN:
         return None
     if actor.role == Role.OFFICE and actor.conference_id:

@@ -9,7 +9,7 @@ from litestar import Request, Router, get
 from litestar.response import Template
 
 from conference.accounts.actor import CurrentActor
-from conference.accounts.scope import visible_conference_ids
+from conference.accounts.scope import read_once, visible_conference_ids
 from conference.registry import views
 from conference.registry.tables import Conference, MemberUnit, Street
 from conference.roles import PEOPLE, Role
@@ -19,16 +19,17 @@ from conference.workbench.services import workbench
 
 @get("/", opt={"roles": PEOPLE})
 async def home(request: Request[Any, Any, Any], actor: CurrentActor) -> Template:
-    visible = await visible_conference_ids(actor)
-    query = Conference.select(Conference.id, Conference.name, Conference.level).order_by(Conference.sort_key, Conference.name)
-    if visible is not None:
-        query = query.where(Conference.id.is_in(list(visible) or [0]))
-    context: dict[str, Any] = {"cards": await workbench(actor), "conferences": await query}
-    if actor.role == Role.UNIT and actor.unit_id:
-        context["unit"] = await MemberUnit.select().where(MemberUnit.id == actor.unit_id).first()
-        context["memberships"] = await views.unit_memberships(actor.unit_id)
-    if actor.role == Role.STREET and actor.street_id:
-        context["street"] = await Street.select().where(Street.id == actor.street_id).first()
+    with read_once():  # the cards' counts and the conferences below ask for the same scope
+        visible = await visible_conference_ids(actor)
+        query = Conference.select(Conference.id, Conference.name, Conference.level).order_by(Conference.sort_key, Conference.name)
+        if visible is not None:
+            query = query.where(Conference.id.is_in(list(visible) or [0]))
+        context: dict[str, Any] = {"cards": await workbench(actor), "conferences": await query}
+        if actor.role == Role.UNIT and actor.unit_id:
+            context["unit"] = await MemberUnit.select().where(MemberUnit.id == actor.unit_id).first()
+            context["memberships"] = await views.unit_memberships(actor.unit_id)
+        if actor.role == Role.STREET and actor.street_id:
+            context["street"] = await Street.select().where(Street.id == actor.street_id).first()
     return render(request, "workbench/home.html", **context)
 
 

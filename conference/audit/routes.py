@@ -12,7 +12,7 @@ from litestar.response import Template
 
 from conference import workers
 from conference.accounts.actor import Actor, CurrentActor
-from conference.accounts.scope import visible_conference_ids
+from conference.accounts.scope import read_once, visible_conference_ids
 from conference.audit import labels, views
 from conference.audit.tables import AuditEvent
 from conference.errors import Conflict
@@ -67,13 +67,14 @@ async def audit_filter(request: Request[Any, Any, Any], actor: Actor) -> AuditFi
 
 @get("/audit", opt={"roles": OFFICE_ROLES})
 async def audit_page(request: Request[Any, Any, Any], actor: CurrentActor) -> Template:
-    flt = await audit_filter(request, actor)
-    # The person filter is already in `flt.where` (the export uses it too).
-    page = await paginate(AuditEvent, [], {k: v for k, v in flt.query.items() if k != "q"}, search=[],
-                          sorts={"at": AuditEvent.at}, default_sort="at", where=flt.where)
-    page.q = flt.chosen.get("q", "")
-    page.extra = {k: v for k, v in flt.chosen.items() if k != "q"}
-    entries = await views.present(actor, page.rows)
+    with read_once():  # the filter and the records' links ask for the same scope
+        flt = await audit_filter(request, actor)
+        # The person filter is already in `flt.where` (the export uses it too).
+        page = await paginate(AuditEvent, [], {k: v for k, v in flt.query.items() if k != "q"}, search=[],
+                              sorts={"at": AuditEvent.at}, default_sort="at", where=flt.where)
+        page.q = flt.chosen.get("q", "")
+        page.extra = {k: v for k, v in flt.chosen.items() if k != "q"}
+        entries = await views.present(actor, page.rows)
     return render(request, "audit/list.html", page=page, entries=entries, filters=flt.query,
                   entity_labels=labels.ENTITY_LABELS, action_labels=labels.ACTION_LABELS,
                   xlsx_url="/audit.xlsx?" + urllib.parse.urlencode(flt.chosen), export_limit=EXPORT_LIMIT)

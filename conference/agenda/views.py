@@ -22,6 +22,7 @@ from conference.agenda.tables import AgendaItem, AgendaItemUnit, AgendaSlot, Att
 from conference.agenda.visibility import visible_items
 from conference.audit.tables import AuditEvent
 from conference.collation import sort_key
+from conference.db import engine, fetch
 from conference.errors import DomainError
 from conference.forms import safe_filename
 from conference.i18n import gettext as _
@@ -54,6 +55,22 @@ LIST_COLUMNS = (
 )
 FILTER_COLUMNS = (Conference.id, Conference.name, Conference.street.id.as_alias("street_id"),
                   Conference.street.name.as_alias("street_name"))
+# The SQL Piccolo makes for those selects (columns and joins, no values), made once per kind of
+# database and used as the first fragment of the list's query: building a joined select anew costs
+# ~0.3 ms a request. The conditions, order and page are added as fragments with their values bound.
+_CONSTANT_SQL: dict[tuple[str, str], QueryString] = {}
+_DIRECTION = {True: QueryString("ASC"), False: QueryString("DESC")}
+
+
+def _constant_select(name: str) -> QueryString:
+    kind = engine().engine_type
+    found = _CONSTANT_SQL.get((name, kind))
+    if found is None:
+        query = AgendaItem.select(*LIST_COLUMNS) if name == "list" else Conference.select(*FILTER_COLUMNS)
+        sql, args = query.querystrings[0].compile_string(engine_type=kind)
+        assert not args, "a constant part binds no value"
+        found = _CONSTANT_SQL[(name, kind)] = QueryString(sql.replace("{", "{{").replace("}", "}}"))
+    return found
 
 
 def age_days(submitted_at: dt.datetime | None) -> int | None:
@@ -83,20 +100,21 @@ def _order(sort: str, desc: bool) -> tuple[Any, bool]:
             """CASE "agenda_item"."urgency" WHEN 'critical' THEN 3 WHEN 'urgent' THEN 2 ELSE 1 END""")
         return rank, not desc
     if sort == "title":
-        return AgendaItem.title, not desc
+        return QueryString('"agenda_item"."title"'), not desc
     return when, not desc
 
 
 async def filter_options(actor: Actor, visible: set[int] | None = None) -> dict[str, list[tuple[str, str]]]:
     """The conferences and streets the actor may filter by (one query, given `visible`)."""
-    query = Conference.select(*FILTER_COLUMNS).order_by(Conference.sort_key, Conference.name)
     if visible is None:
         visible = await _visible(actor)
+    where = QueryString("1 = 1")
     if actor.role == Role.STREET:
-        query = query.where(Conference.street == (actor.street_id or 0))
+        where = (Conference.street == (actor.street_id or 0)).querystring
     elif visible is not None:
-        query = query.where(Conference.id.is_in(sorted(visible) or [0]))
-    rows = await query
+        where = Conference.id.is_in(sorted(visible) or [0]).querystring
+    rows = await fetch(QueryString('{} WHERE {} ORDER BY "conference"."sort_key" ASC, "conference"."name" ASC',
+                                   _constant_select("filters"), where))
     streets = sorted({(str(r["street_id"]), r["street_name"]) for r in rows if r["street_id"]}, key=lambda s: s[1])
     return {"conferences": [(str(r["id"]), r["name"]) for r in rows], "streets": streets}
 
@@ -152,10 +170,14 @@ async def item_list(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
     if per_page != PER_PAGE:
         extra["per_page"] = str(per_page)
 
-    at = paging(await AgendaItem.count().where(where), query.get("page"), per_page)
+    condition = where.querystring
+    counted = await fetch(QueryString('SELECT COUNT(*) AS "count" FROM "agenda_item" WHERE {}', condition))
+    at = paging(int(counted[0]["count"]), query.get("page"), per_page)
     expression, ascending = _order(sort, desc)
-    rows = await AgendaItem.select(*LIST_COLUMNS).where(where).order_by(expression, ascending=ascending).order_by(AgendaItem.id, ascending=ascending).limit(
-        at.limit).offset(at.offset)
+    direction = _DIRECTION[ascending]
+    rows = await fetch(QueryString('{} WHERE {} ORDER BY {} {}, "agenda_item"."id" {} LIMIT {} OFFSET {}',
+                                   _constant_select("list"), condition, expression, direction, direction,
+                                   at.limit, at.offset))
     for row in rows:
         row["age_days"] = age_days(row["submitted_at"])
     listing = Page(rows=rows, total=at.total, page=at.page, per_page=at.per_page, q=q, sort=sort, desc=desc, extra=extra)

@@ -20,7 +20,6 @@ from conference.agenda import attachments as agenda_attachments
 from conference.agenda import scheduling, services, views
 from conference.errors import DomainError, ValidationFailed
 from conference.i18n import gettext as _
-from conference.meetings.tables import Meeting
 from conference.roles import ITEM_READERS, ITEM_WRITERS, OFFICE_ROLES
 from conference.web import files
 from conference.web.errors import domain_error, http_error
@@ -46,16 +45,9 @@ async def item_list(request: Request[Any, Any, Any], actor: CurrentActor) -> Tem
     context = await views.item_list(actor, dict(request.query_params))
     if actor.role in OFFICE_ROLES:  # the conferences of the filter options are the visible ones: one query more
         visible = [int(v) for v, _label in context["options"]["conferences"]]
-        context["bulk_meetings"] = await _bulk_meetings(visible)
+        # the meetings are the bulk form's; the form is shown only with rows to tick
+        context["bulk_meetings"] = await views.bulk_meetings(visible) if context["page"].rows else []
     return render(request, "agenda/list.html", **context)
-
-
-async def _bulk_meetings(conference_ids: list[int]) -> list[dict[str, Any]]:
-    """Meetings not yet held of the office's conferences, for "列入会议" on the list (soonest first)."""
-    return await Meeting.select(
-        Meeting.id, Meeting.title, Meeting.starts_at, Meeting.conference.name.as_alias("conference_name"),
-    ).where(Meeting.status.is_in(["draft", "notified"]) & Meeting.conference.is_in(conference_ids or [0])).order_by(
-        Meeting.starts_at).limit(100)
 
 
 BULK_ACTIONS = {"accept": _("受理"), "schedule": _("列入会议")}

@@ -9,7 +9,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from piccolo.columns.combination import And, Or, Where, WhereRaw
-from piccolo.query.functions.aggregate import Count, Min
 from piccolo.query.methods.select import Select
 from piccolo.querystring import QueryString
 
@@ -157,10 +156,10 @@ async def count_items(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
     """How many items the list shows for a query, and the earliest submission among them
     (`oldest`), in one query (plus the scope's)."""
     where, _extra = await item_conditions(actor, query)
-    row = await AgendaItem.select(Count(AgendaItem.id).as_alias("n"),
-                                  Min(AgendaItem.submitted_at).as_alias("oldest")).where(where).first()
-    assert row is not None
-    return {"count": int(row["n"]), "oldest": row["oldest"]}
+    rows = await fetch(QueryString(
+        'SELECT COUNT("agenda_item"."id") AS "n", MIN("agenda_item"."submitted_at") AS "oldest" FROM "agenda_item" WHERE {}',
+        where.querystring))
+    return {"count": int(rows[0]["n"]), "oldest": rows[0]["oldest"]}
 
 
 async def item_list(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:

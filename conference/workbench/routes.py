@@ -7,11 +7,13 @@ from typing import Any
 
 from litestar import Request, Router, get
 from litestar.response import Template
+from piccolo.querystring import QueryString
 
 from conference.accounts.actor import CurrentActor
 from conference.accounts.scope import read_once, visible_conference_ids
+from conference.db import fetch, ids
 from conference.registry import views
-from conference.registry.tables import Conference, MemberUnit, Street
+from conference.registry.tables import MemberUnit, Street
 from conference.roles import PEOPLE, Role
 from conference.web.templating import render
 from conference.workbench.services import workbench
@@ -21,10 +23,11 @@ from conference.workbench.services import workbench
 async def home(request: Request[Any, Any, Any], actor: CurrentActor) -> Template:
     with read_once():  # the cards' counts and the conferences below ask for the same scope
         visible = await visible_conference_ids(actor)
-        query = Conference.select(Conference.id, Conference.name, Conference.level).order_by(Conference.sort_key, Conference.name)
-        if visible is not None:
-            query = query.where(Conference.id.is_in(list(visible) or [0]))
-        context: dict[str, Any] = {"cards": await workbench(actor), "conferences": await query}
+        scope = QueryString("1 = 1") if visible is None else QueryString('"conference"."id" IN ({})', ids(visible))
+        conferences = await fetch(QueryString(
+            'SELECT "conference"."id" AS "id", "conference"."name" AS "name", "conference"."level" AS "level" '
+            'FROM "conference" WHERE {} ORDER BY "conference"."sort_key" ASC, "conference"."name" ASC', scope))
+        context: dict[str, Any] = {"cards": await workbench(actor), "conferences": conferences}
         if actor.role == Role.UNIT and actor.unit_id:
             context["unit"] = await MemberUnit.select().where(MemberUnit.id == actor.unit_id).first()
             context["memberships"] = await views.unit_memberships(actor.unit_id)

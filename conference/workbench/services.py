@@ -8,6 +8,7 @@ a fixed set per role (counts of one kind share one query), whatever the amount o
 
 from __future__ import annotations
 
+import functools
 import urllib.parse
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ class Card:
     note: str = ""
 
 
+@functools.cache  # a few dozen distinct links, the same on every request
 def _link(path: str, **params: str) -> str:
     return path + ("?" + urllib.parse.urlencode(params) if params else "")
 

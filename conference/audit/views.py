@@ -17,10 +17,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from piccolo.querystring import QueryString
+
 from conference.accounts.actor import Actor
 from conference.accounts.scope import visible_conference_ids
 from conference.audit.labels import ACTION_LABELS, ENTITY_LABELS, VALUE_LABELS, action_label, field_label
-from conference.db import as_date, fetch
+from conference.db import as_date, fetch, joined
 from conference.db import ids as ids_in
 from conference.i18n import gettext as _
 from conference.roles import Role
@@ -148,7 +150,7 @@ def _plain_value(value: Any, labels: Mapping[str, str] | None) -> str:
 
 
 class Names:
-    """Names of referenced records, read in one query per kind for a whole page."""
+    """Names of referenced records, read in one query for a whole page."""
 
     def __init__(self) -> None:
         self.wanted: dict[str, set[int]] = defaultdict(set)
@@ -160,9 +162,15 @@ class Names:
                 self.wanted[kind].add(v)
 
     async def load(self) -> None:
-        for kind, ids in self.wanted.items():
-            rows = await fetch(NAME_QUERIES[kind], ids_in(ids))
-            self.names[kind] = {int(r["id"]): str(r["name"]) for r in rows}
+        """Every kind's names in one statement: each kind's query, tagged with the kind."""
+        if not self.wanted:
+            return
+        for kind in self.wanted:
+            self.names[kind] = {}
+        parts = [QueryString("SELECT CAST({} AS TEXT) AS kind, n.id, n.name FROM ({}) n", kind,
+                             QueryString(NAME_QUERIES[kind], ids_in(ids))) for kind, ids in self.wanted.items()]
+        for r in await fetch(joined(parts, " UNION ALL ")):
+            self.names[str(r["kind"])][int(r["id"])] = str(r["name"])
 
     def show(self, kind: str, value: Any) -> str:
         if isinstance(value, (list, tuple)):

@@ -18,7 +18,7 @@ CANCEL_FORM = FormSpec((
 ))
 # The unit is picked from the units not yet invited (routes.detail_context lists them).
 INVITATION_FORM = FormSpec((
-    FieldSpec("unit", _("单位"), "ref", required=True),
+    FieldSpec("unit", _("受邀单位"), "ref", required=True, api_label=_("单位")),
     FieldSpec("role", _("邀请身份"), "choice", required=True, choices=ROLE_LABELS, blank=False),
 ))
 # One unit's row of the sign-in sheet; the sheet may also name who came (出席人), the API does not.

@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from piccolo.querystring import QueryString
+
 from conference import db
 from conference.accounts.actor import Actor
 from conference.accounts.scope import visible_conference_ids
@@ -41,7 +43,14 @@ async def dead_letters_condition(actor: Actor) -> Any:
 
 
 async def count_dead_letters(actor: Actor) -> int:
-    return int(await N.count().where(await dead_letters_condition(actor)))
+    return int((await db.fetch(await dead_letters_sql(actor)))[0]["n"])
+
+
+async def dead_letters_sql(actor: Actor, name: str = "n") -> QueryString:
+    """The one-row statement of count_dead_letters, its count named `name` (a constant): the
+    workbench runs it beside its other counts."""
+    return QueryString('SELECT {} FROM "notification" WHERE {}', QueryString("COUNT(*) AS " + name),
+                       (await dead_letters_condition(actor)).querystring)
 
 
 async def reply_scope(actor: Actor) -> Any:

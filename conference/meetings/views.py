@@ -160,14 +160,25 @@ async def count_meetings(actor: Actor, filters: dict[str, MeetingFilter]) -> dic
     (`first`, a datetime on both databases), in one query (plus the scope's)."""
     if not filters:
         return {}
+    return meeting_counts((await fetch(await meeting_counts_sql(actor, filters)))[0], filters)
+
+
+async def meeting_counts_sql(actor: Actor, filters: dict[str, MeetingFilter], prefix: str = "") -> QueryString:
+    """The one-row statement of count_meetings: columns prefix + n_0, prefix + first_0, n_1 ... in
+    the order of `filters` (a constant prefix: the workbench runs it beside other counts)."""
     parts: list[QueryString] = []
     for i, flt in enumerate(filters.values()):
         # Result columns n_0, first_0, n_1 ... in the order of `filters` (names made here, not from input).
         condition = _conditions(actor, flt)
-        parts += [QueryString("COALESCE(SUM(CASE WHEN {} THEN 1 ELSE 0 END), 0) AS n_" + str(i), condition),
-                  QueryString("MIN(CASE WHEN {} THEN m.starts_at END) AS first_" + str(i), condition)]
-    row = (await fetch(QueryString("SELECT {} FROM {} m", joined(parts), await scope_sql(actor))))[0]
-    return {name: {"count": int(row[f"n_{i}"]), "first": as_datetime(row[f"first_{i}"])} for i, name in enumerate(filters)}
+        parts += [QueryString("COALESCE(SUM(CASE WHEN {} THEN 1 ELSE 0 END), 0) AS " + prefix + "n_" + str(i), condition),
+                  QueryString("MIN(CASE WHEN {} THEN m.starts_at END) AS " + prefix + "first_" + str(i), condition)]
+    return QueryString("SELECT {} FROM {} m", joined(parts), await scope_sql(actor))
+
+
+def meeting_counts(row: dict[str, Any], filters: dict[str, MeetingFilter], prefix: str = "") -> dict[str, dict[str, Any]]:
+    """count_meetings' answer from the row of meeting_counts_sql."""
+    return {name: {"count": int(row[f"{prefix}n_{i}"]), "first": as_datetime(row[f"{prefix}first_{i}"])}
+            for i, name in enumerate(filters)}
 
 
 # The orders meeting_rows takes (the sorts of the list page and of the API), as fixed SQL.
@@ -317,15 +328,19 @@ PLENARY_DUE = ("due", "overdue")  # no plenary held or planned yet this half-yea
 async def count_plenaries_due(actor: Actor, today: dt.date) -> int:
     """How many rows /meetings/plenaries?state=due shows: the visible conferences with no
     plenary (other than cancelled) in this half-year, as plenary_overview decides, in SQL."""
+    return int((await fetch(await plenaries_due_sql(actor, today)))[0]["n"])
+
+
+async def plenaries_due_sql(actor: Actor, today: dt.date, name: str = "n") -> QueryString:
+    """The one-row statement of count_plenaries_due, its count named `name` (a constant)."""
     visible = await visible_conference_ids(actor)
     scope = QueryString("1 = 1") if visible is None else QueryString("c.id IN ({})", ids(visible))
     first, last = half_year(today)
-    rows = await fetch(QueryString(
-        """SELECT COUNT(*) AS n FROM conference c WHERE NOT EXISTS (
+    return QueryString(
+        """SELECT {} FROM conference c WHERE NOT EXISTS (
              SELECT 1 FROM meeting m WHERE m.conference = c.id AND m.kind = 'plenary' AND m.status <> 'cancelled'
              AND m.starts_at >= {} AND m.starts_at < {}) AND {}""",
-        _local_start(first), _local_start(last + dt.timedelta(days=1)), scope))
-    return int(rows[0]["n"])
+        QueryString("COUNT(*) AS " + name), _local_start(first), _local_start(last + dt.timedelta(days=1)), scope)
 
 
 

@@ -162,16 +162,25 @@ async def task_conditions(actor: Actor, query: Mapping[str, str]) -> tuple[Query
     return db.joined(where, " AND "), extra
 
 
+async def task_counts_sql(actor: Actor, queries: Mapping[str, Mapping[str, str]], prefix: str = "n_") -> QueryString:
+    """The one-row statement of count_tasks: column prefix + 0, 1, ... in the order of `queries` (a
+    constant prefix, so that the workbench can run it beside other counts in one statement)."""
+    parts = [QueryString("COALESCE(SUM(CASE WHEN {} THEN 1 ELSE 0 END), 0) AS " + prefix + str(i),
+                         (await task_conditions(actor, query))[0]) for i, query in enumerate(queries.values())]
+    return QueryString("SELECT {} FROM {} t JOIN resolution r ON r.id = t.resolution", db.joined(parts), await scope_sql(actor))
+
+
+def task_counts(row: Mapping[str, Any], queries: Mapping[str, Mapping[str, str]], prefix: str = "n_") -> dict[str, int]:
+    """count_tasks' answer from the row of task_counts_sql."""
+    return {name: int(row[prefix + str(i)]) for i, name in enumerate(queries)}
+
+
 async def count_tasks(actor: Actor, queries: Mapping[str, Mapping[str, str]]) -> dict[str, int]:
     """How many rows the task list shows for each of several filter sets, in one query."""
     if not queries:
         return {}
     # Result columns n_0, n_1, ... in the order of `queries` (names made here, not from input).
-    parts = [QueryString("COALESCE(SUM(CASE WHEN {} THEN 1 ELSE 0 END), 0) AS n_" + str(i),
-                         (await task_conditions(actor, query))[0]) for i, query in enumerate(queries.values())]
-    row = (await db.fetch(QueryString("SELECT {} FROM {} t JOIN resolution r ON r.id = t.resolution",
-                                      db.joined(parts), await scope_sql(actor))))[0]
-    return {name: int(row[f"n_{i}"]) for i, name in enumerate(queries)}
+    return task_counts((await db.fetch(await task_counts_sql(actor, queries)))[0], queries)
 
 
 async def task_list(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:

@@ -14,9 +14,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+from piccolo.querystring import QueryString
+
 from conference.accounts.actor import Actor
 from conference.agenda import views as agenda_views
-from conference.db import as_datetime
+from conference.db import as_datetime, fetch, joined
 from conference.i18n import gettext as _
 from conference.mail import services as mail_services
 from conference.meetings import views as meeting_views
@@ -68,8 +70,7 @@ TASK_QUERIES: dict[str, dict[str, str]] = {
 
 
 async def _tasks(actor: Actor, *keys: str) -> dict[str, tuple[int, str]]:
-    counts = await task_views.count_tasks(actor, {k: TASK_QUERIES[k] for k in keys})
-    return {k: (counts[k], _link("/tasks", **TASK_QUERIES[k])) for k in keys}
+    return _task_links(await task_views.count_tasks(actor, {k: TASK_QUERIES[k] for k in keys}))
 
 
 def _meeting_link(todo: str) -> str:
@@ -77,15 +78,33 @@ def _meeting_link(todo: str) -> str:
     return _link("/meetings", todo=todo, sort="starts_at", desc="0")
 
 
+def _task_links(counts: dict[str, int]) -> dict[str, tuple[int, str]]:
+    return {k: (n, _link("/tasks", **TASK_QUERIES[k])) for k, n in counts.items()}
+
+
+async def _together(*parts: QueryString) -> dict[str, Any]:
+    """The row of several one-row count statements run as one (their columns named apart)."""
+    tables = joined((QueryString("({}) AS part_" + str(i), part) for i, part in enumerate(parts)), " CROSS JOIN ")
+    return (await fetch(QueryString("SELECT * FROM {}", tables)))[0]
+
+
+OFFICE_TASKS = ("red", "unack", "yellow", "extension_requested", "reported_done")
+OFFICE_MEETINGS = {todo: MeetingFilter(todo=todo) for todo in ("notify", "replies", "minutes_returned")}
+
+
 async def office_cards(actor: Actor) -> list[Card]:
     day = today()
-    tasks = await _tasks(actor, "red", "unack", "yellow", "extension_requested", "reported_done")
-    meetings = await meeting_views.count_meetings(actor, {
-        todo: MeetingFilter(todo=todo) for todo in ("notify", "replies", "minutes_returned")})
+    task_queries = {k: TASK_QUERIES[k] for k in OFFICE_TASKS}
+    # The tasks', meetings', dead letters' and plenaries' counts in one statement.
+    row = await _together(await task_views.task_counts_sql(actor, task_queries, "task_"),
+                          await meeting_views.meeting_counts_sql(actor, OFFICE_MEETINGS, "meeting_"),
+                          await mail_services.dead_letters_sql(actor, "dead"),
+                          await meeting_views.plenaries_due_sql(actor, day, "plenaries"))
+    tasks = _task_links(task_views.task_counts(row, task_queries, "task_"))
+    meetings = meeting_views.meeting_counts(row, OFFICE_MEETINGS, "meeting_")
+    dead, plenaries = int(row["dead"]), int(row["plenaries"])
     triage = await agenda_views.count_items(actor, {"status": "submitted"})
     oldest = as_datetime(triage["oldest"])
-    dead = await mail_services.count_dead_letters(actor)
-    plenaries = await meeting_views.count_plenaries_due(actor, day)
     half_end = meeting_views.half_year(day)[1]
     return [
         Card("tasks_red", _("已逾期任务"), *tasks["red"], tone=DANGER),

@@ -6,7 +6,6 @@ import datetime as dt
 import hashlib
 import secrets
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 from piccolo.table import Table
@@ -89,7 +88,10 @@ async def actor_for_session(token: str) -> Actor | None:
         digest(token), now(), True)
     if not rows:
         return None
-    return replace(actor_from_row(rows[0]), unread=int(rows[0]["unread"] or 0))
+    row = rows[0]
+    return Actor(id=row["id"], username=row["username"], display_name=row["display_name"], role=row["role"],
+                 conference_id=row["conference"], street_id=row["street"], unit_id=row["unit"],
+                 person_id=row["person"], unread=int(row["unread"] or 0))
 
 
 async def actor_for_api_token(token: str) -> Actor | None:

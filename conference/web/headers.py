@@ -49,19 +49,53 @@ def _needs_no_store(scope: Scope) -> bool:
     return scope.get("user") is not None or path.startswith(PRIVATE_PREFIXES)
 
 
+ALWAYS_RAW = tuple((name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in ALWAYS.items())
+CSP = b"content-security-policy"
+CACHE_CONTROL = b"cache-control"
+HSTS_RAW = (b"strict-transport-security", HSTS.encode("latin-1"))
+
+
+def _set(raw: list[tuple[bytes, bytes]], first: dict[bytes, int], name: bytes, value: bytes) -> None:
+    """MutableScopeHeaders' __setitem__: the first header of that name replaced, its duplicates dropped."""
+    index = first.get(name)
+    if index is None:
+        first[name] = len(raw)
+        raw.append((name, value))
+        return
+    duplicates = [i for i, (found, _v) in enumerate(raw) if i > index and found.lower() == name]
+    if duplicates:  # rare: left to Litestar, which removes them as it always did
+        MutableScopeHeaders({"headers": raw})[name.decode("latin-1")] = value.decode("latin-1")
+        first.clear()
+        first.update(_first_indices(raw))
+        return
+    raw[index] = (name, value)
+
+
+def _first_indices(raw: list[tuple[bytes, bytes]]) -> dict[bytes, int]:
+    first: dict[bytes, int] = {}
+    for i, (name, _value) in enumerate(raw):
+        first.setdefault(name.lower(), i)
+    return first
+
+
 async def security_headers(message: Message, scope: Scope) -> None:
+    """What MutableScopeHeaders did, on the raw header list: the names indexed once (lowercase
+    bytes, as Litestar compares them) rather than decoded and searched for each header set."""
     if message["type"] != "http.response.start":
         return
-    headers = MutableScopeHeaders.from_message(message)
-    for name, value in ALWAYS.items():
-        if name not in headers:
-            headers[name] = value
-    policy = headers["Content-Security-Policy"]
-    if "frame-ancestors" not in policy:  # a handler's own (stricter) policy: never framed either
-        headers["Content-Security-Policy"] = f"{policy}; frame-ancestors 'none'"
+    raw = MutableScopeHeaders.from_message(message).headers  # the message's list (made one if a tuple)
+    first = _first_indices(raw)
+    for name, value in ALWAYS_RAW:
+        if name not in first:
+            first[name] = len(raw)
+            raw.append((name, value))
+    policy = raw[first[CSP]][1]
+    if b"frame-ancestors" not in policy:  # a handler's own (stricter) policy: never framed either
+        _set(raw, first, CSP, policy + b"; frame-ancestors 'none'")
     if _needs_no_store(scope):
-        current = headers.get("Cache-Control", "")
-        if "no-store" not in current and "private" not in current:
-            headers["Cache-Control"] = "no-store"
+        index = first.get(CACHE_CONTROL)
+        current = raw[index][1] if index is not None else b""
+        if b"no-store" not in current and b"private" not in current:
+            _set(raw, first, CACHE_CONTROL, b"no-store")
     if get_settings().secure_cookies:  # BASE_URL is https
-        headers["Strict-Transport-Security"] = HSTS
+        _set(raw, first, *HSTS_RAW)

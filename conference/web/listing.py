@@ -10,7 +10,11 @@ from typing import Any
 
 from piccolo.columns import Column
 from piccolo.columns.combination import And, Or, Where, WhereRaw
+from piccolo.query.mixins import WhereDelegate
+from piccolo.querystring import QueryString
 from piccolo.table import Table
+
+from conference.db import fetch
 
 PER_PAGE = 20
 MAX_PER_PAGE = 200
@@ -184,14 +188,66 @@ async def paginate(
             clause = column.ilike(f"%{term}%")
             match = clause if match is None else (match | clause)
         condition = match if condition is None else (condition & match)
-    count = table.count()
-    select = table.select(*columns)
-    if condition is not None:
-        count = count.where(condition)
-        select = select.where(condition)
-    at = paging(await count, query.get("page"), query.get("per_page"))
-    rows = await select.order_by(sorts[sort], ascending=not desc).order_by(table._meta.primary_key).limit(at.limit).offset(at.offset)
+    order, key = sorts[sort], table._meta.primary_key
+    heads = _constant_heads(table, columns, condition, (order, key))
+    if heads is None:
+        count = table.count()
+        select = table.select(*columns)
+        if condition is not None:
+            count = count.where(condition)
+            select = select.where(condition)
+        at = paging(await count, query.get("page"), query.get("per_page"))
+        rows = await select.order_by(order, ascending=not desc).order_by(key).limit(at.limit).offset(at.offset)
+    else:
+        select_head, count_head = heads
+        filtered = QueryString(" WHERE {}", condition.querystring) if condition is not None else QueryString("")
+        at = paging((await fetch(QueryString("{}{}", count_head, filtered)))[0]["count"], query.get("page"),
+                    query.get("per_page"))
+        rows = await fetch(QueryString("{}{}{} LIMIT {} OFFSET {}", select_head, filtered,
+                                       _order_by(order, key, desc), at.limit, at.offset))
     return Page(rows=rows, total=at.total, page=at.page, per_page=at.per_page, q=q, sort=sort, desc=desc)
+
+
+# (table, engine type, selected column names) -> the constant SQL Piccolo writes for the list's
+# select and count without their conditions: made once, not for every page (conference.agenda.views
+# does the same for the item list).
+_HEADS: dict[tuple[Any, ...], tuple[QueryString, QueryString]] = {}
+
+
+def _constant(sql: str) -> QueryString:
+    return QueryString(sql.replace("{", "{{").replace("}", "}}"))
+
+
+def _constant_heads(table: type[Table], columns: list[Any], condition: Any,
+                    order: tuple[Column, ...]) -> tuple[QueryString, QueryString] | None:
+    """The select's and the count's SQL up to their WHERE, as Piccolo writes them, when the page
+    needs no join (every column, condition and order on the table itself); None otherwise, and the
+    page runs Piccolo's own queries. The rows are the same: Piccolo returns a select's rows as the
+    engine gives them (no JSON loading, no objects, no many-to-many columns here)."""
+    for column in (*columns, *order):
+        if not isinstance(column, Column) or column._meta.call_chain or column._alias is not None \
+                or column._meta.table is not table:
+            return None
+    if condition is not None:
+        delegate = WhereDelegate()
+        delegate._where = condition
+        if any(getattr(getattr(c, "_meta", None), "call_chain", True) for c in delegate.get_where_columns()):
+            return None
+    kind = table._meta.db.engine_type
+    key = (table, kind, tuple(c._meta.name for c in columns))
+    found = _HEADS.get(key)
+    if found is None:
+        select_sql, select_args = table.select(*columns).querystrings[0].compile_string(engine_type=kind)
+        count_sql, count_args = table.count().querystrings[0].compile_string(engine_type=kind)
+        assert not select_args and not count_args, "a constant part binds no value"
+        found = _HEADS[key] = (_constant(select_sql), _constant(count_sql))
+    return found
+
+
+def _order_by(order: Column, key: Column, desc: bool) -> QueryString:
+    """Piccolo's ORDER BY for order_by(order, ascending=not desc).order_by(key)."""
+    return _constant(f" ORDER BY {order._meta.get_full_name(with_alias=False)} {'DESC' if desc else 'ASC'}, "
+                     f"{key._meta.get_full_name(with_alias=False)} ASC")
 
 
 MIN_DAY, MAX_DAY = dt.date(2000, 1, 1), dt.date(2100, 12, 31)

@@ -15,9 +15,8 @@ from piccolo.querystring import QueryString
 
 from conference import db
 from conference.accounts.actor import Actor
-from conference.accounts.scope import subtree, visible_conference_ids
+from conference.accounts.scope import read_once, subtree, visible_conference_ids
 from conference.i18n import gettext as _
-from conference.registry.tables import Conference, Membership
 from conference.roles import OFFICE_ROLES, Role
 from conference.settings import get_settings
 
@@ -50,6 +49,7 @@ _OPEN_SQL = QueryString("t.status IN ({})", db.listed(OPEN))
 _STATUS_RANK = QueryString("CASE t.status " + " ".join("WHEN {} THEN " + str(rank) for rank in range(7)) + " END",
                            "assigned", "acknowledged", "in_progress", "returned", "reported_done", "closed", "cancelled")
 _SORT_SQL = {"deadline": QueryString("t.deadline"), "assigned_at": QueryString("t.assigned_at"), "status": _STATUS_RANK}
+_EVERY = QueryString("1 = 1")
 
 
 # ---------------------------------------------------------------- the task list
@@ -65,15 +65,15 @@ async def _filter_options(actor: Actor) -> dict[str, list[tuple[str, str]]]:
     """Conferences and member units the actor may filter by (two queries; none for a unit)."""
     if actor.role == Role.UNIT:
         return {"conferences": [], "units": []}
-    query = Conference.select(Conference.id, Conference.name).order_by(Conference.sort_key, Conference.name)
     visible = await visible_conference_ids(actor)
-    if visible is not None:
-        query = query.where(Conference.id.is_in(sorted(visible) or [0]))
-    conferences = await query
-    members = Membership.select(Membership.unit.id.as_alias("id"), Membership.unit.name.as_alias("name"))
-    if visible is not None:
-        members = members.where(Membership.conference.is_in(sorted(visible) or [0]))
-    units = sorted({(str(r["id"]), r["name"]) for r in await members}, key=lambda o: o[1])
+    every = visible is None
+    conferences = await db.fetch(QueryString(
+        "SELECT c.id, c.name FROM conference c WHERE {} ORDER BY c.sort_key, c.name",
+        _EVERY if every else QueryString("c.id IN ({})", db.ids(visible or ()))))
+    members = await db.fetch(QueryString(
+        "SELECT u.id, u.name FROM membership ms LEFT JOIN member_unit u ON u.id = ms.unit WHERE {}",
+        _EVERY if every else QueryString("ms.conference IN ({})", db.ids(visible or ()))))
+    units = sorted({(str(r["id"]), r["name"]) for r in members}, key=lambda o: o[1])
     return {"conferences": [(str(r["id"]), r["name"]) for r in conferences], "units": units}
 
 
@@ -185,6 +185,11 @@ async def count_tasks(actor: Actor, queries: Mapping[str, Mapping[str, str]]) ->
 
 async def task_list(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
     """One page of the actor's tasks: scope, filter options, a count and one joined select."""
+    with read_once():  # the scope and the filter options ask for the same conferences
+        return await _task_list(actor, query)
+
+
+async def _task_list(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
     day = today()
     condition, extra = await task_conditions(actor, query)
     scope = await scope_sql(actor)

@@ -13,7 +13,7 @@ from litestar import Request, Router, get
 from litestar.response import Template
 
 from conference.accounts.actor import Actor, CurrentActor
-from conference.accounts.scope import visible_conference_ids
+from conference.accounts.scope import read_once, visible_conference_ids
 from conference.db import fetch
 from conference.holidays.services import days_between as holiday_days
 from conference.i18n import gettext as _
@@ -21,9 +21,8 @@ from conference.meetings import services, views
 from conference.meetings.states import MEETING_STATUS_LABELS
 from conference.roles import OFFICE_ROLES, PEOPLE, SUPERVISORS
 from conference.tasks.services import ALERT_LABELS
-from conference.tasks.states import TASK_STATUS_LABELS
 from conference.tasks.views import open_deadlines
-from conference.timefmt import cn_month_day, local, today
+from conference.timefmt import cn_month_day, cn_time, local, today
 from conference.web.listing import Paging, parse_day, parse_id, requested
 from conference.web.templating import render
 
@@ -58,8 +57,14 @@ async def meeting_list(request: Request[Any, Any, Any], actor: CurrentActor) -> 
         sort = "starts_at"
     desc = query.get("desc", "1" if sort == "starts_at" else "") == "1"
     asked = requested(query.get("page"), default=PER_PAGE)  # page size fixed; past the last page: an empty page
-    rows, total = await views.meeting_rows(actor, flt, order=f"{sorts[sort]} {'DESC' if desc else 'ASC'}",
-                                           limit=asked.limit, offset=asked.offset)
+    with read_once():  # the rows' scope and the conference filter's options ask for the same conferences
+        rows, total = await views.meeting_rows(actor, flt, order=f"{sorts[sort]} {'DESC' if desc else 'ASC'}",
+                                               limit=asked.limit, offset=asked.offset)
+        options = await conference_options(actor)
+    kinds, states = services.KIND_LABELS, views.DISPLAY_STATUS_LABELS
+    for row in rows:  # the labels looked up here, not by a call from the template per row
+        row["kind_label"] = kinds.get(row["kind"], row["kind"])
+        row["status_label"] = states.get(row["display_status"], row["status"])
     page = asked.page
     params = {k: v for k, v in query.items() if k in ("conference", "kind", "status", "start", "end", "q", "todo") and v}
 
@@ -68,9 +73,8 @@ async def meeting_list(request: Request[Any, Any, Any], actor: CurrentActor) -> 
         return "?" + urllib.parse.urlencode({k: v for k, v in merged.items() if v not in ("", None)})
 
     return render(request, "meetings/list.html", rows=rows, total=total, paging=Paging(page, PER_PAGE, total), url=url,
-                  sort=sort, desc=desc, filters=params, conference_options=await conference_options(actor),
-                  kind_labels=services.KIND_LABELS, status_labels=MEETING_STATUS_LABELS,
-                  display_labels=views.DISPLAY_STATUS_LABELS, todo_labels=views.TODO_LABELS)
+                  sort=sort, desc=desc, filters=params, conference_options=options,
+                  kind_labels=services.KIND_LABELS, status_labels=MEETING_STATUS_LABELS, todo_labels=views.TODO_LABELS)
 
 
 @get("/calendar", opt={"roles": PEOPLE})
@@ -93,23 +97,41 @@ async def meeting_calendar(request: Request[Any, Any, Any], actor: CurrentActor)
         prev_anchor, next_anchor = start - dt.timedelta(days=7), start + dt.timedelta(days=7)
         heading = _("{a} 至 {b}").format(a=cn_month_day(start), b=cn_month_day(end))
     flt = _filter({**query, "start": start.isoformat(), "end": end.isoformat()})
-    rows, _total = await views.meeting_rows(actor, flt, order="m.starts_at ASC")
-    by_day: dict[dt.date, list[dict[str, Any]]] = {}
-    for row in rows:
-        by_day.setdefault(local(row["starts_at"]).date(), []).append(row)
-    days = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
-    weeks = [days[i:i + 7] for i in range(0, len(days), 7)]
     # Holidays and make-up working days always (one query); task deadlines when asked (one more).
     show_tasks = query.get("tasks") == "1"
     deadlines: dict[dt.date, list[dict[str, Any]]] = {}
-    if show_tasks:
-        for task in await open_deadlines(actor, start, end):
-            deadlines.setdefault(task["deadline"], []).append(task)
-    return render(request, "meetings/calendar.html", view=view, weeks=weeks, by_day=by_day, heading=heading,
-                  anchor=anchor, prev_anchor=prev_anchor, next_anchor=next_anchor, today=today(), weekdays=WEEKDAYS,
-                  status_labels=MEETING_STATUS_LABELS, kind_labels=services.KIND_LABELS,
-                  holidays=await holiday_days(start, end), show_tasks=show_tasks, deadlines=deadlines,
-                  alert_labels=ALERT_LABELS, task_status_labels=TASK_STATUS_LABELS)
+    with read_once():  # the meetings' scope and the tasks' ask for the same conferences
+        rows, _total = await views.meeting_rows(actor, flt, order="m.starts_at ASC")
+        if show_tasks:
+            for task in await open_deadlines(actor, start, end):
+                deadlines.setdefault(task["deadline"], []).append(task)
+    by_day: dict[dt.date, list[dict[str, Any]]] = {}
+    for row in rows:  # the time and label made here, not by calls from the template per meeting
+        at = local(row["starts_at"])
+        row["time"], row["status_label"] = cn_time(at), MEETING_STATUS_LABELS.get(row["status"])
+        by_day.setdefault(at.date(), []).append(row)
+    days = _days(start, end, anchor.month if view == "month" else None, today(), await holiday_days(start, end), by_day, deadlines)
+    weeks = [days[i:i + 7] for i in range(0, len(days), 7)]
+    return render(request, "meetings/calendar.html", view=view, weeks=weeks, heading=heading,
+                  anchor=anchor, prev_anchor=prev_anchor, next_anchor=next_anchor, weekdays=WEEKDAYS,
+                  show_tasks=show_tasks, alert_labels=ALERT_LABELS)
+
+
+def _days(start: dt.date, end: dt.date, month: int | None, now: dt.date, holidays: dict[dt.date, dict[str, Any]],
+          meetings: dict[dt.date, list[dict[str, Any]]], deadlines: dict[dt.date, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+    """The calendar's cells from start to end: the day's CSS classes (today; outside the month
+    `month` of the month view; a holiday or make-up working day), its data-day and heading, its
+    holiday, meetings and task deadlines."""
+    cells, caption = [], _("%(m)s月%(d)s日")
+    for i in range((end - start).days + 1):
+        day = start + dt.timedelta(days=i)
+        off = holidays.get(day)
+        css = ("today" if day == now else "") + (" other-month" if month and day.month != month else "")
+        if off:
+            css += " holiday" if off["kind"] == "holiday" else " makeup-workday"
+        cells.append({"css": css, "iso": day.isoformat(), "label": caption % {"m": day.month, "d": day.day},
+                      "off": off, "meetings": meetings.get(day, []), "deadlines": deadlines.get(day, [])})
+    return cells
 
 
 @get("/plenaries", opt={"roles": SUPERVISORS})

@@ -122,9 +122,14 @@ async def special_request_conditions(actor: Actor, status: str) -> tuple[Any, st
 
 
 async def count_special_requests(actor: Actor, status: str) -> int:
+    return int((await fetch(await special_requests_sql(actor, status)))[0]["n"])
+
+
+async def special_requests_sql(actor: Actor, status: str, name: str = "n") -> QueryString:
+    """The one-row statement of count_special_requests, its count named `name` (a constant)."""
     where, _status = await special_request_conditions(actor, status)
-    query = SpecialMeetingRequest.count()
-    return int(await (query.where(where) if where is not None else query))
+    return QueryString('SELECT {} FROM "special_meeting_request" WHERE {}', QueryString("COUNT(*) AS " + name),
+                       QueryString("1 = 1") if where is None else where.querystring)
 
 
 def _local_start(day: dt.date) -> dt.datetime:

@@ -4,7 +4,8 @@ records, and a note (the oldest age, the nearest deadline, the days left).
 Every count is asked of the list's own condition builder (tasks.views.count_tasks,
 meetings.views.count_meetings, agenda.views.count_items, ...), so the number on a card is the
 number of rows its link shows, and each role sees only what its lists show it. The queries are
-a fixed set per role (counts of one kind share one query), whatever the amount of data."""
+a fixed set per role (counts of one kind share one query; the counts of tasks, meetings, dead
+letters, plenaries and special requests run as one statement), whatever the amount of data."""
 
 from __future__ import annotations
 
@@ -68,10 +69,6 @@ TASK_QUERIES: dict[str, dict[str, str]] = {
     "assigned": {"status": "assigned"}, "to_rate": {"status": "to_rate"},
     "extension_decided": {"status": "extension_decided"},
 }
-
-
-async def _tasks(actor: Actor, *keys: str) -> dict[str, tuple[int, str]]:
-    return _task_links(await task_views.count_tasks(actor, {k: TASK_QUERIES[k] for k in keys}))
 
 
 def _meeting_link(todo: str) -> str:
@@ -159,10 +156,17 @@ async def office_cards(actor: Actor) -> list[Card]:
     ]
 
 
+CONVENOR_TASKS = {"red": TASK_QUERIES["red"]}
+CONVENOR_MEETINGS = {"minutes_review": MeetingFilter(todo="minutes_review")}
+
+
 async def convenor_cards(actor: Actor) -> list[Card]:
-    tasks = await _tasks(actor, "red")
-    meetings = await meeting_views.count_meetings(actor, {"minutes_review": MeetingFilter(todo="minutes_review")})
-    requests = await meeting_views.count_special_requests(actor, "requested")
+    row = await _together(await task_views.task_counts_sql(actor, CONVENOR_TASKS, "task_"),
+                          await meeting_views.meeting_counts_sql(actor, CONVENOR_MEETINGS, "meeting_"),
+                          await meeting_views.special_requests_sql(actor, "requested", "requests"))
+    tasks = _task_links(task_views.task_counts(row, CONVENOR_TASKS, "task_"))
+    meetings = meeting_views.meeting_counts(row, CONVENOR_MEETINGS, "meeting_")
+    requests = int(row["requests"])
     return [
         Card("minutes_review", _("待审签纪要"), meetings["minutes_review"]["count"], _meeting_link("minutes_review"),
              tone=DANGER),
@@ -172,11 +176,18 @@ async def convenor_cards(actor: Actor) -> list[Card]:
     ]
 
 
+STREET_TASKS = {"to_rate": TASK_QUERIES["to_rate"]}
+STREET_MEETINGS = {"street_items": MeetingFilter(todo="street_items")}
+
+
 async def street_cards(actor: Actor) -> list[Card]:
-    tasks = await _tasks(actor, "to_rate")
+    row = await _together(await task_views.task_counts_sql(actor, STREET_TASKS, "task_"),
+                          await meeting_views.meeting_counts_sql(actor, STREET_MEETINGS, "meeting_"),
+                          await meeting_views.special_requests_sql(actor, "decided", "decided"))
+    tasks = _task_links(task_views.task_counts(row, STREET_TASKS, "task_"))
+    meetings = meeting_views.meeting_counts(row, STREET_MEETINGS, "meeting_")
+    decided = int(row["decided"])
     returned = await agenda_views.count_items(actor, {"status": "returned"})
-    decided = await meeting_views.count_special_requests(actor, "decided")
-    meetings = await meeting_views.count_meetings(actor, {"street_items": MeetingFilter(todo="street_items")})
     return [
         Card("items_returned", _("被退回的议题"), returned["count"], _link("/items", status="returned"), tone=DANGER),
         Card("tasks_to_rate", _("已办结待评价的任务"), *tasks["to_rate"], tone=WARN),
@@ -186,10 +197,16 @@ async def street_cards(actor: Actor) -> list[Card]:
     ]
 
 
+UNIT_TASKS = {k: TASK_QUERIES[k] for k in ("red", "assigned", "yellow", "extension_decided")}
+UNIT_MEETINGS = {"minutes_recent": MeetingFilter(todo="minutes_recent")}
+
+
 async def unit_cards(actor: Actor) -> list[Card]:
-    tasks = await _tasks(actor, "red", "assigned", "yellow", "extension_decided")
+    row = await _together(await task_views.task_counts_sql(actor, UNIT_TASKS, "task_"),
+                          await meeting_views.meeting_counts_sql(actor, UNIT_MEETINGS, "meeting_"))
+    tasks = _task_links(task_views.task_counts(row, UNIT_TASKS, "task_"))
+    meetings = meeting_views.meeting_counts(row, UNIT_MEETINGS, "meeting_")
     invitations = await meeting_views.count_invitations_to_answer(actor)
-    meetings = await meeting_views.count_meetings(actor, {"minutes_recent": MeetingFilter(todo="minutes_recent")})
     return [
         Card("tasks_red", _("已逾期任务"), *tasks["red"], tone=DANGER),
         Card("invitations", _("待回复的会议邀请"), invitations["count"],

@@ -32,7 +32,7 @@ from conference.registry.tables import Conference, Membership, MemberUnit
 from conference.roles import ITEM_WRITERS, OFFICE_ROLES, Role
 from conference.timefmt import local, now, today
 from conference.web.files import preview_kind
-from conference.web.listing import PER_PAGE, Page, escape_like, page_size, paging, parse_id
+from conference.web.listing import PER_PAGE, Page, escape_like, page_size, paging, parse_id, piccolo_sql
 
 OPEN_STATES = ("submitted", "accepted", "scheduled", "deferred")  # items another can be merged into
 HELD_STATES = ("held", "minutes_in_review", "minutes_published")
@@ -72,10 +72,7 @@ def _constant_select(name: str) -> QueryString:
     kind = engine().engine_type
     found = _CONSTANT_SQL.get((name, kind))
     if found is None:
-        query = _CONSTANT_QUERIES[name]()
-        sql, args = query.querystrings[0].compile_string(engine_type=kind)
-        assert not args, "a constant part binds no value"
-        found = _CONSTANT_SQL[(name, kind)] = QueryString(sql.replace("{", "{{").replace("}", "}}"))
+        found = _CONSTANT_SQL[(name, kind)] = piccolo_sql(_CONSTANT_QUERIES[name](), kind)
     return found
 
 

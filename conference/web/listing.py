@@ -215,7 +215,16 @@ _HEADS: dict[tuple[Any, ...], tuple[QueryString, QueryString]] = {}
 
 
 def _constant(sql: str) -> QueryString:
-    return QueryString(sql.replace("{", "{{").replace("}", "}}"))
+    return QueryString(sql.replace("{", "{{").replace("}", "}}"))  # braces are text, not placeholders
+
+
+def piccolo_sql(query: Any, engine_type: str) -> QueryString:
+    """The SQL Piccolo writes for a query that binds no value (a select's columns and joins) as a
+    constant fragment: made once by a caller that keeps it, composed with bound conditions on every
+    request (paginate below; the item list, conference.agenda.views)."""
+    sql, args = query.querystrings[0].compile_string(engine_type=engine_type)
+    assert not args, "a constant part binds no value"
+    return _constant(sql)
 
 
 def _constant_heads(table: type[Table], columns: list[Any], condition: Any,
@@ -237,10 +246,7 @@ def _constant_heads(table: type[Table], columns: list[Any], condition: Any,
     key = (table, kind, tuple(c._meta.name for c in columns))
     found = _HEADS.get(key)
     if found is None:
-        select_sql, select_args = table.select(*columns).querystrings[0].compile_string(engine_type=kind)
-        count_sql, count_args = table.count().querystrings[0].compile_string(engine_type=kind)
-        assert not select_args and not count_args, "a constant part binds no value"
-        found = _HEADS[key] = (_constant(select_sql), _constant(count_sql))
+        found = _HEADS[key] = (piccolo_sql(table.select(*columns), kind), piccolo_sql(table.count(), kind))
     return found
 
 

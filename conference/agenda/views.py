@@ -152,11 +152,20 @@ async def item_conditions(actor: Actor, query: Mapping[str, str],
 async def count_items(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
     """How many items the list shows for a query, and the earliest submission among them
     (`oldest`), in one query (plus the scope's)."""
+    return item_counts((await fetch(await count_items_sql(actor, query)))[0])
+
+
+async def count_items_sql(actor: Actor, query: Mapping[str, str], prefix: str = "") -> QueryString:
+    """The one-row statement of count_items: columns prefix + n and prefix + oldest (a constant
+    prefix: the workbench runs it beside its other counts)."""
     where, _extra = await item_conditions(actor, query)
-    rows = await fetch(QueryString(
-        'SELECT COUNT("agenda_item"."id") AS "n", MIN("agenda_item"."submitted_at") AS "oldest" FROM "agenda_item" WHERE {}',
-        where.querystring))
-    return {"count": int(rows[0]["n"]), "oldest": rows[0]["oldest"]}
+    columns = QueryString(f'COUNT("agenda_item"."id") AS "{prefix}n", MIN("agenda_item"."submitted_at") AS "{prefix}oldest"')
+    return QueryString('SELECT {} FROM "agenda_item" WHERE {}', columns, where.querystring)
+
+
+def item_counts(row: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """count_items' answer from the row of count_items_sql."""
+    return {"count": int(row[prefix + "n"]), "oldest": row[prefix + "oldest"]}
 
 
 async def item_list(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:

@@ -4,6 +4,7 @@ aggregates, never one query per row), as plain dicts for templates and the API."
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +13,7 @@ from piccolo.querystring import QueryString
 
 from conference.accounts.actor import Actor
 from conference.accounts.scope import visible_conference_ids
-from conference.db import as_datetime, fetch, ids, joined
+from conference.db import as_datetime, fetch, ids
 from conference.i18n import gettext as _
 from conference.meetings import notice
 from conference.meetings.states import MEETING_STATUS_LABELS, REQUEST_STATUS_LABELS
@@ -141,23 +142,31 @@ def _local_start(day: dt.date) -> dt.datetime:
 def _conditions(actor: Actor, flt: MeetingFilter) -> QueryString:
     """The WHERE clause of the filter on meeting `m` (read through scope_sql, which limits the rows
     to the actor's)."""
-    where = [QueryString("1 = 1")]
+    # One QueryString: the conditions joined by AND, their values in order (the SQL of a QueryString
+    # per condition, joined, without making one per condition).
+    where = ["1 = 1"]
+    values: list[Any] = []
+
+    def add(condition: str, *bound: Any) -> None:
+        where.append(condition)
+        values.extend(bound)
+
     if flt.conference_id:
-        where.append(QueryString("m.conference = {}", int(flt.conference_id)))
+        add("m.conference = {}", int(flt.conference_id))
     if flt.kind:
-        where.append(QueryString("m.kind = {}", flt.kind))
+        add("m.kind = {}", flt.kind)
     if flt.status:
-        where.append(QueryString("m.status = {}", flt.status))
+        add("m.status = {}", flt.status)
     if flt.start:
-        where.append(QueryString("m.starts_at >= {}", _local_start(flt.start)))
+        add("m.starts_at >= {}", _local_start(flt.start))
     if flt.end:
-        where.append(QueryString("m.starts_at < {}", _local_start(min(flt.end, MAX_DAY) + dt.timedelta(days=1))))
+        add("m.starts_at < {}", _local_start(min(flt.end, MAX_DAY) + dt.timedelta(days=1)))
     if flt.q:
         term = "%" + flt.q.replace("%", "").replace("_", "").replace("\x00", "") + "%"  # PostgreSQL rejects NUL
-        where.append(QueryString("(m.title LIKE {} OR m.location LIKE {})", term, term))
+        add("(m.title LIKE {} OR m.location LIKE {})", term, term)
     if (todo := _todo_sql(actor, flt.todo)) is not None:
-        where.append(todo)
-    return joined(where, " AND ")
+        add("{}", todo)
+    return QueryString(" AND ".join(where), *values)
 
 
 async def count_meetings(actor: Actor, filters: dict[str, MeetingFilter]) -> dict[str, dict[str, Any]]:
@@ -171,13 +180,33 @@ async def count_meetings(actor: Actor, filters: dict[str, MeetingFilter]) -> dic
 async def meeting_counts_sql(actor: Actor, filters: dict[str, MeetingFilter], prefix: str = "") -> QueryString:
     """The one-row statement of count_meetings: columns prefix + n_0, prefix + first_0, n_1 ... in
     the order of `filters` (a constant prefix: the workbench runs it beside other counts)."""
-    parts: list[QueryString] = []
-    for i, flt in enumerate(filters.values()):
-        # Result columns n_0, first_0, n_1 ... in the order of `filters` (names made here, not from input).
+    conditions: list[QueryString] = []
+    for flt in filters.values():
         condition = _conditions(actor, flt)
-        parts += [QueryString("COALESCE(SUM(CASE WHEN {} THEN 1 ELSE 0 END), 0) AS " + prefix + "n_" + str(i), condition),
-                  QueryString("MIN(CASE WHEN {} THEN m.starts_at END) AS " + prefix + "first_" + str(i), condition)]
-    return QueryString("SELECT {} FROM {} m", joined(parts), await scope_sql(actor))
+        conditions += [condition, condition]
+    columns = QueryString(_count_columns(len(filters), prefix), *conditions)
+    return QueryString("SELECT {} FROM {} m", columns, await count_scope(actor))
+
+
+@functools.cache  # one per (number of filters, prefix): constants of the callers
+def _count_columns(count: int, prefix: str) -> str:
+    # Result columns n_0, first_0, n_1 ... in the order of the filters (names made here, not from input).
+    return ", ".join(f"COALESCE(SUM(CASE WHEN {{}} THEN 1 ELSE 0 END), 0) AS {prefix}n_{i}, "
+                     f"MIN(CASE WHEN {{}} THEN m.starts_at END) AS {prefix}first_{i}" for i in range(count))
+
+
+async def count_scope(actor: Actor) -> QueryString:
+    """scope_sql for the counts; as tasks.views.count_scope, the same SQL as one QueryString for the
+    roles that see meetings by conference (SUPERVISORS), the rule's own for the others."""
+    if actor.role not in SUPERVISORS:
+        return await scope_sql(actor)
+    visible = await visible_conference_ids(actor)
+    if visible is None:
+        return _ALL_MEETINGS
+    return QueryString('(SELECT * FROM "meeting" WHERE "meeting"."conference" IN ({}))', ids(visible))
+
+
+_ALL_MEETINGS = QueryString('(SELECT * FROM "meeting" WHERE 1 = 1)')
 
 
 def meeting_counts(row: dict[str, Any], filters: dict[str, MeetingFilter], prefix: str = "") -> dict[str, dict[str, Any]]:
@@ -350,7 +379,6 @@ async def plenaries_due_sql(actor: Actor, today: dt.date, name: str = "n") -> Qu
              SELECT 1 FROM meeting m WHERE m.conference = c.id AND m.kind = 'plenary' AND m.status <> 'cancelled'
              AND m.starts_at >= {} AND m.starts_at < {}) AND {}""",
         QueryString("COUNT(*) AS " + name), _local_start(first), _local_start(last + dt.timedelta(days=1)), scope)
-
 
 
 async def meeting_detail_for(actor: Actor, meeting_id: int) -> dict[str, Any]:

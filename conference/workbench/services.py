@@ -5,7 +5,7 @@ Every count is asked of the list's own condition builder (tasks.views.count_task
 meetings.views.count_meetings, agenda.views.count_items, ...), so the number on a card is the
 number of rows its link shows, and each role sees only what its lists show it. The queries are
 a fixed set per role (counts of one kind share one query; the counts of tasks, meetings, dead
-letters, plenaries and special requests run as one statement), whatever the amount of data."""
+letters, plenaries, items and special requests run as one statement), whatever the amount of data."""
 
 from __future__ import annotations
 
@@ -116,22 +116,23 @@ async def _together(*parts: QueryString) -> dict[str, Any]:
     return (await fetch(_Statement("SELECT * FROM {}", tables)))[0]
 
 
-OFFICE_TASKS = ("red", "unack", "yellow", "extension_requested", "reported_done")
+OFFICE_TASKS = {k: TASK_QUERIES[k] for k in ("red", "unack", "yellow", "extension_requested", "reported_done")}
 OFFICE_MEETINGS = {todo: MeetingFilter(todo=todo) for todo in ("notify", "replies", "minutes_returned")}
+TRIAGE = {"status": "submitted"}
 
 
 async def office_cards(actor: Actor) -> list[Card]:
     day = today()
-    task_queries = {k: TASK_QUERIES[k] for k in OFFICE_TASKS}
-    # The tasks', meetings', dead letters' and plenaries' counts in one statement.
-    row = await _together(await task_views.task_counts_sql(actor, task_queries, "task_"),
+    # The tasks', meetings', dead letters', plenaries' and items' counts in one statement.
+    row = await _together(await task_views.task_counts_sql(actor, OFFICE_TASKS, "task_"),
                           await meeting_views.meeting_counts_sql(actor, OFFICE_MEETINGS, "meeting_"),
                           await mail_services.dead_letters_sql(actor, "dead"),
-                          await meeting_views.plenaries_due_sql(actor, day, "plenaries"))
-    tasks = _task_links(task_views.task_counts(row, task_queries, "task_"))
+                          await meeting_views.plenaries_due_sql(actor, day, "plenaries"),
+                          await agenda_views.count_items_sql(actor, TRIAGE, "items_"))
+    tasks = _task_links(task_views.task_counts(row, OFFICE_TASKS, "task_"))
     meetings = meeting_views.meeting_counts(row, OFFICE_MEETINGS, "meeting_")
     dead, plenaries = int(row["dead"]), int(row["plenaries"])
-    triage = await agenda_views.count_items(actor, {"status": "submitted"})
+    triage = agenda_views.item_counts(row, "items_")
     oldest = as_datetime(triage["oldest"])
     half_end = meeting_views.half_year(day)[1]
     return [
@@ -178,16 +179,18 @@ async def convenor_cards(actor: Actor) -> list[Card]:
 
 STREET_TASKS = {"to_rate": TASK_QUERIES["to_rate"]}
 STREET_MEETINGS = {"street_items": MeetingFilter(todo="street_items")}
+RETURNED = {"status": "returned"}
 
 
 async def street_cards(actor: Actor) -> list[Card]:
     row = await _together(await task_views.task_counts_sql(actor, STREET_TASKS, "task_"),
                           await meeting_views.meeting_counts_sql(actor, STREET_MEETINGS, "meeting_"),
-                          await meeting_views.special_requests_sql(actor, "decided", "decided"))
+                          await meeting_views.special_requests_sql(actor, "decided", "decided"),
+                          await agenda_views.count_items_sql(actor, RETURNED, "items_"))
     tasks = _task_links(task_views.task_counts(row, STREET_TASKS, "task_"))
     meetings = meeting_views.meeting_counts(row, STREET_MEETINGS, "meeting_")
     decided = int(row["decided"])
-    returned = await agenda_views.count_items(actor, {"status": "returned"})
+    returned = agenda_views.item_counts(row, "items_")
     return [
         Card("items_returned", _("被退回的议题"), returned["count"], _link("/items", status="returned"), tone=DANGER),
         Card("tasks_to_rate", _("已办结待评价的任务"), *tasks["to_rate"], tone=WARN),

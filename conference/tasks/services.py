@@ -39,7 +39,7 @@ from conference.tasks.tables import Task, TaskAttachment, TaskReport
 from conference.tasks.visibility import visible_tasks
 from conference.timefmt import cn_date, now, today
 from conference.visibility import visible_row
-from conference.workdays import add_workdays, is_workday
+from conference.workdays import add_workdays
 
 TASK_NOT_FOUND = _("没有找到该任务，或您无权查看。")
 ACK_WORKDAYS = 2
@@ -60,9 +60,16 @@ def workdays_after(start: dt.date, n: int) -> dt.date:
 # ---------------------------------------------------------------- alerts
 
 
-def alert(task: Mapping[str, Any], day: dt.date | None = None) -> str:
+def yellow_until(day: dt.date) -> dt.date:
+    """The first deadline that is no longer "due soon" (yellow) on `day`: due within N working days
+    (SUPERVISION_YELLOW_WORKDAYS, 0-60) means before the (N+1)th working day after `day`."""
+    return workdays_after(day, get_settings().supervision_yellow_workdays + 1)
+
+
+def alert(task: Mapping[str, Any], day: dt.date | None = None, until: dt.date | None = None) -> str:
     """red: overdue; yellow: due within 3 working days; unack: not acknowledged within 2 working
-    days of assignment; "" otherwise. Closed and cancelled tasks raise no alert."""
+    days of assignment; "" otherwise. Closed and cancelled tasks raise no alert. `until`:
+    yellow_until(day), for a caller that classifies many tasks on the same day."""
     day = day or today()
     if task["status"] not in OPEN:
         return ""
@@ -70,10 +77,9 @@ def alert(task: Mapping[str, Any], day: dt.date | None = None) -> str:
         return "red"
     if task["status"] == "assigned" and task["ack_due"] < day:
         return "unack"
-    remaining = sum(1 for i in range(1, (task["deadline"] - day).days + 1) if is_workday(day + dt.timedelta(days=i)))
-    if remaining <= get_settings().supervision_yellow_workdays:  # SUPERVISION_YELLOW_WORKDAYS
-        return "yellow"
-    return ""
+    # At most N working days from the day after `day` to the deadline: the deadline comes before the
+    # (N+1)th working day. One walk of N+1 working days, not one look-up per day up to the deadline.
+    return "yellow" if task["deadline"] < (until or yellow_until(day)) else ""
 
 
 ALERT_LABELS = {"red": _("已逾期"), "yellow": _("即将到期"), "unack": _("超时未签收"), "": ""}

@@ -30,7 +30,7 @@ from conference.tasks.detail_views import task_label as task_label
 from conference.tasks.forms import PAGE_FIELDS
 from conference.tasks.resolution_views import cn_numeral as cn_numeral
 from conference.tasks.resolution_views import meeting_resolutions as meeting_resolutions
-from conference.tasks.services import ALERT_LABELS, alert, workdays_after
+from conference.tasks.services import ALERT_LABELS, alert, workdays_after, yellow_until
 from conference.tasks.states import EXTENSION_LABELS, OPEN, RATING_LABELS, ROLE_LABELS, TASK_STATUS_LABELS
 from conference.tasks.tables import Task
 from conference.tasks.urging import DEFAULT_MESSAGE, URGEABLE, urge_counts
@@ -249,9 +249,15 @@ async def _task_list(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
            JOIN conference c ON c.id = t.conference LEFT JOIN street s ON s.id = t.street
            WHERE {} ORDER BY {} LIMIT {} OFFSET {}""", scope, condition, order, at.limit, at.offset))
     urges = await urge_counts(r["id"] for r in rows)
-    for row in rows:
-        row["alert"] = alert(row, day)
+    until = yellow_until(day)  # the alerts' "due soon" limit, one walk of the calendar for the page
+    for row in rows:  # the alert, and the labels looked up here rather than by calls from the template per row
+        row["alert"] = flag = alert(row, day, until)
         row["urges"] = urges.get(int(row["id"]), 0)
+        row["alert_label"] = ALERT_LABELS[flag]
+        row["role_label"] = ROLE_LABELS.get(row["role"], row["role"])
+        row["status_label"] = TASK_STATUS_LABELS.get(row["status"], row["status"])
+        row["extension_label"] = EXTENSION_LABELS.get(row["extension_status"], "")
+        row["rating_label"] = RATING_LABELS.get(row["rating"], "")
     listing = Page(rows=rows, total=at.total, page=at.page, per_page=at.per_page, q=q, sort=sort, desc=desc, extra=extra)
     return {
         "page": listing, "filters": extra, "options": await _filter_options(actor),
@@ -275,7 +281,8 @@ async def open_deadlines(actor: Actor, start: dt.date, end: dt.date) -> list[dic
            WHERE {} AND t.deadline >= {} AND t.deadline <= {}
            ORDER BY t.deadline, u.sort_key, u.name, t.id""", await scope_sql(actor), _OPEN_SQL, start, end))
     day = today()
+    until = yellow_until(day)
     for row in rows:
-        row["alert"] = alert(row, day)
+        row["alert"] = alert(row, day, until)
         row["link"] = True  # every row is in the viewer's scope
     return rows

@@ -22,6 +22,7 @@ from piccolo.table import Table
 
 from conference.errors import Busy
 from conference.settings import Settings, get_settings
+from conference.sqlcompile import Compiled, compiled
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -111,8 +112,7 @@ class _Reader:
 
 
 def _is_read(sql: str) -> bool:
-    head = sql.lstrip()[:6].upper()
-    return head.startswith(("SELECT", "WITH"))
+    return sql.lstrip()[:6].upper().startswith(("SELECT", "WITH"))
 
 
 class ReadReusingSQLiteEngine(SQLiteEngine):
@@ -313,18 +313,18 @@ async def ping() -> bool:
 
 # ---------------------------------------------------------------- raw reads
 # A raw read is a Piccolo QueryString: SQL text with `{}` placeholders and one value for each, where
-# a value may itself be a QueryString (a fragment with its own values). Reports are composed of such
-# fragments, so every value is bound by the driver and none is formatted into the text. `fetch`
-# runs it through the engine like any ORM query: on SQLite, reads outside a transaction go to the
-# engine's kept read connections (ReadReusingSQLiteEngine), on PostgreSQL to the pool.
+# a value may itself be a QueryString (a fragment with its own values; reports are composed of such),
+# so every value is bound by the driver and none is formatted into the text. `fetch` runs it through
+# the engine like any ORM query (SQLite: reads outside a transaction on the kept read connections;
+# PostgreSQL: the pool), compiled by conference.sqlcompile (Piccolo's SQL and values, a shorter walk).
 async def fetch(query: QueryString | str, *params: Any) -> list[dict[str, Any]]:
     """Rows of a read-only statement: a QueryString, or a constant template with `{}` placeholders
     and its values (the same thing written as QueryString(template, *params))."""
     if isinstance(query, str):
-        query = QueryString(query, *params)
+        query = Compiled(query, *params)
     elif params:
         raise TypeError("fetch: a QueryString carries its own values")
-    return [dict(row) for row in await engine().run_querystring(query)]
+    return [dict(row) for row in await engine().run_querystring(compiled(query))]
 
 
 def joined(parts: Iterable[QueryString], separator: str = ", ") -> QueryString:
@@ -394,7 +394,6 @@ def as_date(value: Any) -> dt.date:
 
 
 async def close_readers() -> None:
-    db = engine()
-    if isinstance(db, ReadReusingSQLiteEngine):
+    if isinstance(db := engine(), ReadReusingSQLiteEngine):
         db.close_readers()
 

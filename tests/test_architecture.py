@@ -22,7 +22,7 @@ PACKAGE = ROOT / "conference"
 CORE = {
     "conference.settings", "conference.db", "conference.piccolo_conf", "conference.errors", "conference.i18n",
     "conference.timefmt", "conference.forms", "conference.records", "conference.collation", "conference.workdays",
-    "conference.hooks", "conference.roles",
+    "conference.hooks", "conference.roles", "conference.sqlcompile",
     # The audit trail's writer: every audited write (conference.records) records there. It lives
     # beside the trail's pages in the audit package, but belongs to the core and imports no domain.
     "conference.audit.services",

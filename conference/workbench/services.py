@@ -10,7 +10,6 @@ letters, plenaries, items and special requests run as one statement), whatever t
 from __future__ import annotations
 
 import functools
-import string
 import urllib.parse
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -80,40 +79,10 @@ def _task_links(counts: dict[str, int]) -> dict[str, tuple[int, str]]:
     return {k: (n, _link("/tasks", **TASK_QUERIES[k])) for k, n in counts.items()}
 
 
-@functools.cache  # the templates are constants of the count functions: a few dozen
-def _pieces(template: str) -> tuple[str, ...]:
-    """The literal text around a template's placeholders, as QueryString.bundle splits it."""
-    return tuple(literal for literal, *_rest in string.Formatter().parse(template))
-
-
-class _Statement(QueryString):
-    """A QueryString compiled by a shorter walk than Piccolo's bundle (no Fragment per piece, the
-    templates split once): the same SQL text and values as QueryString.compile_string."""
-
-    def compile_string(self, engine_type: str = "postgres") -> tuple[str, list[Any]]:
-        sql: list[str] = []
-        values: list[Any] = []
-        numbered = engine_type in ("postgres", "cockroach")
-
-        def walk(query: QueryString) -> None:
-            args = query.args
-            for i, piece in enumerate(_pieces(query.template)):
-                sql.append(piece)
-                if i < len(args):
-                    if isinstance(value := args[i], QueryString):
-                        walk(value)
-                    else:
-                        values.append(value)
-                        sql.append(f"${len(values)}" if numbered else "?")
-
-        walk(self)
-        return "".join(sql), values
-
-
 async def _together(*parts: QueryString) -> dict[str, Any]:
     """The row of several one-row count statements run as one (their columns named apart)."""
     tables = joined((QueryString("({}) AS part_" + str(i), part) for i, part in enumerate(parts)), " CROSS JOIN ")
-    return (await fetch(_Statement("SELECT * FROM {}", tables)))[0]
+    return (await fetch(QueryString("SELECT * FROM {}", tables)))[0]
 
 
 OFFICE_TASKS = {k: TASK_QUERIES[k] for k in ("red", "unack", "yellow", "extension_requested", "reported_done")}

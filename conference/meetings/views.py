@@ -226,7 +226,7 @@ async def meeting_rows(actor: Actor, flt: MeetingFilter, *, order: str = "m.star
     agenda size: two queries (rows and total) whatever the number of meetings. `order`: a key of
     ORDERS."""
     condition = _conditions(actor, flt)
-    scope = await scope_sql(actor)
+    scope = await count_scope(actor)  # scope_sql's SQL, written directly for the conference-wide roles
     sort = ORDERS[order]
     paging = QueryString(" LIMIT {} OFFSET {}", int(limit), int(offset)) if limit is not None else QueryString("")
     # The page's meetings are chosen first (index on starts_at), then only their invitations and

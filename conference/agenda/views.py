@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from markupsafe import Markup
 from piccolo.columns.combination import And, Or, Where, WhereRaw
 from piccolo.query.methods.select import Select
 from piccolo.querystring import QueryString
@@ -19,7 +20,7 @@ from conference.agenda.forms import PAGE_FIELDS
 from conference.agenda.services import ITEM_FORM, check_editable, item_for
 from conference.agenda.states import CATEGORY_LABELS, ITEM_STATUS_LABELS, OUTCOME_LABELS, URGENCY_LABELS
 from conference.agenda.tables import AgendaItem, AgendaItemUnit, AgendaSlot, Attachment
-from conference.agenda.visibility import visible_items
+from conference.agenda.visibility import item_conditions
 from conference.audit.tables import AuditEvent
 from conference.collation import sort_key
 from conference.db import engine, fetch, ids, listed
@@ -30,9 +31,9 @@ from conference.meetings.states import MEETING_STATUS_LABELS
 from conference.meetings.tables import Meeting
 from conference.registry.tables import Conference, Membership, MemberUnit
 from conference.roles import ITEM_WRITERS, OFFICE_ROLES, Role
-from conference.timefmt import local, now, today
+from conference.timefmt import cn_date, local, now, today
 from conference.web.files import preview_kind
-from conference.web.listing import PER_PAGE, Page, escape_like, page_size, paging, parse_id, piccolo_sql
+from conference.web.listing import PER_PAGE, Page, page_size, paging, parse_id, piccolo_sql
 
 OPEN_STATES = ("submitted", "accepted", "scheduled", "deferred")  # items another can be merged into
 HELD_STATES = ("held", "minutes_in_review", "minutes_published")
@@ -84,69 +85,42 @@ def age_days(submitted_at: dt.datetime | None) -> int | None:
 
 
 
-def _both(a: Condition | None, b: Condition) -> Condition:
-    return b if a is None else (a & b)
-
-
 async def _visible(actor: Actor) -> set[int] | None:
     """The conferences whose items the actor lists (None: all); a street's items go by its street."""
     return await visible_conference_ids(actor) if actor.role != Role.STREET else None
 
 
-def _order(sort: str, desc: bool) -> tuple[Any, bool]:
+_WHEN = QueryString('COALESCE("agenda_item"."submitted_at", "agenda_item"."created_at")')
+_RANK = QueryString("""CASE "agenda_item"."urgency" WHEN 'critical' THEN 3 WHEN 'urgent' THEN 2 ELSE 1 END""")
+_TITLE = QueryString('"agenda_item"."title"')
+
+
+def _order(sort: str, desc: bool) -> tuple[QueryString, bool]:
     """(expression, ascending) for a sort key; drafts sort by their creation time."""
-    when = QueryString('COALESCE("agenda_item"."submitted_at", "agenda_item"."created_at")')
     if sort == "age":  # the longest waiting first when descending
-        return when, desc
+        return _WHEN, desc
     if sort == "urgency":
-        rank = QueryString(
-            """CASE "agenda_item"."urgency" WHEN 'critical' THEN 3 WHEN 'urgent' THEN 2 ELSE 1 END""")
-        return rank, not desc
+        return _RANK, not desc
     if sort == "title":
-        return QueryString('"agenda_item"."title"'), not desc
-    return when, not desc
+        return _TITLE, not desc
+    return _WHEN, not desc
 
 
 async def filter_options(actor: Actor, visible: set[int] | None = None) -> dict[str, list[tuple[str, str]]]:
     """The conferences and streets the actor may filter by (one query, given `visible`)."""
     if visible is None:
         visible = await _visible(actor)
+    # the SQL of Piccolo's `Conference.street == id` and `Conference.id.is_in(ids)`, values bound
     where = QueryString("1 = 1")
     if actor.role == Role.STREET:
-        where = (Conference.street == (actor.street_id or 0)).querystring
+        where = QueryString('"conference"."street" = {}', actor.street_id or 0)
     elif visible is not None:
-        where = Conference.id.is_in(sorted(visible) or [0]).querystring
+        found = sorted(visible) or [0]
+        where = QueryString(f'"conference"."id" IN ({", ".join(["{}"] * len(found))})', *found)
     rows = await fetch(QueryString('{} WHERE {} ORDER BY "conference"."sort_key" ASC, "conference"."name" ASC',
                                    _constant_select("filters"), where))
     streets = sorted({(str(r["street_id"]), r["street_name"]) for r in rows if r["street_id"]}, key=lambda s: s[1])
     return {"conferences": [(str(r["id"]), r["name"]) for r in rows], "streets": streets}
-
-
-async def item_conditions(actor: Actor, query: Mapping[str, str],
-                          visible: set[int] | None = None) -> tuple[Condition, dict[str, str]]:
-    """The items the list shows for a query (the actor's scope and the filters) and the filters in
-    effect; also what the workbench counts (conference.workbench)."""
-    where = await visible_items(actor, visible)
-    extra: dict[str, str] = {}
-    q = (query.get("q") or "").replace("\x00", "").strip()[:100]  # PostgreSQL rejects NUL in text
-    if term := escape_like(q):
-        # the ticket number of an item from the 12345 hotline or the grid platform finds it too
-        where = _both(where, AgendaItem.title.ilike(f"%{term}%") | AgendaItem.external_ref.ilike(f"%{term}%"))
-    status = query.get("status") or ""
-    if status in ITEM_STATUS_LABELS:
-        where = _both(where, AgendaItem.status == status)
-        extra["status"] = status
-    urgency = query.get("urgency") or ""
-    if urgency in URGENCY_LABELS:
-        where = _both(where, AgendaItem.urgency == urgency)
-        extra["urgency"] = urgency
-    if (conference := parse_id(query.get("conference"))) is not None:
-        where = _both(where, AgendaItem.conference == conference)
-        extra["conference"] = str(conference)
-    if (street := parse_id(query.get("street"))) is not None:
-        where = _both(where, AgendaItem.street == street)
-        extra["street"] = str(street)
-    return where, extra
 
 
 async def count_items(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
@@ -166,6 +140,30 @@ async def count_items_sql(actor: Actor, query: Mapping[str, str], prefix: str = 
 def item_counts(row: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     """count_items' answer from the row of count_items_sql."""
     return {"count": int(row[prefix + "n"]), "oldest": row[prefix + "oldest"]}
+
+
+# The list's "5 天" and "2 次", as the template's `_("%(n)s 天", n=...)` makes them: the translation
+# taken as markup, a whole number put in (its digits need no escaping).
+DAYS, TIMES = _("%(n)s 天"), _("%(n)s 次")
+
+
+def _labelled(rows: list[dict[str, Any]]) -> None:
+    """What the list shows of each row beside its columns, made here once rather than by calls and
+    formatting in the template (~0.1 ms a page): the age in days (age_days, with today read once)
+    and its text, the submission date (cn_date), the urgency and status labels (the code itself
+    for one without a label), the meetings waited as text."""
+    day = today()
+    for row in rows:
+        submitted = row["submitted_at"]
+        if submitted is None:
+            row["age_days"], row["age_text"], row["submitted_on"] = None, "—", ""
+        else:
+            on = local(submitted).date()
+            age = row["age_days"] = max(0, (day - on).days)
+            row["age_text"], row["submitted_on"] = Markup(DAYS % {"n": age}), cn_date(on)  # noqa: S704 - our catalogue, an int
+        row["urgency_label"] = URGENCY_LABELS.get(row["urgency"], row["urgency"])
+        row["status_label"] = ITEM_STATUS_LABELS.get(row["status"], row["status"])
+        row["waited_text"] = Markup(TIMES % {"n": row["meetings_waited"]})  # noqa: S704 - our catalogue, an int
 
 
 async def item_list(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
@@ -190,8 +188,7 @@ async def item_list(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
     rows = await fetch(QueryString('{} WHERE {} ORDER BY {} {}, "agenda_item"."id" {} LIMIT {} OFFSET {}',
                                    _constant_select("list"), condition, expression, direction, direction,
                                    at.limit, at.offset))
-    for row in rows:
-        row["age_days"] = age_days(row["submitted_at"])
+    _labelled(rows)
     listing = Page(rows=rows, total=at.total, page=at.page, per_page=at.per_page, q=q, sort=sort, desc=desc, extra=extra)
     return {
         "page": listing, "filters": extra, "options": await filter_options(actor, visible), "sorts": SORTS,

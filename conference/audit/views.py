@@ -17,12 +17,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from piccolo.querystring import QueryString
-
 from conference.accounts.actor import Actor
 from conference.accounts.scope import visible_conference_ids
 from conference.audit.labels import ACTION_LABELS, ENTITY_LABELS, VALUE_LABELS, action_label, field_label
-from conference.db import as_date, fetch, joined
+from conference.db import as_date, fetch
 from conference.db import ids as ids_in
 from conference.i18n import gettext as _
 from conference.roles import Role
@@ -36,14 +34,15 @@ REFERENCE_FIELDS = {
     "merged_into": "item", "items": "item", "person": "person", "presiding": "person", "adopted_by": "user", "submitted_by": "user",
     "requested_by": "user", "decided_by": "user", "entered_by": "user",
 }
+# Each kind's names, one branch of Names.load's UNION ALL tagged with the kind ({}: the kind, then the ids).
 NAME_QUERIES = {
-    "unit": "SELECT id, name FROM member_unit WHERE id IN ({})",
-    "conference": "SELECT id, name FROM conference WHERE id IN ({})",
-    "street": "SELECT id, name FROM street WHERE id IN ({})",
-    "meeting": "SELECT id, title AS name FROM meeting WHERE id IN ({})",
-    "item": "SELECT id, title AS name FROM agenda_item WHERE id IN ({})",
-    "person": "SELECT id, name FROM person WHERE id IN ({})",
-    "user": "SELECT id, display_name AS name FROM app_user WHERE id IN ({})",
+    "unit": "SELECT CAST({} AS TEXT) AS kind, n.id, n.name FROM (SELECT id, name FROM member_unit WHERE id IN ({})) n",
+    "conference": "SELECT CAST({} AS TEXT) AS kind, n.id, n.name FROM (SELECT id, name FROM conference WHERE id IN ({})) n",
+    "street": "SELECT CAST({} AS TEXT) AS kind, n.id, n.name FROM (SELECT id, name FROM street WHERE id IN ({})) n",
+    "meeting": "SELECT CAST({} AS TEXT) AS kind, n.id, n.name FROM (SELECT id, title AS name FROM meeting WHERE id IN ({})) n",
+    "item": "SELECT CAST({} AS TEXT) AS kind, n.id, n.name FROM (SELECT id, title AS name FROM agenda_item WHERE id IN ({})) n",
+    "person": "SELECT CAST({} AS TEXT) AS kind, n.id, n.name FROM (SELECT id, name FROM person WHERE id IN ({})) n",
+    "user": "SELECT CAST({} AS TEXT) AS kind, n.id, n.name FROM (SELECT id, display_name AS name FROM app_user WHERE id IN ({})) n",
 }
 # Each record named in the trail: its title, the page that shows it, the conference whose office may
 # open it. `{}` takes the ids (conference.db.ids); `day` (when selected) is added to the title as a Chinese date.
@@ -124,6 +123,13 @@ def _loads(value: Any) -> dict[str, Any]:
 
 def _plain_value(value: Any, labels: Mapping[str, str] | None) -> str:
     """A stored value as text, without looking anything up."""
+    if type(value) is str:  # most values (text, codes, times): the steps below for a str, in their order
+        if labels is not None and value in labels:
+            return labels[value] or EMPTY
+        if not value:
+            return EMPTY
+        # Both patterns need a "-" after 4 characters (each \d is one character): others skip them.
+        return _time_text(value) if len(value) >= 10 and value[4] == "-" else value
     if labels is not None and isinstance(value, str) and value in labels:
         return labels[value] or EMPTY
     if value is None or value == "":
@@ -131,22 +137,27 @@ def _plain_value(value: Any, labels: Mapping[str, str] | None) -> str:
     if isinstance(value, bool):
         return _("是") if value else _("否")
     if isinstance(value, str):
-        if ISO_DATETIME.match(value):
-            try:
-                return cn_datetime(dt.datetime.fromisoformat(value))
-            except ValueError:
-                return value
-        if ISO_DATE.match(value):
-            try:
-                return cn_date(dt.date.fromisoformat(value))
-            except ValueError:
-                return value
-        return value
+        return _time_text(value)
     if isinstance(value, (list, tuple)):
         return "、".join(_plain_value(v, labels) for v in value) or EMPTY
     if isinstance(value, dict):
         return json.dumps(value, ensure_ascii=False)
     return str(value)
+
+
+def _time_text(value: str) -> str:
+    """An ISO timestamp or date as the UI writes it; any other text as it is."""
+    if ISO_DATETIME.match(value):
+        try:
+            return cn_datetime(dt.datetime.fromisoformat(value))
+        except ValueError:
+            return value
+    if ISO_DATE.match(value):
+        try:
+            return cn_date(dt.date.fromisoformat(value))
+        except ValueError:
+            return value
+    return value
 
 
 class Names:
@@ -167,9 +178,11 @@ class Names:
             return
         for kind in self.wanted:
             self.names[kind] = {}
-        parts = [QueryString("SELECT CAST({} AS TEXT) AS kind, n.id, n.name FROM ({}) n", kind,
-                             QueryString(NAME_QUERIES[kind], ids_in(ids))) for kind, ids in self.wanted.items()]
-        for r in await fetch(joined(parts, " UNION ALL ")):
+        # One template for the statement, each kind's branch and its values (the kind, the ids)
+        # in order: the SQL the branches would compose as fragments, made with fewer objects.
+        sql = " UNION ALL ".join(NAME_QUERIES[kind] for kind in self.wanted)
+        values = [v for kind, ids in self.wanted.items() for v in (kind, ids_in(ids))]
+        for r in await fetch(sql, *values):
             self.names[str(r["kind"])][int(r["id"])] = str(r["name"])
 
     def show(self, kind: str, value: Any) -> str:
@@ -182,17 +195,45 @@ class Names:
         return str(value)
 
 
-def _value(names: Names, entity: str, name: str, value: Any) -> str:
-    if name in REFERENCE_FIELDS:
-        return names.show(REFERENCE_FIELDS[name], value)
-    labels = VALUE_LABELS.get((entity, name)) or VALUE_LABELS.get(("*", name))
-    return _plain_value(value, labels)
+# (entity, field) -> its label, the kind of record its values name (shown by name) or else the
+# labels of its codes: the same for every value of the pair, so worked out once per pair rather
+# than per value (the labels are constants). Field names come from the trail's own JSON, a few
+# hundred pairs; the bound keeps an unforeseen stream of names in check.
+_FIELDS: dict[tuple[str, str], tuple[str, str | None, Mapping[str, str] | None]] = {}
+FIELDS_KEPT = 5000
+
+
+def _field(entity: str, name: str) -> tuple[str, str | None, Mapping[str, str] | None]:
+    key = (entity, name)
+    found = _FIELDS.get(key)
+    if found is None:
+        kind = REFERENCE_FIELDS.get(name)
+        labels = None if kind is not None else (VALUE_LABELS.get(key) or VALUE_LABELS.get(("*", name)))
+        found = (field_label(entity, name), kind, labels)
+        if len(_FIELDS) < FIELDS_KEPT:
+            _FIELDS[key] = found
+    return found
 
 
 def _changes(names: Names, entity: str, before: dict[str, Any], after: dict[str, Any]) -> list[Change]:
-    keys = list(dict.fromkeys([*after, *before]))
-    return [Change(field_label(entity, k), _value(names, entity, k, before[k]) if k in before else None,
-                   _value(names, entity, k, after[k]) if k in after else None) for k in keys]
+    """One Change per field, those written after the event first (then the removed ones)."""
+    out = []
+    show = names.show
+    for k in [*after, *(k for k in before if k not in after)] if before else after:
+        label, kind, labels = _field(entity, k)
+        was = now_ = None
+        if kind is not None:
+            if k in before:
+                was = show(kind, before[k])
+            if k in after:
+                now_ = show(kind, after[k])
+        else:
+            if k in before:
+                was = _plain_value(before[k], labels)
+            if k in after:
+                now_ = _plain_value(after[k], labels)
+        out.append(Change(label, was, now_))
+    return out
 
 
 def _may_open(actor: Actor, entity: str, conference: Any, visible: set[int] | None) -> bool:

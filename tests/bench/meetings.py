@@ -89,12 +89,13 @@ async def main() -> None:
     path = await fresh_database()
     populate(path)
     from conference import db
-    from conference.app import create_app
+    from conference.app import create_app, settle_memory
     from conference.db import ReadReusingSQLiteEngine
     from conference.meetings import views
 
     await db.start()
     app = create_app()
+    settle_memory()  # what the server's lifespan does after db.start (the bench runs no lifespan)
     http = client(app)
     await login(http, "admin")
     # The same statements the app runs, with their parameters, captured from the engine (every read

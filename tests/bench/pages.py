@@ -139,7 +139,7 @@ async def main() -> None:
     from piccolo.engine.sqlite import SQLiteEngine
 
     from conference import db
-    from conference.app import create_app
+    from conference.app import create_app, settle_memory
     from conference.web.auth import actor_of
 
     @get("/bench/ping", opt={"roles": ("admin", "office", "convenor", "street", "unit")}, media_type=MediaType.TEXT)
@@ -148,6 +148,7 @@ async def main() -> None:
 
     await db.start()
     app = create_app()
+    settle_memory()  # what the server's lifespan does after db.start (the bench runs no lifespan)
     app.register(bench_ping)
     http = client(app)
     await login(http, "office")

@@ -106,7 +106,7 @@ class Settings:
         default_factory=lambda: _weight("ASSESSMENT_WEIGHT_DEPARTMENT", "0.30"))
     assessment_weight_agency: float = field(default_factory=lambda: _weight("ASSESSMENT_WEIGHT_AGENCY", "0.60"))
     # A task is "due soon" (yellow alert, /supervision yellow list) when its deadline is within this
-    # many working days; see conference.supervision.alerts.yellow_until.
+    # many working days; see conference.tasks.services.yellow_until.
     supervision_yellow_workdays: int = field(default_factory=lambda: _count("SUPERVISION_YELLOW_WORKDAYS", "3"))
     # A folder holding the office's licensed fonts (方正小标宋简体, 仿宋_GB2312, 黑体, 楷体_GB2312):
     # every PDF uses them first (conference.minutes.fonts); empty: Debian's Noto CJK stand in.

@@ -16,7 +16,7 @@ from conference.errors import DomainError
 from conference.settings import get_settings
 from conference.supervision import rollup
 from conference.supervision.sqlparts import NOTHING, OPEN_SQL, is_postgres, scope_sql
-from conference.tasks.services import workdays_after
+from conference.tasks.services import yellow_until as yellow_until  # the task alerts' limit, read from here by the API
 from conference.workdays import workdays_between
 
 TASK_LIST_SQL = Q("""
@@ -29,13 +29,6 @@ TASK_LIST_SQL = Q("""
     JOIN resolution r ON r.id = t.resolution
     JOIN agenda_item a ON a.id = r.item
 """)
-
-
-def yellow_until(day: dt.date) -> dt.date:
-    """The first deadline that is no longer "due soon" (yellow): due within N working days
-    (SUPERVISION_YELLOW_WORKDAYS) means before the (N+1)th working day after `day`; the same date the
-    task list's yellow filter and the task alerts use (conference.tasks)."""
-    return workdays_after(day, get_settings().supervision_yellow_workdays + 1)
 
 
 def _workdays_left(day: dt.date, deadline: dt.date) -> int:

@@ -11,23 +11,22 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from piccolo.querystring import QueryString
 
+from conference.accounts.scope import visible_conference_ids
 from conference.agenda import scheduling
 from conference.agenda import services as agenda
-from conference.mail import services as mail_services
 from conference.meetings import invitations as meeting_invitations
 from conference.meetings import lifecycle, special_requests
 from conference.meetings import services as meetings
-from conference.meetings import views as meeting_views
-from conference.meetings.tables import Invitation, Meeting
+from conference.meetings.tables import Invitation, Meeting, SpecialMeetingRequest
 from conference.minutes import workflow as minutes_workflow
+from conference.notifications.tables import Notification
 from conference.registry.tables import MemberUnit
-from conference.roles import OFFICE_ROLES
 from conference.tasks import resolutions as task_resolutions
 from conference.tasks import services as tasks
-from conference.tasks import views as task_views
+from conference.tasks.tables import Resolution, Task
 from conference.timefmt import today
+from conference.visibility import conference_in
 from tests.conftest import html
 from tests.factories import LANSHAN_STREET, LUOZHUANG_STREET, actor, make_meeting, unique
 from tests.querycount import count_queries
@@ -98,21 +97,22 @@ async def test_the_page_runs_a_fixed_number_of_queries(as_user: Any, username: s
     assert len(before) <= 14, before
 
 
-async def test_the_counts_scopes_are_the_visibility_rules(database_url: str) -> None:
-    """The counts write some visibility rules as plain SQL (tasks.views.count_scope,
-    meetings.views.count_scope, mail.services.dead_letters_sql): the same SQL text and values as
-    the rules' own, on both databases, for every demo account."""
+async def test_the_conference_scopes_are_piccolos_is_in(database_url: str) -> None:
+    """The rules of the roles that see records by conference write Piccolo's is_in directly
+    (conference.visibility.conference_in, used by the counts, the lists and the lookups): the same
+    SQL text and values as Piccolo's, on both databases, for every demo account and for none, one
+    and more ids than db.ids would bind one by one."""
+    visibles: list[set[int]] = [set(), {7}, set(range(1, 600))]
     for username in ACCOUNTS:
-        who = await actor(username)
-        pairs = [(await task_views.count_scope(who), await task_views.scope_sql(who)),
-                 (await meeting_views.count_scope(who), await meeting_views.scope_sql(who))]
-        if who.role in OFFICE_ROLES:
-            rule = (await mail_services.dead_letters_condition(who)).querystring
-            pairs.append((await mail_services.dead_letters_sql(who),
-                          QueryString('SELECT COUNT(*) AS n FROM "notification" WHERE {}', rule)))
-        for engine_type in ("sqlite", "postgres"):
-            for written, ruled in pairs:
-                assert written.compile_string(engine_type) == ruled.compile_string(engine_type), username
+        found = await visible_conference_ids(await actor(username))
+        if found is not None:
+            visibles.append(found)
+    for table in (Task, Meeting, SpecialMeetingRequest, Notification, Resolution):
+        for visible in visibles:
+            written = conference_in(table, visible).querystring
+            ruled = table.conference.is_in(sorted(visible) or [0]).querystring
+            for engine_type in ("sqlite", "postgres"):
+                assert written.compile_string(engine_type) == ruled.compile_string(engine_type), (table, visible)
 
 
 async def test_cards_are_ordered_most_urgent_first(as_user: Any) -> None:

@@ -185,7 +185,7 @@ async def meeting_counts_sql(actor: Actor, filters: dict[str, MeetingFilter], pr
         condition = _conditions(actor, flt)
         conditions += [condition, condition]
     columns = QueryString(_count_columns(len(filters), prefix), *conditions)
-    return QueryString("SELECT {} FROM {} m", columns, await count_scope(actor))
+    return QueryString("SELECT {} FROM {} m", columns, await scope_sql(actor))
 
 
 @functools.cache  # one per (number of filters, prefix): constants of the callers
@@ -193,20 +193,6 @@ def _count_columns(count: int, prefix: str) -> str:
     # Result columns n_0, first_0, n_1 ... in the order of the filters (names made here, not from input).
     return ", ".join(f"COALESCE(SUM(CASE WHEN {{}} THEN 1 ELSE 0 END), 0) AS {prefix}n_{i}, "
                      f"MIN(CASE WHEN {{}} THEN m.starts_at END) AS {prefix}first_{i}" for i in range(count))
-
-
-async def count_scope(actor: Actor) -> QueryString:
-    """scope_sql for the counts; as tasks.views.count_scope, the same SQL as one QueryString for the
-    roles that see meetings by conference (SUPERVISORS), the rule's own for the others."""
-    if actor.role not in SUPERVISORS:
-        return await scope_sql(actor)
-    visible = await visible_conference_ids(actor)
-    if visible is None:
-        return _ALL_MEETINGS
-    return QueryString('(SELECT * FROM "meeting" WHERE "meeting"."conference" IN ({}))', ids(visible))
-
-
-_ALL_MEETINGS = QueryString('(SELECT * FROM "meeting" WHERE 1 = 1)')
 
 
 def meeting_counts(row: dict[str, Any], filters: dict[str, MeetingFilter], prefix: str = "") -> dict[str, dict[str, Any]]:
@@ -226,7 +212,7 @@ async def meeting_rows(actor: Actor, flt: MeetingFilter, *, order: str = "m.star
     agenda size: two queries (rows and total) whatever the number of meetings. `order`: a key of
     ORDERS."""
     condition = _conditions(actor, flt)
-    scope = await count_scope(actor)  # scope_sql's SQL, written directly for the conference-wide roles
+    scope = await scope_sql(actor)
     sort = ORDERS[order]
     paging = QueryString(" LIMIT {} OFFSET {}", int(limit), int(offset)) if limit is not None else QueryString("")
     # The page's meetings are chosen first (index on starts_at), then only their invitations and

@@ -9,7 +9,7 @@ from conference.accounts.scope import visible_conference_ids
 from conference.agenda.tables import AgendaSlot
 from conference.meetings.tables import Invitation, Meeting, SpecialMeetingRequest
 from conference.roles import Role
-from conference.visibility import EVERY_ROW, NO_ROW, Condition
+from conference.visibility import EVERY_ROW, NO_ROW, Condition, conference_in
 
 
 async def visible_meetings(actor: Actor) -> Condition:
@@ -22,7 +22,7 @@ async def visible_meetings(actor: Actor) -> Condition:
     visible = await visible_conference_ids(actor)
     if visible is None:
         return EVERY_ROW
-    own = Meeting.conference.is_in(sorted(visible) or [0])
+    own = conference_in(Meeting, visible)
     if actor.role == Role.STREET:
         with_own_items = AgendaSlot.select(AgendaSlot.meeting).where(AgendaSlot.item.street == (actor.street_id or 0))
         return own | Meeting.id.is_in(with_own_items)
@@ -37,4 +37,4 @@ async def visible_special_requests(actor: Actor) -> Condition:
     if actor.role == Role.UNIT:
         return NO_ROW
     visible = await visible_conference_ids(actor)
-    return EVERY_ROW if visible is None else SpecialMeetingRequest.conference.is_in(sorted(visible) or [0])
+    return EVERY_ROW if visible is None else conference_in(SpecialMeetingRequest, visible)

@@ -18,7 +18,7 @@ from conference import db
 from conference.accounts.actor import Actor
 from conference.accounts.scope import read_once, subtree, visible_conference_ids
 from conference.i18n import gettext as _
-from conference.roles import OFFICE_ROLES, SUPERVISORS, Role
+from conference.roles import OFFICE_ROLES, Role
 from conference.settings import get_settings
 
 # The other read modules of tasks, under the names the routes and the API use (views.task_detail, ...).
@@ -30,7 +30,7 @@ from conference.tasks.detail_views import task_label as task_label
 from conference.tasks.forms import PAGE_FIELDS
 from conference.tasks.resolution_views import cn_numeral as cn_numeral
 from conference.tasks.resolution_views import meeting_resolutions as meeting_resolutions
-from conference.tasks.services import ALERT_LABELS, alert, workdays_after, yellow_until
+from conference.tasks.services import ALERT_LABELS, alert, yellow_until
 from conference.tasks.states import EXTENSION_LABELS, OPEN, RATING_LABELS, ROLE_LABELS, TASK_STATUS_LABELS
 from conference.tasks.tables import Task
 from conference.tasks.urging import DEFAULT_MESSAGE, URGEABLE, urge_counts
@@ -102,11 +102,9 @@ def alert_sql(flag: str, day: dt.date) -> QueryString | None:
     if flag == "unack":
         return QueryString("t.status = 'assigned' AND t.ack_due < {} AND t.deadline >= {}", day, day)
     if flag == "yellow":
-        # services.alert: due within N working days (SUPERVISION_YELLOW_WORKDAYS), i.e. before the
-        # (N+1)th working day from today; the dashboard's yellow list uses the same date.
-        limit = workdays_after(day, get_settings().supervision_yellow_workdays + 1)
+        # services.alert's "due soon" (yellow_until); the dashboard's yellow list uses the same date.
         return QueryString("{} AND t.deadline >= {} AND t.deadline < {} "
-                           "AND NOT (t.status = 'assigned' AND t.ack_due < {})", _OPEN_SQL, day, limit, day)
+                           "AND NOT (t.status = 'assigned' AND t.ack_due < {})", _OPEN_SQL, day, yellow_until(day), day)
     return None
 
 
@@ -171,23 +169,6 @@ async def task_conditions(actor: Actor, query: Mapping[str, str]) -> tuple[Query
     return QueryString(" AND ".join(where), *values), extra
 
 
-async def count_scope(actor: Actor) -> QueryString:
-    """scope_sql for the counts. The roles that see tasks by conference (visible_tasks: offices and
-    convenors their conferences', admins all: SUPERVISORS) get the same SQL written as one
-    QueryString with the ids bound, without Piccolo's condition objects (~50 µs of the home page);
-    the other roles the rule's own. tests/test_workbench checks that both give the same SQL for
-    every demo account."""
-    if actor.role not in SUPERVISORS:
-        return await scope_sql(actor)
-    visible = await visible_conference_ids(actor)
-    if visible is None:
-        return _ALL_TASKS
-    return QueryString('(SELECT * FROM "task" WHERE "task"."conference" IN ({}))', db.ids(visible))
-
-
-_ALL_TASKS = QueryString('(SELECT * FROM "task" WHERE 1 = 1)')
-
-
 @functools.cache  # one per (number of counts, prefix): a handful, constants of the callers
 def _count_columns(count: int, prefix: str) -> str:
     return ", ".join("COALESCE(SUM(CASE WHEN {} THEN 1 ELSE 0 END), 0) AS " + prefix + str(i) for i in range(count))
@@ -199,7 +180,7 @@ async def task_counts_sql(actor: Actor, queries: Mapping[str, Mapping[str, str]]
     columns are one QueryString, the conditions its values."""
     conditions = [(await task_conditions(actor, query))[0] for query in queries.values()]
     return QueryString("SELECT {} FROM {} t JOIN resolution r ON r.id = t.resolution",
-                       QueryString(_count_columns(len(conditions), prefix), *conditions), await count_scope(actor))
+                       QueryString(_count_columns(len(conditions), prefix), *conditions), await scope_sql(actor))
 
 
 def task_counts(row: Mapping[str, Any], queries: Mapping[str, Mapping[str, str]], prefix: str = "n_") -> dict[str, int]:
@@ -224,7 +205,7 @@ async def task_list(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
 async def _task_list(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
     day = today()
     condition, extra = await task_conditions(actor, query)
-    scope = await count_scope(actor)  # scope_sql's SQL, written directly for the conference-wide roles
+    scope = await scope_sql(actor)
     q = (query.get("q") or "").replace("\x00", "").strip()[:100]
     sort = query.get("sort") or "deadline"
     if sort not in SORTS:

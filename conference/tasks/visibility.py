@@ -14,7 +14,7 @@ from conference.meetings.tables import Meeting
 from conference.meetings.visibility import visible_meetings
 from conference.roles import Role
 from conference.tasks.tables import Resolution, Task
-from conference.visibility import EVERY_ROW, Condition
+from conference.visibility import EVERY_ROW, Condition, conference_in
 
 
 async def visible_tasks(actor: Actor) -> Condition:
@@ -25,7 +25,7 @@ async def visible_tasks(actor: Actor) -> Condition:
     if actor.role == Role.STREET:
         return Task.street == (actor.street_id or 0)
     visible = await visible_conference_ids(actor)
-    return EVERY_ROW if visible is None else Task.conference.is_in(sorted(visible) or [0])
+    return EVERY_ROW if visible is None else conference_in(Task, visible)
 
 
 async def visible_resolutions(actor: Actor) -> Condition:
@@ -43,7 +43,7 @@ async def visible_resolutions(actor: Actor) -> Condition:
     if visible is None:
         return meetings
     own_items = AgendaItem.select(AgendaItem.id).where(AgendaItem.street == (actor.street_id or 0))
-    own = Resolution.conference.is_in(sorted(visible) or [0]) | Resolution.item.is_in(own_items)
+    own = conference_in(Resolution, visible) | Resolution.item.is_in(own_items)
     return meetings & own
 
 

@@ -77,11 +77,11 @@ def _constant_select(name: str) -> QueryString:
     return found
 
 
-def age_days(submitted_at: dt.datetime | None) -> int | None:
-    """Whole days since submission, counted in calendar days of the configured zone."""
+def age_days(submitted_at: dt.datetime | None, day: dt.date | None = None) -> int | None:
+    """Whole days since submission up to `day` (today), counted in calendar days of the configured zone."""
     if submitted_at is None:
         return None
-    return max(0, (today() - local(submitted_at).date()).days)
+    return max(0, ((day or today()) - local(submitted_at).date()).days)
 
 
 
@@ -158,9 +158,8 @@ def _labelled(rows: list[dict[str, Any]]) -> None:
         if submitted is None:
             row["age_days"], row["age_text"], row["submitted_on"] = None, "—", ""
         else:
-            on = local(submitted).date()
-            age = row["age_days"] = max(0, (day - on).days)
-            row["age_text"], row["submitted_on"] = Markup(DAYS % {"n": age}), cn_date(on)  # noqa: S704 - our catalogue, an int
+            age = row["age_days"] = age_days(submitted, day)
+            row["age_text"], row["submitted_on"] = Markup(DAYS % {"n": age}), cn_date(local(submitted).date())  # noqa: S704 - our catalogue, an int
         row["urgency_label"] = URGENCY_LABELS.get(row["urgency"], row["urgency"])
         row["status_label"] = ITEM_STATUS_LABELS.get(row["status"], row["status"])
         row["waited_text"] = Markup(TIMES % {"n": row["meetings_waited"]})  # noqa: S704 - our catalogue, an int

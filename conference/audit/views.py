@@ -123,21 +123,14 @@ def _loads(value: Any) -> dict[str, Any]:
 
 def _plain_value(value: Any, labels: Mapping[str, str] | None) -> str:
     """A stored value as text, without looking anything up."""
-    if type(value) is str:  # most values (text, codes, times): the steps below for a str, in their order
+    if isinstance(value, str):  # most values: text, codes, times
         if labels is not None and value in labels:
             return labels[value] or EMPTY
-        if not value:
-            return EMPTY
-        # Both patterns need a "-" after 4 characters (each \d is one character): others skip them.
-        return _time_text(value) if len(value) >= 10 and value[4] == "-" else value
-    if labels is not None and isinstance(value, str) and value in labels:
-        return labels[value] or EMPTY
-    if value is None or value == "":
+        return _time_text(value) if value else EMPTY
+    if value is None:
         return EMPTY
     if isinstance(value, bool):
         return _("是") if value else _("否")
-    if isinstance(value, str):
-        return _time_text(value)
     if isinstance(value, (list, tuple)):
         return "、".join(_plain_value(v, labels) for v in value) or EMPTY
     if isinstance(value, dict):
@@ -147,6 +140,8 @@ def _plain_value(value: Any, labels: Mapping[str, str] | None) -> str:
 
 def _time_text(value: str) -> str:
     """An ISO timestamp or date as the UI writes it; any other text as it is."""
+    if len(value) < 10 or value[4] != "-":  # both patterns need that (each \d is one character)
+        return value
     if ISO_DATETIME.match(value):
         try:
             return cn_datetime(dt.datetime.fromisoformat(value))

@@ -22,7 +22,7 @@ from piccolo.table import Table
 
 from conference.errors import Busy
 from conference.settings import Settings, get_settings
-from conference.sqlcompile import Compiled, compiled
+from conference.sqlcompile import SQL, compiled
 
 
 def make_engine(settings: Settings) -> Engine:
@@ -319,9 +319,9 @@ async def ping() -> bool:
 # PostgreSQL: the pool), compiled by conference.sqlcompile (Piccolo's SQL and values, a shorter walk).
 async def fetch(query: QueryString | str, *params: Any) -> list[dict[str, Any]]:
     """Rows of a read-only statement: a QueryString, or a constant template with `{}` placeholders
-    and its values (the same thing written as QueryString(template, *params))."""
+    and its values (the same thing written as SQL(template, *params))."""
     if isinstance(query, str):
-        query = Compiled(query, *params)
+        query = SQL(query, *params)
     elif params:
         raise TypeError("fetch: a QueryString carries its own values")
     return [dict(row) for row in await engine().run_querystring(compiled(query))]
@@ -330,13 +330,13 @@ async def fetch(query: QueryString | str, *params: Any) -> list[dict[str, Any]]:
 def joined(parts: Iterable[QueryString], separator: str = ", ") -> QueryString:
     """Fragments one after the other, `separator` (constant SQL such as " AND ") between them."""
     items = list(parts)
-    return QueryString(separator.join(["{}"] * len(items)), *items)
+    return SQL(separator.join(["{}"] * len(items)), *items)
 
 
 def listed(values: Iterable[Any]) -> QueryString:
     """Values for an SQL `IN ({})` list (at least one), each one bound."""
     items = list(values)
-    return QueryString(", ".join(["{}"] * len(items)), *items)
+    return SQL(", ".join(["{}"] * len(items)), *items)
 
 
 # Up to this many ids are bound one by one (`IN (?, ?, ...)`, what the planners serve best); a
@@ -354,8 +354,8 @@ def ids(values: Iterable[Any]) -> QueryString:
     if len(found) <= MANY_IDS:
         return listed(found)
     if isinstance(engine(), PostgresEngine):
-        return QueryString("SELECT unnest({}::bigint[])", found)
-    return QueryString("SELECT value FROM json_each({})", json.dumps(found))
+        return SQL("SELECT unnest({}::bigint[])", found)
+    return SQL("SELECT value FROM json_each({})", json.dumps(found))
 
 
 def identifier(name: str) -> QueryString:
@@ -365,7 +365,7 @@ def identifier(name: str) -> QueryString:
     configured DATABASE_URL, for backups), never for input: quoted, with any `"` doubled, a name can
     only ever name something (or fail to), never end the identifier and add SQL."""
     quoted = '"' + name.replace('"', '""') + '"'
-    return QueryString(quoted.replace("{", "{{").replace("}", "}}"))  # braces: literal, not placeholders
+    return SQL(quoted.replace("{", "{{").replace("}", "}}"))  # braces: literal, not placeholders
 
 
 def as_datetime(value: Any) -> dt.datetime | None:

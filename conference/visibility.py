@@ -20,6 +20,7 @@ from piccolo.querystring import QueryString
 from piccolo.table import Table
 
 from conference.errors import NotFound
+from conference.sqlcompile import SQL
 
 Condition = Where | And | Or | WhereRaw
 
@@ -40,7 +41,7 @@ def conference_in(table: type[Table], visible: set[int]) -> WhereRaw:
 
 def scoped(table: type[Table], rule: Condition) -> QueryString:
     """The rows of `table` that `rule` admits, as a derived table for SQL: `FROM {} m`."""
-    return QueryString("(SELECT * FROM {} WHERE {})", QueryString(table._meta.get_formatted_tablename()), rule.querystring)
+    return SQL("(SELECT * FROM {} WHERE {})", SQL(table._meta.get_formatted_tablename()), rule.querystring)
 
 
 async def visible_row(table: type[Table], record_id: int, rule: Condition, not_found: str) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from piccolo.querystring import QueryString
 
 from conference import db
 from conference.registry.tables import Conference
-from conference.sqlcompile import Compiled, compile_query, compiled
+from conference.sqlcompile import SQL, compile_query, compiled
 
 ENGINES = ("sqlite", "postgres")
 
@@ -39,7 +39,7 @@ def test_the_same_sql_and_values_as_piccolo(engine_type: str) -> None:
         piccolo = query.compile_string(engine_type)
         assert same(compile_query(query, engine_type), piccolo), query.template
         assert same(compiled(query).compile_string(engine_type), piccolo), query.template
-        assert same(Compiled(query.template, *query.args).compile_string(engine_type), piccolo), query.template
+        assert same(SQL(query.template, *query.args).compile_string(engine_type), piccolo), query.template
 
 
 def test_the_wrapper_is_the_query_for_the_engine() -> None:
@@ -64,3 +64,16 @@ def test_a_malformed_template_fails_as_in_piccolo() -> None:
     with pytest.raises(ValueError) as ours:
         compile_query(QueryString("SELECT {", 1), "sqlite")
     assert str(ours.value) == str(piccolo.value)
+
+
+def test_sql_is_made_as_piccolo_makes_a_querystring() -> None:
+    """SQL's shorter way to take its values: the same values (a Column made its name) and the same
+    columns gathered (from Columns and from nested fragments, Piccolo's and ours)."""
+    condition = (Conference.name == "x").querystring  # a Piccolo fragment that carries a column
+    made = [("{} = {}", (Conference.id, 3)), ("a {} b {} c {}", (condition, SQL("n {}", Conference.level), None)),
+            ("{} {}", (QueryString("{}", Conference.parent), SQL("{}", SQL("{}", "deep")))), ("{}", ([1, 2],))]
+    for template, args in made:
+        theirs, ours = QueryString(template, *args), SQL(template, *args)
+        assert [c._meta.name for c in ours.columns] == [c._meta.name for c in theirs.columns], template
+        for engine_type in ENGINES:
+            assert ours.compile_string(engine_type) == theirs.compile_string(engine_type), template

@@ -31,6 +31,7 @@ from conference.meetings.states import MEETING_STATUS_LABELS
 from conference.meetings.tables import Meeting
 from conference.registry.tables import Conference, Membership, MemberUnit
 from conference.roles import ITEM_WRITERS, OFFICE_ROLES, Role
+from conference.sqlcompile import SQL
 from conference.timefmt import cn_date, local, now, today
 from conference.web.files import preview_kind
 from conference.web.listing import PER_PAGE, Page, page_size, paging, parse_id, piccolo_sql
@@ -60,7 +61,7 @@ FILTER_COLUMNS = (Conference.id, Conference.name, Conference.street.id.as_alias(
 # database and used as the first fragment of the list's query: building a joined select anew costs
 # ~0.3 ms a request. The conditions, order and page are added as fragments with their values bound.
 _CONSTANT_SQL: dict[tuple[str, str], QueryString] = {}
-_DIRECTION = {True: QueryString("ASC"), False: QueryString("DESC")}
+_DIRECTION = {True: SQL("ASC"), False: SQL("DESC")}
 _CONSTANT_QUERIES: dict[str, Callable[[], Select]] = {
     "list": lambda: AgendaItem.select(*LIST_COLUMNS),
     "filters": lambda: Conference.select(*FILTER_COLUMNS),
@@ -90,9 +91,9 @@ async def _visible(actor: Actor) -> set[int] | None:
     return await visible_conference_ids(actor) if actor.role != Role.STREET else None
 
 
-_WHEN = QueryString('COALESCE("agenda_item"."submitted_at", "agenda_item"."created_at")')
-_RANK = QueryString("""CASE "agenda_item"."urgency" WHEN 'critical' THEN 3 WHEN 'urgent' THEN 2 ELSE 1 END""")
-_TITLE = QueryString('"agenda_item"."title"')
+_WHEN = SQL('COALESCE("agenda_item"."submitted_at", "agenda_item"."created_at")')
+_RANK = SQL("""CASE "agenda_item"."urgency" WHEN 'critical' THEN 3 WHEN 'urgent' THEN 2 ELSE 1 END""")
+_TITLE = SQL('"agenda_item"."title"')
 
 
 def _order(sort: str, desc: bool) -> tuple[QueryString, bool]:
@@ -111,14 +112,14 @@ async def filter_options(actor: Actor, visible: set[int] | None = None) -> dict[
     if visible is None:
         visible = await _visible(actor)
     # the SQL of Piccolo's `Conference.street == id` and `Conference.id.is_in(ids)`, values bound
-    where = QueryString("1 = 1")
+    where = SQL("1 = 1")
     if actor.role == Role.STREET:
-        where = QueryString('"conference"."street" = {}', actor.street_id or 0)
+        where = SQL('"conference"."street" = {}', actor.street_id or 0)
     elif visible is not None:
         found = sorted(visible) or [0]
-        where = QueryString(f'"conference"."id" IN ({", ".join(["{}"] * len(found))})', *found)
-    rows = await fetch(QueryString('{} WHERE {} ORDER BY "conference"."sort_key" ASC, "conference"."name" ASC',
-                                   _constant_select("filters"), where))
+        where = SQL(f'"conference"."id" IN ({", ".join(["{}"] * len(found))})', *found)
+    rows = await fetch(SQL('{} WHERE {} ORDER BY "conference"."sort_key" ASC, "conference"."name" ASC',
+                           _constant_select("filters"), where))
     streets = sorted({(str(r["street_id"]), r["street_name"]) for r in rows if r["street_id"]}, key=lambda s: s[1])
     return {"conferences": [(str(r["id"]), r["name"]) for r in rows], "streets": streets}
 
@@ -133,8 +134,8 @@ async def count_items_sql(actor: Actor, query: Mapping[str, str], prefix: str = 
     """The one-row statement of count_items: columns prefix + n and prefix + oldest (a constant
     prefix: the workbench runs it beside its other counts)."""
     where, _extra = await item_conditions(actor, query)
-    columns = QueryString(f'COUNT("agenda_item"."id") AS "{prefix}n", MIN("agenda_item"."submitted_at") AS "{prefix}oldest"')
-    return QueryString('SELECT {} FROM "agenda_item" WHERE {}', columns, where.querystring)
+    columns = SQL(f'COUNT("agenda_item"."id") AS "{prefix}n", MIN("agenda_item"."submitted_at") AS "{prefix}oldest"')
+    return SQL('SELECT {} FROM "agenda_item" WHERE {}', columns, where.querystring)
 
 
 def item_counts(row: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -180,13 +181,13 @@ async def item_list(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
         extra["per_page"] = str(per_page)
 
     condition = where.querystring
-    counted = await fetch(QueryString('SELECT COUNT(*) AS "count" FROM "agenda_item" WHERE {}', condition))
+    counted = await fetch(SQL('SELECT COUNT(*) AS "count" FROM "agenda_item" WHERE {}', condition))
     at = paging(int(counted[0]["count"]), query.get("page"), per_page)
     expression, ascending = _order(sort, desc)
     direction = _DIRECTION[ascending]
-    rows = await fetch(QueryString('{} WHERE {} ORDER BY {} {}, "agenda_item"."id" {} LIMIT {} OFFSET {}',
-                                   _constant_select("list"), condition, expression, direction, direction,
-                                   at.limit, at.offset))
+    rows = await fetch(SQL('{} WHERE {} ORDER BY {} {}, "agenda_item"."id" {} LIMIT {} OFFSET {}',
+                           _constant_select("list"), condition, expression, direction, direction,
+                           at.limit, at.offset))
     _labelled(rows)
     listing = Page(rows=rows, total=at.total, page=at.page, per_page=at.per_page, q=q, sort=sort, desc=desc, extra=extra)
     return {
@@ -198,7 +199,7 @@ async def item_list(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
 
 async def bulk_meetings(conference_ids: list[int]) -> list[dict[str, Any]]:
     """Meetings not yet held of the office's conferences, for "列入会议" on the list (soonest first)."""
-    return await fetch(QueryString(
+    return await fetch(SQL(
         '{} WHERE ("meeting"."status" IN ({}) AND "meeting"."conference" IN ({})) ORDER BY "meeting"."starts_at" ASC LIMIT {}',
         _constant_select("bulk"), listed(["draft", "notified"]), ids(conference_ids), 100))
 

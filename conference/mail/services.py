@@ -20,6 +20,7 @@ from conference.mail.compose import compose, eml_name
 from conference.meetings.services import require_manager
 from conference.notifications.tables import Notification
 from conference.settings import get_settings
+from conference.sqlcompile import SQL
 from conference.timefmt import now
 from conference.visibility import conference_in
 
@@ -50,8 +51,8 @@ async def count_dead_letters(actor: Actor) -> int:
 async def dead_letters_sql(actor: Actor, name: str = "n") -> QueryString:
     """The one-row statement of count_dead_letters, its count named `name` (a constant): the
     workbench runs it beside its other counts."""
-    return QueryString('SELECT {} FROM "notification" WHERE {}', QueryString("COUNT(*) AS " + name),
-                       (await dead_letters_condition(actor)).querystring)
+    return SQL('SELECT {} FROM "notification" WHERE {}', SQL("COUNT(*) AS " + name),
+               (await dead_letters_condition(actor)).querystring)
 
 
 async def reply_scope(actor: Actor) -> Any:

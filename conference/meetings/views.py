@@ -21,6 +21,7 @@ from conference.meetings.tables import Invitation, Meeting, SpecialMeetingReques
 from conference.meetings.visibility import visible_meetings, visible_special_requests
 from conference.roles import SUPERVISORS, Role
 from conference.settings import get_settings
+from conference.sqlcompile import SQL
 from conference.timefmt import now
 from conference.visibility import scoped
 from conference.web.listing import MAX_DAY, MIN_DAY
@@ -54,21 +55,21 @@ def _todo_sql(actor: Actor, todo: str) -> QueryString | None:
     the meeting (a meeting has no separate reply deadline)."""
     moment = now()
     if todo == "notify":  # as services.notify_meeting: some invited unit has not been told of this version
-        return QueryString("m.status IN ('draft', 'notified') AND EXISTS (SELECT 1 FROM invitation i WHERE i.meeting = m.id "
-                           "AND (i.notified_sequence IS NULL OR i.notified_sequence < m.sequence))")
+        return SQL("m.status IN ('draft', 'notified') AND EXISTS (SELECT 1 FROM invitation i WHERE i.meeting = m.id "
+                   "AND (i.notified_sequence IS NULL OR i.notified_sequence < m.sequence))")
     if todo == "replies":  # told, not answered, and the meeting still ahead
-        return QueryString("m.status = 'notified' AND m.starts_at > {} AND EXISTS (SELECT 1 FROM invitation i "
-                           "WHERE i.meeting = m.id AND i.reply = 'pending' AND i.notified_sequence IS NOT NULL)", moment)
+        return SQL("m.status = 'notified' AND m.starts_at > {} AND EXISTS (SELECT 1 FROM invitation i "
+                   "WHERE i.meeting = m.id AND i.reply = 'pending' AND i.notified_sequence IS NOT NULL)", moment)
     if todo in ("minutes_review", "minutes_returned"):
         state = "submitted" if todo == "minutes_review" else "returned"
-        return QueryString("EXISTS (SELECT 1 FROM minutes mi WHERE mi.meeting = m.id AND mi.status = {})", state)
+        return SQL("EXISTS (SELECT 1 FROM minutes mi WHERE mi.meeting = m.id AND mi.status = {})", state)
     if todo == "street_items":
-        return QueryString("m.status IN ('draft', 'notified') AND m.starts_at > {} AND EXISTS (SELECT 1 FROM agenda_item a "
-                           "WHERE a.meeting = m.id AND a.street = {})", moment, int(actor.street_id or 0))
+        return SQL("m.status IN ('draft', 'notified') AND m.starts_at > {} AND EXISTS (SELECT 1 FROM agenda_item a "
+                   "WHERE a.meeting = m.id AND a.street = {})", moment, int(actor.street_id or 0))
     if todo == "minutes_recent":
-        return QueryString("m.status = 'minutes_published' AND EXISTS (SELECT 1 FROM minutes mi JOIN minutes_publication mp "
-                           "ON mp.minutes = mi.id WHERE mi.meeting = m.id AND mp.published_at >= {})",
-                           moment - dt.timedelta(days=RECENT_DAYS))
+        return SQL("m.status = 'minutes_published' AND EXISTS (SELECT 1 FROM minutes mi JOIN minutes_publication mp "
+                   "ON mp.minutes = mi.id WHERE mi.meeting = m.id AND mp.published_at >= {})",
+                   moment - dt.timedelta(days=RECENT_DAYS))
     return None
 
 
@@ -129,8 +130,8 @@ async def count_special_requests(actor: Actor, status: str) -> int:
 async def special_requests_sql(actor: Actor, status: str, name: str = "n") -> QueryString:
     """The one-row statement of count_special_requests, its count named `name` (a constant)."""
     where, _status = await special_request_conditions(actor, status)
-    return QueryString('SELECT {} FROM "special_meeting_request" WHERE {}', QueryString("COUNT(*) AS " + name),
-                       QueryString("1 = 1") if where is None else where.querystring)
+    return SQL('SELECT {} FROM "special_meeting_request" WHERE {}', SQL("COUNT(*) AS " + name),
+               SQL("1 = 1") if where is None else where.querystring)
 
 
 def _local_start(day: dt.date) -> dt.datetime:
@@ -166,7 +167,7 @@ def _conditions(actor: Actor, flt: MeetingFilter) -> QueryString:
         add("(m.title LIKE {} OR m.location LIKE {})", term, term)
     if (todo := _todo_sql(actor, flt.todo)) is not None:
         add("{}", todo)
-    return QueryString(" AND ".join(where), *values)
+    return SQL(" AND ".join(where), *values)
 
 
 async def count_meetings(actor: Actor, filters: dict[str, MeetingFilter]) -> dict[str, dict[str, Any]]:
@@ -184,8 +185,8 @@ async def meeting_counts_sql(actor: Actor, filters: dict[str, MeetingFilter], pr
     for flt in filters.values():
         condition = _conditions(actor, flt)
         conditions += [condition, condition]
-    columns = QueryString(_count_columns(len(filters), prefix), *conditions)
-    return QueryString("SELECT {} FROM {} m", columns, await scope_sql(actor))
+    columns = SQL(_count_columns(len(filters), prefix), *conditions)
+    return SQL("SELECT {} FROM {} m", columns, await scope_sql(actor))
 
 
 @functools.cache  # one per (number of filters, prefix): constants of the callers
@@ -202,7 +203,7 @@ def meeting_counts(row: dict[str, Any], filters: dict[str, MeetingFilter], prefi
 
 
 # The orders meeting_rows takes (the sorts of the list page and of the API), as fixed SQL.
-ORDERS = {order: QueryString(order) for order in (
+ORDERS = {order: SQL(order) for order in (
     "m.starts_at ASC", "m.starts_at DESC", "m.title ASC", "m.title DESC", "m.status ASC", "m.status DESC")}
 
 
@@ -214,7 +215,7 @@ async def meeting_rows(actor: Actor, flt: MeetingFilter, *, order: str = "m.star
     condition = _conditions(actor, flt)
     scope = await scope_sql(actor)
     sort = ORDERS[order]
-    paging = QueryString(" LIMIT {} OFFSET {}", int(limit), int(offset)) if limit is not None else QueryString("")
+    paging = SQL(" LIMIT {} OFFSET {}", int(limit), int(offset)) if limit is not None else SQL("")
     # The page's meetings are chosen first (index on starts_at), then only their invitations and
     # items are aggregated: the cost follows the page size, not the size of the tables. CROSS JOIN
     # (the join's condition in WHERE) keeps SQLite reading the page first: otherwise, for an order
@@ -224,7 +225,7 @@ async def meeting_rows(actor: Actor, flt: MeetingFilter, *, order: str = "m.star
     # so SQLite gives its integer as it is, where a column declared INTEGER goes through Piccolo's
     # converter (bytes -> str -> Decimal -> int, a few microseconds a value: 0.4 ms of the month
     # calendar's 94 rows).
-    rows = await fetch(QueryString("""
+    rows = await fetch(SQL("""
         WITH page AS (SELECT m.id FROM {} m WHERE {} ORDER BY {}, m.id{})
         SELECT +m.id AS id, m.title, m.kind, m.status, m.starts_at, m.ends_at, m.location, +m.conference AS conference,
                +m.sequence AS sequence, c.name AS conference_name, p.name AS presiding_name,
@@ -248,7 +249,7 @@ async def meeting_rows(actor: Actor, flt: MeetingFilter, *, order: str = "m.star
         row["display_status"] = display_status(row["status"], row["minutes_status"])
     if limit is None:
         return rows, len(rows)
-    total = await fetch(QueryString("SELECT COUNT(*) AS n FROM {} m WHERE {}", scope, condition))
+    total = await fetch(SQL("SELECT COUNT(*) AS n FROM {} m WHERE {}", scope, condition))
     return rows, int(total[0]["n"])
 
 
@@ -312,11 +313,11 @@ async def plenary_overview(actor: Actor, today: dt.date) -> list[dict[str, Any]]
     """For every conference the actor sees: last held plenary, next planned one, and whether the
     half-year rule is met (two queries)."""
     visible = await visible_conference_ids(actor)
-    where = QueryString("1 = 1") if visible is None else QueryString("c.id IN ({})", ids(visible))
-    conferences = await fetch(QueryString(
+    where = SQL("1 = 1") if visible is None else SQL("c.id IN ({})", ids(visible))
+    conferences = await fetch(SQL(
         "SELECT c.id, c.name, c.level FROM conference c WHERE {} ORDER BY c.level, c.sort_key, c.name", where))
-    scope = QueryString("1 = 1") if visible is None else QueryString("m.conference IN ({})", ids(visible))
-    plenaries = await fetch(QueryString(
+    scope = SQL("1 = 1") if visible is None else SQL("m.conference IN ({})", ids(visible))
+    plenaries = await fetch(SQL(
         """SELECT m.id, m.conference, m.title, m.status, m.starts_at FROM meeting m
            WHERE m.kind = 'plenary' AND m.status <> 'cancelled' AND {} ORDER BY m.starts_at""", scope))
     tz = get_settings().tz
@@ -358,13 +359,13 @@ async def count_plenaries_due(actor: Actor, today: dt.date) -> int:
 async def plenaries_due_sql(actor: Actor, today: dt.date, name: str = "n") -> QueryString:
     """The one-row statement of count_plenaries_due, its count named `name` (a constant)."""
     visible = await visible_conference_ids(actor)
-    scope = QueryString("1 = 1") if visible is None else QueryString("c.id IN ({})", ids(visible))
+    scope = SQL("1 = 1") if visible is None else SQL("c.id IN ({})", ids(visible))
     first, last = half_year(today)
-    return QueryString(
+    return SQL(
         """SELECT {} FROM conference c WHERE NOT EXISTS (
              SELECT 1 FROM meeting m WHERE m.conference = c.id AND m.kind = 'plenary' AND m.status <> 'cancelled'
              AND m.starts_at >= {} AND m.starts_at < {}) AND {}""",
-        QueryString("COUNT(*) AS " + name), _local_start(first), _local_start(last + dt.timedelta(days=1)), scope)
+        SQL("COUNT(*) AS " + name), _local_start(first), _local_start(last + dt.timedelta(days=1)), scope)
 
 
 async def meeting_detail_for(actor: Actor, meeting_id: int) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from conference.accounts.scope import read_once, subtree, visible_conference_ids
 from conference.i18n import gettext as _
 from conference.roles import OFFICE_ROLES, Role
 from conference.settings import get_settings
+from conference.sqlcompile import SQL
 
 # The other read modules of tasks, under the names the routes and the API use (views.task_detail, ...).
 from conference.tasks.detail_views import ATTACHMENT_NOT_FOUND as ATTACHMENT_NOT_FOUND
@@ -46,11 +47,11 @@ WORK_FILTERS = {"extension_requested": _("延期申请中"), "extension_decided"
 STATUS_FILTERS = {"open": _("全部在办"), **TASK_STATUS_LABELS, **WORK_FILTERS}
 SORTS = {"deadline": _("办结期限"), "assigned_at": _("交办时间"), "status": _("状态")}
 # Conditions and orders as QueryStrings (conference.db.fetch): fixed SQL with every value bound.
-_OPEN_SQL = QueryString("t.status IN ({})", db.listed(OPEN))
-_STATUS_RANK = QueryString("CASE t.status " + " ".join("WHEN {} THEN " + str(rank) for rank in range(7)) + " END",
-                           "assigned", "acknowledged", "in_progress", "returned", "reported_done", "closed", "cancelled")
-_SORT_SQL = {"deadline": QueryString("t.deadline"), "assigned_at": QueryString("t.assigned_at"), "status": _STATUS_RANK}
-_EVERY = QueryString("1 = 1")
+_OPEN_SQL = SQL("t.status IN ({})", db.listed(OPEN))
+_STATUS_RANK = SQL("CASE t.status " + " ".join("WHEN {} THEN " + str(rank) for rank in range(7)) + " END",
+                   "assigned", "acknowledged", "in_progress", "returned", "reported_done", "closed", "cancelled")
+_SORT_SQL = {"deadline": SQL("t.deadline"), "assigned_at": SQL("t.assigned_at"), "status": _STATUS_RANK}
+_EVERY = SQL("1 = 1")
 
 
 # ---------------------------------------------------------------- the task list
@@ -68,12 +69,12 @@ async def _filter_options(actor: Actor) -> dict[str, list[tuple[str, str]]]:
         return {"conferences": [], "units": []}
     visible = await visible_conference_ids(actor)
     every = visible is None
-    conferences = await db.fetch(QueryString(
+    conferences = await db.fetch(SQL(
         "SELECT c.id, c.name FROM conference c WHERE {} ORDER BY c.sort_key, c.name",
-        _EVERY if every else QueryString("c.id IN ({})", db.ids(visible or ()))))
-    members = await db.fetch(QueryString(
+        _EVERY if every else SQL("c.id IN ({})", db.ids(visible or ()))))
+    members = await db.fetch(SQL(
         "SELECT u.id, u.name FROM membership ms LEFT JOIN member_unit u ON u.id = ms.unit WHERE {}",
-        _EVERY if every else QueryString("ms.conference IN ({})", db.ids(visible or ()))))
+        _EVERY if every else SQL("ms.conference IN ({})", db.ids(visible or ()))))
     units = sorted({(str(r["id"]), r["name"]) for r in members}, key=lambda o: o[1])
     return {"conferences": [(str(r["id"]), r["name"]) for r in conferences], "units": units}
 
@@ -84,13 +85,13 @@ def _status_sql(status: str) -> QueryString | None:
     if status == "open":
         return _OPEN_SQL
     if status == "extension_requested":  # as allowed_actions: a decision is possible
-        return QueryString("{} AND t.extension_status = 'requested'", _OPEN_SQL)
+        return SQL("{} AND t.extension_status = 'requested'", _OPEN_SQL)
     if status == "extension_decided":  # the unit's open tasks whose extension the office answered
-        return QueryString("{} AND t.extension_status IN ('approved', 'declined')", _OPEN_SQL)
+        return SQL("{} AND t.extension_status IN ('approved', 'declined')", _OPEN_SQL)
     if status == "to_rate":  # as allowed_actions: closed and not rated yet
-        return QueryString("t.status = 'closed' AND t.rating = ''")
+        return SQL("t.status = 'closed' AND t.rating = ''")
     if status in TASK_STATUS_LABELS:
-        return QueryString("t.status = {}", status)
+        return SQL("t.status = {}", status)
     return None
 
 
@@ -98,13 +99,13 @@ def alert_sql(flag: str, day: dt.date) -> QueryString | None:
     """The SQL twin of services.alert for one alert, or None for no filter: the list's alert
     filter and the workbench's counts both use it."""
     if flag == "red":
-        return QueryString("{} AND t.deadline < {}", _OPEN_SQL, day)
+        return SQL("{} AND t.deadline < {}", _OPEN_SQL, day)
     if flag == "unack":
-        return QueryString("t.status = 'assigned' AND t.ack_due < {} AND t.deadline >= {}", day, day)
+        return SQL("t.status = 'assigned' AND t.ack_due < {} AND t.deadline >= {}", day, day)
     if flag == "yellow":
         # services.alert's "due soon" (yellow_until); the dashboard's yellow list uses the same date.
-        return QueryString("{} AND t.deadline >= {} AND t.deadline < {} "
-                           "AND NOT (t.status = 'assigned' AND t.ack_due < {})", _OPEN_SQL, day, yellow_until(day), day)
+        return SQL("{} AND t.deadline >= {} AND t.deadline < {} "
+                   "AND NOT (t.status = 'assigned' AND t.ack_due < {})", _OPEN_SQL, day, yellow_until(day), day)
     return None
 
 
@@ -166,7 +167,7 @@ async def task_conditions(actor: Actor, query: Mapping[str, str]) -> tuple[Query
     q = (query.get("q") or "").replace("\x00", "").strip()[:100]
     if term := escape_like(q):
         add("r.text LIKE {}", f"%{term}%")
-    return QueryString(" AND ".join(where), *values), extra
+    return SQL(" AND ".join(where), *values), extra
 
 
 @functools.cache  # one per (number of counts, prefix): a handful, constants of the callers
@@ -179,8 +180,8 @@ async def task_counts_sql(actor: Actor, queries: Mapping[str, Mapping[str, str]]
     constant prefix, so that the workbench can run it beside other counts in one statement). The
     columns are one QueryString, the conditions its values."""
     conditions = [(await task_conditions(actor, query))[0] for query in queries.values()]
-    return QueryString("SELECT {} FROM {} t JOIN resolution r ON r.id = t.resolution",
-                       QueryString(_count_columns(len(conditions), prefix), *conditions), await scope_sql(actor))
+    return SQL("SELECT {} FROM {} t JOIN resolution r ON r.id = t.resolution",
+               SQL(_count_columns(len(conditions), prefix), *conditions), await scope_sql(actor))
 
 
 def task_counts(row: Mapping[str, Any], queries: Mapping[str, Mapping[str, str]], prefix: str = "n_") -> dict[str, int]:
@@ -215,11 +216,11 @@ async def _task_list(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
     if per_page != PER_PAGE:
         extra["per_page"] = str(per_page)
 
-    counted = await db.fetch(QueryString(
+    counted = await db.fetch(SQL(
         "SELECT COUNT(*) AS n FROM {} t JOIN resolution r ON r.id = t.resolution WHERE {}", scope, condition))
     at = paging(int(counted[0]["n"]), query.get("page"), per_page)
-    order = QueryString("{} DESC, t.id DESC" if desc else "{} ASC, t.id ASC", _SORT_SQL[sort])
-    rows = await db.fetch(QueryString(
+    order = SQL("{} DESC, t.id DESC" if desc else "{} ASC, t.id ASC", _SORT_SQL[sort])
+    rows = await db.fetch(SQL(
         """SELECT t.id, t.unit, t.street, t.status, t.role, t.deadline, t.deadline_provisional, t.ack_due, t.assigned_at,
                   t.extension_status,
                   t.rating, t.reopened, r.text AS resolution_text, r.number AS resolution_number, u.name AS unit_name,
@@ -255,7 +256,7 @@ async def _task_list(actor: Actor, query: Mapping[str, str]) -> dict[str, Any]:
 async def open_deadlines(actor: Actor, start: dt.date, end: dt.date) -> list[dict[str, Any]]:
     """The open tasks the viewer may see (the task list's scope) whose deadline falls from start to
     end, with unit, resolution and alert, for the meeting calendar: one query."""
-    rows = await db.fetch(QueryString(
+    rows = await db.fetch(SQL(
         """SELECT t.id, t.unit, t.street, t.status, t.deadline, t.ack_due, u.name AS unit_name,
                   r.text AS resolution_text
            FROM {} t JOIN resolution r ON r.id = t.resolution JOIN member_unit u ON u.id = t.unit

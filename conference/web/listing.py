@@ -15,6 +15,7 @@ from piccolo.querystring import QueryString
 from piccolo.table import Table
 
 from conference.db import fetch
+from conference.sqlcompile import SQL
 
 PER_PAGE = 20
 MAX_PER_PAGE = 200
@@ -200,11 +201,11 @@ async def paginate(
         rows = await select.order_by(order, ascending=not desc).order_by(key).limit(at.limit).offset(at.offset)
     else:
         select_head, count_head = heads
-        filtered = QueryString(" WHERE {}", condition.querystring) if condition is not None else QueryString("")
-        at = paging((await fetch(QueryString("{}{}", count_head, filtered)))[0]["count"], query.get("page"),
+        filtered = SQL(" WHERE {}", condition.querystring) if condition is not None else SQL("")
+        at = paging((await fetch(SQL("{}{}", count_head, filtered)))[0]["count"], query.get("page"),
                     query.get("per_page"))
-        rows = await fetch(QueryString("{}{}{} LIMIT {} OFFSET {}", select_head, filtered,
-                                       _order_by(order, key, desc), at.limit, at.offset))
+        rows = await fetch(SQL("{}{}{} LIMIT {} OFFSET {}", select_head, filtered,
+                               _order_by(order, key, desc), at.limit, at.offset))
     return Page(rows=rows, total=at.total, page=at.page, per_page=at.per_page, q=q, sort=sort, desc=desc)
 
 
@@ -215,7 +216,7 @@ _HEADS: dict[tuple[Any, ...], tuple[QueryString, QueryString]] = {}
 
 
 def _constant(sql: str) -> QueryString:
-    return QueryString(sql.replace("{", "{{").replace("}", "}}"))  # braces are text, not placeholders
+    return SQL(sql.replace("{", "{{").replace("}", "}}"))  # braces are text, not placeholders
 
 
 def piccolo_sql(query: Any, engine_type: str) -> QueryString:

@@ -7,7 +7,6 @@ from typing import Any
 
 from litestar import Request, Router, get
 from litestar.response import Template
-from piccolo.querystring import QueryString
 
 from conference.accounts.actor import CurrentActor
 from conference.accounts.scope import read_once, visible_conference_ids
@@ -15,6 +14,7 @@ from conference.db import fetch, ids
 from conference.registry import views
 from conference.registry.tables import MemberUnit, Street
 from conference.roles import PEOPLE, Role
+from conference.sqlcompile import SQL
 from conference.web.templating import render
 from conference.workbench.services import workbench
 
@@ -23,8 +23,8 @@ from conference.workbench.services import workbench
 async def home(request: Request[Any, Any, Any], actor: CurrentActor) -> Template:
     with read_once():  # the cards' counts and the conferences below ask for the same scope
         visible = await visible_conference_ids(actor)
-        scope = QueryString("1 = 1") if visible is None else QueryString('"conference"."id" IN ({})', ids(visible))
-        conferences = await fetch(QueryString(
+        scope = SQL("1 = 1") if visible is None else SQL('"conference"."id" IN ({})', ids(visible))
+        conferences = await fetch(SQL(
             'SELECT "conference"."id" AS "id", "conference"."name" AS "name", "conference"."level" AS "level" '
             'FROM "conference" WHERE {} ORDER BY "conference"."sort_key" ASC, "conference"."name" ASC', scope))
         context: dict[str, Any] = {"cards": await workbench(actor), "conferences": conferences}

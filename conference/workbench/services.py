@@ -25,6 +25,7 @@ from conference.mail import services as mail_services
 from conference.meetings import views as meeting_views
 from conference.meetings.views import MeetingFilter
 from conference.roles import Role
+from conference.sqlcompile import SQL
 from conference.tasks import views as task_views
 from conference.timefmt import cn_datetime, local, today
 
@@ -81,8 +82,8 @@ def _task_links(counts: dict[str, int]) -> dict[str, tuple[int, str]]:
 
 async def _together(*parts: QueryString) -> dict[str, Any]:
     """The row of several one-row count statements run as one (their columns named apart)."""
-    tables = joined((QueryString("({}) AS part_" + str(i), part) for i, part in enumerate(parts)), " CROSS JOIN ")
-    return (await fetch(QueryString("SELECT * FROM {}", tables)))[0]
+    tables = joined((SQL("({}) AS part_" + str(i), part) for i, part in enumerate(parts)), " CROSS JOIN ")
+    return (await fetch(SQL("SELECT * FROM {}", tables)))[0]
 
 
 OFFICE_TASKS = {k: TASK_QUERIES[k] for k in ("red", "unack", "yellow", "extension_requested", "reported_done")}

@@ -211,10 +211,12 @@ def _table_classes(base: type[Table] = Table) -> list[type[Table]]:
     return found
 
 
-def use_engine(new: Engine) -> None:
-    """Point every table (and Piccolo's migrations) at `new`; used by the CLI and tests."""
+def use_engine(new: Engine, *, close_previous: bool = True) -> None:
+    """Point every table (and Piccolo's migrations) at `new`; used by the CLI and tests. The engine
+    it replaces closes its kept read connections, unless it will be used again as it is
+    (close_previous=False: the pages bench alternates engines on one database by turns)."""
     global _engine
-    if isinstance(_engine, ReadReusingSQLiteEngine) and _engine is not new:
+    if close_previous and isinstance(_engine, ReadReusingSQLiteEngine) and _engine is not new:
         _engine.close_readers()
     _engine = new
     # A table caches its engine on first use, and so does Piccolo's own table of applied migrations:

@@ -95,9 +95,9 @@ def _status_sql(status: str) -> QueryString | None:
     return None
 
 
-def alert_sql(flag: str, day: dt.date) -> QueryString | None:
+def alert_sql(flag: str, day: dt.date, until: dt.date | None = None) -> QueryString | None:
     """The SQL twin of services.alert for one alert, or None for no filter: the list's alert
-    filter and the workbench's counts both use it."""
+    filter and the workbench's counts both use it. `until`: yellow_until(day), when known."""
     if flag == "red":
         return SQL("{} AND t.deadline < {}", _OPEN_SQL, day)
     if flag == "unack":
@@ -105,7 +105,7 @@ def alert_sql(flag: str, day: dt.date) -> QueryString | None:
     if flag == "yellow":
         # services.alert's "due soon" (yellow_until); the dashboard's yellow list uses the same date.
         return SQL("{} AND t.deadline >= {} AND t.deadline < {} "
-                   "AND NOT (t.status = 'assigned' AND t.ack_due < {})", _OPEN_SQL, day, yellow_until(day), day)
+                   "AND NOT (t.status = 'assigned' AND t.ack_due < {})", _OPEN_SQL, day, until or yellow_until(day), day)
     return None
 
 
@@ -113,6 +113,36 @@ async def task_conditions(actor: Actor, query: Mapping[str, str]) -> tuple[Query
     """The WHERE clause of the filters (on `t`, read through scope_sql, joined with resolution `r`)
     and the filters in effect, for the list and for counts that link to it (conference.workbench)."""
     day = today()
+    unit = actor.role == Role.UNIT
+    if query.get("below") == "1" and (conference := parse_id(query.get("conference"))) is not None:
+        # the conference and those below it, as on /supervision: read here, so not kept
+        parents = await db.fetch("SELECT c.id, c.parent FROM conference c")
+        below = subtree({int(r["id"]): r["parent"] for r in parents}, conference)
+        return _filter_conditions.__wrapped__(unit, _filter_items(query), day, None, get_settings().tz, below)
+    # Everything the conditions depend on is in the key (the yellow limit follows the holiday
+    # calendar, so it is worked out and passed): the workbench asks for the same five each page.
+    until = yellow_until(day) if query.get("alert") == "yellow" else None
+    items = _filter_items(query)
+    try:
+        condition, extra = _filter_conditions(unit, items, day, until, get_settings().tz, None)
+    except TypeError:  # a value that cannot be a key (not from a query string): worked out, not kept
+        condition, extra = _filter_conditions.__wrapped__(unit, items, day, until, get_settings().tz, None)
+    return condition, dict(extra)  # a copy: callers add to it
+
+
+FILTER_KEYS = ("status", "alert", "unit", "conference", "closed_from", "closed_to", "rated_from", "rated_to",
+               "deadline_from", "deadline_to", "q")
+
+
+def _filter_items(query: Mapping[str, str]) -> tuple[tuple[str, Any], ...]:
+    """The parameters the conditions read, as query.get gives them (the first of a repeated one)."""
+    return tuple((key, value) for key in FILTER_KEYS if (value := query.get(key)) is not None)
+
+
+@functools.lru_cache(maxsize=512)
+def _filter_conditions(unit_actor: bool, items: tuple[tuple[str, Any], ...], day: dt.date, until: dt.date | None,
+                       tz: dt.tzinfo, below: set[int] | None) -> tuple[QueryString, dict[str, str]]:
+    query = dict(items)
     # One QueryString of the conditions joined by AND, their values (and fragments) in order: the
     # SQL a QueryString per condition joined would give, without building one per condition.
     where = ["1 = 1"]
@@ -133,17 +163,16 @@ async def task_conditions(actor: Actor, query: Mapping[str, str]) -> tuple[Query
     if status in STATUS_FILTERS:
         extra["status"] = status
     flag = query.get("alert") or ""
-    if (found := alert_sql(flag, day)) is not None:
+    if (found := alert_sql(flag, day, until)) is not None:
         add(found)
     if flag in ALERT_FILTERS:
         extra["alert"] = flag
-    if actor.role != Role.UNIT and (unit := parse_id(query.get("unit"))) is not None:
+    if not unit_actor and (unit := parse_id(query.get("unit"))) is not None:
         add("t.unit = {}", unit)
         extra["unit"] = str(unit)
     if (conference := parse_id(query.get("conference"))) is not None:
-        if query.get("below") == "1":  # the conference and those below it, as on /supervision
-            parents = await db.fetch("SELECT c.id, c.parent FROM conference c")
-            add("t.conference IN ({})", db.ids(subtree({int(r["id"]): r["parent"] for r in parents}, conference)))
+        if below is not None:
+            add("t.conference IN ({})", db.ids(below))
             extra["below"] = "1"
         else:
             add("t.conference = {}", conference)
@@ -151,10 +180,10 @@ async def task_conditions(actor: Actor, query: Mapping[str, str]) -> tuple[Query
     # Closed / rated between two local dates (the /supervision KPI cards link here with its period).
     for name, column in (("closed", "t.closed_at"), ("rated", "t.rated_at")):
         if (first := parse_day(query.get(f"{name}_from"))) is not None:
-            add(column + " >= {}", dt.datetime.combine(first, dt.time(), get_settings().tz))
+            add(column + " >= {}", dt.datetime.combine(first, dt.time(), tz))
             extra[f"{name}_from"] = first.isoformat()
         if (last := parse_day(query.get(f"{name}_to"))) is not None:
-            add(column + " < {}", dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), get_settings().tz))
+            add(column + " < {}", dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tz))
             extra[f"{name}_to"] = last.isoformat()
     if "rated_from" in extra or "rated_to" in extra:
         add("t.rating <> ''")

@@ -60,8 +60,13 @@ async def list_audit(
     listing = await paginate(AuditEvent, [], {k: v for k, v in flt.query.items() if k != "q"}, search=[],
                              sorts={"at": AuditEvent.at}, default_sort="at", where=flt.where)
     entries = await views.present(actor, listing.rows)
-    items = [msgspec.convert(entry, AuditEntryOut, from_attributes=True) for entry in entries]
+    items = [_entry_out(entry) for entry in entries]
     return Page(items=items, **page_fields(listing))
+
+
+def _entry_out(entry: views.Entry) -> AuditEntryOut:
+    # A change is a tuple (views.Change, unpacked by the page's loop): an object here, by its names.
+    return msgspec.convert({**vars(entry), "changes": [change._asdict() for change in entry.changes]}, AuditEntryOut)
 
 
 ROUTES: list[Any] = [Router(path="/api/audit", route_handlers=[list_audit], exception_handlers={ValidationException: relabelled(LABELS)})]

@@ -15,7 +15,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from conference.accounts.actor import Actor
 from conference.accounts.scope import visible_conference_ids
@@ -91,8 +91,10 @@ ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 EMPTY = "—"
 
 
-@dataclass
-class Change:
+class Change(NamedTuple):
+    """One changed field. A tuple, so that the page's loop unpacks it (`for label, before, after`)
+    instead of reading each attribute through the template environment (~80 changes a page)."""
+
     label: str
     before: str | None  # None: the field had no earlier value in this event (a creation)
     after: str | None  # None: removed or not written

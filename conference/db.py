@@ -326,7 +326,9 @@ async def fetch(query: QueryString | str, *params: Any) -> list[dict[str, Any]]:
         query = SQL(query, *params)
     elif params:
         raise TypeError("fetch: a QueryString carries its own values")
-    return [dict(row) for row in await engine().run_querystring(compiled(query))]
+    rows = await engine().run_querystring(compiled(query))
+    # SQLite's rows are dicts already (dict_factory, made for this call); asyncpg's are Records.
+    return cast(list[dict[str, Any]], rows) if not rows or type(rows[0]) is dict else [dict(row) for row in rows]
 
 
 def joined(parts: Iterable[QueryString], separator: str = ", ") -> QueryString:

@@ -23,6 +23,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from piccolo.columns.combination import WhereRaw
 from piccolo.querystring import QueryString
 
 _parse = string.Formatter().parse
@@ -38,8 +39,8 @@ def _pieces(template: str) -> tuple[str, ...]:
 
 # Values of these types are never QueryStrings: no isinstance() for them, which is slow for
 # QueryString (an ABC: each call goes through ABCMeta.__instancecheck__, ~0.4 µs, on every value).
-_SCALARS = frozenset({str, int, float, bool, bytes, type(None), dt.datetime, dt.date, dt.time, dt.timedelta,
-                      decimal.Decimal, uuid.UUID, list, tuple, dict})
+_SCALARS: frozenset[type] = frozenset({str, int, float, bool, bytes, type(None), dt.datetime, dt.date, dt.time,
+                                       dt.timedelta, decimal.Decimal, uuid.UUID, list, tuple, dict})
 
 
 def _walk(query: QueryString, sql: list[str], values: list[Any], numbered: bool) -> None:
@@ -50,11 +51,28 @@ def _walk(query: QueryString, sql: list[str], values: list[Any], numbered: bool)
         if i < count:
             value = args[i]
             kind = type(value)
-            if kind in _FRAGMENTS or (kind not in _SCALARS and isinstance(value, QueryString)):
+            nested = _NESTED.get(kind)
+            if nested is None:
+                nested = _nested(kind)
+            if nested:
                 _walk(value, sql, values, numbered)
             else:
                 values.append(value)
                 sql.append(f"${len(values)}" if numbered else "?")
+
+
+# Whether a value of a type is a fragment to walk, by type: an isinstance() per value is slow for
+# QueryString (an ABC), and a statement's values are of a few types (text, numbers, dates, the state
+# enums, fragments). Types come from the code, not from input; the bound is a safeguard.
+_NESTED: dict[type, bool] = {kind: False for kind in _SCALARS}
+KINDS_KEPT = 1000
+
+
+def _nested(kind: type) -> bool:
+    nested = issubclass(kind, QueryString)
+    if len(_NESTED) < KINDS_KEPT:
+        _NESTED[kind] = nested
+    return nested
 
 
 def compile_query(query: QueryString, engine_type: str = "postgres") -> tuple[str, list[Any]]:
@@ -125,3 +143,14 @@ def compiled(query: QueryString) -> QueryString:
     if isinstance(query, SQL) or query._frozen_compiled_strings is not None:
         return query
     return _Wrapper(query)
+
+
+class RawWhere(WhereRaw):
+    """Piccolo's WhereRaw (a condition for `.where()`, combinable with & and |) whose SQL is an
+    SQL: the same text and values, made without Piccolo's checks of every value (an id list of a
+    visibility rule on every request)."""
+
+    __slots__ = ()
+
+    def __init__(self, sql: str, *args: Any) -> None:  # WhereRaw.__init__'s one step, with SQL
+        self.querystring = SQL(sql, *args)

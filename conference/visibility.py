@@ -20,7 +20,7 @@ from piccolo.querystring import QueryString
 from piccolo.table import Table
 
 from conference.errors import NotFound
-from conference.sqlcompile import SQL
+from conference.sqlcompile import SQL, RawWhere
 
 Condition = Where | And | Or | WhereRaw
 
@@ -36,7 +36,7 @@ def conference_in(table: type[Table], visible: set[int]) -> WhereRaw:
     page). tests/test_workbench checks the text against Piccolo's on both databases."""
     found = sorted(visible) or [0]
     placeholders = ", ".join(["{}"] * len(found))
-    return WhereRaw(f'{table._meta.get_formatted_tablename()}."conference" IN ({placeholders})', *found)
+    return RawWhere(f'{table._meta.get_formatted_tablename()}."conference" IN ({placeholders})', *found)
 
 
 def scoped(table: type[Table], rule: Condition) -> QueryString:

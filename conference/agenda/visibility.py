@@ -7,13 +7,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from piccolo.columns.combination import WhereRaw
-
 from conference.accounts.actor import Actor
 from conference.accounts.scope import visible_conference_ids
 from conference.agenda.states import ITEM_STATUS_LABELS, URGENCY_LABELS
 from conference.agenda.tables import AgendaItem, AgendaItemUnit
 from conference.roles import Role
+from conference.sqlcompile import RawWhere
 from conference.visibility import Condition
 from conference.web.listing import escape_like, parse_id
 
@@ -31,7 +30,7 @@ async def visible_items(actor: Actor, visible: set[int] | None = None) -> Condit
     deals with tasks and has no item pages) the items that request it, without drafts. `visible`
     saves reading the actor's conferences again; None reads them."""
     if actor.role == Role.STREET:
-        return WhereRaw(_OWN_STREET, actor.street_id or 0)
+        return RawWhere(_OWN_STREET, actor.street_id or 0)
     if actor.role == Role.UNIT:
         not_draft = (AgendaItem.status != "draft") | (AgendaItem.submitted_by == actor.id)
         requesting = AgendaItemUnit.select(AgendaItemUnit.item).where(AgendaItemUnit.unit == (actor.unit_id or 0))
@@ -39,10 +38,10 @@ async def visible_items(actor: Actor, visible: set[int] | None = None) -> Condit
     if visible is None:
         visible = await visible_conference_ids(actor)
     if visible is None:
-        return WhereRaw(_NOT_DRAFT, "draft", actor.id)
+        return RawWhere(_NOT_DRAFT, "draft", actor.id)
     found = sorted(visible) or [0]
     listed = ", ".join(["{}"] * len(found))
-    return WhereRaw(f'("agenda_item"."conference" IN ({listed}) AND {_NOT_DRAFT})', *found, "draft", actor.id)
+    return RawWhere(f'("agenda_item"."conference" IN ({listed}) AND {_NOT_DRAFT})', *found, "draft", actor.id)
 
 
 # The list's filters as the SQL Piccolo makes for them (`column == value`, `ilike`, `a & b` as "(a AND
@@ -87,4 +86,4 @@ async def item_conditions(actor: Actor, query: Mapping[str, str],
     if (street := parse_id(query.get("street"))) is not None:
         both(_FILTER_SQL["street"], street)
         extra["street"] = str(street)
-    return WhereRaw(template, *values), extra
+    return RawWhere(template, *values), extra

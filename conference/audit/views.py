@@ -112,6 +112,9 @@ class Entry:
     title: str  # the record's own title, or "#30" when it is gone
     url: str | None  # None when the viewer may not open it
     changes: list[Change] = field(default_factory=list)
+    # `at` as the page writes it (made here, not by calls from the template per row)
+    at_iso: str = ""
+    at_text: str = ""
 
 
 def _loads(value: Any) -> dict[str, Any]:
@@ -282,7 +285,7 @@ async def present(actor: Actor, events: Sequence[Mapping[str, Any]]) -> list[Ent
         entries.append(Entry(
             id=int(e["id"]), at=e["at"], actor=str(e["actor_name"]), action=action_label(entity, str(e["action"])),
             entity=entity, entity_id=entity_id, record=ENTITY_LABELS.get(entity, entity), title=title, url=url,
-            changes=_changes(names, entity, before, after),
+            changes=_changes(names, entity, before, after), at_iso=e["at"].isoformat(), at_text=cn_datetime(e["at"]),
         ))
     return entries
 
@@ -304,7 +307,7 @@ EXPORT_COLUMNS = (
 
 
 def export_row(entry: Entry) -> dict[str, Any]:
-    return {"at": cn_datetime(entry.at), "actor": entry.actor, "action": entry.action, "record": entry.record,
+    return {"at": entry.at_text, "actor": entry.actor, "action": entry.action, "record": entry.record,
             "title": entry.title, "changes": "\n".join(change_text(c) for c in entry.changes)}
 
 

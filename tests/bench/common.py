@@ -58,8 +58,10 @@ async def throughput(call: Callable[[], Awaitable[Any]], seconds: float = 3.0, r
     return statistics.median(results)
 
 
-def report(title: str, rows: list[tuple[str, float, float]]) -> None:
+def report(title: str, rows: list[tuple[str, float, float]] | list[tuple[str, float, float, float]]) -> None:
+    """Rows of (name, app rate, bare rate[, ratio]): the ratio is bare/app unless given (pages.round_ratio)."""
     print(f"\n== {title}")
     print(f"{'page':<34}{'app req/s':>12}{'bare req/s':>12}{'ratio':>8}")
-    for name, app_rps, bare_rps in rows:
-        print(f"{name:<34}{app_rps:>12.1f}{bare_rps:>12.1f}{bare_rps / app_rps:>7.2f}x")
+    for name, app_rps, bare_rps, *given in rows:
+        ratio = given[0] if given else bare_rps / app_rps
+        print(f"{name:<34}{app_rps:>12.1f}{bare_rps:>12.1f}{ratio:>7.2f}x")

@@ -329,3 +329,29 @@ async def test_audit_page_is_for_offices_only(as_user, username):
     response = await (await as_user(username)).get("/audit")
     assert response.status_code == 403
     assert html(response).find("table", class_="audit") is None
+
+
+def test_a_stored_change_reads_as_json_reads_it() -> None:
+    """views._loads reads the before/after text with msgspec, and what msgspec refuses with json:
+    the same dict as json.loads for every stored text (else {})."""
+    import json
+    import math
+
+    from conference.audit import views
+
+    texts = ['{"title": "议题", "n": 3, "ok": true, "x": null, "ids": [1, 2]}', '{"a": NaN, "b": Infinity}',
+             '{"big": 123456789012345678901234567890}', '{"a": 1, "a": 2}', '{"t": "\\u4e2d\\u6587 \\ud83d\\ude00"}',
+             "not json", "[1, 2]", '"text"', "", "{}", '{"nested": {"k": [{"v": 1.5e300}]}}']
+    for text in texts:
+        try:
+            found = json.loads(text)
+            expected = found if isinstance(found, dict) else {}
+        except ValueError:
+            expected = {}
+        got = views._loads(text)
+        if "NaN" in text:
+            assert math.isnan(got["a"]) and got["b"] == math.inf, text
+        else:
+            assert got == expected and type(got) is dict, text
+    assert views._loads({"already": "a dict"}) == {"already": "a dict"}  # PostgreSQL's JSONB
+    assert views._loads(None) == {}

@@ -17,6 +17,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+import msgspec
+
 from conference.accounts.actor import Actor
 from conference.accounts.scope import visible_conference_ids
 from conference.audit.labels import ACTION_LABELS, ENTITY_LABELS, VALUE_LABELS, action_label, field_label
@@ -118,11 +120,16 @@ class Entry:
 
 
 def _loads(value: Any) -> dict[str, Any]:
+    """A before/after column as a dict (PostgreSQL gives one; SQLite the JSON text), {} if none.
+    msgspec reads the text ~4x as fast as json; what it refuses (NaN, a huge integer) is json's."""
     if isinstance(value, str):
         try:
-            value = json.loads(value)
+            value = msgspec.json.decode(value)
         except ValueError:
-            return {}
+            try:
+                value = json.loads(value)
+            except ValueError:
+                return {}
     return value if isinstance(value, dict) else {}
 
 

@@ -65,8 +65,8 @@ async def list_audit(
 
 
 def _entry_out(entry: views.Entry) -> AuditEntryOut:
-    # A change is a tuple (views.Change, unpacked by the page's loop): an object here, by its names.
-    return msgspec.convert({**vars(entry), "changes": [change._asdict() for change in entry.changes]}, AuditEntryOut)
+    # An entry and its changes are tuples (unpacked by the page's loop): objects here, by their names.
+    return msgspec.convert({**entry._asdict(), "changes": [change._asdict() for change in entry.changes]}, AuditEntryOut)
 
 
 ROUTES: list[Any] = [Router(path="/api/audit", route_handlers=[list_audit], exception_handlers={ValidationException: relabelled(LABELS)})]

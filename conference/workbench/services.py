@@ -9,6 +9,7 @@ letters, plenaries, items and special requests run as one statement), whatever t
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import urllib.parse
 from collections.abc import Awaitable, Callable
@@ -17,15 +18,18 @@ from typing import Any, NamedTuple
 from piccolo.querystring import QueryString
 
 from conference.accounts.actor import Actor
+from conference.accounts.scope import visible_conference_ids
 from conference.agenda import views as agenda_views
-from conference.db import as_datetime, fetch, joined
+from conference.db import as_datetime, engine, fetch, joined
 from conference.i18n import gettext as _
 from conference.mail import services as mail_services
 from conference.meetings import views as meeting_views
 from conference.meetings.views import MeetingFilter
 from conference.roles import Role
+from conference.settings import get_settings
 from conference.sqlcompile import SQL
 from conference.tasks import views as task_views
+from conference.tasks.services import yellow_until
 from conference.timefmt import cn_datetime, local, today
 
 # How urgent a card is: the order of the cards, and their colour (danger > warn > info).
@@ -92,14 +96,43 @@ OFFICE_MEETINGS = {todo: MeetingFilter(todo=todo) for todo in ("notify", "replie
 TRIAGE = {"status": "submitted"}
 
 
+# Count statements that depend only on who asks, the conferences they see, the day and the
+# settings, made once per such key (each page asks for the same ones): the key holds every input
+# their builders read (the actor's fields, the conferences from the scope read, the day, the yellow
+# limit, which follows the holiday calendar, the settings, the engine's kind). What depends on
+# the moment (the meetings' counts) is made on every request. Only the statements are kept: the
+# counts are read anew each time.
+_KEPT: dict[tuple[Any, ...], tuple[QueryString, ...]] = {}
+STATEMENTS_KEPT = 512
+
+
+async def _kept(name: str, actor: Actor, day: dt.date,
+                build: Callable[[], Awaitable[tuple[QueryString, ...]]]) -> tuple[QueryString, ...]:
+    visible = await visible_conference_ids(actor)
+    key = (name, actor, None if visible is None else frozenset(visible), day, yellow_until(day), get_settings(),
+           type(engine()))
+    found = _KEPT.get(key)
+    if found is None:
+        found = await build()
+        if len(_KEPT) >= STATEMENTS_KEPT:
+            _KEPT.clear()
+        _KEPT[key] = found
+    return found
+
+
 async def office_cards(actor: Actor) -> list[Card]:
     day = today()
+
+    async def same_all_day() -> tuple[QueryString, ...]:
+        return (await task_views.task_counts_sql(actor, OFFICE_TASKS, "task_"),
+                await mail_services.dead_letters_sql(actor, "dead"),
+                await meeting_views.plenaries_due_sql(actor, day, "plenaries"),
+                await agenda_views.count_items_sql(actor, TRIAGE, "items_"))
+
+    tasks_sql, dead_sql, plenaries_sql, items_sql = await _kept("office", actor, day, same_all_day)
     # The tasks', meetings', dead letters', plenaries' and items' counts in one statement.
-    row = await _together(await task_views.task_counts_sql(actor, OFFICE_TASKS, "task_"),
-                          await meeting_views.meeting_counts_sql(actor, OFFICE_MEETINGS, "meeting_"),
-                          await mail_services.dead_letters_sql(actor, "dead"),
-                          await meeting_views.plenaries_due_sql(actor, day, "plenaries"),
-                          await agenda_views.count_items_sql(actor, TRIAGE, "items_"))
+    row = await _together(tasks_sql, await meeting_views.meeting_counts_sql(actor, OFFICE_MEETINGS, "meeting_"),
+                          dead_sql, plenaries_sql, items_sql)
     tasks = _task_links(task_views.task_counts(row, OFFICE_TASKS, "task_"))
     meetings = meeting_views.meeting_counts(row, OFFICE_MEETINGS, "meeting_")
     dead, plenaries = int(row["dead"]), int(row["plenaries"])

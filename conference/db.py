@@ -30,10 +30,9 @@ def make_engine(settings: Settings) -> Engine:
         return PostgresEngine(config={"dsn": settings.database_url})
     path = settings.sqlite_path
     path.parent.mkdir(parents=True, exist_ok=True)
-    # WAL lets readers go on while one writer commits; it is a property of the file, so set it once
-    # here. `timeout` is SQLite's busy timeout: a second writer waits instead of failing at once.
-    # ANALYZE: without statistics the overdue list took 0.3-1.3 s on 500,000 tasks; analysis_limit
-    # bounds the rows sampled per index, so it takes milliseconds however large the file.
+    # WAL lets readers go on while one writer commits (a property of the file: set once, here);
+    # `timeout`: a second writer waits instead of failing at once. ANALYZE: without statistics the
+    # overdue list took 0.3-1.3 s on 500,000 tasks; analysis_limit keeps it to milliseconds.
     with sqlite3.connect(path) as conn:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA analysis_limit=1000")
@@ -212,9 +211,8 @@ def _table_classes(base: type[Table] = Table) -> list[type[Table]]:
 
 
 def use_engine(new: Engine, *, close_previous: bool = True) -> None:
-    """Point every table (and Piccolo's migrations) at `new`; used by the CLI and tests. The engine
-    it replaces closes its kept read connections, unless it will be used again as it is
-    (close_previous=False: the pages bench alternates engines on one database by turns)."""
+    """Point every table (and Piccolo's migrations) at `new`; used by the CLI and tests. The replaced
+    engine closes its kept read connections, unless close_previous=False (the pages bench's turns)."""
     global _engine
     if close_previous and isinstance(_engine, ReadReusingSQLiteEngine) and _engine is not new:
         _engine.close_readers()
@@ -314,20 +312,19 @@ async def ping() -> bool:
 
 
 # ---------------------------------------------------------------- raw reads
-# A raw read is a Piccolo QueryString: SQL text with `{}` placeholders and one value for each, where
-# a value may itself be a QueryString (a fragment with its own values; reports are composed of such),
-# so every value is bound by the driver and none is formatted into the text. `fetch` runs it through
-# the engine like any ORM query (SQLite: reads outside a transaction on the kept read connections;
-# PostgreSQL: the pool), compiled by conference.sqlcompile (Piccolo's SQL and values, a shorter walk).
+# A raw read is a QueryString: SQL text with `{}` placeholders, one value for each, a value maybe a
+# fragment (reports are composed of such); every value is bound by the driver. `fetch` runs it like
+# any ORM query (SQLite: reads outside a transaction on the kept connections; PostgreSQL: the pool),
+# compiled by conference.sqlcompile (Piccolo's SQL and values, a shorter walk).
 async def fetch(query: QueryString | str, *params: Any) -> list[dict[str, Any]]:
     """Rows of a read-only statement: a QueryString, or a constant template with `{}` placeholders
-    and its values (the same thing written as SQL(template, *params))."""
+    and its values (the same thing written as SQL(template, *params)). SQLite's rows come as new
+    dicts (dict_factory), asyncpg's as Records."""
     if isinstance(query, str):
         query = SQL(query, *params)
     elif params:
         raise TypeError("fetch: a QueryString carries its own values")
     rows = await engine().run_querystring(compiled(query))
-    # SQLite's rows are dicts already (dict_factory, made for this call); asyncpg's are Records.
     return cast(list[dict[str, Any]], rows) if not rows or type(rows[0]) is dict else [dict(row) for row in rows]
 
 

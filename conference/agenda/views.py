@@ -111,13 +111,11 @@ async def filter_options(actor: Actor, visible: set[int] | None = None) -> dict[
     """The conferences and streets the actor may filter by (one query, given `visible`)."""
     if visible is None:
         visible = await _visible(actor)
-    # the SQL of Piccolo's `Conference.street == id` and `Conference.id.is_in(ids)`, values bound
     where = SQL("1 = 1")
     if actor.role == Role.STREET:
         where = SQL('"conference"."street" = {}', actor.street_id or 0)
     elif visible is not None:
-        found = sorted(visible) or [0]
-        where = SQL(f'"conference"."id" IN ({", ".join(["{}"] * len(found))})', *found)
+        where = SQL('"conference"."id" IN ({})', ids(visible))
     rows = await fetch(SQL('{} WHERE {} ORDER BY "conference"."sort_key" ASC, "conference"."name" ASC',
                            _constant_select("filters"), where))
     streets = sorted({(str(r["street_id"]), r["street_name"]) for r in rows if r["street_id"]}, key=lambda s: s[1])

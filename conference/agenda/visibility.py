@@ -13,12 +13,12 @@ from conference.agenda.states import ITEM_STATUS_LABELS, URGENCY_LABELS
 from conference.agenda.tables import AgendaItem, AgendaItemUnit
 from conference.roles import Role
 from conference.sqlcompile import RawWhere
-from conference.visibility import Condition
+from conference.visibility import Condition, conference_in
 from conference.web.listing import escape_like, parse_id
 
 # The rule's SQL for a street, an office, an admin and a convenor is written here as the text
 # Piccolo makes for the same conditions (`street == id`, `conference.is_in(ids) & (status != 'draft'
-# | submitted_by == id)`), its values bound: building Piccolo's condition objects and their SQL on
+# | submitted_by == id)`; the conferences by conference_in, the shared rule), its values bound: building Piccolo's condition objects and their SQL on
 # every list page cost more than the rest of the rule. The same statements either way.
 _OWN_STREET = '"agenda_item"."street" = {}'
 _NOT_DRAFT = '("agenda_item"."status" != {} OR "agenda_item"."submitted_by" = {})'
@@ -39,9 +39,7 @@ async def visible_items(actor: Actor, visible: set[int] | None = None) -> Condit
         visible = await visible_conference_ids(actor)
     if visible is None:
         return RawWhere(_NOT_DRAFT, "draft", actor.id)
-    found = sorted(visible) or [0]
-    listed = ", ".join(["{}"] * len(found))
-    return RawWhere(f'("agenda_item"."conference" IN ({listed}) AND {_NOT_DRAFT})', *found, "draft", actor.id)
+    return RawWhere(f"({{}} AND {_NOT_DRAFT})", conference_in(AgendaItem, visible).querystring, "draft", actor.id)
 
 
 # The list's filters as the SQL Piccolo makes for them (`column == value`, `ilike`, `a & b` as "(a AND

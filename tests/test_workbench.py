@@ -332,15 +332,29 @@ async def test_unit_sees_minutes_distributed_to_it(as_user: Any) -> None:
     assert await cards(other) == other_start  # another street's people see nothing of it
 
 
+async def office_statements(who: Any, day: dt.date) -> tuple[Any, ...]:
+    """The office's count statements that the workbench keeps, made afresh by their builders."""
+    from conference.agenda import views as agenda_views
+    from conference.mail import services as mail_services
+    from conference.meetings import views as meeting_views
+    from conference.tasks import views as task_views
+    from conference.workbench import services as workbench
+
+    return (await task_views.task_counts_sql(who, workbench.OFFICE_TASKS, "task_"),
+            await mail_services.dead_letters_sql(who, "dead"),
+            await meeting_views.plenaries_due_sql(who, day, "plenaries"),
+            await agenda_views.count_items_sql(who, workbench.TRIAGE, "items_"))
+
+
+async def _no_build() -> tuple[Any, ...]:
+    raise AssertionError("the statements should have been kept")
+
+
 @pytest.mark.parametrize("username", ("admin", "office", "office_luozhuang"))
 async def test_kept_count_statements_are_the_ones_made(database_url: str, username: str) -> None:
     """workbench.services keeps the count statements that depend only on the actor, its
     conferences, the day and the settings: the kept ones are those the builders make now."""
     from conference.accounts.scope import read_once
-    from conference.agenda import views as agenda_views
-    from conference.mail import services as mail_services
-    from conference.meetings import views as meeting_views
-    from conference.tasks import views as task_views
     from conference.workbench import services as workbench
 
     who = await actor(username)
@@ -350,51 +364,27 @@ async def test_kept_count_statements_are_the_ones_made(database_url: str, userna
             await workbench.workbench(who)
     with read_once():
         kept = await workbench._kept("office", who, day, _no_build)
-        made = (await task_views.task_counts_sql(who, workbench.OFFICE_TASKS, "task_"),
-                await mail_services.dead_letters_sql(who, "dead"),
-                await meeting_views.plenaries_due_sql(who, day, "plenaries"),
-                await agenda_views.count_items_sql(who, workbench.TRIAGE, "items_"))
+        made = await office_statements(who, day)
     for engine_type in ("sqlite", "postgres"):
         assert [q.compile_string(engine_type) for q in kept] == [q.compile_string(engine_type) for q in made]
 
 
-async def _no_build() -> tuple[Any, ...]:
-    raise AssertionError("the statements should have been kept")
-
-
 async def test_a_new_yellow_limit_reaches_the_kept_counts(as_user: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from conference.accounts.scope import read_once
     from conference.settings import get_settings, reset_settings
     from conference.tasks.services import yellow_until
+    from conference.workbench import services as workbench
 
     office = await as_user("office")
     await cards(office)
     monkeypatch.setenv("SUPERVISION_YELLOW_WORKDAYS", str(get_settings().supervision_yellow_workdays + 7))
     reset_settings()
     try:
-        from conference.accounts.scope import read_once
-        from conference.workbench import services as workbench
-
-        with read_once():
-            kept = await workbench._kept("office", await actor("office"), today(), _no_build_allowed_once())
+        who = await actor("office")
+        with read_once():  # the new limit is a new key: its statements are made, not the old ones kept
+            kept = await workbench._kept("office", who, today(), lambda: office_statements(who, today()))
         assert yellow_until(today()) in kept[0].compile_string("sqlite")[1]
         await cards(office)  # the page with the new limit
     finally:
         monkeypatch.delenv("SUPERVISION_YELLOW_WORKDAYS")
         reset_settings()
-
-
-def _no_build_allowed_once() -> Any:
-    """A build that makes the statements (the first ask under new settings must make them)."""
-    from conference.agenda import views as agenda_views
-    from conference.mail import services as mail_services
-    from conference.meetings import views as meeting_views
-    from conference.tasks import views as task_views
-    from conference.workbench import services as workbench
-
-    async def build() -> tuple[Any, ...]:
-        who = await actor("office")
-        return (await task_views.task_counts_sql(who, workbench.OFFICE_TASKS, "task_"),
-                await mail_services.dead_letters_sql(who, "dead"),
-                await meeting_views.plenaries_due_sql(who, today(), "plenaries"),
-                await agenda_views.count_items_sql(who, workbench.TRIAGE, "items_"))
-    return build

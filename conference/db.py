@@ -16,7 +16,7 @@ from typing import Any, cast
 
 from piccolo.engine.base import Engine
 from piccolo.engine.postgres import PostgresEngine
-from piccolo.engine.sqlite import SQLiteEngine, TransactionType, dict_factory
+from piccolo.engine.sqlite import SQLiteEngine, TransactionType
 from piccolo.querystring import QueryString
 from piccolo.table import Table
 
@@ -69,7 +69,6 @@ class _Inline(threading.local):
 
 def _open_reader(connect_kwargs: dict[str, Any]) -> sqlite3.Connection:
     conn = sqlite3.connect(**connect_kwargs, check_same_thread=False)
-    conn.row_factory = dict_factory
     conn.execute("PRAGMA query_only = 1")
     return conn
 
@@ -77,7 +76,8 @@ def _open_reader(connect_kwargs: dict[str, Any]) -> sqlite3.Connection:
 def _fetch_all(conn: sqlite3.Connection, sql: str, args: Sequence[Any]) -> list[dict[str, Any]]:
     cursor = conn.execute(sql, args)
     try:
-        return cast(list[dict[str, Any]], cursor.fetchall())
+        names = [column[0] for column in cursor.description or ()]  # rows as tuples (made in C), then dicts
+        return [dict(zip(names, row)) for row in cursor.fetchall()]  # noqa: B905 - a value per column
     finally:
         cursor.close()  # the statement is reset: its read snapshot ends here
 

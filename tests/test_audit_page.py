@@ -176,3 +176,30 @@ async def test_the_page_reads_names_per_kind_not_per_row(as_user, app):
         assert response.status_code == 200 and len(audit_rows(response)) >= 5
         counts.append(len(seen))
     assert counts[0] == counts[1], counts
+
+
+async def test_names_and_records_past_the_bound_id_list_read_the_same(app):
+    """Past db.MANY_IDS ids of one kind (an export names thousands of records) a branch's ids are one
+    bound value instead of a placeholder each: the names and records read are the same, in one
+    statement, whatever the mix of short and long lists."""
+    from conference.audit.views import Lookups
+    from conference.db import MANY_IDS
+    from conference.registry.tables import MemberUnit, Street
+    from tests.querycount import count_queries
+
+    units = {r["id"]: r["name"] for r in await MemberUnit.select(MemberUnit.id, MemberUnit.name)}
+    streets = {r["id"]: r["name"] for r in await Street.select(Street.id, Street.name)}
+    read = []
+    for extra in (0, MANY_IDS):  # every unit plus ids of none, to go past the bound
+        lookups = Lookups()
+        for unit_id in [*units, *range(10**6, 10**6 + extra)]:
+            lookups.want("unit", unit_id)
+            lookups.want_record("member_unit", unit_id)
+        lookups.want("street", list(streets))
+        with count_queries() as seen:
+            await lookups.load()
+        assert len(seen) == 1
+        assert lookups.names == {"unit": units, "street": streets}
+        assert {key: r["title"] for key, r in lookups.records.items()} == {("member_unit", i): n for i, n in units.items()}
+        read.append((lookups.names, {key: dict(r) for key, r in lookups.records.items()}))
+    assert read[0] == read[1]

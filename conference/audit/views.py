@@ -4,7 +4,7 @@ each record named by its title and linked to its page when the viewer may open t
 names of records, actions and fields are conference.audit.labels).
 
 The trail stores codes and ids (`audit.services.record`); everything here is presentation, read in
-a fixed number of queries per page (one per kind of record named on it), never one per row.
+a fixed number of queries per page (the names and records it mentions in one), never one per row.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import datetime as dt
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 import msgspec
@@ -21,7 +21,7 @@ import msgspec
 from conference.accounts.actor import Actor
 from conference.accounts.scope import visible_conference_ids
 from conference.audit.labels import ACTION_LABELS, ENTITY_LABELS, VALUE_LABELS, action_label, field_label
-from conference.db import as_date, fetch
+from conference.db import MANY_IDS, as_date, fetch
 from conference.db import ids as ids_in
 from conference.i18n import gettext as _
 from conference.roles import Role
@@ -35,51 +35,78 @@ REFERENCE_FIELDS = {
     "merged_into": "item", "items": "item", "person": "person", "presiding": "person", "adopted_by": "user", "submitted_by": "user",
     "requested_by": "user", "decided_by": "user", "entered_by": "user",
 }
-# Each kind's names, one branch of Names.load's UNION ALL tagged with the kind ({}: the kind, then the ids).
+# Everything a page names is read in one statement (Lookups.load): a UNION ALL of one branch per
+# kind of name and per kind of record, each tagged with what it answers (the first `{}`: "name:unit",
+# "record:task") and giving the same columns: id, title, conference, meeting, day (NULL where the
+# kind has none, typed for PostgreSQL's UNION). The second `{}` takes the ids.
+# Each kind's names.
 NAME_QUERIES = {
-    "unit": "SELECT CAST({} AS TEXT) AS kind, n.id, n.name FROM (SELECT id, name FROM member_unit WHERE id IN ({})) n",
-    "conference": "SELECT CAST({} AS TEXT) AS kind, n.id, n.name FROM (SELECT id, name FROM conference WHERE id IN ({})) n",
-    "street": "SELECT CAST({} AS TEXT) AS kind, n.id, n.name FROM (SELECT id, name FROM street WHERE id IN ({})) n",
-    "meeting": "SELECT CAST({} AS TEXT) AS kind, n.id, n.name FROM (SELECT id, title AS name FROM meeting WHERE id IN ({})) n",
-    "item": "SELECT CAST({} AS TEXT) AS kind, n.id, n.name FROM (SELECT id, title AS name FROM agenda_item WHERE id IN ({})) n",
-    "person": "SELECT CAST({} AS TEXT) AS kind, n.id, n.name FROM (SELECT id, name FROM person WHERE id IN ({})) n",
-    "user": "SELECT CAST({} AS TEXT) AS kind, n.id, n.name FROM (SELECT id, display_name AS name FROM app_user WHERE id IN ({})) n",
+    "unit": "SELECT CAST({} AS TEXT) AS kind, id, name AS title, CAST(NULL AS INTEGER) AS conference, "
+        "CAST(NULL AS INTEGER) AS meeting, CAST(NULL AS DATE) AS day FROM member_unit WHERE id IN ({})",
+    "conference": "SELECT CAST({} AS TEXT) AS kind, id, name AS title, CAST(NULL AS INTEGER) AS conference, "
+        "CAST(NULL AS INTEGER) AS meeting, CAST(NULL AS DATE) AS day FROM conference WHERE id IN ({})",
+    "street": "SELECT CAST({} AS TEXT) AS kind, id, name AS title, CAST(NULL AS INTEGER) AS conference, "
+        "CAST(NULL AS INTEGER) AS meeting, CAST(NULL AS DATE) AS day FROM street WHERE id IN ({})",
+    "meeting": "SELECT CAST({} AS TEXT) AS kind, id, title, CAST(NULL AS INTEGER) AS conference, "
+        "CAST(NULL AS INTEGER) AS meeting, CAST(NULL AS DATE) AS day FROM meeting WHERE id IN ({})",
+    "item": "SELECT CAST({} AS TEXT) AS kind, id, title, CAST(NULL AS INTEGER) AS conference, "
+        "CAST(NULL AS INTEGER) AS meeting, CAST(NULL AS DATE) AS day FROM agenda_item WHERE id IN ({})",
+    "person": "SELECT CAST({} AS TEXT) AS kind, id, name AS title, CAST(NULL AS INTEGER) AS conference, "
+        "CAST(NULL AS INTEGER) AS meeting, CAST(NULL AS DATE) AS day FROM person WHERE id IN ({})",
+    "user": "SELECT CAST({} AS TEXT) AS kind, id, display_name AS title, CAST(NULL AS INTEGER) AS conference, "
+        "CAST(NULL AS INTEGER) AS meeting, CAST(NULL AS DATE) AS day FROM app_user WHERE id IN ({})",
 }
-# Each record named in the trail: its title, the page that shows it, the conference whose office may
-# open it. `{}` takes the ids (conference.db.ids); `day` (when selected) is added to the title as a Chinese date.
+# Each record named in the trail: its title, the page that shows it (formatted with the row), the
+# conference whose office may open it; `day` (where given) is added to the title as a Chinese date.
 RECORD_QUERIES = {
-    "task": ("""SELECT t.id, i.title || '（' || u.name || '）' AS title, t.conference
+    "task": ("""SELECT CAST({} AS TEXT) AS kind, t.id, i.title || '（' || u.name || '）' AS title, t.conference,
+                CAST(NULL AS INTEGER) AS meeting, CAST(NULL AS DATE) AS day
                 FROM task t JOIN resolution r ON r.id = t.resolution JOIN agenda_item i ON i.id = r.item
                 JOIN member_unit u ON u.id = t.unit WHERE t.id IN ({})""", "/tasks/{id}"),
-    "agenda_item": ("SELECT id, title, conference FROM agenda_item WHERE id IN ({})", "/items/{id}"),
-    "meeting": ("SELECT id, title, conference FROM meeting WHERE id IN ({})", "/meetings/{id}"),
-    "resolution": ("""SELECT r.id, m.title || ' · ' || i.title AS title, r.conference, r.meeting
+    "agenda_item": ("""SELECT CAST({} AS TEXT) AS kind, id, title, conference, CAST(NULL AS INTEGER) AS meeting,
+                       CAST(NULL AS DATE) AS day FROM agenda_item WHERE id IN ({})""", "/items/{id}"),
+    "meeting": ("""SELECT CAST({} AS TEXT) AS kind, id, title, conference, CAST(NULL AS INTEGER) AS meeting,
+                   CAST(NULL AS DATE) AS day FROM meeting WHERE id IN ({})""", "/meetings/{id}"),
+    "resolution": ("""SELECT CAST({} AS TEXT) AS kind, r.id, m.title || ' · ' || i.title AS title, r.conference, r.meeting,
+                      CAST(NULL AS DATE) AS day
                       FROM resolution r JOIN meeting m ON m.id = r.meeting JOIN agenda_item i ON i.id = r.item
                       WHERE r.id IN ({})""", "/meetings/{meeting}"),
-    "minutes": ("""SELECT mi.id, m.title AS title, mi.conference, mi.meeting
+    "minutes": ("""SELECT CAST({} AS TEXT) AS kind, mi.id, m.title AS title, mi.conference, mi.meeting, CAST(NULL AS DATE) AS day
                    FROM minutes mi JOIN meeting m ON m.id = mi.meeting WHERE mi.id IN ({})""",
                 "/meetings/{meeting}/minutes"),
-    "invitation": ("""SELECT v.id, m.title || ' · ' || u.name AS title, m.conference, v.meeting
+    "invitation": ("""SELECT CAST({} AS TEXT) AS kind, v.id, m.title || ' · ' || u.name AS title, m.conference, v.meeting,
+                      CAST(NULL AS DATE) AS day
                       FROM invitation v JOIN meeting m ON m.id = v.meeting JOIN member_unit u ON u.id = v.unit
                       WHERE v.id IN ({})""", "/meetings/{meeting}"),
-    "special_request": ("""SELECT q.id, s.name AS title, q.proposed_date AS day, q.conference
+    "special_request": ("""SELECT CAST({} AS TEXT) AS kind, q.id, s.name AS title, q.conference, CAST(NULL AS INTEGER) AS meeting,
+                           q.proposed_date AS day
                            FROM special_meeting_request q JOIN street s ON s.id = q.street WHERE q.id IN ({})""",
                         "/special-requests/{id}"),
-    "conference": ("SELECT id, name AS title, id AS conference FROM conference WHERE id IN ({})",
-                   "/registry/conferences/{id}"),
-    "street": ("SELECT id, name AS title FROM street WHERE id IN ({})", "/registry/streets/{id}"),
-    "member_unit": ("SELECT id, name AS title FROM member_unit WHERE id IN ({})", "/registry/units/{id}"),
-    "person": ("SELECT id, name AS title FROM person WHERE id IN ({})", "/registry/convenors/{id}"),
-    "membership": ("""SELECT b.id, u.name || ' · ' || c.name AS title, b.conference
+    "conference": ("""SELECT CAST({} AS TEXT) AS kind, id, name AS title, id AS conference, CAST(NULL AS INTEGER) AS meeting,
+                      CAST(NULL AS DATE) AS day FROM conference WHERE id IN ({})""", "/registry/conferences/{id}"),
+    "street": ("""SELECT CAST({} AS TEXT) AS kind, id, name AS title, CAST(NULL AS INTEGER) AS conference,
+                  CAST(NULL AS INTEGER) AS meeting, CAST(NULL AS DATE) AS day FROM street WHERE id IN ({})""",
+               "/registry/streets/{id}"),
+    "member_unit": ("""SELECT CAST({} AS TEXT) AS kind, id, name AS title, CAST(NULL AS INTEGER) AS conference,
+                       CAST(NULL AS INTEGER) AS meeting, CAST(NULL AS DATE) AS day FROM member_unit WHERE id IN ({})""",
+                    "/registry/units/{id}"),
+    "person": ("""SELECT CAST({} AS TEXT) AS kind, id, name AS title, CAST(NULL AS INTEGER) AS conference,
+                  CAST(NULL AS INTEGER) AS meeting, CAST(NULL AS DATE) AS day FROM person WHERE id IN ({})""",
+               "/registry/convenors/{id}"),
+    "membership": ("""SELECT CAST({} AS TEXT) AS kind, b.id, u.name || ' · ' || c.name AS title, b.conference,
+                      CAST(NULL AS INTEGER) AS meeting, CAST(NULL AS DATE) AS day
                       FROM membership b JOIN member_unit u ON u.id = b.unit JOIN conference c ON c.id = b.conference
                       WHERE b.id IN ({})""", "/registry/conferences/{conference}"),
-    "convenor_appointment": ("""SELECT a.id, p.name || ' · ' || c.name AS title, a.conference
+    "convenor_appointment": ("""SELECT CAST({} AS TEXT) AS kind, a.id, p.name || ' · ' || c.name AS title, a.conference,
+                                CAST(NULL AS INTEGER) AS meeting, CAST(NULL AS DATE) AS day
                                 FROM convenor_appointment a JOIN person p ON p.id = a.person
                                 JOIN conference c ON c.id = a.conference WHERE a.id IN ({})""",
                              "/registry/conferences/{conference}"),
-    "user": ("SELECT id, display_name AS title FROM app_user WHERE id IN ({})", "/admin/users"),
-    "notification": ("SELECT id, subject AS title, conference FROM notification WHERE id IN ({})",
-                     "/mail/messages/{id}"),
+    "user": ("""SELECT CAST({} AS TEXT) AS kind, id, display_name AS title, CAST(NULL AS INTEGER) AS conference,
+                CAST(NULL AS INTEGER) AS meeting, CAST(NULL AS DATE) AS day FROM app_user WHERE id IN ({})""",
+             "/admin/users"),
+    "notification": ("""SELECT CAST({} AS TEXT) AS kind, id, subject AS title, conference, CAST(NULL AS INTEGER) AS meeting,
+                        CAST(NULL AS DATE) AS day FROM notification WHERE id IN ({})""", "/mail/messages/{id}"),
 }
 # Who may open the page a record links to, besides the admin: registry records (streets, units,
 # convenors) any office; the accounts list nobody else; every other record the offices whose scope
@@ -168,30 +195,53 @@ def _time_text(value: str) -> str:
     return value
 
 
-class Names:
-    """Names of referenced records, read in one query for a whole page."""
+class Lookups:
+    """The names of referenced records and the records the events are about, for a whole page:
+    read in one statement (a statement costs more than the rows it returns here)."""
 
     def __init__(self) -> None:
-        self.wanted: dict[str, set[int]] = defaultdict(set)
+        self.wanted: dict[str, set[int]] = defaultdict(set)  # kind of name -> ids
+        self.records_wanted: dict[str, set[int]] = defaultdict(set)  # entity -> ids
         self.names: dict[str, dict[int, str]] = {}
+        self.records: dict[tuple[str, int], Mapping[str, Any]] = {}  # (entity, id) -> its row
 
     def want(self, kind: str, value: Any) -> None:
         for v in value if isinstance(value, (list, tuple)) else [value]:
             if isinstance(v, int) and not isinstance(v, bool) and 0 < v < 2**31:
                 self.wanted[kind].add(v)
 
+    def want_record(self, entity: str, entity_id: int) -> None:
+        if entity in RECORD_QUERIES:
+            self.records_wanted[entity].add(entity_id)
+
     async def load(self) -> None:
-        """Every kind's names in one statement: each kind's query, tagged with the kind."""
-        if not self.wanted:
-            return
+        """Every kind's branch, tagged "name:<kind>" or "record:<entity>", in one UNION ALL."""
+        branches = [(f"name:{kind}", NAME_QUERIES[kind], found) for kind, found in self.wanted.items()]
+        branches += [(f"record:{entity}", RECORD_QUERIES[entity][0], found) for entity, found in self.records_wanted.items()]
         for kind in self.wanted:
             self.names[kind] = {}
-        # One template for the statement, each kind's branch and its values (the kind, the ids)
-        # in order: the SQL the branches would compose as fragments, made with fewer objects.
-        sql = " UNION ALL ".join(NAME_QUERIES[kind] for kind in self.wanted)
-        values = [v for kind, ids in self.wanted.items() for v in (kind, ids_in(ids))]
+        if not branches:
+            return
+        # One template for the statement with its values in order (each branch's tag, then its
+        # ids), the ids' placeholders written in: the SQL db.ids would make as a fragment per
+        # branch, made with fewer objects. A long list (an export) stays db.ids' one bound value.
+        parts: list[str] = []
+        values: list[Any] = []
+        for tag, query, found in branches:
+            values.append(tag)
+            if len(found) <= MANY_IDS:
+                values.extend(sorted(found))
+                parts.append(query.replace("IN ({})", "IN (" + ", ".join(["{}"] * len(found)) + ")"))
+            else:
+                values.append(ids_in(found))
+                parts.append(query)
+        sql = " UNION ALL ".join(parts)
         for r in await fetch(sql, *values):
-            self.names[str(r["kind"])][int(r["id"])] = str(r["name"])
+            what, _, kind = str(r["kind"]).partition(":")
+            if what == "name":
+                self.names[kind][int(r["id"])] = str(r["title"])
+            else:
+                self.records[(kind, int(r["id"]))] = r
 
     def show(self, kind: str, value: Any) -> str:
         if isinstance(value, (list, tuple)):
@@ -223,25 +273,42 @@ def _field(entity: str, name: str) -> tuple[str, str | None, Mapping[str, str] |
     return found
 
 
-def _changes(names: Names, entity: str, before: dict[str, Any], after: dict[str, Any]) -> list[Change]:
-    """One Change per field, those written after the event first (then the removed ones)."""
-    out = []
-    show = names.show
+# A Change made without the NamedTuple's own __new__ (a Python function): the same tuple, a page makes ~100.
+_tuple = tuple.__new__
+# Where a field naming another record goes in a change list until the page's names are read.
+_PENDING = Change("", None, None)
+# A field naming another record: (its place in the change list, its label, the kind of record, the field).
+Reference = tuple[int, str, str, str]
+
+
+def _changes(lookups: Lookups, entity: str, before: dict[str, Any], after: dict[str, Any]) -> tuple[list[Change], list[Reference]]:
+    """One Change per field, those written after the event first (then the removed ones). A field
+    naming other records is left in place for `_named` (the page's names are read at once, after
+    every event has said which it needs) and its ids are wanted by `lookups`."""
+    out: list[Change] = []
+    references: list[Reference] = []
     for k in [*after, *(k for k in before if k not in after)] if before else after:
         label, kind, labels = _field(entity, k)
-        was = now_ = None
         if kind is not None:
+            references.append((len(out), label, kind, k))
+            out.append(_PENDING)
             if k in before:
-                was = show(kind, before[k])
+                lookups.want(kind, before[k])
             if k in after:
-                now_ = show(kind, after[k])
+                lookups.want(kind, after[k])
         else:
-            if k in before:
-                was = _plain_value(before[k], labels)
-            if k in after:
-                now_ = _plain_value(after[k], labels)
-        out.append(Change(label, was, now_))
-    return out
+            out.append(_tuple(Change, (label, _plain_value(before[k], labels) if k in before else None,
+                                       _plain_value(after[k], labels) if k in after else None)))
+    return out, references
+
+
+def _named(lookups: Lookups, changes: list[Change], references: list[Reference], before: dict[str, Any],
+           after: dict[str, Any]) -> list[Change]:
+    """The change list with its references shown by name (once the names are read)."""
+    show = lookups.show
+    for i, label, kind, k in references:
+        changes[i] = Change(label, show(kind, before[k]) if k in before else None, show(kind, after[k]) if k in after else None)
+    return changes
 
 
 def _may_open(actor: Actor, entity: str, conference: Any, visible: set[int] | None) -> bool:
@@ -254,46 +321,38 @@ def _may_open(actor: Actor, entity: str, conference: Any, visible: set[int] | No
     return conference is not None and (visible is None or int(conference) in visible)
 
 
-async def _records(actor: Actor, events: Iterable[Mapping[str, Any]]) -> dict[tuple[str, int], tuple[str, str | None]]:
+async def _records(actor: Actor, found: Lookups) -> dict[tuple[str, int], tuple[str, str | None]]:
     """(entity, id) -> (title, url or None): the url only where the viewer may open the page."""
-    wanted: dict[str, set[int]] = defaultdict(set)
-    for e in events:
-        if e["entity"] in RECORD_QUERIES:
-            wanted[e["entity"]].add(int(e["entity_id"]))
-    visible = await visible_conference_ids(actor) if wanted else set()
+    visible = await visible_conference_ids(actor) if found.records else set()
     out: dict[tuple[str, int], tuple[str, str | None]] = {}
-    for entity, ids in wanted.items():
-        sql, url = RECORD_QUERIES[entity]
-        for r in await fetch(sql, ids_in(ids)):
-            title = str(r["title"]) + (" · " + _("会议纪要") if entity == "minutes" else "")
-            if r.get("day"):
-                title += " · " + cn_date(as_date(r["day"]))
-            link = url.format(**r) if _may_open(actor, entity, r.get("conference"), visible) else None
-            out[(entity, int(r["id"]))] = (title, link)
+    for (entity, entity_id), r in found.records.items():
+        title = str(r["title"]) + (" · " + _("会议纪要") if entity == "minutes" else "")
+        if r["day"]:
+            title += " · " + cn_date(as_date(r["day"]))
+        link = RECORD_QUERIES[entity][1].format(**r) if _may_open(actor, entity, r["conference"], visible) else None
+        out[(entity, entity_id)] = (title, link)
     return out
 
 
 async def present(actor: Actor, events: Sequence[Mapping[str, Any]]) -> list[Entry]:
     """The events of one page (or one export) as the audit page shows them."""
-    names = Names()
+    lookups = Lookups()
     decoded = []
     for e in events:
         before, after = _loads(e["before"]), _loads(e["after"])
-        for side in (before, after):
-            for k, v in side.items():
-                if k in REFERENCE_FIELDS:
-                    names.want(REFERENCE_FIELDS[k], v)
-        decoded.append((e, before, after))
-    await names.load()
-    records = await _records(actor, events)
+        lookups.want_record(e["entity"], int(e["entity_id"]))
+        decoded.append((e, before, after, *_changes(lookups, str(e["entity"]), before, after)))
+    await lookups.load()
+    records = await _records(actor, lookups)
     entries = []
-    for e, before, after in decoded:
+    for e, before, after, changes, references in decoded:
         entity, entity_id = str(e["entity"]), int(e["entity_id"])
         title, url = records.get((entity, entity_id), (f"#{entity_id}", None))
         entries.append(Entry(
             id=int(e["id"]), at=e["at"], actor=str(e["actor_name"]), action=action_label(entity, str(e["action"])),
             entity=entity, entity_id=entity_id, record=ENTITY_LABELS.get(entity, entity), title=title, url=url,
-            changes=_changes(names, entity, before, after), at_iso=e["at"].isoformat(), at_text=cn_datetime(e["at"]),
+            changes=_named(lookups, changes, references, before, after) if references else changes,
+            at_iso=e["at"].isoformat(), at_text=cn_datetime(e["at"]),
         ))
     return entries
 

@@ -182,7 +182,7 @@ async def test_names_and_records_past_the_bound_id_list_read_the_same(app):
     """Past db.MANY_IDS ids of one kind (an export names thousands of records) a branch's ids are one
     bound value instead of a placeholder each: the names and records read are the same, in one
     statement, whatever the mix of short and long lists."""
-    from conference.audit.views import Lookups
+    from conference.audit.lookups import Lookups
     from conference.db import MANY_IDS
     from conference.registry.tables import MemberUnit, Street
     from tests.querycount import count_queries

@@ -319,7 +319,7 @@ async def ping() -> bool:
 async def fetch(query: QueryString | str, *params: Any) -> list[dict[str, Any]]:
     """Rows of a read-only statement: a QueryString, or a constant template with `{}` placeholders
     and its values (the same thing written as SQL(template, *params)). SQLite's rows come as new
-    dicts (dict_factory), asyncpg's as Records."""
+    dicts (_fetch_all), asyncpg's as Records."""
     if isinstance(query, str):
         query = SQL(query, *params)
     elif params:

@@ -203,3 +203,72 @@ async def test_names_and_records_past_the_bound_id_list_read_the_same(app):
         assert {key: r["title"] for key, r in lookups.records.items()} == {("member_unit", i): n for i, n in units.items()}
         read.append((lookups.names, {key: dict(r) for key, r in lookups.records.items()}))
     assert read[0] == read[1]
+
+
+# 2025-07-31 16:00 UTC is 2025-08-01 00:00 in Shanghai: a day of its own for named_trail's events.
+LATER = dt.datetime(2025, 7, 31, 16, 0, tzinfo=dt.UTC)
+LATER_DAY = {"start": "2025-08-01", "end": "2025-08-01"}
+
+
+@pytest.fixture(scope="module")
+async def named_trail(app) -> dict[str, Any]:
+    """An event on a day of its own about a demo record of each kind whose title and link the page
+    makes through a join (they need the record's meeting, conference or day), each changing fields
+    that name units: one unit, a list of units, an id that names nothing. The expected titles and
+    links are read here through the ORM's own joins."""
+    from conference.meetings.tables import Invitation, SpecialMeetingRequest
+    from conference.minutes.tables import Minutes
+    from conference.registry.tables import ConvenorAppointment, Membership, MemberUnit
+    from conference.tasks.tables import Resolution
+    from conference.timefmt import cn_date
+
+    r = await Resolution.select(Resolution.id, Resolution.meeting, Resolution.conference, Resolution.meeting.title.as_alias("m"),
+                                Resolution.item.title.as_alias("i")).order_by(Resolution.id, ascending=False).first()
+    mi = await Minutes.select(Minutes.id, Minutes.meeting, Minutes.conference,
+                              Minutes.meeting.title.as_alias("m")).order_by(Minutes.id, ascending=False).first()
+    v = await Invitation.select(Invitation.id, Invitation.meeting, Invitation.meeting.conference.as_alias("conference"),
+                                Invitation.meeting.title.as_alias("m"), Invitation.unit.name.as_alias("u")).order_by(Invitation.id, ascending=False).first()
+    b = await Membership.select(Membership.id, Membership.conference, Membership.unit.name.as_alias("u"),
+                                Membership.conference.name.as_alias("c")).order_by(Membership.id, ascending=False).first()
+    a = await ConvenorAppointment.select(ConvenorAppointment.id, ConvenorAppointment.conference, ConvenorAppointment.person.name.as_alias("p"),
+                                         ConvenorAppointment.conference.name.as_alias("c")).order_by(ConvenorAppointment.id, ascending=False).first()
+    q = await SpecialMeetingRequest.select(SpecialMeetingRequest.id, SpecialMeetingRequest.conference, SpecialMeetingRequest.proposed_date,
+                                           SpecialMeetingRequest.street.name.as_alias("s")).order_by(SpecialMeetingRequest.id, ascending=False).first()
+    records = {
+        "resolution": (r, f"{r['m']} · {r['i']}", f"/meetings/{r['meeting']}"),
+        "minutes": (mi, f"{mi['m']} · 会议纪要", f"/meetings/{mi['meeting']}/minutes"),
+        "invitation": (v, f"{v['m']} · {v['u']}", f"/meetings/{v['meeting']}"),
+        "membership": (b, f"{b['u']} · {b['c']}", f"/registry/conferences/{b['conference']}"),
+        "convenor_appointment": (a, f"{a['p']} · {a['c']}", f"/registry/conferences/{a['conference']}"),
+        "special_request": (q, f"{q['s']} · {cn_date(q['proposed_date'])}", f"/special-requests/{q['id']}"),
+    }
+    # The last of each kind: its id is not its meeting's or conference's, so a link made from the wrong one shows.
+    assert all(row["id"] != row.get("meeting", row["conference"]) for row, _title, _href in records.values())
+    units = [row["name"] for row in await MemberUnit.select(MemberUnit.name).order_by(MemberUnit.id).limit(3)]
+    ids = [row["id"] for row in await MemberUnit.select(MemberUnit.id).order_by(MemberUnit.id).limit(3)]
+    if not await AuditEvent.exists().where(AuditEvent.at == LATER):
+        admin = await user_id("admin")
+        await AuditEvent.insert(*(
+            AuditEvent(at=LATER + dt.timedelta(minutes=n), actor=admin, actor_name="系统管理员", action="update", entity=entity,
+                       entity_id=row["id"], conference_id=row["conference"],
+                       before={"lead_unit": ids[0], "cooperating": [ids[1]]},
+                       after={"lead_unit": ids[1], "cooperating": [ids[0], ids[2], 999999]})
+            for n, (entity, (row, _title, _href)) in enumerate(records.items())))
+    return {"records": {entity: (title, href) for entity, (_row, title, href) in records.items()}, "units": units}
+
+
+async def test_each_record_named_through_its_joins_is_titled_and_linked(as_user, named_trail):
+    rows = audit_rows(await (await as_user("admin")).get("/audit", params=LATER_DAY))
+    assert {row["kind"]: (row["title"], row["href"]) for row in rows} == {
+        audit_labels.ENTITY_LABELS[entity]: found for entity, found in named_trail["records"].items()}
+
+
+async def test_fields_naming_records_read_as_their_names(as_user, named_trail):
+    """Before and after, one id or a list: each unit by its name; an id that names nothing as #id."""
+    first, second, third = named_trail["units"]
+    for entity in named_trail["records"]:
+        [row] = audit_rows(await (await as_user("admin")).get("/audit", params={**LATER_DAY, "entity": entity}))
+        assert row["changes"] == [
+            (audit_labels.field_label(entity, "lead_unit"), first, second),
+            (audit_labels.field_label(entity, "cooperating"), second, f"{first}、{third}、#999999"),
+        ], entity

@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
-from conference.db import MANY_IDS, fetch
+from conference.db import fetch
 from conference.db import ids as ids_in
 
 EMPTY = "—"
@@ -23,7 +23,7 @@ REFERENCE_FIELDS = {
 # Everything a page names is read in one statement (Lookups.load): a UNION ALL of one branch per
 # kind of name and per kind of record, each tagged with what it answers (the first `{}`: "name:unit",
 # "record:task") and giving the same columns: id, title, conference, meeting, day (NULL where the
-# kind has none, typed for PostgreSQL's UNION). The second `{}` takes the ids.
+# kind has none, typed for PostgreSQL's UNION). The second `{}` takes the ids (db.ids).
 # Each kind's names.
 NAME_QUERIES = {
     "unit": "SELECT CAST({} AS TEXT) AS kind, id, name AS title, CAST(NULL AS INTEGER) AS conference, "
@@ -122,20 +122,10 @@ class Lookups:
             self.names[kind] = {}
         if not branches:
             return
-        # One template for the statement with its values in order (each branch's tag, then its
-        # ids), the ids' placeholders written in: the SQL db.ids would make as a fragment per
-        # branch, made with fewer objects. A long list (an export) stays db.ids' one bound value.
-        parts: list[str] = []
-        values: list[Any] = []
-        for tag, query, found in branches:
-            values.append(tag)
-            if len(found) <= MANY_IDS:
-                values.extend(sorted(found))
-                parts.append(query.replace("IN ({})", "IN (" + ", ".join(["{}"] * len(found)) + ")"))
-            else:
-                values.append(ids_in(found))
-                parts.append(query)
-        sql = " UNION ALL ".join(parts)
+        # One template for the statement (the same text for the same kinds, so that the split of
+        # it is kept: sqlcompile._pieces), each branch's values in order: its tag, then its ids.
+        sql = " UNION ALL ".join(query for _tag, query, _found in branches)
+        values = [v for tag, _query, found in branches for v in (tag, ids_in(found))]
         for r in await fetch(sql, *values):
             what, _, kind = str(r["kind"]).partition(":")
             if what == "name":

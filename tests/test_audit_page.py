@@ -199,9 +199,13 @@ async def test_names_and_records_past_the_bound_id_list_read_the_same(app):
         with count_queries() as seen:
             await lookups.load()
         assert len(seen) == 1
-        assert lookups.names == {"unit": units, "street": streets}
-        assert {key: r["title"] for key, r in lookups.records.items()} == {("member_unit", i): n for i, n in units.items()}
-        read.append((lookups.names, {key: dict(r) for key, r in lookups.records.items()}))
+        # The names are the records' titles (a unit's is its member_unit record's); an id of none is #id.
+        assert {i: lookups.show("unit", i) for i in units} == units
+        assert {i: lookups.show("street", i) for i in streets} == streets
+        assert all(lookups.show("unit", i) == f"#{i}" for i in range(10**6, 10**6 + extra))
+        assert {key: r["title"] for key, r in lookups.records.items()} == {
+            **{("member_unit", i): n for i, n in units.items()}, **{("street", i): n for i, n in streets.items()}}
+        read.append({key: dict(r) for key, r in lookups.records.items()})
     assert read[0] == read[1]
 
 

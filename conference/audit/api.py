@@ -14,6 +14,7 @@ from litestar.exceptions import ValidationException
 from litestar.params import QueryParameter
 
 from conference.accounts.actor import CurrentActor
+from conference.accounts.scope import read_once
 from conference.audit import routes, views
 from conference.audit.tables import AuditEvent
 from conference.i18n import gettext as _
@@ -56,10 +57,11 @@ async def list_audit(
     per_page: PerPageQuery = PER_PAGE,
 ) -> Page[AuditEntryOut]:
     """办公室看到其联席会议（含下级）的操作和自己的操作，管理员看到全部；最新的在前。q 按操作人姓名搜索。"""
-    flt = await routes.audit_filter(request, actor)  # the page's scope and filters, read from the same parameters
-    listing = await paginate(AuditEvent, [], {k: v for k, v in flt.query.items() if k != "q"}, search=[],
-                             sorts={"at": AuditEvent.at}, default_sort="at", where=flt.where)
-    entries = await views.present(actor, listing.rows)
+    with read_once():  # the filter and the records' links ask for the same scope
+        flt = await routes.audit_filter(request, actor)  # the page's scope and filters, read from the same parameters
+        listing = await paginate(AuditEvent, [], {k: v for k, v in flt.query.items() if k != "q"}, search=[],
+                                 sorts={"at": AuditEvent.at}, default_sort="at", where=flt.where)
+        entries = await views.present(actor, listing.rows)
     items = [_entry_out(entry) for entry in entries]
     return Page(items=items, **page_fields(listing))
 

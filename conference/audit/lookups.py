@@ -20,27 +20,13 @@ REFERENCE_FIELDS = {
     "merged_into": "item", "items": "item", "person": "person", "presiding": "person", "adopted_by": "user", "submitted_by": "user",
     "requested_by": "user", "decided_by": "user", "entered_by": "user",
 }
-# Everything a page names is read in one statement (Lookups.load): a UNION ALL of one branch per
-# kind of name and per kind of record, each tagged with what it answers (the first `{}`: "name:unit",
-# "record:task") and giving the same columns: id, title, conference, meeting, day (NULL where the
-# kind has none, typed for PostgreSQL's UNION). The second `{}` takes the ids (db.ids).
-# Each kind's names.
-NAME_QUERIES = {
-    "unit": "SELECT CAST({} AS TEXT) AS kind, id, name AS title, CAST(NULL AS INTEGER) AS conference, "
-        "CAST(NULL AS INTEGER) AS meeting, CAST(NULL AS DATE) AS day FROM member_unit WHERE id IN ({})",
-    "conference": "SELECT CAST({} AS TEXT) AS kind, id, name AS title, CAST(NULL AS INTEGER) AS conference, "
-        "CAST(NULL AS INTEGER) AS meeting, CAST(NULL AS DATE) AS day FROM conference WHERE id IN ({})",
-    "street": "SELECT CAST({} AS TEXT) AS kind, id, name AS title, CAST(NULL AS INTEGER) AS conference, "
-        "CAST(NULL AS INTEGER) AS meeting, CAST(NULL AS DATE) AS day FROM street WHERE id IN ({})",
-    "meeting": "SELECT CAST({} AS TEXT) AS kind, id, title, CAST(NULL AS INTEGER) AS conference, "
-        "CAST(NULL AS INTEGER) AS meeting, CAST(NULL AS DATE) AS day FROM meeting WHERE id IN ({})",
-    "item": "SELECT CAST({} AS TEXT) AS kind, id, title, CAST(NULL AS INTEGER) AS conference, "
-        "CAST(NULL AS INTEGER) AS meeting, CAST(NULL AS DATE) AS day FROM agenda_item WHERE id IN ({})",
-    "person": "SELECT CAST({} AS TEXT) AS kind, id, name AS title, CAST(NULL AS INTEGER) AS conference, "
-        "CAST(NULL AS INTEGER) AS meeting, CAST(NULL AS DATE) AS day FROM person WHERE id IN ({})",
-    "user": "SELECT CAST({} AS TEXT) AS kind, id, display_name AS title, CAST(NULL AS INTEGER) AS conference, "
-        "CAST(NULL AS INTEGER) AS meeting, CAST(NULL AS DATE) AS day FROM app_user WHERE id IN ({})",
-}
+# The kind of record each kind of name is the title of: a unit's name is the member_unit record's title.
+NAMED = {"unit": "member_unit", "conference": "conference", "street": "street", "meeting": "meeting",
+         "item": "agenda_item", "person": "person", "user": "user"}
+# Everything a page names is read in one statement (Lookups.load): a UNION ALL of one branch per kind
+# of record, each tagged with the kind (the first `{}`) and giving the same columns: id, title,
+# conference, meeting, day (NULL where the kind has none, typed for PostgreSQL's UNION). The second
+# `{}` takes the ids (db.ids).
 # Each record named in the trail: its title, the page that shows it (formatted with the row), the
 # conference whose office may open it; `day` (where given) is added to the title as a Chinese date.
 RECORD_QUERIES = {
@@ -96,48 +82,41 @@ RECORD_QUERIES = {
 
 
 class Lookups:
-    """The names of referenced records and the records the events are about, for a whole page:
-    read in one statement (a statement costs more than the rows it returns here)."""
+    """The records a page mentions, read in one statement (a statement costs more than the rows it
+    returns here): those its events are about (their title, page and conference) and those their
+    changes refer to (a unit's id shown as the unit's name: the record's title)."""
 
     def __init__(self) -> None:
-        self.wanted: dict[str, set[int]] = defaultdict(set)  # kind of name -> ids
-        self.records_wanted: dict[str, set[int]] = defaultdict(set)  # entity -> ids
-        self.names: dict[str, dict[int, str]] = {}
-        self.records: dict[tuple[str, int], Mapping[str, Any]] = {}  # (entity, id) -> its row
+        self.wanted: dict[str, set[int]] = defaultdict(set)  # kind of record -> ids
+        self.records: dict[tuple[str, int], Mapping[str, Any]] = {}  # (kind of record, id) -> its row
 
     def want(self, kind: str, value: Any) -> None:
+        """The names of the records of a kind of name (REFERENCE_FIELDS) that `value` refers to."""
         for v in value if isinstance(value, (list, tuple)) else [value]:
             if isinstance(v, int) and not isinstance(v, bool) and 0 < v < 2**31:
-                self.wanted[kind].add(v)
+                self.wanted[NAMED[kind]].add(v)
 
     def want_record(self, entity: str, entity_id: int) -> None:
         if entity in RECORD_QUERIES:
-            self.records_wanted[entity].add(entity_id)
+            self.wanted[entity].add(entity_id)
 
     async def load(self) -> None:
-        """Every kind's branch, tagged "name:<kind>" or "record:<entity>", in one UNION ALL."""
-        branches = [(f"name:{kind}", NAME_QUERIES[kind], found) for kind, found in self.wanted.items()]
-        branches += [(f"record:{entity}", RECORD_QUERIES[entity][0], found) for entity, found in self.records_wanted.items()]
-        for kind in self.wanted:
-            self.names[kind] = {}
-        if not branches:
+        if not self.wanted:
             return
         # One template for the statement (the same text for the same kinds, so that the split of
-        # it is kept: sqlcompile._pieces), each branch's values in order: its tag, then its ids.
-        sql = " UNION ALL ".join(query for _tag, query, _found in branches)
-        values = [v for tag, _query, found in branches for v in (tag, ids_in(found))]
+        # it is kept: sqlcompile._pieces), each branch's values in order: its kind, then its ids.
+        sql = " UNION ALL ".join(RECORD_QUERIES[entity][0] for entity in self.wanted)
+        values = [v for entity, found in self.wanted.items() for v in (entity, ids_in(found))]
         for r in await fetch(sql, *values):
-            what, _, kind = str(r["kind"]).partition(":")
-            if what == "name":
-                self.names[kind][int(r["id"])] = str(r["title"])
-            else:
-                self.records[(kind, int(r["id"]))] = r
+            self.records[(str(r["kind"]), int(r["id"]))] = r
 
     def show(self, kind: str, value: Any) -> str:
+        """`value` (an id, a list of ids, anything else) as the page writes it: by name."""
         if isinstance(value, (list, tuple)):
             return "、".join(self.show(kind, v) for v in value) or EMPTY
         if value is None or value == "":
             return EMPTY
         if isinstance(value, int) and not isinstance(value, bool):
-            return self.names.get(kind, {}).get(value) or f"#{value}"
+            found = self.records.get((NAMED[kind], value))
+            return (str(found["title"]) if found else "") or f"#{value}"
         return str(value)

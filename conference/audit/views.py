@@ -182,17 +182,17 @@ def _may_open(actor: Actor, entity: str, conference: Any, visible: set[int] | No
     return conference is not None and (visible is None or int(conference) in visible)
 
 
-async def _records(actor: Actor, found: Lookups) -> dict[tuple[str, int], tuple[str, str | None]]:
-    """(entity, id) -> (title, url or None): the url only where the viewer may open the page."""
-    visible = await visible_conference_ids(actor) if found.records else set()
-    out: dict[tuple[str, int], tuple[str, str | None]] = {}
-    for (entity, entity_id), r in found.records.items():
-        title = str(r["title"]) + (" · " + _("会议纪要") if entity == "minutes" else "")
-        if r["day"]:
-            title += " · " + cn_date(as_date(r["day"]))
-        link = RECORD_QUERIES[entity][1].format(**r) if _may_open(actor, entity, r["conference"], visible) else None
-        out[(entity, entity_id)] = (title, link)
-    return out
+def _record(actor: Actor, entity: str, entity_id: int, row: Mapping[str, Any] | None,
+            visible: set[int] | None) -> tuple[str, str | None]:
+    """The record an event is about as (title, url or None): the url only where the viewer may open
+    the page; "#30" when the record is gone."""
+    if row is None:
+        return f"#{entity_id}", None
+    title = str(row["title"]) + (" · " + _("会议纪要") if entity == "minutes" else "")
+    if row["day"]:
+        title += " · " + cn_date(as_date(row["day"]))
+    link = RECORD_QUERIES[entity][1].format(**row) if _may_open(actor, entity, row["conference"], visible) else None
+    return title, link
 
 
 async def present(actor: Actor, events: Sequence[Mapping[str, Any]]) -> list[Entry]:
@@ -204,11 +204,11 @@ async def present(actor: Actor, events: Sequence[Mapping[str, Any]]) -> list[Ent
         lookups.want_record(e["entity"], int(e["entity_id"]))
         decoded.append((e, before, after, *_changes(lookups, str(e["entity"]), before, after)))
     await lookups.load()
-    records = await _records(actor, lookups)
+    visible = await visible_conference_ids(actor) if lookups.records else set()
     entries = []
     for e, before, after, changes, references in decoded:
         entity, entity_id = str(e["entity"]), int(e["entity_id"])
-        title, url = records.get((entity, entity_id), (f"#{entity_id}", None))
+        title, url = _record(actor, entity, entity_id, lookups.records.get((entity, entity_id)), visible)
         entries.append(Entry(
             id=int(e["id"]), at=e["at"], actor=str(e["actor_name"]), action=action_label(entity, str(e["action"])),
             entity=entity, entity_id=entity_id, record=ENTITY_LABELS.get(entity, entity), title=title, url=url,

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from conference.mail import services as mail
+from conference.notifications.tables import Notification
 from conference.roles import Role
 from conference.settings import get_settings, reset_settings
 from conference.sqlcompile import SQL
@@ -72,8 +73,13 @@ async def test_a_new_yellow_limit_is_used_at_once(database_url: str, monkeypatch
 @pytest.mark.parametrize("username", ("admin", "office", "office_luozhuang"))
 async def test_the_dead_letter_count_is_the_lists_condition(database_url: str, username: str) -> None:
     who = await actor(username)
-    piccolo = SQL('SELECT {} FROM "notification" WHERE {}', SQL("COUNT(*) AS n"),
-                  (await mail.dead_letters_condition(who)).querystring)
+    # The condition as Piccolo's condition objects make it, and the count around it.
+    where = await mail.scope(who)
+    dead = Notification.status == "dead"
+    objects = dead if where is None else (dead & where)
+    piccolo = SQL('SELECT {} FROM "notification" WHERE {}', SQL("COUNT(*) AS n"), objects.querystring)
     written = await mail.dead_letters_sql(who)
+    condition = (await mail.dead_letters_condition(who)).querystring
     for engine_type in ("sqlite", "postgres"):
         assert written.compile_string(engine_type) == piccolo.compile_string(engine_type), username
+        assert condition.compile_string(engine_type) == objects.querystring.compile_string(engine_type), username
